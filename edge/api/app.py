@@ -1,0 +1,42 @@
+"""The store node's FastAPI application."""
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from fastapi import FastAPI
+
+from edge.api import routes_carts, routes_catalog, routes_orders, routes_system
+from edge.api.errors import install_error_handlers
+from edge.clock import utcnow
+from edge.node import Node
+from edge.settings import EdgeSettings
+from edge.version import VERSION
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: EdgeSettings, clock: Callable[[], datetime] = utcnow) -> FastAPI:
+    """Build the app; the node (database, migrations, identity) opens in the lifespan and closes with it."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        node = Node.open(settings, clock)
+        app.state.node = node
+        try:
+            yield
+        finally:
+            node.close()
+
+    app = FastAPI(
+        title="edgestore store node",
+        version=VERSION,
+        summary="The store's offline-first API: catalog, carts, checkout, orders.",
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+    )
+    install_error_handlers(app)
+    for module in (routes_system, routes_catalog, routes_carts, routes_orders):
+        app.include_router(module.router, prefix=API_PREFIX)
+    return app

@@ -1,0 +1,65 @@
+"""Cart and checkout routes: thin wrappers over edge.carts and edge.checkout."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Response, status
+
+from edge import carts, checkout
+from edge.api.deps import CartIdPath, ItemIdPath, NodeDep
+from models.node_api import CartCreate, CartItemCreate, CartItemUpdate, CartPublic, CheckoutRequest
+from models.sales import Order
+
+router = APIRouter(prefix="/carts", tags=["carts"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_cart(node: NodeDep, body: Annotated[CartCreate | None, Body()] = None) -> CartPublic:
+    at = node.now()
+    with node.db.write() as conn:
+        cart_id = carts.create_cart(conn, at)
+        for item in body.items if body else []:
+            carts.add_item(conn, cart_id, item.variant_id, item.quantity, at)
+        return carts.get_cart(conn, cart_id, at)
+
+
+@router.get("/{cartId}")
+def get_cart(cart_id: CartIdPath, node: NodeDep) -> CartPublic:
+    with node.db.read() as conn:
+        return carts.get_cart(conn, cart_id, node.now())
+
+
+@router.post("/{cartId}/items", status_code=status.HTTP_201_CREATED)
+def add_item(cart_id: CartIdPath, body: CartItemCreate, node: NodeDep) -> CartPublic:
+    at = node.now()
+    with node.db.write() as conn:
+        carts.add_item(conn, cart_id, body.variant_id, body.quantity, at)
+        return carts.get_cart(conn, cart_id, at)
+
+
+@router.patch("/{cartId}/items/{itemId}")
+def update_item(cart_id: CartIdPath, item_id: ItemIdPath, body: CartItemUpdate, node: NodeDep) -> CartPublic:
+    at = node.now()
+    with node.db.write() as conn:
+        carts.set_item_quantity(conn, cart_id, item_id, body.quantity, at)
+        return carts.get_cart(conn, cart_id, at)
+
+
+@router.delete("/{cartId}/items/{itemId}")
+def remove_item(cart_id: CartIdPath, item_id: ItemIdPath, node: NodeDep) -> CartPublic:
+    at = node.now()
+    with node.db.write() as conn:
+        carts.remove_item(conn, cart_id, item_id, at)
+        return carts.get_cart(conn, cart_id, at)
+
+
+@router.post(
+    "/{cartId}/checkout",
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"description": "A retry with the same idempotencyKey: the order made the first time"}},
+)
+def checkout_cart(cart_id: CartIdPath, body: CheckoutRequest, node: NodeDep, response: Response) -> Order:
+    with node.db.write() as conn:
+        result = checkout.checkout(conn, cart_id, body, device_id=node.device_id, at=node.now())
+    if not result.created:
+        response.status_code = status.HTTP_200_OK
+    return result.order

@@ -1,0 +1,47 @@
+"""Health and sync status: what field staff and the kiosk check first."""
+
+from fastapi import APIRouter
+
+from edge import node_state, outbox
+from edge.api.deps import NodeDep
+from edge.version import VERSION
+from models.node_api import CloudLink, Health, SyncStatus
+
+router = APIRouter(tags=["system"])
+
+
+@router.get("/health")
+def health(node: NodeDep) -> Health:
+    database_ok, pending, store_id, catalog_version = False, 0, None, None
+    try:
+        with node.db.read() as conn:
+            pending = outbox.pending_count(conn)
+            store_id = node_state.get(conn, node_state.STORE_ID)
+            catalog_version = node_state.catalog_version(conn)
+        database_ok = True
+    except Exception:  # health reports an unreadable database instead of failing
+        database_ok = False
+    return Health(
+        status="ok" if database_ok else "degraded",
+        version=VERSION,
+        store_id=store_id,
+        device_id=node.device_id,
+        database_ok=database_ok,
+        catalog_version=catalog_version,
+        online=node.cloud.connected,
+        cloud=CloudLink(connected=node.cloud.connected, last_contact_at=node.cloud.last_contact_at),
+        pending_outbox=pending,
+    )
+
+
+@router.get("/sync/status")
+def sync_status(node: NodeDep) -> SyncStatus:
+    with node.db.read() as conn:
+        streams = outbox.backlog(conn)
+    acks = [s.last_ack_at for s in streams if s.last_ack_at is not None]
+    return SyncStatus(
+        online=node.cloud.connected,
+        pending_total=sum(s.pending for s in streams),
+        last_ack_at=max(acks) if acks else None,
+        streams=streams,
+    )

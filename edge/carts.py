@@ -1,0 +1,168 @@
+"""Carts at the kiosk: open carts hold variant ids and quantities; prices are worked out when read."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, delete, insert, select, update
+
+from edge import stock
+from edge.catalog import active_discounts
+from edge.tables import cart_items, carts, products, variants
+from models.catalog import Coupon
+from models.errors import Conflict, NotFound
+from models.ids import new_id
+from models.node_api import CartItemPublic, CartPublic
+from models.pricing import LineInput, PricedSale, price_sale
+from models.sales import CartStatus
+
+MAX_LINE_QUANTITY = 999
+
+
+def create_cart(conn: Connection, at: datetime) -> str:
+    cart_id = new_id()
+    conn.execute(insert(carts).values(cart_id=cart_id, status=CartStatus.OPEN, created_at=at, updated_at=at))
+    return cart_id
+
+
+def load_cart_row(conn: Connection, cart_id: str) -> Row[Any]:
+    row = conn.execute(select(carts).where(carts.c.cart_id == cart_id)).first()
+    if row is None:
+        raise NotFound(f"cart {cart_id} not found", code="cartNotFound")
+    return row
+
+
+def _open_cart(conn: Connection, cart_id: str) -> Row[Any]:
+    row = load_cart_row(conn, cart_id)
+    if row.status != CartStatus.OPEN:
+        raise Conflict(f"cart {cart_id} is already checked out", code="cartClosed", order_id=row.order_id)
+    return row
+
+
+def _sellable_variant(conn: Connection, variant_id: str) -> Row[Any]:
+    row = conn.execute(
+        select(variants.c.variant_id)
+        .join(products, products.c.product_id == variants.c.product_id)
+        .where(variants.c.variant_id == variant_id, variants.c.listed.is_(True), products.c.listed.is_(True))
+    ).first()
+    if row is None:
+        raise NotFound(f"variant {variant_id} not found", code="variantNotFound", variant_id=variant_id)
+    return row
+
+
+def add_item(conn: Connection, cart_id: str, variant_id: str, quantity: int, at: datetime) -> None:
+    """Add units of a variant; adding a variant already in the cart raises that line's quantity."""
+    _open_cart(conn, cart_id)
+    _sellable_variant(conn, variant_id)
+    existing = conn.execute(
+        select(cart_items).where(cart_items.c.cart_id == cart_id, cart_items.c.variant_id == variant_id)
+    ).first()
+    if existing is None:
+        conn.execute(
+            insert(cart_items).values(
+                item_id=new_id(), cart_id=cart_id, variant_id=variant_id, quantity=quantity, added_at=at
+            )
+        )
+    else:
+        total = existing.quantity + quantity
+        if total > MAX_LINE_QUANTITY:
+            raise Conflict(f"at most {MAX_LINE_QUANTITY} units per line", code="quantityTooLarge")
+        conn.execute(
+            update(cart_items).where(cart_items.c.item_id == existing.item_id).values(quantity=total)
+        )
+    _touch(conn, cart_id, at)
+
+
+def set_item_quantity(conn: Connection, cart_id: str, item_id: str, quantity: int, at: datetime) -> None:
+    _open_cart(conn, cart_id)
+    done = conn.execute(
+        update(cart_items)
+        .where(cart_items.c.cart_id == cart_id, cart_items.c.item_id == item_id)
+        .values(quantity=quantity)
+    )
+    if done.rowcount == 0:
+        raise NotFound(f"item {item_id} is not in cart {cart_id}", code="cartItemNotFound")
+    _touch(conn, cart_id, at)
+
+
+def remove_item(conn: Connection, cart_id: str, item_id: str, at: datetime) -> None:
+    _open_cart(conn, cart_id)
+    done = conn.execute(
+        delete(cart_items).where(cart_items.c.cart_id == cart_id, cart_items.c.item_id == item_id)
+    )
+    if done.rowcount == 0:
+        raise NotFound(f"item {item_id} is not in cart {cart_id}", code="cartItemNotFound")
+    _touch(conn, cart_id, at)
+
+
+def _touch(conn: Connection, cart_id: str, at: datetime) -> None:
+    conn.execute(update(carts).where(carts.c.cart_id == cart_id).values(updated_at=at))
+
+
+def cart_lines(conn: Connection, cart_id: str) -> list[Row[Any]]:
+    """The cart's lines joined with what the catalog says of each variant now."""
+    return list(
+        conn.execute(
+            select(
+                cart_items.c.item_id,
+                cart_items.c.quantity,
+                variants.c.variant_id,
+                variants.c.product_id,
+                variants.c.name.label("variant_name"),
+                variants.c.price,
+                variants.c.listed.label("variant_listed"),
+                products.c.name,
+                products.c.listed.label("product_listed"),
+            )
+            .join(variants, variants.c.variant_id == cart_items.c.variant_id)
+            .join(products, products.c.product_id == variants.c.product_id)
+            .where(cart_items.c.cart_id == cart_id)
+            .order_by(cart_items.c.item_id)
+        )
+    )
+
+
+def price_lines(
+    conn: Connection, lines: list[Row[Any]], at: datetime, coupon: Coupon | None = None, coupon_uses: int = 0
+) -> PricedSale:
+    return price_sale(
+        [LineInput(r.product_id, r.variant_id, r.price, r.quantity) for r in lines],
+        active_discounts(conn),
+        at,
+        coupon,
+        coupon_uses,
+    )
+
+
+def get_cart(conn: Connection, cart_id: str, at: datetime) -> CartPublic:
+    row = load_cart_row(conn, cart_id)
+    lines = cart_lines(conn, cart_id)
+    priced = price_lines(conn, lines, at)
+    levels = stock.levels(conn, [r.variant_id for r in lines])
+    items = [
+        CartItemPublic(
+            item_id=line.item_id,
+            product_id=line.product_id,
+            variant_id=line.variant_id,
+            name=line.name,
+            variant_name=line.variant_name,
+            quantity=line.quantity,
+            unit_price=p.unit_price,
+            unit_discount=p.unit_discount,
+            unit_final_price=p.unit_final_price,
+            line_total=p.line_total,
+            stock=levels[line.variant_id],
+        )
+        for line, p in zip(lines, priced.lines, strict=True)
+    ]
+    return CartPublic(
+        cart_id=row.cart_id,
+        status=row.status,
+        items=items,
+        item_count=sum(i.quantity for i in items),
+        subtotal=priced.subtotal,
+        discount_total=priced.discount_total,
+        total=priced.total,
+        order_id=row.order_id,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )

@@ -1,0 +1,242 @@
+"""The node's read-only catalog cache: loading a versioned snapshot, searching, and product detail."""
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, delete, func, insert, select, update
+
+from edge import node_state, stock
+from edge.paging import decode_cursor, encode_cursor
+from edge.tables import brands, categories, coupons, discounts, product_search, products, variants
+from models.catalog import CatalogSnapshot, Category, Coupon, Discount, Product
+from models.errors import Conflict, NotFound
+from models.node_api import DiscountPublic, Page, ProductPublic, ProductSummary, VariantPublic
+from models.pricing import LineInput, best_discount, price_line
+from models.stock import StockReason
+
+
+def load_snapshot(conn: Connection, snapshot: CatalogSnapshot, at: datetime) -> int:
+    """Apply a whole catalog at a newer version, in the caller's (write) transaction.
+
+    Products and variants are upserted; ones missing from the snapshot are unlisted, not deleted, because
+    carts and past orders still refer to them. Stock levels in the snapshot are a count: the difference to
+    the current level is written as a ``count`` delta. Returns the number of products applied.
+    """
+    current = node_state.catalog_version(conn)
+    if current is not None and snapshot.version <= current:
+        raise Conflict(
+            f"catalog version {snapshot.version} is not newer than the loaded version {current}",
+            code="staleCatalog",
+            loaded_version=current,
+        )
+    store_id = node_state.get(conn, node_state.STORE_ID)
+    if snapshot.store_id is not None:
+        if store_id is not None and store_id != snapshot.store_id:
+            raise Conflict(
+                f"this node belongs to store {store_id}, the catalog is for {snapshot.store_id}",
+                code="wrongStore",
+            )
+        store_id = snapshot.store_id
+        node_state.put(conn, node_state.STORE_ID, store_id)
+    if store_id is None:
+        raise Conflict(
+            "the node has no store id: set EDGESTORE_STORE_ID or load a catalog that names one",
+            code="noStoreId",
+        )
+
+    for table in (categories, brands, discounts, coupons):
+        conn.execute(delete(table))
+    _insert_many(conn, categories, [c.to_row() for c in snapshot.categories])
+    _insert_many(conn, brands, [b.to_row() for b in snapshot.brands])
+    _insert_many(conn, discounts, [d.to_row() for d in snapshot.discounts])
+    _insert_many(conn, coupons, [c.to_row() for c in snapshot.coupons])
+
+    conn.execute(update(products).values(listed=False))
+    conn.execute(update(variants).values(listed=False))
+    conn.execute(delete(product_search))
+    existing_products = set(conn.execute(select(products.c.product_id)).scalars())
+    existing_variants = set(conn.execute(select(variants.c.variant_id)).scalars())
+    for product in snapshot.products:
+        row = product.to_row(exclude={"variants"})
+        if product.product_id in existing_products:
+            conn.execute(update(products).where(products.c.product_id == product.product_id).values(**row))
+        else:
+            conn.execute(insert(products).values(**row))
+        for variant in product.variants:
+            vrow = variant.to_row() | {"product_id": product.product_id}
+            if variant.variant_id in existing_variants:
+                conn.execute(
+                    update(variants).where(variants.c.variant_id == variant.variant_id).values(**vrow)
+                )
+            else:
+                conn.execute(insert(variants).values(**vrow))
+    _insert_many(
+        conn,
+        product_search,
+        [{"product_id": p.product_id, "text": search_text(p)} for p in snapshot.products],
+    )
+
+    counted = {level.variant_id: level.quantity for level in snapshot.stock}
+    for variant_id, current_level in stock.levels(conn, counted).items():
+        difference = counted[variant_id] - current_level
+        if difference:
+            stock.add_delta(
+                conn,
+                store_id=store_id,
+                variant_id=variant_id,
+                quantity=difference,
+                reason=StockReason.COUNT,
+                at=at,
+                note=f"catalog v{snapshot.version}",
+            )
+    node_state.put(conn, node_state.CATALOG_VERSION, str(snapshot.version))
+    return len(snapshot.products)
+
+
+def search_text(product: Product) -> str:
+    parts = [product.name, product.name_en]
+    for v in product.variants:
+        parts += [v.name, v.name_en, v.sku or "", v.barcode or ""]
+    return " ".join(p for p in parts if p).casefold()
+
+
+def _insert_many(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(insert(table), rows)
+
+
+def _like_pattern(q: str) -> str:
+    escaped = q.casefold().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def active_discounts(conn: Connection) -> list[Discount]:
+    return [Discount.model_validate(dict(row._mapping)) for row in conn.execute(select(discounts))]
+
+
+def get_coupon(conn: Connection, code: str) -> Coupon | None:
+    # Codes are matched case-insensitively: shoppers type them.
+    row = conn.execute(select(coupons).where(func.upper(coupons.c.code) == code.upper())).first()
+    return Coupon.model_validate(dict(row._mapping)) if row else None
+
+
+def search_products(
+    conn: Connection,
+    *,
+    at: datetime,
+    q: str | None = None,
+    category_id: str | None = None,
+    cursor: str | None = None,
+    limit: int = 20,
+) -> Page[ProductSummary]:
+    """Listed products matching ``q`` (any part of a zh-TW or English name, variant, SKU or barcode) and
+    ``categoryId`` (a category or sub-category), in id order, one page at a time."""
+    stmt = (
+        select(products).where(products.c.listed.is_(True)).order_by(products.c.product_id).limit(limit + 1)
+    )
+    if q:
+        stmt = stmt.join(product_search, product_search.c.product_id == products.c.product_id).where(
+            product_search.c.text.like(_like_pattern(q.strip()), escape="\\")
+        )
+    if category_id:
+        stmt = stmt.where(
+            (products.c.category_id == category_id) | (products.c.sub_category_id == category_id)
+        )
+    after = decode_cursor(cursor)
+    if after is not None:
+        stmt = stmt.where(products.c.product_id > after)
+    rows = conn.execute(stmt).all()
+    page, more = rows[:limit], len(rows) > limit
+    details = _variant_details(conn, [r.product_id for r in page], at)
+    items = [_summary(row, details[row.product_id]) for row in page]
+    return Page(items=items, next_cursor=encode_cursor(page[-1].product_id) if more and page else None)
+
+
+def get_product(conn: Connection, product_id: str, at: datetime) -> ProductPublic:
+    row = conn.execute(
+        select(products).where(products.c.product_id == product_id, products.c.listed.is_(True))
+    ).first()
+    if row is None:
+        raise NotFound(f"product {product_id} not found", code="productNotFound")
+    variant_list = _variant_details(conn, [product_id], at)[product_id]
+    summary = _summary(row, variant_list)
+    all_discounts = active_discounts(conn)
+    product_discounts = [
+        d
+        for d in all_discounts
+        if d.product_id == product_id or (d.product_id is None and d.variant_id is None)
+    ]
+    best = best_discount(product_discounts, product_id, "", at)
+    return ProductPublic(
+        **summary.to_row(),
+        description=row.description,
+        sub_category_id=row.sub_category_id,
+        brand_id=row.brand_id,
+        condition=row.condition,
+        variants=variant_list,
+        active_discount=DiscountPublic(
+            discount_id=best.discount_id, name=best.name, percent=best.percent, ends_at=best.ends_at
+        )
+        if best
+        else None,
+    )
+
+
+def _variant_details(
+    conn: Connection, product_ids: Sequence[str], at: datetime
+) -> dict[str, list[VariantPublic]]:
+    rows = conn.execute(
+        select(variants)
+        .where(variants.c.product_id.in_(product_ids), variants.c.listed.is_(True))
+        .order_by(variants.c.is_default.desc(), variants.c.variant_id)
+    ).all()
+    levels = stock.levels(conn, [r.variant_id for r in rows])
+    all_discounts = active_discounts(conn)
+    result: dict[str, list[VariantPublic]] = defaultdict(list)
+    for r in rows:
+        result[r.product_id].append(variant_public(r, levels[r.variant_id], all_discounts, at))
+    return result
+
+
+def variant_public(
+    row: Row[Any], level: int, all_discounts: Iterable[Discount], at: datetime
+) -> VariantPublic:
+    priced = price_line(
+        LineInput(row.product_id, row.variant_id, row.price, 1),
+        best_discount(all_discounts, row.product_id, row.variant_id, at),
+    )
+    return VariantPublic(
+        variant_id=row.variant_id,
+        name=row.name,
+        name_en=row.name_en,
+        barcode=row.barcode,
+        sku=row.sku,
+        is_default=row.is_default,
+        price=row.price,
+        discount_percent=priced.discount_percent,
+        final_price=priced.unit_final_price,
+        stock=level,
+    )
+
+
+def _summary(row: Row[Any], variant_list: list[VariantPublic]) -> ProductSummary:
+    default = next((v for v in variant_list if v.is_default), variant_list[0] if variant_list else None)
+    return ProductSummary(
+        product_id=row.product_id,
+        name=row.name,
+        name_en=row.name_en,
+        category_id=row.category_id,
+        image_url=row.image_url,
+        price=default.price if default else 0,
+        final_price=default.final_price if default else 0,
+        stock=sum(v.stock for v in variant_list),
+    )
+
+
+def list_categories(conn: Connection) -> list[Category]:
+    rows = conn.execute(
+        select(categories).order_by(categories.c.parent_id.is_not(None), categories.c.category_id)
+    )
+    return [Category.model_validate(dict(r._mapping)) for r in rows]

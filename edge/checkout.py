@@ -1,0 +1,164 @@
+"""Checkout: a cart becomes a completed in-store order in one SQLite write transaction.
+
+In that one transaction: validate the cart and stock, price it (discounts, coupon), write the order, its
+items and payment, write a negative stock delta per line, close the cart, remember the idempotency key, and
+queue the outbox messages for the cloud. Any error rolls all of it back: nothing is ever half-written.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, func, insert, select, update
+
+from edge import catalog, node_state, outbox, stock
+from edge.carts import cart_lines, load_cart_row, price_lines
+from edge.orders import get_order
+from edge.tables import carts, checkout_keys, coupon_redemptions, order_items, orders, payments
+from models.errors import Conflict, CouponNotApplicable, InsufficientStock
+from models.ids import new_id
+from models.node_api import CheckoutRequest
+from models.order_states import Actor, OrderStatus, check_transition
+from models.pricing import PricedSale
+from models.sales import CartStatus, Channel, Order, PaymentStatus
+from models.stock import StockReason
+from sync_protocol.streams import Stream
+
+
+@dataclass(frozen=True)
+class CheckoutResult:
+    order: Order
+    created: bool  # False when an idempotent retry returned the order made before
+
+
+def checkout(
+    conn: Connection, cart_id: str, request: CheckoutRequest, *, device_id: str, at: datetime
+) -> CheckoutResult:
+    """Run inside ``Database.write()`` so stock is read and written under one lock."""
+    if request.idempotency_key is not None:
+        previous = conn.execute(
+            select(checkout_keys).where(checkout_keys.c.idempotency_key == request.idempotency_key)
+        ).first()
+        if previous is not None:
+            if previous.cart_id != cart_id:
+                raise Conflict(
+                    "this idempotency key was used for another cart",
+                    code="idempotencyKeyReused",
+                    cart_id=cart_id,
+                )
+            return CheckoutResult(get_order(conn, previous.order_id), created=False)
+
+    cart = load_cart_row(conn, cart_id)
+    if cart.status != CartStatus.OPEN:
+        raise Conflict(f"cart {cart_id} is already checked out", code="cartClosed", order_id=cart.order_id)
+    store_id = node_state.get(conn, node_state.STORE_ID)
+    if store_id is None:
+        raise Conflict("this node has no store yet: load a catalog first", code="noStoreId")
+    lines = cart_lines(conn, cart_id)
+    if not lines:
+        raise Conflict("the cart is empty", code="cartEmpty")
+    for line in lines:
+        if not (line.variant_listed and line.product_listed):
+            raise Conflict(
+                f"variant {line.variant_id} is no longer sold",
+                code="variantUnavailable",
+                variant_id=line.variant_id,
+            )
+    levels = stock.levels(conn, [line.variant_id for line in lines])
+    for line in lines:
+        if levels[line.variant_id] < line.quantity:
+            raise InsufficientStock(
+                line.variant_id, requested=line.quantity, available=levels[line.variant_id]
+            )
+
+    priced = _price_with_coupon(conn, lines, request.coupon_code, at)
+    check_transition(None, OrderStatus.COMPLETED, Actor.STORE)
+    order_id = new_id()
+    conn.execute(
+        insert(orders).values(
+            order_id=order_id,
+            store_id=store_id,
+            device_id=device_id,
+            channel=Channel.IN_STORE,
+            status=OrderStatus.COMPLETED,
+            currency="TWD",
+            subtotal=priced.subtotal,
+            discount_total=priced.discount_total,
+            coupon_code=priced.coupon_code,
+            coupon_discount=priced.coupon_discount,
+            total=priced.total,
+            catalog_version=node_state.catalog_version(conn),
+            created_at=at,
+            updated_at=at,
+        )
+    )
+    conn.execute(
+        insert(order_items),
+        [
+            {
+                "item_id": new_id(),
+                "order_id": order_id,
+                "product_id": p.product_id,
+                "variant_id": p.variant_id,
+                "name": line.name,
+                "variant_name": line.variant_name,
+                "quantity": p.quantity,
+                "unit_price": p.unit_price,
+                "unit_discount": p.unit_discount,
+                "unit_final_price": p.unit_final_price,
+                "line_total": p.line_total,
+                "discount_id": p.discount_id,
+            }
+            for line, p in zip(lines, priced.lines, strict=True)
+        ],
+    )
+    conn.execute(
+        insert(payments).values(
+            payment_id=new_id(),
+            order_id=order_id,
+            method=request.payment_method,
+            amount=priced.total,
+            status=PaymentStatus.CAPTURED,
+            created_at=at,
+        )
+    )
+    if priced.coupon_code is not None:
+        conn.execute(
+            insert(coupon_redemptions).values(order_id=order_id, code=priced.coupon_code, redeemed_at=at)
+        )
+    conn.execute(
+        update(carts)
+        .where(carts.c.cart_id == cart_id)
+        .values(status=CartStatus.CHECKED_OUT, order_id=order_id, updated_at=at)
+    )
+    if request.idempotency_key is not None:
+        conn.execute(
+            insert(checkout_keys).values(
+                idempotency_key=request.idempotency_key, cart_id=cart_id, order_id=order_id, created_at=at
+            )
+        )
+    order = get_order(conn, order_id)
+    outbox.enqueue(conn, Stream.ORDERS, order_id, order.to_json_dict(), at)
+    for p in priced.lines:
+        stock.add_delta(
+            conn,
+            store_id=store_id,
+            variant_id=p.variant_id,
+            quantity=-p.quantity,
+            reason=StockReason.SALE,
+            ref_id=order_id,
+            at=at,
+        )
+    return CheckoutResult(order, created=True)
+
+
+def _price_with_coupon(conn: Connection, lines: list[Row[Any]], code: str | None, at: datetime) -> PricedSale:
+    if code is None:
+        return price_lines(conn, lines, at)
+    coupon = catalog.get_coupon(conn, code)
+    if coupon is None:
+        raise CouponNotApplicable(f"coupon {code} does not exist", reason="unknown")
+    uses = conn.execute(
+        select(func.count()).select_from(coupon_redemptions).where(coupon_redemptions.c.code == coupon.code)
+    ).scalar_one()
+    return price_lines(conn, lines, at, coupon, uses)

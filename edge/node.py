@@ -1,0 +1,46 @@
+"""The running node: its database, settings and identity, built once at start and handed to the routes."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from edge import node_state
+from edge.clock import utcnow
+from edge.db import Database
+from edge.settings import EdgeSettings
+
+
+@dataclass
+class CloudLinkState:
+    """What the node knows of its link to the cloud. Nothing sets it until sync runs: the node is offline."""
+
+    connected: bool = False
+    last_contact_at: datetime | None = None
+
+
+@dataclass
+class Node:
+    settings: EdgeSettings
+    db: Database
+    device_id: str
+    clock: Callable[[], datetime] = utcnow
+    cloud: CloudLinkState = field(default_factory=CloudLinkState)
+
+    @classmethod
+    def open(cls, settings: EdgeSettings, clock: Callable[[], datetime] = utcnow) -> "Node":
+        """Open (creating if needed) the node's database, migrate it, and make sure the node has an id."""
+        db = Database(
+            settings.database_path,
+            busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+            synchronous=settings.sqlite_synchronous,
+        )
+        db.migrate()
+        with db.write() as conn:
+            device_id, _ = node_state.ensure_identity(conn, settings.store_id)
+        return cls(settings=settings, db=db, device_id=device_id, clock=clock)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def close(self) -> None:
+        self.db.dispose()

@@ -1,0 +1,59 @@
+"""Stock at this store: every change is a signed delta with a reason; the level is their running sum."""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import Connection, insert, select
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from edge import outbox
+from edge.tables import stock_deltas, stock_levels
+from models.ids import new_id
+from models.stock import StockDelta, StockReason
+from sync_protocol.streams import Stream
+
+
+def add_delta(
+    conn: Connection,
+    *,
+    store_id: str,
+    variant_id: str,
+    quantity: int,
+    reason: StockReason,
+    at: datetime,
+    ref_id: str | None = None,
+    note: str | None = None,
+) -> StockDelta:
+    """Record a delta, move the level, and queue the delta for the cloud: all in the caller's transaction."""
+    if quantity == 0:
+        raise ValueError("a stock delta is never zero")
+    delta = StockDelta(
+        delta_id=new_id(),
+        store_id=store_id,
+        variant_id=variant_id,
+        quantity=quantity,
+        reason=reason,
+        ref_id=ref_id,
+        note=note,
+        created_at=at,
+    )
+    conn.execute(insert(stock_deltas).values(**delta.to_row()))
+    upsert = sqlite_insert(stock_levels).values(variant_id=variant_id, quantity=quantity)
+    conn.execute(
+        upsert.on_conflict_do_update(
+            index_elements=[stock_levels.c.variant_id],
+            set_={"quantity": stock_levels.c.quantity + upsert.excluded.quantity},
+        )
+    )
+    outbox.enqueue(conn, Stream.STOCK_DELTAS, delta.delta_id, delta.to_json_dict(), at)
+    return delta
+
+
+def levels(conn: Connection, variant_ids: Iterable[str]) -> dict[str, int]:
+    """Current level of each variant (0 for a variant with no deltas yet)."""
+    ids = list(set(variant_ids))
+    found = {
+        row.variant_id: row.quantity
+        for row in conn.execute(select(stock_levels).where(stock_levels.c.variant_id.in_(ids)))
+    }
+    return {variant_id: found.get(variant_id, 0) for variant_id in ids}

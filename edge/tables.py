@@ -1,0 +1,116 @@
+"""The node's schema: the shared tables from ``models.tables`` plus what only a store node keeps."""
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from models import tables as shared
+from models.tables import ID, UTCDateTime
+
+metadata = MetaData()
+
+categories = shared.categories.to_metadata(metadata)
+brands = shared.brands.to_metadata(metadata)
+products = shared.products.to_metadata(metadata)
+variants = shared.variants.to_metadata(metadata)
+discounts = shared.discounts.to_metadata(metadata)
+coupons = shared.coupons.to_metadata(metadata)
+orders = shared.orders.to_metadata(metadata)
+order_items = shared.order_items.to_metadata(metadata)
+payments = shared.payments.to_metadata(metadata)
+stock_deltas = shared.stock_deltas.to_metadata(metadata)
+footfall_events = shared.footfall_events.to_metadata(metadata)
+
+node_state = Table(
+    "node_state",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=True),
+)
+"""Small key/value facts about this node: deviceId, storeId, catalogVersion, lastCloudContactAt."""
+
+product_search = Table(
+    "product_search",
+    metadata,
+    Column("product_id", ID, ForeignKey("products.product_id", ondelete="CASCADE"), primary_key=True),
+    Column("text", Text, nullable=False),
+)
+"""Lower-cased names (zh-TW and English), variant names, SKUs and barcodes of each product, for ``q``."""
+
+stock_levels = Table(
+    "stock_levels",
+    metadata,
+    Column("variant_id", ID, primary_key=True),
+    Column("quantity", Integer, nullable=False),
+)
+"""Running sum of ``stock_deltas`` per variant, kept in the same transaction as each delta."""
+
+carts = Table(
+    "carts",
+    metadata,
+    Column("cart_id", ID, primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("order_id", ID, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+cart_items = Table(
+    "cart_items",
+    metadata,
+    Column("item_id", ID, primary_key=True),
+    Column("cart_id", ID, ForeignKey("carts.cart_id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("variant_id", ID, ForeignKey("variants.variant_id"), nullable=False),
+    Column(
+        "quantity", Integer, CheckConstraint("quantity > 0", name="cart_quantity_positive"), nullable=False
+    ),
+    Column("added_at", UTCDateTime, nullable=False),
+    UniqueConstraint("cart_id", "variant_id", name="uq_cart_variant"),
+)
+
+checkout_keys = Table(
+    "checkout_keys",
+    metadata,
+    Column("idempotency_key", String(128), primary_key=True),
+    Column("cart_id", ID, nullable=False),
+    Column("order_id", ID, ForeignKey("orders.order_id"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+coupon_redemptions = Table(
+    "coupon_redemptions",
+    metadata,
+    Column("order_id", ID, ForeignKey("orders.order_id"), primary_key=True),
+    Column("code", String(32), nullable=False, index=True),
+    Column("redeemed_at", UTCDateTime, nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("message_id", ID, nullable=False, unique=True),
+    Column("stream", String(32), nullable=False),
+    Column("aggregate_id", ID, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    sqlite_autoincrement=True,
+)
+"""Messages for the cloud, written in the same transaction as the change they describe. ``seq`` is the
+per-device sequence number; a row is deleted only after the cloud acknowledged it."""
+
+sync_acks = Table(
+    "sync_acks",
+    metadata,
+    Column("stream", String(32), primary_key=True),
+    Column("acked_seq", Integer, nullable=False),
+    Column("acked_at", UTCDateTime, nullable=False),
+)

@@ -1,0 +1,3 @@
+from edgestore.cli import main
+
+main()

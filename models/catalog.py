@@ -1,0 +1,216 @@
+"""The catalog: categories, brands, products with variants, discounts and coupons.
+
+The catalog is written in the cloud and cached read-only at each store, versioned as a whole
+(``CatalogSnapshot.version``). A product always has at least one variant; the one created with the product is
+its default variant, so a product without options is simply a product with one (default) variant.
+"""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Self
+
+from pydantic import AwareDatetime, Field, model_validator
+
+from models.base import CamelModel
+from models.errors import InvalidInput
+from models.money import TWD, Percent
+
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+Barcode = Annotated[str, Field(min_length=4, max_length=32, pattern=r"^[0-9A-Za-z-]+$")]
+
+PHONE_CATEGORY_ID = "phones"
+"""Products in this category (or its sub-categories) must name a brand and a condition."""
+
+
+class Condition(StrEnum):
+    NEW = "new"
+    USED = "used"
+    REFURBISHED = "refurbished"
+
+
+class Category(CamelModel):
+    """A category; a sub-category is a category with a ``parentId``."""
+
+    category_id: Ident
+    name: Name
+    name_en: str = ""
+    parent_id: Ident | None = None
+
+
+class Brand(CamelModel):
+    brand_id: Ident
+    name: Name
+    name_en: str = ""
+
+
+class Variant(CamelModel):
+    variant_id: Ident
+    name: Name
+    name_en: str = ""
+    price: TWD
+    barcode: Barcode | None = None
+    sku: str | None = Field(default=None, max_length=64)
+    is_default: bool = False
+    listed: bool = True
+
+
+class Product(CamelModel):
+    product_id: Ident
+    name: Name
+    name_en: str = ""
+    description: str = Field(default="", max_length=20_000)
+    category_id: Ident | None = None
+    sub_category_id: Ident | None = None
+    brand_id: Ident | None = None
+    condition: Condition | None = None
+    listed: bool = True
+    image_url: str | None = None
+    variants: list[Variant] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_default_variant(self) -> Self:
+        defaults = [v for v in self.variants if v.is_default]
+        if not defaults:
+            # The first variant is the one created with the product: it is the default.
+            self.variants[0].is_default = True
+        elif len(defaults) > 1:
+            raise ValueError("a product has exactly one default variant")
+        ids = [v.variant_id for v in self.variants]
+        if len(ids) != len(set(ids)):
+            raise ValueError("variant ids must be unique within a product")
+        return self
+
+    @property
+    def default_variant(self) -> Variant:
+        return next(v for v in self.variants if v.is_default)
+
+
+class Discount(CamelModel):
+    """A percent-off sale on a variant, a product, or (with neither set) the whole store."""
+
+    discount_id: Ident
+    name: Name
+    percent: Percent
+    product_id: Ident | None = None
+    variant_id: Ident | None = None
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    active: bool = True
+
+    @model_validator(mode="after")
+    def _window_in_order(self) -> Self:
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValueError("endsAt must be after startsAt")
+        return self
+
+    def applies(self, product_id: str, variant_id: str, at: datetime) -> bool:
+        if not self.active or not _in_window(at, self.starts_at, self.ends_at):
+            return False
+        if self.variant_id is not None:
+            return self.variant_id == variant_id
+        if self.product_id is not None:
+            return self.product_id == product_id
+        return True
+
+
+class CouponKind(StrEnum):
+    PERCENT = "percent"
+    AMOUNT = "amount"
+
+
+class Coupon(CamelModel):
+    """A code the shopper enters: percent or fixed amount off the order, with limits."""
+
+    code: Annotated[str, Field(min_length=3, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
+    kind: CouponKind
+    value: Annotated[int, Field(gt=0, le=100_000_000)]
+    min_spend: TWD = 0
+    max_uses: Annotated[int, Field(gt=0)] | None = None  # 1 = single-use; None = unlimited
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    active: bool = True
+
+    @model_validator(mode="after")
+    def _valid_value(self) -> Self:
+        if self.kind is CouponKind.PERCENT and self.value > 100:
+            raise ValueError("a percent coupon's value is at most 100")
+        return self
+
+
+class StockLevel(CamelModel):
+    variant_id: Ident
+    quantity: int
+
+
+class CatalogSnapshot(CamelModel):
+    """The whole catalog one store sees, at one version. Loaded from a file until sync delivers it."""
+
+    version: Annotated[int, Field(ge=1)]
+    store_id: Ident | None = None
+    store_name: str | None = None
+    categories: list[Category] = []
+    brands: list[Brand] = []
+    products: list[Product] = []
+    discounts: list[Discount] = []
+    coupons: list[Coupon] = []
+    stock: list[StockLevel] = Field(
+        default=[], description="Counted levels at this store; applied as 'count' stock deltas"
+    )
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> Self:
+        try:
+            check_catalog_references(self)
+        except InvalidInput as exc:  # pydantic reports ValueErrors as validation errors
+            raise ValueError(exc.message) from exc
+        return self
+
+
+def _in_window(at: datetime, starts_at: datetime | None, ends_at: datetime | None) -> bool:
+    return (starts_at is None or starts_at <= at) and (ends_at is None or at < ends_at)
+
+
+def check_catalog_references(snapshot: CatalogSnapshot) -> None:
+    """Every id a snapshot refers to exists in it, and phones carry brand and condition."""
+    categories = {c.category_id: c for c in snapshot.categories}
+    brands = {b.brand_id for b in snapshot.brands}
+    variant_ids: set[str] = set()
+    product_ids: set[str] = set()
+    for product in snapshot.products:
+        if product.product_id in product_ids:
+            raise InvalidInput(f"duplicate productId {product.product_id}")
+        product_ids.add(product.product_id)
+        for ref, known, what in (
+            (product.category_id, categories, "categoryId"),
+            (product.sub_category_id, categories, "subCategoryId"),
+            (product.brand_id, brands, "brandId"),
+        ):
+            if ref is not None and ref not in known:
+                raise InvalidInput(f"product {product.product_id} refers to unknown {what} {ref}")
+        if is_phone(product, categories) and (product.brand_id is None or product.condition is None):
+            raise InvalidInput(f"product {product.product_id} is a phone: brandId and condition are required")
+        for variant in product.variants:
+            if variant.variant_id in variant_ids:
+                raise InvalidInput(f"duplicate variantId {variant.variant_id}")
+            variant_ids.add(variant.variant_id)
+    for discount in snapshot.discounts:
+        if discount.product_id is not None and discount.product_id not in product_ids:
+            raise InvalidInput(f"discount {discount.discount_id} refers to unknown product")
+        if discount.variant_id is not None and discount.variant_id not in variant_ids:
+            raise InvalidInput(f"discount {discount.discount_id} refers to unknown variant")
+    for level in snapshot.stock:
+        if level.variant_id not in variant_ids:
+            raise InvalidInput(f"stock refers to unknown variant {level.variant_id}")
+
+
+def is_phone(product: Product, categories: dict[str, Category]) -> bool:
+    for ref in (product.category_id, product.sub_category_id):
+        seen: set[str] = set()
+        while ref is not None and ref not in seen:
+            if ref == PHONE_CATEGORY_ID:
+                return True
+            seen.add(ref)
+            parent = categories.get(ref)
+            ref = parent.parent_id if parent else None
+    return False

@@ -1,0 +1,83 @@
+"""Every error the domain raises, in one tree.
+
+Routers never build error responses by hand: one exception handler per service maps these to
+``{"error": {"code", "message"}}`` with the status given here. ``code`` is stable and machine-readable;
+``message`` is for people.
+"""
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """Base of all domain errors. ``status`` is the HTTP status that fits it best."""
+
+    status: int = 400
+    code: str = "domainError"
+
+    def __init__(self, message: str, *, code: str | None = None, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.details = details
+
+    def body(self) -> dict[str, Any]:
+        """This error in the API's error shape; detail keys are turned into camelCase."""
+        return error_body(self.code, self.message, **{_camel(k): v for k, v in self.details.items()})
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+class NotFound(DomainError):
+    """The thing does not exist (or is not visible to the caller)."""
+
+    status = 404
+    code = "notFound"
+
+
+class Conflict(DomainError):
+    """The request is well-formed but clashes with the current state."""
+
+    status = 409
+    code = "conflict"
+
+
+class InsufficientStock(Conflict):
+    """A sale asks for more units of a variant than the store holds."""
+
+    code = "insufficientStock"
+
+    def __init__(self, variant_id: str, *, requested: int, available: int) -> None:
+        super().__init__(
+            f"variant {variant_id} has {available} in stock, {requested} requested",
+            variant_id=variant_id,
+            requested=requested,
+            available=available,
+        )
+
+
+class IllegalTransition(Conflict):
+    """An order status change the state machine does not allow for that actor."""
+
+    code = "illegalTransition"
+
+
+class InvalidInput(DomainError):
+    """Input that passed schema validation but breaks a domain rule (e.g. a product without variants)."""
+
+    status = 422
+    code = "invalidInput"
+
+
+class CouponNotApplicable(Conflict):
+    """The coupon exists but cannot be used for this sale (expired, used up, minimum spend...)."""
+
+    code = "couponNotApplicable"
+
+
+def error_body(code: str, message: str, **details: Any) -> dict[str, Any]:
+    """The one error shape of every HTTP API: ``{"error": {"code", "message", ...details}}``."""
+    return {"error": {"code": code, "message": message, **details}}

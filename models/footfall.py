@@ -1,0 +1,27 @@
+"""Footfall: people passing the door, as append-only events with ids (aggregates are recomputed)."""
+
+from enum import StrEnum
+
+from pydantic import AwareDatetime
+
+from models.base import CamelModel
+
+
+class Direction(StrEnum):
+    IN = "in"
+    OUT = "out"
+
+
+class FootfallSource(StrEnum):
+    CAMERA = "camera"
+    PIR = "pir"
+    FUSED = "fused"  # camera and PIR agreed
+
+
+class FootfallEvent(CamelModel):
+    event_id: str
+    store_id: str
+    device_id: str
+    occurred_at: AwareDatetime
+    direction: Direction
+    source: FootfallSource

@@ -1,0 +1,39 @@
+"""Money: integer New Taiwan dollars (TWD), never floats.
+
+Retail prices in Taiwan are whole dollars, so every amount is an ``int`` of TWD. Percent discounts are whole
+percents (a "9折" sale is 10 percent off) and round half up to the dollar, the way tills in Taiwan round.
+"""
+
+from typing import Annotated
+
+from pydantic import Field
+
+CURRENCY = "TWD"
+
+TWD = Annotated[int, Field(ge=0, le=100_000_000, description="Whole New Taiwan dollars")]
+"""A non-negative amount in TWD, as used in schemas."""
+
+Percent = Annotated[int, Field(ge=0, le=100, description="Whole percent, 0-100")]
+
+
+def percent_of(amount: int, percent: int) -> int:
+    """``percent`` percent of ``amount``, rounded half up to a whole dollar.
+
+    >>> percent_of(99, 10)
+    10
+    >>> percent_of(95, 10)
+    10
+    >>> percent_of(94, 10)
+    9
+    """
+    if amount < 0:
+        raise ValueError("amount must not be negative")
+    if not 0 <= percent <= 100:
+        raise ValueError("percent must be between 0 and 100")
+    return (amount * percent + 50) // 100
+
+
+def format_twd(amount: int) -> str:
+    """Human form used on receipts and screens: ``NT$1,280``."""
+    sign = "-" if amount < 0 else ""
+    return f"{sign}NT${abs(amount):,}"

@@ -1,0 +1,151 @@
+"""Request and response bodies of the store node's HTTP API (``/api/v1`` on the Pi).
+
+Shared by the node (edge/), the kiosk and the phone bridge, so all three agree on the wire format.
+Names follow their role: ``...Create``/``...Update`` come in, ``...Public`` goes out.
+"""
+
+from typing import Annotated, Generic, TypeVar
+
+from pydantic import AwareDatetime, Field
+
+from models.base import CamelModel
+from models.catalog import Condition
+from models.money import TWD
+from models.sales import CartStatus, PaymentMethod, Quantity
+
+VariantId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+T = TypeVar("T")
+
+
+class Page(CamelModel, Generic[T]):
+    """One page of a list. Pass ``nextCursor`` back as ``cursor`` for the next page; null means the end."""
+
+    items: list[T]
+    next_cursor: str | None = None
+
+
+class VariantPublic(CamelModel):
+    variant_id: str
+    name: str
+    name_en: str
+    barcode: str | None
+    sku: str | None
+    is_default: bool
+    price: TWD
+    discount_percent: int = Field(description="Best active discount now, 0 when none")
+    final_price: TWD
+    stock: int = Field(description="Units at this store (may be negative after offline oversell)")
+
+
+class DiscountPublic(CamelModel):
+    discount_id: str
+    name: str
+    percent: int
+    ends_at: AwareDatetime | None
+
+
+class ProductSummary(CamelModel):
+    product_id: str
+    name: str
+    name_en: str
+    category_id: str | None
+    image_url: str | None
+    price: TWD = Field(description="Default variant's list price")
+    final_price: TWD = Field(description="Default variant's price after the active discount")
+    stock: int = Field(description="Units at this store, all variants")
+
+
+class ProductPublic(ProductSummary):
+    description: str
+    sub_category_id: str | None
+    brand_id: str | None
+    condition: Condition | None
+    variants: list[VariantPublic]
+    active_discount: DiscountPublic | None
+
+
+class CartCreate(CamelModel):
+    """Body of ``POST /carts``; may be empty."""
+
+    items: list["CartItemCreate"] = []
+
+
+class CartItemCreate(CamelModel):
+    variant_id: VariantId
+    quantity: Quantity = 1
+
+
+class CartItemUpdate(CamelModel):
+    quantity: Quantity
+
+
+class CartItemPublic(CamelModel):
+    item_id: str
+    product_id: str
+    variant_id: str
+    name: str
+    variant_name: str
+    quantity: int
+    unit_price: TWD
+    unit_discount: TWD
+    unit_final_price: TWD
+    line_total: TWD
+    stock: int
+
+
+class CartPublic(CamelModel):
+    cart_id: str
+    status: CartStatus
+    items: list[CartItemPublic]
+    item_count: int
+    subtotal: TWD
+    discount_total: TWD
+    total: TWD = Field(description="Before any coupon; the coupon is applied at checkout")
+    order_id: str | None = None
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+
+
+class CheckoutRequest(CamelModel):
+    payment_method: PaymentMethod
+    coupon_code: Annotated[str, Field(min_length=3, max_length=32)] | None = None
+    idempotency_key: (
+        Annotated[str, Field(min_length=8, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")] | None
+    ) = None
+
+
+class CloudLink(CamelModel):
+    connected: bool
+    last_contact_at: AwareDatetime | None
+
+
+class Health(CamelModel):
+    status: str = Field(description="ok or degraded")
+    version: str
+    store_id: str | None
+    device_id: str
+    database_ok: bool
+    catalog_version: int | None
+    online: bool = Field(description="True when the node is in contact with the cloud")
+    cloud: CloudLink
+    pending_outbox: int
+
+
+class StreamBacklog(CamelModel):
+    stream: str
+    pending: int
+    oldest_pending_at: AwareDatetime | None
+    acked_seq: int
+    last_ack_at: AwareDatetime | None
+
+
+class SyncStatus(CamelModel):
+    online: bool
+    pending_total: int
+    last_ack_at: AwareDatetime | None
+    streams: list[StreamBacklog]
+
+
+CartCreate.model_rebuild()
