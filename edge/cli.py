@@ -3,7 +3,7 @@
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from pydantic import ValidationError
@@ -51,19 +51,25 @@ def serve(
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
 
 
+def fail(message: str) -> NoReturn:
+    """Stop the command with a plain message on stderr and exit status 2."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
 def read_snapshot(path: Path) -> CatalogSnapshot:
     """Read and validate a catalog file, turning every failure into a message for the person at the CLI."""
     try:
         raw = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise typer.BadParameter(f"cannot read {path}: {exc.strerror}") from None
+        fail(f"cannot read {path}: {exc.strerror}")
     try:
         return CatalogSnapshot.model_validate_json(raw)
     except ValidationError as exc:
         problems = "\n".join(
             f"  {'.'.join(str(p) for p in e['loc']) or '(file)'}: {e['msg']}" for e in exc.errors()[:20]
         )
-        raise typer.BadParameter(f"{path} is not a valid catalog:\n{problems}") from None
+        fail(f"{path} is not a valid catalog:\n{problems}")
 
 
 @app.command("load-catalog")
@@ -78,8 +84,7 @@ def load_catalog(
         with node.db.write() as conn:
             count = load_snapshot(conn, snapshot, node.now())
     except DomainError as exc:
-        typer.echo(f"error: {exc.message} ({exc.code})", err=True)
-        raise typer.Exit(2) from None
+        fail(f"{exc.message} ({exc.code})")
     finally:
         node.close()
     typer.echo(
