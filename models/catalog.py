@@ -72,8 +72,9 @@ class Product(CamelModel):
     def _one_default_variant(self) -> Self:
         defaults = [v for v in self.variants if v.is_default]
         if not defaults:
-            # The first variant is the one created with the product: it is the default.
-            self.variants[0].is_default = True
+            # The first variant is the one created with the product: it is the default. Copy it rather than
+            # set the flag in place: a Variant instance passed in belongs to the caller (pydantic keeps it).
+            self.variants[0] = self.variants[0].model_copy(update={"is_default": True})
         elif len(defaults) > 1:
             raise ValueError("a product has exactly one default variant")
         ids = [v.variant_id for v in self.variants]

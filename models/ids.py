@@ -33,4 +33,4 @@ def new_id() -> str:
 
 def is_id(value: str) -> bool:
     """True when ``value`` looks like an id this system makes (a canonical ULID string)."""
-    return bool(_ULID_RE.match(value))
+    return _ULID_RE.fullmatch(value) is not None
