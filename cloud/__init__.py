@@ -1,0 +1,1 @@
+"""The cloud backend: FastAPI on Postgres, MongoDB and S3, and the sellers' dashboard (not built yet)."""

@@ -1,0 +1,1 @@
+"""The Kivy touchscreen self-checkout: a thin client of the store node's HTTP API (not built yet)."""
