@@ -5,6 +5,7 @@ The catalog is written in the cloud and cached read-only at each store, versione
 its default variant, so a product without options is simply a product with one (default) variant.
 """
 
+from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Self
@@ -101,8 +102,7 @@ class Discount(CamelModel):
 
     @model_validator(mode="after")
     def _window_in_order(self) -> Self:
-        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
-            raise ValueError("endsAt must be after startsAt")
+        _check_window(self.starts_at, self.ends_at)
         return self
 
     def applies(self, product_id: str, variant_id: str, at: datetime) -> bool:
@@ -136,6 +136,7 @@ class Coupon(CamelModel):
     def _valid_value(self) -> Self:
         if self.kind is CouponKind.PERCENT and self.value > 100:
             raise ValueError("a percent coupon's value is at most 100")
+        _check_window(self.starts_at, self.ends_at)
         return self
 
 
@@ -168,14 +169,36 @@ class CatalogSnapshot(CamelModel):
         return self
 
 
+def _check_window(starts_at: datetime | None, ends_at: datetime | None) -> None:
+    if starts_at and ends_at and ends_at <= starts_at:
+        raise ValueError("endsAt must be after startsAt")
+
+
+def _unique(ids: Iterable[str], what: str) -> set[str]:
+    seen: set[str] = set()
+    for ident in ids:
+        if ident in seen:
+            raise InvalidInput(f"duplicate {what} {ident}")
+        seen.add(ident)
+    return seen
+
+
 def _in_window(at: datetime, starts_at: datetime | None, ends_at: datetime | None) -> bool:
     return (starts_at is None or starts_at <= at) and (ends_at is None or at < ends_at)
 
 
 def check_catalog_references(snapshot: CatalogSnapshot) -> None:
     """Every id a snapshot refers to exists in it, and phones carry brand and condition."""
+    _unique((c.category_id for c in snapshot.categories), "categoryId")
     categories = {c.category_id: c for c in snapshot.categories}
-    brands = {b.brand_id for b in snapshot.brands}
+    for category in snapshot.categories:
+        if category.parent_id is not None and category.parent_id not in categories:
+            raise InvalidInput(
+                f"category {category.category_id} refers to unknown parentId {category.parent_id}"
+            )
+    brands = _unique((b.brand_id for b in snapshot.brands), "brandId")
+    _unique((d.discount_id for d in snapshot.discounts), "discountId")
+    _unique((c.code.upper() for c in snapshot.coupons), "coupon code")
     variant_ids: set[str] = set()
     product_ids: set[str] = set()
     for product in snapshot.products:

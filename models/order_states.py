@@ -67,7 +67,9 @@ class Transition:
     source: OrderStatus | None  # None: the order is being created
     target: OrderStatus
     actors: frozenset[Actor]
-    restocks: bool = False  # goods come back to the shelf: write positive stock deltas
+    # Stock is taken when an order is created (an unpaid online order holds its goods), so any transition
+    # that undoes the sale or brings goods back writes positive stock deltas.
+    restocks: bool = False
     refunds_payment: bool = False
 
 
@@ -88,9 +90,9 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t(None, S.COMPLETED, A.STORE),  # in-store sale: paid at the kiosk, goods handed over
     # online flow
     _t(S.UNPAID, S.TO_SHIP, A.SYSTEM, A.SELLER),  # payment confirmed (or marked paid by the seller)
-    _t(S.UNPAID, S.CANCELLED, A.BUYER, A.SELLER, A.SYSTEM),  # abandoned or payment timeout
+    _t(S.UNPAID, S.CANCELLED, A.BUYER, A.SELLER, A.SYSTEM, restocks=True),  # abandoned or payment timeout
     _t(S.TO_SHIP, S.SHIPPING, A.SELLER, A.STORE),
-    _t(S.TO_SHIP, S.CANCELLED, A.BUYER, A.SELLER, A.STORE, refunds_payment=True),
+    _t(S.TO_SHIP, S.CANCELLED, A.BUYER, A.SELLER, A.STORE, restocks=True, refunds_payment=True),
     _t(S.SHIPPING, S.COMPLETED, A.BUYER, A.SYSTEM, A.SELLER),
     _t(S.SHIPPING, S.RETURNED, A.SELLER, A.SYSTEM, restocks=True, refunds_payment=True),  # refused delivery
     # after sale

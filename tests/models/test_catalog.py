@@ -456,3 +456,56 @@ def test_coupon_defaults():
 def test_category_and_brand_defaults():
     assert Category(category_id="c", name="c").parent_id is None
     assert Brand(brand_id="b", name="b").name_en == ""
+
+
+def test_coupon_window_must_be_in_order():
+    with pytest.raises(ValidationError, match="endsAt must be after startsAt"):
+        Coupon(code="LATE", kind=CouponKind.AMOUNT, value=10, starts_at=NOW, ends_at=NOW)
+    ok = Coupon(code="OK1", kind=CouponKind.AMOUNT, value=10, starts_at=NOW, ends_at=NOW + timedelta(days=1))
+    assert ok.ends_at > ok.starts_at
+
+
+@pytest.mark.parametrize(
+    ("field", "items", "message"),
+    [
+        (
+            "categories",
+            [{"categoryId": "c1", "name": "a"}, {"categoryId": "c1", "name": "b"}],
+            "categoryId c1",
+        ),
+        ("brands", [{"brandId": "b1", "name": "a"}, {"brandId": "b1", "name": "b"}], "brandId b1"),
+        (
+            "discounts",
+            [
+                {"discountId": "d1", "name": "a", "percent": 5},
+                {"discountId": "d1", "name": "b", "percent": 9},
+            ],
+            "discountId d1",
+        ),
+        (
+            "coupons",
+            [{"code": "SAVE", "kind": "amount", "value": 5}, {"code": "save", "kind": "amount", "value": 9}],
+            "coupon code SAVE",
+        ),
+    ],
+)
+def test_duplicate_ids_in_a_snapshot_are_rejected(field, items, message):
+    with pytest.raises(ValidationError, match=f"duplicate {message}"):
+        CatalogSnapshot.model_validate({"version": 1, field: items})
+
+
+def test_category_parent_must_exist():
+    with pytest.raises(ValidationError, match="unknown parentId nope"):
+        CatalogSnapshot.model_validate(
+            {"version": 1, "categories": [{"categoryId": "c1", "name": "a", "parentId": "nope"}]}
+        )
+    ok = CatalogSnapshot.model_validate(
+        {
+            "version": 1,
+            "categories": [
+                {"categoryId": "c2", "name": "child", "parentId": "c1"},
+                {"categoryId": "c1", "name": "parent"},
+            ],
+        }
+    )
+    assert [c.category_id for c in ok.categories] == ["c2", "c1"]

@@ -235,7 +235,12 @@ def test_allowed_targets_agrees_with_check_transition_everywhere():
 
 def test_restock_and_refund_flags():
     restocking = {(t.source, t.target) for t in TRANSITIONS if t.restocks}
-    assert restocking == {(S.SHIPPING, S.RETURNED), (S.COMPLETED, S.RETURNED)}
+    assert restocking == {
+        (S.UNPAID, S.CANCELLED),
+        (S.TO_SHIP, S.CANCELLED),
+        (S.SHIPPING, S.RETURNED),
+        (S.COMPLETED, S.RETURNED),
+    }
     refunding = {(t.source, t.target) for t in TRANSITIONS if t.refunds_payment}
     assert refunding == {
         (S.TO_SHIP, S.CANCELLED),
@@ -243,8 +248,11 @@ def test_restock_and_refund_flags():
         (S.COMPLETED, S.REFUNDED),
         (S.COMPLETED, S.RETURNED),
     }
-    # Goods only come back to the shelf on a return, and a return always refunds.
-    assert all(t.target is S.RETURNED and t.refunds_payment for t in TRANSITIONS if t.restocks)
+    # Goods only come back on a cancellation or a return; a return always refunds, and a refund alone
+    # (goods kept) never restocks.
+    assert all(t.target in (S.RETURNED, S.CANCELLED) for t in TRANSITIONS if t.restocks)
+    assert all(t.refunds_payment for t in TRANSITIONS if t.target is S.RETURNED)
+    assert not any(t.restocks for t in TRANSITIONS if t.target is S.REFUNDED)
 
 
 @pytest.mark.parametrize(
