@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy import Connection, Row, delete, func, insert, select, update
 
 from edge import node_state, stock
-from edge.paging import decode_cursor, encode_cursor
 from edge.tables import brands, categories, coupons, discounts, product_search, products, variants
 from models.catalog import CatalogSnapshot, Category, Coupon, Discount, Product
 from models.errors import Conflict, NotFound
 from models.node_api import DiscountPublic, Page, ProductPublic, ProductSummary, VariantPublic
+from models.paging import decode_cursor, encode_cursor
 from models.pricing import LineInput, best_discount, price_line
 from models.stock import StockReason
 

@@ -4,10 +4,10 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from edge.paging import decode_cursor, encode_cursor
 from edge.tables import order_items, orders, payments
 from models.errors import NotFound
 from models.node_api import Page
+from models.paging import decode_cursor, encode_cursor
 from models.sales import Order, OrderItem, Payment
 
 

@@ -5,6 +5,7 @@ Routers never build error responses by hand: one exception handler per service m
 ``message`` is for people.
 """
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 
@@ -81,3 +82,21 @@ class CouponNotApplicable(Conflict):
 def error_body(code: str, message: str, **details: Any) -> dict[str, Any]:
     """The one error shape of every HTTP API: ``{"error": {"code", "message", ...details}}``."""
     return {"error": {"code": code, "message": message, **details}}
+
+
+def _field_name(loc: tuple[object, ...]) -> str:
+    # ("body", "items", 0, "quantity") -> "items.0.quantity"; ("path", "cartId") -> "cartId"
+    parts = [str(p) for p in loc if p not in ("body", "path", "query", "header", "cookie", "form")]
+    return ".".join(parts) or str(loc[0] if loc else "body")
+
+
+def validation_error_body(errors: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """A request validation failure (pydantic's error list) as ``validationError`` naming the first field."""
+    problems = [
+        {"field": _field_name(tuple(e.get("loc", ()))), "message": str(e.get("msg", "invalid"))}
+        for e in errors
+    ]
+    first = problems[0] if problems else {"field": "body", "message": "invalid request"}
+    return error_body(
+        "validationError", f"{first['field']}: {first['message']}", field=first["field"], problems=problems
+    )

@@ -9,17 +9,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from models.errors import DomainError, error_body
+from models.errors import DomainError, error_body, validation_error_body
 
 log = logging.getLogger(__name__)
 
 _HTTP_CODES = {404: "notFound", 405: "methodNotAllowed", 415: "unsupportedMediaType"}
-
-
-def _field_name(loc: tuple[object, ...]) -> str:
-    # ("body", "items", 0, "quantity") -> "items.0.quantity"; ("path", "cartId") -> "cartId"
-    parts = [str(p) for p in loc if p not in ("body", "path", "query", "header")]
-    return ".".join(parts) or str(loc[0] if loc else "body")
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -29,20 +23,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [
-            {"field": _field_name(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid")}
-            for e in exc.errors()
-        ]
-        first = problems[0] if problems else {"field": "body", "message": "invalid request"}
-        return JSONResponse(
-            error_body(
-                "validationError",
-                f"{first['field']}: {first['message']}",
-                field=first["field"],
-                problems=problems,
-            ),
-            status_code=422,
-        )
+        return JSONResponse(validation_error_body(exc.errors()), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
