@@ -10,7 +10,7 @@ from pydantic import Field
 
 CURRENCY = "TWD"
 
-TWD = Annotated[int, Field(ge=0, le=100_000_000, description="Whole New Taiwan dollars")]
+TWD = Annotated[int, Field(ge=0, le=100_000_000, strict=True, description="Whole New Taiwan dollars")]
 """A non-negative amount in TWD, as used in schemas."""
 
 Percent = Annotated[int, Field(ge=0, le=100, description="Whole percent, 0-100")]

@@ -15,7 +15,10 @@ def decode_cursor(cursor: str | None) -> str | None:
         return None
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        return base64.urlsafe_b64decode(padded.encode()).decode()
+        key = base64.b64decode(padded.encode(), altchars=b"-_", validate=True).decode()
+        if not key:
+            raise ValueError("empty cursor")
+        return key
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise InvalidInput(
             "cursor is not one this API returned", code="invalidCursor", field="cursor"
