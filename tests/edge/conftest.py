@@ -1,10 +1,9 @@
 """A real store node per test: a fresh SQLite file, the real FastAPI app, served by uvicorn on a free port."""
 
 import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -17,20 +16,7 @@ from edge.demo_catalog import demo_catalog
 from edge.node import Node
 from edge.settings import EdgeSettings
 from models.catalog import CatalogSnapshot
-from tests.conftest import free_port
-
-
-@dataclass
-class FakeClock:
-    """Wall time that tests can move, e.g. past a discount's end."""
-
-    now: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kwargs: float) -> None:
-        self.now += timedelta(**kwargs)
+from tests.conftest import FakeClock, free_port, serve_in_thread
 
 
 @dataclass
@@ -62,18 +48,7 @@ def load_catalog(settings: EdgeSettings, snapshot: CatalogSnapshot, at: datetime
 
 
 def start_server(settings: EdgeSettings, clock: FakeClock) -> tuple[uvicorn.Server, threading.Thread]:
-    config = uvicorn.Config(
-        create_app(settings, clock), host="127.0.0.1", port=settings.port, log_level="warning", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("store node did not start")
-        time.sleep(0.01)
-    return server, thread
+    return serve_in_thread(create_app(settings, clock), settings.port)
 
 
 @pytest.fixture
