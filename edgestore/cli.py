@@ -3,6 +3,7 @@ is imported by none of them."""
 
 import typer
 
+from cloud.cli import app as cloud_app
 from edge.cli import app as edge_app
 from edgestore.demo import demo
 
@@ -12,6 +13,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(edge_app, name="edge")
+app.add_typer(cloud_app, name="cloud")
 app.command()(demo)
 
 

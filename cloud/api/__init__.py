@@ -1,0 +1,1 @@
+"""The cloud's HTTP API under ``/api/v1``."""

@@ -1,0 +1,85 @@
+"""The notification bell: list, unread count, mark read, and a live Server-Sent Events stream."""
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, Response, status
+from sse_starlette.sse import EventSourceResponse
+
+from cloud import notifications
+from cloud.api.deps import CloudDep, LimitQuery, NowDep, SellerId
+from models.cloud_api import NotificationList, NotificationPublic, UnreadCount
+from models.ids import ULID_PATTERN
+
+router = APIRouter(tags=["notifications"])
+
+NotificationIdPath = Annotated[str, Path(alias="notificationId", pattern=ULID_PATTERN)]
+HEARTBEAT_S = 15
+
+
+@router.get("/notifications", response_model=NotificationList)
+def list_notifications(
+    cloud: CloudDep,
+    seller_id: SellerId,
+    unread: Annotated[bool, Query(description="Only unread ones")] = False,
+    cursor: Annotated[str | None, Query(pattern=ULID_PATTERN)] = None,
+    limit: LimitQuery = 20,
+) -> NotificationList:
+    with cloud.db.read() as conn:
+        return notifications.list_notifications(
+            conn, seller_id, cursor=cursor, limit=limit, unread_only=unread
+        )
+
+
+@router.get("/notifications/unread-count", response_model=UnreadCount)
+def unread_count(cloud: CloudDep, seller_id: SellerId) -> UnreadCount:
+    with cloud.db.read() as conn:
+        return UnreadCount(unread_count=notifications.unread_count(conn, seller_id))
+
+
+@router.post("/notifications/{notificationId}/read", response_model=NotificationPublic)
+def mark_read(
+    notification_id: NotificationIdPath, cloud: CloudDep, now: NowDep, seller_id: SellerId
+) -> NotificationPublic:
+    with cloud.db.transaction() as conn:
+        return notifications.mark_read(conn, seller_id, notification_id, now)
+
+
+@router.post("/notifications/read-all", status_code=status.HTTP_204_NO_CONTENT)
+def mark_all_read(cloud: CloudDep, now: NowDep, seller_id: SellerId) -> Response:
+    with cloud.db.transaction() as conn:
+        notifications.mark_all_read(conn, seller_id, now)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/notifications/stream",
+    response_class=EventSourceResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "bell events"}},
+)
+async def stream(request: Request, cloud: CloudDep, seller_id: SellerId) -> EventSourceResponse:
+    """Server-Sent Events: a ``bell`` event with ``{"unreadCount", "latest"}`` now and whenever the seller's
+    notifications change; a comment every 15 s keeps proxies from closing the stream."""
+
+    def snapshot() -> str:
+        with cloud.db.read() as conn:
+            latest = notifications.latest(conn, seller_id)
+            count = notifications.unread_count(conn, seller_id)
+        return json.dumps({"unreadCount": count, "latest": latest.to_json_dict() if latest else None})
+
+    async def events() -> AsyncIterator[dict[str, str]]:
+        queue = cloud.bell.subscribe(seller_id)
+        try:
+            yield {"event": "bell", "data": await asyncio.to_thread(snapshot)}
+            while not await request.is_disconnected():
+                try:
+                    await asyncio.wait_for(queue.get(), timeout=HEARTBEAT_S)
+                except TimeoutError:
+                    continue
+                yield {"event": "bell", "data": await asyncio.to_thread(snapshot)}
+        finally:
+            cloud.bell.unsubscribe(seller_id, queue)
+
+    return EventSourceResponse(events(), ping=HEARTBEAT_S)

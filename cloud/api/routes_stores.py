@@ -1,0 +1,35 @@
+"""A seller's stores (shops): a seller has many; each physical one has a store node."""
+
+from fastapi import APIRouter, status
+
+from cloud import sellers
+from cloud.api.deps import CloudDep, NowDep, SellerId, StoreIdPath
+from models.cloud_api import StoreCreate, StorePublic, StoreUpdate
+
+router = APIRouter(tags=["stores"])
+
+
+@router.post("/stores", status_code=status.HTTP_201_CREATED, response_model=StorePublic)
+def create_store(body: StoreCreate, cloud: CloudDep, now: NowDep, seller_id: SellerId) -> StorePublic:
+    with cloud.db.transaction() as conn:
+        return sellers.create_store(conn, seller_id, body, now)
+
+
+@router.get("/stores", response_model=list[StorePublic])
+def list_stores(cloud: CloudDep, seller_id: SellerId) -> list[StorePublic]:
+    with cloud.db.read() as conn:
+        return sellers.list_stores(conn, seller_id)
+
+
+@router.get("/stores/{storeId}", response_model=StorePublic)
+def get_store(store_id: StoreIdPath, cloud: CloudDep, seller_id: SellerId) -> StorePublic:
+    with cloud.db.read() as conn:
+        return sellers.get_store(conn, seller_id, store_id)
+
+
+@router.patch("/stores/{storeId}", response_model=StorePublic)
+def update_store(
+    store_id: StoreIdPath, body: StoreUpdate, cloud: CloudDep, now: NowDep, seller_id: SellerId
+) -> StorePublic:
+    with cloud.db.transaction() as conn:
+        return sellers.update_store(conn, seller_id, store_id, body, now)

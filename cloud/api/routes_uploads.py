@@ -1,0 +1,112 @@
+"""Product images: upload grants, attaching an uploaded file, removing; the local file store's routes."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response, status
+
+from cloud import uploads
+from cloud.api.deps import CloudDep, NowDep, ProductIdPath, SellerId
+from cloud.media.blob_store import BlobNotFound, InvalidUploadToken, LocalBlobStore, UploadRejected
+from models.cloud_api import ImageAttach, ImagePublic, UploadGrant, UploadRequest
+from models.errors import DomainError, NotFound
+from models.ids import ULID_PATTERN
+
+router = APIRouter(tags=["images"])
+
+ImageIdPath = Annotated[str, Path(alias="imageId", pattern=ULID_PATTERN)]
+
+
+class UploadRefused(DomainError):
+    status = 422
+    code = "uploadRejected"
+
+
+class UploadForbidden(DomainError):
+    status = 403
+    code = "invalidUploadToken"
+
+
+@router.post(
+    "/products/{productId}/images/uploads", status_code=status.HTTP_201_CREATED, response_model=UploadGrant
+)
+def grant_upload(
+    product_id: ProductIdPath, body: UploadRequest, cloud: CloudDep, now: NowDep, seller_id: SellerId
+) -> UploadGrant:
+    """A 15-minute grant to send one image (JPEG, PNG or WebP, at most ``maxImageBytes``) to the store."""
+    with cloud.db.read() as conn:
+        return uploads.grant_upload(
+            conn, cloud.blobs, seller_id, product_id, body, now, cloud.settings.max_image_bytes
+        )
+
+
+@router.post("/products/{productId}/images", status_code=status.HTTP_201_CREATED, response_model=ImagePublic)
+def attach_image(
+    product_id: ProductIdPath, body: ImageAttach, cloud: CloudDep, now: NowDep, seller_id: SellerId
+) -> ImagePublic:
+    """Check the uploaded file's content (type, size, pixels), make its thumbnail and add it to the product."""
+    with cloud.db.transaction() as conn:
+        return uploads.complete_upload(
+            conn,
+            cloud.blobs,
+            cloud.metadata,
+            seller_id,
+            product_id,
+            body.upload_id,
+            now,
+            cloud.settings.max_image_bytes,
+        )
+
+
+@router.delete("/products/{productId}/images/{imageId}", status_code=status.HTTP_204_NO_CONTENT)
+def remove_image(
+    product_id: ProductIdPath, image_id: ImageIdPath, cloud: CloudDep, now: NowDep, seller_id: SellerId
+) -> Response:
+    with cloud.db.transaction() as conn:
+        uploads.remove_image(conn, cloud.blobs, cloud.metadata, seller_id, product_id, image_id, now)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.put("/uploads/local/{token}", status_code=status.HTTP_204_NO_CONTENT, include_in_schema=False)
+async def local_upload(
+    token: Annotated[str, Path(max_length=2000)], request: Request, cloud: CloudDep
+) -> Response:
+    """The local file store's stand-in for an S3 presigned upload: the signed token is the authorisation."""
+    store = cloud.blobs
+    if not isinstance(store, LocalBlobStore):
+        raise NotFound("uploads go to S3 on this cloud", code="notFound")
+    try:
+        _key, _type, max_bytes = store.verify_upload_token(token)
+    except InvalidUploadToken as exc:
+        raise UploadForbidden(str(exc), reason=exc.reason) from None
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > max_bytes:  # stop reading: never buffer more than the grant allows
+            raise UploadRefused(f"the upload is over {max_bytes} bytes", code="uploadTooLarge")
+    try:
+        store.accept_upload(token, bytes(data), request.headers.get("content-type", ""))
+    except InvalidUploadToken as exc:
+        raise UploadForbidden(str(exc), reason=exc.reason) from None
+    except UploadRejected as exc:
+        raise UploadRefused(str(exc), code=exc.code) from None
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+files_router = APIRouter(include_in_schema=False)
+
+
+@files_router.get("/files/images/{key:path}")
+def local_file(key: str, cloud: CloudDep) -> Response:
+    """Product images from the local file store (public, like a public-read bucket; staging is not)."""
+    store = cloud.blobs
+    if not isinstance(store, LocalBlobStore):
+        raise NotFound("files are served by S3 on this cloud")
+    full = f"images/{key}"
+    try:
+        data = store.get(full)
+        content_type = store.content_type(full)
+    except (BlobNotFound, ValueError):
+        raise NotFound("no such file") from None
+    return Response(
+        data, media_type=content_type, headers={"Cache-Control": "public, max-age=31536000, immutable"}
+    )

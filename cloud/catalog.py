@@ -1,0 +1,648 @@
+"""The sellers' catalog: products with variants, categories, brands, discounts and coupons.
+
+Postgres holds what must be consistent (names, prices, listing, the catalog version); the product's MongoDB
+document holds what need not be (description, attributes, per-variant metadata, images, refund rules),
+and Postgres keeps that document's id. The document is written before the Postgres transaction commits: a
+failed commit leaves an orphan document nobody points to, never a product without its document.
+
+Every change bumps the seller's catalog version in the same transaction and logs what changed at that
+version, so stores can follow the catalog change by change.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
+
+from cloud.media.metadata_store import MetadataStore
+from cloud.tables import (
+    brands,
+    catalog_changes,
+    catalog_versions,
+    categories,
+    coupons,
+    discounts,
+    products,
+    variants,
+)
+from models.catalog import PHONE_CATEGORY_ID
+from models.cloud_api import (
+    BrandCreate,
+    BrandPublic,
+    CategoryPublic,
+    CouponCreate,
+    CouponPublic,
+    CouponUpdate,
+    DiscountCreate,
+    DiscountPublic,
+    DiscountUpdate,
+    GroupBuy,
+    ImagePublic,
+    ProductCreate,
+    ProductDetail,
+    ProductOut,
+    ProductUpdate,
+    RefundRules,
+    ShippingOption,
+    VariantInput,
+    VariantOut,
+)
+from models.errors import Conflict, InvalidInput, NotFound
+from models.ids import new_id
+from models.paging import decode_cursor, encode_cursor
+
+# --- versioning -----------------------------------------------------------------------------------------
+
+
+def bump_version(
+    conn: Connection, seller_id: str, entity: str, entity_id: str, op: str, now: datetime
+) -> int:
+    """The seller's next catalog version, taken under the row lock so concurrent edits get distinct ones."""
+    version = conn.execute(
+        update(catalog_versions)
+        .where(catalog_versions.c.seller_id == seller_id)
+        .values(version=catalog_versions.c.version + 1)
+        .returning(catalog_versions.c.version)
+    ).scalar_one()
+    conn.execute(
+        insert(catalog_changes).values(
+            seller_id=seller_id, version=version, entity=entity, entity_id=entity_id, op=op, at=now
+        )
+    )
+    return int(version)
+
+
+def current_version(conn: Connection, seller_id: str) -> int:
+    return int(
+        conn.execute(
+            select(catalog_versions.c.version).where(catalog_versions.c.seller_id == seller_id)
+        ).scalar_one()
+    )
+
+
+# --- reference data -------------------------------------------------------------------------------------
+
+
+def list_categories(conn: Connection) -> list[CategoryPublic]:
+    rows = conn.execute(
+        select(categories).order_by(categories.c.parent_id.nullsfirst(), categories.c.category_id)
+    )
+    return [
+        CategoryPublic(category_id=r.category_id, name=r.name, name_en=r.name_en, parent_id=r.parent_id)
+        for r in rows
+    ]
+
+
+def list_brands(conn: Connection) -> list[BrandPublic]:
+    rows = conn.execute(select(brands).order_by(brands.c.name_en, brands.c.brand_id))
+    return [BrandPublic(brand_id=r.brand_id, name=r.name, name_en=r.name_en) for r in rows]
+
+
+def create_brand(conn: Connection, body: BrandCreate) -> BrandPublic:
+    """Brands are shared by all sellers; the same name (either language, any case) is one brand."""
+    existing = conn.execute(
+        select(brands).where(
+            or_(
+                func.lower(brands.c.name) == body.name.lower(),
+                and_(body.name_en != "", func.lower(brands.c.name_en) == body.name_en.lower()),
+            )
+        )
+    ).first()
+    if existing:
+        raise Conflict(
+            f"brand {body.name} exists as {existing.brand_id}", code="brandExists", brand_id=existing.brand_id
+        )
+    brand_id = new_id()
+    conn.execute(insert(brands).values(brand_id=brand_id, name=body.name, name_en=body.name_en))
+    return BrandPublic(brand_id=brand_id, name=body.name, name_en=body.name_en)
+
+
+def _category_chain(conn: Connection, category_id: str | None) -> list[str]:
+    chain: list[str] = []
+    while category_id is not None and category_id not in chain:
+        row = conn.execute(
+            select(categories.c.parent_id).where(categories.c.category_id == category_id)
+        ).first()
+        if row is None:
+            break
+        chain.append(category_id)
+        category_id = row.parent_id
+    return chain
+
+
+def _check_product_rules(conn: Connection, fields: dict[str, Any]) -> None:
+    """References exist, the sub-category sits under the category, and phones have brand and condition."""
+    for key, column in (
+        ("category_id", categories.c.category_id),
+        ("sub_category_id", categories.c.category_id),
+        ("brand_id", brands.c.brand_id),
+    ):
+        value = fields.get(key)
+        if value is not None and conn.execute(select(column).where(column == value)).first() is None:
+            raise InvalidInput(f"unknown {_camel(key)} {value}", field=_camel(key))
+    sub = fields.get("sub_category_id")
+    if sub is not None:
+        if fields.get("category_id") is None:
+            raise InvalidInput("a subCategoryId needs a categoryId", field="categoryId")
+        if fields["category_id"] not in _category_chain(conn, sub)[1:]:
+            raise InvalidInput(
+                f"{sub} is not a sub-category of {fields['category_id']}", field="subCategoryId"
+            )
+    chains = _category_chain(conn, fields.get("category_id")) + _category_chain(conn, sub)
+    if PHONE_CATEGORY_ID in chains:
+        for key in ("brand_id", "condition"):
+            if fields.get(key) is None:
+                raise InvalidInput(
+                    f"phones need a {_camel(key)}", code="phoneNeedsBrandAndCondition", field=_camel(key)
+                )
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p.title() for p in rest)
+
+
+# --- products -------------------------------------------------------------------------------------------
+
+
+def _normalise_variants(
+    inputs: list[VariantInput], default_price: int | None, name: str
+) -> list[VariantInput]:
+    """The variants to store: exactly one default (the first unless one is marked), ids for new ones."""
+    if not inputs:
+        assert default_price is not None  # guaranteed by ProductCreate's validator
+        inputs = [VariantInput(name=name, price=default_price, is_default=True)]
+    defaults = [v for v in inputs if v.is_default]
+    if len(defaults) > 1:
+        raise InvalidInput("only one variant can be the default", code="twoDefaultVariants", field="variants")
+    out = []
+    for i, v in enumerate(inputs):
+        out.append(
+            v.model_copy(
+                update={
+                    "variant_id": v.variant_id or new_id(),
+                    "is_default": v.is_default or (not defaults and i == 0),
+                }
+            )
+        )
+    ids = [v.variant_id for v in out]
+    if len(set(ids)) != len(ids):
+        raise InvalidInput("variant ids repeat", field="variants")
+    return out
+
+
+def _write_variants(conn: Connection, seller_id: str, product_id: str, items: list[VariantInput]) -> None:
+    for position, v in enumerate(items):
+        values = {
+            "name": v.name,
+            "name_en": v.name_en,
+            "price": v.price,
+            "barcode": v.barcode,
+            "sku": v.sku,
+            "is_default": v.is_default,
+            "listed": v.listed,
+            "position": position,
+        }
+        updated = conn.execute(
+            update(variants)
+            .where(variants.c.variant_id == v.variant_id, variants.c.product_id == product_id)
+            .values(**values)
+        ).rowcount
+        if not updated:
+            taken = conn.execute(
+                select(variants.c.variant_id).where(variants.c.variant_id == v.variant_id)
+            ).first()
+            if taken:  # an id of another product (maybe another seller's): refuse, do not reveal
+                raise InvalidInput(
+                    f"variantId {v.variant_id} is not a variant of this product", field="variants"
+                )
+            conn.execute(
+                insert(variants).values(
+                    variant_id=v.variant_id, product_id=product_id, seller_id=seller_id, **values
+                )
+            )
+
+
+def create_product(
+    conn: Connection, meta: MetadataStore, seller_id: str, body: ProductCreate, now: datetime
+) -> ProductDetail:
+    fields = body.model_dump(
+        by_alias=False, include={"category_id", "sub_category_id", "brand_id", "condition"}
+    )
+    _check_product_rules(conn, fields)
+    items = _normalise_variants(body.variants, body.price, body.name)
+    product_id, metadata_id = new_id(), new_id()
+    version = bump_version(conn, seller_id, "product", product_id, "upsert", now)
+    meta.put(
+        {
+            "_id": metadata_id,
+            "productId": product_id,
+            "sellerId": seller_id,
+            "description": body.description,
+            "attributes": body.attributes,
+            "variants": [{"variantId": v.variant_id, "metadata": v.metadata} for v in items],
+            "images": [],
+            "refundRules": body.refund_rules.to_json_dict(),
+            "updatedAt": now.isoformat(),
+        }
+    )
+    conn.execute(
+        insert(products).values(
+            product_id=product_id,
+            seller_id=seller_id,
+            name=body.name,
+            name_en=body.name_en,
+            category_id=body.category_id,
+            sub_category_id=body.sub_category_id,
+            brand_id=body.brand_id,
+            condition=body.condition.value if body.condition else None,
+            listed=body.listed,
+            metadata_id=metadata_id,
+            shipping=[s.to_json_dict() for s in body.shipping],
+            group_buy=body.group_buy.to_json_dict() if body.group_buy else None,
+            stocked_often=body.stocked_often,
+            storage_condition=body.storage_condition.value,
+            catalog_version=version,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    _write_variants(conn, seller_id, product_id, items)
+    return get_product(conn, meta, seller_id, product_id)
+
+
+def _product_row(conn: Connection, seller_id: str, product_id: str, *, lock: bool = False) -> Any:
+    query = select(products).where(
+        products.c.product_id == product_id,
+        products.c.seller_id == seller_id,
+        products.c.deleted_at.is_(None),
+    )
+    row = conn.execute(query.with_for_update() if lock else query).first()
+    if row is None:
+        raise NotFound(f"product {product_id} not found", code="productNotFound")
+    return row
+
+
+def _variant_rows(conn: Connection, product_ids: list[str]) -> dict[str, list[Any]]:
+    rows = conn.execute(
+        select(variants).where(variants.c.product_id.in_(product_ids)).order_by(variants.c.position)
+    ).all()
+    out: dict[str, list[Any]] = {pid: [] for pid in product_ids}
+    for r in rows:
+        out[r.product_id].append(r)
+    return out
+
+
+def _out(row: Any, vrows: list[Any]) -> dict[str, Any]:
+    default = next((v for v in vrows if v.is_default), vrows[0] if vrows else None)
+    return {
+        "product_id": row.product_id,
+        "name": row.name,
+        "name_en": row.name_en,
+        "category_id": row.category_id,
+        "sub_category_id": row.sub_category_id,
+        "brand_id": row.brand_id,
+        "condition": row.condition,
+        "listed": row.listed,
+        "image_url": row.image_url,
+        "price": default.price if default else 0,
+        "variant_count": len(vrows),
+        "catalog_version": row.catalog_version,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+    }
+
+
+def get_product(conn: Connection, meta: MetadataStore, seller_id: str, product_id: str) -> ProductDetail:
+    row = _product_row(conn, seller_id, product_id)
+    vrows = _variant_rows(conn, [product_id])[product_id]
+    doc = meta.get(row.metadata_id) or {}
+    variant_meta = {v["variantId"]: v.get("metadata", {}) for v in doc.get("variants", [])}
+    return ProductDetail(
+        **_out(row, vrows),
+        description=doc.get("description", ""),
+        variants=[
+            VariantOut(
+                variant_id=v.variant_id,
+                name=v.name,
+                name_en=v.name_en,
+                price=v.price,
+                barcode=v.barcode,
+                sku=v.sku,
+                is_default=v.is_default,
+                listed=v.listed,
+                metadata=variant_meta.get(v.variant_id, {}),
+            )
+            for v in vrows
+        ],
+        attributes=doc.get("attributes", {}),
+        images=[_image(i) for i in doc.get("images", [])],
+        shipping=[ShippingOption.model_validate(s) for s in row.shipping],
+        refund_rules=RefundRules.model_validate(doc["refundRules"]) if doc.get("refundRules") else None,
+        group_buy=GroupBuy.model_validate(row.group_buy) if row.group_buy else None,
+        stocked_often=row.stocked_often,
+        storage_condition=row.storage_condition,
+        metadata_id=row.metadata_id,
+    )
+
+
+_IMAGE_FIELDS = {f.alias or name for name, f in ImagePublic.model_fields.items()}
+
+
+def _image(stored: dict[str, Any]) -> ImagePublic:
+    # The document also keeps the object keys (for deletion); the API shows only the public fields.
+    return ImagePublic.model_validate({k: v for k, v in stored.items() if k in _IMAGE_FIELDS})
+
+
+def list_products(
+    conn: Connection,
+    seller_id: str,
+    *,
+    q: str | None = None,
+    category_id: str | None = None,
+    listed: bool | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> tuple[list[ProductOut], str | None]:
+    """Newest first, keyset-paged on (createdAt, productId)."""
+    query = select(products).where(products.c.seller_id == seller_id, products.c.deleted_at.is_(None))
+    if q:
+        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(or_(products.c.name.ilike(pattern), products.c.name_en.ilike(pattern)))
+    if category_id:
+        query = query.where(
+            or_(products.c.category_id == category_id, products.c.sub_category_id == category_id)
+        )
+    if listed is not None:
+        query = query.where(products.c.listed.is_(listed))
+    after = decode_cursor(cursor)
+    if after:
+        created, _, pid = after.partition("|")
+        try:
+            at = datetime.fromisoformat(created)
+        except ValueError:
+            raise InvalidInput(
+                "cursor is not one this API returned", code="invalidCursor", field="cursor"
+            ) from None
+        query = query.where(
+            or_(products.c.created_at < at, and_(products.c.created_at == at, products.c.product_id < pid))
+        )
+    rows = conn.execute(
+        query.order_by(products.c.created_at.desc(), products.c.product_id.desc()).limit(limit + 1)
+    ).all()
+    page = rows[:limit]
+    vrows = _variant_rows(conn, [r.product_id for r in page])
+    items = [ProductOut(**_out(r, vrows[r.product_id])) for r in page]
+    next_cursor = None
+    if len(rows) > limit:
+        last = page[-1]
+        next_cursor = encode_cursor(f"{last.created_at.isoformat()}|{last.product_id}")
+    return items, next_cursor
+
+
+def update_product(
+    conn: Connection, meta: MetadataStore, seller_id: str, product_id: str, body: ProductUpdate, now: datetime
+) -> ProductDetail:
+    row = _product_row(conn, seller_id, product_id, lock=True)
+    changes = body.model_dump(exclude_unset=True, by_alias=False)
+    merged = {
+        k: changes.get(k, getattr(row, k))
+        for k in ("category_id", "sub_category_id", "brand_id", "condition")
+    }
+    _check_product_rules(conn, merged)
+    for required in ("name", "listed", "stocked_often", "storage_condition"):
+        if required in changes and changes[required] is None:
+            raise InvalidInput(f"{_camel(required)} cannot be null", field=_camel(required))
+    version = bump_version(conn, seller_id, "product", product_id, "upsert", now)
+    doc = meta.get(row.metadata_id) or {
+        "_id": row.metadata_id,
+        "productId": product_id,
+        "sellerId": seller_id,
+        "images": [],
+    }
+    values: dict[str, Any] = {"catalog_version": version, "updated_at": now}
+    for key in ("name", "name_en", "category_id", "sub_category_id", "brand_id", "listed", "stocked_often"):
+        if key in changes:
+            values[key] = changes[key]
+    if "condition" in changes:
+        values["condition"] = body.condition.value if body.condition else None
+    if "storage_condition" in changes:
+        values["storage_condition"] = body.storage_condition.value if body.storage_condition else None
+    if "shipping" in changes:
+        values["shipping"] = [s.to_json_dict() for s in body.shipping or []]
+    if "group_buy" in changes:
+        values["group_buy"] = body.group_buy.to_json_dict() if body.group_buy else None
+    if body.variants is not None:
+        items = _normalise_variants(body.variants, None, row.name)
+        keep = {v.variant_id for v in items}
+        conn.execute(
+            variants.delete().where(variants.c.product_id == product_id, variants.c.variant_id.not_in(keep))
+        )
+        _write_variants(conn, seller_id, product_id, items)
+        doc["variants"] = [{"variantId": v.variant_id, "metadata": v.metadata} for v in items]
+    if "description" in changes:
+        doc["description"] = body.description or ""
+    if "attributes" in changes:
+        doc["attributes"] = body.attributes or {}
+    if "refund_rules" in changes:
+        doc["refundRules"] = body.refund_rules.to_json_dict() if body.refund_rules else None
+    doc["updatedAt"] = now.isoformat()
+    meta.put(doc)
+    conn.execute(update(products).where(products.c.product_id == product_id).values(**values))
+    return get_product(conn, meta, seller_id, product_id)
+
+
+def delete_product(conn: Connection, seller_id: str, product_id: str, now: datetime) -> None:
+    """Soft delete: orders keep pointing at it, stores are told to drop it at the next version."""
+    _product_row(conn, seller_id, product_id, lock=True)
+    version = bump_version(conn, seller_id, "product", product_id, "delete", now)
+    conn.execute(
+        update(products)
+        .where(products.c.product_id == product_id)
+        .values(deleted_at=now, updated_at=now, listed=False, catalog_version=version)
+    )
+
+
+def set_images(conn: Connection, meta: MetadataStore, seller_id: str, product_id: str, now: datetime) -> None:
+    """After an image was added or removed: new version, and the list thumbnail follows the first image."""
+    row = _product_row(conn, seller_id, product_id, lock=True)
+    doc = meta.get(row.metadata_id) or {}
+    images = doc.get("images", [])
+    version = bump_version(conn, seller_id, "product", product_id, "upsert", now)
+    conn.execute(
+        update(products)
+        .where(products.c.product_id == product_id)
+        .values(image_url=images[0]["thumbUrl"] if images else None, catalog_version=version, updated_at=now)
+    )
+
+
+def product_metadata_id(conn: Connection, seller_id: str, product_id: str) -> str:
+    return str(_product_row(conn, seller_id, product_id).metadata_id)
+
+
+# --- discounts and coupons ------------------------------------------------------------------------------
+
+
+def _check_window(starts_at: datetime | None, ends_at: datetime | None) -> None:
+    if starts_at and ends_at and ends_at <= starts_at:
+        raise InvalidInput("endsAt must be after startsAt", field="endsAt")
+
+
+def _discount(row: Any) -> DiscountPublic:
+    return DiscountPublic(
+        discount_id=row.discount_id,
+        name=row.name,
+        description=row.description,
+        percent=row.percent,
+        product_id=row.product_id,
+        variant_id=row.variant_id,
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        active=row.active,
+    )
+
+
+def create_discount(conn: Connection, seller_id: str, body: DiscountCreate, now: datetime) -> DiscountPublic:
+    _check_window(body.starts_at, body.ends_at)
+    if body.product_id is not None:
+        _product_row(conn, seller_id, body.product_id)
+    if body.variant_id is not None:
+        owner = conn.execute(
+            select(variants.c.product_id).where(
+                variants.c.variant_id == body.variant_id, variants.c.seller_id == seller_id
+            )
+        ).first()
+        if owner is None:
+            raise NotFound(f"variant {body.variant_id} not found", code="variantNotFound")
+        if body.product_id is not None and owner.product_id != body.product_id:
+            raise InvalidInput("variantId is not a variant of productId", field="variantId")
+    discount_id = new_id()
+    bump_version(conn, seller_id, "discount", discount_id, "upsert", now)
+    conn.execute(
+        insert(discounts).values(
+            discount_id=discount_id, seller_id=seller_id, created_at=now, **body.to_row()
+        )
+    )
+    return get_discount(conn, seller_id, discount_id)
+
+
+def get_discount(conn: Connection, seller_id: str, discount_id: str) -> DiscountPublic:
+    row = conn.execute(
+        select(discounts).where(
+            discounts.c.discount_id == discount_id,
+            discounts.c.seller_id == seller_id,
+            discounts.c.deleted_at.is_(None),
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"discount {discount_id} not found", code="discountNotFound")
+    return _discount(row)
+
+
+def list_discounts(conn: Connection, seller_id: str) -> list[DiscountPublic]:
+    rows = conn.execute(
+        select(discounts)
+        .where(discounts.c.seller_id == seller_id, discounts.c.deleted_at.is_(None))
+        .order_by(discounts.c.created_at.desc())
+    )
+    return [_discount(r) for r in rows]
+
+
+def update_discount(
+    conn: Connection, seller_id: str, discount_id: str, body: DiscountUpdate, now: datetime
+) -> DiscountPublic:
+    current = get_discount(conn, seller_id, discount_id)
+    changes = body.model_dump(exclude_unset=True, by_alias=False)
+    for required in ("name", "percent", "active", "description"):
+        if required in changes and changes[required] is None:
+            raise InvalidInput(f"{required} cannot be null", field=required)
+    _check_window(changes.get("starts_at", current.starts_at), changes.get("ends_at", current.ends_at))
+    bump_version(conn, seller_id, "discount", discount_id, "upsert", now)
+    if changes:
+        conn.execute(update(discounts).where(discounts.c.discount_id == discount_id).values(**changes))
+    return get_discount(conn, seller_id, discount_id)
+
+
+def delete_discount(conn: Connection, seller_id: str, discount_id: str, now: datetime) -> None:
+    get_discount(conn, seller_id, discount_id)
+    bump_version(conn, seller_id, "discount", discount_id, "delete", now)
+    conn.execute(
+        update(discounts).where(discounts.c.discount_id == discount_id).values(deleted_at=now, active=False)
+    )
+
+
+def _coupon(row: Any) -> CouponPublic:
+    return CouponPublic(
+        coupon_id=row.coupon_id,
+        code=row.code,
+        kind=row.kind,
+        value=row.value,
+        min_spend=row.min_spend,
+        max_uses=row.max_uses,
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        active=row.active,
+    )
+
+
+def create_coupon(conn: Connection, seller_id: str, body: CouponCreate, now: datetime) -> CouponPublic:
+    if body.kind.value == "percent" and body.value > 100:
+        raise InvalidInput("a percent coupon's value is at most 100", field="value")
+    _check_window(body.starts_at, body.ends_at)
+    code = body.code.upper()  # codes are typed by shoppers: one spelling, case-insensitive
+    taken = conn.execute(
+        select(coupons.c.coupon_id).where(coupons.c.seller_id == seller_id, coupons.c.code == code)
+    ).first()
+    if taken:
+        raise Conflict(f"coupon code {code} exists", code="couponCodeTaken", field="code")
+    coupon_id = new_id()
+    bump_version(conn, seller_id, "coupon", coupon_id, "upsert", now)
+    conn.execute(
+        insert(coupons).values(
+            coupon_id=coupon_id,
+            seller_id=seller_id,
+            created_at=now,
+            **{**body.to_row(), "code": code, "kind": body.kind.value},
+        )
+    )
+    return get_coupon(conn, seller_id, coupon_id)
+
+
+def get_coupon(conn: Connection, seller_id: str, coupon_id: str) -> CouponPublic:
+    row = conn.execute(
+        select(coupons).where(
+            coupons.c.coupon_id == coupon_id, coupons.c.seller_id == seller_id, coupons.c.deleted_at.is_(None)
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"coupon {coupon_id} not found", code="couponNotFound")
+    return _coupon(row)
+
+
+def list_coupons(conn: Connection, seller_id: str) -> list[CouponPublic]:
+    rows = conn.execute(
+        select(coupons)
+        .where(coupons.c.seller_id == seller_id, coupons.c.deleted_at.is_(None))
+        .order_by(coupons.c.created_at.desc())
+    )
+    return [_coupon(r) for r in rows]
+
+
+def update_coupon(
+    conn: Connection, seller_id: str, coupon_id: str, body: CouponUpdate, now: datetime
+) -> CouponPublic:
+    current = get_coupon(conn, seller_id, coupon_id)
+    changes = body.model_dump(exclude_unset=True, by_alias=False)
+    if "active" in changes and changes["active"] is None:
+        raise InvalidInput("active cannot be null", field="active")
+    _check_window(current.starts_at, changes.get("ends_at", current.ends_at))
+    bump_version(conn, seller_id, "coupon", coupon_id, "upsert", now)
+    if changes:
+        conn.execute(update(coupons).where(coupons.c.coupon_id == coupon_id).values(**changes))
+    return get_coupon(conn, seller_id, coupon_id)
+
+
+def delete_coupon(conn: Connection, seller_id: str, coupon_id: str, now: datetime) -> None:
+    get_coupon(conn, seller_id, coupon_id)
+    bump_version(conn, seller_id, "coupon", coupon_id, "delete", now)
+    conn.execute(update(coupons).where(coupons.c.coupon_id == coupon_id).values(deleted_at=now, active=False))

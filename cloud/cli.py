@@ -1,0 +1,70 @@
+"""``edgestore cloud ...``: run the cloud backend and look after its database."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cloud.settings import CloudSettings
+
+app = typer.Typer(
+    help="The cloud: sellers' API and dashboard on Postgres, MongoDB and S3 (embedded when not configured).",
+    no_args_is_help=True,
+)
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Embedded Postgres, montydb, files [env EDGESTORE_CLOUD_DATA_DIR]"),
+]
+
+
+def settings_from(data_dir: Path | None, **overrides: object) -> CloudSettings:
+    values = {k: v for k, v in overrides.items() if v is not None}
+    if data_dir is not None:
+        values["cloud_data_dir"] = data_dir
+    return CloudSettings(**values)  # type: ignore[arg-type]
+
+
+def describe(settings: CloudSettings) -> str:
+    """Where each store lives, for the startup line (no secrets)."""
+    pg = "embedded PostgreSQL in " + str(settings.cloud_data_dir / "postgres")
+    if settings.database_url:
+        pg = "PostgreSQL at " + settings.database_url.split("@")[-1]
+    mongo = f"MongoDB at {settings.mongo_url.split('@')[-1]}" if settings.mongo_url else "montydb on disk"
+    s3 = f"S3 at {settings.s3_endpoint}" if settings.s3_endpoint else "local files"
+    return f"{pg}; {mongo}; {s3}"
+
+
+@app.command()
+def serve(
+    data_dir: DataDir = None,
+    port: Annotated[
+        int | None, typer.Option(help="HTTP port [env EDGESTORE_CLOUD_PORT, default 8000]")
+    ] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Bind address [env EDGESTORE_CLOUD_HOST, default 127.0.0.1]")
+    ] = None,
+) -> None:
+    """Serve the API (``/api/v1``, docs at ``/docs``) and the dashboard (``/``) until stopped."""
+    import uvicorn
+
+    from cloud.api.app import create_app
+
+    settings = settings_from(data_dir, cloud_port=port, cloud_host=host)
+    typer.echo(f"cloud: {describe(settings)}")
+    typer.echo(
+        f"cloud: dashboard {settings.base_url}/  API {settings.base_url}/api/v1  docs {settings.base_url}/docs"
+    )
+    uvicorn.run(create_app(settings), host=settings.cloud_host, port=settings.cloud_port, log_level="info")
+
+
+@app.command()
+def migrate(data_dir: DataDir = None) -> None:
+    """Bring the database schema to the newest version (``serve`` also does this on start)."""
+    from cloud.runtime import Cloud
+
+    cloud = Cloud.open(settings_from(data_dir))
+    try:
+        typer.echo(f"schema at {cloud.db.schema_version()}")
+    finally:
+        cloud.close()

@@ -1,0 +1,139 @@
+"""The sellers' notification bell: raise, list, count, mark read.
+
+A notification is a row written in the same transaction as what caused it (an order, a stock change), so
+the bell never rings for something that rolled back. The insert also does ``pg_notify`` on one channel:
+Postgres delivers it at commit to every cloud process listening (see ``cloud.bell``), which is how open
+dashboards update live without polling.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, select, text, update
+
+from cloud.tables import notifications
+from models.cloud_api import NotificationKind, NotificationList, NotificationPublic
+from models.errors import NotFound
+from models.ids import new_id
+
+CHANNEL = "edgestore_bell"
+
+
+def notify(
+    conn: Connection,
+    seller_id: str,
+    kind: NotificationKind,
+    title: str,
+    *,
+    body: str = "",
+    ref_type: str | None = None,
+    ref_id: str | None = None,
+    data: dict[str, Any] | None = None,
+    now: datetime,
+) -> str:
+    """Raise a notification for a seller. ``title`` is zh-TW; ``data['titleEn']`` carries the English."""
+    notification_id = new_id()
+    conn.execute(
+        insert(notifications).values(
+            notification_id=notification_id,
+            seller_id=seller_id,
+            kind=kind.value,
+            title=title[:300],
+            body=body,
+            ref_type=ref_type,
+            ref_id=ref_id,
+            data=data or {},
+            created_at=now,
+        )
+    )
+    conn.execute(text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": seller_id})
+    return notification_id
+
+
+def already_notified(conn: Connection, seller_id: str, kind: NotificationKind, ref_id: str) -> bool:
+    """For notifications that must ring once per thing (a group buy reaching its minimum)."""
+    return (
+        conn.execute(
+            select(notifications.c.notification_id).where(
+                notifications.c.seller_id == seller_id,
+                notifications.c.kind == kind.value,
+                notifications.c.ref_id == ref_id,
+            )
+        ).first()
+        is not None
+    )
+
+
+def _public(row: Any) -> NotificationPublic:
+    return NotificationPublic(
+        notification_id=row.notification_id,
+        kind=row.kind,
+        title=row.title,
+        body=row.body,
+        ref_type=row.ref_type,
+        ref_id=row.ref_id,
+        data=row.data,
+        created_at=row.created_at,
+        read_at=row.read_at,
+    )
+
+
+def unread_count(conn: Connection, seller_id: str) -> int:
+    return int(
+        conn.execute(
+            select(func.count())
+            .select_from(notifications)
+            .where(notifications.c.seller_id == seller_id, notifications.c.read_at.is_(None))
+        ).scalar_one()
+    )
+
+
+def list_notifications(
+    conn: Connection, seller_id: str, *, cursor: str | None, limit: int, unread_only: bool = False
+) -> NotificationList:
+    """Newest first. Ids are ULIDs, so the id itself is the keyset cursor."""
+    query = select(notifications).where(notifications.c.seller_id == seller_id)
+    if unread_only:
+        query = query.where(notifications.c.read_at.is_(None))
+    if cursor:
+        query = query.where(notifications.c.notification_id < cursor)
+    rows = conn.execute(query.order_by(notifications.c.notification_id.desc()).limit(limit + 1)).all()
+    page = rows[:limit]
+    return NotificationList(
+        items=[_public(r) for r in page],
+        next_cursor=page[-1].notification_id if len(rows) > limit else None,
+        unread_count=unread_count(conn, seller_id),
+    )
+
+
+def latest(conn: Connection, seller_id: str) -> NotificationPublic | None:
+    row = conn.execute(
+        select(notifications)
+        .where(notifications.c.seller_id == seller_id)
+        .order_by(notifications.c.notification_id.desc())
+        .limit(1)
+    ).first()
+    return _public(row) if row else None
+
+
+def mark_read(conn: Connection, seller_id: str, notification_id: str, now: datetime) -> NotificationPublic:
+    row = conn.execute(
+        update(notifications)
+        .where(notifications.c.notification_id == notification_id, notifications.c.seller_id == seller_id)
+        .values(read_at=func.coalesce(notifications.c.read_at, now))
+        .returning(*notifications.c)
+    ).first()
+    if row is None:
+        raise NotFound(f"notification {notification_id} not found", code="notificationNotFound")
+    conn.execute(text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": seller_id})
+    return _public(row)
+
+
+def mark_all_read(conn: Connection, seller_id: str, now: datetime) -> int:
+    changed = conn.execute(
+        update(notifications)
+        .where(and_(notifications.c.seller_id == seller_id, notifications.c.read_at.is_(None)))
+        .values(read_at=now)
+    ).rowcount
+    conn.execute(text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": seller_id})
+    return int(changed)

@@ -1,0 +1,433 @@
+"""Orders in the cloud: ingest from the stores (idempotent), list with totals, detail, status transitions.
+
+An order arrives as the store sold it (``models.sales.Order``: names and prices as sold) and is written in
+one transaction with its items, payments, the daily rollups the dashboard reads and the seller's bell. The
+same order arriving twice is a no-op, so the sync layer may redeliver freely.
+"""
+
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from cloud import notifications, stock
+from cloud.tables import (
+    daily_product_sales,
+    daily_sales,
+    order_events,
+    order_items,
+    orders,
+    payments,
+    products,
+    stores,
+)
+from models.cloud_api import NotificationKind, OrderEventPublic, OrderList, OrderOut, OrderTotals
+from models.errors import InvalidInput, NotFound
+from models.ids import new_id
+from models.money import format_twd
+from models.order_states import Actor, OrderStatus, allowed_targets, check_transition
+from models.paging import decode_cursor, encode_cursor
+from models.sales import Order, OrderItem, Payment, PaymentStatus
+from models.stock import StockDelta, StockReason
+
+# Business days are Taiwan days (UTC+8 all year: Taiwan has no daylight saving time).
+TAIWAN = timezone(timedelta(hours=8), "Asia/Taipei")
+
+
+def business_day(at: datetime) -> date:
+    return at.astimezone(TAIWAN).date()
+
+
+def day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=TAIWAN).astimezone(UTC)
+
+
+def store_owner(conn: Connection, store_id: str) -> str:
+    seller_id = conn.execute(
+        select(stores.c.seller_id).where(stores.c.store_id == store_id)
+    ).scalar_one_or_none()
+    if seller_id is None:
+        raise NotFound(f"store {store_id} not found", code="storeNotFound")
+    return str(seller_id)
+
+
+def ingest_order(conn: Connection, order: Order, now: datetime, *, low_threshold: int = 5) -> bool:
+    """Write an order sold at a store, with everything that follows from it. False when already here.
+
+    Nothing is acknowledged to the store before this transaction commits (the caller commits)."""
+    seller_id = store_owner(conn, order.store_id)
+    row = order.to_row(exclude={"items", "payments"})
+    row["status"] = order.status.value
+    row["channel"] = order.channel.value
+    inserted = conn.execute(
+        pg_insert(orders)
+        .values(**row, seller_id=seller_id, received_at=now)
+        .on_conflict_do_nothing(index_elements=["order_id"])
+        .returning(orders.c.order_id)
+    ).first()
+    if inserted is None:
+        return False
+    if order.items:
+        conn.execute(insert(order_items), [i.to_row() for i in order.items])
+    if order.payments:
+        conn.execute(
+            insert(payments),
+            [p.to_row() | {"method": p.method.value, "status": p.status.value} for p in order.payments],
+        )
+    conn.execute(
+        insert(order_events).values(
+            event_id=new_id(),
+            order_id=order.order_id,
+            from_status=None,
+            to_status=order.status.value,
+            actor=Actor.STORE.value if order.channel.value == "inStore" else Actor.BUYER.value,
+            note=None,
+            at=order.created_at,
+        )
+    )
+    _add_to_rollups(conn, seller_id, order)
+    store_name = conn.execute(select(stores.c.name).where(stores.c.store_id == order.store_id)).scalar_one()
+    notifications.notify(
+        conn,
+        seller_id,
+        NotificationKind.NEW_ORDER,
+        f"新訂單 {format_twd(order.total)}：{store_name}",
+        body="、".join(f"{i.name} {i.variant_name} x{i.quantity}" for i in order.items)[:500],
+        ref_type="order",
+        ref_id=order.order_id,
+        data={
+            "storeId": order.store_id,
+            "total": order.total,
+            "titleEn": f"New order {format_twd(order.total)}: {store_name}",
+        },
+        now=now,
+    )
+    _check_group_buys(conn, seller_id, order, now)
+    return True
+
+
+def ingest_sale_deltas(conn: Connection, order: Order, now: datetime, *, low_threshold: int = 5) -> int:
+    """The negative stock deltas of an in-store sale, for callers that have no delta stream of their own
+    (the demo, tests). Delta ids derive from the item ids, so this is idempotent too."""
+    seller_id = store_owner(conn, order.store_id)
+    deltas = [
+        StockDelta(
+            delta_id=f"{item.item_id}-sale",
+            store_id=order.store_id,
+            variant_id=item.variant_id,
+            quantity=-item.quantity,
+            reason=StockReason.SALE,
+            ref_id=order.order_id,
+            created_at=order.created_at,
+        )
+        for item in order.items
+    ]
+    return stock.write_deltas(conn, seller_id, deltas, now, low_threshold)
+
+
+def _add_to_rollups(conn: Connection, seller_id: str, order: Order) -> None:
+    day = business_day(order.created_at)
+    units = sum(i.quantity for i in order.items)
+    stmt = pg_insert(daily_sales).values(
+        store_id=order.store_id, day=day, seller_id=seller_id, orders=1, revenue=order.total, items=units
+    )
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["store_id", "day"],
+            set_={
+                "orders": daily_sales.c.orders + 1,
+                "revenue": daily_sales.c.revenue + order.total,
+                "items": daily_sales.c["items"] + units,
+            },
+        )
+    )
+    per_product: dict[str, tuple[str, int, int]] = {}
+    for item in order.items:
+        name, qty, revenue = per_product.get(item.product_id, (item.name, 0, 0))
+        per_product[item.product_id] = (name, qty + item.quantity, revenue + item.line_total)
+    for product_id, (name, qty, revenue) in sorted(per_product.items()):
+        stmt = pg_insert(daily_product_sales).values(
+            seller_id=seller_id, day=day, product_id=product_id, name=name, quantity=qty, revenue=revenue
+        )
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["seller_id", "day", "product_id"],
+                set_={
+                    "quantity": daily_product_sales.c.quantity + qty,
+                    "revenue": daily_product_sales.c.revenue + revenue,
+                },
+            )
+        )
+
+
+def _check_group_buys(conn: Connection, seller_id: str, order: Order, now: datetime) -> None:
+    """Ring once when a group-buy product's sold quantity reaches its minimum."""
+    product_ids = sorted({i.product_id for i in order.items})
+    rows = conn.execute(
+        select(products.c.product_id, products.c.name, products.c.group_buy).where(
+            products.c.product_id.in_(product_ids), products.c.group_buy.is_not(None)
+        )
+    ).all()
+    for row in rows:
+        if not row.group_buy:
+            continue
+        minimum = int(row.group_buy["minQuantity"])
+        sold = conn.execute(
+            select(func.coalesce(func.sum(order_items.c.quantity), 0))
+            .join(orders, orders.c.order_id == order_items.c.order_id)
+            .where(
+                order_items.c.product_id == row.product_id,
+                orders.c.status.not_in(["cancelled", "refunded", "returned"]),
+            )
+        ).scalar_one()
+        kind = NotificationKind.GROUP_BUY_MINIMUM
+        if sold >= minimum and not notifications.already_notified(conn, seller_id, kind, row.product_id):
+            notifications.notify(
+                conn,
+                seller_id,
+                kind,
+                f"團購成團：{row.name}（已售 {sold}，門檻 {minimum}）",
+                ref_type="product",
+                ref_id=row.product_id,
+                data={
+                    "sold": int(sold),
+                    "minQuantity": minimum,
+                    "titleEn": f"Group buy reached its minimum: {row.name}",
+                },
+                now=now,
+            )
+
+
+def check_group_buy_deadlines(conn: Connection, now: datetime) -> int:
+    """Ring once for every group buy whose end has passed (run periodically by the cloud)."""
+    rows = conn.execute(
+        select(products.c.product_id, products.c.seller_id, products.c.name, products.c.group_buy).where(
+            products.c.group_buy.is_not(None), products.c.deleted_at.is_(None)
+        )
+    ).all()
+    rung = 0
+    kind = NotificationKind.GROUP_BUY_DEADLINE
+    for row in rows:
+        ends_at = datetime.fromisoformat(row.group_buy["endsAt"])
+        if ends_at <= now and not notifications.already_notified(conn, row.seller_id, kind, row.product_id):
+            notifications.notify(
+                conn,
+                row.seller_id,
+                kind,
+                f"團購截止：{row.name}",
+                ref_type="product",
+                ref_id=row.product_id,
+                data={"endsAt": row.group_buy["endsAt"], "titleEn": f"Group buy ended: {row.name}"},
+                now=now,
+            )
+            rung += 1
+    return rung
+
+
+# --- reading --------------------------------------------------------------------------------------------
+
+
+def _filters(
+    seller_id: str,
+    store_id: str | None,
+    status: OrderStatus | None,
+    date_from: date | None,
+    date_to: date | None,
+) -> list[Any]:
+    where: list[Any] = [orders.c.seller_id == seller_id]
+    if store_id:
+        where.append(orders.c.store_id == store_id)
+    if status:
+        where.append(orders.c.status == status.value)
+    if date_from:
+        where.append(orders.c.created_at >= day_start(date_from))
+    if date_to:
+        where.append(orders.c.created_at < day_start(date_to + timedelta(days=1)))
+    return where
+
+
+def _totals(
+    conn: Connection,
+    seller_id: str,
+    store_id: str | None,
+    status: OrderStatus | None,
+    date_from: date | None,
+    date_to: date | None,
+) -> OrderTotals:
+    if status is None:
+        # Whole Taiwan days with no status filter: the rollup answers without touching the orders.
+        query = select(
+            func.coalesce(func.sum(daily_sales.c.orders), 0),
+            func.coalesce(func.sum(daily_sales.c.revenue), 0),
+        ).where(daily_sales.c.seller_id == seller_id)
+        if store_id:
+            query = query.where(daily_sales.c.store_id == store_id)
+        if date_from:
+            query = query.where(daily_sales.c.day >= date_from)
+        if date_to:
+            query = query.where(daily_sales.c.day <= date_to)
+    else:
+        query = select(func.count(), func.coalesce(func.sum(orders.c.total), 0)).where(
+            *_filters(seller_id, store_id, status, date_from, date_to)
+        )
+    count, revenue = conn.execute(query).one()
+    return OrderTotals(orders=int(count), revenue=int(revenue))
+
+
+def list_orders(
+    conn: Connection,
+    seller_id: str,
+    *,
+    store_id: str | None = None,
+    status: OrderStatus | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> OrderList:
+    """Newest first, keyset-paged on (createdAt, orderId); totals cover the whole filter."""
+    if date_from and date_to and date_to < date_from:
+        raise InvalidInput("dateTo is before dateFrom", field="dateTo")
+    where = _filters(seller_id, store_id, status, date_from, date_to)
+    after = decode_cursor(cursor)
+    if after:
+        created, _, order_id = after.partition("|")
+        try:
+            at = datetime.fromisoformat(created)
+        except ValueError:
+            raise InvalidInput(
+                "cursor is not one this API returned", code="invalidCursor", field="cursor"
+            ) from None
+        where.append(
+            or_(orders.c.created_at < at, and_(orders.c.created_at == at, orders.c.order_id < order_id))
+        )
+    rows = conn.execute(
+        select(orders)
+        .where(*where)
+        .order_by(orders.c.created_at.desc(), orders.c.order_id.desc())
+        .limit(limit + 1)
+    ).all()
+    page = rows[:limit]
+    items = _with_lines(conn, page)
+    next_cursor = None
+    if len(rows) > limit:
+        last = page[-1]
+        next_cursor = encode_cursor(f"{last.created_at.isoformat()}|{last.order_id}")
+    return OrderList(
+        items=items,
+        next_cursor=next_cursor,
+        totals=_totals(conn, seller_id, store_id, status, date_from, date_to),
+    )
+
+
+def _with_lines(conn: Connection, rows: list[Any], *, events: bool = False) -> list[OrderOut]:
+    ids = [r.order_id for r in rows]
+    lines: dict[str, list[OrderItem]] = {i: [] for i in ids}
+    pays: dict[str, list[Payment]] = {i: [] for i in ids}
+    history: dict[str, list[OrderEventPublic]] = {i: [] for i in ids}
+    if ids:
+        for r in conn.execute(
+            select(order_items).where(order_items.c.order_id.in_(ids)).order_by(order_items.c.item_id)
+        ):
+            lines[r.order_id].append(OrderItem.model_validate(r._asdict()))
+        for r in conn.execute(
+            select(payments).where(payments.c.order_id.in_(ids)).order_by(payments.c.created_at)
+        ):
+            pays[r.order_id].append(Payment.model_validate(r._asdict()))
+        if events:
+            for r in conn.execute(
+                select(order_events)
+                .where(order_events.c.order_id.in_(ids))
+                .order_by(order_events.c.at, order_events.c.event_id)
+            ):
+                history[r.order_id].append(
+                    OrderEventPublic(
+                        from_status=r.from_status, to_status=r.to_status, actor=r.actor, note=r.note, at=r.at
+                    )
+                )
+    out = []
+    for r in rows:
+        data = r._asdict()
+        out.append(
+            OrderOut(
+                **data,
+                items=lines[r.order_id],
+                payments=pays[r.order_id],
+                events=history[r.order_id],
+                allowed_transitions=allowed_targets(OrderStatus(r.status), Actor.SELLER),
+            )
+        )
+    return out
+
+
+def get_order(conn: Connection, seller_id: str, order_id: str) -> OrderOut:
+    row = conn.execute(
+        select(orders).where(orders.c.order_id == order_id, orders.c.seller_id == seller_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"order {order_id} not found", code="orderNotFound")
+    return _with_lines(conn, [row], events=True)[0]
+
+
+def transition(
+    conn: Connection,
+    seller_id: str,
+    order_id: str,
+    target: OrderStatus,
+    now: datetime,
+    *,
+    actor: Actor = Actor.SELLER,
+    note: str | None = None,
+    low_threshold: int = 5,
+) -> OrderOut:
+    """Move an order along the state machine; a return or cancellation puts its goods back in stock."""
+    row = conn.execute(
+        select(orders).where(orders.c.order_id == order_id, orders.c.seller_id == seller_id).with_for_update()
+    ).first()
+    if row is None:
+        raise NotFound(f"order {order_id} not found", code="orderNotFound")
+    source = OrderStatus(row.status)
+    rule = check_transition(source, target, actor)
+    conn.execute(
+        update(orders).where(orders.c.order_id == order_id).values(status=target.value, updated_at=now)
+    )
+    conn.execute(
+        insert(order_events).values(
+            event_id=new_id(),
+            order_id=order_id,
+            from_status=source.value,
+            to_status=target.value,
+            actor=actor.value,
+            note=note,
+            at=now,
+        )
+    )
+    if rule.refunds_payment:
+        conn.execute(
+            update(payments)
+            .where(payments.c.order_id == order_id)
+            .values(status=PaymentStatus.REFUNDED.value)
+        )
+    if rule.restocks:
+        items = conn.execute(select(order_items).where(order_items.c.order_id == order_id)).all()
+        stock.write_deltas(
+            conn,
+            seller_id,
+            [
+                StockDelta(
+                    delta_id=f"{i.item_id}-{target.value}",  # one return per line: idempotent by id
+                    store_id=row.store_id,
+                    variant_id=i.variant_id,
+                    quantity=i.quantity,
+                    reason=StockReason.REFUND,
+                    ref_id=order_id,
+                    note=f"order {target.value}",
+                    created_at=now,
+                )
+                for i in items
+            ],
+            now,
+            low_threshold,
+        )
+    return get_order(conn, seller_id, order_id)

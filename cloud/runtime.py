@@ -1,0 +1,69 @@
+"""Everything one cloud process holds open: Postgres, the metadata store, the file store, the bell."""
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from cloud.bell import BellHub
+from cloud.db import CloudDatabase, EmbeddedPostgres
+from cloud.media.blob_store import BlobStore, open_blob_store
+from cloud.media.metadata_store import MetadataStore, open_metadata_store
+from cloud.settings import CloudSettings
+
+EMBEDDED_DATABASE = "edgestore"
+
+
+def _secret_key(data_dir: Path) -> bytes:
+    """A per-installation secret (signs local upload URLs), made once and kept in the data folder."""
+    path = data_dir / "secret.key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return bytes.fromhex(path.read_text().strip())
+
+
+@dataclass
+class Cloud:
+    settings: CloudSettings
+    db: CloudDatabase
+    metadata: MetadataStore
+    blobs: BlobStore
+    secret: bytes
+    bell: BellHub
+    embedded_postgres: EmbeddedPostgres | None = None
+
+    @classmethod
+    def open(cls, settings: CloudSettings) -> "Cloud":
+        data_dir = settings.cloud_data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
+        embedded: EmbeddedPostgres | None = None
+        url = settings.database_url
+        if url is None:
+            embedded = EmbeddedPostgres(data_dir / "postgres")
+            embedded.create_database(EMBEDDED_DATABASE)
+            url = embedded.url(EMBEDDED_DATABASE)
+        db = CloudDatabase(url)
+        db.migrate()
+        secret = _secret_key(data_dir)
+        metadata = open_metadata_store(settings.mongo_url, data_dir, settings.mongo_database)
+        blobs = open_blob_store(
+            settings.s3_endpoint,
+            settings.s3_bucket,
+            settings.s3_access_key,
+            settings.s3_secret_key,
+            settings.s3_region,
+            data_dir / "files",
+            settings.base_url,
+            secret,
+        )
+        bell = BellHub(db.conninfo())
+        bell.start()
+        return cls(settings, db, metadata, blobs, secret, bell, embedded)
+
+    def close(self) -> None:
+        self.bell.stop()
+        self.metadata.close()
+        self.db.dispose()
+        if self.embedded_postgres is not None:
+            self.embedded_postgres.stop()

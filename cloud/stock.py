@@ -1,0 +1,224 @@
+"""Stock per (store, variant) as the sum of signed deltas; adjustments from the dashboard; stock bells.
+
+Levels are never stored: sales at the edge and restocks in the cloud are both just deltas, so concurrent
+offline sales and cloud restocks both survive (design notes, section 4). A level below zero is accepted
+(the goods did leave the store) and rings the bell.
+"""
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from cloud import notifications
+from cloud.tables import products, stock_deltas, variants
+from models.cloud_api import (
+    AdjustmentKind,
+    NotificationKind,
+    StockAdjustmentCreate,
+    StockAdjustmentPublic,
+    StockLevelPublic,
+)
+from models.errors import InvalidInput, NotFound
+from models.ids import new_id
+from models.stock import StockDelta, StockReason
+
+
+def levels(conn: Connection, store_id: str, variant_ids: Iterable[str] | None = None) -> dict[str, int]:
+    query = (
+        select(stock_deltas.c.variant_id, func.sum(stock_deltas.c.quantity))
+        .where(stock_deltas.c.store_id == store_id)
+        .group_by(stock_deltas.c.variant_id)
+    )
+    if variant_ids is not None:
+        query = query.where(stock_deltas.c.variant_id.in_(list(variant_ids)))
+    return {vid: int(total) for vid, total in conn.execute(query)}
+
+
+def list_levels(
+    conn: Connection, seller_id: str, store_id: str, low_threshold: int
+) -> list[StockLevelPublic]:
+    """Every variant of the seller's live products, with its level at the store (0 when never stocked)."""
+    rows = conn.execute(
+        select(
+            variants.c.variant_id,
+            variants.c.name,
+            products.c.product_id,
+            products.c.name.label("product_name"),
+        )
+        .join(products, products.c.product_id == variants.c.product_id)
+        .where(products.c.seller_id == seller_id, products.c.deleted_at.is_(None))
+        .order_by(products.c.name, variants.c.position)
+    ).all()
+    at_store = levels(conn, store_id)
+    return [
+        StockLevelPublic(
+            variant_id=r.variant_id,
+            product_id=r.product_id,
+            product_name=r.product_name,
+            variant_name=r.name,
+            level=at_store.get(r.variant_id, 0),
+            low=at_store.get(r.variant_id, 0) < low_threshold,
+        )
+        for r in rows
+    ]
+
+
+def _variant_of_seller(conn: Connection, seller_id: str, variant_id: str, *, lock: bool) -> Any:
+    query = select(variants.c.variant_id, variants.c.name, variants.c.product_id).where(
+        variants.c.variant_id == variant_id, variants.c.seller_id == seller_id
+    )
+    # Locking the variant row serialises adjustments of one variant, so a count sees the level it replaces.
+    row = conn.execute(query.with_for_update() if lock else query).first()
+    if row is None:
+        raise NotFound(f"variant {variant_id} not found", code="variantNotFound")
+    return row
+
+
+def _signed_quantity(body: StockAdjustmentCreate, level: int) -> tuple[int, StockReason]:
+    match body.kind:
+        case AdjustmentKind.RESTOCK:
+            if body.quantity <= 0:
+                raise InvalidInput("a restock brings in at least one unit", field="quantity")
+            return body.quantity, StockReason.RESTOCK
+        case AdjustmentKind.WRITE_OFF:
+            if body.quantity <= 0:
+                raise InvalidInput("a write-off takes out at least one unit", field="quantity")
+            return -body.quantity, StockReason.ADJUSTMENT
+        case AdjustmentKind.CORRECTION:
+            if body.quantity == 0:
+                raise InvalidInput("a correction changes the level", field="quantity")
+            return body.quantity, StockReason.ADJUSTMENT
+        case AdjustmentKind.COUNT:
+            if body.quantity < 0:
+                raise InvalidInput("a count is a level, zero or more", field="quantity")
+            return body.quantity - level, StockReason.COUNT
+
+
+def adjust(
+    conn: Connection,
+    seller_id: str,
+    store_id: str,
+    body: StockAdjustmentCreate,
+    now: datetime,
+    low_threshold: int,
+) -> StockAdjustmentPublic:
+    """Record a restock, count, write-off or correction as one delta (none when a count matches)."""
+    _variant_of_seller(conn, seller_id, body.variant_id, lock=True)
+    before = levels(conn, store_id, [body.variant_id]).get(body.variant_id, 0)
+    quantity, reason = _signed_quantity(body, before)
+    note = f"{body.kind.value}: {body.reason}" if body.reason else body.kind.value
+    delta_id = None
+    if quantity:
+        delta_id = new_id()
+        write_deltas(
+            conn,
+            seller_id,
+            [
+                StockDelta(
+                    delta_id=delta_id,
+                    store_id=store_id,
+                    variant_id=body.variant_id,
+                    quantity=quantity,
+                    reason=reason,
+                    ref_id=None,
+                    note=note,
+                    created_at=now,
+                )
+            ],
+            now,
+            low_threshold,
+        )
+    return StockAdjustmentPublic(
+        delta_id=delta_id,
+        store_id=store_id,
+        variant_id=body.variant_id,
+        quantity=quantity,
+        reason=reason,
+        note=note,
+        level=before + quantity,
+        created_at=now,
+    )
+
+
+def write_deltas(
+    conn: Connection, seller_id: str, deltas: list[StockDelta], now: datetime, low_threshold: int
+) -> int:
+    """Insert deltas idempotently (a delta id seen before is skipped) and ring the stock bells.
+
+    Returns how many were new. Used by adjustments here and by order ingest from the stores."""
+    if not deltas:
+        return 0
+    touched = {(d.store_id, d.variant_id) for d in deltas}
+    before: dict[tuple[str, str], int] = {}
+    for store_id in {s for s, _ in touched}:
+        vids = [v for s, v in touched if s == store_id]
+        at = levels(conn, store_id, vids)
+        before.update({(store_id, v): at.get(v, 0) for v in vids})
+    inserted = conn.execute(
+        pg_insert(stock_deltas)
+        .values([d.to_row() | {"reason": d.reason.value} for d in deltas])
+        .on_conflict_do_nothing(index_elements=["delta_id"])
+        .returning(stock_deltas.c.delta_id)
+    ).all()
+    if inserted:
+        for store_id, variant_id in sorted(touched):
+            after = levels(conn, store_id, [variant_id]).get(variant_id, 0)
+            _ring_stock_bells(
+                conn,
+                seller_id,
+                store_id,
+                variant_id,
+                before[(store_id, variant_id)],
+                after,
+                now,
+                low_threshold,
+            )
+    return len(inserted)
+
+
+def _ring_stock_bells(
+    conn: Connection,
+    seller_id: str,
+    store_id: str,
+    variant_id: str,
+    before: int,
+    after: int,
+    now: datetime,
+    low_threshold: int,
+) -> None:
+    """Ring when a level crosses below zero or under the threshold, not on every sale while it stays low."""
+    if after >= before:
+        return
+    name = conn.execute(
+        select(products.c.name, variants.c.name.label("variant_name"))
+        .join(products, products.c.product_id == variants.c.product_id)
+        .where(variants.c.variant_id == variant_id)
+    ).first()
+    label = f"{name.name} {name.variant_name}" if name else variant_id
+    data = {"storeId": store_id, "variantId": variant_id, "level": after}
+    if after < 0 <= before:
+        notifications.notify(
+            conn,
+            seller_id,
+            NotificationKind.NEGATIVE_STOCK,
+            f"庫存為負：{label}（{after}）",
+            body="門市賣出的數量超過系統庫存，請盤點。",
+            ref_type="variant",
+            ref_id=variant_id,
+            data=data | {"titleEn": f"Negative stock: {label} ({after})"},
+            now=now,
+        )
+    elif 0 <= after < low_threshold <= before:
+        notifications.notify(
+            conn,
+            seller_id,
+            NotificationKind.LOW_STOCK,
+            f"庫存偏低：{label}（剩 {after}）",
+            ref_type="variant",
+            ref_id=variant_id,
+            data=data | {"titleEn": f"Low stock: {label} ({after} left)"},
+            now=now,
+        )

@@ -1,0 +1,270 @@
+"""The cloud's Postgres schema (SQLAlchemy Core).
+
+Order lines, payments, stock deltas and footfall events have the same shape as on the store node and are
+copied from ``models.tables``; the rest is cloud-only. Every seller-owned row carries ``seller_id`` so each
+query can be scoped to the caller with one indexed predicate.
+"""
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+)
+
+from models import tables as shared
+from models.tables import ID, UTCDateTime
+
+metadata = MetaData()
+
+sellers = Table(
+    "sellers",
+    metadata,
+    Column("seller_id", ID, primary_key=True),
+    Column("account", String(64), nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("phone", String(32), nullable=True),
+    Column("address", Text, nullable=True),
+    Column("status", String(16), nullable=False, server_default="active"),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+# Accounts are unique whatever their case: "Alice" cannot register beside "alice".
+Index("ux_sellers_account", func.lower(sellers.c.account), unique=True)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    # Only a hash of the token is stored: a leaked table does not log anyone in.
+    Column("token_hash", String(64), primary_key=True),
+    Column("seller_id", ID, ForeignKey("sellers.seller_id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("failure_id", BigInteger, Identity(), primary_key=True),
+    Column("account", String(64), nullable=False),
+    Column("client", String(64), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_login_failures_account_at", "account", "at"),
+    Index("ix_login_failures_client_at", "client", "at"),
+)
+
+stores = Table(
+    "stores",
+    metadata,
+    Column("store_id", ID, primary_key=True),
+    Column("seller_id", ID, ForeignKey("sellers.seller_id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("address", Text, nullable=True),
+    Column("shop_type", String(16), nullable=False),
+    Column("opening_hours", String(200), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("device_id", ID, primary_key=True),
+    Column("store_id", ID, ForeignKey("stores.store_id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("seller_id", ID, nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("name", String(200), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=True),
+)
+
+# Categories and brands are shared reference data (every seller picks from them); the phone category the
+# catalog rules depend on is seeded by the first migration.
+categories = shared.categories.to_metadata(metadata)
+brands = shared.brands.to_metadata(metadata)
+
+products = Table(
+    "products",
+    metadata,
+    Column("product_id", ID, primary_key=True),
+    Column("seller_id", ID, ForeignKey("sellers.seller_id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("name_en", String(200), nullable=False, server_default=""),
+    Column("category_id", ID, ForeignKey("categories.category_id"), nullable=True),
+    Column("sub_category_id", ID, ForeignKey("categories.category_id"), nullable=True),
+    Column("brand_id", ID, ForeignKey("brands.brand_id"), nullable=True),
+    Column("condition", String(16), nullable=True),
+    Column("listed", Boolean, nullable=False, server_default="true"),
+    Column("metadata_id", ID, nullable=False),  # the MongoDB document with description, images, rules
+    Column("image_url", Text, nullable=True),  # first image's thumbnail, for lists
+    Column("shipping", JSON, nullable=False),  # [{"method": "homeDelivery", "fee": 80}, ...]
+    Column("group_buy", JSON, nullable=True),  # {"minQuantity", "maxQuantity", "endsAt"}
+    Column("stocked_often", Boolean, nullable=False, server_default="false"),
+    Column("storage_condition", String(16), nullable=False, server_default="ambient"),
+    Column("catalog_version", BigInteger, nullable=False),  # the seller's version when last changed
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("deleted_at", UTCDateTime, nullable=True),
+    Index("ix_products_seller_created", "seller_id", "created_at", "product_id"),
+)
+
+variants = Table(
+    "variants",
+    metadata,
+    Column("variant_id", ID, primary_key=True),
+    Column(
+        "product_id", ID, ForeignKey("products.product_id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("seller_id", ID, nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("name_en", String(200), nullable=False, server_default=""),
+    Column(
+        "price", Integer, CheckConstraint("price >= 0", name="variant_price_not_negative"), nullable=False
+    ),
+    Column("barcode", String(32), nullable=True),
+    Column("sku", String(64), nullable=True),
+    Column("is_default", Boolean, nullable=False, server_default="false"),
+    Column("listed", Boolean, nullable=False, server_default="true"),
+    Column("position", Integer, nullable=False, server_default="0"),
+)
+
+discounts = Table(
+    "discounts",
+    metadata,
+    Column("discount_id", ID, primary_key=True),
+    Column("seller_id", ID, ForeignKey("sellers.seller_id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column(
+        "percent",
+        Integer,
+        CheckConstraint("percent BETWEEN 0 AND 100", name="discount_percent_range"),
+        nullable=False,
+    ),
+    Column("product_id", ID, nullable=True),
+    Column("variant_id", ID, nullable=True),
+    Column("starts_at", UTCDateTime, nullable=True),
+    Column("ends_at", UTCDateTime, nullable=True),
+    Column("active", Boolean, nullable=False, server_default="true"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("deleted_at", UTCDateTime, nullable=True),
+)
+
+coupons = Table(
+    "coupons",
+    metadata,
+    Column("coupon_id", ID, primary_key=True),
+    Column("seller_id", ID, ForeignKey("sellers.seller_id", ondelete="CASCADE"), nullable=False),
+    Column("code", String(32), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("value", Integer, nullable=False),
+    Column("min_spend", Integer, nullable=False, server_default="0"),
+    Column("max_uses", Integer, nullable=True),
+    Column("starts_at", UTCDateTime, nullable=True),
+    Column("ends_at", UTCDateTime, nullable=True),
+    Column("active", Boolean, nullable=False, server_default="true"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("deleted_at", UTCDateTime, nullable=True),
+    UniqueConstraint("seller_id", "code", name="ux_coupons_seller_code"),
+)
+
+catalog_versions = Table(
+    "catalog_versions",
+    metadata,
+    Column("seller_id", ID, ForeignKey("sellers.seller_id", ondelete="CASCADE"), primary_key=True),
+    Column("version", BigInteger, nullable=False),
+)
+
+catalog_changes = Table(
+    "catalog_changes",
+    metadata,
+    # What changed at each version, so stores can follow deltas from the version they hold (sync issue).
+    Column("change_id", BigInteger, Identity(), primary_key=True),
+    Column("seller_id", ID, nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Column("entity", String(16), nullable=False),
+    Column("entity_id", ID, nullable=False),
+    Column("op", String(8), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_catalog_changes_seller_version", "seller_id", "version"),
+)
+
+# Orders as sold at the edge, plus the owner and when the cloud received them.
+orders = shared.orders.to_metadata(metadata)
+orders.append_column(Column("seller_id", ID, nullable=False))
+orders.append_column(Column("received_at", UTCDateTime, nullable=False))
+Index("ix_orders_seller_created", orders.c.seller_id, orders.c.created_at, orders.c.order_id)
+Index("ix_orders_seller_store_created", orders.c.seller_id, orders.c.store_id, orders.c.created_at)
+Index("ix_orders_seller_status_created", orders.c.seller_id, orders.c.status, orders.c.created_at)
+
+order_items = shared.order_items.to_metadata(metadata)
+payments = shared.payments.to_metadata(metadata)
+stock_deltas = shared.stock_deltas.to_metadata(metadata)
+footfall_events = shared.footfall_events.to_metadata(metadata)
+
+order_events = Table(
+    "order_events",
+    metadata,
+    Column("event_id", ID, primary_key=True),
+    Column("order_id", ID, ForeignKey("orders.order_id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("from_status", String(16), nullable=True),
+    Column("to_status", String(16), nullable=False),
+    Column("actor", String(16), nullable=False),
+    Column("note", Text, nullable=True),
+    Column("at", UTCDateTime, nullable=False),
+)
+
+# Rollups kept in the same transaction as the order, so the dashboard never scans a million orders.
+daily_sales = Table(
+    "daily_sales",
+    metadata,
+    Column("store_id", ID, primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("seller_id", ID, nullable=False),
+    Column("orders", Integer, nullable=False),
+    Column("revenue", BigInteger, nullable=False),
+    Column("items", Integer, nullable=False),
+    Index("ix_daily_sales_seller_day", "seller_id", "day"),
+)
+
+daily_product_sales = Table(
+    "daily_product_sales",
+    metadata,
+    Column("seller_id", ID, primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("product_id", ID, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("revenue", BigInteger, nullable=False),
+)
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("notification_id", ID, primary_key=True),  # ULID: sorts by time
+    Column("seller_id", ID, ForeignKey("sellers.seller_id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("body", Text, nullable=False, server_default=""),
+    Column("ref_type", String(16), nullable=True),
+    Column("ref_id", ID, nullable=True),
+    Column("data", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("read_at", UTCDateTime, nullable=True),
+    Index("ix_notifications_seller_id", "seller_id", "notification_id"),
+)
+Index(
+    "ix_notifications_unread", notifications.c.seller_id, postgresql_where=notifications.c.read_at.is_(None)
+)

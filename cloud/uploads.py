@@ -1,0 +1,150 @@
+"""Product images: an upload grant (S3 presigned POST, or the local equivalent), then checking the bytes,
+making the thumbnail and recording both in the product's metadata document.
+
+The browser sends the file straight to the object store with the grant, so large files never pass
+through the API process on S3. The grant's key is ``uploads/{sellerId}/{productId}/{uploadId}``: the
+completing call can only name an upload of its own product. Accepted images are copied to
+``images/{productId}/{imageId}.{ext}`` with a ``-thumb`` beside it, and the staging object is deleted.
+"""
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection
+
+from cloud import catalog
+from cloud.media.blob_store import BlobNotFound, BlobStore
+from cloud.media.images import THUMBNAIL_CONTENT_TYPE, ImageRejected, inspect_image, make_thumbnail
+from cloud.media.metadata_store import MetadataStore
+from models.cloud_api import ImagePublic, UploadGrant, UploadRequest
+from models.errors import DomainError, InvalidInput, NotFound
+from models.ids import new_id
+
+GRANT_SECONDS = 900
+ACCEPTED_TYPES = ("image/jpeg", "image/png", "image/webp")
+MAX_IMAGES = 12
+_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
+
+
+class ImageNotAccepted(DomainError):
+    status = 422
+    code = "imageRejected"
+
+
+def _staging_key(seller_id: str, product_id: str, upload_id: str) -> str:
+    return f"uploads/{seller_id}/{product_id}/{upload_id}"
+
+
+def grant_upload(
+    conn: Connection,
+    blobs: BlobStore,
+    seller_id: str,
+    product_id: str,
+    body: UploadRequest,
+    now: datetime,
+    max_bytes: int,
+) -> UploadGrant:
+    catalog.product_metadata_id(conn, seller_id, product_id)  # 404 unless it is the caller's product
+    if body.content_type not in ACCEPTED_TYPES:
+        raise InvalidInput(
+            f"images must be one of {', '.join(ACCEPTED_TYPES)}",
+            code="unsupportedImageType",
+            field="contentType",
+        )
+    if body.size > max_bytes:
+        raise InvalidInput(f"images are at most {max_bytes} bytes", code="imageTooLarge", field="size")
+    upload_id = new_id()
+    grant = blobs.presign_upload(
+        _staging_key(seller_id, product_id, upload_id), body.content_type, max_bytes, GRANT_SECONDS
+    )
+    return UploadGrant(
+        upload_id=upload_id,
+        url=grant["url"],
+        method=grant["method"],
+        fields=grant["fields"],
+        headers=grant["headers"],
+        expires_at=now + timedelta(seconds=GRANT_SECONDS),
+    )
+
+
+def complete_upload(
+    conn: Connection,
+    blobs: BlobStore,
+    meta: MetadataStore,
+    seller_id: str,
+    product_id: str,
+    upload_id: str,
+    now: datetime,
+    max_bytes: int,
+) -> ImagePublic:
+    key = _staging_key(seller_id, product_id, upload_id)
+    catalog.product_metadata_id(conn, seller_id, product_id)
+    try:
+        data = blobs.get(key)
+    except BlobNotFound:
+        raise NotFound(
+            f"upload {upload_id} has no file (not uploaded, or already used)", code="uploadNotFound"
+        ) from None
+    try:
+        image = add_image(conn, blobs, meta, seller_id, product_id, data, now, max_bytes)
+    finally:
+        blobs.delete(key)  # a rejected file is not kept either
+    return image
+
+
+def add_image(
+    conn: Connection,
+    blobs: BlobStore,
+    meta: MetadataStore,
+    seller_id: str,
+    product_id: str,
+    data: bytes,
+    now: datetime,
+    max_bytes: int,
+) -> ImagePublic:
+    """Check, thumbnail and attach an image's bytes to the product (also used by the dashboard's form)."""
+    metadata_id = catalog.product_metadata_id(conn, seller_id, product_id)
+    doc = meta.get(metadata_id) or {}
+    if len(doc.get("images", [])) >= MAX_IMAGES:
+        raise InvalidInput(f"a product has at most {MAX_IMAGES} images", code="tooManyImages")
+    try:
+        info = inspect_image(data, max_bytes)
+        thumb = make_thumbnail(data)
+    except ImageRejected as exc:
+        raise ImageNotAccepted(exc.message, code=exc.code) from None
+    image_id = new_id()
+    key = f"images/{product_id}/{image_id}.{_EXTENSIONS[info.content_type]}"
+    thumb_key = f"images/{product_id}/{image_id}-thumb.{_EXTENSIONS[THUMBNAIL_CONTENT_TYPE]}"
+    blobs.put(key, data, info.content_type)
+    blobs.put(thumb_key, thumb, THUMBNAIL_CONTENT_TYPE)
+    image = ImagePublic(
+        image_id=image_id,
+        url=blobs.url_for(key),
+        thumb_url=blobs.url_for(thumb_key),
+        width=info.width,
+        height=info.height,
+        content_type=info.content_type,
+    )
+    meta.add_image(metadata_id, image.to_json_dict() | {"key": key, "thumbKey": thumb_key})
+    catalog.set_images(conn, meta, seller_id, product_id, now)
+    return image
+
+
+def remove_image(
+    conn: Connection,
+    blobs: BlobStore,
+    meta: MetadataStore,
+    seller_id: str,
+    product_id: str,
+    image_id: str,
+    now: datetime,
+) -> None:
+    metadata_id = catalog.product_metadata_id(conn, seller_id, product_id)
+    doc = meta.get(metadata_id) or {}
+    image = next((i for i in doc.get("images", []) if i.get("imageId") == image_id), None)
+    if image is None:
+        raise NotFound(f"image {image_id} not found", code="imageNotFound")
+    meta.remove_image(metadata_id, image_id)
+    catalog.set_images(conn, meta, seller_id, product_id, now)
+    for key in (image.get("key"), image.get("thumbKey")):
+        if key:
+            blobs.delete(key)

@@ -1,0 +1,510 @@
+"""Request and response bodies of the cloud's HTTP API (``/api/v1`` for sellers and their dashboard).
+
+Names follow their role, as in ``models.node_api``: ``...Create``/``...Update`` come in, ``...Public`` goes
+out. Updates are partial: a field left out is not changed.
+"""
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, Field, model_validator
+
+from models.base import CamelModel
+from models.catalog import Barcode, Condition, CouponKind, Ident, Name
+from models.money import TWD, Percent
+from models.order_states import OrderStatus
+from models.parties import ShopType
+from models.sales import Order
+from models.stock import StockReason
+
+Account = Annotated[str, Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.@+-]+$")]
+Password = Annotated[str, Field(min_length=8, max_length=256)]
+Phone = Annotated[str, Field(min_length=6, max_length=32, pattern=r"^\+?[0-9 ()-]+$")]
+Address = Annotated[str, Field(min_length=1, max_length=500)]
+Note = Annotated[str, Field(max_length=500)]
+
+
+# --- sellers and sessions ---------------------------------------------------------------------------------
+
+
+class SellerCreate(CamelModel):
+    account: Account
+    password: Password
+    name: Name
+    phone: Phone | None = None
+    address: Address | None = None
+
+
+class SellerUpdate(CamelModel):
+    name: Name | None = None
+    phone: Phone | None = None
+    address: Address | None = None
+
+
+class SellerPublic(CamelModel):
+    seller_id: str
+    account: str
+    name: str
+    phone: str | None
+    address: str | None
+    status: str
+    created_at: AwareDatetime
+
+
+class LoginRequest(CamelModel):
+    account: Annotated[str, Field(min_length=1, max_length=64)]
+    password: Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class SessionPublic(CamelModel):
+    token: str = Field(description="Send as 'Authorization: Bearer <token>'; also set as a cookie")
+    expires_at: AwareDatetime
+    seller: SellerPublic
+
+
+# --- stores -----------------------------------------------------------------------------------------------
+
+
+class StoreCreate(CamelModel):
+    name: Name
+    address: Address | None = None
+    shop_type: ShopType = ShopType.PHYSICAL
+    opening_hours: Annotated[str, Field(max_length=200)] | None = None
+
+
+class StoreUpdate(CamelModel):
+    name: Name | None = None
+    address: Address | None = None
+    shop_type: ShopType | None = None
+    opening_hours: Annotated[str, Field(max_length=200)] | None = None
+
+
+class StorePublic(CamelModel):
+    store_id: str
+    name: str
+    address: str | None
+    shop_type: ShopType
+    opening_hours: str | None
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+
+
+# --- catalog ----------------------------------------------------------------------------------------------
+
+
+class StorageCondition(StrEnum):
+    AMBIENT = "ambient"
+    CHILLED = "chilled"
+    FROZEN = "frozen"
+
+
+class ShippingMethod(StrEnum):
+    HOME_DELIVERY = "homeDelivery"
+    CONVENIENCE_STORE = "convenienceStore"  # 超商取貨
+    STORE_PICKUP = "storePickup"
+
+
+class ShippingOption(CamelModel):
+    method: ShippingMethod
+    fee: TWD = 0
+
+
+class RefundRules(CamelModel):
+    """Per product, as the owner asked: whether and for how long buyers may return or get refunds."""
+
+    returnable: bool = True
+    return_days: Annotated[int, Field(ge=0, le=365)] = 7  # Taiwan's 7-day cooling-off period by default
+    refundable: bool = True
+    note: Note = ""
+
+
+class GroupBuy(CamelModel):
+    min_quantity: Annotated[int, Field(ge=1, le=100_000)]
+    max_quantity: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    ends_at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _bounds(self) -> "GroupBuy":
+        if self.max_quantity is not None and self.max_quantity < self.min_quantity:
+            raise ValueError("maxQuantity must be at least minQuantity")
+        return self
+
+
+Attributes = Annotated[
+    dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=500)]], Field(max_length=50)
+]
+
+
+class VariantInput(CamelModel):
+    """A variant in a create or update. With ``variantId`` it updates that variant; without, it is new."""
+
+    variant_id: Ident | None = None
+    name: Name
+    name_en: Annotated[str, Field(max_length=200)] = ""
+    price: TWD
+    barcode: Barcode | None = None
+    sku: Annotated[str, Field(max_length=64)] | None = None
+    is_default: bool = False
+    listed: bool = True
+    metadata: Attributes = {}
+
+
+class ProductCreate(CamelModel):
+    name: Name
+    name_en: Annotated[str, Field(max_length=200)] = ""
+    description: Annotated[str, Field(max_length=20_000)] = ""
+    category_id: Ident | None = None
+    sub_category_id: Ident | None = None
+    brand_id: Ident | None = None
+    condition: Condition | None = None
+    listed: bool = True
+    price: TWD | None = Field(
+        default=None, description="Price of the default variant when no variants are given"
+    )
+    variants: Annotated[list[VariantInput], Field(max_length=100)] = []
+    attributes: Attributes = {}
+    shipping: Annotated[list[ShippingOption], Field(max_length=5)] = []
+    refund_rules: RefundRules = RefundRules()
+    group_buy: GroupBuy | None = None
+    stocked_often: bool = False
+    storage_condition: StorageCondition = StorageCondition.AMBIENT
+
+    @model_validator(mode="after")
+    def _has_a_price(self) -> "ProductCreate":
+        if not self.variants and self.price is None:
+            raise ValueError("give a price or at least one variant: every product has a default variant")
+        return self
+
+
+class ProductUpdate(CamelModel):
+    """Partial update. ``variants``, when given, is the whole new list: variants left out are removed
+    (the default variant can't be removed, only replaced by marking another one default)."""
+
+    name: Name | None = None
+    name_en: Annotated[str, Field(max_length=200)] | None = None
+    description: Annotated[str, Field(max_length=20_000)] | None = None
+    category_id: Ident | None = None
+    sub_category_id: Ident | None = None
+    brand_id: Ident | None = None
+    condition: Condition | None = None
+    listed: bool | None = None
+    variants: Annotated[list[VariantInput], Field(min_length=1, max_length=100)] | None = None
+    attributes: Attributes | None = None
+    shipping: Annotated[list[ShippingOption], Field(max_length=5)] | None = None
+    refund_rules: RefundRules | None = None
+    group_buy: GroupBuy | None = None
+    stocked_often: bool | None = None
+    storage_condition: StorageCondition | None = None
+
+
+class ImagePublic(CamelModel):
+    image_id: str
+    url: str
+    thumb_url: str
+    width: int
+    height: int
+    content_type: str
+
+
+class VariantOut(CamelModel):
+    variant_id: str
+    name: str
+    name_en: str
+    price: TWD
+    barcode: str | None
+    sku: str | None
+    is_default: bool
+    listed: bool
+    metadata: dict[str, Any] = {}
+
+
+class ProductOut(CamelModel):
+    product_id: str
+    name: str
+    name_en: str
+    category_id: str | None
+    sub_category_id: str | None
+    brand_id: str | None
+    condition: Condition | None
+    listed: bool
+    image_url: str | None
+    price: TWD = Field(description="The default variant's price")
+    variant_count: int
+    catalog_version: int
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+
+
+class ProductDetail(ProductOut):
+    description: str
+    variants: list[VariantOut]
+    attributes: dict[str, str]
+    images: list[ImagePublic]
+    shipping: list[ShippingOption]
+    refund_rules: RefundRules | None
+    group_buy: GroupBuy | None
+    stocked_often: bool
+    storage_condition: StorageCondition
+    metadata_id: str
+
+
+class CategoryPublic(CamelModel):
+    category_id: str
+    name: str
+    name_en: str
+    parent_id: str | None
+
+
+class BrandCreate(CamelModel):
+    name: Name
+    name_en: Annotated[str, Field(max_length=200)] = ""
+
+
+class BrandPublic(CamelModel):
+    brand_id: str
+    name: str
+    name_en: str
+
+
+class DiscountCreate(CamelModel):
+    name: Name
+    description: Annotated[str, Field(max_length=2000)] = ""
+    percent: Annotated[int, Field(ge=1, le=100)]
+    product_id: Ident | None = None
+    variant_id: Ident | None = None
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    active: bool = True
+
+
+class DiscountUpdate(CamelModel):
+    name: Name | None = None
+    description: Annotated[str, Field(max_length=2000)] | None = None
+    percent: Annotated[int, Field(ge=1, le=100)] | None = None
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    active: bool | None = None
+
+
+class DiscountPublic(CamelModel):
+    discount_id: str
+    name: str
+    description: str
+    percent: Percent
+    product_id: str | None
+    variant_id: str | None
+    starts_at: AwareDatetime | None
+    ends_at: AwareDatetime | None
+    active: bool
+
+
+class CouponCreate(CamelModel):
+    code: Annotated[str, Field(min_length=3, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
+    kind: CouponKind
+    value: Annotated[int, Field(gt=0, le=100_000_000)]
+    min_spend: TWD = 0
+    max_uses: Annotated[int, Field(gt=0, le=1_000_000)] | None = Field(
+        default=None, description="1 = single-use; null = unlimited"
+    )
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    active: bool = True
+
+
+class CouponUpdate(CamelModel):
+    active: bool | None = None
+    max_uses: Annotated[int, Field(gt=0, le=1_000_000)] | None = None
+    ends_at: AwareDatetime | None = None
+
+
+class CouponPublic(CamelModel):
+    coupon_id: str
+    code: str
+    kind: CouponKind
+    value: int
+    min_spend: TWD
+    max_uses: int | None
+    starts_at: AwareDatetime | None
+    ends_at: AwareDatetime | None
+    active: bool
+
+
+class CatalogVersion(CamelModel):
+    version: int
+
+
+# --- stock ------------------------------------------------------------------------------------------------
+
+
+class AdjustmentKind(StrEnum):
+    """What a seller records in the dashboard. ``count`` sets the level; the others are signed changes."""
+
+    RESTOCK = "restock"
+    COUNT = "count"
+    WRITE_OFF = "writeOff"
+    CORRECTION = "correction"
+
+
+class StockAdjustmentCreate(CamelModel):
+    variant_id: Ident
+    kind: AdjustmentKind
+    quantity: Annotated[int, Field(ge=-1_000_000, le=1_000_000)] = Field(
+        description="restock: units in (>0); writeOff: units out (>0); correction: signed; count: the level"
+    )
+    reason: Note = ""
+
+
+class StockAdjustmentPublic(CamelModel):
+    delta_id: str | None = Field(description="Null when a count matched the level and nothing was written")
+    store_id: str
+    variant_id: str
+    quantity: int
+    reason: StockReason
+    note: str | None
+    level: int
+    created_at: AwareDatetime
+
+
+class StockLevelPublic(CamelModel):
+    variant_id: str
+    product_id: str
+    product_name: str
+    variant_name: str
+    level: int
+    low: bool = Field(description="Under the low-stock threshold")
+
+
+# --- orders -----------------------------------------------------------------------------------------------
+
+
+class OrderEventPublic(CamelModel):
+    from_status: OrderStatus | None
+    to_status: OrderStatus
+    actor: str
+    note: str | None
+    at: AwareDatetime
+
+
+class OrderOut(Order):
+    seller_id: str
+    received_at: AwareDatetime
+    events: list[OrderEventPublic] = []
+    allowed_transitions: list[OrderStatus] = Field(
+        default=[], description="What the seller may move this order to now"
+    )
+
+
+class OrderTransitionRequest(CamelModel):
+    to_status: OrderStatus
+    note: Note | None = None
+
+
+class OrderTotals(CamelModel):
+    orders: int
+    revenue: int
+
+
+class OrderList(CamelModel):
+    items: list[OrderOut]
+    next_cursor: str | None
+    totals: OrderTotals = Field(description="Over every order matching the filter, not just this page")
+
+
+# --- notifications ----------------------------------------------------------------------------------------
+
+
+class NotificationKind(StrEnum):
+    NEW_ORDER = "newOrder"
+    NEGATIVE_STOCK = "negativeStock"
+    LOW_STOCK = "lowStock"
+    GROUP_BUY_MINIMUM = "groupBuyMinimum"
+    GROUP_BUY_DEADLINE = "groupBuyDeadline"
+    SYNC_CONFLICT = "syncConflict"
+    STORE_OFFLINE = "storeOffline"
+    DEVICE_PROVISIONED = "deviceProvisioned"
+    ORDER_STATUS = "orderStatus"
+
+
+class NotificationPublic(CamelModel):
+    notification_id: str
+    kind: NotificationKind
+    title: str
+    body: str
+    ref_type: str | None
+    ref_id: str | None
+    data: dict[str, Any]
+    created_at: AwareDatetime
+    read_at: AwareDatetime | None
+
+
+class NotificationList(CamelModel):
+    items: list[NotificationPublic]
+    next_cursor: str | None
+    unread_count: int
+
+
+class UnreadCount(CamelModel):
+    unread_count: int
+
+
+# --- dashboard --------------------------------------------------------------------------------------------
+
+
+class DaySales(CamelModel):
+    day: date
+    store_id: str
+    orders: int
+    revenue: int
+    items: int
+
+
+class TopProduct(CamelModel):
+    product_id: str
+    name: str
+    quantity: int
+    revenue: int
+
+
+class Conversion(CamelModel):
+    store_id: str
+    day: date
+    visitors: int
+    orders: int
+    rate: float | None = Field(description="orders / visitors; null with no visitors")
+
+
+class DashboardSummary(CamelModel):
+    date_from: date
+    date_to: date
+    orders: int
+    revenue: int
+    items: int
+    sales_by_day: list[DaySales]
+    top_products: list[TopProduct]
+    conversion: list[Conversion]
+
+
+# --- uploads ----------------------------------------------------------------------------------------------
+
+
+class UploadRequest(CamelModel):
+    content_type: Annotated[str, Field(max_length=100)]
+    size: Annotated[int, Field(ge=1, description="Bytes the file will have")]
+    filename: Annotated[str, Field(max_length=255)] | None = None
+
+
+class UploadGrant(CamelModel):
+    """Send the file to ``url`` with ``method``: for POST, a multipart form of ``fields`` plus ``file``;
+    for PUT, the raw bytes with ``headers``. Then ``POST .../images`` with the ``uploadId``."""
+
+    upload_id: str
+    url: str
+    method: str
+    fields: dict[str, str]
+    headers: dict[str, str]
+    expires_at: AwareDatetime
+
+
+class ImageAttach(CamelModel):
+    upload_id: Annotated[str, Field(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")]

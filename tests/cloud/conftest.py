@@ -1,0 +1,197 @@
+"""A real cloud per test: one embedded PostgreSQL for the session, a fresh database per test (copied from a
+migrated template, so each test starts clean in milliseconds), montydb and local files in tmp_path, the real
+FastAPI app behind uvicorn on a free port."""
+
+import itertools
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from moto.server import ThreadedMotoServer
+
+from cloud.api.app import create_app
+from cloud.db import CloudDatabase, EmbeddedPostgres
+from cloud.settings import CloudSettings
+from models.ids import new_id
+from models.order_states import OrderStatus
+from models.sales import Order, OrderItem, Payment, PaymentMethod
+from tests.conftest import FakeClock, free_port, serve_in_thread
+
+TEMPLATE = "edgestore_template"
+_counter = itertools.count()
+
+
+@dataclass
+class PostgresForTests:
+    server: EmbeddedPostgres
+
+    def fresh_database(self) -> str:
+        """A new database holding the migrated schema; returns its URL."""
+        name = f"t{next(_counter)}"
+        self.server._server.psql(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}";')
+        return self.server.url(name)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresForTests]:
+    # Not under pytest's basetemp: that is private to the user (0700), and as root pgserver runs postgres
+    # as its own 'pgserver' user, which must be able to reach the data folder.
+    root = Path(tempfile.mkdtemp(prefix="edgestore-pg-"))
+    root.chmod(0o755)
+    server = EmbeddedPostgres(root / "data")
+    server.create_database(TEMPLATE)
+    db = CloudDatabase(server.url(TEMPLATE))
+    db.migrate()
+    db.dispose()  # a template must have no open connections when copied
+    yield PostgresForTests(server)
+    server.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """moto's S3 in server mode: real HTTP, so presigned URLs can be fetched and POSTed to like in a browser.
+
+    Port 0 lets the OS choose a free port while the server binds it (no window in which another process
+    could take a port found beforehand); ``get_host_and_port`` reports the one chosen.
+    """
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@dataclass
+class CloudServer:
+    settings: CloudSettings
+    base_url: str
+    clock: FakeClock
+    app: object
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.base_url, timeout=30)
+
+    @property
+    def cloud(self):
+        return self.app.state.cloud  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+def cloud_settings(tmp_path: Path, database_url: str, **overrides: object) -> CloudSettings:
+    port = free_port()
+    return CloudSettings(
+        cloud_data_dir=tmp_path / "cloud",
+        cloud_port=port,
+        database_url=database_url,
+        **overrides,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def cloud_server(tmp_path: Path, postgres: PostgresForTests, clock: FakeClock) -> Iterator[CloudServer]:
+    settings = cloud_settings(tmp_path, postgres.fresh_database())
+    app = create_app(settings, clock)
+    server, thread = serve_in_thread(app, settings.cloud_port)
+    yield CloudServer(settings, f"http://127.0.0.1:{settings.cloud_port}/api/v1", clock, app)
+    server.should_exit = True
+    thread.join(timeout=20)
+
+
+_sellers = itertools.count()
+
+
+def register_and_login(
+    client: httpx.Client, account: str | None = None, password: str = "correct horse 1"
+) -> dict:
+    """Register a seller and log the client in with a Bearer token; returns the session body."""
+    account = account or f"seller{next(_sellers)}"
+    r = client.post("/sellers", json={"account": account, "password": password, "name": f"{account} 小舖"})
+    assert r.status_code == 201, r.text
+    r = client.post("/auth/login", json={"account": account, "password": password})
+    assert r.status_code == 200, r.text
+    session = r.json()
+    client.headers["Authorization"] = f"Bearer {session['token']}"
+    client.cookies.clear()  # the Bearer header alone must be enough
+    return session
+
+
+@pytest.fixture
+def seller(cloud_server: CloudServer) -> Iterator[httpx.Client]:
+    """A client logged in as a fresh seller."""
+    with cloud_server.client() as client:
+        register_and_login(client)
+        yield client
+
+
+@pytest.fixture
+def other_seller(cloud_server: CloudServer) -> Iterator[httpx.Client]:
+    with cloud_server.client() as client:
+        register_and_login(client)
+        yield client
+
+
+def sale(store_id: str, product: dict, lines: list[tuple[int, int]], at: datetime) -> Order:
+    """An in-store order as a store node would send it: ``lines`` are (variant index, quantity)."""
+    order_id = new_id()
+    items = []
+    for index, quantity in lines:
+        v = product["variants"][index]
+        items.append(
+            OrderItem(
+                item_id=new_id(),
+                order_id=order_id,
+                product_id=product["productId"],
+                variant_id=v["variantId"],
+                name=product["name"],
+                variant_name=v["name"],
+                quantity=quantity,
+                unit_price=v["price"],
+                unit_discount=0,
+                unit_final_price=v["price"],
+                line_total=v["price"] * quantity,
+            )
+        )
+    total = sum(i.line_total for i in items)
+    return Order(
+        order_id=order_id,
+        store_id=store_id,
+        device_id="node-1",
+        status=OrderStatus.COMPLETED,
+        subtotal=total,
+        discount_total=0,
+        total=total,
+        items=items,
+        payments=[
+            Payment(
+                payment_id=new_id(), order_id=order_id, method=PaymentMethod.CASH, amount=total, created_at=at
+            )
+        ],
+        created_at=at,
+        updated_at=at,
+    )
+
+
+def ingest(server: CloudServer, order: Order, *, with_deltas: bool = True) -> bool:
+    """Deliver an order the way the sync layer will: one transaction, idempotent."""
+    from cloud import orders
+
+    cloud = server.cloud
+    with cloud.db.transaction() as conn:
+        new = orders.ingest_order(
+            conn, order, server.clock(), low_threshold=cloud.settings.low_stock_threshold
+        )
+        if with_deltas:
+            orders.ingest_sale_deltas(
+                conn, order, server.clock(), low_threshold=cloud.settings.low_stock_threshold
+            )
+    return new

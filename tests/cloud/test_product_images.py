@@ -1,0 +1,137 @@
+"""Product images end to end over HTTP: grant, upload to the store, attach, thumbnail, remove; on the local
+file store and on S3 (moto in server mode)."""
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image
+
+from cloud.api.app import create_app
+from tests.cloud.conftest import CloudServer, PostgresForTests, cloud_settings, register_and_login
+from tests.cloud.test_cloud_catalog import make_product
+from tests.conftest import FakeClock, serve_in_thread
+
+
+def png(width: int = 800, height: int = 600) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 40, 40)).save(out, "PNG")
+    return out.getvalue()
+
+
+def upload(
+    client: httpx.Client, product_id: str, data: bytes, content_type: str = "image/png"
+) -> httpx.Response:
+    grant = client.post(
+        f"/products/{product_id}/images/uploads", json={"contentType": content_type, "size": len(data)}
+    )
+    assert grant.status_code == 201, grant.text
+    g = grant.json()
+    with httpx.Client(timeout=30) as raw:  # no session: the grant alone authorises the upload
+        if g["method"] == "PUT":
+            r = raw.put(g["url"], content=data, headers=g["headers"])
+        else:
+            r = raw.post(g["url"], data=g["fields"], files={"file": ("photo", data, content_type)})
+    assert r.status_code in (200, 201, 204), r.text
+    return client.post(f"/products/{product_id}/images", json={"uploadId": g["uploadId"]})
+
+
+def check_image_flow(seller: httpx.Client) -> None:
+    product = make_product(seller)
+    pid = product["productId"]
+    r = upload(seller, pid, png())
+    assert r.status_code == 201, r.text
+    image = r.json()
+    assert (image["width"], image["height"], image["contentType"]) == (800, 600, "image/png")
+    with httpx.Client(timeout=30) as raw:
+        full = raw.get(image["url"])
+        thumb = raw.get(image["thumbUrl"])
+    assert full.status_code == 200
+    assert full.content == png()
+    assert thumb.status_code == 200
+    with Image.open(io.BytesIO(thumb.content)) as t:
+        assert max(t.size) <= 320
+    detail = seller.get(f"/products/{pid}").json()
+    assert [i["imageId"] for i in detail["images"]] == [image["imageId"]]
+    assert detail["imageUrl"] == image["thumbUrl"]
+    assert seller.delete(f"/products/{pid}/images/{image['imageId']}").status_code == 204
+    detail = seller.get(f"/products/{pid}").json()
+    assert detail["images"] == []
+    assert detail["imageUrl"] is None
+
+
+def test_image_upload_on_the_local_file_store(seller: httpx.Client):
+    check_image_flow(seller)
+
+
+def test_bad_images_are_refused_and_not_kept(cloud_server: CloudServer, seller: httpx.Client):
+    pid = make_product(seller)["productId"]
+    r = upload(seller, pid, b"GIF89a" + b"\x00" * 100, "image/png")
+    assert r.status_code == 422
+    assert r.json()["error"]["code"] == "unsupportedImageType"
+    r = upload(seller, pid, b"\x89PNG\r\n\x1a\n" + b"garbage" * 20)
+    assert r.status_code == 422
+    assert r.json()["error"]["code"] == "corruptImage"
+    files = cloud_server.settings.cloud_data_dir / "files"
+    assert not list((files / "uploads").rglob("*")) or all(p.is_dir() for p in (files / "uploads").rglob("*"))
+    r = seller.post(f"/products/{pid}/images/uploads", json={"contentType": "image/gif", "size": 10})
+    assert r.status_code == 422
+    r = seller.post(
+        f"/products/{pid}/images/uploads",
+        json={"contentType": "image/png", "size": cloud_server.settings.max_image_bytes + 1},
+    )
+    assert r.json()["error"]["code"] == "imageTooLarge"
+    r = seller.post(f"/products/{pid}/images", json={"uploadId": "01HZZZZZZZZZZZZZZZZZZZZZZZ"})
+    assert r.status_code == 404
+
+
+def test_upload_grants_cannot_be_forged_or_exceeded(seller: httpx.Client):
+    pid = make_product(seller)["productId"]
+    g = seller.post(f"/products/{pid}/images/uploads", json={"contentType": "image/png", "size": 100}).json()
+    with httpx.Client(timeout=30) as raw:
+        tampered = g["url"][:-3] + ("AAA" if not g["url"].endswith("AAA") else "BBB")
+        r = raw.put(tampered, content=png(), headers=g["headers"])
+        assert r.status_code == 403
+        assert r.json()["error"]["code"] == "invalidUploadToken"
+        r = raw.put(g["url"], content=png(), headers={"Content-Type": "image/jpeg"})
+        assert r.status_code == 422
+        big = b"\x00" * (20 * 1024 * 1024)
+        r = raw.put(g["url"], content=big, headers=g["headers"])
+        assert r.status_code == 422
+        assert r.json()["error"]["code"] == "uploadTooLarge"
+
+
+def test_another_seller_cannot_use_or_touch_images(seller: httpx.Client, other_seller: httpx.Client):
+    pid = make_product(seller)["productId"]
+    image = upload(seller, pid, png()).json()
+    r = other_seller.post(f"/products/{pid}/images/uploads", json={"contentType": "image/png", "size": 100})
+    assert r.status_code == 404
+    assert other_seller.delete(f"/products/{pid}/images/{image['imageId']}").status_code == 404
+    assert len(seller.get(f"/products/{pid}").json()["images"]) == 1
+
+
+@pytest.fixture
+def s3_cloud(tmp_path: Path, postgres: PostgresForTests, moto_endpoint: str) -> Iterator[CloudServer]:
+    settings = cloud_settings(
+        tmp_path,
+        postgres.fresh_database(),
+        s3_endpoint=moto_endpoint,
+        s3_bucket="edgestore-images-test",
+        s3_access_key="testing",
+        s3_secret_key="testing",
+        s3_region="us-east-1",
+    )
+    clock = FakeClock()
+    app = create_app(settings, clock)
+    server, thread = serve_in_thread(app, settings.cloud_port)
+    yield CloudServer(settings, f"http://127.0.0.1:{settings.cloud_port}/api/v1", clock, app)
+    server.should_exit = True
+    thread.join(timeout=20)
+
+
+def test_image_upload_on_s3(s3_cloud: CloudServer):
+    with s3_cloud.client() as seller:
+        register_and_login(seller)
+        check_image_flow(seller)
