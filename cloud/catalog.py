@@ -410,9 +410,6 @@ def update_product(
         for k in ("category_id", "sub_category_id", "brand_id", "condition")
     }
     _check_product_rules(conn, merged)
-    for required in ("name", "listed", "stocked_often", "storage_condition"):
-        if required in changes and changes[required] is None:
-            raise InvalidInput(f"{_camel(required)} cannot be null", field=_camel(required))
     version = bump_version(conn, seller_id, "product", product_id, "upsert", now)
     doc = meta.get(row.metadata_id) or {
         "_id": row.metadata_id,
@@ -427,7 +424,7 @@ def update_product(
     if "condition" in changes:
         values["condition"] = body.condition.value if body.condition else None
     if "storage_condition" in changes:
-        values["storage_condition"] = body.storage_condition.value if body.storage_condition else None
+        values["storage_condition"] = body.storage_condition.value if body.storage_condition else "ambient"
     if "shipping" in changes:
         values["shipping"] = [s.to_json_dict() for s in body.shipping or []]
     if "group_buy" in changes:
@@ -553,9 +550,6 @@ def update_discount(
 ) -> DiscountPublic:
     current = get_discount(conn, seller_id, discount_id)
     changes = body.model_dump(exclude_unset=True, by_alias=False)
-    for required in ("name", "percent", "active", "description"):
-        if required in changes and changes[required] is None:
-            raise InvalidInput(f"{required} cannot be null", field=required)
     _check_window(changes.get("starts_at", current.starts_at), changes.get("ends_at", current.ends_at))
     bump_version(conn, seller_id, "discount", discount_id, "upsert", now)
     if changes:
@@ -633,8 +627,6 @@ def update_coupon(
 ) -> CouponPublic:
     current = get_coupon(conn, seller_id, coupon_id)
     changes = body.model_dump(exclude_unset=True, by_alias=False)
-    if "active" in changes and changes["active"] is None:
-        raise InvalidInput("active cannot be null", field="active")
     _check_window(current.starts_at, changes.get("ends_at", current.ends_at))
     bump_version(conn, seller_id, "coupon", coupon_id, "upsert", now)
     if changes:

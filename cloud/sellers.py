@@ -57,8 +57,6 @@ def get_seller(conn: Connection, seller_id: str) -> SellerPublic:
 
 def update_seller(conn: Connection, seller_id: str, body: SellerUpdate) -> SellerPublic:
     changes = body.model_dump(exclude_unset=True, by_alias=False)
-    if changes.get("name", "") is None:
-        del changes["name"]  # a seller always has a name
     if changes:
         conn.execute(update(sellers).where(sellers.c.seller_id == seller_id).values(**changes))
     return get_seller(conn, seller_id)
@@ -115,10 +113,8 @@ def update_store(
 ) -> StorePublic:
     get_store(conn, seller_id, store_id)
     changes = body.model_dump(exclude_unset=True, by_alias=False)
-    if "shop_type" in changes and changes["shop_type"] is not None:
+    if "shop_type" in changes:
         changes["shop_type"] = changes["shop_type"].value
-    if "name" in changes and changes["name"] is None:
-        del changes["name"]  # a store always has a name
     conn.execute(
         update(stores)
         .where(stores.c.store_id == store_id, stores.c.seller_id == seller_id)

@@ -6,7 +6,7 @@ out. Updates are partial: a field left out is not changed.
 
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import AwareDatetime, Field, model_validator
 
@@ -25,6 +25,24 @@ Address = Annotated[str, Field(min_length=1, max_length=500)]
 Note = Annotated[str, Field(max_length=500)]
 
 
+class PartialUpdate(CamelModel):
+    """A PATCH body: a field left out is not changed; ``null`` clears a field only where ``NULLABLE`` says
+    it may be cleared (everything else is required once set, so ``null`` there is a 422)."""
+
+    NULLABLE: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_null_for_required(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for name, field in cls.model_fields.items():
+                alias = field.alias or name
+                for key in (alias, name):
+                    if key in data and data[key] is None and name not in cls.NULLABLE:
+                        raise ValueError(f"{alias} cannot be null")
+        return data
+
+
 # --- sellers and sessions ---------------------------------------------------------------------------------
 
 
@@ -36,7 +54,8 @@ class SellerCreate(CamelModel):
     address: Address | None = None
 
 
-class SellerUpdate(CamelModel):
+class SellerUpdate(PartialUpdate):
+    NULLABLE = frozenset({"phone", "address"})
     name: Name | None = None
     phone: Phone | None = None
     address: Address | None = None
@@ -73,7 +92,8 @@ class StoreCreate(CamelModel):
     opening_hours: Annotated[str, Field(max_length=200)] | None = None
 
 
-class StoreUpdate(CamelModel):
+class StoreUpdate(PartialUpdate):
+    NULLABLE = frozenset({"address", "opening_hours"})
     name: Name | None = None
     address: Address | None = None
     shop_type: ShopType | None = None
@@ -177,9 +197,13 @@ class ProductCreate(CamelModel):
         return self
 
 
-class ProductUpdate(CamelModel):
+class ProductUpdate(PartialUpdate):
     """Partial update. ``variants``, when given, is the whole new list: variants left out are removed
     (the default variant can't be removed, only replaced by marking another one default)."""
+
+    NULLABLE = frozenset(
+        {"category_id", "sub_category_id", "brand_id", "condition", "refund_rules", "group_buy"}
+    )
 
     name: Name | None = None
     name_en: Annotated[str, Field(max_length=200)] | None = None
@@ -278,7 +302,8 @@ class DiscountCreate(CamelModel):
     active: bool = True
 
 
-class DiscountUpdate(CamelModel):
+class DiscountUpdate(PartialUpdate):
+    NULLABLE = frozenset({"starts_at", "ends_at"})
     name: Name | None = None
     description: Annotated[str, Field(max_length=2000)] | None = None
     percent: Annotated[int, Field(ge=1, le=100)] | None = None
@@ -312,7 +337,8 @@ class CouponCreate(CamelModel):
     active: bool = True
 
 
-class CouponUpdate(CamelModel):
+class CouponUpdate(PartialUpdate):
+    NULLABLE = frozenset({"max_uses", "ends_at"})
     active: bool | None = None
     max_uses: Annotated[int, Field(gt=0, le=1_000_000)] | None = None
     ends_at: AwareDatetime | None = None

@@ -101,7 +101,8 @@ def test_profile_update(seller: httpx.Client):
     r = seller.patch("/me", json={"phone": "0912-345-678", "address": "台北市信義區"})
     assert r.status_code == 200
     assert r.json()["phone"] == "0912-345-678"
-    assert seller.patch("/me", json={"name": None}).json()["name"]  # a name is never removed
+    assert seller.patch("/me", json={"name": None}).status_code == 422  # a name is never removed
+    assert seller.patch("/me", json={"phone": None}).json()["phone"] is None  # a phone may be cleared
 
 
 def test_stores_crud(seller: httpx.Client):
