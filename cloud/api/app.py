@@ -1,11 +1,14 @@
 """The cloud's FastAPI application: the sellers' API under /api/v1 and the dashboard pages."""
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
 
+from cloud import orders
 from cloud.api import (
     routes_auth,
     routes_catalog,
@@ -18,12 +21,33 @@ from cloud.api.errors import install_error_handlers
 from cloud.runtime import Cloud
 from cloud.settings import CloudSettings
 
+log = logging.getLogger(__name__)
+
 API_PREFIX = "/api/v1"
 VERSION = "0.1.0"
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+HOUSEKEEPING_INTERVAL_S = 60
+
+
+async def _housekeeping(cloud: Cloud, clock: Callable[[], datetime]) -> None:
+    """Work no request triggers: bells for group buys whose deadline passed. Runs every minute; a failure
+    is logged and retried at the next tick, never allowed to stop the server."""
+
+    def tick() -> None:
+        with cloud.db.transaction() as conn:
+            orders.check_group_buy_deadlines(conn, clock())
+
+    while True:
+        try:
+            await asyncio.to_thread(tick)
+        except Exception:
+            log.exception("housekeeping failed; retrying at the next tick")
+        await asyncio.sleep(HOUSEKEEPING_INTERVAL_S)
 
 
 def create_app(settings: CloudSettings, clock: Callable[[], datetime] = utcnow) -> FastAPI:
@@ -33,9 +57,11 @@ def create_app(settings: CloudSettings, clock: Callable[[], datetime] = utcnow) 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         cloud = Cloud.open(settings)
         app.state.cloud = cloud
+        housekeeping = asyncio.create_task(_housekeeping(cloud, clock))
         try:
             yield
         finally:
+            housekeeping.cancel()
             cloud.close()
 
     app = FastAPI(

@@ -261,3 +261,19 @@ def test_group_buy_minimum_rings_once(cloud_server: CloudServer, seller: httpx.C
         )
     kinds = [n["kind"] for n in seller.get("/notifications", params={"limit": 50}).json()["items"]]
     assert kinds.count("groupBuyMinimum") == 1
+
+
+def test_group_buy_deadline_rings_once_when_passed(cloud_server: CloudServer, seller: httpx.Client):
+    from cloud import orders
+
+    ends = cloud_server.clock() + timedelta(hours=2)
+    product = make_product(seller, groupBuy={"minQuantity": 10, "endsAt": ends.isoformat()})
+    cloud = cloud_server.cloud
+    with cloud.db.transaction() as conn:
+        assert orders.check_group_buy_deadlines(conn, cloud_server.clock()) == 0
+    cloud_server.clock.advance(hours=3)
+    for expected in (1, 0):  # once, not at every tick after
+        with cloud.db.transaction() as conn:
+            assert orders.check_group_buy_deadlines(conn, cloud_server.clock()) == expected
+    items = seller.get("/notifications").json()["items"]
+    assert [(n["kind"], n["refId"]) for n in items] == [("groupBuyDeadline", product["productId"])]
