@@ -209,6 +209,8 @@ def check_group_buy_deadlines(conn: Connection, now: datetime) -> int:
     rung = 0
     kind = NotificationKind.GROUP_BUY_DEADLINE
     for row in rows:
+        if not row.group_buy:
+            continue
         ends_at = datetime.fromisoformat(row.group_buy["endsAt"])
         if ends_at <= now and not notifications.already_notified(conn, row.seller_id, kind, row.product_id):
             notifications.notify(

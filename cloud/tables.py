@@ -110,7 +110,7 @@ products = Table(
     Column("metadata_id", ID, nullable=False),  # the MongoDB document with description, images, rules
     Column("image_url", Text, nullable=True),  # first image's thumbnail, for lists
     Column("shipping", JSON, nullable=False),  # [{"method": "homeDelivery", "fee": 80}, ...]
-    Column("group_buy", JSON, nullable=True),  # {"minQuantity", "maxQuantity", "endsAt"}
+    Column("group_buy", JSON(none_as_null=True), nullable=True),  # {"minQuantity", "maxQuantity", "endsAt"}
     Column("stocked_often", Boolean, nullable=False, server_default="false"),
     Column("storage_condition", String(16), nullable=False, server_default="ambient"),
     Column("catalog_version", BigInteger, nullable=False),  # the seller's version when last changed

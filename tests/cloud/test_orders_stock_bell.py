@@ -277,3 +277,49 @@ def test_group_buy_deadline_rings_once_when_passed(cloud_server: CloudServer, se
             assert orders.check_group_buy_deadlines(conn, cloud_server.clock()) == expected
     items = seller.get("/notifications").json()["items"]
     assert [(n["kind"], n["refId"]) for n in items] == [("groupBuyDeadline", product["productId"])]
+
+
+def test_footfall_is_idempotent_and_conversion_is_recomputed(cloud_server: CloudServer, seller: httpx.Client):
+    from cloud.footfall import ingest_footfall
+    from models.footfall import Direction, FootfallEvent, FootfallSource
+    from models.ids import new_id
+
+    store, product = setup_store(seller)
+    at = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)  # noon in Taipei
+    events = [
+        FootfallEvent(
+            event_id=new_id(),
+            store_id=store["storeId"],
+            device_id="door-1",
+            occurred_at=at + timedelta(minutes=i),
+            direction=Direction.IN if i % 4 else Direction.OUT,
+            source=FootfallSource.FUSED,
+        )
+        for i in range(40)
+    ]
+    with cloud_server.cloud.db.transaction() as conn:
+        assert ingest_footfall(conn, events) == 40
+        assert ingest_footfall(conn, events[:10]) == 0  # a redelivered batch changes nothing
+    for _ in range(6):
+        ingest(
+            cloud_server,
+            sale(store["storeId"], product, [(0, 1)], at + timedelta(minutes=5)),
+            with_deltas=False,
+        )
+    summary = seller.get(
+        "/dashboard/summary", params={"dateFrom": "2026-11-20", "dateTo": "2026-11-20"}
+    ).json()
+    assert summary["conversion"] == [
+        {"storeId": store["storeId"], "day": "2026-11-20", "visitors": 30, "orders": 6, "rate": 0.2}
+    ]
+
+
+def test_products_without_group_buy_are_not_group_buys(cloud_server: CloudServer, seller: httpx.Client):
+    from cloud import orders
+    from cloud.tables import products
+
+    make_product(seller)
+    cloud = cloud_server.cloud
+    with cloud.db.transaction() as conn:
+        assert conn.execute(products.select().where(products.c.group_buy.is_not(None))).all() == []
+        assert orders.check_group_buy_deadlines(conn, cloud_server.clock() + timedelta(days=999)) == 0

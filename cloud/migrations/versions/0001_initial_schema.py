@@ -271,7 +271,7 @@ def upgrade() -> None:
         sa.Column("metadata_id", sa.String(length=64), nullable=False),
         sa.Column("image_url", sa.Text(), nullable=True),
         sa.Column("shipping", sa.JSON(), nullable=False),
-        sa.Column("group_buy", sa.JSON(), nullable=True),
+        sa.Column("group_buy", sa.JSON(none_as_null=True), nullable=True),
         sa.Column("stocked_often", sa.Boolean(), server_default="false", nullable=False),
         sa.Column("storage_condition", sa.String(length=16), server_default="ambient", nullable=False),
         sa.Column("catalog_version", sa.BigInteger(), nullable=False),

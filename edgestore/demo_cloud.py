@@ -1,0 +1,254 @@
+"""The cloud half of ``edgestore demo``: a demo seller whose catalog is the store node's demo catalog, two
+stores with stock, and 30 days of sales and footfall history so the dashboard has something to show.
+
+This lives in the composition root because it reads the edge's demo catalog and writes through the
+cloud's own service functions (the same ones the API calls): no table is written behind their back.
+"""
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, func, select
+
+from cloud import catalog, notifications, orders, sellers, stock
+from cloud.footfall import ingest_footfall
+from cloud.runtime import Cloud
+from cloud.tables import sellers as sellers_table
+from edge.demo_catalog import demo_catalog
+from models.cloud_api import (
+    AdjustmentKind,
+    BrandCreate,
+    CouponCreate,
+    DiscountCreate,
+    ProductCreate,
+    SellerCreate,
+    StockAdjustmentCreate,
+    StoreCreate,
+    VariantInput,
+)
+from models.errors import Conflict
+from models.footfall import Direction, FootfallEvent, FootfallSource
+from models.ids import new_id
+from models.order_states import OrderStatus
+from models.sales import Order, OrderItem, Payment, PaymentMethod
+
+DEMO_ACCOUNT = "demo"
+DEMO_PASSWORD = "edgestore-demo"  # noqa: S105 (printed in the banner: it is the demo's login)
+HISTORY_DAYS = 30
+
+
+@dataclass
+class DemoCloud:
+    account: str
+    password: str
+    stores: list[str]
+    products: int
+    orders: int
+
+
+def _brand_ids(conn: Connection) -> dict[str, str]:
+    """Map the edge demo catalog's brand ids onto the cloud's shared brands, creating missing ones."""
+    known = {b.brand_id: b for b in catalog.list_brands(conn)}
+    mapping: dict[str, str] = {}
+    for brand in demo_catalog().brands:
+        if brand.brand_id in known:
+            mapping[brand.brand_id] = brand.brand_id
+            continue
+        try:
+            mapping[brand.brand_id] = catalog.create_brand(
+                conn, BrandCreate(name=brand.name, name_en=brand.name_en)
+            ).brand_id
+        except Conflict as exc:
+            mapping[brand.brand_id] = str(exc.details["brand_id"])
+    return mapping
+
+
+def _history_order(store_id: str, product: dict, rng: random.Random, at: datetime) -> Order:
+    order_id = new_id()
+    items = []
+    for variant in rng.sample(product["variants"], k=1):
+        quantity = rng.choice((1, 1, 1, 2, 3))
+        items.append(
+            OrderItem(
+                item_id=new_id(),
+                order_id=order_id,
+                product_id=product["product_id"],
+                variant_id=variant.variant_id,
+                name=product["name"],
+                variant_name=variant.name,
+                quantity=quantity,
+                unit_price=variant.price,
+                unit_discount=0,
+                unit_final_price=variant.price,
+                line_total=variant.price * quantity,
+            )
+        )
+    total = sum(i.line_total for i in items)
+    method = rng.choice((PaymentMethod.CASH, PaymentMethod.CARD))
+    return Order(
+        order_id=order_id,
+        store_id=store_id,
+        device_id="demo-history",
+        status=OrderStatus.COMPLETED,
+        subtotal=total,
+        discount_total=0,
+        total=total,
+        items=items,
+        payments=[
+            Payment(payment_id=new_id(), order_id=order_id, method=method, amount=total, created_at=at)
+        ],
+        created_at=at,
+        updated_at=at,
+    )
+
+
+def seed_demo_cloud(cloud: Cloud, now: datetime, progress: Callable[[str], None] = print) -> DemoCloud:
+    """Create the demo seller and data once; later runs find them and change nothing."""
+    threshold = cloud.settings.low_stock_threshold
+    with cloud.db.read() as conn:
+        existing = conn.execute(
+            select(sellers_table.c.seller_id).where(func.lower(sellers_table.c.account) == DEMO_ACCOUNT)
+        ).scalar_one_or_none()
+    if existing is not None:
+        with cloud.db.read() as conn:
+            stores = [s.name for s in sellers.list_stores(conn, existing)]
+            count = orders.list_orders(conn, existing, limit=1).totals.orders
+            products = len(catalog.list_products(conn, existing, limit=200)[0])
+        return DemoCloud(DEMO_ACCOUNT, DEMO_PASSWORD, stores, products, count)
+
+    snapshot = demo_catalog(now=now)
+    rng = random.Random(2026)  # noqa: S311 (demo data, reproducible)
+    progress("cloud: creating the demo seller, two stores and the catalog...")
+    with cloud.db.transaction() as conn:
+        seller = sellers.register(
+            conn,
+            SellerCreate(
+                account=DEMO_ACCOUNT,
+                password=DEMO_PASSWORD,
+                name="台灣伴手禮 Demo 小舖",
+                phone="02-2345-6789",
+            ),
+            now,
+        )
+        seller_id = seller.seller_id
+        brand_map = _brand_ids(conn)
+        store_ids = [
+            sellers.create_store(
+                conn,
+                seller_id,
+                StoreCreate(name=name, address=address, opening_hours="10:00-22:00"),
+                now - timedelta(days=HISTORY_DAYS + 1),
+            ).store_id
+            for name, address in (
+                ("信義門市 Xinyi", "台北市信義區松高路 11 號"),
+                ("駁二門市 Pier-2", "高雄市鹽埕區大勇路 1 號"),
+            )
+        ]
+        made: list[dict] = []
+        levels = {s.variant_id: s.quantity for s in snapshot.stock}
+        for p in snapshot.products:
+            category, sub = p.category_id, p.sub_category_id
+            if category == "phones":  # the cloud files phones under electronics
+                category, sub = "electronics", "phones"
+            created = catalog.create_product(
+                conn,
+                cloud.metadata,
+                seller_id,
+                ProductCreate(
+                    name=p.name,
+                    name_en=p.name_en,
+                    description=p.description,
+                    category_id=category,
+                    sub_category_id=sub,
+                    brand_id=brand_map.get(p.brand_id) if p.brand_id else None,
+                    condition=p.condition,
+                    variants=[
+                        VariantInput(
+                            name=v.name,
+                            name_en=v.name_en,
+                            price=v.price,
+                            barcode=v.barcode,
+                            sku=v.sku,
+                            is_default=v.is_default,
+                        )
+                        for v in p.variants
+                    ],
+                ),
+                now,
+            )
+            made.append(
+                {"product_id": created.product_id, "name": created.name, "variants": created.variants}
+            )
+            for store_id in store_ids:
+                for edge_variant, variant in zip(p.variants, created.variants, strict=True):
+                    stock.adjust(
+                        conn,
+                        seller_id,
+                        store_id,
+                        StockAdjustmentCreate(
+                            variant_id=variant.variant_id,
+                            kind=AdjustmentKind.RESTOCK,
+                            quantity=levels.get(edge_variant.variant_id, 10) * 10,
+                            reason="開幕進貨 opening stock",
+                        ),
+                        now - timedelta(days=HISTORY_DAYS + 1),
+                        threshold,
+                    )
+        catalog.create_discount(
+            conn,
+            seller_id,
+            DiscountCreate(name="伴手禮週 9折", percent=10, product_id=made[4]["product_id"]),
+            now,
+        )
+        for coupon in snapshot.coupons:
+            catalog.create_coupon(
+                conn,
+                seller_id,
+                CouponCreate(
+                    code=coupon.code,
+                    kind=coupon.kind,
+                    value=coupon.value,
+                    min_spend=coupon.min_spend,
+                    max_uses=coupon.max_uses,
+                ),
+                now,
+            )
+
+    progress(f"cloud: {HISTORY_DAYS} days of sales and footfall history...")
+    count = 0
+    for day in range(HISTORY_DAYS, 0, -1):
+        opening = (now - timedelta(days=day)).replace(
+            hour=2, minute=0, second=0, microsecond=0
+        )  # 10:00 Taipei
+        with cloud.db.transaction() as conn:
+            for store_id in store_ids:
+                visitors = rng.randint(40, 120)
+                ingest_footfall(
+                    conn,
+                    [
+                        FootfallEvent(
+                            event_id=new_id(),
+                            store_id=store_id,
+                            device_id="demo-door",
+                            occurred_at=opening + timedelta(minutes=rng.randint(0, 11 * 60)),
+                            direction=Direction.IN,
+                            source=FootfallSource.FUSED,
+                        )
+                        for _ in range(visitors)
+                    ],
+                )
+                for _ in range(int(visitors * rng.uniform(0.08, 0.25))):
+                    order = _history_order(
+                        store_id, rng.choice(made), rng, opening + timedelta(minutes=rng.randint(0, 11 * 60))
+                    )
+                    orders.ingest_order(conn, order, now, low_threshold=threshold)
+                    orders.ingest_sale_deltas(conn, order, now, low_threshold=threshold)
+                    count += 1
+    with cloud.db.transaction() as conn:
+        # The history's bells are old news: start the demo with an empty bell.
+        notifications.mark_all_read(conn, seller_id, now)
+    return DemoCloud(
+        DEMO_ACCOUNT, DEMO_PASSWORD, [s for s in ("信義門市 Xinyi", "駁二門市 Pier-2")], len(made), count
+    )
