@@ -49,7 +49,7 @@ from models.cloud_api import (
 )
 from models.errors import Conflict, InvalidInput, NotFound
 from models.ids import new_id
-from models.paging import decode_cursor, encode_cursor
+from models.paging import decode_time_cursor, encode_time_cursor
 
 # --- versioning -----------------------------------------------------------------------------------------
 
@@ -375,17 +375,13 @@ def list_products(
         )
     if listed is not None:
         query = query.where(products.c.listed.is_(listed))
-    after = decode_cursor(cursor)
+    after = decode_time_cursor(cursor)
     if after:
-        created, _, pid = after.partition("|")
-        try:
-            at = datetime.fromisoformat(created)
-        except ValueError:
-            raise InvalidInput(
-                "cursor is not one this API returned", code="invalidCursor", field="cursor"
-            ) from None
+        at, last_id = after
         query = query.where(
-            or_(products.c.created_at < at, and_(products.c.created_at == at, products.c.product_id < pid))
+            or_(
+                products.c.created_at < at, and_(products.c.created_at == at, products.c.product_id < last_id)
+            )
         )
     rows = conn.execute(
         query.order_by(products.c.created_at.desc(), products.c.product_id.desc()).limit(limit + 1)
@@ -396,7 +392,7 @@ def list_products(
     next_cursor = None
     if len(rows) > limit:
         last = page[-1]
-        next_cursor = encode_cursor(f"{last.created_at.isoformat()}|{last.product_id}")
+        next_cursor = encode_time_cursor(last.created_at, last.product_id)
     return items, next_cursor
 
 

@@ -27,7 +27,7 @@ from models.errors import InvalidInput, NotFound
 from models.ids import new_id
 from models.money import format_twd
 from models.order_states import Actor, OrderStatus, allowed_targets, check_transition
-from models.paging import decode_cursor, encode_cursor
+from models.paging import decode_time_cursor, encode_time_cursor
 from models.sales import Order, OrderItem, Payment, PaymentStatus
 from models.stock import StockDelta, StockReason
 
@@ -292,17 +292,11 @@ def list_orders(
     if date_from and date_to and date_to < date_from:
         raise InvalidInput("dateTo is before dateFrom", field="dateTo")
     where = _filters(seller_id, store_id, status, date_from, date_to)
-    after = decode_cursor(cursor)
+    after = decode_time_cursor(cursor)
     if after:
-        created, _, order_id = after.partition("|")
-        try:
-            at = datetime.fromisoformat(created)
-        except ValueError:
-            raise InvalidInput(
-                "cursor is not one this API returned", code="invalidCursor", field="cursor"
-            ) from None
+        at, last_id = after
         where.append(
-            or_(orders.c.created_at < at, and_(orders.c.created_at == at, orders.c.order_id < order_id))
+            or_(orders.c.created_at < at, and_(orders.c.created_at == at, orders.c.order_id < last_id))
         )
     rows = conn.execute(
         select(orders)
@@ -315,7 +309,7 @@ def list_orders(
     next_cursor = None
     if len(rows) > limit:
         last = page[-1]
-        next_cursor = encode_cursor(f"{last.created_at.isoformat()}|{last.order_id}")
+        next_cursor = encode_time_cursor(last.created_at, last.order_id)
     return OrderList(
         items=items,
         next_cursor=next_cursor,

@@ -2,6 +2,7 @@
 
 import base64
 import binascii
+from datetime import datetime
 
 from models.errors import InvalidInput
 
@@ -23,3 +24,23 @@ def decode_cursor(cursor: str | None) -> str | None:
         raise InvalidInput(
             "cursor is not one this API returned", code="invalidCursor", field="cursor"
         ) from None
+
+
+def encode_time_cursor(at: datetime, ident: str) -> str:
+    """A cursor for lists ordered by (time, id), newest first."""
+    return encode_cursor(f"{at.isoformat()}|{ident}")
+
+
+def decode_time_cursor(cursor: str | None) -> tuple[datetime, str] | None:
+    """The (time, id) a time cursor holds; ``invalidCursor`` when it is not one."""
+    key = decode_cursor(cursor)
+    if key is None:
+        return None
+    at, sep, ident = key.partition("|")
+    try:
+        moment = datetime.fromisoformat(at)
+    except ValueError:
+        moment = None
+    if not sep or not ident or moment is None or moment.tzinfo is None:
+        raise InvalidInput("cursor is not one this API returned", code="invalidCursor", field="cursor")
+    return moment, ident

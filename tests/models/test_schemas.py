@@ -431,3 +431,23 @@ def test_parties_and_footfall_defaults():
     )
     assert (event.direction, event.source) == (Direction.IN, FootfallSource.FUSED)
     assert event.to_json_dict()["occurredAt"] == "2025-06-01T12:00:00Z"
+
+
+def test_time_cursors_round_trip_and_refuse_strangers():
+    from datetime import UTC, datetime
+
+    from models.errors import InvalidInput
+    from models.paging import decode_time_cursor, encode_cursor, encode_time_cursor
+
+    at = datetime(2026, 11, 29, 3, 0, 0, 123456, tzinfo=UTC)
+    assert decode_time_cursor(encode_time_cursor(at, "01ABC")) == (at, "01ABC")
+    assert decode_time_cursor(None) is None
+    for bad in (
+        "!!",
+        encode_cursor("no-separator"),
+        encode_cursor("2026-11-29T03:00:00|"),
+        encode_cursor("yesterday|x"),
+        encode_cursor("2026-11-29T03:00:00|x"),
+    ):
+        with pytest.raises(InvalidInput):
+            decode_time_cursor(bad)
