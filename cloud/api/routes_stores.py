@@ -2,8 +2,9 @@
 
 from fastapi import APIRouter, status
 
-from cloud import sellers
+from cloud import sellers, store_catalog
 from cloud.api.deps import CloudDep, NowDep, SellerId, StoreIdPath
+from models.catalog import CatalogSnapshot
 from models.cloud_api import StoreCreate, StorePublic, StoreUpdate
 
 router = APIRouter(tags=["stores"])
@@ -33,3 +34,11 @@ def update_store(
 ) -> StorePublic:
     with cloud.db.transaction() as conn:
         return sellers.update_store(conn, seller_id, store_id, body, now)
+
+
+@router.get("/stores/{storeId}/catalog-snapshot", response_model=CatalogSnapshot)
+def catalog_snapshot(store_id: StoreIdPath, cloud: CloudDep, seller_id: SellerId) -> CatalogSnapshot:
+    """The store's whole catalog at the seller's current version, with this store's stock levels: the file
+    ``edgestore edge load-catalog`` takes (and what sync sends a new or long-offline node)."""
+    with cloud.db.read() as conn:
+        return store_catalog.snapshot_for_store(conn, cloud.metadata, seller_id, store_id)
