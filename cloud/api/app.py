@@ -20,6 +20,7 @@ from cloud.api import (
 from cloud.api.errors import install_error_handlers
 from cloud.runtime import Cloud
 from cloud.settings import CloudSettings
+from cloud.web import routes as web_routes
 
 log = logging.getLogger(__name__)
 
@@ -84,4 +85,6 @@ def create_app(settings: CloudSettings, clock: Callable[[], datetime] = utcnow) 
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(routes_uploads.files_router)
+    app.include_router(web_routes.router)
+    app.mount("/static", web_routes.static_files(), name="static")
     return app

@@ -1,0 +1,303 @@
+"""The sellers' dashboard in a real browser (Debian's Chromium driven by Playwright) against the real app.
+
+One seller's first day: sign up, log in, open two shops, add a product with two variants and a photo, see it
+listed; an order arrives from a store and the bell counts it without a reload; the order is moved through its
+states with the buttons; the pages switch to English. Screenshots of the main pages go to docs/screenshots/.
+"""
+
+import io
+import itertools
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image, ImageDraw
+from playwright.sync_api import Page, expect, sync_playwright
+
+from cloud import footfall
+from models.footfall import Direction, FootfallEvent, FootfallSource
+from models.ids import new_id
+from models.order_states import OrderStatus
+from models.sales import Channel
+from tests.cloud.conftest import CloudServer, ingest, sale
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+
+def tea_photo(path: Path) -> Path:
+    """A small PNG that looks like something: a cup on a warm background."""
+    image = Image.new("RGB", (640, 480), (244, 226, 198))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 360, 640, 480), fill=(170, 120, 80))
+    draw.ellipse((200, 150, 440, 390), fill=(250, 250, 245))
+    draw.ellipse((230, 170, 410, 250), fill=(140, 160, 60))
+    draw.arc((400, 220, 490, 320), start=-90, end=90, fill=(250, 250, 245), width=18)
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    path.write_bytes(out.getvalue())
+    return path
+
+
+def api_for(server: CloudServer, page: Page) -> httpx.Client:
+    """The API, as the seller signed in on ``page`` (the same session token)."""
+    token = next(c["value"] for c in page.context.cookies() if c["name"] == "edgestore_session")
+    return httpx.Client(base_url=server.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+
+
+def seed_history(server: CloudServer, api: httpx.Client, stores: list[str], tea: dict) -> None:
+    """Two weeks of sales at both shops, a few more products and door counts, so the charts have a shape."""
+    more = []
+    for name, en, price, cat in [
+        ("阿里山高山茶", "Alishan high-mountain tea", 680, "tea"),
+        ("手沖咖啡豆 半磅", "Pour-over coffee beans 227 g", 420, "coffee"),
+        ("鳳梨酥禮盒", "Pineapple cake gift box", 360, None),
+    ]:
+        body = {"name": name, "nameEn": en, "price": price, "categoryId": "drinks" if cat else "souvenirs"}
+        if cat:
+            body["subCategoryId"] = cat
+        r = api.post("/products", json=body)
+        assert r.status_code == 201, r.text
+        more.append(r.json())
+    products = [tea, *more]
+    for store_id in stores:
+        for p in products:
+            for v in p["variants"]:
+                r = api.post(
+                    f"/stores/{store_id}/stock/adjustments",
+                    json={"variantId": v["variantId"], "kind": "restock", "quantity": 60},
+                )
+                assert r.status_code == 201, r.text
+    now = server.clock()
+    pattern = itertools.cycle([3, 5, 2, 6, 4, 7, 3, 8, 5, 4])
+    events = []
+    for days_ago in range(13, 0, -1):
+        at = now - timedelta(days=days_ago, hours=2)
+        for s, store_id in enumerate(stores):
+            orders = next(pattern) // (s + 1) + 1
+            for k in range(orders):
+                product = products[(days_ago + k + s) % len(products)]
+                lines = [(0, 1 + (k + days_ago) % 3)]
+                ingest(server, sale(store_id, product, lines, at + timedelta(minutes=7 * k)))
+            visitors = orders * (6 + (days_ago + s) % 5)
+            events += [
+                FootfallEvent(
+                    event_id=new_id(),
+                    store_id=store_id,
+                    device_id="door-1",
+                    occurred_at=at - timedelta(minutes=i),
+                    direction=Direction.IN,
+                    source=FootfallSource.FUSED,
+                )
+                for i in range(visitors)
+            ]
+    with server.cloud.db.transaction() as conn:
+        footfall.ingest_footfall(conn, events)
+    api.post("/notifications/read-all")
+
+
+def shot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
+def test_a_sellers_first_day_in_the_browser(cloud_server: CloudServer, tmp_path: Path):
+    root = f"http://127.0.0.1:{cloud_server.settings.cloud_port}"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport=DESKTOP, locale="zh-TW", timezone_id="Asia/Taipei")
+            page = context.new_page()
+            page.set_default_timeout(15_000)
+            console_errors: list[str] = []
+            page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+            failed: list[str] = []
+            page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+
+            # sign up, log in
+            page.goto(root + "/")
+            expect(page).to_have_url(re.compile(r"/login$"))
+            page.get_by_role("link", name="註冊賣家").click()
+            page.fill("input[name=account]", "tea.house")
+            page.fill("input[name=name]", "山嵐茶行")
+            page.fill("input[name=password]", "correct horse 1")
+            page.fill("input[name=password2]", "correct horse 1")
+            page.get_by_role("button", name="建立帳號").click()
+            expect(page.locator(".flash.ok")).to_have_text("註冊完成，請登入。")
+            expect(page.locator("input[name=account]")).to_have_value("tea.house")
+            page.fill("input[name=password]", "correct horse 1")
+            page.get_by_role("button", name="登入").click()
+            expect(page).to_have_url(root + "/dashboard")
+            expect(page.locator(".mainnav .who")).to_have_text("山嵐茶行")
+
+            # two shops
+            stores = []
+            for name, address in [
+                ("信義旗艦店", "台北市信義區松高路 11 號"),
+                ("台中勤美店", "台中市西區公益路 68 號"),
+            ]:
+                page.goto(root + "/stores")
+                page.fill("#new-name", name)
+                page.fill("#new-address", address)
+                page.fill("#new-opening_hours", "每日 11:00–21:30")
+                page.get_by_role("button", name="建立商店", exact=True).last.click()
+                expect(page.locator(".flash.ok")).to_have_text("商店已建立。")
+                expect(page.locator("#store-list")).to_contain_text(name)
+                stores.append(page.locator("#store-list form").last.get_attribute("action").split("/")[-1])
+
+            # a product with two variants and a photo
+            page.goto(root + "/products")
+            page.click("#new-product")
+            page.fill("#f-name", "凍頂烏龍茶")
+            page.fill("#f-name_en", "Dong Ding oolong tea")
+            page.fill("#f-description", "南投鹿谷的凍頂烏龍，焙火香氣、回甘。")
+            page.select_option("#f-category", "drinks")
+            page.select_option("#f-sub-category", "tea")
+            expect(page.locator("#phone-hint")).to_be_hidden()
+            rows = page.locator("#variant-rows .variant-row")
+            expect(rows).to_have_count(1)
+            rows.nth(0).locator("input[name=variant_name]").fill("150g 罐裝")
+            rows.nth(0).locator("input[name=variant_price]").fill("450")
+            rows.nth(0).locator("input[name=variant_barcode]").fill("4710000000011")
+            page.click("#add-variant")
+            expect(rows).to_have_count(2)
+            rows.nth(1).locator("input[name=variant_name]").fill("300g 禮盒")
+            rows.nth(1).locator("input[name=variant_price]").fill("820")
+            rows.nth(1).locator("input[name=variant_barcode]").fill("4710000000028")
+            page.click("#add-variant")  # one too many: remove it again
+            expect(rows).to_have_count(3)
+            rows.nth(2).locator(".remove-variant").click()
+            expect(rows).to_have_count(2)
+            expect(rows.nth(0).locator("input[type=radio]")).to_be_checked()
+            page.check("#f-ship-convenienceStore")
+            page.fill("#f-fee-convenienceStore", "60")
+            # phones need brand and condition: the form says so while a phone category is chosen
+            page.select_option("#f-category", "electronics")
+            page.select_option("#f-sub-category", "phones")
+            expect(page.locator("#phone-hint")).to_be_visible()
+            page.select_option("#f-category", "drinks")
+            page.select_option("#f-sub-category", "tea")
+            page.click("#save-product")
+            expect(page.locator(".flash.ok")).to_contain_text("商品已建立")
+            product_id = page.url.split("/products/")[1].split("?")[0]
+            page.set_input_files("input[name=image]", str(tea_photo(tmp_path / "tea.png")))
+            page.locator("#image-upload button[type=submit]").click()
+            expect(page.locator(".flash.ok")).to_have_text("圖片已上傳。")
+            thumb = page.locator("#gallery img").first
+            expect(thumb).to_be_visible()
+            assert page.evaluate("img => img.naturalWidth", thumb.element_handle()) > 0
+            page.locator("#variants").evaluate("e => window.scrollTo(0, e.offsetTop - 120)")
+            shot(page, "product-editor")
+
+            page.goto(root + "/products")
+            card = page.locator("#product-list .product-card", has_text="凍頂烏龍茶")
+            expect(card).to_contain_text("NT$450")
+            expect(card).to_contain_text("2 種規格")
+            expect(card.locator("img")).to_be_visible()
+
+            with api_for(cloud_server, page) as api:
+                tea = api.get(f"/products/{product_id}").json()
+                assert [v["name"] for v in tea["variants"]] == ["150g 罐裝", "300g 禮盒"]
+                seed_history(cloud_server, api, stores, tea)
+
+            # the dashboard, the bell ringing live
+            page.goto(root + "/dashboard")
+            expect(page.locator("#chart-daily rect").first).to_be_attached()
+            expect(page.locator("#top-products")).to_contain_text("凍頂烏龍茶")
+            expect(page.locator("#bell-count")).to_be_hidden()
+            page.wait_for_timeout(500)  # let the stream connect
+            page.evaluate("window.__stillThisPage = true")
+            order = sale(stores[0], tea, [(1, 2)], cloud_server.clock())
+            online = order.model_copy(
+                update={"status": OrderStatus.UNPAID, "channel": Channel.ONLINE, "payments": []}
+            )
+            assert ingest(cloud_server, online)
+            expect(page.locator("#bell-count")).to_have_text("1")
+            expect(page.locator("#bell-count")).to_be_visible()
+            expect(page.locator("#toast")).to_contain_text("新訂單 NT$1,640")
+            assert page.evaluate("window.__stillThisPage") is True  # no reload happened
+            page.reload()
+            shot(page, "dashboard")
+
+            # the order through its states, with the buttons
+            page.goto(root + "/orders")
+            card = page.locator(f"#order-{online.order_id}")
+            expect(card.locator("[data-role=status]")).to_have_text("尚未付款")
+            page.evaluate("window.__stillThisPage = true")
+            for action, status in [("toShip", "待出貨"), ("shipping", "運送中"), ("completed", "已完成")]:
+                card.locator(f"button[value={action}]").click()
+                expect(card.locator("[data-role=status]")).to_have_text(status)
+                if action == "toShip":
+                    shot(page, "orders")
+            expect(card).to_contain_text("退款")  # completed: refund or return are next
+            assert page.evaluate("window.__stillThisPage") is True  # htmx redrew the card only
+
+            # the bell's list
+            page.goto(root + "/notifications")
+            first = page.locator("#notification-list .notification").first
+            expect(first).to_contain_text("新訂單 NT$1,640")
+            shot(page, "notifications")
+            first.get_by_role("button", name="標為已讀").click()
+            expect(first).to_contain_text("已讀")
+            expect(page.locator("#bell-count")).to_be_hidden()
+
+            page.goto(root + "/stores")
+            shot(page, "stores")
+            page.goto(root + "/products")
+            shot(page, "products")
+            page.goto(root + f"/stock?store={stores[0]}")
+            expect(page.locator("#stock-table")).to_contain_text("凍頂烏龍茶")
+            shot(page, "stock")
+
+            # English
+            page.goto(root + "/dashboard")
+            page.click("#lang-en")
+            expect(page).to_have_url(root + "/dashboard")
+            expect(page.locator("h1")).to_have_text("Sales overview")
+            expect(page.locator(".mainnav")).to_contain_text("Orders")
+            expect(page.locator("#chart-daily > title")).to_have_text("Revenue per day")
+            shot(page, "dashboard-en")
+            page.click("#lang-zh")
+            expect(page.locator("h1")).to_have_text("銷售總覽")
+            page.click("#theme-toggle")  # the optional light theme, remembered in a cookie
+            expect(page.locator("html")).to_have_attribute("data-theme", "light")
+            shot(page, "dashboard-light")
+            page.click("#theme-toggle")
+            expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+
+            # the phone-sized dashboard
+            phone = browser.new_context(
+                viewport=PHONE,
+                device_scale_factor=2,
+                is_mobile=True,
+                has_touch=True,
+                locale="zh-TW",
+                storage_state=context.storage_state(),
+            )
+            small = phone.new_page()
+            small.goto(root + "/dashboard")
+            expect(small.locator("#kpi-revenue")).to_be_visible()
+            width = small.evaluate("document.documentElement.scrollWidth")
+            assert width <= PHONE["width"], "the phone layout scrolls sideways"
+            shot(small, "dashboard-phone")
+            phone.close()
+            assert not failed, failed
+            assert not console_errors, console_errors
+        finally:
+            browser.close()

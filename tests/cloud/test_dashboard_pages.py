@@ -1,0 +1,586 @@
+"""The sellers' web dashboard over plain HTTP (no browser): sign-in, redirects, CSRF, languages, every page
+rendering for a signed-in seller, forms and their errors, and other sellers' things being 404."""
+
+import io
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image
+
+from cloud.web import i18n
+from models.catalog import Condition
+from models.cloud_api import (
+    AdjustmentKind,
+    NotificationKind,
+    ShippingMethod,
+    StorageCondition,
+)
+from models.order_states import OrderStatus
+from models.parties import ShopType
+from models.sales import Channel
+from tests.cloud.conftest import CloudServer, ingest, register_and_login, sale
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "cloud" / "web" / "templates"
+PAGES = ["/dashboard", "/stores", "/products", "/products/new", "/stock", "/orders", "/notifications"]
+
+
+def root_url(server: CloudServer) -> str:
+    return f"http://127.0.0.1:{server.settings.cloud_port}"
+
+
+def browser(server: CloudServer, **headers: str) -> httpx.Client:
+    """A client that behaves like a browser without script: cookies kept, redirects not followed."""
+    return httpx.Client(base_url=root_url(server), timeout=30, headers=headers)
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf" value="([0-9a-f]{64})"', html)
+    assert match, "no CSRF field on the page"
+    return match.group(1)
+
+
+def signup_and_login(client: httpx.Client, account: str, password: str = "correct horse 1") -> None:
+    page = client.get("/signup")
+    assert page.status_code == 200
+    r = client.post(
+        "/signup",
+        data={
+            "csrf": csrf_of(page.text),
+            "account": account,
+            "name": f"{account} 小舖",
+            "password": password,
+            "password2": password,
+        },
+    )
+    assert r.status_code == 303, r.text
+    assert r.headers["location"].startswith("/login?")
+    page = client.get(r.headers["location"])
+    assert f'value="{account}"' in page.text  # the account is filled in
+    r = client.post("/login", data={"csrf": csrf_of(page.text), "account": account, "password": password})
+    assert r.status_code == 303, r.text
+    assert r.headers["location"] == "/dashboard"
+    assert client.cookies.get("edgestore_session")
+
+
+def post_form(client: httpx.Client, page_url: str, action: str, data: dict, **kwargs) -> httpx.Response:
+    """Open ``page_url`` for its CSRF token, then post ``data`` to ``action``."""
+    token = csrf_of(client.get(page_url).text)
+    return client.post(action, data={"csrf": token, **data}, **kwargs)
+
+
+def create_store(client: httpx.Client, name: str = "信義旗艦店") -> str:
+    r = post_form(
+        client, "/stores", "/stores", {"name": name, "shop_type": "physical", "address": "台北市信義區"}
+    )
+    assert r.status_code == 303, r.text
+    page = client.get("/stores").text
+    assert name in page
+    return re.findall(r'action="/stores/([0-9A-Z]{26})"', page)[-1]
+
+
+def product_form(name: str = "凍頂烏龍茶", **overrides) -> dict:
+    data = {
+        "name": name,
+        "name_en": "Oolong tea",
+        "description": "南投鹿谷",
+        "category_id": "drinks",
+        "sub_category_id": "tea",
+        "brand_id": "",
+        "condition": "",
+        "listed": "on",
+        "storage_condition": "ambient",
+        "ship_homeDelivery": "on",
+        "fee_homeDelivery": "80",
+        "returnable": "on",
+        "return_days": "7",
+        "refundable": "on",
+        "refund_note": "未拆封可退",
+        "variant_key": ["k1", "k2"],
+        "variant_id": ["", ""],
+        "variant_name": ["150g", "300g"],
+        "variant_name_en": ["150 g", "300 g"],
+        "variant_price": ["450", "820"],
+        "variant_barcode": ["4710000000011", ""],
+        "default_variant": "k1",
+    }
+    data.update(overrides)
+    return data
+
+
+def create_product(client: httpx.Client, **overrides) -> str:
+    r = post_form(client, "/products/new", "/products/new", product_form(**overrides))
+    assert r.status_code == 303, r.text
+    match = re.fullmatch(r"/products/([0-9A-Z]{26})\?msg=productCreated", r.headers["location"])
+    assert match, r.headers["location"]
+    return match.group(1)
+
+
+def png_bytes(size: tuple[int, int] = (64, 48)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, (255, 122, 69)).save(out, "PNG")
+    return out.getvalue()
+
+
+# --- signing in -----------------------------------------------------------------------------------------
+
+
+def test_logged_out_pages_redirect_to_login(cloud_server: CloudServer):
+    with browser(cloud_server) as c:
+        r = c.get("/")
+        assert r.status_code == 303
+        assert r.headers["location"] == "/login"
+        for path in [*PAGES, "/products/01HZZZZZZZZZZZZZZZZZZZZZZZ", "/logout"]:
+            r = c.get(path)
+            assert r.status_code == 303, path
+            assert r.headers["location"].startswith("/login?next="), path
+        assert c.get("/orders?status=toShip").headers["location"] == "/login?next=%2Forders%3Fstatus%3DtoShip"
+        # a stale cookie is no better than none
+        c.cookies.set("edgestore_session", "not-a-token")
+        assert c.get("/dashboard").headers["location"].startswith("/login")
+        login = c.get("/login")
+        assert login.status_code == 200
+        assert "text/html" in login.headers["content-type"]
+        assert "default-src 'self'" in login.headers["content-security-policy"]
+
+
+def test_signup_login_logout_and_the_api_sees_the_same_session(cloud_server: CloudServer):
+    with browser(cloud_server) as c:
+        signup_and_login(c, "web.seller")
+        assert c.get("/").headers["location"] == "/dashboard"
+        assert c.get("/login").headers["location"] == "/dashboard"  # already signed in
+        page = c.get("/dashboard")
+        assert page.status_code == 200
+        assert "web.seller 小舖" in page.text
+        # the page's session is the API's session
+        assert c.get("/api/v1/me").json()["account"] == "web.seller"
+        r = post_form(c, "/dashboard", "/logout", {})
+        assert r.status_code == 303
+        assert r.headers["location"] == "/login?msg=loggedOut"
+        assert c.get("/dashboard").status_code == 303
+        assert c.get("/api/v1/me").status_code == 401
+
+
+def test_login_redirects_back_to_where_the_seller_was_going_but_never_off_site(cloud_server: CloudServer):
+    with cloud_server.client() as api:
+        register_and_login(api, "goer", password="password-goer")
+    with browser(cloud_server) as c:
+        for target, expected in [
+            ("/orders?status=toShip", "/orders?status=toShip"),
+            ("//evil.example", "/dashboard"),
+        ]:
+            page = c.get("/login", params={"next": target})
+            r = c.post(
+                "/login",
+                data={
+                    "csrf": csrf_of(page.text),
+                    "account": "goer",
+                    "password": "password-goer",
+                    "next": target,
+                },
+            )
+            assert r.headers["location"] == expected
+            c.cookies.delete("edgestore_session")
+
+
+def test_wrong_password_and_the_rate_limit_are_the_apis(cloud_server: CloudServer):
+    with cloud_server.client() as api:
+        register_and_login(api, "limited", password="the-right-one")
+    limit = cloud_server.settings.login_max_failures
+    with browser(cloud_server) as c:
+        for _ in range(limit):
+            r = post_form(c, "/login", "/login", {"account": "limited", "password": "wrong-one"})
+            assert r.status_code == 401
+            assert "帳號或密碼錯誤" in r.text
+        r = post_form(c, "/login", "/login", {"account": "limited", "password": "the-right-one"})
+        assert r.status_code == 429
+        assert "登入失敗次數過多" in r.text
+        assert "edgestore_session" not in c.cookies
+    with cloud_server.client() as api:  # failures through the page count for the API too
+        r = api.post("/auth/login", json={"account": "limited", "password": "the-right-one"})
+        assert r.status_code == 429
+
+
+def test_signup_errors_are_shown_on_the_form(cloud_server: CloudServer):
+    with browser(cloud_server) as c:
+        base = {"account": "ab", "name": "小店", "password": "password1", "password2": "password1"}
+        r = post_form(c, "/signup", "/signup", base)
+        assert r.status_code == 422
+        assert "帳號：太短" in r.text
+        assert 'value="小店"' in r.text  # what was typed stays
+        r = post_form(c, "/signup", "/signup", base | {"account": "okname", "password2": "different"})
+        assert r.status_code == 422
+        assert "兩次輸入的密碼不一致" in r.text
+        assert post_form(c, "/signup", "/signup", base | {"account": "taken1"}).status_code == 303
+        r = post_form(c, "/signup", "/signup", base | {"account": "TAKEN1"})
+        assert r.status_code == 422
+        assert "此帳號已被使用" in r.text
+
+
+# --- CSRF -----------------------------------------------------------------------------------------------
+
+
+def test_form_posts_without_the_right_csrf_token_are_refused(cloud_server: CloudServer):
+    with browser(cloud_server) as c, browser(cloud_server) as other:
+        signup_and_login(c, "csrf.victim")
+        signup_and_login(other, "csrf.attacker")
+        foreign_token = csrf_of(other.get("/stores").text)
+        for data in ({}, {"csrf": ""}, {"csrf": "0" * 64}, {"csrf": foreign_token}):
+            r = c.post("/stores", data={"name": "不該建立", **data})
+            assert r.status_code == 403, data
+            assert "表單已過期或來源不明" in r.text
+        r = c.post("/logout", data={"csrf": foreign_token})
+        assert r.status_code == 403
+        assert c.get("/stores").status_code == 200  # still signed in
+        assert "不該建立" not in c.get("/stores").text
+        # the right token works, and it changes with the session
+        token = csrf_of(c.get("/stores").text)
+        assert c.post("/stores", data={"csrf": token, "name": "可以建立"}).status_code == 303
+    with browser(cloud_server) as fresh:
+        # before a session the token is bound to a pre-session cookie: no cookie, no login
+        page = fresh.get("/login")
+        assert "edgestore_csrf" in page.headers["set-cookie"]
+        assert "samesite=strict" in page.headers["set-cookie"].lower()
+        token = csrf_of(page.text)
+        fresh.cookies.clear()
+        r = fresh.post(
+            "/login", data={"csrf": token, "account": "csrf.victim", "password": "correct horse 1"}
+        )
+        assert r.status_code == 403
+
+
+# --- languages ------------------------------------------------------------------------------------------
+
+
+def test_language_from_cookie_switcher_or_accept_language(cloud_server: CloudServer):
+    with browser(cloud_server) as c:
+        page = c.get("/login")
+        assert '<html lang="zh-Hant-TW"' in page.text
+        assert "登入賣家中心" in page.text
+        with browser(cloud_server, **{"Accept-Language": "en-US,en;q=0.9,zh-TW;q=0.5"}) as en:
+            page = en.get("/login")
+            assert '<html lang="en"' in page.text
+            assert "Log in to the Seller Centre" in page.text
+        with browser(cloud_server, **{"Accept-Language": "ja,zh-TW;q=0.8,en;q=0.5"}) as zh:
+            assert "登入賣家中心" in zh.get("/login").text
+        r = c.get("/lang/en", params={"next": "/signup"})
+        assert r.status_code == 303
+        assert r.headers["location"] == "/signup"
+        assert c.cookies.get("lang") == "en"
+        assert "Sign up as a seller" in c.get("/signup").text
+        # the cookie beats Accept-Language
+        c.headers["Accept-Language"] = "en"
+        c.get("/lang/zh-TW", params={"next": "/login"})
+        assert "登入賣家中心" in c.get("/login").text
+        # unknown languages fall back to zh-TW; off-site targets are refused
+        r = c.get("/lang/xx", params={"next": "https://evil.example/"})
+        assert r.headers["location"] == "/"
+        assert c.cookies.get("lang") == "zh-TW"
+
+
+def test_negotiate():
+    assert i18n.negotiate(None, None) == "zh-TW"
+    assert i18n.negotiate("en", "zh-TW") == "en"
+    assert i18n.negotiate("fr", "en-GB") == "en"
+    assert i18n.negotiate(None, "zh-CN,zh;q=0.9") == "zh-TW"
+    assert i18n.negotiate(None, "en;q=0.3, zh-TW;q=0.8") == "zh-TW"
+    assert i18n.negotiate(None, "de, fr;q=0.5") == "zh-TW"
+    assert i18n.negotiate(None, "en;q=0") == "zh-TW"
+
+
+def test_both_catalogs_hold_every_key_the_pages_use():
+    assert set(i18n.ZH_TW) == set(i18n.EN)
+    used = set()
+    for template in TEMPLATES.glob("*.html"):
+        used |= set(re.findall(r"""\bt\(\s*'([A-Za-z0-9_.]+)'\s*[,)]""", template.read_text()))
+    source = (TEMPLATES.parent / "routes.py").read_text() + (TEMPLATES.parent / "forms.py").read_text()
+    used |= {
+        k
+        for k in re.findall(r'"((?:err|flash|label|dash|punct)\.[A-Za-z0-9_.]+)"', source)
+        if not k.endswith(".")
+    }
+    # keys built from enums in the templates
+    for prefix, values in {
+        "status.": OrderStatus,
+        "action.": OrderStatus,
+        "channel.": Channel,
+        "kind.": NotificationKind,
+        "shopType.": ShopType,
+        "condition.": Condition,
+        "storage.": StorageCondition,
+        "shipping.": ShippingMethod,
+        "adjust.": AdjustmentKind,
+    }.items():
+        used |= {prefix + v.value for v in values}
+    used |= {f"orders.confirm.{s}" for s in ("cancelled", "refunded", "returned")}
+    used |= {f"flash.{m}" for m in __import__("cloud.web.routes", fromlist=["FLASHES"]).FLASHES}
+    missing = sorted(k for k in used if k not in i18n.ZH_TW)
+    assert not missing, missing
+
+
+# --- the pages ------------------------------------------------------------------------------------------
+
+
+def test_every_page_renders_for_a_signed_in_seller(cloud_server: CloudServer):
+    with browser(cloud_server) as c:
+        signup_and_login(c, "pages")
+        for path in PAGES:
+            r = c.get(path)
+            assert r.status_code == 200, (path, r.text[:500])
+            assert 'id="bell-count"' in r.text
+            assert r.headers["cache-control"] == "no-store"
+        store_id = create_store(c)
+        product_id = create_product(c)
+        for path in [*PAGES, f"/products/{product_id}", f"/stock?store={store_id}", "/dashboard?days=7"]:
+            r = c.get(path)
+            assert r.status_code == 200, (path, r.text[:500])
+            assert "{{" not in r.text
+            assert not re.search(r">\s*(?:nav|err|dash|field|label|stock|orders)\.[a-zA-Z.]+\s*<", r.text), (
+                path
+            )
+        listing = c.get("/products", params={"q": "烏龍"}).text
+        assert "凍頂烏龍茶" in listing
+        assert "NT$450" in listing
+        assert "2 種規格" in listing
+        assert "凍頂烏龍茶" not in c.get("/products", params={"q": "咖啡"}).text
+        editor = c.get(f"/products/{product_id}").text
+        for expected in (
+            'value="150g"',
+            'value="300g"',
+            'value="820"',
+            'value="4710000000011"',
+            "未拆封可退",
+        ):
+            assert expected in editor
+        assert "/static/app.css" in editor
+        assert c.get("/static/app.css").status_code == 200
+        assert c.get("/static/htmx.min.js").text.startswith("/*! htmx 2")
+
+
+def test_product_form_keeps_input_and_explains_errors(cloud_server: CloudServer):
+    with browser(cloud_server) as c:
+        signup_and_login(c, "formy")
+        phone = product_form(
+            "Pixel 9",
+            category_id="electronics",
+            sub_category_id="phones",
+            variant_key=["a"],
+            variant_id=[""],
+            variant_name=["128GB"],
+            variant_name_en=[""],
+            variant_price=["24990"],
+            variant_barcode=[""],
+            default_variant="a",
+        )
+        r = post_form(c, "/products/new", "/products/new", phone)
+        assert r.status_code == 422
+        assert "手機類商品必須選擇品牌與商品狀況" in r.text
+        assert 'value="Pixel 9"' in r.text
+        assert 'value="24990"' in r.text
+        r = post_form(c, "/products/new", "/products/new", phone | {"variant_price": ["兩萬"]})
+        assert r.status_code == 422
+        assert "規格 1 價格：請輸入整數" in r.text
+        r = post_form(c, "/products/new", "/products/new", phone | {"variant_barcode": ["?"]})
+        assert "規格 1 條碼：太短" in r.text or "規格 1 條碼：格式不符" in r.text
+        pid = create_product(c, **(phone | {"brand_id": "google", "condition": "new"}))
+        # editing: remove one variant, add one, move the default
+        current = c.get(f"/products/{pid}").text
+        vid = re.search(r'name="variant_id" value="([0-9A-Z]{26})"', current).group(1)
+        r = post_form(
+            c,
+            f"/products/{pid}",
+            f"/products/{pid}",
+            phone
+            | {
+                "brand_id": "google",
+                "condition": "used",
+                "variant_key": [vid, "n1"],
+                "variant_id": [vid, ""],
+                "variant_name": ["128GB", "256GB"],
+                "variant_name_en": ["", ""],
+                "variant_price": ["19990", "22990"],
+                "variant_barcode": ["", ""],
+                "default_variant": "n1",
+            },
+        )
+        assert r.status_code == 303, r.text
+        with httpx.Client(base_url=cloud_server.base_url, cookies=c.cookies) as api:
+            detail = api.get(f"/products/{pid}").json()
+        assert detail["condition"] == "used"
+        assert [(v["name"], v["price"], v["isDefault"]) for v in detail["variants"]] == [
+            ("128GB", 19990, False),
+            ("256GB", 22990, True),
+        ]
+        assert detail["variants"][0]["variantId"] == vid  # the kept variant kept its id (and stock)
+
+
+def test_image_upload_on_the_product_page(cloud_server: CloudServer):
+    with browser(cloud_server) as c:
+        signup_and_login(c, "photos")
+        pid = create_product(c)
+        token = csrf_of(c.get(f"/products/{pid}").text)
+        r = c.post(
+            f"/products/{pid}/images",
+            data={"csrf": token},
+            files={"image": ("tea.png", png_bytes(), "image/png")},
+        )
+        assert r.status_code == 303, r.text
+        page = c.get(f"/products/{pid}").text
+        thumb = re.search(r'<img src="([^"]+-thumb\.[a-z]+)"', page).group(1)
+        assert c.get(thumb).status_code == 200
+        assert thumb in c.get("/products").text  # the list shows the first image's thumbnail
+        r = c.post(
+            f"/products/{pid}/images",
+            data={"csrf": token},
+            files={"image": ("fake.png", b"not an image at all", "image/png")},
+        )
+        assert r.status_code == 422
+        assert "圖片：圖片損毀，無法讀取" in r.text
+        limit = cloud_server.settings.max_image_bytes
+        r = c.post(
+            f"/products/{pid}/images",
+            data={"csrf": token},
+            files={"image": ("big.png", png_bytes() + b"\0" * limit, "image/png")},
+        )
+        assert r.status_code == 422  # read up to the limit + 1 byte, then refused
+        assert "圖片：圖片太大" in r.text
+        r = c.post(
+            f"/products/{pid}/images",
+            data={"csrf": token},
+            files={"image": ("huge.png", b"\0" * (limit + 200_000), "image/png")},
+        )
+        assert r.status_code == 413  # refused from its Content-Length, before the body is parsed
+        image_id = re.search(rf"/products/{pid}/images/([0-9A-Z]{{26}})/delete", page).group(1)
+        r = c.post(f"/products/{pid}/images/{image_id}/delete", data={"csrf": token})
+        assert r.status_code == 303
+        assert "-thumb." not in c.get(f"/products/{pid}").text
+
+
+def test_stock_orders_and_the_bell_through_the_pages(cloud_server: CloudServer):
+    with browser(cloud_server) as c:
+        signup_and_login(c, "orders")
+        store_id = create_store(c)
+        pid = create_product(c)
+        with httpx.Client(base_url=cloud_server.base_url, cookies=c.cookies) as api:
+            product = api.get(f"/products/{pid}").json()
+        vid = product["variants"][0]["variantId"]
+        r = post_form(
+            c,
+            f"/stock?store={store_id}",
+            f"/stock/{store_id}/adjustments",
+            {"variant_id": vid, "kind": "restock", "quantity": "12", "reason": "到貨"},
+        )
+        assert r.status_code == 303, r.text
+        assert re.search(r">12</a>", c.get(f"/stock?store={store_id}").text)
+        r = post_form(
+            c,
+            f"/stock?store={store_id}",
+            f"/stock/{store_id}/adjustments",
+            {"variant_id": vid, "kind": "restock", "quantity": "0"},
+        )
+        assert r.status_code == 422
+        assert "數量" in r.text
+        order = sale(store_id, product, [(0, 2)], cloud_server.clock())
+        online = order.model_copy(
+            update={"status": OrderStatus.UNPAID, "channel": Channel.ONLINE, "payments": []}
+        )
+        assert ingest(cloud_server, online)
+        assert 'data-count="1"' in c.get("/dashboard").text
+        orders = c.get("/orders").text
+        assert "NT$900" in orders
+        assert 'value="toShip"' in orders
+        assert 'value="cancelled"' in orders
+        assert "共 1 筆訂單" in orders
+        assert "凍頂烏龍茶" in c.get("/dashboard").text  # top products
+        for target, buttons in [
+            ("toShip", ["shipping", "cancelled"]),
+            ("shipping", ["completed", "returned"]),
+        ]:
+            token = csrf_of(c.get("/orders").text)
+            r = c.post(
+                f"/orders/{online.order_id}/transition",
+                data={"csrf": token, "to_status": target, "next": "/orders?status="},
+            )
+            assert r.status_code == 303
+            assert r.headers["location"] == "/orders?status=&msg=orderUpdated"
+            page = c.get("/orders").text
+            for b in buttons:
+                assert f'value="{b}"' in page
+        # htmx answers with the order's card alone
+        token = csrf_of(c.get("/orders").text)
+        r = c.post(
+            f"/orders/{online.order_id}/transition",
+            data={"csrf": token, "to_status": "completed", "next": "/orders"},
+            headers={"HX-Request": "true"},
+        )
+        assert r.status_code == 200
+        assert r.text.lstrip().startswith(f'<article class="card order" id="order-{online.order_id}"')
+        assert "已完成" in r.text
+        r = c.post(
+            f"/orders/{online.order_id}/transition",
+            data={"csrf": token, "to_status": "shipping", "next": "/orders"},
+            headers={"HX-Request": "true"},
+        )
+        assert "這筆訂單目前不能改成這個狀態" in r.text
+        assert c.get("/orders", params={"status": "completed"}).text.count('class="card order"') == 1
+        assert c.get("/orders", params={"status": "unpaid"}).text.count('class="card order"') == 0
+        # the bell page: mark one read, then all
+        bell = c.get("/notifications").text
+        assert "新訂單 NT$900" in bell
+        nid = re.search(r"/notifications/([0-9A-Z]{26})/read", bell).group(1)
+        r = post_form(c, "/notifications", f"/notifications/{nid}/read", {"next": "/notifications"})
+        assert r.status_code == 303
+        assert 'data-count="0"' in c.get("/notifications").text
+        r = post_form(c, "/notifications", "/notifications/read-all", {})
+        assert r.headers["location"] == "/notifications?msg=allRead"
+        c.get("/lang/en", params={"next": "/"})
+        assert "New order NT$900" in c.get("/notifications").text
+
+
+def test_another_sellers_things_are_404(cloud_server: CloudServer):
+    with browser(cloud_server) as owner:
+        signup_and_login(owner, "owner")
+        store_id = create_store(owner)
+        pid = create_product(owner)
+        with httpx.Client(base_url=cloud_server.base_url, cookies=owner.cookies) as api:
+            product = api.get(f"/products/{pid}").json()
+    order = sale(store_id, product, [(0, 1)], cloud_server.clock())
+    ingest(cloud_server, order)
+    with browser(cloud_server) as other:
+        signup_and_login(other, "snoop")
+        r = other.get(f"/products/{pid}")
+        assert r.status_code == 404
+        assert "找不到這個頁面" in r.text
+        assert "凍頂烏龍茶" not in r.text
+        assert other.get("/products/not-even-an-id").status_code == 404
+        token = csrf_of(other.get("/products").text)
+        for action, data in [
+            (f"/products/{pid}", product_form("搶來的")),
+            (f"/products/{pid}/delete", {}),
+            (f"/stores/{store_id}", {"name": "搶來的店"}),
+            (
+                f"/stock/{store_id}/adjustments",
+                {"variant_id": product["variants"][0]["variantId"], "kind": "restock", "quantity": "1"},
+            ),
+            (f"/orders/{order.order_id}/transition", {"to_status": "refunded"}),
+        ]:
+            r = other.post(action, data={"csrf": token, **data})
+            assert r.status_code == 404, action
+        r = other.post(
+            f"/products/{pid}/images",
+            data={"csrf": token},
+            files={"image": ("a.png", png_bytes(), "image/png")},
+        )
+        assert r.status_code == 404
+        assert other.get(f"/stock?store={store_id}").status_code == 404
+        orders = other.get("/orders").text
+        assert order.order_id[-8:] not in orders
+        assert "共 0 筆訂單" in orders
+
+
+@pytest.mark.parametrize("path", ["/lang/en", "/theme/light"])
+def test_switchers_refuse_off_site_next(cloud_server: CloudServer, path: str):
+    with browser(cloud_server) as c:
+        for bad in ["//evil.example/x", "https://evil.example", "/\\evil.example", "javascript:alert(1)"]:
+            assert c.get(path, params={"next": bad}).headers["location"] == "/"
