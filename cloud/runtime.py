@@ -56,6 +56,7 @@ class Cloud:
             data_dir / "files",
             settings.base_url,
             secret,
+            public_base_url=settings.s3_public_url or f"{settings.base_url}/files",
         )
         bell = BellHub(db.conninfo())
         bell.start()

@@ -46,6 +46,11 @@ class CloudSettings(BaseSettings):
     s3_access_key: str | None = None
     s3_secret_key: str | None = None
     s3_region: str = Field(default="ap-northeast-1")
+    s3_public_url: str | None = Field(
+        default=None,
+        description="Base URL of a public bucket or CDN for images; unset: the cloud's /files route, which "
+        "redirects to a fresh presigned URL (stored image URLs never expire)",
+    )
     session_ttl_hours: int = Field(default=24 * 14, ge=1, description="How long a login stays valid")
     login_max_failures: int = Field(
         default=5, ge=1, description="Failed logins per account (or per client address) in the window"

@@ -1,9 +1,12 @@
 """Fixtures shared by every test level: free ports and the project's CLI."""
 
+import shutil
 import socket
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -52,3 +55,13 @@ def serve_in_thread(app: FastAPI, port: int) -> tuple[uvicorn.Server, threading.
             raise RuntimeError("server did not start")
         time.sleep(0.01)
     return server, thread
+
+
+@pytest.fixture
+def reachable_tmp() -> Iterator[Path]:
+    """A temporary folder other users can reach. pytest's own is private (0700); as root, an embedded
+    PostgreSQL runs as its own 'pgserver' user and must be able to reach its data folder."""
+    root = Path(tempfile.mkdtemp(prefix="edgestore-test-"))
+    root.chmod(0o755)
+    yield root
+    shutil.rmtree(root, ignore_errors=True)

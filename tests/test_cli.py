@@ -65,11 +65,9 @@ def test_bad_catalog_files_get_a_clear_message_and_change_nothing(tmp_path, cont
 
 
 @pytest.mark.slow
-def test_demo_serves_the_cloud_and_a_node_and_prints_what_to_try(tmp_path):
+def test_demo_serves_the_cloud_and_a_node_and_prints_what_to_try(reachable_tmp):
     port, cloud_port = free_port(), free_port()
-    data_dir = tmp_path / "demo"
-    data_dir.mkdir()
-    data_dir.chmod(0o755)  # as root, the embedded Postgres runs as its own user and must reach its folder
+    data_dir = reachable_tmp / "demo"
     proc = subprocess.Popen(
         [
             *EDGESTORE,

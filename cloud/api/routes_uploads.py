@@ -3,10 +3,17 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response, status
+from fastapi.responses import RedirectResponse
 
 from cloud import uploads
 from cloud.api.deps import CloudDep, NowDep, ProductIdPath, SellerId
-from cloud.media.blob_store import BlobNotFound, InvalidUploadToken, LocalBlobStore, UploadRejected
+from cloud.media.blob_store import (
+    BlobNotFound,
+    InvalidUploadToken,
+    LocalBlobStore,
+    S3BlobStore,
+    UploadRejected,
+)
 from models.cloud_api import ImageAttach, ImagePublic, UploadGrant, UploadRequest
 from models.errors import DomainError, NotFound
 from models.ids import ULID_PATTERN
@@ -96,12 +103,18 @@ files_router = APIRouter(include_in_schema=False)
 
 
 @files_router.get("/files/images/{key:path}")
-def local_file(key: str, cloud: CloudDep) -> Response:
-    """Product images from the local file store (public, like a public-read bucket; staging is not)."""
+def image_file(key: str, cloud: CloudDep) -> Response:
+    """Product images at stable URLs: bytes from the local store, or a redirect to a fresh presigned URL
+    for a private S3 bucket (so a stored URL never expires). Staging uploads are never served."""
     store = cloud.blobs
-    if not isinstance(store, LocalBlobStore):
-        raise NotFound("files are served by S3 on this cloud")
     full = f"images/{key}"
+    if isinstance(store, S3BlobStore):
+        try:
+            return RedirectResponse(store.presigned_get(full), status_code=307)
+        except ValueError:
+            raise NotFound("no such file") from None
+    if not isinstance(store, LocalBlobStore):
+        raise NotFound("no such file")
     try:
         data = store.get(full)
         content_type = store.content_type(full)

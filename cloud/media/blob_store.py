@@ -225,10 +225,16 @@ class S3BlobStore:
         return True
 
     def url_for(self, key: str) -> str:
-        """``public_base_url/key`` for a public bucket or CDN, else a presigned GET valid for an hour."""
+        """``public_base_url/key`` for a public bucket, a CDN or the cloud's own redirecting file route,
+        else a presigned GET valid for an hour."""
         validate_key(key)
         if self.public_base_url:
             return f"{self.public_base_url}/{quote(key)}"
+        return self.presigned_get(key)
+
+    def presigned_get(self, key: str) -> str:
+        """A GET URL for a private object, valid for an hour."""
+        validate_key(key)
         return str(
             self._s3.generate_presigned_url(
                 "get_object",

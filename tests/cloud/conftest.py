@@ -39,8 +39,7 @@ class PostgresForTests:
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresForTests]:
-    # Not under pytest's basetemp: that is private to the user (0700), and as root pgserver runs postgres
-    # as its own 'pgserver' user, which must be able to reach the data folder.
+    # Not under pytest's basetemp (see reachable_tmp in tests/conftest.py); session-scoped, so made here.
     root = Path(tempfile.mkdtemp(prefix="edgestore-pg-"))
     root.chmod(0o755)
     server = EmbeddedPostgres(root / "data")

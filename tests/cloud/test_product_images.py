@@ -38,6 +38,10 @@ def upload(
     return client.post(f"/products/{product_id}/images", json={"uploadId": g["uploadId"]})
 
 
+def server_files_url(client: httpx.Client) -> str:
+    return str(client.base_url).removesuffix("/api/v1").removesuffix("/api/v1/") + "/files/images/"
+
+
 def check_image_flow(seller: httpx.Client) -> None:
     product = make_product(seller)
     pid = product["productId"]
@@ -45,7 +49,8 @@ def check_image_flow(seller: httpx.Client) -> None:
     assert r.status_code == 201, r.text
     image = r.json()
     assert (image["width"], image["height"], image["contentType"]) == (800, 600, "image/png")
-    with httpx.Client(timeout=30) as raw:
+    assert image["url"].startswith(server_files_url(seller))  # stable: never a URL that expires
+    with httpx.Client(timeout=30, follow_redirects=True) as raw:
         full = raw.get(image["url"])
         thumb = raw.get(image["thumbUrl"])
     assert full.status_code == 200
