@@ -7,12 +7,16 @@ HttpOnly cookie (the dashboard).
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, delete, func, insert, or_, select
+from starlette.responses import Response
 
+from cloud.db import CloudDatabase
+from cloud.settings import CloudSettings
 from cloud.tables import login_failures, sellers, sessions
 from models.errors import DomainError
 
@@ -114,3 +118,52 @@ def seller_for_token(conn: Connection, token: str, now: datetime) -> str:
     if seller_id is None:
         raise Unauthenticated("log in first: the session is missing, expired or logged out")
     return str(seller_id)
+
+
+@dataclass(frozen=True)
+class Login:
+    seller_id: str
+    token: str
+    expires_at: datetime
+
+
+def login(
+    db: CloudDatabase, settings: CloudSettings, account: str, password: str, client: str, now: datetime
+) -> Login:
+    """The one login flow (API and dashboard): rate limit, argon2 check, failure bookkeeping, new session.
+
+    Raises ``TooManyAttempts`` inside the window after too many failures, ``Unauthenticated``
+    (``invalidCredentials``) for a wrong account or password, which also counts as a failure."""
+    with db.read() as conn:
+        check_rate_limit(
+            conn,
+            account,
+            client,
+            now,
+            max_failures=settings.login_max_failures,
+            window_s=settings.login_window_s,
+        )
+        seller_id = authenticate(conn, account, password)
+    with db.transaction() as conn:
+        if seller_id is None:
+            record_failure(conn, account, client, now)
+        else:
+            clear_failures(conn, account)
+            token, expires_at = open_session(
+                conn, seller_id, now, timedelta(hours=settings.session_ttl_hours)
+            )
+    if seller_id is None:
+        raise Unauthenticated("wrong account or password", code="invalidCredentials")
+    return Login(seller_id, token, expires_at)
+
+
+def set_session_cookie(response: Response, token: str, settings: CloudSettings) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=settings.session_ttl_hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+        path="/",
+    )

@@ -1,7 +1,5 @@
 """Registration, login/logout and the caller's own profile."""
 
-from datetime import timedelta
-
 from fastapi import APIRouter, Request, Response, status
 
 from cloud import auth, sellers
@@ -30,39 +28,11 @@ def login(
 
     After ``loginMaxFailures`` failures for one account or one client address inside ``loginWindowS``
     seconds, further attempts get ``429 tooManyAttempts`` until the window passes."""
-    settings = cloud.settings
-    client = _client(request)
+    done = auth.login(cloud.db, cloud.settings, body.account, body.password, _client(request), now)
     with cloud.db.read() as conn:
-        auth.check_rate_limit(
-            conn,
-            body.account,
-            client,
-            now,
-            max_failures=settings.login_max_failures,
-            window_s=settings.login_window_s,
-        )
-        seller_id = auth.authenticate(conn, body.account, body.password)
-    with cloud.db.transaction() as conn:
-        if seller_id is None:
-            auth.record_failure(conn, body.account, client, now)
-        else:
-            auth.clear_failures(conn, body.account)
-            token, expires_at = auth.open_session(
-                conn, seller_id, now, timedelta(hours=settings.session_ttl_hours)
-            )
-            seller = sellers.get_seller(conn, seller_id)
-    if seller_id is None:
-        raise auth.Unauthenticated("wrong account or password", code="invalidCredentials")
-    response.set_cookie(
-        auth.SESSION_COOKIE,
-        token,
-        max_age=settings.session_ttl_hours * 3600,
-        httponly=True,
-        samesite="lax",
-        secure=settings.cookie_secure,
-        path="/",
-    )
-    return SessionPublic(token=token, expires_at=expires_at, seller=seller)
+        seller = sellers.get_seller(conn, done.seller_id)
+    auth.set_session_cookie(response, done.token, cloud.settings)
+    return SessionPublic(token=done.token, expires_at=done.expires_at, seller=seller)
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)

@@ -418,36 +418,13 @@ def login(request: Request, form: CsrfForm, cloud: CloudDep, now: NowDep) -> Res
         return again(401, "err.login.invalid")
     client = _client(request)
     try:
-        with cloud.db.read() as conn:
-            auth.check_rate_limit(
-                conn,
-                account,
-                client,
-                now,
-                max_failures=settings.login_max_failures,
-                window_s=settings.login_window_s,
-            )
-            seller_id = auth.authenticate(conn, account, password)
+        done = auth.login(cloud.db, settings, account, password, client, now)
     except auth.TooManyAttempts:
         return again(429, "err.code.tooManyAttempts", **{"Retry-After": str(settings.login_window_s)})
-    with cloud.db.transaction() as conn:
-        if seller_id is None:
-            auth.record_failure(conn, account, client, now)
-        else:
-            auth.clear_failures(conn, account)
-            token, _ = auth.open_session(conn, seller_id, now, timedelta(hours=settings.session_ttl_hours))
-    if seller_id is None:
+    except auth.Unauthenticated:
         return again(401, "err.login.invalid")
     response = _redirect(next_url)
-    response.set_cookie(
-        auth.SESSION_COOKIE,
-        token,
-        max_age=settings.session_ttl_hours * 3600,
-        httponly=True,
-        samesite="lax",
-        secure=settings.cookie_secure,
-        path="/",
-    )
+    auth.set_session_cookie(response, done.token, settings)
     response.delete_cookie(security.CSRF_COOKIE, path="/")
     return response
 
