@@ -100,6 +100,8 @@ def ingest_order(conn: Connection, order: Order, now: datetime, *, low_threshold
             "storeId": order.store_id,
             "total": order.total,
             "titleEn": f"New order {format_twd(order.total)}: {store_name}",
+            # Item names are kept as sold (zh-TW); the English body lists them with units.
+            "bodyEn": ", ".join(f"{i.name} {i.variant_name} x{i.quantity}" for i in order.items)[:500],
         },
         now=now,
     )

@@ -208,7 +208,11 @@ def _ring_stock_bells(
             body="門市賣出的數量超過系統庫存，請盤點。",
             ref_type="variant",
             ref_id=variant_id,
-            data=data | {"titleEn": f"Negative stock: {label} ({after})"},
+            data=data
+            | {
+                "titleEn": f"Negative stock: {label} ({after})",
+                "bodyEn": "The store sold more than the recorded stock: count it.",
+            },
             now=now,
         )
     elif 0 <= after < low_threshold <= before:
