@@ -27,11 +27,22 @@ def summary(
     ]
     if store_id:
         where.append(daily_sales.c.store_id == store_id)
+    # Every order counts on the day it was sold, whatever its status since (gross sales).
+    per_day = conn.execute(
+        select(
+            daily_sales.c.day,
+            daily_sales.c.store_id,
+            func.sum(daily_sales.c.orders).label("orders"),
+            func.sum(daily_sales.c.revenue).label("revenue"),
+            func.sum(daily_sales.c["items"]).label("items"),
+        )
+        .where(*where)
+        .group_by(daily_sales.c.day, daily_sales.c.store_id)
+        .order_by(daily_sales.c.day, daily_sales.c.store_id)
+    )
     days = [
         DaySales(day=r.day, store_id=r.store_id, orders=r.orders, revenue=r.revenue, items=r.items)
-        for r in conn.execute(
-            select(daily_sales).where(*where).order_by(daily_sales.c.day, daily_sales.c.store_id)
-        )
+        for r in per_day
     ]
     tops = conn.execute(
         select(
@@ -44,6 +55,7 @@ def summary(
             daily_product_sales.c.seller_id == seller_id,
             daily_product_sales.c.day >= date_from,
             daily_product_sales.c.day <= date_to,
+            *([daily_product_sales.c.store_id == store_id] if store_id else []),
         )
         .group_by(daily_product_sales.c.product_id)
         .order_by(func.sum(daily_product_sales.c.revenue).desc(), daily_product_sales.c.product_id)

@@ -8,7 +8,7 @@ same order arriving twice is a no-op, so the sync layer may redeliver freely.
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, func, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from cloud import notifications, stock
@@ -128,33 +128,59 @@ def ingest_sale_deltas(conn: Connection, order: Order, now: datetime, *, low_thr
     return stock.write_deltas(conn, seller_id, deltas, now, low_threshold)
 
 
-def _add_to_rollups(conn: Connection, seller_id: str, order: Order) -> None:
-    day = business_day(order.created_at)
-    units = sum(i.quantity for i in order.items)
+def _count_in_rollup(
+    conn: Connection,
+    seller_id: str,
+    store_id: str,
+    day: date,
+    status: str,
+    orders_: int,
+    revenue: int,
+    units: int,
+) -> None:
+    """Add (or, with negative figures, take away) orders in one (store, day, status) cell of the rollup."""
     stmt = pg_insert(daily_sales).values(
-        store_id=order.store_id, day=day, seller_id=seller_id, orders=1, revenue=order.total, items=units
+        store_id=store_id,
+        day=day,
+        status=status,
+        seller_id=seller_id,
+        orders=orders_,
+        revenue=revenue,
+        items=units,
     )
     conn.execute(
         stmt.on_conflict_do_update(
-            index_elements=["store_id", "day"],
+            index_elements=["store_id", "day", "status"],
             set_={
-                "orders": daily_sales.c.orders + 1,
-                "revenue": daily_sales.c.revenue + order.total,
+                "orders": daily_sales.c.orders + orders_,
+                "revenue": daily_sales.c.revenue + revenue,
                 "items": daily_sales.c["items"] + units,
             },
         )
     )
+
+
+def _add_to_rollups(conn: Connection, seller_id: str, order: Order) -> None:
+    day = business_day(order.created_at)
+    units = sum(i.quantity for i in order.items)
+    _count_in_rollup(conn, seller_id, order.store_id, day, order.status.value, 1, order.total, units)
     per_product: dict[str, tuple[str, int, int]] = {}
     for item in order.items:
         name, qty, revenue = per_product.get(item.product_id, (item.name, 0, 0))
         per_product[item.product_id] = (name, qty + item.quantity, revenue + item.line_total)
     for product_id, (name, qty, revenue) in sorted(per_product.items()):
         stmt = pg_insert(daily_product_sales).values(
-            seller_id=seller_id, day=day, product_id=product_id, name=name, quantity=qty, revenue=revenue
+            seller_id=seller_id,
+            day=day,
+            store_id=order.store_id,
+            product_id=product_id,
+            name=name,
+            quantity=qty,
+            revenue=revenue,
         )
         conn.execute(
             stmt.on_conflict_do_update(
-                index_elements=["seller_id", "day", "product_id"],
+                index_elements=["seller_id", "day", "store_id", "product_id"],
                 set_={
                     "quantity": daily_product_sales.c.quantity + qty,
                     "revenue": daily_product_sales.c.revenue + revenue,
@@ -259,22 +285,19 @@ def _totals(
     date_from: date | None,
     date_to: date | None,
 ) -> OrderTotals:
-    if status is None:
-        # Whole Taiwan days with no status filter: the rollup answers without touching the orders.
-        query = select(
-            func.coalesce(func.sum(daily_sales.c.orders), 0),
-            func.coalesce(func.sum(daily_sales.c.revenue), 0),
-        ).where(daily_sales.c.seller_id == seller_id)
-        if store_id:
-            query = query.where(daily_sales.c.store_id == store_id)
-        if date_from:
-            query = query.where(daily_sales.c.day >= date_from)
-        if date_to:
-            query = query.where(daily_sales.c.day <= date_to)
-    else:
-        query = select(func.count(), func.coalesce(func.sum(orders.c.total), 0)).where(
-            *_filters(seller_id, store_id, status, date_from, date_to)
-        )
+    """Whole Taiwan days, so the rollup (kept per store, day and status) answers without touching orders."""
+    query = select(
+        func.coalesce(func.sum(daily_sales.c.orders), 0),
+        func.coalesce(func.sum(daily_sales.c.revenue), 0),
+    ).where(daily_sales.c.seller_id == seller_id)
+    if status:
+        query = query.where(daily_sales.c.status == status.value)
+    if store_id:
+        query = query.where(daily_sales.c.store_id == store_id)
+    if date_from:
+        query = query.where(daily_sales.c.day >= date_from)
+    if date_to:
+        query = query.where(daily_sales.c.day <= date_to)
     count, revenue = conn.execute(query).one()
     return OrderTotals(orders=int(count), revenue=int(revenue))
 
@@ -297,9 +320,8 @@ def list_orders(
     after = decode_time_cursor(cursor)
     if after:
         at, last_id = after
-        where.append(
-            or_(orders.c.created_at < at, and_(orders.c.created_at == at, orders.c.order_id < last_id))
-        )
+        # A row comparison is an index bound (the OR form was a filter: deep pages scanned every row before).
+        where.append(tuple_(orders.c.created_at, orders.c.order_id) < tuple_(at, last_id))
     rows = conn.execute(
         select(orders)
         .where(*where)
@@ -390,6 +412,12 @@ def transition(
     conn.execute(
         update(orders).where(orders.c.order_id == order_id).values(status=target.value, updated_at=now)
     )
+    units = conn.execute(
+        select(func.coalesce(func.sum(order_items.c.quantity), 0)).where(order_items.c.order_id == order_id)
+    ).scalar_one()
+    day = business_day(row.created_at)
+    _count_in_rollup(conn, seller_id, row.store_id, day, source.value, -1, -row.total, -units)
+    _count_in_rollup(conn, seller_id, row.store_id, day, target.value, 1, row.total, units)
     conn.execute(
         insert(order_events).values(
             event_id=new_id(),

@@ -226,17 +226,20 @@ order_events = Table(
     Column("at", UTCDateTime, nullable=False),
 )
 
-# Rollups kept in the same transaction as the order, so the dashboard never scans a million orders.
+# Rollups kept in the same transaction as the order (and moved between statuses by transitions), so the
+# dashboard and the order list's totals never scan a million orders.
 daily_sales = Table(
     "daily_sales",
     metadata,
     Column("store_id", ID, primary_key=True),
     Column("day", Date, primary_key=True),
+    Column("status", String(16), primary_key=True),
     Column("seller_id", ID, nullable=False),
     Column("orders", Integer, nullable=False),
     Column("revenue", BigInteger, nullable=False),
     Column("items", Integer, nullable=False),
     Index("ix_daily_sales_seller_day", "seller_id", "day"),
+    Index("ix_daily_sales_seller_status_day", "seller_id", "status", "day"),
 )
 
 daily_product_sales = Table(
@@ -244,6 +247,7 @@ daily_product_sales = Table(
     metadata,
     Column("seller_id", ID, primary_key=True),
     Column("day", Date, primary_key=True),
+    Column("store_id", ID, primary_key=True),
     Column("product_id", ID, primary_key=True),
     Column("name", String(200), nullable=False),
     Column("quantity", Integer, nullable=False),

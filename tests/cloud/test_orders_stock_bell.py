@@ -115,8 +115,13 @@ def test_transitions_follow_the_state_machine_and_returns_restock(
     assert level(seller, sid, vid) == 10  # the goods came back
     assert seller.post(url, json={"toStatus": "refunded"}).status_code == 409
     assert seller.post(url, json={"toStatus": "lost"}).status_code == 422
-    assert seller.get("/orders", params={"status": "returned"}).json()["totals"]["orders"] == 1
-    assert seller.get("/orders", params={"status": "completed"}).json()["items"] == []
+    returned = seller.get("/orders", params={"status": "returned"}).json()["totals"]
+    assert returned == {"orders": 1, "revenue": order.total}  # the rollup moved with the order
+    completed = seller.get("/orders", params={"status": "completed"}).json()
+    assert completed["items"] == []
+    assert completed["totals"] == {"orders": 0, "revenue": 0}
+    assert seller.get("/orders").json()["totals"]["orders"] == 1
+    assert seller.get("/dashboard/summary").json()["orders"] == 1  # gross: counted on the day it was sold
 
 
 def test_negative_and_low_stock_ring_once_when_crossed(cloud_server: CloudServer, seller: httpx.Client):

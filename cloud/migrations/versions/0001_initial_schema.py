@@ -51,23 +51,28 @@ def upgrade() -> None:
         "daily_product_sales",
         sa.Column("seller_id", sa.String(length=64), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("store_id", sa.String(length=64), nullable=False),
         sa.Column("product_id", sa.String(length=64), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("quantity", sa.Integer(), nullable=False),
         sa.Column("revenue", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("seller_id", "day", "product_id"),
+        sa.PrimaryKeyConstraint("seller_id", "day", "store_id", "product_id"),
     )
     op.create_table(
         "daily_sales",
         sa.Column("store_id", sa.String(length=64), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("seller_id", sa.String(length=64), nullable=False),
         sa.Column("orders", sa.Integer(), nullable=False),
         sa.Column("revenue", sa.BigInteger(), nullable=False),
         sa.Column("items", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("store_id", "day"),
+        sa.PrimaryKeyConstraint("store_id", "day", "status"),
     )
     op.create_index("ix_daily_sales_seller_day", "daily_sales", ["seller_id", "day"], unique=False)
+    op.create_index(
+        "ix_daily_sales_seller_status_day", "daily_sales", ["seller_id", "status", "day"], unique=False
+    )
     op.create_table(
         "footfall_events",
         sa.Column("event_id", sa.String(length=64), nullable=False),
@@ -443,6 +448,7 @@ def downgrade() -> None:
     op.drop_table("login_failures")
     op.drop_index("ix_footfall_store_time", table_name="footfall_events")
     op.drop_table("footfall_events")
+    op.drop_index("ix_daily_sales_seller_status_day", table_name="daily_sales")
     op.drop_index("ix_daily_sales_seller_day", table_name="daily_sales")
     op.drop_table("daily_sales")
     op.drop_table("daily_product_sales")
