@@ -62,6 +62,7 @@ from typing import Any
 
 import httpx
 import psycopg
+from machine import cpuinfo_field, filesystem_of, mem_total_gib
 from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import make_url
 
@@ -153,41 +154,6 @@ def tree_cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
 # ---------------------------------------------------------------------------------------------- machine
 
 
-def _cpuinfo_field(name: str) -> str | None:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == name:
-                return value.strip()
-    except OSError:
-        pass
-    return None
-
-
-def _mem_total_gib() -> float | None:
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                return int(line.split()[1]) / 1024 / 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
-
-
-def _filesystem_of(path: Path) -> str:
-    try:
-        best = ("", "?", "?")
-        resolved = str(path.resolve())
-        for line in Path("/proc/mounts").read_text().splitlines():
-            device, mount_point, fs_type, *_ = line.split()
-            inside = resolved == mount_point or resolved.startswith(mount_point.rstrip("/") + "/")
-            if inside and len(mount_point) >= len(best[0]):
-                best = (mount_point, device, fs_type)
-        return f"{best[2]} on {best[1]} (mounted at {best[0]})"
-    except (OSError, ValueError):
-        return "unknown"
-
-
 def _version(package: str) -> str:
     try:
         return metadata.version(package)
@@ -196,8 +162,8 @@ def _version(package: str) -> str:
 
 
 def machine_lines(work: Path, postgres: dict[str, str], embedded: bool) -> list[str]:
-    mem = _mem_total_gib()
-    cpu = _cpuinfo_field("model name") or platform.processor() or "unknown"
+    mem = mem_total_gib()
+    cpu = cpuinfo_field("model name") or platform.processor() or "unknown"
     software = ", ".join(
         f"{p} {_version(p)}" for p in ("fastapi", "uvicorn", "sqlalchemy", "psycopg", "pydantic", "httpx")
     )
@@ -222,7 +188,7 @@ def machine_lines(work: Path, postgres: dict[str, str], embedded: bool) -> list[
         f"postgres:      {postgres.get('server_version', '?')} ({where})",
         f"pg settings:   {settings}",
         f"software:      {software}",
-        f"temp dir fs:   {_filesystem_of(work)}",
+        f"temp dir fs:   {filesystem_of(work)}",
     ]
 
 

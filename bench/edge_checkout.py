@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from machine import cpuinfo_field, filesystem_of, mem_total_gib
 
 HOST = "127.0.0.1"  # loopback only: the node is never reachable from outside during a run
 API = "/api/v1"
@@ -99,45 +100,9 @@ def node_env(data_dir: Path, synchronous: str, port: int | None = None) -> dict[
 # ---------------------------------------------------------------------------------------------- machine
 
 
-def _cpuinfo_field(name: str) -> str | None:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == name:
-                return value.strip()
-    except OSError:
-        pass
-    return None
-
-
-def _mem_total_gib() -> float | None:
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                return int(line.split()[1]) / 1024 / 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
-
-
-def _filesystem_of(path: Path) -> str:
-    """Device and type of the mount holding ``path`` (fsync cost depends on it: ext4 on disk vs tmpfs)."""
-    try:
-        best = ("", "?", "?")
-        resolved = str(path.resolve())
-        for line in Path("/proc/mounts").read_text().splitlines():
-            device, mount_point, fs_type, *_ = line.split()
-            inside = resolved == mount_point or resolved.startswith(mount_point.rstrip("/") + "/")
-            if inside and len(mount_point) >= len(best[0]):
-                best = (mount_point, device, fs_type)
-        return f"{best[2]} on {best[1]} (mounted at {best[0]})"
-    except (OSError, ValueError):
-        return "unknown"
-
-
 def machine_lines(data_dir: Path, synchronous: str) -> list[str]:
-    mem = _mem_total_gib()
-    cpu = _cpuinfo_field("model name") or platform.processor() or "unknown"
+    mem = mem_total_gib()
+    cpu = cpuinfo_field("model name") or platform.processor() or "unknown"
     return [
         f"platform:      {platform.platform()} ({platform.machine()})",
         f"cpu:           {cpu}",
@@ -146,7 +111,7 @@ def machine_lines(data_dir: Path, synchronous: str) -> list[str]:
         f"python:        {platform.python_implementation()} {platform.python_version()}",
         f"sqlite:        {sqlite3.sqlite_version} (the node runs on this interpreter's sqlite3)",
         f"synchronous:   {synchronous} (journal_mode=WAL, BEGIN IMMEDIATE writers)",
-        f"data dir fs:   {_filesystem_of(data_dir)}",
+        f"data dir fs:   {filesystem_of(data_dir)}",
     ]
 
 
