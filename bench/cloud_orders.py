@@ -556,7 +556,8 @@ class CopyLoader:
     PAYMENTS = "payment_id, order_id, method, amount, status, created_at"
     EVENTS = "event_id, order_id, from_status, to_status, actor, note, at"
     DAILY = "store_id, day, status, seller_id, orders, revenue, items"
-    DAILY_PRODUCTS = "seller_id, day, store_id, product_id, name, quantity, revenue"
+    DAILY_PRODUCTS = "seller_id, day, product_id, name, quantity, revenue"
+    DAILY_STORE_PRODUCTS = "store_id, day, product_id, seller_id, name, quantity, revenue"
 
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self.conn = conn
@@ -565,7 +566,8 @@ class CopyLoader:
     def write_day(self, day: date, planned: list[PlannedOrder]) -> None:
         orders, items, pays, events = [], [], [], []
         daily: dict[tuple[str, str, str], list[int]] = {}
-        daily_products: dict[tuple[str, str, str], list[Any]] = {}
+        daily_products: dict[tuple[str, str], list[Any]] = {}
+        store_products: dict[tuple[str, str, str], list[Any]] = {}
         for o in planned:
             seller, store_id, total = o.seller, o.store_id, o.total
             created = _ts(o.created_at)
@@ -583,11 +585,16 @@ class CopyLoader:
                     f"{li.line_total}\t\\N\n"
                 )
                 units += li.quantity
-                per = daily_products.setdefault(
-                    (seller.seller_id, store_id, li.product.product_id), [li.product.name, 0, 0]
-                )
-                per[1] += li.quantity
-                per[2] += li.line_total
+                for per in (
+                    daily_products.setdefault(
+                        (seller.seller_id, li.product.product_id), [li.product.name, 0, 0]
+                    ),
+                    store_products.setdefault(
+                        (store_id, seller.seller_id, li.product.product_id), [li.product.name, 0, 0]
+                    ),
+                ):
+                    per[1] += li.quantity
+                    per[2] += li.line_total
             if o.payment_id is not None:
                 pays.append(
                     f"{o.payment_id}\t{o.order_id}\t{o.payment_method}\t{total}\t{o.payment_status}\t{created}\n"
@@ -606,8 +613,12 @@ class CopyLoader:
             for (s, st, sid), (n, rev, units) in daily.items()
         ]
         product_rows = [
-            f"{sid}\t{iso}\t{store}\t{pid}\t{name}\t{qty}\t{rev}\n"
-            for (sid, store, pid), (name, qty, rev) in daily_products.items()
+            f"{sid}\t{iso}\t{pid}\t{name}\t{qty}\t{rev}\n"
+            for (sid, pid), (name, qty, rev) in daily_products.items()
+        ]
+        store_product_rows = [
+            f"{store}\t{iso}\t{pid}\t{sid}\t{name}\t{qty}\t{rev}\n"
+            for (store, sid, pid), (name, qty, rev) in store_products.items()
         ]
         with self.conn.cursor() as cur:
             for table, columns, rows in (
@@ -617,6 +628,7 @@ class CopyLoader:
                 ("order_events", self.EVENTS, events),
                 ("daily_sales", self.DAILY, daily_rows),
                 ("daily_product_sales", self.DAILY_PRODUCTS, product_rows),
+                ("daily_store_product_sales", self.DAILY_STORE_PRODUCTS, store_product_rows),
             ):
                 if rows:
                     with cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
@@ -939,13 +951,21 @@ SELECT (SELECT count(*) FROM (SELECT * FROM o EXCEPT SELECT store_id, day, statu
 
 PRODUCT_ROLLUP_DIFF = """
 WITH p AS (
-  SELECT o.seller_id, (o.created_at AT TIME ZONE 'UTC' + interval '8 hours')::date AS day, o.store_id,
-         i.product_id, sum(i.quantity) AS quantity, sum(i.line_total) AS revenue
-  FROM order_items i JOIN orders o ON o.order_id = i.order_id GROUP BY 1, 2, 3, 4)
-SELECT (SELECT count(*) FROM (SELECT * FROM p EXCEPT SELECT seller_id, day, store_id, product_id, quantity,
-                              revenue FROM daily_product_sales) a)
-     + (SELECT count(*) FROM (SELECT seller_id, day, store_id, product_id, quantity, revenue
-                              FROM daily_product_sales EXCEPT SELECT * FROM p) b)
+  SELECT o.seller_id, (o.created_at AT TIME ZONE 'UTC' + interval '8 hours')::date AS day, i.product_id,
+         sum(i.quantity) AS quantity, sum(i.line_total) AS revenue
+  FROM order_items i JOIN orders o ON o.order_id = i.order_id GROUP BY 1, 2, 3),
+s AS (
+  SELECT o.store_id, (o.created_at AT TIME ZONE 'UTC' + interval '8 hours')::date AS day, i.product_id,
+         sum(i.quantity) AS quantity, sum(i.line_total) AS revenue
+  FROM order_items i JOIN orders o ON o.order_id = i.order_id GROUP BY 1, 2, 3)
+SELECT (SELECT count(*) FROM (SELECT * FROM p EXCEPT SELECT seller_id, day, product_id, quantity, revenue
+                              FROM daily_product_sales) a)
+     + (SELECT count(*) FROM (SELECT seller_id, day, product_id, quantity, revenue FROM daily_product_sales
+                              EXCEPT SELECT * FROM p) b)
+     + (SELECT count(*) FROM (SELECT * FROM s EXCEPT SELECT store_id, day, product_id, quantity, revenue
+                              FROM daily_store_product_sales) c)
+     + (SELECT count(*) FROM (SELECT store_id, day, product_id, quantity, revenue FROM daily_store_product_sales
+                              EXCEPT SELECT * FROM s) d)
 """
 
 
@@ -1075,7 +1095,7 @@ def run_checks(
     )
     checks.append(
         (
-            "rollups: daily_product_sales rows differing from a recount of lines",
+            "rollups: daily_product_sales + daily_store_product_sales rows differing from a recount of lines",
             sql_one(db, PRODUCT_ROLLUP_DIFF),
             0,
         )

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 from sqlalchemy import Connection, func, select
 
 from cloud.orders import TAIWAN, day_start
-from cloud.tables import daily_product_sales, daily_sales, footfall_events, stores
+from cloud.tables import daily_product_sales, daily_sales, daily_store_product_sales, footfall_events, stores
 from models.cloud_api import Conversion, DashboardSummary, DaySales, TopProduct
 
 
@@ -44,21 +44,18 @@ def summary(
         DaySales(day=r.day, store_id=r.store_id, orders=r.orders, revenue=r.revenue, items=r.items)
         for r in per_day
     ]
+    table = daily_store_product_sales if store_id else daily_product_sales
+    scope = table.c.store_id == store_id if store_id else table.c.seller_id == seller_id
     tops = conn.execute(
         select(
-            daily_product_sales.c.product_id,
-            func.max(daily_product_sales.c.name).label("name"),
-            func.sum(daily_product_sales.c.quantity).label("quantity"),
-            func.sum(daily_product_sales.c.revenue).label("revenue"),
+            table.c.product_id,
+            func.max(table.c.name).label("name"),
+            func.sum(table.c.quantity).label("quantity"),
+            func.sum(table.c.revenue).label("revenue"),
         )
-        .where(
-            daily_product_sales.c.seller_id == seller_id,
-            daily_product_sales.c.day >= date_from,
-            daily_product_sales.c.day <= date_to,
-            *([daily_product_sales.c.store_id == store_id] if store_id else []),
-        )
-        .group_by(daily_product_sales.c.product_id)
-        .order_by(func.sum(daily_product_sales.c.revenue).desc(), daily_product_sales.c.product_id)
+        .where(scope, table.c.seller_id == seller_id, table.c.day >= date_from, table.c.day <= date_to)
+        .group_by(table.c.product_id)
+        .order_by(func.sum(table.c.revenue).desc(), table.c.product_id)
         .limit(top)
     ).all()
     # Visitors: people walking in, per store and Taiwan day, from the door sensors' events.

@@ -15,6 +15,7 @@ from cloud import notifications, stock
 from cloud.tables import (
     daily_product_sales,
     daily_sales,
+    daily_store_product_sales,
     order_events,
     order_items,
     orders,
@@ -169,24 +170,19 @@ def _add_to_rollups(conn: Connection, seller_id: str, order: Order) -> None:
         name, qty, revenue = per_product.get(item.product_id, (item.name, 0, 0))
         per_product[item.product_id] = (name, qty + item.quantity, revenue + item.line_total)
     for product_id, (name, qty, revenue) in sorted(per_product.items()):
-        stmt = pg_insert(daily_product_sales).values(
-            seller_id=seller_id,
-            day=day,
-            store_id=order.store_id,
-            product_id=product_id,
-            name=name,
-            quantity=qty,
-            revenue=revenue,
-        )
-        conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["seller_id", "day", "store_id", "product_id"],
-                set_={
-                    "quantity": daily_product_sales.c.quantity + qty,
-                    "revenue": daily_product_sales.c.revenue + revenue,
-                },
+        for table, keys in (
+            (daily_product_sales, {"seller_id": seller_id}),
+            (daily_store_product_sales, {"store_id": order.store_id, "seller_id": seller_id}),
+        ):
+            stmt = pg_insert(table).values(
+                **keys, day=day, product_id=product_id, name=name, quantity=qty, revenue=revenue
             )
-        )
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[c.name for c in table.primary_key.columns],
+                    set_={"quantity": table.c.quantity + qty, "revenue": table.c.revenue + revenue},
+                )
+            )
 
 
 def _check_group_buys(conn: Connection, seller_id: str, order: Order, now: datetime) -> None:

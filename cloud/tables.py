@@ -242,13 +242,26 @@ daily_sales = Table(
     Index("ix_daily_sales_seller_status_day", "seller_id", "status", "day"),
 )
 
+# Top products: seller-wide (the all-stores dashboard) and per store (the one-store dashboard). Two
+# tables, because summing the per-store one over 50 stores cost the dashboard 4x (docs/performance.md).
 daily_product_sales = Table(
     "daily_product_sales",
     metadata,
     Column("seller_id", ID, primary_key=True),
     Column("day", Date, primary_key=True),
-    Column("store_id", ID, primary_key=True),
     Column("product_id", ID, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("revenue", BigInteger, nullable=False),
+)
+
+daily_store_product_sales = Table(
+    "daily_store_product_sales",
+    metadata,
+    Column("store_id", ID, primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("product_id", ID, primary_key=True),
+    Column("seller_id", ID, nullable=False),
     Column("name", String(200), nullable=False),
     Column("quantity", Integer, nullable=False),
     Column("revenue", BigInteger, nullable=False),

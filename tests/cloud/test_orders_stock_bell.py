@@ -328,3 +328,16 @@ def test_products_without_group_buy_are_not_group_buys(cloud_server: CloudServer
     with cloud.db.transaction() as conn:
         assert conn.execute(products.select().where(products.c.group_buy.is_not(None))).all() == []
         assert orders.check_group_buy_deadlines(conn, cloud_server.clock() + timedelta(days=999)) == 0
+
+
+def test_top_products_follow_the_store_filter(cloud_server: CloudServer, seller: httpx.Client):
+    tea_store = seller.post("/stores", json={"name": "茶店"}).json()["storeId"]
+    cake_store = seller.post("/stores", json={"name": "餅店"}).json()["storeId"]
+    tea = make_product(seller)
+    cake = seller.post("/products", json={"name": "鳳梨酥", "price": 300}).json()
+    ingest(cloud_server, sale(tea_store, tea, [(0, 2)], cloud_server.clock()), with_deltas=False)
+    ingest(cloud_server, sale(cake_store, cake, [(0, 5)], cloud_server.clock()), with_deltas=False)
+    everywhere = seller.get("/dashboard/summary").json()["topProducts"]
+    assert [p["name"] for p in everywhere] == ["鳳梨酥", "凍頂烏龍茶"]
+    only_tea = seller.get("/dashboard/summary", params={"storeId": tea_store}).json()["topProducts"]
+    assert [(p["name"], p["quantity"]) for p in only_tea] == [("凍頂烏龍茶", 2)]

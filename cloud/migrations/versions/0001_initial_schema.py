@@ -51,12 +51,22 @@ def upgrade() -> None:
         "daily_product_sales",
         sa.Column("seller_id", sa.String(length=64), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
-        sa.Column("store_id", sa.String(length=64), nullable=False),
         sa.Column("product_id", sa.String(length=64), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("quantity", sa.Integer(), nullable=False),
         sa.Column("revenue", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("seller_id", "day", "store_id", "product_id"),
+        sa.PrimaryKeyConstraint("seller_id", "day", "product_id"),
+    )
+    op.create_table(
+        "daily_store_product_sales",
+        sa.Column("store_id", sa.String(length=64), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("product_id", sa.String(length=64), nullable=False),
+        sa.Column("seller_id", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("quantity", sa.Integer(), nullable=False),
+        sa.Column("revenue", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("store_id", "day", "product_id"),
     )
     op.create_table(
         "daily_sales",
@@ -451,6 +461,7 @@ def downgrade() -> None:
     op.drop_index("ix_daily_sales_seller_status_day", table_name="daily_sales")
     op.drop_index("ix_daily_sales_seller_day", table_name="daily_sales")
     op.drop_table("daily_sales")
+    op.drop_table("daily_store_product_sales")
     op.drop_table("daily_product_sales")
     op.drop_table("categories")
     op.drop_index("ix_catalog_changes_seller_version", table_name="catalog_changes")
