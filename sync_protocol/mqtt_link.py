@@ -1,0 +1,175 @@
+"""The MQTT transport: one paho-mqtt client with the settings sync needs, and nothing about what is sent.
+
+- MQTT 5, QoS 1, a persistent session (clean start off, a session expiry), so messages for a node that is
+  offline wait at the broker and subscriptions survive a reconnect;
+- a received message is acknowledged (PUBACK) only after its handler returned: a handler that raises, or a
+  process that dies mid-handler, gets the message again (at-least-once; exactly-once effects come from
+  idempotent handlers);
+- reconnect with exponential backoff (paho's own, 1 s doubling to a ceiling), username/password and TLS;
+- a last will, so the cloud learns a node went away without saying goodbye.
+
+This is the one module of ``sync_protocol`` that does I/O; the rest is pure.
+"""
+
+import logging
+import ssl
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+log = logging.getLogger(__name__)
+
+MessageHandler = Callable[[str, bytes], None]
+
+
+@dataclass(frozen=True)
+class MqttSettings:
+    host: str
+    port: int = 1883
+    client_id: str = ""
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+    ca_file: str | None = None
+    keepalive_s: int = 30
+    session_expiry_s: int = 7 * 24 * 3600  # a node may be offline for a week and find its messages waiting
+    reconnect_min_s: int = 1
+    reconnect_max_s: int = 60
+    will_topic: str | None = None
+    will_payload: bytes = b""
+
+    @classmethod
+    def from_url(cls, url: str, **overrides: object) -> "MqttSettings":
+        """``mqtt://user:pass@host:1883`` or ``mqtts://...`` (TLS, port 8883 by default)."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+            raise ValueError(f"not an MQTT URL: {parts.scheme}://{parts.hostname or ''}")
+        tls = parts.scheme == "mqtts"
+        values: dict[str, object] = {
+            "host": parts.hostname,
+            "port": parts.port or (8883 if tls else 1883),
+            "tls": tls,
+            "username": unquote(parts.username) if parts.username else None,
+            "password": unquote(parts.password) if parts.password else None,
+        }
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
+
+
+class MqttLink:
+    """A connected client. Thread-safe to publish from any thread; handlers run on paho's network thread."""
+
+    def __init__(self, settings: MqttSettings, on_message: MessageHandler | None = None) -> None:
+        self.settings = settings
+        self._on_message = on_message
+        self._subscriptions: dict[str, int] = {}
+        self.connected = threading.Event()
+        self.state_listeners: list[Callable[[bool], None]] = []
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=settings.client_id,
+            protocol=mqtt.MQTTv5,
+            reconnect_on_failure=True,
+            manual_ack=True,
+        )
+        if settings.username is not None:
+            client.username_pw_set(settings.username, settings.password)
+        if settings.tls:
+            client.tls_set(ca_certs=settings.ca_file, cert_reqs=ssl.CERT_REQUIRED)
+        if settings.will_topic:
+            client.will_set(settings.will_topic, settings.will_payload, qos=1, retain=True)
+        client.reconnect_delay_set(settings.reconnect_min_s, settings.reconnect_max_s)
+        client.max_inflight_messages_set(100)
+        client.on_connect = self._connected
+        client.on_disconnect = self._disconnected
+        client.on_message = self._message
+        self._client = client
+
+    # -- lifecycle ----------------------------------------------------------------------------------------
+
+    def start(self, *, wait_s: float | None = 10.0) -> bool:
+        """Connect in the background (retrying forever); with ``wait_s``, wait that long for the first
+        connection and say whether it came."""
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        props.SessionExpiryInterval = self.settings.session_expiry_s
+        self._client.connect_async(
+            self.settings.host,
+            self.settings.port,
+            keepalive=self.settings.keepalive_s,
+            clean_start=False,
+            properties=props,
+        )
+        self._client.loop_start()
+        return self.connected.wait(wait_s) if wait_s else self.connected.is_set()
+
+    def close(self) -> None:
+        """Disconnect cleanly (the broker does not send the last will) and stop the network thread."""
+        self._client.disconnect()
+        self._client.loop_stop()
+        self.connected.clear()
+
+    # -- messaging ----------------------------------------------------------------------------------------
+
+    def subscribe(self, topic_filter: str, qos: int = 1) -> None:
+        """Remembered and renewed on every connection (the session keeps it too, unless it expired)."""
+        self._subscriptions[topic_filter] = qos
+        if self.connected.is_set():
+            self._client.subscribe(topic_filter, qos=qos)
+
+    def publish(
+        self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False, timeout_s: float = 10
+    ) -> bool:
+        """Publish and wait for the broker's acknowledgement; False when it did not come in time (the
+        message may still be delivered later: callers treat False as 'not known to be sent')."""
+        info = self._client.publish(topic, payload, qos=qos, retain=retain)
+        if info.rc == mqtt.MQTT_ERR_NO_CONN:
+            return False
+        try:
+            info.wait_for_publish(timeout_s)
+        except (RuntimeError, ValueError):
+            return False
+        return info.is_published()
+
+    # -- paho callbacks (network thread) ------------------------------------------------------------------
+
+    def _connected(
+        self, client: mqtt.Client, _userdata: object, _flags: object, reason: object, _props: object
+    ) -> None:
+        if getattr(reason, "is_failure", False):
+            log.warning("MQTT connection refused: %s", reason)
+            return
+        for topic_filter, qos in self._subscriptions.items():
+            client.subscribe(topic_filter, qos=qos)
+        self.connected.set()
+        self._notify(True)
+
+    def _disconnected(
+        self, _client: mqtt.Client, _userdata: object, _flags: object, reason: object, _props: object
+    ) -> None:
+        if self.connected.is_set():
+            log.info("MQTT disconnected (%s); reconnecting with backoff", reason)
+        self.connected.clear()
+        self._notify(False)
+
+    def _message(self, client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
+        if self._on_message is not None:
+            try:
+                self._on_message(message.topic, bytes(message.payload))
+            except Exception:
+                # Not acknowledged: the broker delivers it again after a reconnect.
+                log.exception("handler failed for a message on %s; it will be redelivered", message.topic)
+                return
+        client.ack(message.mid, message.qos)
+
+    def _notify(self, up: bool) -> None:
+        for listener in list(self.state_listeners):
+            try:
+                listener(up)
+            except Exception:
+                log.exception("MQTT state listener failed")

@@ -1,0 +1,151 @@
+"""The MQTT transport against a real Mosquitto: QoS 1 with acknowledgement, persistent sessions across a
+disconnect and a broker restart, redelivery when a handler fails, the last will, credentials."""
+
+import queue
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sync_protocol.mqtt_link import MqttLink, MqttSettings
+from tests.broker import MosquittoBroker
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[MosquittoBroker]:
+    b = MosquittoBroker(tmp_path / "broker").start()
+    yield b
+    b.stop()
+
+
+def link(
+    broker: MosquittoBroker, client_id: str, inbox: "queue.Queue[tuple[str, bytes]] | None" = None, **kw
+) -> MqttLink:
+    handler = (lambda topic, payload: inbox.put((topic, payload))) if inbox is not None else None
+    return MqttLink(MqttSettings(host="127.0.0.1", port=broker.port, client_id=client_id, **kw), handler)
+
+
+def test_publish_is_acknowledged_and_delivered(broker: MosquittoBroker):
+    inbox: queue.Queue[tuple[str, bytes]] = queue.Queue()
+    sub = link(broker, "sub", inbox)
+    sub.subscribe("t/#")
+    assert sub.start()
+    pub = link(broker, "pub")
+    assert pub.start()
+    assert pub.publish("t/a", "珍珠奶茶".encode()) is True
+    assert inbox.get(timeout=5) == ("t/a", "珍珠奶茶".encode())
+    pub.close()
+    sub.close()
+
+
+def test_messages_wait_for_an_offline_subscriber_even_across_a_broker_restart(broker: MosquittoBroker):
+    inbox: queue.Queue[tuple[str, bytes]] = queue.Queue()
+    node = link(broker, "node-1", inbox)
+    node.subscribe("down/#")
+    assert node.start()
+    node.close()  # offline; its session (and subscription) stays at the broker
+    cloud = link(broker, "cloud")
+    assert cloud.start()
+    for i in range(20):
+        assert cloud.publish(f"down/{i}", str(i).encode())
+    cloud.close()
+    broker.restart()  # persisted to disk
+    node = link(broker, "node-1", inbox)  # no subscribe call: the session remembers it
+    assert node.start()
+    got = sorted(int(inbox.get(timeout=10)[1]) for _ in range(20))
+    assert got == list(range(20))
+    node.close()
+
+
+def test_a_failing_handler_gets_the_message_again(broker: MosquittoBroker):
+    seen: list[bytes] = []
+
+    def flaky(topic: str, payload: bytes) -> None:
+        seen.append(payload)
+        if len(seen) == 1:
+            raise RuntimeError("database down")
+
+    node = MqttLink(MqttSettings(host="127.0.0.1", port=broker.port, client_id="flaky"), flaky)
+    node.subscribe("x")
+    assert node.start()
+    pub = link(broker, "pub2")
+    assert pub.start()
+    assert pub.publish("x", b"sale-1")
+    deadline = time.monotonic() + 5
+    while len(seen) < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    node.close()  # the unacknowledged message stays with the session
+    node = MqttLink(MqttSettings(host="127.0.0.1", port=broker.port, client_id="flaky"), flaky)
+    assert node.start()
+    while len(seen) < 2 and time.monotonic() < deadline + 5:
+        time.sleep(0.05)
+    assert seen == [b"sale-1", b"sale-1"]
+    node.close()
+    pub.close()
+
+
+def test_last_will_tells_the_cloud_a_node_died(broker: MosquittoBroker, tmp_path: Path):
+    inbox: queue.Queue[tuple[str, bytes]] = queue.Queue()
+    cloud = link(broker, "cloud-watch", inbox)
+    cloud.subscribe("status/#")
+    assert cloud.start()
+    script = textwrap.dedent(
+        f"""
+        import time
+        from sync_protocol.mqtt_link import MqttLink, MqttSettings
+        link = MqttLink(MqttSettings(host="127.0.0.1", port={broker.port}, client_id="doomed", keepalive_s=2,
+                                     will_topic="status/doomed", will_payload=b"offline"))
+        assert link.start()
+        link.publish("status/doomed", b"online", retain=True)
+        print("up", flush=True)
+        time.sleep(60)
+        """
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "up"
+    assert inbox.get(timeout=5) == ("status/doomed", b"online")
+    proc.send_signal(signal.SIGKILL)  # no DISCONNECT: the broker publishes the will
+    proc.wait(5)
+    proc.stdout.close()
+    assert inbox.get(timeout=10) == ("status/doomed", b"offline")
+    cloud.close()
+
+
+def test_credentials_are_required_when_configured(tmp_path: Path):
+    from cloud.broker_credentials import password_file
+
+    broker = MosquittoBroker(
+        tmp_path / "b", password_file_text=password_file({"dev-1": "s3cret-pass"})
+    ).start()
+    try:
+        good = link(broker, "dev-1", username="dev-1", password="s3cret-pass")
+        assert good.start(wait_s=5)
+        good.close()
+        bad = link(broker, "dev-1b", username="dev-1", password="wrong")
+        assert not bad.start(wait_s=2)
+        bad.close()
+    finally:
+        broker.stop()
+
+
+def test_settings_from_url():
+    s = MqttSettings.from_url("mqtts://node%40a:p%3Ass@broker.example:8884", client_id="x")
+    assert (s.host, s.port, s.tls, s.username, s.password, s.client_id) == (
+        "broker.example",
+        8884,
+        True,
+        "node@a",
+        "p:ss",
+        "x",
+    )
+    assert MqttSettings.from_url("mqtt://localhost").port == 1883
+    with pytest.raises(ValueError, match="not an MQTT URL"):
+        MqttSettings.from_url("http://localhost")
