@@ -9,7 +9,7 @@ from cloud.broker_credentials import hash_password, password_file_lines, verify_
 
 def test_our_hashes_and_mosquitto_passwd_agree(tmp_path):
     path = tmp_path / "pw"
-    subprocess.run(["/usr/bin/mosquitto_passwd", "-b", "-c", str(path), "dev-1", "s3cret"], check=True)  # noqa: S603
+    subprocess.run(["/usr/bin/mosquitto_passwd", "-b", "-c", str(path), "dev-1", "s3cret"], check=True)
     user, theirs = path.read_text().strip().split(":", 1)
     assert user == "dev-1"
     assert verify_password("s3cret", theirs)
