@@ -60,7 +60,22 @@ class Cloud:
         )
         bell = BellHub(db.conninfo())
         bell.start()
-        return cls(settings, db, metadata, blobs, secret, bell, embedded)
+        cloud = cls(settings, db, metadata, blobs, secret, bell, embedded)
+        cloud.refresh_broker_credentials()  # a broker started now finds every live device
+        return cloud
+
+    @property
+    def broker_password_path(self) -> Path:
+        return self.settings.broker_password_file or self.settings.cloud_data_dir / "broker" / "passwords"
+
+    def refresh_broker_credentials(self) -> None:
+        """Rewrite the broker's password file from the live devices and ask the broker to reload it."""
+        from cloud import devices
+
+        with self.db.read() as conn:
+            text = devices.broker_password_file(conn, {})
+        devices.write_broker_files(self.broker_password_path, text)
+        devices.reload_broker(self.settings.broker_pid_file)
 
     def close(self) -> None:
         self.bell.stop()

@@ -51,6 +51,14 @@ class CloudSettings(BaseSettings):
         description="Base URL of a public bucket or CDN for images; unset: the cloud's /files route, which "
         "redirects to a fresh presigned URL (stored image URLs never expire)",
     )
+    broker_password_file: Path | None = Field(
+        default=None,
+        description="Where the cloud writes Mosquitto's password file (devices + the cloud's account); "
+        "unset: <cloud data dir>/broker/passwords",
+    )
+    broker_pid_file: Path | None = Field(
+        default=None, description="Mosquitto's pid file: the cloud sends it SIGHUP after credential changes"
+    )
     session_ttl_hours: int = Field(default=24 * 14, ge=1, description="How long a login stays valid")
     login_max_failures: int = Field(
         default=5, ge=1, description="Failed logins per account (or per client address) in the window"

@@ -86,8 +86,10 @@ devices = Table(
     Column("seller_id", ID, nullable=False, index=True),
     Column("kind", String(16), nullable=False),
     Column("name", String(200), nullable=True),
+    Column("mqtt_password_hash", Text, nullable=False),  # Mosquitto's $7$ PBKDF2 format, never the password
     Column("created_at", UTCDateTime, nullable=False),
     Column("last_seen_at", UTCDateTime, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
 )
 
 # Categories and brands are shared reference data (every seller picks from them); the phone category the

@@ -14,7 +14,7 @@ from models.base import CamelModel
 from models.catalog import Barcode, Condition, CouponKind, Ident, Name
 from models.money import TWD, Percent
 from models.order_states import OrderStatus
-from models.parties import ShopType
+from models.parties import DeviceKind, ShopType
 from models.sales import Order
 from models.stock import StockReason
 
@@ -534,3 +534,33 @@ class UploadGrant(CamelModel):
 
 class ImageAttach(CamelModel):
     upload_id: Annotated[str, Field(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")]
+
+
+# --- devices ----------------------------------------------------------------------------------------------
+
+
+class DeviceCreate(CamelModel):
+    kind: DeviceKind = DeviceKind.STORE_NODE
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+
+
+class DevicePublic(CamelModel):
+    device_id: str
+    store_id: str
+    kind: DeviceKind
+    name: str | None
+    created_at: AwareDatetime
+    last_seen_at: AwareDatetime | None
+    revoked_at: AwareDatetime | None
+
+
+class MqttCredentials(CamelModel):
+    """Shown once, when the device is registered: only a hash is kept."""
+
+    username: str
+    password: str
+    client_id: str
+
+
+class DeviceRegistered(DevicePublic):
+    mqtt: MqttCredentials

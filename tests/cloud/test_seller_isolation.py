@@ -24,6 +24,7 @@ BODIES: dict[str, dict] = {
     "POST /api/v1/orders/{orderId}/transitions": {"toStatus": "refunded"},
     "POST /api/v1/products/{productId}/images/uploads": {"contentType": "image/png", "size": 100},
     "POST /api/v1/products/{productId}/images": {"uploadId": "01HZZZZZZZZZZZZZZZZZZZZZZZ"},
+    "POST /api/v1/stores/{storeId}/devices": {"name": "taken over"},
 }
 
 
@@ -38,6 +39,7 @@ def test_no_route_lets_one_seller_reach_anothers_data(
     coupon = a.post("/coupons", json={"code": "AONLY", "kind": "amount", "value": 10}).json()
     order = sale(store["storeId"], product, [(0, 1)], cloud_server.clock())
     ingest(cloud_server, order)
+    device = a.post(f"/stores/{store['storeId']}/devices", json={"name": "A 的 Pi"}).json()
     notification = a.get("/notifications").json()["items"][0]
     ids = {
         "storeId": store["storeId"],
@@ -47,6 +49,7 @@ def test_no_route_lets_one_seller_reach_anothers_data(
         "couponId": coupon["couponId"],
         "orderId": order.order_id,
         "notificationId": notification["notificationId"],
+        "deviceId": device["deviceId"],
     }
     before = {
         "product": a.get(f"/products/{product['productId']}").json(),
@@ -56,6 +59,7 @@ def test_no_route_lets_one_seller_reach_anothers_data(
         "coupons": a.get("/coupons").json(),
         "store": a.get(f"/stores/{store['storeId']}").json(),
         "unread": a.get("/notifications/unread-count").json(),
+        "devices": a.get(f"/stores/{store['storeId']}/devices").json(),
     }
 
     schema = a.get("/openapi.json").json()
@@ -99,3 +103,4 @@ def test_no_route_lets_one_seller_reach_anothers_data(
     assert a.get("/coupons").json() == before["coupons"]
     assert a.get(f"/stores/{store['storeId']}").json() == before["store"]
     assert a.get("/notifications/unread-count").json() == before["unread"]
+    assert a.get(f"/stores/{store['storeId']}/devices").json() == before["devices"]

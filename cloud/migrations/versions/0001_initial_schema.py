@@ -342,8 +342,10 @@ def upgrade() -> None:
         sa.Column("seller_id", sa.String(length=64), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=True),
+        sa.Column("mqtt_password_hash", sa.Text(), nullable=False),
         sa.Column("created_at", models.tables.UTCDateTime(timezone=True), nullable=False),
         sa.Column("last_seen_at", models.tables.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("revoked_at", models.tables.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["store_id"], ["stores.store_id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("device_id"),
     )

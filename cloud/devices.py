@@ -1,0 +1,125 @@
+"""Devices of a store (store nodes, door sensors) and their broker credentials.
+
+Registering a device makes its MQTT password (shown once; Postgres keeps Mosquitto's PBKDF2 hash), rings the
+seller's bell, and rewrites the broker's password file from the live devices; revoking removes it. The
+broker re-reads the file on SIGHUP (``reload_broker``), so a revoked device is refused at its next connect.
+"""
+
+import os
+import secrets
+import signal
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from cloud import notifications, sellers
+from cloud.broker_credentials import hash_password, password_file_lines
+from cloud.tables import devices
+from models.cloud_api import DeviceCreate, DevicePublic, DeviceRegistered, MqttCredentials, NotificationKind
+from models.errors import NotFound
+from models.ids import new_id
+
+
+def _public(row: Any) -> DevicePublic:
+    return DevicePublic(
+        device_id=row.device_id,
+        store_id=row.store_id,
+        kind=row.kind,
+        name=row.name,
+        created_at=row.created_at,
+        last_seen_at=row.last_seen_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+def register(
+    conn: Connection, seller_id: str, store_id: str, body: DeviceCreate, now: datetime
+) -> DeviceRegistered:
+    store = sellers.get_store(conn, seller_id, store_id)
+    device_id = new_id()
+    password = secrets.token_urlsafe(24)
+    conn.execute(
+        devices.insert().values(
+            device_id=device_id,
+            store_id=store_id,
+            seller_id=seller_id,
+            kind=body.kind.value,
+            name=body.name,
+            mqtt_password_hash=hash_password(password),
+            created_at=now,
+        )
+    )
+    label = body.name or device_id
+    notifications.notify(
+        conn,
+        seller_id,
+        NotificationKind.DEVICE_PROVISIONED,
+        f"新裝置已登記：{label}（{store.name}）",
+        ref_type="store",
+        ref_id=store_id,
+        data={
+            "deviceId": device_id,
+            "storeId": store_id,
+            "titleEn": f"Device provisioned: {label} ({store.name})",
+        },
+        now=now,
+    )
+    row = conn.execute(select(devices).where(devices.c.device_id == device_id)).one()
+    return DeviceRegistered(
+        **_public(row).model_dump(),
+        mqtt=MqttCredentials(username=device_id, password=password, client_id=device_id),
+    )
+
+
+def list_devices(conn: Connection, seller_id: str, store_id: str) -> list[DevicePublic]:
+    sellers.get_store(conn, seller_id, store_id)
+    rows = conn.execute(
+        select(devices)
+        .where(devices.c.store_id == store_id, devices.c.seller_id == seller_id)
+        .order_by(devices.c.created_at, devices.c.device_id)
+    )
+    return [_public(r) for r in rows]
+
+
+def revoke(conn: Connection, seller_id: str, store_id: str, device_id: str, now: datetime) -> DevicePublic:
+    row = conn.execute(
+        update(devices)
+        .where(
+            devices.c.device_id == device_id, devices.c.store_id == store_id, devices.c.seller_id == seller_id
+        )
+        .values(revoked_at=now)
+        .returning(*devices.c)
+    ).first()
+    if row is None:
+        raise NotFound(f"device {device_id} not found", code="deviceNotFound")
+    return _public(row)
+
+
+def broker_password_file(conn: Connection, service_accounts: dict[str, str]) -> str:
+    """The password file for every live device plus the cloud's own accounts (name -> hash)."""
+    rows = conn.execute(
+        select(devices.c.device_id, devices.c.mqtt_password_hash).where(devices.c.revoked_at.is_(None))
+    )
+    return password_file_lines({**{r.device_id: r.mqtt_password_hash for r in rows}, **service_accounts})
+
+
+def write_broker_files(path: Path, text: str) -> None:
+    """Replace the file atomically, readable by its owner only (the broker runs as that user)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text)
+    tmp.chmod(0o600)
+    os.replace(tmp, path)
+
+
+def reload_broker(pid_file: Path | None) -> bool:
+    """SIGHUP the broker so it re-reads passwords and ACL; False when there is no broker to tell."""
+    if pid_file is None or not pid_file.exists():
+        return False
+    try:
+        os.kill(int(pid_file.read_text().strip()), signal.SIGHUP)
+    except (ValueError, ProcessLookupError, PermissionError):
+        return False
+    return True
