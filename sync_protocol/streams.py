@@ -1,4 +1,9 @@
-"""The named streams a store node sends up to the cloud. Each has its own sequence and acknowledgement."""
+"""The named streams a store node sends up to the cloud, and the kinds of message the cloud sends down.
+
+Each uplink stream has its own sequence numbers and acknowledgements per device. Downlink messages need no
+sequence: each is idempotent on its own (a catalog version, a delta's version range, a transition's clock,
+a stock delta's id).
+"""
 
 from enum import StrEnum
 
@@ -8,3 +13,10 @@ class Stream(StrEnum):
     STOCK_DELTAS = "stockDeltas"  # signed stock changes with a reason
     ORDER_STATUS = "orderStatus"  # status transitions made at the store after the sale
     FOOTFALL = "footfall"  # door events
+
+
+class DownlinkKind(StrEnum):
+    CATALOG = "catalog"  # a new catalog snapshot to fetch (CatalogAnnouncement)
+    CATALOG_DELTA = "catalogDelta"  # the changes from the held catalog version to the next (CatalogDelta)
+    ORDER_STATUS = "orderStatus"  # a status transition made in the cloud (OrderTransition)
+    STOCK = "stock"  # a stock delta made in the cloud: restock, count, write-off (StockAdjustment)

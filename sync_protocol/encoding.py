@@ -1,0 +1,285 @@
+"""Messages to bytes and back. Decoding never trusts its input: it refuses with ``MessageRejected`` and a
+reason the receiver dead-letters, and never raises anything else, whatever the bytes.
+
+Order of checks, cheapest and most telling first: size (before anything is parsed), UTF-8, JSON (no NaN or
+Infinity), nesting depth, ``schemaVersion`` (present and supported), the schema, consistency (one store,
+device and stream per batch, contiguous seqs), the topic it came on, and finally each payload against its
+stream's model.
+"""
+
+import json
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from sync_protocol.envelope import (
+    DOWNLINK_MODELS,
+    MAX_MESSAGES_PER_BATCH,
+    SUPPORTED_SCHEMA_VERSIONS,
+    Ack,
+    Batch,
+    DeviceStatus,
+    DownlinkMessage,
+    Envelope,
+    describe_validation_error,
+    validate_payload,
+)
+from sync_protocol.errors import MessageRejected, RejectReason
+from sync_protocol.streams import DownlinkKind
+from sync_protocol.topics import UplinkTopic
+
+DEFAULT_MAX_BATCH_BYTES = 256 * 1024
+"""A batch of up to 500 messages: a few hundred sales. Mosquitto's ``message_size_limit`` sits above it."""
+DEFAULT_MAX_ACK_BYTES = 16 * 1024
+DEFAULT_MAX_DOWNLINK_BYTES = 1024 * 1024
+"""Catalog deltas can be large; whole snapshots never travel over MQTT (they are fetched by URL)."""
+DEFAULT_MAX_STATUS_BYTES = 1024
+MAX_JSON_DEPTH = 32
+"""Deeper than any message of ours (an order with items is 4 levels inside a batch's payload)."""
+
+_M = TypeVar("_M", bound=BaseModel)
+
+_ERROR_REASONS = {
+    "unknownVersion": RejectReason.UNKNOWN_VERSION,
+    "inconsistent": RejectReason.INCONSISTENT,
+    "illegalTransition": RejectReason.BAD_PAYLOAD,
+}
+"""Custom pydantic error types raised by the models' validators, and the reason each means."""
+
+
+def encode(model: BaseModel, *, sort_keys: bool = False) -> bytes:
+    """Compact camelCase JSON in UTF-8: no spaces, non-ASCII text as itself. ``sort_keys`` gives a canonical
+    form (for hashing or comparing bytes); otherwise fields come in model order, which is faster."""
+    if sort_keys:
+        text = json.dumps(
+            model.model_dump(mode="json", by_alias=True),
+            ensure_ascii=False,
+            separators=(",", ":"),
+            sort_keys=True,
+            allow_nan=False,
+        )
+        return text.encode()
+    return model.model_dump_json(by_alias=True).encode()
+
+
+def decode_batch(
+    data: bytes,
+    *,
+    max_bytes: int = DEFAULT_MAX_BATCH_BYTES,
+    topic: UplinkTopic | None = None,
+    device_store_id: str | None = None,
+) -> Batch:
+    """An uplink batch with every payload valid for its stream.
+
+    With ``topic`` (the one it arrived on, whose deviceId the broker vouched for), also one that claims no
+    other store or device; with ``device_store_id`` (the store the cloud's device registry holds for that
+    device), also one sent under the device's own store. See ``check_batch_topic``.
+    """
+    raw = _parse(data, max_bytes)
+    _require_versions(raw, nested="messages")
+    batch = _validate(Batch, raw)
+    if topic is not None:
+        check_batch_topic(batch, topic, device_store_id=device_store_id)
+    bad: list[int] = []
+    details: list[str] = []
+    for envelope in batch.messages:
+        try:
+            validate_payload(envelope)
+        except MessageRejected as exc:
+            bad.extend(exc.seqs)
+            details.append(exc.detail)
+    if bad:
+        more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
+        raise MessageRejected(RejectReason.BAD_PAYLOAD, details[0] + more, seqs=tuple(bad), batch=batch)
+    return batch
+
+
+def check_batch_topic(batch: Batch, topic: UplinkTopic, *, device_store_id: str | None = None) -> None:
+    """Refuse a batch that claims another store or device than its topic, or a topic outside the device's
+    own store (``unauthorised``), or another stream than its topic (``inconsistent``).
+
+    The broker guarantees only the topic's deviceId (it is the login); the store level of the topic is the
+    device's word until checked against the registry (``device_store_id``).
+    """
+    if device_store_id is not None and topic.store_id != device_store_id:
+        raise MessageRejected(
+            RejectReason.UNAUTHORISED,
+            f"device {topic.device_id} belongs to store {device_store_id}, not {topic.store_id}",
+            seqs=tuple(batch.seqs),
+            batch=batch,
+        )
+    if batch.device_id != topic.device_id or batch.store_id != topic.store_id:
+        raise MessageRejected(
+            RejectReason.UNAUTHORISED,
+            f"batch of store {batch.store_id} device {batch.device_id} came on {topic.name}",
+            seqs=tuple(batch.seqs),
+            batch=batch,
+        )
+    if batch.stream != topic.stream:
+        raise MessageRejected(
+            RejectReason.INCONSISTENT,
+            f"batch of stream {batch.stream} came on {topic.name}",
+            seqs=tuple(batch.seqs),
+            batch=batch,
+        )
+
+
+def decode_ack(data: bytes, *, max_bytes: int = DEFAULT_MAX_ACK_BYTES) -> Ack:
+    raw = _parse(data, max_bytes)
+    _require_versions(raw)
+    return _validate(Ack, raw)
+
+
+def decode_downlink(
+    data: bytes, kind: DownlinkKind, *, max_bytes: int = DEFAULT_MAX_DOWNLINK_BYTES
+) -> DownlinkMessage:
+    """A downlink message of ``kind`` (taken from the topic it arrived on)."""
+    raw = _parse(data, max_bytes)
+    _require_versions(raw)
+    message: DownlinkMessage = _validate(DOWNLINK_MODELS[kind], raw)
+    return message
+
+
+def decode_status(data: bytes, *, max_bytes: int = DEFAULT_MAX_STATUS_BYTES) -> DeviceStatus:
+    raw = _parse(data, max_bytes)
+    _require_versions(raw)
+    return _validate(DeviceStatus, raw)
+
+
+def pack_batches(
+    envelopes: Iterable[Envelope],
+    *,
+    new_batch_id: Callable[[], str],
+    max_bytes: int = DEFAULT_MAX_BATCH_BYTES,
+    max_messages: int = MAX_MESSAGES_PER_BATCH,
+) -> list[Batch]:
+    """Cut envelopes of one store, device and stream, with contiguous seqs, into as few batches as fit
+    ``max_bytes`` encoded and ``max_messages`` each. ``new_batch_id`` makes ids (``models.ids.new_id``).
+
+    A single envelope too large for any batch raises ``MessageRejected`` (``oversized``) naming its seq: it
+    can never be sent, and the sender must set it aside rather than block the stream behind it.
+    """
+    if not 1 <= max_messages <= MAX_MESSAGES_PER_BATCH:
+        raise ValueError(f"max_messages must be 1..{MAX_MESSAGES_PER_BATCH}")
+    items = list(envelopes)
+    if not items:
+        return []
+    sizes = [len(encode(e)) for e in items]
+    head = items[0]
+
+    def make(chunk: list[Envelope], batch_id: str | None = None) -> Batch:
+        return Batch(
+            batch_id=batch_id or new_batch_id(),
+            store_id=head.store_id,
+            device_id=head.device_id,
+            stream=head.stream,
+            messages=tuple(chunk),
+        )
+
+    # A batch's size is its frame (fixed for one store, device and stream, since batch ids are all 26
+    # characters: measure it with a message id standing in) plus its messages and the commas between them.
+    frame = len(encode(make(items[:1], batch_id=head.message_id))) - sizes[0]
+    batches: list[Batch] = []
+    chunk: list[Envelope] = []
+    used = frame
+    for envelope, size in zip(items, sizes, strict=True):
+        if frame + size > max_bytes:
+            raise MessageRejected(
+                RejectReason.OVERSIZED,
+                f"seq {envelope.seq} is {size} bytes; a batch may hold {max_bytes - frame}",
+                seqs=(envelope.seq,),
+            )
+        grown = used + size + (1 if chunk else 0)
+        if chunk and (grown > max_bytes or len(chunk) == max_messages):
+            batches.append(make(chunk))
+            chunk, grown = [], frame + size
+        chunk.append(envelope)
+        used = grown
+    batches.append(make(chunk))
+    return batches
+
+
+# --- the steps ----------------------------------------------------------------------------------------------
+
+
+def _parse(data: bytes, max_bytes: int) -> dict[str, Any]:
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise MessageRejected(RejectReason.MALFORMED, f"expected bytes, got {type(data).__name__}")
+    size = len(data) if not isinstance(data, memoryview) else data.nbytes
+    if size > max_bytes:
+        raise MessageRejected(RejectReason.OVERSIZED, f"{size} bytes, at most {max_bytes} allowed")
+    try:
+        text = bytes(data).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MessageRejected(RejectReason.MALFORMED, f"not UTF-8 at byte {exc.start}") from None
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as exc:
+        # json.JSONDecodeError is a ValueError; so are numbers too long to convert. Very deep nesting stops
+        # the C parser with a RecursionError before it can use up the stack.
+        raise MessageRejected(RejectReason.MALFORMED, f"not JSON: {str(exc)[:200]}") from None
+    if _depth_exceeds(value, MAX_JSON_DEPTH):
+        raise MessageRejected(RejectReason.MALFORMED, f"nested deeper than {MAX_JSON_DEPTH} levels")
+    if not isinstance(value, dict):
+        raise MessageRejected(RejectReason.MALFORMED, f"expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    # Iterative, so hostile input cannot exhaust the stack here either.
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: Iterable[Any] = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _require_versions(raw: dict[str, Any], *, nested: str | None = None) -> None:
+    """``schemaVersion`` must be present (never assumed) and spoken here, on the message and on each nested
+    one; an unknown version is reported as such even when the rest would not parse either."""
+    _check_version_field(raw, "message")
+    if nested is not None and isinstance(raw.get(nested), list):
+        for index, item in enumerate(raw[nested]):
+            if isinstance(item, dict):
+                _check_version_field(item, f"{nested}[{index}]")
+
+
+def _check_version_field(raw: dict[str, Any], where: str) -> None:
+    if "schemaVersion" not in raw:
+        raise MessageRejected(RejectReason.MALFORMED, f"{where} has no schemaVersion")
+    version = raw["schemaVersion"]
+    if type(version) is not int:
+        raise MessageRejected(RejectReason.MALFORMED, f"{where}: schemaVersion must be an integer")
+    if version not in SUPPORTED_SCHEMA_VERSIONS:
+        supported = ", ".join(str(v) for v in sorted(SUPPORTED_SCHEMA_VERSIONS))
+        raise MessageRejected(
+            RejectReason.UNKNOWN_VERSION, f"{where}: schemaVersion {version} (this side speaks {supported})"
+        )
+
+
+def _validate(model: type[_M], raw: dict[str, Any]) -> _M:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        reason = RejectReason.MALFORMED
+        for error in exc.errors(include_url=False, include_input=False):
+            found = _ERROR_REASONS.get(error["type"])
+            if found is not None:
+                reason = found
+                break
+        raise MessageRejected(reason, describe_validation_error(exc)) from None
+    except (TypeError, OverflowError, RecursionError) as exc:  # defensive: validators on odd input
+        raise MessageRejected(RejectReason.MALFORMED, f"{type(exc).__name__}: {str(exc)[:200]}") from None

@@ -1,0 +1,466 @@
+"""What goes over the wire: versioned envelopes and batches up, acknowledgements and catalog, status and stock
+messages down. camelCase JSON through ``models.base.CamelModel``; ``docs/sync-protocol.md`` shows examples.
+
+Uplink: a store node wraps each outbox row in an ``Envelope`` (one stream, a per-device per-stream ``seq``,
+an HLC stamp, the payload) and sends ``Batch``es of envelopes with contiguous seqs. The cloud answers with an
+``Ack`` naming the highest seq below which everything is committed and the gaps it wants again.
+
+Downlink: each message is idempotent by itself (a catalog version, a delta's version range, a transition's
+stamp, a stock delta's id), so it needs no sequence.
+
+Validation errors that the decoder must tell apart from plain schema errors carry their own pydantic error
+type (``unknownVersion``, ``inconsistent``, ``illegalTransition``); see ``sync_protocol.encoding``.
+"""
+
+from collections.abc import Mapping
+from enum import StrEnum
+from itertools import pairwise
+from types import MappingProxyType
+from typing import Annotated, Any, Self
+
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
+
+from models.base import CamelModel
+from models.catalog import Brand, Category, Coupon, Discount, Product
+from models.errors import IllegalTransition
+from models.footfall import FootfallEvent
+from models.order_states import Actor, OrderStatus, check_transition
+from models.sales import Order
+from models.stock import StockDelta
+from sync_protocol.errors import MessageRejected, RejectReason
+from sync_protocol.hlc import HLC
+from sync_protocol.ids import Ident, Ulid
+from sync_protocol.streams import DownlinkKind, Stream
+
+SCHEMA_VERSION = 1
+"""The schema version this code writes."""
+SUPPORTED_SCHEMA_VERSIONS = frozenset({1})
+"""The versions this code reads. A reader learns a new version before any writer sends it."""
+
+MAX_MESSAGES_PER_BATCH = 500
+MAX_MISSING_RANGES = 100
+"""An ack re-requests at most this many gaps (the earliest first); the rest follow in later acks."""
+MAX_CATALOG_CHANGES = 10_000
+MAX_NOTE_LENGTH = 500
+
+
+def _check_version(value: int) -> int:
+    if value not in SUPPORTED_SCHEMA_VERSIONS:
+        raise PydanticCustomError(
+            "unknownVersion", "schemaVersion {version} is not supported", {"version": value}
+        )
+    return value
+
+
+def _check_hlc(value: str) -> str:
+    HLC.parse(value)  # InvalidHLC is a ValueError: pydantic reports it as a validation error
+    return value
+
+
+SchemaVersion = Annotated[int, Field(strict=True, ge=1), AfterValidator(_check_version)]
+Seq = Annotated[int, Field(strict=True, ge=1)]
+"""A per-device, per-stream sequence number: 1 for the first message, then each one more than the last."""
+EncodedHLC = Annotated[str, StringConstraints(max_length=96), AfterValidator(_check_hlc)]
+"""A hybrid logical clock stamp in its sortable string form (``HLC.encode``)."""
+Sha256Hex = Annotated[str, StringConstraints(min_length=64, max_length=64, pattern=r"^[0-9a-f]{64}$")]
+HttpUrl = Annotated[str, StringConstraints(max_length=2048, pattern=r"^https?://[^\s]+$")]
+
+
+def _inconsistent(message: str, **context: Any) -> PydanticCustomError:
+    return PydanticCustomError("inconsistent", message, context)
+
+
+class WireModel(CamelModel):
+    """Base of every message: camelCase, unknown fields refused, immutable once built."""
+
+    model_config = ConfigDict(frozen=True)
+
+
+# --- uplink -----------------------------------------------------------------------------------------------
+
+
+class OrderTransition(WireModel):
+    """One order status change, made at a store (uplink, ``orderStatus`` stream) or in the cloud (downlink).
+
+    ``hlc`` is the stamp of the device that made it (``deviceId``, the origin: a store node or a cloud
+    process); the merge rule uses both to break ties. ``fromStatus`` is None for the order's creation.
+    """
+
+    order_id: Ident
+    from_status: OrderStatus | None
+    to_status: OrderStatus
+    actor: Actor
+    hlc: EncodedHLC
+    device_id: Ident
+    note: Annotated[str, StringConstraints(max_length=MAX_NOTE_LENGTH)] | None = None
+
+    @model_validator(mode="after")
+    def _legal_and_stamped_by_its_origin(self) -> Self:
+        try:
+            check_transition(self.from_status, self.to_status, self.actor)
+        except IllegalTransition as exc:
+            raise PydanticCustomError("illegalTransition", "{message}", {"message": exc.message}) from exc
+        if self.stamp().node != self.device_id:
+            raise _inconsistent(
+                "hlc was made by {node}, not by deviceId {device}",
+                node=self.stamp().node,
+                device=self.device_id,
+            )
+        return self
+
+    def stamp(self) -> HLC:
+        return HLC.parse(self.hlc)
+
+
+UplinkPayload = Order | StockDelta | OrderTransition | FootfallEvent
+
+PAYLOAD_MODELS: Mapping[Stream, type[Order] | type[StockDelta] | type[OrderTransition] | type[FootfallEvent]]
+PAYLOAD_MODELS = MappingProxyType(
+    {
+        Stream.ORDERS: Order,
+        Stream.STOCK_DELTAS: StockDelta,
+        Stream.ORDER_STATUS: OrderTransition,
+        Stream.FOOTFALL: FootfallEvent,
+    }
+)
+"""What each uplink stream carries as its envelopes' payload."""
+
+
+class Envelope(WireModel):
+    """One uplink message: a payload of its stream's model, numbered and stamped by the device that sent it."""
+
+    schema_version: SchemaVersion = SCHEMA_VERSION
+    message_id: Ulid
+    store_id: Ident
+    device_id: Ident
+    stream: Stream
+    seq: Seq
+    hlc: EncodedHLC
+    payload: dict[str, Any]
+
+    @model_validator(mode="after")
+    def _stamped_by_its_device(self) -> Self:
+        node = self.stamp().node
+        if node != self.device_id:
+            raise _inconsistent(
+                "seq {seq}: hlc was made by {node}, not by deviceId {device}",
+                seq=self.seq,
+                node=node,
+                device=self.device_id,
+            )
+        return self
+
+    def stamp(self) -> HLC:
+        return HLC.parse(self.hlc)
+
+
+class Batch(WireModel):
+    """Envelopes of one store, device and stream, with contiguous increasing seqs (what one publish carries).
+
+    Contiguity lets the cloud answer a batch with one high-water mark and makes a gap always mean a lost
+    batch, never a sender that skipped numbers.
+    """
+
+    schema_version: SchemaVersion = SCHEMA_VERSION
+    batch_id: Ulid
+    store_id: Ident
+    device_id: Ident
+    stream: Stream
+    messages: tuple[Envelope, ...] = Field(min_length=1, max_length=MAX_MESSAGES_PER_BATCH)
+
+    @model_validator(mode="after")
+    def _one_sender_one_stream_contiguous(self) -> Self:
+        first = self.messages[0].seq
+        ids: set[str] = set()
+        for index, message in enumerate(self.messages):
+            for field, mine, theirs in (
+                ("storeId", self.store_id, message.store_id),
+                ("deviceId", self.device_id, message.device_id),
+                ("stream", str(self.stream), str(message.stream)),
+            ):
+                if mine != theirs:
+                    raise _inconsistent(
+                        "messages[{index}] has {field} {theirs}, the batch {mine}",
+                        index=index,
+                        field=field,
+                        theirs=theirs,
+                        mine=mine,
+                    )
+            if message.seq != first + index:
+                raise _inconsistent(
+                    "messages[{index}] has seq {seq}; seqs must run {first}, {next}, ... without gaps",
+                    index=index,
+                    seq=message.seq,
+                    first=first,
+                    next=first + 1,
+                )
+            if message.message_id in ids:
+                raise _inconsistent("messageId {id} appears twice", id=message.message_id)
+            ids.add(message.message_id)
+        return self
+
+    @property
+    def first_seq(self) -> int:
+        return self.messages[0].seq
+
+    @property
+    def last_seq(self) -> int:
+        return self.messages[-1].seq
+
+    @property
+    def seqs(self) -> range:
+        return range(self.first_seq, self.last_seq + 1)
+
+
+class SeqRange(WireModel):
+    """The seqs ``first`` to ``last``, both included."""
+
+    first: Seq
+    last: Seq
+
+    @model_validator(mode="after")
+    def _in_order(self) -> Self:
+        if self.last < self.first:
+            raise ValueError("last must not be below first")
+        return self
+
+    def __contains__(self, seq: object) -> bool:
+        return isinstance(seq, int) and self.first <= seq <= self.last
+
+    def __len__(self) -> int:
+        return self.last - self.first + 1
+
+
+def _ordered_disjoint(ranges: tuple[SeqRange, ...]) -> bool:
+    return all(a.last + 1 < b.first for a, b in pairwise(ranges))
+
+
+class Ack(WireModel):
+    """The cloud's answer for one device's stream.
+
+    Every seq at or below ``highWaterSeq`` is committed in Postgres (the device may delete those outbox
+    rows); ``missing`` lists gaps above it that the cloud wants sent again, earliest first;
+    ``deadLettered`` lists seqs at or below the high-water mark that were refused and kept as dead letters
+    (they count as handled, so the device stops re-sending them).
+    """
+
+    schema_version: SchemaVersion = SCHEMA_VERSION
+    store_id: Ident
+    device_id: Ident
+    stream: Stream
+    high_water_seq: Annotated[int, Field(strict=True, ge=0)]
+    missing: tuple[SeqRange, ...] = Field(default=(), max_length=MAX_MISSING_RANGES)
+    dead_lettered: tuple[SeqRange, ...] = Field(default=(), max_length=MAX_MISSING_RANGES)
+
+    @model_validator(mode="after")
+    def _ranges_fit_the_mark(self) -> Self:
+        if not _ordered_disjoint(self.missing) or not _ordered_disjoint(self.dead_lettered):
+            raise _inconsistent("ranges must be in order, apart and not touching")
+        if self.missing and self.missing[0].first <= self.high_water_seq:
+            raise _inconsistent("missing seqs must lie above highWaterSeq")
+        if self.dead_lettered and self.dead_lettered[-1].last > self.high_water_seq:
+            raise _inconsistent("dead-lettered seqs must lie at or below highWaterSeq")
+        return self
+
+
+# --- downlink ---------------------------------------------------------------------------------------------
+
+
+class CatalogAnnouncement(WireModel):
+    """A new catalog version for a store. The node fetches the snapshot, checks size and SHA-256, and applies
+    it only if the version is newer than the one it holds. Without ``snapshotUrl`` the node fetches it from
+    the cloud's ``GET /api/v1/stores/{storeId}/catalog-snapshot``."""
+
+    schema_version: SchemaVersion = SCHEMA_VERSION
+    store_id: Ident
+    version: Annotated[int, Field(strict=True, ge=1)]
+    snapshot_url: HttpUrl | None = None
+    sha256: Sha256Hex
+    size: Annotated[int, Field(strict=True, ge=0)]
+
+
+class CatalogEntity(StrEnum):
+    CATEGORY = "category"
+    BRAND = "brand"
+    PRODUCT = "product"
+    DISCOUNT = "discount"
+    COUPON = "coupon"
+
+
+class ChangeOp(StrEnum):
+    UPSERT = "upsert"  # the entity as it is now, whole
+    REMOVE = "remove"  # gone from the catalog (a product is unlisted at the store, never deleted)
+
+
+_ENTITY_MODELS: Mapping[
+    CatalogEntity, tuple[type[Category] | type[Brand] | type[Product] | type[Discount] | type[Coupon], str]
+] = MappingProxyType(
+    {
+        CatalogEntity.CATEGORY: (Category, "category_id"),
+        CatalogEntity.BRAND: (Brand, "brand_id"),
+        CatalogEntity.PRODUCT: (Product, "product_id"),
+        CatalogEntity.DISCOUNT: (Discount, "discount_id"),
+        CatalogEntity.COUPON: (Coupon, "code"),
+    }
+)
+
+
+class CatalogChange(WireModel):
+    """One entity of a catalog delta. An upsert carries the whole entity in its ``models.catalog`` shape."""
+
+    entity: CatalogEntity
+    op: ChangeOp
+    entity_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    data: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _data_matches_op(self) -> Self:
+        if self.op is ChangeOp.REMOVE:
+            if self.data is not None:
+                raise ValueError("a remove carries no data")
+            return self
+        if self.data is None:
+            raise ValueError("an upsert carries the entity as data")
+        model, id_field = _ENTITY_MODELS[self.entity]
+        try:
+            entity = model.model_validate(self.data)
+        except ValidationError as exc:
+            raise ValueError(f"not a valid {self.entity}: {describe_validation_error(exc)}") from None
+        if getattr(entity, id_field) != self.entity_id:
+            raise ValueError(f"data is {self.entity} {getattr(entity, id_field)}, not {self.entity_id}")
+        return self
+
+
+class CatalogDelta(WireModel):
+    """The changes that take a store's catalog from ``fromVersion`` to ``toVersion``."""
+
+    schema_version: SchemaVersion = SCHEMA_VERSION
+    store_id: Ident
+    from_version: Annotated[int, Field(strict=True, ge=1)]
+    to_version: Annotated[int, Field(strict=True, ge=2)]
+    changes: tuple[CatalogChange, ...] = Field(max_length=MAX_CATALOG_CHANGES)
+
+    @model_validator(mode="after")
+    def _moves_forward(self) -> Self:
+        if self.to_version <= self.from_version:
+            raise ValueError("toVersion must be above fromVersion")
+        return self
+
+
+class OrderStatusUpdate(WireModel):
+    """A status transition made in the cloud (a seller's refund, a carrier's delivery), sent to the store."""
+
+    schema_version: SchemaVersion = SCHEMA_VERSION
+    store_id: Ident
+    transition: OrderTransition
+
+
+class StockAdjustment(WireModel):
+    """A stock delta made in the cloud (restock, count, write-off, correction), sent to the store."""
+
+    schema_version: SchemaVersion = SCHEMA_VERSION
+    store_id: Ident
+    delta: StockDelta
+
+    @model_validator(mode="after")
+    def _same_store(self) -> Self:
+        if self.delta.store_id != self.store_id:
+            raise _inconsistent("the delta is for store {theirs}", theirs=self.delta.store_id)
+        return self
+
+
+DownlinkMessage = CatalogAnnouncement | CatalogDelta | OrderStatusUpdate | StockAdjustment
+
+DOWNLINK_MODELS: Mapping[
+    DownlinkKind,
+    type[CatalogAnnouncement] | type[CatalogDelta] | type[OrderStatusUpdate] | type[StockAdjustment],
+] = MappingProxyType(
+    {
+        DownlinkKind.CATALOG: CatalogAnnouncement,
+        DownlinkKind.CATALOG_DELTA: CatalogDelta,
+        DownlinkKind.ORDER_STATUS: OrderStatusUpdate,
+        DownlinkKind.STOCK: StockAdjustment,
+    }
+)
+
+
+class DeviceStatus(WireModel):
+    """Retained on a device's status topic: ``online`` when it connects, ``false`` as its last will."""
+
+    schema_version: SchemaVersion = SCHEMA_VERSION
+    store_id: Ident
+    device_id: Ident
+    online: bool
+
+
+# --- payloads ---------------------------------------------------------------------------------------------
+
+
+def stream_of(payload: UplinkPayload) -> Stream:
+    """The uplink stream that carries ``payload``."""
+    for stream, model in PAYLOAD_MODELS.items():
+        if type(payload) is model:
+            return stream
+    raise TypeError(f"no uplink stream carries {type(payload).__name__}")
+
+
+def make_envelope(
+    *, message_id: str, store_id: str, device_id: str, seq: int, hlc: HLC, payload: UplinkPayload
+) -> Envelope:
+    """Wrap a payload for its stream (chosen from the payload's type, so the two cannot disagree)."""
+    return Envelope(
+        message_id=message_id,
+        store_id=store_id,
+        device_id=device_id,
+        stream=stream_of(payload),
+        seq=seq,
+        hlc=hlc.encode(),
+        payload=payload.to_json_dict(),
+    )
+
+
+def validate_payload(envelope: Envelope) -> UplinkPayload:
+    """The envelope's payload as its stream's model; raises ``MessageRejected`` (``badPayload``).
+
+    A payload that names a store must name the envelope's store, and a transition must have been made by
+    the device that sends it: a node speaks only for its own store and itself.
+    """
+    model = PAYLOAD_MODELS[envelope.stream]
+    try:
+        payload: UplinkPayload = model.model_validate(envelope.payload)
+    except ValidationError as exc:
+        raise MessageRejected(
+            RejectReason.BAD_PAYLOAD,
+            f"seq {envelope.seq}: not a valid {model.__name__}: {describe_validation_error(exc)}",
+            seqs=(envelope.seq,),
+        ) from None
+    store_id = getattr(payload, "store_id", envelope.store_id)
+    if store_id != envelope.store_id:
+        raise MessageRejected(
+            RejectReason.BAD_PAYLOAD,
+            f"seq {envelope.seq}: payload is for store {store_id}, the envelope for {envelope.store_id}",
+            seqs=(envelope.seq,),
+        )
+    if isinstance(payload, OrderTransition) and payload.device_id != envelope.device_id:
+        # A device reports its own transitions only: one stamped as another origin (the cloud, say) could
+        # win ties it has no right to.
+        raise MessageRejected(
+            RejectReason.BAD_PAYLOAD,
+            f"seq {envelope.seq}: a transition made by {payload.device_id}, sent by {envelope.device_id}",
+            seqs=(envelope.seq,),
+        )
+    return payload
+
+
+def describe_validation_error(exc: ValidationError, *, limit: int = 300) -> str:
+    """The first problem of a validation error, as ``field.path: message``, short enough for a log line."""
+    errors = exc.errors(include_url=False, include_input=False)
+    if not errors:
+        return "invalid"
+    first = errors[0]
+    where = ".".join(str(part) for part in first.get("loc", ())) or "message"
+    text = f"{where}: {first.get('msg', 'invalid')}"
+    if len(errors) > 1:
+        text += f" (and {len(errors) - 1} more)"
+    return text[:limit]

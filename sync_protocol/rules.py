@@ -1,0 +1,360 @@
+"""The merge rules (design notes, section 4) as pure functions that the store node and the cloud both call, so
+both sides reach the same answer from the same facts, whatever order the facts arrive in.
+
+- Order status: only legal transitions count; of concurrent transitions from the same state, the one that
+  moves the order further wins, then the later HLC, then the higher device id. The state is the set of
+  transitions seen, so the result does not depend on delivery order.
+- Stock: the level is the sum of deltas, each counted once by its id; a negative level is kept and flagged.
+- Catalog: a snapshot applies only if newer than the held version; a delta only if it starts from it.
+- Coupons: a single-use coupon redeemed twice offline: both sales stand, the later redemption is flagged.
+- Footfall: events are kept once by id; counts are recomputed from the events, never added up blindly.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta, timezone, tzinfo
+from enum import StrEnum
+from functools import cached_property
+
+from models.errors import IllegalTransition
+from models.footfall import Direction, FootfallEvent
+from models.order_states import STATUS_RANK, OrderStatus, check_transition
+from models.sales import Order
+from models.stock import StockDelta
+from sync_protocol.envelope import CatalogDelta, OrderTransition
+from sync_protocol.hlc import HLC
+
+# --- order status -----------------------------------------------------------------------------------------
+
+
+def precedence(transition: OrderTransition) -> tuple[int, int, int, str, str, str, str]:
+    """How strongly a transition claims the state it leaves: the further it moves the order the stronger
+    (``STATUS_RANK``: terminal > completed > shipping > toShip > unpaid), then the later HLC, then the higher
+    device id. The last fields only order transitions a faulty device stamped identically, so the choice is
+    total and every replica makes the same one."""
+    stamp = transition.stamp()
+    return (
+        STATUS_RANK[transition.to_status],
+        stamp.wall_ms,
+        stamp.counter,
+        transition.device_id,
+        transition.to_status.value,
+        transition.actor.value,
+        transition.note or "",
+    )
+
+
+@dataclass(frozen=True)
+class StatusState:
+    """Every legal transition seen for one order, the creation (``fromStatus`` None) included.
+
+    The effective history (``path``) starts at the creation and, from each state, follows the strongest
+    transition leaving it (``precedence``). Statuses only move up in rank, so the path is short and ends.
+    Transitions off the path either lost a conflict or wait for a transition not seen yet (``pending``).
+    Both sides persist the transitions (the order's events) and rebuild this from them.
+    """
+
+    order_id: str
+    transitions: frozenset[OrderTransition] = field(default_factory=frozenset)
+
+    @cached_property
+    def path(self) -> tuple[OrderTransition, ...]:
+        leaving: dict[OrderStatus | None, list[OrderTransition]] = defaultdict(list)
+        for transition in self.transitions:
+            leaving[transition.from_status].append(transition)
+        path: list[OrderTransition] = []
+        state: OrderStatus | None = None
+        visited: set[OrderStatus | None] = set()
+        while leaving.get(state) and state not in visited:  # visited: safe even if a table row looped
+            visited.add(state)
+            winner = max(leaving[state], key=precedence)
+            path.append(winner)
+            state = winner.to_status
+        return tuple(path)
+
+    @property
+    def status(self) -> OrderStatus | None:
+        """The order's status, or None while its creation has not been seen."""
+        return self.path[-1].to_status if self.path else None
+
+    def with_transition(self, transition: OrderTransition) -> "StatusState":
+        return StatusState(self.order_id, self.transitions | {transition})
+
+    def beaten_by(self, transition: OrderTransition) -> OrderTransition | None:
+        """For a transition off the path: the path transition that won over it, or over the branch it grew
+        from; None when it waits for a transition not seen yet."""
+        on_path = {t.from_status: t for t in self.path}
+        arriving: dict[OrderStatus, list[OrderTransition]] = defaultdict(list)
+        for t in self.transitions:
+            arriving[t.to_status].append(t)
+        seen: set[OrderTransition] = set()
+        todo = [transition]
+        while todo:
+            current = todo.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            if current.from_status in on_path and on_path[current.from_status] != current:
+                return on_path[current.from_status]
+            if current.from_status is not None:
+                todo.extend(sorted(arriving[current.from_status], key=precedence))
+        return None
+
+
+class MergeResult(StrEnum):
+    APPLIED = "applied"  # it is on the effective path now (the status may have moved)
+    DUPLICATE = "ignoredDuplicate"  # seen before: nothing changes
+    LOST_CONFLICT = "lostConflict"  # a concurrent transition beat it: tell its side
+    PENDING = "pending"  # kept, waiting for the transition into its source state
+    ILLEGAL = "illegal"  # not in the state machine for that actor: not kept
+
+
+@dataclass(frozen=True)
+class MergeOutcome:
+    result: MergeResult
+    state: StatusState  # the state after the merge (unchanged for a duplicate or an illegal transition)
+    status_before: OrderStatus | None
+    status_after: OrderStatus | None
+    winner: OrderTransition | None = None  # LOST_CONFLICT: the transition that beat it (or its branch)
+    newly_effective: tuple[OrderTransition, ...] = ()  # joined the path, in path order (run their effects)
+    superseded: tuple[OrderTransition, ...] = ()  # left the path (undo their effects; tell their sides)
+
+
+def merge_order_status(current: StatusState, incoming: OrderTransition) -> MergeOutcome:
+    """Merge one transition into an order's state. Commutative and idempotent: any delivery order of the
+    same transitions, with any repeats, ends in the same state on every replica."""
+    if incoming.order_id != current.order_id:
+        raise ValueError(f"transition for order {incoming.order_id} merged into order {current.order_id}")
+    before = current.status
+    try:
+        check_transition(incoming.from_status, incoming.to_status, incoming.actor)
+    except IllegalTransition:
+        return MergeOutcome(MergeResult.ILLEGAL, current, before, before)
+    if incoming in current.transitions:
+        return MergeOutcome(MergeResult.DUPLICATE, current, before, before)
+    merged = current.with_transition(incoming)
+    after = merged.status
+    if incoming in merged.path:
+        old, new = set(current.path), set(merged.path)
+        return MergeOutcome(
+            MergeResult.APPLIED,
+            merged,
+            before,
+            after,
+            newly_effective=tuple(t for t in merged.path if t not in old),
+            superseded=tuple(t for t in current.path if t not in new),
+        )
+    winner = merged.beaten_by(incoming)
+    if winner is None:
+        return MergeOutcome(MergeResult.PENDING, merged, before, after)
+    return MergeOutcome(MergeResult.LOST_CONFLICT, merged, before, after, winner=winner)
+
+
+def merge_all(
+    current: StatusState, transitions: Iterable[OrderTransition]
+) -> tuple[StatusState, list[MergeOutcome]]:
+    """Merge several transitions in the order given; returns the final state and each outcome."""
+    outcomes: list[MergeOutcome] = []
+    for transition in transitions:
+        outcome = merge_order_status(current, transition)
+        outcomes.append(outcome)
+        current = outcome.state
+    return current, outcomes
+
+
+# --- stock ------------------------------------------------------------------------------------------------
+
+StockKey = tuple[str, str]
+"""(storeId, variantId): the level's identity."""
+
+
+@dataclass(frozen=True)
+class StockOutcome:
+    applied: bool  # False: a delta with this id was already counted
+    level: int  # the level after it
+    negative: bool  # below zero: the goods left the store anyway; the seller's bell says so
+    crossed_below_zero: bool = False  # this delta took the level below zero (ring the bell once, here)
+    conflict: bool = False  # the id was counted before with different content: a bug upstream; not applied
+
+
+def apply_stock_delta(level: int, delta: StockDelta, *, already_counted: bool) -> StockOutcome:
+    """The level after ``delta``. ``already_counted`` (the caller's lookup of the delta id) makes it a no-op,
+    so a re-delivered delta never counts twice. A level below zero is accepted, never refused."""
+    if already_counted:
+        return StockOutcome(applied=False, level=level, negative=level < 0)
+    after = level + delta.quantity
+    return StockOutcome(applied=True, level=after, negative=after < 0, crossed_below_zero=level >= 0 > after)
+
+
+class StockLedger:
+    """Stock levels from deltas held in memory: the rule for a test, a replay or a check."""
+
+    def __init__(self) -> None:
+        self._deltas: dict[str, StockDelta] = {}
+        self._levels: dict[StockKey, int] = {}
+
+    def apply(self, delta: StockDelta) -> StockOutcome:
+        key = (delta.store_id, delta.variant_id)
+        level = self._levels.get(key, 0)
+        held = self._deltas.get(delta.delta_id)
+        if held is not None:
+            return StockOutcome(applied=False, level=level, negative=level < 0, conflict=held != delta)
+        outcome = apply_stock_delta(level, delta, already_counted=False)
+        self._deltas[delta.delta_id] = delta
+        self._levels[key] = outcome.level
+        return outcome
+
+    def level(self, store_id: str, variant_id: str) -> int:
+        return self._levels.get((store_id, variant_id), 0)
+
+    @property
+    def levels(self) -> dict[StockKey, int]:
+        return dict(self._levels)
+
+    def negative_levels(self) -> dict[StockKey, int]:
+        return {key: level for key, level in self._levels.items() if level < 0}
+
+
+def stock_levels(deltas: Iterable[StockDelta]) -> dict[StockKey, int]:
+    """Level per (store, variant): the sum of deltas, each id once. Any order, any repeats: same levels."""
+    ledger = StockLedger()
+    for delta in deltas:
+        ledger.apply(delta)
+    return ledger.levels
+
+
+# --- catalog ----------------------------------------------------------------------------------------------
+
+
+class CatalogVerdict(StrEnum):
+    APPLY = "apply"
+    STALE = "stale"  # not newer than what is held: ignore it
+    NEEDS_SNAPSHOT = "needsSnapshot"  # a delta that does not start at the held version: fetch a snapshot
+
+
+def judge_catalog_snapshot(held_version: int | None, offered_version: int) -> CatalogVerdict:
+    """A snapshot (or its announcement) applies only if its version is newer than the held one."""
+    if held_version is None or offered_version > held_version:
+        return CatalogVerdict.APPLY
+    return CatalogVerdict.STALE
+
+
+def judge_catalog_delta(held_version: int | None, delta: CatalogDelta) -> CatalogVerdict:
+    """A delta applies only on top of exactly the version it starts from."""
+    if held_version is not None and delta.to_version <= held_version:
+        return CatalogVerdict.STALE
+    if held_version is None or delta.from_version != held_version:
+        return CatalogVerdict.NEEDS_SNAPSHOT
+    return CatalogVerdict.APPLY
+
+
+# --- coupons ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CouponRedemption:
+    """A coupon used by one sale, stamped with the HLC of the message that brought the sale."""
+
+    code: str
+    order_id: str
+    store_id: str
+    device_id: str
+    hlc: HLC
+
+    @property
+    def normalized_code(self) -> str:
+        return self.code.upper()  # codes match case-insensitively, as at the till
+
+
+def redemption_of(order: Order, *, hlc: HLC, device_id: str) -> CouponRedemption | None:
+    """The coupon redemption a sale carries, if it used a coupon."""
+    if order.coupon_code is None:
+        return None
+    return CouponRedemption(order.coupon_code, order.order_id, order.store_id, device_id, hlc)
+
+
+@dataclass(frozen=True)
+class CouponVerdict:
+    code: str
+    standing: tuple[CouponRedemption, ...]  # within the coupon's uses, earliest first
+    flagged: tuple[CouponRedemption, ...]  # beyond them: the sale stands, the seller is told
+
+
+def _redemption_order(r: CouponRedemption) -> tuple[int, int, str, str, str]:
+    return (r.hlc.wall_ms, r.hlc.counter, r.device_id, r.hlc.node, r.order_id)
+
+
+def judge_coupon(
+    code: str, redemptions: Iterable[CouponRedemption], *, max_uses: int | None
+) -> CouponVerdict:
+    """Which redemptions of ``code`` exceed its uses. Sales are never undone: stores redeemed offline in good
+    faith, so every sale stands and the ones after the first ``max_uses`` by HLC (ties by device id) are
+    flagged. ``max_uses`` None is unlimited. One order counts once however often it is delivered."""
+    key = code.upper()
+    by_order: dict[str, CouponRedemption] = {}
+    for redemption in redemptions:
+        if redemption.normalized_code != key:
+            continue
+        held = by_order.get(redemption.order_id)
+        if held is None or _redemption_order(redemption) < _redemption_order(held):
+            by_order[redemption.order_id] = redemption
+    ordered = tuple(sorted(by_order.values(), key=_redemption_order))
+    if max_uses is None:
+        return CouponVerdict(key, ordered, ())
+    if max_uses < 1:
+        raise ValueError("max_uses must be at least 1 (or None for unlimited)")
+    return CouponVerdict(key, ordered[:max_uses], ordered[max_uses:])
+
+
+# --- footfall ---------------------------------------------------------------------------------------------
+
+TAIWAN = timezone(timedelta(hours=8), "Asia/Taipei")
+"""Business days are Taiwan days (UTC+8 all year), as in the cloud's rollups."""
+
+
+@dataclass(frozen=True)
+class FootfallTally:
+    entered: int = 0
+    left: int = 0
+
+
+class FootfallLog:
+    """Append-only footfall events, kept once by event id; every count is recomputed from them."""
+
+    def __init__(self, events: Iterable[FootfallEvent] = ()) -> None:
+        self._events: dict[str, FootfallEvent] = {}
+        for event in events:
+            self.add(event)
+
+    def add(self, event: FootfallEvent) -> bool:
+        """True when the event is new; a repeat (same id) changes nothing, whatever it carries."""
+        if event.event_id in self._events:
+            return False
+        self._events[event.event_id] = event
+        return True
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def __iter__(self) -> Iterator[FootfallEvent]:
+        return iter(self._events.values())
+
+    def by_day(self, *, tz: tzinfo = TAIWAN) -> dict[tuple[str, date], FootfallTally]:
+        return footfall_by_day(self._events.values(), tz=tz)
+
+
+def footfall_by_day(
+    events: Iterable[FootfallEvent], *, tz: tzinfo = TAIWAN
+) -> dict[tuple[str, date], FootfallTally]:
+    """People in and out per (store, local day), from the distinct events (by id): never a running sum that
+    a re-delivered event could inflate."""
+    seen: set[str] = set()
+    counts: dict[tuple[str, date], list[int]] = defaultdict(lambda: [0, 0])
+    for event in events:
+        if event.event_id in seen:
+            continue
+        seen.add(event.event_id)
+        cell = counts[(event.store_id, event.occurred_at.astimezone(tz).date())]
+        cell[0 if event.direction is Direction.IN else 1] += 1
+    return {key: FootfallTally(entered, left) for key, (entered, left) in counts.items()}

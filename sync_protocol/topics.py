@@ -1,0 +1,230 @@
+"""MQTT topic names as value objects, built and parsed in one place, and the broker ACL that guards them.
+
+Layout (``{...}`` are ids, see ``sync_protocol.ids``; ``{stream}`` a ``Stream``, ``{kind}`` a
+``DownlinkKind``)::
+
+    edgestore/v1/stores/{storeId}/up/{deviceId}/{stream}     device -> cloud: batches
+    edgestore/v1/stores/{storeId}/ack/{deviceId}              cloud -> device: acks (the stream is inside)
+    edgestore/v1/stores/{storeId}/down/{deviceId}/{kind}      cloud -> device: catalog, status, stock
+    edgestore/v1/stores/{storeId}/status/{deviceId}           device: online (retained) / last will
+
+Broker identity (see ``mosquitto_acl`` for why): a device logs in with **username = its deviceId** (its own
+password, written by the cloud into the broker's password file) and uses its deviceId as client id too.
+Every topic a device may use carries its deviceId, so Mosquitto's ``%u`` substitution confines it to its
+own topics. The store level is checked by the cloud, which knows each device's store: an uplink on another
+store's path is refused as ``unauthorised``, and the cloud publishes down/ack messages only under the
+device's own store.
+"""
+
+from dataclasses import dataclass
+from typing import TypeVar
+
+from sync_protocol.errors import InvalidTopic
+from sync_protocol.ids import is_ident
+from sync_protocol.streams import DownlinkKind, Stream
+
+PREFIX = "edgestore/v1"
+"""The protocol's major version is in the topic, so a v2 can run beside v1 on one broker."""
+_STORES = f"{PREFIX}/stores"
+
+CLOUD_USERNAME = "edgestore-cloud"
+"""The cloud's broker login. Device usernames are device ids (ULIDs), which never contain '-', so no device
+can be named like the cloud."""
+
+MAX_TOPIC_LENGTH = 512
+
+_E = TypeVar("_E", Stream, DownlinkKind)
+
+
+def _check_id(what: str, value: str) -> None:
+    if not isinstance(value, str) or not is_ident(value):
+        raise InvalidTopic(f"{what} {value!r} cannot be a topic level: use 1-64 letters, digits or _ . : -")
+
+
+@dataclass(frozen=True)
+class UplinkTopic:
+    """Where a device publishes its batches for one stream."""
+
+    store_id: str
+    device_id: str
+    stream: Stream
+
+    def __post_init__(self) -> None:
+        _check_id("storeId", self.store_id)
+        _check_id("deviceId", self.device_id)
+        if not isinstance(self.stream, Stream):
+            raise InvalidTopic(f"not a stream: {self.stream!r}")
+
+    @property
+    def name(self) -> str:
+        return f"{_STORES}/{self.store_id}/up/{self.device_id}/{self.stream}"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class AckTopic:
+    """Where the cloud acknowledges one device's batches (all its streams)."""
+
+    store_id: str
+    device_id: str
+
+    def __post_init__(self) -> None:
+        _check_id("storeId", self.store_id)
+        _check_id("deviceId", self.device_id)
+
+    @property
+    def name(self) -> str:
+        return f"{_STORES}/{self.store_id}/ack/{self.device_id}"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class DownlinkTopic:
+    """Where the cloud sends one device catalog, order status and stock messages.
+
+    Addressed per device rather than per store so that the broker alone keeps a device from reading another
+    store's messages (see ``mosquitto_acl``); the cloud publishes to each device of the store.
+    """
+
+    store_id: str
+    device_id: str
+    kind: DownlinkKind
+
+    def __post_init__(self) -> None:
+        _check_id("storeId", self.store_id)
+        _check_id("deviceId", self.device_id)
+        if not isinstance(self.kind, DownlinkKind):
+            raise InvalidTopic(f"not a downlink kind: {self.kind!r}")
+
+    @property
+    def name(self) -> str:
+        return f"{_STORES}/{self.store_id}/down/{self.device_id}/{self.kind}"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class StatusTopic:
+    """A device's presence: it publishes ``online`` retained on connect, the broker its last will."""
+
+    store_id: str
+    device_id: str
+
+    def __post_init__(self) -> None:
+        _check_id("storeId", self.store_id)
+        _check_id("deviceId", self.device_id)
+
+    @property
+    def name(self) -> str:
+        return f"{_STORES}/{self.store_id}/status/{self.device_id}"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+Topic = UplinkTopic | AckTopic | DownlinkTopic | StatusTopic
+
+
+class Topics:
+    """Builders for every topic and subscription filter, so no f-string of a topic lives anywhere else."""
+
+    CLOUD_UPLINK_FILTER = f"{_STORES}/+/up/+/+"
+    """What the cloud subscribes to for batches (share it with ``$share/<group>/`` across processes)."""
+    CLOUD_STATUS_FILTER = f"{_STORES}/+/status/+"
+
+    @staticmethod
+    def uplink(store_id: str, device_id: str, stream: Stream) -> UplinkTopic:
+        return UplinkTopic(store_id, device_id, stream)
+
+    @staticmethod
+    def ack(store_id: str, device_id: str) -> AckTopic:
+        return AckTopic(store_id, device_id)
+
+    @staticmethod
+    def downlink(store_id: str, device_id: str, kind: DownlinkKind) -> DownlinkTopic:
+        return DownlinkTopic(store_id, device_id, kind)
+
+    @staticmethod
+    def status(store_id: str, device_id: str) -> StatusTopic:
+        return StatusTopic(store_id, device_id)
+
+    @staticmethod
+    def device_downlink_filter(store_id: str, device_id: str) -> str:
+        """What a device subscribes to for its downlink messages (every kind)."""
+        _check_id("storeId", store_id)
+        _check_id("deviceId", device_id)
+        return f"{_STORES}/{store_id}/down/{device_id}/+"
+
+
+def parse_topic(name: str) -> Topic:
+    """The topic ``name`` stands for; raises ``InvalidTopic`` for anything that is not exactly one of ours
+    (other prefixes, wildcards, empty or extra levels, ids with characters a topic level cannot hold)."""
+    if not isinstance(name, str) or not name or len(name) > MAX_TOPIC_LENGTH:
+        raise InvalidTopic(f"not a topic of ours: {name!r}")
+    if not name.startswith(_STORES + "/"):
+        raise InvalidTopic(f"not under {_STORES}/: {name!r}")
+    levels = name[len(_STORES) + 1 :].split("/")
+    try:
+        match levels:
+            case [store_id, "up", device_id, stream]:
+                return UplinkTopic(store_id, device_id, _member(Stream, stream))
+            case [store_id, "ack", device_id]:
+                return AckTopic(store_id, device_id)
+            case [store_id, "down", device_id, kind]:
+                return DownlinkTopic(store_id, device_id, _member(DownlinkKind, kind))
+            case [store_id, "status", device_id]:
+                return StatusTopic(store_id, device_id)
+    except InvalidTopic as exc:
+        raise InvalidTopic(f"{exc} (in {name!r})") from None
+    raise InvalidTopic(f"not a topic of ours: {name!r}")
+
+
+def _member(enum: type[_E], value: str) -> _E:
+    try:
+        return enum(value)
+    except ValueError:
+        raise InvalidTopic(f"unknown {enum.__name__} {value!r}") from None
+
+
+def mosquitto_acl(*, cloud_username: str = CLOUD_USERNAME) -> str:
+    """The broker's ACL file (Mosquitto ``acl_file`` syntax); the broker config and the tests both use it.
+
+    Why these lines. Mosquitto authenticates only the username (by password); the client id is whatever the
+    client sends, and the ``pattern`` lines can substitute only whole strings (``%u``, ``%c``). So the one
+    thing a pattern can trust is the username, and it must be the only thing that varies between devices:
+    with ``username = deviceId`` every device-specific topic carries the deviceId, and ``%u`` puts it there.
+    Trusting a client id for the store would let any device claim another store's id and read its
+    messages; a per-store username would make the devices of a store share one password.
+
+    What this grants a device:
+    - publish only on ``.../up/<its id>/<stream>`` and ``.../status/<its id>``;
+    - receive only ``.../ack/<its id>`` and ``.../down/<its id>/<kind>``.
+    The store level is ``+`` here because the username does not hold it: the cloud refuses an uplink whose
+    store is not the device's (``unauthorised``), and it never publishes a device's downlink under another
+    store. Everything else is denied (Mosquitto denies what no line grants once an ACL file is set).
+    """
+    if not cloud_username or any(c in cloud_username for c in " \t\r\n+#/%"):
+        raise ValueError(f"unusable broker username for the cloud: {cloud_username!r}")
+    return "\n".join(
+        [
+            "# edgestore MQTT ACL: generated by sync_protocol.topics.mosquitto_acl(); do not edit by hand.",
+            "# Devices log in with username = deviceId; every topic a device may use carries that id.",
+            f"pattern write {_STORES}/+/up/%u/+",
+            f"pattern write {_STORES}/+/status/%u",
+            f"pattern read {_STORES}/+/ack/%u",
+            f"pattern read {_STORES}/+/down/%u/+",
+            "",
+            "# The cloud reads every store's uplink and status, and writes acks and downlink messages.",
+            f"user {cloud_username}",
+            f"topic read {_STORES}/+/up/+/+",
+            f"topic readwrite {_STORES}/+/status/+",
+            f"topic write {_STORES}/+/ack/+",
+            f"topic write {_STORES}/+/down/+/+",
+            "",
+        ]
+    )
