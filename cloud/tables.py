@@ -287,3 +287,30 @@ notifications = Table(
 Index(
     "ix_notifications_unread", notifications.c.seller_id, postgresql_where=notifications.c.read_at.is_(None)
 )
+
+
+# Sync: where each device's uplink streams stand (committed with what they carried), and what was refused.
+sync_streams = Table(
+    "sync_streams",
+    metadata,
+    Column("device_id", ID, primary_key=True),
+    Column("stream", String(16), primary_key=True),
+    Column("high_water", BigInteger, nullable=False),
+    Column("above", JSON, nullable=False),  # seqs committed above the mark, waiting for a gap to fill
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("dead_letter_id", ID, primary_key=True),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("topic", Text, nullable=False),
+    Column("store_id", ID, nullable=True),
+    Column("device_id", ID, nullable=True),
+    Column("reason", String(32), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("seqs", JSON, nullable=False),
+    Column("payload", Text, nullable=False),  # the first 64 KiB, as received (UTF-8, invalid bytes replaced)
+    Index("ix_dead_letters_device_received", "device_id", "received_at"),
+)

@@ -1,6 +1,7 @@
 """The cloud's FastAPI application: the sellers' API under /api/v1 and the dashboard pages."""
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -35,20 +36,22 @@ def utcnow() -> datetime:
 HOUSEKEEPING_INTERVAL_S = 60
 
 
-async def _housekeeping(cloud: Cloud, clock: Callable[[], datetime]) -> None:
+async def _housekeeping(cloud: Cloud, clock: Callable[[], datetime], stop: asyncio.Event) -> None:
     """Work no request triggers: bells for group buys whose deadline passed. Runs every minute; a failure
-    is logged and retried at the next tick, never allowed to stop the server."""
+    is logged and retried at the next tick, never allowed to stop the server. Stopping waits for a tick in
+    progress, so no database connection is left in a worker thread when the pool closes."""
 
     def tick() -> None:
         with cloud.db.transaction() as conn:
             orders.check_group_buy_deadlines(conn, clock())
 
-    while True:
+    while not stop.is_set():
         try:
             await asyncio.to_thread(tick)
         except Exception:
             log.exception("housekeeping failed; retrying at the next tick")
-        await asyncio.sleep(HOUSEKEEPING_INTERVAL_S)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), HOUSEKEEPING_INTERVAL_S)
 
 
 def create_app(settings: CloudSettings, clock: Callable[[], datetime] = utcnow) -> FastAPI:
@@ -58,11 +61,13 @@ def create_app(settings: CloudSettings, clock: Callable[[], datetime] = utcnow) 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         cloud = Cloud.open(settings)
         app.state.cloud = cloud
-        housekeeping = asyncio.create_task(_housekeeping(cloud, clock))
+        stop = asyncio.Event()
+        housekeeping = asyncio.create_task(_housekeeping(cloud, clock, stop))
         try:
             yield
         finally:
-            housekeeping.cancel()
+            stop.set()
+            await housekeeping
             cloud.close()
 
     app = FastAPI(
