@@ -68,3 +68,52 @@ def migrate(data_dir: DataDir = None) -> None:
         typer.echo(f"schema at {cloud.db.schema_version()}")
     finally:
         cloud.close()
+
+
+@app.command("broker-config")
+def broker_config(
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for mosquitto.conf, acl, passwords, persistence")
+    ],
+    data_dir: DataDir = None,
+    port: Annotated[int, typer.Option(help="The broker's MQTT port")] = 1883,
+    bind: Annotated[str, typer.Option(help="The broker's bind address")] = "0.0.0.0",  # noqa: S104
+    cloud_password: Annotated[
+        str | None,
+        typer.Option(help="Password of the cloud's own broker account [env EDGESTORE_BROKER_CLOUD_PASSWORD]"),
+    ] = None,
+) -> None:
+    """Write the Mosquitto configuration: the ACL, and the password file with every registered device and
+    the cloud's account. Start the broker with `mosquitto -c OUT/mosquitto.conf`."""
+    import os
+    import secrets
+
+    from cloud import devices
+    from cloud.broker_credentials import hash_password
+    from cloud.runtime import Cloud
+    from sync_protocol.broker_config import mosquitto_conf
+    from sync_protocol.topics import CLOUD_USERNAME, mosquitto_acl
+
+    password = cloud_password or os.environ.get("EDGESTORE_BROKER_CLOUD_PASSWORD")
+    generated = password is None
+    password = password or secrets.token_urlsafe(24)
+    cloud = Cloud.open(settings_from(data_dir))
+    try:
+        with cloud.db.read() as conn:
+            passwords = devices.broker_password_file(conn, {CLOUD_USERNAME: hash_password(password)})
+    finally:
+        cloud.close()
+    out.mkdir(parents=True, exist_ok=True)
+    devices.write_broker_files(out / "passwords", passwords)
+    devices.write_broker_files(out / "acl", mosquitto_acl())
+    devices.write_broker_files(
+        out / "mosquitto.conf", mosquitto_conf(port=port, folder=str(out.resolve()), bind=bind)
+    )
+    typer.echo(
+        f"broker config in {out}: mosquitto.conf, acl, passwords ({passwords.count(chr(10))} accounts)"
+    )
+    if generated:
+        typer.echo(
+            f"cloud broker account: {CLOUD_USERNAME} / {password}  (set EDGESTORE_BROKER_CLOUD_PASSWORD to choose it)"
+        )
+    typer.echo(f"start it with: mosquitto -c {out / 'mosquitto.conf'}")

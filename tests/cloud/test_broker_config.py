@@ -1,0 +1,75 @@
+"""`edgestore cloud broker-config` writes a Mosquitto configuration that a real broker runs: registered
+devices and the cloud's account log in, nobody else does."""
+
+import getpass
+import os
+import subprocess
+import time
+
+import httpx
+
+from sync_protocol.mqtt_link import MqttLink, MqttSettings
+from sync_protocol.topics import CLOUD_USERNAME
+from tests.cloud.conftest import CloudServer
+from tests.conftest import EDGESTORE, free_port
+
+
+def test_generated_config_runs_and_admits_devices(cloud_server: CloudServer, seller: httpx.Client, tmp_path):
+    store = seller.post("/stores", json={"name": "信義店"}).json()
+    device = seller.post(f"/stores/{store['storeId']}/devices", json={"name": "Pi"}).json()
+    out, port = tmp_path / "broker", free_port()
+    done = subprocess.run(
+        [
+            *EDGESTORE,
+            "cloud",
+            "broker-config",
+            "--out",
+            str(out),
+            "--data-dir",
+            str(tmp_path / "cli"),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--cloud-password",
+            "cloud-pass-1",
+        ],
+        env=os.environ | {"EDGESTORE_DATABASE_URL": cloud_server.settings.database_url or ""},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "mosquitto -c" in done.stdout
+    conf = (out / "mosquitto.conf").read_text()
+    assert "allow_anonymous false" in conf
+    # The tests run as root; a deployment runs the broker as its own user owning these files.
+    (out / "mosquitto.conf").write_text(conf + f"user {getpass.getuser()}\n")
+    broker = subprocess.Popen(
+        ["/usr/sbin/mosquitto", "-c", str(out / "mosquitto.conf")], stderr=subprocess.PIPE
+    )
+    try:
+        deadline = time.monotonic() + 10
+        mqtt = device["mqtt"]
+
+        def connects(username: str | None, password: str | None, client_id: str) -> bool:
+            link = MqttLink(
+                MqttSettings(
+                    host="127.0.0.1", port=port, client_id=client_id, username=username, password=password
+                )
+            )
+            try:
+                return link.start(wait_s=3)
+            finally:
+                link.close()
+
+        while not connects(mqtt["username"], mqtt["password"], mqtt["clientId"]):
+            assert time.monotonic() < deadline, "the device could not log in"
+        assert connects(CLOUD_USERNAME, "cloud-pass-1", "cloud-1")
+        assert not connects(mqtt["username"], "wrong", mqtt["clientId"])
+        assert not connects(None, None, "anonymous")
+    finally:
+        broker.terminate()
+        broker.wait(10)
+        assert broker.stderr is not None
+        broker.stderr.close()
