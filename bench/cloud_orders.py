@@ -45,7 +45,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -62,7 +61,7 @@ from typing import Any
 
 import httpx
 import psycopg
-from machine import cpuinfo_field, filesystem_of, mem_total_gib
+from benchkit import cpuinfo_field, edgestore_cmd, filesystem_of, free_port, log, mem_total_gib, percentile
 from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import make_url
 
@@ -85,29 +84,6 @@ OPEN_S, CLOSE_S = 7 * 3600, 23 * 3600 + 1800
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def edgestore_cmd() -> list[str]:
-    """The project's CLI, run by this interpreter (the ``edgestore`` script of the same virtualenv)."""
-    return [sys.executable, "-m", "edgestore"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
-def percentile(sorted_values: list[float], pct: float) -> float:
-    """Nearest-rank percentile of an ascending list (pct in 0-100); NaN when empty."""
-    if not sorted_values:
-        return float("nan")
-    rank = max(1, -(-len(sorted_values) * pct // 100))  # ceil(n * pct / 100), at least 1
-    return sorted_values[int(rank) - 1]
 
 
 def taiwan_today() -> date:
@@ -467,7 +443,7 @@ def cloud_env(data_dir: Path, database_url: str, port: int) -> dict[str, str]:
 @contextmanager
 def running_cloud(work: Path, database_url: str) -> Iterator[RunningCloud]:
     """Start ``edgestore cloud serve`` on loopback, yield it once it answers, stop it with SIGTERM."""
-    port = free_port()
+    port = free_port(HOST)
     log_path = work / "cloud.log"
     with log_path.open("wb") as cloud_log:
         proc = subprocess.Popen(

@@ -31,7 +31,6 @@ import platform
 import random
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -49,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from machine import cpuinfo_field, filesystem_of, mem_total_gib
+from benchkit import cpuinfo_field, edgestore_cmd, filesystem_of, free_port, log, mem_total_gib, percentile
 
 HOST = "127.0.0.1"  # loopback only: the node is never reachable from outside during a run
 API = "/api/v1"
@@ -60,29 +59,6 @@ WARMUP_CHECKOUTS = 20
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def edgestore_cmd() -> list[str]:
-    """The project's CLI, run by this interpreter (the ``edgestore`` script of the same virtualenv)."""
-    return [sys.executable, "-m", "edgestore"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
-def percentile(sorted_values: list[float], pct: float) -> float:
-    """Nearest-rank percentile of an ascending list (pct in 0-100); NaN when empty."""
-    if not sorted_values:
-        return float("nan")
-    rank = max(1, -(-len(sorted_values) * pct // 100))  # ceil(n * pct / 100), at least 1
-    return sorted_values[int(rank) - 1]
 
 
 def node_env(data_dir: Path, synchronous: str, port: int | None = None) -> dict[str, str]:
@@ -153,7 +129,7 @@ class RunningNode:
 @contextmanager
 def running_node(work: Path, data_dir: Path, synchronous: str) -> Iterator[RunningNode]:
     """Start ``edgestore edge serve`` on loopback, yield it once /health answers, stop it with SIGTERM."""
-    port = free_port()
+    port = free_port(HOST)
     log_path = work / "node.log"
     with log_path.open("wb") as node_log:
         proc = subprocess.Popen(

@@ -1,6 +1,32 @@
-"""What machine a benchmark ran on: CPU model, memory, and the filesystem under a folder (from /proc)."""
+"""What every benchmark needs: progress on stderr, the project's CLI, free ports, percentiles, and what
+machine it ran on (CPU model, memory, the filesystem under a folder, from /proc)."""
 
+import socket
+import sys
 from pathlib import Path
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def edgestore_cmd() -> list[str]:
+    """The project's CLI, run by this interpreter (the ``edgestore`` script of the same virtualenv)."""
+    return [sys.executable, "-m", "edgestore"]
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def percentile(sorted_values: list[float], pct: float) -> float:
+    """Nearest-rank percentile of an ascending list (pct in 0-100); NaN when empty."""
+    if not sorted_values:
+        return float("nan")
+    rank = max(1, -(-len(sorted_values) * pct // 100))  # ceil(n * pct / 100), at least 1
+    return sorted_values[int(rank) - 1]
 
 
 def cpuinfo_field(name: str) -> str | None:
