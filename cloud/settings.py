@@ -51,6 +51,11 @@ class CloudSettings(BaseSettings):
         description="Base URL of a public bucket or CDN for images; unset: the cloud's /files route, which "
         "redirects to a fresh presigned URL (stored image URLs never expire)",
     )
+    mqtt_url: str | None = Field(
+        default=None,
+        description="mqtt://edgestore-cloud:PASSWORD@host:1883 (mqtts:// for TLS): the cloud then takes store "
+        "nodes' uplink and presence over MQTT; unset: no sync service",
+    )
     broker_password_file: Path | None = Field(
         default=None,
         description="Where the cloud writes Mosquitto's password file (devices + the cloud's account); "

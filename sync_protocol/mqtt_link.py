@@ -123,13 +123,22 @@ class MqttLink:
             self._client.subscribe(topic_filter, qos=qos)
 
     def publish(
-        self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False, timeout_s: float = 10
+        self,
+        topic: str,
+        payload: bytes,
+        *,
+        qos: int = 1,
+        retain: bool = False,
+        timeout_s: float = 10,
+        wait: bool = True,
     ) -> bool:
         """Publish and wait for the broker's acknowledgement; False when it did not come in time (the
         message may still be delivered later: callers treat False as 'not known to be sent')."""
         info = self._client.publish(topic, payload, qos=qos, retain=retain)
         if info.rc == mqtt.MQTT_ERR_NO_CONN:
             return False
+        if not wait:  # from a handler: the network thread that would see the ack is the one running it
+            return True
         try:
             info.wait_for_publish(timeout_s)
         except (RuntimeError, ValueError):

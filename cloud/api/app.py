@@ -63,9 +63,18 @@ def create_app(settings: CloudSettings, clock: Callable[[], datetime] = utcnow) 
         app.state.cloud = cloud
         stop = asyncio.Event()
         housekeeping = asyncio.create_task(_housekeeping(cloud, clock, stop))
+        sync = None
+        if settings.mqtt_url:
+            from cloud.sync_service import SyncService
+            from sync_protocol.mqtt_link import MqttSettings
+
+            sync = SyncService(cloud, MqttSettings.from_url(settings.mqtt_url), clock)
+            sync.start(wait_s=None)  # connects (and reconnects) in the background: the API serves meanwhile
         try:
             yield
         finally:
+            if sync is not None:
+                sync.close()
             stop.set()
             await housekeeping
             cloud.close()

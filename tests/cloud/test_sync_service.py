@@ -1,0 +1,151 @@
+"""The cloud's sync service on a real Mosquitto with the shipped ACL and cloud-managed passwords: a store
+node's batch becomes orders in Postgres and an ack on the node's own topic; its last will rings the bell."""
+
+import queue
+import time
+
+import httpx
+import pytest
+
+from cloud import devices
+from cloud.broker_credentials import hash_password
+from cloud.sync_service import SyncService
+from models.ids import new_id
+from sync_protocol.encoding import decode_ack, encode
+from sync_protocol.envelope import Batch, DeviceStatus, make_envelope
+from sync_protocol.hlc import HLC
+from sync_protocol.mqtt_link import MqttLink, MqttSettings
+from sync_protocol.streams import Stream
+from sync_protocol.topics import CLOUD_USERNAME, Topics, mosquitto_acl
+from tests.broker import MosquittoBroker
+from tests.cloud.conftest import CloudServer, sale
+from tests.cloud.test_cloud_catalog import make_product
+
+pytestmark = pytest.mark.slow
+
+
+def test_a_batch_over_mqtt_becomes_orders_and_an_ack(
+    cloud_server: CloudServer, seller: httpx.Client, tmp_path
+):
+    store = seller.post("/stores", json={"name": "信義店"}).json()["storeId"]
+    device = seller.post(f"/stores/{store}/devices", json={"name": "櫃台 Pi"}).json()
+    product = make_product(seller)
+    cloud = cloud_server.cloud
+    with cloud.db.read() as conn:
+        passwords = devices.broker_password_file(conn, {CLOUD_USERNAME: hash_password("cloud-pass")})
+    broker = MosquittoBroker(
+        tmp_path / "broker", password_file_text=passwords, acl_text=mosquitto_acl()
+    ).start()
+    service = SyncService(
+        cloud,
+        MqttSettings(host="127.0.0.1", port=broker.port, username=CLOUD_USERNAME, password="cloud-pass"),
+        cloud_server.clock,
+    )
+    acks: queue.Queue[bytes] = queue.Queue()
+    creds = device["mqtt"]
+    node = MqttLink(
+        MqttSettings(
+            host="127.0.0.1",
+            port=broker.port,
+            client_id=creds["clientId"],
+            username=creds["username"],
+            password=creds["password"],
+        ),
+        lambda topic, data: acks.put(data),
+    )
+    try:
+        assert service.start()
+        node.subscribe(str(Topics.ack(store, device["deviceId"])))
+        assert node.start()
+        time.sleep(0.3)  # let the subscription settle before the first ack can come
+        now = cloud_server.clock()
+        orders = [sale(store, product, [(0, 1)], now) for _ in range(2)]
+        messages = tuple(
+            make_envelope(
+                message_id=new_id(),
+                store_id=store,
+                device_id=device["deviceId"],
+                seq=i + 1,
+                hlc=HLC(1_800_000_000_000 + i, 0, device["deviceId"]),
+                payload=o,
+            )
+            for i, o in enumerate(orders)
+        )
+        batch = Batch(
+            batch_id=new_id(),
+            store_id=store,
+            device_id=device["deviceId"],
+            stream=Stream.ORDERS,
+            messages=messages,
+        )
+        assert node.publish(str(Topics.uplink(store, device["deviceId"], Stream.ORDERS)), encode(batch))
+        ack = decode_ack(acks.get(timeout=10))
+        assert ack.high_water_seq == 2
+        assert seller.get("/orders").json()["totals"]["orders"] == 2
+        # published again (the node never saw the ack): the same answer, no new orders
+        assert node.publish(str(Topics.uplink(store, device["deviceId"], Stream.ORDERS)), encode(batch))
+        assert decode_ack(acks.get(timeout=10)).high_water_seq == 2
+        assert seller.get("/orders").json()["totals"]["orders"] == 2
+        # the node's last will (what the broker publishes when it vanishes) rings the bell
+        offline = DeviceStatus(store_id=store, device_id=device["deviceId"], online=False)
+        assert node.publish(str(Topics.status(store, device["deviceId"])), encode(offline), retain=True)
+        deadline = time.monotonic() + 10
+        kinds: list[str] = []
+        while "storeOffline" not in kinds and time.monotonic() < deadline:
+            kinds = [n["kind"] for n in seller.get("/notifications").json()["items"]]
+            time.sleep(0.1)
+        assert "storeOffline" in kinds
+    finally:
+        node.close()
+        service.close()
+        broker.stop()
+
+
+def test_cloud_serve_runs_the_sync_service_when_mqtt_is_configured(postgres, tmp_path):
+    from cloud.api.app import create_app
+    from tests.cloud.conftest import cloud_settings, register_and_login
+    from tests.conftest import FakeClock, serve_in_thread
+
+    broker = MosquittoBroker(tmp_path / "broker").start()  # anonymous: this test is about the wiring
+    settings = cloud_settings(tmp_path, postgres.fresh_database(), mqtt_url=f"mqtt://127.0.0.1:{broker.port}")
+    clock = FakeClock()
+    server, thread = serve_in_thread(create_app(settings, clock), settings.cloud_port)
+    acks: queue.Queue[bytes] = queue.Queue()
+    node = MqttLink(
+        MqttSettings(host="127.0.0.1", port=broker.port, client_id="node-x"), lambda t, d: acks.put(d)
+    )
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{settings.cloud_port}/api/v1", timeout=30) as seller:
+            register_and_login(seller)
+            store = seller.post("/stores", json={"name": "店"}).json()["storeId"]
+            device = seller.post(f"/stores/{store}/devices", json={}).json()["deviceId"]
+            product = make_product(seller)
+            node.subscribe(str(Topics.ack(store, device)))
+            assert node.start()
+            time.sleep(0.3)
+            order = sale(store, product, [(0, 1)], clock())
+            env = make_envelope(
+                message_id=new_id(),
+                store_id=store,
+                device_id=device,
+                seq=1,
+                hlc=HLC(1_800_000_000_000, 0, device),
+                payload=order,
+            )
+            batch = Batch(
+                batch_id=new_id(), store_id=store, device_id=device, stream=Stream.ORDERS, messages=(env,)
+            )
+            deadline = time.monotonic() + 15
+            while True:  # the service connects in the background; the node's first publish may precede it
+                assert node.publish(str(Topics.uplink(store, device, Stream.ORDERS)), encode(batch))
+                try:
+                    assert decode_ack(acks.get(timeout=2)).high_water_seq == 1
+                    break
+                except queue.Empty:
+                    assert time.monotonic() < deadline, "no ack from the cloud"
+            assert seller.get(f"/orders/{order.order_id}").status_code == 200
+    finally:
+        node.close()
+        server.should_exit = True
+        thread.join(timeout=20)
+        broker.stop()
