@@ -90,6 +90,9 @@ def load_snapshot(conn: Connection, snapshot: CatalogSnapshot, at: datetime) -> 
                 reason=StockReason.COUNT,
                 at=at,
                 note=f"catalog v{snapshot.version}",
+                # The snapshot's levels are the cloud's (a catalog file stands in for the cloud): it holds
+                # them already, and sending them back would count them twice.
+                send=False,
             )
     node_state.put(conn, node_state.CATALOG_VERSION, str(snapshot.version))
     return len(snapshot.products)

@@ -19,12 +19,23 @@ from sync_protocol.streams import Stream
 def enqueue(
     conn: Connection, stream: Stream, aggregate_id: str, payload: dict[str, Any], at: datetime
 ) -> str:
-    """Add one message to the outbox inside the caller's transaction; returns its message id."""
+    """Add one message to the outbox inside the caller's transaction; returns its message id.
+
+    Its stream sequence number is the stream's next one. Writers hold the database lock (``BEGIN
+    IMMEDIATE``), so reading the last one and inserting the next cannot interleave. Numbers continue after
+    acknowledged rows are deleted: ``sync_acks`` remembers the highest acknowledged one."""
     message_id = new_id()
+    last_pending = conn.execute(
+        select(func.max(outbox.c.stream_seq)).where(outbox.c.stream == str(stream))
+    ).scalar_one_or_none()
+    last_acked = conn.execute(
+        select(sync_acks.c.acked_seq).where(sync_acks.c.stream == str(stream))
+    ).scalar_one_or_none()
     conn.execute(
         insert(outbox).values(
             message_id=message_id,
             stream=str(stream),
+            stream_seq=max(last_pending or 0, last_acked or 0) + 1,
             aggregate_id=aggregate_id,
             payload=json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
             created_at=at,

@@ -23,8 +23,10 @@ def add_delta(
     at: datetime,
     ref_id: str | None = None,
     note: str | None = None,
+    send: bool = True,
 ) -> StockDelta:
-    """Record a delta, move the level, and queue the delta for the cloud: all in the caller's transaction."""
+    """Record a delta, move the level, and (unless ``send`` is off) queue the delta for the cloud: all in the
+    caller's transaction."""
     if quantity == 0:
         raise ValueError("a stock delta is never zero")
     delta = StockDelta(
@@ -45,7 +47,8 @@ def add_delta(
             set_={"quantity": stock_levels.c.quantity + upsert.excluded.quantity},
         )
     )
-    outbox.enqueue(conn, Stream.STOCK_DELTAS, delta.delta_id, delta.to_json_dict(), at)
+    if send:
+        outbox.enqueue(conn, Stream.STOCK_DELTAS, delta.delta_id, delta.to_json_dict(), at)
     return delta
 
 

@@ -99,9 +99,12 @@ outbox = Table(
     Column("seq", Integer, primary_key=True, autoincrement=True),
     Column("message_id", ID, nullable=False, unique=True),
     Column("stream", String(32), nullable=False),
+    # Per stream, 1, 2, 3...: the sync protocol's sequence number (contiguous, so a gap means a lost batch).
+    Column("stream_seq", Integer, nullable=False),
     Column("aggregate_id", ID, nullable=False),
     Column("payload", Text, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("stream", "stream_seq", name="ux_outbox_stream_seq"),
     sqlite_autoincrement=True,
 )
 """Messages for the cloud, written in the same transaction as the change they describe. ``seq`` is the

@@ -32,9 +32,10 @@ def check_node_database(path: Path) -> dict[str, int]:
             assert queued == 1, f"order {order_id} is not in the outbox exactly once"
         unqueued = conn.execute(
             "SELECT count(*) FROM stock_deltas d LEFT JOIN outbox o "
-            "ON o.stream='stockDeltas' AND o.aggregate_id=d.delta_id WHERE o.seq IS NULL"
+            "ON o.stream='stockDeltas' AND o.aggregate_id=d.delta_id WHERE o.seq IS NULL "
+            "AND d.reason <> 'count'"  # counts from a loaded catalog are the cloud's: they are not sent back
         ).fetchone()[0]
-        assert unqueued == 0, f"{unqueued} stock deltas have no outbox message"
+        assert unqueued == 0, f"{unqueued} stock deltas made here have no outbox message"
         drift = conn.execute(
             "SELECT l.variant_id, l.quantity, s.total FROM stock_levels l "
             "JOIN (SELECT variant_id, sum(quantity) AS total FROM stock_deltas GROUP BY variant_id) s "

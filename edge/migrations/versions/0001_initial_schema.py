@@ -115,11 +115,13 @@ def upgrade() -> None:
         sa.Column("seq", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("message_id", sa.String(length=64), nullable=False),
         sa.Column("stream", sa.String(length=32), nullable=False),
+        sa.Column("stream_seq", sa.Integer(), nullable=False),
         sa.Column("aggregate_id", sa.String(length=64), nullable=False),
         sa.Column("payload", sa.Text(), nullable=False),
         sa.Column("created_at", models.tables.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("seq"),
         sa.UniqueConstraint("message_id"),
+        sa.UniqueConstraint("stream", "stream_seq", name="ux_outbox_stream_seq"),
         sqlite_autoincrement=True,
     )
     op.create_table(

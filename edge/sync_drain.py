@@ -1,0 +1,85 @@
+"""The node's side of the uplink, without the network: outbox rows become batches, acks delete rows.
+
+Rows are sent in stream-sequence order and deleted only when an ack's high-water mark (or its dead-letter
+list) covers them, so a crash, a lost ack or a broker restart can only cause a resend, which the cloud's
+sequence state turns into a no-op. The MQTT loop that publishes these batches is the sync issue's next step.
+"""
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import Connection, delete, select
+from sqlalchemy.dialects.sqlite import insert
+
+from edge import node_state
+from edge.tables import outbox, sync_acks
+from sync_protocol.encoding import pack_batches
+from sync_protocol.envelope import Ack, Batch, Envelope
+from sync_protocol.hlc import HLC
+from sync_protocol.sequence import AckPlan, plan_after_ack
+from sync_protocol.streams import Stream
+
+
+def _stamp(created_at: datetime, seq: int, device_id: str) -> HLC:
+    # Stamped when the change was made (not when sent), so a resend carries the same envelope; the
+    # stream sequence breaks ties between changes made in the same millisecond.
+    return HLC(int(created_at.timestamp() * 1000), seq % 65_536, device_id)
+
+
+def pending_batches(
+    conn: Connection, *, store_id: str, device_id: str, new_batch_id: Callable[[], str], per_stream: int = 500
+) -> list[Batch]:
+    """The oldest waiting messages of every stream, packed into batches (at most ``per_stream`` each)."""
+    batches: list[Batch] = []
+    for stream in Stream:
+        rows = conn.execute(
+            select(outbox)
+            .where(outbox.c.stream == stream.value)
+            .order_by(outbox.c.stream_seq)
+            .limit(per_stream)
+        ).all()
+        envelopes = [
+            Envelope(
+                message_id=r.message_id,
+                store_id=store_id,
+                device_id=device_id,
+                stream=stream,
+                seq=r.stream_seq,
+                hlc=_stamp(r.created_at, r.stream_seq, device_id).encode(),
+                payload=json.loads(r.payload),
+            )
+            for r in rows
+        ]
+        batches += pack_batches(_contiguous_prefix(envelopes), new_batch_id=new_batch_id)
+    return batches
+
+
+def _contiguous_prefix(envelopes: list[Envelope]) -> list[Envelope]:
+    """A batch must be contiguous; after a gap (rows the cloud dead-lettered and we deleted) start anew."""
+    out: list[Envelope] = []
+    for e in envelopes:
+        if out and e.seq != out[-1].seq + 1:
+            break
+        out.append(e)
+    return out
+
+
+def apply_ack(conn: Connection, ack: Ack, now: datetime) -> AckPlan:
+    """Delete what the cloud committed or dead-lettered, remember the mark; the plan says what to resend."""
+    stream = ack.stream.value
+    seqs = [s for (s,) in conn.execute(select(outbox.c.stream_seq).where(outbox.c.stream == stream))]
+    plan = plan_after_ack(ack, seqs)
+    conn.execute(delete(outbox).where(outbox.c.stream == stream, outbox.c.stream_seq <= plan.delete_up_to))
+    for r in ack.dead_lettered:
+        conn.execute(
+            delete(outbox).where(outbox.c.stream == stream, outbox.c.stream_seq.between(r.first, r.last))
+        )
+    stmt = insert(sync_acks).values(stream=stream, acked_seq=ack.high_water_seq, acked_at=now)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[sync_acks.c.stream], set_={"acked_seq": ack.high_water_seq, "acked_at": now}
+        )
+    )
+    node_state.put(conn, node_state.LAST_CLOUD_CONTACT_AT, now.isoformat())
+    return plan
