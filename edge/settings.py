@@ -35,6 +35,11 @@ class EdgeSettings(BaseSettings):
         pattern="^(FULL|NORMAL)$",
         description="FULL survives power loss without losing an acknowledged sale; NORMAL is faster",
     )
+    mqtt_url: str | None = Field(
+        default=None,
+        description="mqtt://DEVICE_ID:PASSWORD@broker:1883 (mqtts:// for TLS), from provisioning; unset: the "
+        "node sells offline and keeps its outbox",
+    )
     page_size_default: int = Field(default=20, ge=1, le=100)
     config_file: Path = Field(default=Path("edgestore.toml"))
 

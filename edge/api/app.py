@@ -11,7 +11,9 @@ from edge.api.errors import install_error_handlers
 from edge.clock import utcnow
 from edge.node import Node
 from edge.settings import EdgeSettings
+from edge.sync_agent import SyncAgent, store_of
 from edge.version import VERSION
+from sync_protocol.mqtt_link import MqttSettings
 
 API_PREFIX = "/api/v1"
 
@@ -23,9 +25,16 @@ def create_app(settings: EdgeSettings, clock: Callable[[], datetime] = utcnow) -
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         node = Node.open(settings, clock)
         app.state.node = node
+        agent = None
+        store_id = store_of(node)
+        if settings.mqtt_url and store_id:
+            agent = SyncAgent(node, MqttSettings.from_url(settings.mqtt_url), store_id=store_id)
+            agent.start()  # connects in the background; the node sells whether or not it gets through
         try:
             yield
         finally:
+            if agent is not None:
+                agent.stop()
             node.close()
 
     app = FastAPI(

@@ -1,0 +1,115 @@
+"""End to end over a real Mosquitto with the shipped ACL and the cloud's passwords: a store node sells, its
+outbox drains to the cloud and empties; the broker goes down, the node keeps selling, the broker comes back
+and everything arrives exactly once; both sides agree on stock."""
+
+import time
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from cloud import devices
+from cloud.broker_credentials import hash_password
+from cloud.sync_service import SyncService
+from edge import node_state
+from edge.api.app import create_app as create_edge_app
+from edge.catalog import load_snapshot
+from edge.node import Node
+from edge.settings import EdgeSettings
+from models.catalog import CatalogSnapshot
+from sync_protocol.mqtt_link import MqttSettings
+from sync_protocol.topics import CLOUD_USERNAME, mosquitto_acl
+from tests.broker import MosquittoBroker
+from tests.cloud.conftest import CloudServer
+from tests.cloud.test_cloud_catalog import make_product
+from tests.conftest import free_port, serve_in_thread
+
+pytestmark = pytest.mark.slow
+
+
+def wait_for(check, timeout: float = 30.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def test_node_to_cloud_over_mqtt_with_the_broker_down_in_between(
+    cloud_server: CloudServer, seller: httpx.Client, tmp_path
+):
+    store = seller.post("/stores", json={"name": "信義店"}).json()["storeId"]
+    device = seller.post(f"/stores/{store}/devices", json={"name": "Pi"}).json()
+    product = make_product(seller)
+    variant = product["variants"][0]["variantId"]
+    seller.post(
+        f"/stores/{store}/stock/adjustments", json={"variantId": variant, "kind": "restock", "quantity": 50}
+    )
+    snapshot = CatalogSnapshot.model_validate(seller.get(f"/stores/{store}/catalog-snapshot").json())
+    cloud = cloud_server.cloud
+    with cloud.db.read() as conn:
+        passwords = devices.broker_password_file(conn, {CLOUD_USERNAME: hash_password("cloud-pass")})
+    broker = MosquittoBroker(
+        tmp_path / "broker", password_file_text=passwords, acl_text=mosquitto_acl()
+    ).start()
+    service = SyncService(
+        cloud,
+        MqttSettings(host="127.0.0.1", port=broker.port, username=CLOUD_USERNAME, password="cloud-pass"),
+        cloud_server.clock,
+    )
+    creds = device["mqtt"]
+    url = f"mqtt://{quote(creds['username'])}:{quote(creds['password'])}@127.0.0.1:{broker.port}"
+    settings = EdgeSettings(data_dir=tmp_path / "node", port=free_port(), store_id=store, mqtt_url=url)
+    node = Node.open(settings)
+    with node.db.write() as conn:  # what provisioning does: the cloud's device id and catalog
+        node_state.put(conn, node_state.DEVICE_ID, device["deviceId"])
+        load_snapshot(conn, snapshot, node.now())
+    node.close()
+    assert service.start()
+    server, thread = serve_in_thread(create_edge_app(settings), settings.port)
+    kiosk = httpx.Client(base_url=f"http://127.0.0.1:{settings.port}/api/v1", timeout=30)
+
+    def sell(n: int, tag: str) -> None:
+        for i in range(n):
+            cart = kiosk.post("/carts", json={"items": [{"variantId": variant, "quantity": 1}]}).json()
+            r = kiosk.post(
+                f"/carts/{cart['cartId']}/checkout",
+                json={"paymentMethod": "card", "idempotencyKey": f"{tag}-{i}-sale"},
+            )
+            assert r.status_code == 201, r.text
+
+    def cloud_orders() -> int:
+        return seller.get("/orders").json()["totals"]["orders"]
+
+    try:
+        wait_for(lambda: kiosk.get("/health").json()["online"], what="the node to connect")
+        sell(3, "online")
+        wait_for(lambda: cloud_orders() == 3, what="3 orders in the cloud")
+        wait_for(lambda: kiosk.get("/sync/status").json()["pendingTotal"] == 0, what="the outbox to drain")
+
+        broker.stop()  # the store loses the internet
+        wait_for(lambda: not kiosk.get("/health").json()["online"], what="the node to notice")
+        sell(20, "offline")
+        assert kiosk.get("/sync/status").json()["pendingTotal"] >= 20
+        assert cloud_orders() == 3
+
+        broker.start()  # back
+        wait_for(lambda: cloud_orders() == 23, timeout=60, what="the offline sales to arrive")
+        wait_for(
+            lambda: kiosk.get("/sync/status").json()["pendingTotal"] == 0, what="the outbox to drain again"
+        )
+        node_level = next(
+            v["stock"]
+            for v in kiosk.get(f"/catalog/products/{product['productId']}").json()["variants"]
+            if v["variantId"] == variant
+        )
+        cloud_level = next(
+            s["level"] for s in seller.get(f"/stores/{store}/stock").json() if s["variantId"] == variant
+        )
+        assert node_level == cloud_level == 50 - 23
+        assert seller.get("/orders", params={"limit": 200}).json()["totals"]["orders"] == 23
+    finally:
+        kiosk.close()
+        server.should_exit = True
+        thread.join(timeout=20)
+        service.close()
+        broker.stop()
