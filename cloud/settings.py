@@ -51,7 +51,7 @@ class CloudSettings(BaseSettings):
         description="Base URL of a public bucket or CDN for images; unset: the cloud's /files route, which "
         "redirects to a fresh presigned URL (stored image URLs never expire)",
     )
-    mqtt_url: str | None = Field(
+    cloud_mqtt_url: str | None = Field(
         default=None,
         description="mqtt://edgestore-cloud:PASSWORD@host:1883 (mqtts:// for TLS): the cloud then takes store "
         "nodes' uplink and presence over MQTT; unset: no sync service",

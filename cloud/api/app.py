@@ -64,11 +64,11 @@ def create_app(settings: CloudSettings, clock: Callable[[], datetime] = utcnow) 
         stop = asyncio.Event()
         housekeeping = asyncio.create_task(_housekeeping(cloud, clock, stop))
         sync = None
-        if settings.mqtt_url:
+        if settings.cloud_mqtt_url:
             from cloud.sync_service import SyncService
             from sync_protocol.mqtt_link import MqttSettings
 
-            sync = SyncService(cloud, MqttSettings.from_url(settings.mqtt_url), clock)
+            sync = SyncService(cloud, MqttSettings.from_url(settings.cloud_mqtt_url), clock)
             sync.start(wait_s=None)  # connects (and reconnects) in the background: the API serves meanwhile
         try:
             yield

@@ -107,7 +107,9 @@ def test_cloud_serve_runs_the_sync_service_when_mqtt_is_configured(postgres, tmp
     from tests.conftest import FakeClock, serve_in_thread
 
     broker = MosquittoBroker(tmp_path / "broker").start()  # anonymous: this test is about the wiring
-    settings = cloud_settings(tmp_path, postgres.fresh_database(), mqtt_url=f"mqtt://127.0.0.1:{broker.port}")
+    settings = cloud_settings(
+        tmp_path, postgres.fresh_database(), cloud_mqtt_url=f"mqtt://127.0.0.1:{broker.port}"
+    )
     clock = FakeClock()
     server, thread = serve_in_thread(create_app(settings, clock), settings.cloud_port)
     acks: queue.Queue[bytes] = queue.Queue()
