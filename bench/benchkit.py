@@ -2,8 +2,12 @@
 machine it ran on (CPU model, memory, the filesystem under a folder, from /proc)."""
 
 import socket
+import subprocess
 import sys
+import time
 from pathlib import Path
+
+import httpx
 
 
 def log(message: str) -> None:
@@ -19,6 +23,24 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
+
+
+def wait_until_answering(
+    proc: "subprocess.Popen[bytes]", url: str, *, what: str, log_path: Path, timeout_s: float
+) -> None:
+    """Poll ``url`` until it answers 200; fail with the server's log if it exits or stays silent."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}:\n{log_path.read_text()}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not answer {url} in {timeout_s:.0f} s")
+        time.sleep(0.1)
 
 
 def percentile(sorted_values: list[float], pct: float) -> float:

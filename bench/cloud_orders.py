@@ -61,7 +61,16 @@ from typing import Any
 
 import httpx
 import psycopg
-from benchkit import cpuinfo_field, edgestore_cmd, filesystem_of, free_port, log, mem_total_gib, percentile
+from benchkit import (
+    cpuinfo_field,
+    edgestore_cmd,
+    filesystem_of,
+    free_port,
+    log,
+    mem_total_gib,
+    percentile,
+    wait_until_answering,
+)
 from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import make_url
 
@@ -455,18 +464,9 @@ def running_cloud(work: Path, database_url: str) -> Iterator[RunningCloud]:
         )
     base_url = f"http://{HOST}:{port}{API}"
     try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the cloud exited with {proc.returncode}:\n{log_path.read_text()}")
-            try:
-                if httpx.get(f"{base_url}/openapi.json", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the cloud did not answer in {START_TIMEOUT_S:.0f} s")
-            time.sleep(0.1)
+        wait_until_answering(
+            proc, f"{base_url}/openapi.json", what="the cloud", log_path=log_path, timeout_s=START_TIMEOUT_S
+        )
         log(f"  cloud up on {base_url} (pid {proc.pid})")
         yield RunningCloud(base_url, proc.pid)
     finally:

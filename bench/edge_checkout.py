@@ -48,7 +48,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from benchkit import cpuinfo_field, edgestore_cmd, filesystem_of, free_port, log, mem_total_gib, percentile
+from benchkit import (
+    cpuinfo_field,
+    edgestore_cmd,
+    filesystem_of,
+    free_port,
+    log,
+    mem_total_gib,
+    percentile,
+    wait_until_answering,
+)
 
 HOST = "127.0.0.1"  # loopback only: the node is never reachable from outside during a run
 API = "/api/v1"
@@ -142,18 +151,9 @@ def running_node(work: Path, data_dir: Path, synchronous: str) -> Iterator[Runni
     base_url = f"http://{HOST}:{port}{API}"
     node: RunningNode | None = None
     try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the node exited with {proc.returncode}:\n{log_path.read_text()}")
-            try:
-                if httpx.get(f"{base_url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the node did not answer /health in {START_TIMEOUT_S:.0f} s")
-            time.sleep(0.1)
+        wait_until_answering(
+            proc, f"{base_url}/health", what="the node", log_path=log_path, timeout_s=START_TIMEOUT_S
+        )
         log(f"  node up on {base_url} (pid {proc.pid})")
         node = RunningNode(base_url, proc.pid)
         yield node
