@@ -12,6 +12,7 @@ version, so stores can follow the catalog change by change.
 from datetime import datetime
 from typing import Any
 
+from pydantic.alias_generators import to_camel
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
 from cloud.media.metadata_store import MetadataStore
@@ -139,7 +140,7 @@ def _check_product_rules(conn: Connection, fields: dict[str, Any]) -> None:
     ):
         value = fields.get(key)
         if value is not None and conn.execute(select(column).where(column == value)).first() is None:
-            raise InvalidInput(f"unknown {_camel(key)} {value}", field=_camel(key))
+            raise InvalidInput(f"unknown {to_camel(key)} {value}", field=to_camel(key))
     sub = fields.get("sub_category_id")
     if sub is not None:
         if fields.get("category_id") is None:
@@ -153,13 +154,8 @@ def _check_product_rules(conn: Connection, fields: dict[str, Any]) -> None:
         for key in ("brand_id", "condition"):
             if fields.get(key) is None:
                 raise InvalidInput(
-                    f"phones need a {_camel(key)}", code="phoneNeedsBrandAndCondition", field=_camel(key)
+                    f"phones need a {to_camel(key)}", code="phoneNeedsBrandAndCondition", field=to_camel(key)
                 )
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(p.title() for p in rest)
 
 
 # --- products -------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import Connection, func, select
 
-from cloud.orders import TAIWAN, day_start
+from cloud.orders import day_start
 from cloud.tables import daily_product_sales, daily_sales, daily_store_product_sales, footfall_events, stores
 from models.cloud_api import Conversion, DashboardSummary, DaySales, TopProduct
 
@@ -99,6 +99,3 @@ def summary(
         ],
         conversion=conversion,
     )
-
-
-__all__ = ["TAIWAN", "summary"]

@@ -46,8 +46,13 @@ def notify(
             created_at=now,
         )
     )
-    conn.execute(text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": seller_id})
+    _ring(conn, seller_id)
     return notification_id
+
+
+def _ring(conn: Connection, seller_id: str) -> None:
+    """Wake the seller's open dashboards (delivered by Postgres at commit, to every process listening)."""
+    conn.execute(text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": seller_id})
 
 
 def already_notified(conn: Connection, seller_id: str, kind: NotificationKind, ref_id: str) -> bool:
@@ -125,7 +130,7 @@ def mark_read(conn: Connection, seller_id: str, notification_id: str, now: datet
     ).first()
     if row is None:
         raise NotFound(f"notification {notification_id} not found", code="notificationNotFound")
-    conn.execute(text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": seller_id})
+    _ring(conn, seller_id)
     return _public(row)
 
 
@@ -135,5 +140,5 @@ def mark_all_read(conn: Connection, seller_id: str, now: datetime) -> int:
         .where(and_(notifications.c.seller_id == seller_id, notifications.c.read_at.is_(None)))
         .values(read_at=now)
     ).rowcount
-    conn.execute(text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": seller_id})
+    _ring(conn, seller_id)
     return int(changed)

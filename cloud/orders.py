@@ -44,20 +44,23 @@ def day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=TAIWAN).astimezone(UTC)
 
 
-def store_owner(conn: Connection, store_id: str) -> str:
-    seller_id = conn.execute(
-        select(stores.c.seller_id).where(stores.c.store_id == store_id)
-    ).scalar_one_or_none()
-    if seller_id is None:
+def _store(conn: Connection, store_id: str) -> Any:
+    row = conn.execute(select(stores.c.seller_id, stores.c.name).where(stores.c.store_id == store_id)).first()
+    if row is None:
         raise NotFound(f"store {store_id} not found", code="storeNotFound")
-    return str(seller_id)
+    return row
+
+
+def store_owner(conn: Connection, store_id: str) -> str:
+    return str(_store(conn, store_id).seller_id)
 
 
 def ingest_order(conn: Connection, order: Order, now: datetime, *, low_threshold: int = 5) -> bool:
     """Write an order sold at a store, with everything that follows from it. False when already here.
 
     Nothing is acknowledged to the store before this transaction commits (the caller commits)."""
-    seller_id = store_owner(conn, order.store_id)
+    store = _store(conn, order.store_id)
+    seller_id, store_name = str(store.seller_id), store.name
     row = order.to_row(exclude={"items", "payments"})
     row["status"] = order.status.value
     row["channel"] = order.channel.value
@@ -88,7 +91,6 @@ def ingest_order(conn: Connection, order: Order, now: datetime, *, low_threshold
         )
     )
     _add_to_rollups(conn, seller_id, order)
-    store_name = conn.execute(select(stores.c.name).where(stores.c.store_id == order.store_id)).scalar_one()
     notifications.notify(
         conn,
         seller_id,

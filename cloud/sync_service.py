@@ -8,6 +8,7 @@ killed at any point gets the batch again and the sequence state turns it into a 
 import logging
 import socket
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -30,7 +31,7 @@ class SyncService:
         self.cloud = cloud
         self.clock = clock
         if not mqtt.client_id:
-            mqtt = MqttSettings(**{**mqtt.__dict__, "client_id": f"edgestore-cloud-{socket.gethostname()}"})
+            mqtt = replace(mqtt, client_id=f"edgestore-cloud-{socket.gethostname()}")
         self.link = MqttLink(mqtt, self._on_message)
         self.link.subscribe(Topics.CLOUD_UPLINK_FILTER)
         self.link.subscribe(Topics.CLOUD_STATUS_FILTER)

@@ -7,6 +7,7 @@ Acks arrive on the node's own ack topic and delete exactly what the cloud commit
 
 import logging
 import threading
+from dataclasses import replace
 
 from edge import node_state
 from edge.node import Node
@@ -27,14 +28,11 @@ class SyncAgent:
         self.store_id = store_id
         self.interval_s = interval_s
         device = node.device_id
-        offline = encode(DeviceStatus(store_id=store_id, device_id=device, online=False))
-        settings = MqttSettings(
-            **{
-                **mqtt.__dict__,
-                "client_id": mqtt.client_id or device,
-                "will_topic": str(Topics.status(store_id, device)),
-                "will_payload": offline,
-            }
+        settings = replace(
+            mqtt,
+            client_id=mqtt.client_id or device,
+            will_topic=str(Topics.status(store_id, device)),
+            will_payload=self._status(False),  # what the broker says for us if we vanish
         )
         self.link = MqttLink(settings, self._on_ack)
         self.link.subscribe(str(Topics.ack(store_id, device)))
