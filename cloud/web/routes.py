@@ -29,7 +29,7 @@ from sqlalchemy import Connection
 from starlette.datastructures import FormData, UploadFile
 
 from cloud import auth, catalog, dashboard, notifications, orders, sellers, stock, uploads
-from cloud.api.deps import CloudDep, NowDep
+from cloud.api.deps import CloudDep, NowDep, get_cloud
 from cloud.orders import TAIWAN, business_day
 from cloud.runtime import Cloud
 from cloud.web import charts, i18n, security
@@ -192,26 +192,17 @@ def _to_login(request: Request) -> Response:
     return _redirect(url)
 
 
-def _cloud(request: Request) -> Cloud:
-    cloud: Cloud = request.app.state.cloud
-    return cloud
-
-
 def web_seller(request: Request, cloud: CloudDep, now: NowDep) -> str:
     """The seller of the session cookie; ``LoginRequired`` (a redirect to /login) without a live one."""
-    token = request.cookies.get(auth.SESSION_COOKIE)
-    if not token:
+    seller_id = _session_seller(request, cloud, now)
+    if seller_id is None:
         raise LoginRequired
-    try:
-        with cloud.db.read() as conn:
-            return auth.seller_for_token(conn, token, now)
-    except auth.Unauthenticated:
-        raise LoginRequired from None
+    return seller_id
 
 
 async def csrf_form(request: Request) -> AsyncIterator[FormData]:
     """The submitted form, once its CSRF token is checked; its uploaded files are closed afterwards."""
-    cloud = _cloud(request)
+    cloud = get_cloud(request)
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > cloud.settings.max_image_bytes + UPLOAD_SLACK_BYTES:
         raise RequestTooLarge(f"the request is over {cloud.settings.max_image_bytes} bytes")
@@ -288,7 +279,7 @@ def render(
     headers: dict[str, str] | None = None,
     **context: Any,
 ) -> HTMLResponse:
-    cloud = _cloud(request)
+    cloud = get_cloud(request)
     lang = language(request)
     tr = i18n.translator(lang)
     bound = security.binding(request.cookies)
