@@ -17,7 +17,7 @@ device's own store.
 """
 
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
 from sync_protocol.errors import InvalidTopic
 from sync_protocol.ids import is_ident
@@ -42,89 +42,76 @@ def _check_id(what: str, value: str) -> None:
 
 
 @dataclass(frozen=True)
-class UplinkTopic:
-    """Where a device publishes its batches for one stream."""
+class _DeviceTopic:
+    """What every topic has: ``{_STORES}/{storeId}/{LEVEL}/{deviceId}``, checked ids, the name as its str."""
 
+    LEVEL: ClassVar[str]
     store_id: str
     device_id: str
+
+    def __post_init__(self) -> None:
+        _check_id("storeId", self.store_id)
+        _check_id("deviceId", self.device_id)
+
+    def _tail(self) -> str:
+        return ""
+
+    @property
+    def name(self) -> str:
+        return f"{_STORES}/{self.store_id}/{self.LEVEL}/{self.device_id}{self._tail()}"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class UplinkTopic(_DeviceTopic):
+    """Where a device publishes its batches for one stream."""
+
+    LEVEL: ClassVar[str] = "up"
     stream: Stream
 
     def __post_init__(self) -> None:
-        _check_id("storeId", self.store_id)
-        _check_id("deviceId", self.device_id)
+        super().__post_init__()
         if not isinstance(self.stream, Stream):
             raise InvalidTopic(f"not a stream: {self.stream!r}")
 
-    @property
-    def name(self) -> str:
-        return f"{_STORES}/{self.store_id}/up/{self.device_id}/{self.stream}"
-
-    def __str__(self) -> str:
-        return self.name
+    def _tail(self) -> str:
+        return f"/{self.stream}"
 
 
 @dataclass(frozen=True)
-class AckTopic:
+class AckTopic(_DeviceTopic):
     """Where the cloud acknowledges one device's batches (all its streams)."""
 
-    store_id: str
-    device_id: str
-
-    def __post_init__(self) -> None:
-        _check_id("storeId", self.store_id)
-        _check_id("deviceId", self.device_id)
-
-    @property
-    def name(self) -> str:
-        return f"{_STORES}/{self.store_id}/ack/{self.device_id}"
-
-    def __str__(self) -> str:
-        return self.name
+    LEVEL: ClassVar[str] = "ack"
 
 
 @dataclass(frozen=True)
-class DownlinkTopic:
+class DownlinkTopic(_DeviceTopic):
     """Where the cloud sends one device catalog, order status and stock messages.
 
     Addressed per device rather than per store so that the broker alone keeps a device from reading another
     store's messages (see ``mosquitto_acl``); the cloud publishes to each device of the store.
     """
 
-    store_id: str
-    device_id: str
+    LEVEL: ClassVar[str] = "down"
     kind: DownlinkKind
 
     def __post_init__(self) -> None:
-        _check_id("storeId", self.store_id)
-        _check_id("deviceId", self.device_id)
+        super().__post_init__()
         if not isinstance(self.kind, DownlinkKind):
             raise InvalidTopic(f"not a downlink kind: {self.kind!r}")
 
-    @property
-    def name(self) -> str:
-        return f"{_STORES}/{self.store_id}/down/{self.device_id}/{self.kind}"
-
-    def __str__(self) -> str:
-        return self.name
+    def _tail(self) -> str:
+        return f"/{self.kind}"
 
 
 @dataclass(frozen=True)
-class StatusTopic:
+class StatusTopic(_DeviceTopic):
     """A device's presence: it publishes ``online`` retained on connect, the broker its last will."""
 
-    store_id: str
-    device_id: str
-
-    def __post_init__(self) -> None:
-        _check_id("storeId", self.store_id)
-        _check_id("deviceId", self.device_id)
-
-    @property
-    def name(self) -> str:
-        return f"{_STORES}/{self.store_id}/status/{self.device_id}"
-
-    def __str__(self) -> str:
-        return self.name
+    LEVEL: ClassVar[str] = "status"
 
 
 Topic = UplinkTopic | AckTopic | DownlinkTopic | StatusTopic
