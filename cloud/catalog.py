@@ -515,17 +515,18 @@ def create_discount(conn: Connection, seller_id: str, body: DiscountCreate, now:
     return get_discount(conn, seller_id, discount_id)
 
 
-def get_discount(conn: Connection, seller_id: str, discount_id: str) -> DiscountPublic:
+def _live_row(conn: Connection, table: Any, key: Any, seller_id: str, ident: str, what: str) -> Any:
+    """The seller's row with that id, unless deleted; another seller's is 'not found' like a missing one."""
     row = conn.execute(
-        select(discounts).where(
-            discounts.c.discount_id == discount_id,
-            discounts.c.seller_id == seller_id,
-            discounts.c.deleted_at.is_(None),
-        )
+        select(table).where(key == ident, table.c.seller_id == seller_id, table.c.deleted_at.is_(None))
     ).first()
     if row is None:
-        raise NotFound(f"discount {discount_id} not found", code="discountNotFound")
-    return _discount(row)
+        raise NotFound(f"{what} {ident} not found", code=f"{what}NotFound")
+    return row
+
+
+def get_discount(conn: Connection, seller_id: str, discount_id: str) -> DiscountPublic:
+    return _discount(_live_row(conn, discounts, discounts.c.discount_id, seller_id, discount_id, "discount"))
 
 
 def list_discounts(conn: Connection, seller_id: str) -> list[DiscountPublic]:
@@ -595,14 +596,7 @@ def create_coupon(conn: Connection, seller_id: str, body: CouponCreate, now: dat
 
 
 def get_coupon(conn: Connection, seller_id: str, coupon_id: str) -> CouponPublic:
-    row = conn.execute(
-        select(coupons).where(
-            coupons.c.coupon_id == coupon_id, coupons.c.seller_id == seller_id, coupons.c.deleted_at.is_(None)
-        )
-    ).first()
-    if row is None:
-        raise NotFound(f"coupon {coupon_id} not found", code="couponNotFound")
-    return _coupon(row)
+    return _coupon(_live_row(conn, coupons, coupons.c.coupon_id, seller_id, coupon_id, "coupon"))
 
 
 def list_coupons(conn: Connection, seller_id: str) -> list[CouponPublic]:
