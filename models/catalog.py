@@ -159,6 +159,17 @@ class CatalogSnapshot(CamelModel):
     stock: list[StockLevel] = Field(
         default=[], description="Counted levels at this store; applied as 'count' stock deltas"
     )
+    downlink_seq: int | None = Field(
+        default=None,
+        ge=0,
+        description="From the cloud: the store's feed position the levels include (the node follows the feed "
+        "from here)",
+    )
+    stock_counted: dict[str, list[int]] = Field(
+        default={},
+        description="From the cloud: per device of the store, the stockDeltas seqs the levels include, as "
+        "[highWater, seqs committed above it...]; the node adds its own deltas not yet counted",
+    )
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Self:

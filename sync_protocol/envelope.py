@@ -6,7 +6,9 @@ an HLC stamp, the payload) and sends ``Batch``es of envelopes with contiguous se
 ``Ack`` naming the highest seq below which everything is committed and the gaps it wants again.
 
 Downlink: each message is idempotent by itself (a catalog version, a delta's version range, a transition's
-stamp, a stock delta's id), so it needs no sequence.
+stamp, a stock delta's id). Order transitions and stock deltas made in the cloud also travel in the store's
+*feed*: numbered 1, 2, 3... per store, so a node that holds feed position ``n`` and sees ``n + 2`` knows it
+missed one and asks again from ``n`` (its ``DeviceStatus``); catalog changes follow the catalog version.
 
 Validation errors that the decoder must tell apart from plain schema errors carry their own pydantic error
 type (``unknownVersion``, ``inconsistent``, ``illegalTransition``); see ``sync_protocol.encoding``.
@@ -43,6 +45,8 @@ MAX_MISSING_RANGES = 100
 """An ack re-requests at most this many gaps (the earliest first); the rest follow in later acks."""
 MAX_CATALOG_CHANGES = 10_000
 MAX_NOTE_LENGTH = 500
+CLOUD_ORIGIN = "cloud"
+"""The device id (and HLC node) of transitions made in the cloud: the dashboard, carriers, timeouts."""
 
 
 def _check_version(value: int) -> int:
@@ -348,19 +352,32 @@ class CatalogDelta(WireModel):
         return self
 
 
-class OrderStatusUpdate(WireModel):
-    """A status transition made in the cloud (a seller's refund, a carrier's delivery), sent to the store."""
+class FeedMessage(WireModel):
+    """A message in a store's downlink feed: ``seq`` is its position (1, 2, 3... per store) and ``latestSeq``
+    the feed's end when it was sent, so a node knows whether more is waiting behind it."""
 
     schema_version: SchemaVersion = SCHEMA_VERSION
     store_id: Ident
+    seq: Annotated[int, Field(strict=True, ge=1)]
+    latest_seq: Annotated[int, Field(strict=True, ge=1)]
+
+    @model_validator(mode="after")
+    def _within_the_feed(self) -> Self:
+        if self.latest_seq < self.seq:
+            raise _inconsistent("latestSeq {latest} is below seq {seq}", latest=self.latest_seq, seq=self.seq)
+        return self
+
+
+class OrderStatusUpdate(FeedMessage):
+    """A status transition made in the cloud (a seller's refund, a carrier's delivery), sent to the store."""
+
     transition: OrderTransition
 
 
-class StockAdjustment(WireModel):
-    """A stock delta made in the cloud (restock, count, write-off, correction), sent to the store."""
+class StockAdjustment(FeedMessage):
+    """A stock delta the cloud wrote for the store (restock, count, write-off, correction, or the effect of
+    an order transition), sent to it. Idempotent by the delta's id: a node that has it already ignores it."""
 
-    schema_version: SchemaVersion = SCHEMA_VERSION
-    store_id: Ident
     delta: StockDelta
 
     @model_validator(mode="after")
@@ -386,12 +403,18 @@ DOWNLINK_MODELS: Mapping[
 
 
 class DeviceStatus(WireModel):
-    """Retained on a device's status topic: ``online`` when it connects, ``false`` as its last will."""
+    """Retained on a device's status topic: ``online`` when it connects, ``false`` as its last will.
+
+    An online status also says where the node stands downstream: the feed position it has applied up to
+    (``downlinkSeq``) and the catalog version it holds. The cloud answers with what follows both; a node
+    that sees a gap in the feed publishes its status again to ask for the rest."""
 
     schema_version: SchemaVersion = SCHEMA_VERSION
     store_id: Ident
     device_id: Ident
     online: bool
+    downlink_seq: Annotated[int, Field(strict=True, ge=0)] = 0
+    catalog_version: Annotated[int, Field(strict=True, ge=1)] | None = None
 
 
 # --- payloads ---------------------------------------------------------------------------------------------

@@ -10,18 +10,20 @@ both sides reach the same answer from the same facts, whatever order the facts a
 - Footfall: events are kept once by id; counts are recomputed from the events, never added up blindly.
 """
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta, timezone, tzinfo
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from enum import StrEnum
 from functools import cached_property
+from typing import Protocol
 
 from models.errors import IllegalTransition
 from models.footfall import Direction, FootfallEvent
-from models.order_states import STATUS_RANK, OrderStatus, check_transition
+from models.order_states import STATUS_RANK, Actor, OrderStatus, check_transition, find_transition
 from models.sales import Order
-from models.stock import StockDelta
+from models.stock import StockDelta, StockReason
 from sync_protocol.envelope import CatalogDelta, OrderTransition
 from sync_protocol.hlc import HLC
 
@@ -161,6 +163,74 @@ def merge_all(
         outcomes.append(outcome)
         current = outcome.state
     return current, outcomes
+
+
+class OrderLine(Protocol):
+    """What an order line needs for a transition's stock effect (``models.sales.OrderItem`` or a row)."""
+
+    @property
+    def item_id(self) -> str: ...
+    @property
+    def variant_id(self) -> str: ...
+    @property
+    def quantity(self) -> int: ...
+
+
+def creation_transition(
+    order_id: str, status: OrderStatus, created_at: datetime, device_id: str, *, actor: Actor = Actor.STORE
+) -> OrderTransition:
+    """The transition that created an order (``fromStatus`` None), rebuilt from the order itself. It is the
+    only one leaving "no status", so its stamp never decides anything; both sides rebuild it alike."""
+    return OrderTransition(
+        order_id=order_id,
+        from_status=None,
+        to_status=status,
+        actor=actor,
+        hlc=HLC(int(created_at.timestamp() * 1000), 0, device_id).encode(),
+        device_id=device_id,
+    )
+
+
+def effect_delta_id(item_id: str, transition: OrderTransition, *, undo: bool = False) -> str:
+    """The id of the stock delta a transition writes for one order line (and of the delta that takes it
+    back). Both sides derive the same id from the same facts, so each side's copy dedupes the other's."""
+    key = f"{transition.order_id}|{transition.from_status}|{transition.to_status}|{transition.hlc}"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return f"{item_id}.{digest}" + (".u" if undo else "")
+
+
+def transition_effects(
+    outcome: MergeOutcome, lines: Iterable[OrderLine], *, store_id: str, at: datetime
+) -> list[StockDelta]:
+    """The stock deltas a merge calls for: goods back for each restocking transition that joined the
+    effective path, and the same taken back for each that left it.
+
+    Each side writes these for every merge it makes and sends them to the other (uplink ``stockDeltas``,
+    downlink feed); deltas count once by id. So whichever side saw which transition first, both end with
+    exactly the effects of the transitions on the final path: one that joined and later left a path cancels
+    out, one that never joined a side's path was never written there.
+    """
+    deltas: list[StockDelta] = []
+    lines = list(lines)
+    for transitions, undo in ((outcome.superseded, True), (outcome.newly_effective, False)):
+        for transition in transitions:
+            rule = find_transition(transition.from_status, transition.to_status)
+            if rule is None or not rule.restocks:
+                continue
+            for line in lines:
+                deltas.append(
+                    StockDelta(
+                        delta_id=effect_delta_id(line.item_id, transition, undo=undo),
+                        store_id=store_id,
+                        variant_id=line.variant_id,
+                        quantity=-line.quantity if undo else line.quantity,
+                        reason=StockReason.ADJUSTMENT if undo else StockReason.REFUND,
+                        ref_id=transition.order_id,
+                        note=f"order {transition.to_status.value}" + (" (undone)" if undo else ""),
+                        created_at=at,
+                    )
+                )
+    return deltas
 
 
 # --- stock ------------------------------------------------------------------------------------------------

@@ -200,3 +200,19 @@ def contiguous_runs(seqs: Iterable[int], *, max_len: int) -> list[tuple[int, ...
     if current:
         runs.append(tuple(current))
     return runs
+
+
+# --- the downlink feed ------------------------------------------------------------------------------------
+
+
+class FeedVerdict(StrEnum):
+    APPLY = "apply"  # the next message: apply it and move the position on
+    DUPLICATE = "duplicate"  # at or below the position: applied before, drop it
+    GAP = "gap"  # beyond the next: one is missing; hold this one and ask from the position again
+
+
+def judge_feed(position: int, seq: int) -> FeedVerdict:
+    """Where a feed message stands against the position a node has applied up to (feeds start at 1)."""
+    if seq <= position:
+        return FeedVerdict.DUPLICATE
+    return FeedVerdict.APPLY if seq == position + 1 else FeedVerdict.GAP

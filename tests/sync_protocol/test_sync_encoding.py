@@ -126,11 +126,15 @@ def test_acks_and_downlink_messages_round_trip():
         DownlinkKind.CATALOG_DELTA: CatalogDelta(store_id=STORE, from_version=3, to_version=4, changes=()),
         DownlinkKind.ORDER_STATUS: OrderStatusUpdate(
             store_id=STORE,
+            seq=7,
+            latest_seq=9,
             transition=transition(
                 OrderStatus.COMPLETED, OrderStatus.REFUNDED, Actor.SELLER, device="cloud-1"
             ),
         ),
-        DownlinkKind.STOCK: StockAdjustment(store_id=STORE, delta=stock_delta(quantity=24)),
+        DownlinkKind.STOCK: StockAdjustment(
+            store_id=STORE, seq=8, latest_seq=9, delta=stock_delta(quantity=24)
+        ),
     }
     for kind, message in messages.items():
         assert decode_downlink(encode(message), kind) == message
@@ -150,6 +154,8 @@ def test_an_illegal_transition_sent_down_is_a_bad_payload():
         encode(
             OrderStatusUpdate(
                 store_id=STORE,
+                seq=1,
+                latest_seq=1,
                 transition=transition(
                     OrderStatus.COMPLETED, OrderStatus.REFUNDED, Actor.SELLER, device="cloud-1"
                 ),

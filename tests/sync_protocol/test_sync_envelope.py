@@ -316,13 +316,15 @@ def test_a_catalog_delta_moves_forward_and_its_upserts_are_whole_entities():
 
 
 def test_downlink_stock_and_status_messages():
-    adjustment = StockAdjustment(store_id=STORE, delta=stock_delta(quantity=12))
+    adjustment = StockAdjustment(store_id=STORE, seq=8, latest_seq=9, delta=stock_delta(quantity=12))
     assert adjustment.to_json_dict()["delta"]["quantity"] == 12
     with pytest.raises(ValidationError) as caught:
-        StockAdjustment(store_id=OTHER_STORE, delta=stock_delta())
+        StockAdjustment(store_id=OTHER_STORE, seq=1, latest_seq=1, delta=stock_delta())
     assert error_types(caught.value) == {"inconsistent"}
     update = OrderStatusUpdate(
         store_id=STORE,
+        seq=2,
+        latest_seq=2,
         transition=transition(OrderStatus.COMPLETED, OrderStatus.REFUNDED, Actor.SELLER, device="cloud-1"),
     )
     assert update.to_json_dict()["transition"]["toStatus"] == "refunded"
@@ -331,7 +333,12 @@ def test_downlink_stock_and_status_messages():
         "storeId": STORE,
         "deviceId": DEVICE,
         "online": False,
+        "downlinkSeq": 0,
+        "catalogVersion": None,
     }
+    with pytest.raises(ValidationError) as caught:
+        StockAdjustment(store_id=STORE, seq=5, latest_seq=4, delta=stock_delta())
+    assert error_types(caught.value) == {"inconsistent"}
 
 
 def test_make_envelope_carries_the_stamp_it_was_given():
