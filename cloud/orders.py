@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from cloud import notifications, stock
+from cloud import downlink, notifications, stock
 from cloud.tables import (
     daily_product_sales,
     daily_sales,
@@ -27,10 +27,20 @@ from models.cloud_api import NotificationKind, OrderEventPublic, OrderList, Orde
 from models.errors import InvalidInput, NotFound
 from models.ids import new_id
 from models.money import format_twd
-from models.order_states import Actor, OrderStatus, allowed_targets, check_transition
+from models.order_states import Actor, OrderStatus, allowed_targets, check_transition, find_transition
 from models.paging import decode_time_cursor, encode_time_cursor
 from models.sales import Order, OrderItem, Payment, PaymentStatus
 from models.stock import StockDelta, StockReason
+from sync_protocol.envelope import CLOUD_ORIGIN, OrderTransition
+from sync_protocol.hlc import HLC, MAX_WALL_MS, HybridClock
+from sync_protocol.rules import (
+    MergeOutcome,
+    MergeResult,
+    StatusState,
+    creation_transition,
+    merge_order_status,
+    transition_effects,
+)
 
 # Business days are Taiwan days (UTC+8 all year: Taiwan has no daylight saving time).
 TAIWAN = timezone(timedelta(hours=8), "Asia/Taipei")
@@ -388,6 +398,104 @@ def get_order(conn: Connection, seller_id: str, order_id: str) -> OrderOut:
     return _with_lines(conn, [row], events=True)[0]
 
 
+def order_state(conn: Connection, order_id: str, created_at: datetime) -> StatusState:
+    """The order's status state for the merge rule, rebuilt from its events (each a transition seen)."""
+    found: list[OrderTransition] = []
+    for e in conn.execute(select(order_events).where(order_events.c.order_id == order_id)):
+        device = e.device_id or CLOUD_ORIGIN
+        if e.from_status is None:
+            found.append(
+                creation_transition(
+                    order_id, OrderStatus(e.to_status), created_at, device, actor=Actor(e.actor)
+                )
+            )
+            continue
+        found.append(
+            OrderTransition(
+                order_id=order_id,
+                from_status=OrderStatus(e.from_status),
+                to_status=OrderStatus(e.to_status),
+                actor=Actor(e.actor),
+                # Events from before sync stamped them: their time, as the cloud's.
+                hlc=e.hlc or HLC(int(e.at.timestamp() * 1000), 0, device).encode(),
+                device_id=device,
+                note=e.note,
+            )
+        )
+    return StatusState(order_id, frozenset(found))
+
+
+def cloud_stamp(state: StatusState, now: datetime) -> str:
+    """A stamp for a transition made in the cloud now: after every stamp the order has seen, so a change
+    made after looking at the order is later than what it looked at, even if a store's clock runs ahead."""
+    latest = max((t.stamp() for t in state.transitions), default=None)
+    last = HLC(latest.wall_ms, latest.counter, CLOUD_ORIGIN) if latest else None
+    clock = HybridClock(CLOUD_ORIGIN, last=last, max_drift_ms=MAX_WALL_MS)
+    return clock.tick(int(now.timestamp() * 1000)).encode()
+
+
+def merge_transition(
+    conn: Connection,
+    seller_id: str,
+    order_id: str,
+    incoming: OrderTransition,
+    now: datetime,
+    *,
+    low_threshold: int = 5,
+) -> MergeOutcome:
+    """Merge one transition (made in the cloud or at a store) into the order, by the rule both sides share:
+    the status follows the effective path, stock effects of transitions joining or leaving it are written
+    (and queued down to the store, which dedupes its own), payments of a refunding transition are marked."""
+    row = conn.execute(
+        select(orders).where(orders.c.order_id == order_id, orders.c.seller_id == seller_id).with_for_update()
+    ).first()
+    if row is None:
+        raise NotFound(f"order {order_id} not found", code="orderNotFound")
+    outcome = merge_order_status(order_state(conn, order_id, row.created_at), incoming)
+    if outcome.result in (MergeResult.DUPLICATE, MergeResult.ILLEGAL):
+        return outcome
+    conn.execute(
+        insert(order_events).values(
+            event_id=new_id(),
+            order_id=order_id,
+            from_status=incoming.from_status.value if incoming.from_status else None,
+            to_status=incoming.to_status.value,
+            actor=incoming.actor.value,
+            note=incoming.note,
+            at=now,
+            hlc=incoming.hlc,
+            device_id=incoming.device_id,
+        )
+    )
+    before, after = outcome.status_before, outcome.status_after
+    if after is not None and before is not None and after != before:
+        conn.execute(
+            update(orders).where(orders.c.order_id == order_id).values(status=after.value, updated_at=now)
+        )
+        units = conn.execute(
+            select(func.coalesce(func.sum(order_items.c.quantity), 0)).where(
+                order_items.c.order_id == order_id
+            )
+        ).scalar_one()
+        day = business_day(row.created_at)
+        _count_in_rollup(conn, seller_id, row.store_id, day, before.value, -1, -row.total, -units)
+        _count_in_rollup(conn, seller_id, row.store_id, day, after.value, 1, row.total, units)
+    if any(
+        (rule := find_transition(t.from_status, t.to_status)) and rule.refunds_payment
+        for t in outcome.newly_effective
+    ):
+        conn.execute(
+            update(payments)
+            .where(payments.c.order_id == order_id)
+            .values(status=PaymentStatus.REFUNDED.value)
+        )
+    items = conn.execute(select(order_items).where(order_items.c.order_id == order_id)).all()
+    effects = transition_effects(outcome, items, store_id=row.store_id, at=now)
+    stock.write_deltas(conn, seller_id, effects, now, low_threshold)
+    downlink.queue_deltas(conn, effects, now)
+    return outcome
+
+
 def transition(
     conn: Connection,
     seller_id: str,
@@ -399,59 +507,25 @@ def transition(
     note: str | None = None,
     low_threshold: int = 5,
 ) -> OrderOut:
-    """Move an order along the state machine; a return or cancellation puts its goods back in stock."""
+    """Move an order along the state machine from the cloud (the dashboard, a carrier); a return or
+    cancellation puts its goods back in stock. The store hears of it through its downlink feed."""
     row = conn.execute(
         select(orders).where(orders.c.order_id == order_id, orders.c.seller_id == seller_id).with_for_update()
     ).first()
     if row is None:
         raise NotFound(f"order {order_id} not found", code="orderNotFound")
     source = OrderStatus(row.status)
-    rule = check_transition(source, target, actor)
-    conn.execute(
-        update(orders).where(orders.c.order_id == order_id).values(status=target.value, updated_at=now)
+    check_transition(source, target, actor)
+    state = order_state(conn, order_id, row.created_at)
+    change = OrderTransition(
+        order_id=order_id,
+        from_status=source,
+        to_status=target,
+        actor=actor,
+        hlc=cloud_stamp(state, now),
+        device_id=CLOUD_ORIGIN,
+        note=note,
     )
-    units = conn.execute(
-        select(func.coalesce(func.sum(order_items.c.quantity), 0)).where(order_items.c.order_id == order_id)
-    ).scalar_one()
-    day = business_day(row.created_at)
-    _count_in_rollup(conn, seller_id, row.store_id, day, source.value, -1, -row.total, -units)
-    _count_in_rollup(conn, seller_id, row.store_id, day, target.value, 1, row.total, units)
-    conn.execute(
-        insert(order_events).values(
-            event_id=new_id(),
-            order_id=order_id,
-            from_status=source.value,
-            to_status=target.value,
-            actor=actor.value,
-            note=note,
-            at=now,
-        )
-    )
-    if rule.refunds_payment:
-        conn.execute(
-            update(payments)
-            .where(payments.c.order_id == order_id)
-            .values(status=PaymentStatus.REFUNDED.value)
-        )
-    if rule.restocks:
-        items = conn.execute(select(order_items).where(order_items.c.order_id == order_id)).all()
-        stock.write_deltas(
-            conn,
-            seller_id,
-            [
-                StockDelta(
-                    delta_id=f"{i.item_id}-{target.value}",  # one return per line: idempotent by id
-                    store_id=row.store_id,
-                    variant_id=i.variant_id,
-                    quantity=i.quantity,
-                    reason=StockReason.REFUND,
-                    ref_id=order_id,
-                    note=f"order {target.value}",
-                    created_at=now,
-                )
-                for i in items
-            ],
-            now,
-            low_threshold,
-        )
+    merge_transition(conn, seller_id, order_id, change, now, low_threshold=low_threshold)
+    downlink.queue_transition(conn, row.store_id, change, now)
     return get_order(conn, seller_id, order_id)

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from cloud import notifications
+from cloud import downlink, notifications
 from cloud.tables import products, stock_deltas, variants
 from models.cloud_api import (
     AdjustmentKind,
@@ -112,25 +112,19 @@ def adjust(
     note = f"{body.kind.value}: {body.reason}" if body.reason else body.kind.value
     delta_id = None
     if quantity:
-        delta_id = new_id()
-        write_deltas(
-            conn,
-            seller_id,
-            [
-                StockDelta(
-                    delta_id=delta_id,
-                    store_id=store_id,
-                    variant_id=body.variant_id,
-                    quantity=quantity,
-                    reason=reason,
-                    ref_id=None,
-                    note=note,
-                    created_at=now,
-                )
-            ],
-            now,
-            low_threshold,
+        delta = StockDelta(
+            delta_id=new_id(),
+            store_id=store_id,
+            variant_id=body.variant_id,
+            quantity=quantity,
+            reason=reason,
+            ref_id=None,
+            note=note,
+            created_at=now,
         )
+        delta_id = delta.delta_id
+        write_deltas(conn, seller_id, [delta], now, low_threshold)
+        downlink.queue_deltas(conn, [delta], now)  # the store's node counts it too
     return StockAdjustmentPublic(
         delta_id=delta_id,
         store_id=store_id,

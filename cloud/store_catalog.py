@@ -1,15 +1,34 @@
-"""The catalog one store sells, as a versioned ``models.catalog.CatalogSnapshot``: what the sync issue
-sends to a store node, and what field staff can load into a node by hand (``edgestore edge load-catalog``).
+"""The catalog one store sells, as a versioned ``models.catalog.CatalogSnapshot``, and the changes between
+two versions as a ``sync_protocol`` ``CatalogDelta``: what sync sends to a store node, and what field staff
+can load into a node by hand (``edgestore edge load-catalog``).
 
 The version is the seller's catalog version, so a node applies a snapshot only if it is newer than the
-one it holds; stock levels are this store's, derived from its deltas.
+one it holds, and a delta only if it starts from it. Snapshot stock levels are this store's, derived from
+its deltas; the snapshot also says which of them it counts (feed position, each device's stockDeltas seqs)
+so a node can add what it sold since.
 """
+
+import hashlib
+from collections.abc import Collection
+from typing import Any
 
 from sqlalchemy import Connection, select
 
 from cloud import catalog, sellers, stock
+from cloud.media.blob_store import BlobStore
 from cloud.media.metadata_store import MetadataStore
-from cloud.tables import brands, categories, coupons, discounts, products, variants
+from cloud.tables import (
+    brands,
+    catalog_changes,
+    categories,
+    coupons,
+    devices,
+    discounts,
+    products,
+    stores,
+    sync_streams,
+    variants,
+)
 from models.catalog import (
     Brand,
     CatalogSnapshot,
@@ -22,25 +41,36 @@ from models.catalog import (
     StockLevel,
     Variant,
 )
+from sync_protocol.envelope import (
+    MAX_CATALOG_CHANGES,
+    CatalogAnnouncement,
+    CatalogChange,
+    CatalogDelta,
+    CatalogEntity,
+    ChangeOp,
+)
+from sync_protocol.streams import Stream
+
+SNAPSHOT_PREFIX = "catalog-snapshots"
+"""Blob keys of published snapshots: ``catalog-snapshots/{storeId}/{version}-{sha256}.json``."""
 
 
-def snapshot_for_store(
-    conn: Connection, meta: MetadataStore, seller_id: str, store_id: str
-) -> CatalogSnapshot:
-    store = sellers.get_store(conn, seller_id, store_id)
-    version = catalog.current_version(conn, seller_id)
-    product_rows = conn.execute(
+def _products(
+    conn: Connection, meta: MetadataStore, seller_id: str, only: Collection[str] | None = None
+) -> list[Product]:
+    """The seller's live products that have variants (all, or ``only`` these ids), oldest first."""
+    stmt = (
         select(products)
         .where(products.c.seller_id == seller_id, products.c.deleted_at.is_(None))
         .order_by(products.c.created_at, products.c.product_id)
-    ).all()
-    variant_rows = conn.execute(
-        select(variants)
-        .where(variants.c.seller_id == seller_id)
-        .order_by(variants.c.product_id, variants.c.position)
-    ).all()
+    )
+    vstmt = select(variants).where(variants.c.seller_id == seller_id)
+    if only is not None:
+        stmt = stmt.where(products.c.product_id.in_(list(only)))
+        vstmt = vstmt.where(variants.c.product_id.in_(list(only)))
+    product_rows = conn.execute(stmt).all()
     by_product: dict[str, list[Variant]] = {}
-    for v in variant_rows:
+    for v in conn.execute(vstmt.order_by(variants.c.product_id, variants.c.position)):
         by_product.setdefault(v.product_id, []).append(
             Variant(
                 variant_id=v.variant_id,
@@ -54,7 +84,7 @@ def snapshot_for_store(
             )
         )
     docs = meta.get_many(r.metadata_id for r in product_rows)
-    product_list = [
+    return [
         Product(
             product_id=r.product_id,
             name=r.name,
@@ -71,7 +101,56 @@ def snapshot_for_store(
         for r in product_rows
         if by_product.get(r.product_id)
     ]
-    used_brands = {p.brand_id for p in product_list if p.brand_id}
+
+
+def _brands(conn: Connection, brand_ids: Collection[str]) -> list[Brand]:
+    return [
+        Brand(brand_id=b.brand_id, name=b.name, name_en=b.name_en)
+        for b in conn.execute(
+            select(brands).where(brands.c.brand_id.in_(list(brand_ids))).order_by(brands.c.brand_id)
+        )
+    ]
+
+
+def _discount(d: Any) -> Discount:
+    return Discount(
+        discount_id=d.discount_id,
+        name=d.name,
+        percent=d.percent,
+        product_id=d.product_id,
+        variant_id=d.variant_id,
+        starts_at=d.starts_at,
+        ends_at=d.ends_at,
+        active=d.active,
+    )
+
+
+def _coupon(c: Any) -> Coupon:
+    return Coupon(
+        code=c.code,
+        kind=CouponKind(c.kind),
+        value=c.value,
+        min_spend=c.min_spend,
+        max_uses=c.max_uses,
+        starts_at=c.starts_at,
+        ends_at=c.ends_at,
+        active=c.active,
+    )
+
+
+def _sells(d: Any, product_ids: Collection[str], variant_ids: Collection[str]) -> bool:
+    """Whether a discount applies to something the store's catalog holds."""
+    return (d.product_id is None or d.product_id in product_ids) and (
+        d.variant_id is None or d.variant_id in variant_ids
+    )
+
+
+def snapshot_for_store(
+    conn: Connection, meta: MetadataStore, seller_id: str, store_id: str
+) -> CatalogSnapshot:
+    store = sellers.get_store(conn, seller_id, store_id)
+    version = catalog.current_version(conn, seller_id)
+    product_list = _products(conn, meta, seller_id)
     levels = stock.levels(conn, store_id)
     known_variants = {v.variant_id for p in product_list for v in p.variants}
     product_ids = {p.product_id for p in product_list}
@@ -83,41 +162,17 @@ def snapshot_for_store(
             Category(category_id=c.category_id, name=c.name, name_en=c.name_en, parent_id=c.parent_id)
             for c in conn.execute(select(categories).order_by(categories.c.category_id))
         ],
-        brands=[
-            Brand(brand_id=b.brand_id, name=b.name, name_en=b.name_en)
-            for b in conn.execute(
-                select(brands).where(brands.c.brand_id.in_(used_brands)).order_by(brands.c.brand_id)
-            )
-        ],
+        brands=_brands(conn, {p.brand_id for p in product_list if p.brand_id}),
         products=product_list,
         discounts=[
-            Discount(
-                discount_id=d.discount_id,
-                name=d.name,
-                percent=d.percent,
-                product_id=d.product_id,
-                variant_id=d.variant_id,
-                starts_at=d.starts_at,
-                ends_at=d.ends_at,
-                active=d.active,
-            )
+            _discount(d)
             for d in conn.execute(
                 select(discounts).where(discounts.c.seller_id == seller_id, discounts.c.deleted_at.is_(None))
             )
-            if (d.product_id is None or d.product_id in product_ids)
-            and (d.variant_id is None or d.variant_id in known_variants)
+            if _sells(d, product_ids, known_variants)
         ],
         coupons=[
-            Coupon(
-                code=c.code,
-                kind=CouponKind(c.kind),
-                value=c.value,
-                min_spend=c.min_spend,
-                max_uses=c.max_uses,
-                starts_at=c.starts_at,
-                ends_at=c.ends_at,
-                active=c.active,
-            )
+            _coupon(c)
             for c in conn.execute(
                 select(coupons).where(coupons.c.seller_id == seller_id, coupons.c.deleted_at.is_(None))
             )
@@ -127,4 +182,98 @@ def snapshot_for_store(
             for vid, level in sorted(levels.items())
             if vid in known_variants
         ],
+        downlink_seq=conn.execute(
+            select(stores.c.downlink_seq).where(stores.c.store_id == store_id)
+        ).scalar_one(),
+        stock_counted={
+            row.device_id: [int(row.high_water), *sorted(int(s) for s in row.above)]
+            for row in conn.execute(
+                select(sync_streams.c.device_id, sync_streams.c.high_water, sync_streams.c.above)
+                .join(devices, devices.c.device_id == sync_streams.c.device_id)
+                .where(devices.c.store_id == store_id, sync_streams.c.stream == Stream.STOCK_DELTAS.value)
+            )
+        },
+    )
+
+
+def catalog_delta(
+    conn: Connection, meta: MetadataStore, seller_id: str, store_id: str, held_version: int
+) -> CatalogDelta | None:
+    """The changes from ``held_version`` to the seller's current version, each entity as it is now; None
+    when there is nothing newer, or when a delta cannot say it (too many changes, a log that does not reach
+    back that far): the node then takes a snapshot."""
+    current = catalog.current_version(conn, seller_id)
+    if held_version >= current or held_version < 1:
+        return None
+    rows = conn.execute(
+        select(catalog_changes.c.entity, catalog_changes.c.entity_id, catalog_changes.c.version)
+        .where(catalog_changes.c.seller_id == seller_id, catalog_changes.c.version > held_version)
+        .order_by(catalog_changes.c.version)
+    ).all()
+    if not rows or rows[0].version != held_version + 1:
+        return None  # the log does not reach back to the node's version
+    touched: dict[str, set[str]] = {}
+    for row in rows:
+        touched.setdefault(row.entity, set()).add(row.entity_id)
+    if sum(len(ids) for ids in touched.values()) > MAX_CATALOG_CHANGES // 2:
+        return None  # a snapshot says it more cheaply
+    changes: list[CatalogChange] = []
+
+    product_ids = touched.get("product", set())
+    live = {p.product_id: p for p in _products(conn, meta, seller_id, product_ids)}
+    for brand in _brands(conn, {p.brand_id for p in live.values() if p.brand_id}):
+        changes.append(_upsert(CatalogEntity.BRAND, brand.brand_id, brand))
+    for product_id in sorted(product_ids):
+        if product_id in live:
+            changes.append(_upsert(CatalogEntity.PRODUCT, product_id, live[product_id]))
+        else:
+            changes.append(
+                CatalogChange(entity=CatalogEntity.PRODUCT, op=ChangeOp.REMOVE, entity_id=product_id)
+            )
+
+    discount_ids = touched.get("discount", set())
+    if discount_ids:
+        all_products = _products(conn, meta, seller_id)
+        store_products = {p.product_id for p in all_products}
+        store_variants = {v.variant_id for p in all_products for v in p.variants}
+        for d in conn.execute(select(discounts).where(discounts.c.discount_id.in_(list(discount_ids)))):
+            if d.deleted_at is None and _sells(d, store_products, store_variants):
+                changes.append(_upsert(CatalogEntity.DISCOUNT, d.discount_id, _discount(d)))
+            else:
+                changes.append(
+                    CatalogChange(entity=CatalogEntity.DISCOUNT, op=ChangeOp.REMOVE, entity_id=d.discount_id)
+                )
+
+    coupon_ids = touched.get("coupon", set())
+    for c in conn.execute(select(coupons).where(coupons.c.coupon_id.in_(list(coupon_ids)))):
+        if c.deleted_at is None:
+            changes.append(_upsert(CatalogEntity.COUPON, c.code, _coupon(c)))
+        else:
+            changes.append(CatalogChange(entity=CatalogEntity.COUPON, op=ChangeOp.REMOVE, entity_id=c.code))
+    return CatalogDelta(
+        store_id=store_id, from_version=held_version, to_version=current, changes=tuple(changes)
+    )
+
+
+def _upsert(entity: CatalogEntity, entity_id: str, model: Any) -> CatalogChange:
+    return CatalogChange(entity=entity, op=ChangeOp.UPSERT, entity_id=entity_id, data=model.to_json_dict())
+
+
+def publish_snapshot(
+    conn: Connection, meta: MetadataStore, blobs: BlobStore, seller_id: str, store_id: str, base_url: str
+) -> CatalogAnnouncement:
+    """Write the store's snapshot to the blob store (once per content) and announce it: the node fetches
+    it from the cloud's file route, checks size and SHA-256, and applies it if it is newer."""
+    snapshot = snapshot_for_store(conn, meta, seller_id, store_id)
+    data = snapshot.model_dump_json(by_alias=True).encode()
+    sha = hashlib.sha256(data).hexdigest()
+    key = f"{SNAPSHOT_PREFIX}/{store_id}/{snapshot.version}-{sha}.json"
+    if not blobs.exists(key):
+        blobs.put(key, data, "application/json")
+    return CatalogAnnouncement(
+        store_id=store_id,
+        version=snapshot.version,
+        snapshot_url=f"{base_url}/files/{key}",
+        sha256=sha,
+        size=len(data),
     )

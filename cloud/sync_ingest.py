@@ -24,12 +24,12 @@ from models.cloud_api import NotificationKind
 from models.errors import DomainError
 from models.footfall import FootfallEvent
 from models.ids import new_id
-from models.order_states import Actor
 from models.sales import Order
 from models.stock import StockDelta
 from sync_protocol.encoding import decode_batch
 from sync_protocol.envelope import Ack, Batch, OrderTransition, SeqRange, validate_payload
 from sync_protocol.errors import InvalidTopic, MessageRejected, RejectReason
+from sync_protocol.rules import MergeResult
 from sync_protocol.sequence import SeqState, ack_for, classify
 from sync_protocol.streams import Stream
 from sync_protocol.topics import UplinkTopic, parse_topic
@@ -118,42 +118,54 @@ def _apply(conn: Connection, seller_id: str, payload: Any, now: datetime, low_th
 def _apply_store_transition(
     conn: Connection, seller_id: str, change: OrderTransition, now: datetime, low_threshold: int
 ) -> None:
-    """A status change made at the store. When the cloud already moved the order elsewhere, the change is
-    not applied and the seller is told (the full HLC merge of section 4 is the sync issue's next step)."""
+    """A status change made at the store, merged by the rule both sides share. When it and a change made in
+    the cloud meet, the rule picks one; the seller's bell says which won, and the store converges on the
+    same answer when the cloud's change reaches it through the feed."""
     try:
-        current = orders.get_order(conn, seller_id, change.order_id)
+        outcome = orders.merge_transition(
+            conn, seller_id, change.order_id, change, now, low_threshold=low_threshold
+        )
     except DomainError:
         raise MessageRejected(
             RejectReason.BAD_PAYLOAD, f"order {change.order_id} is not this store's"
         ) from None
-    if current.status == change.to_status:
-        return  # already there: a duplicate effect
-    if current.status != change.from_status:
-        notifications.notify(
-            conn,
-            seller_id,
-            NotificationKind.SYNC_CONFLICT,
-            f"同步衝突：訂單 {change.order_id[-6:]} 在門市改為 {change.to_status.value}，雲端已是 {current.status.value}",
-            ref_type="order",
-            ref_id=change.order_id,
-            data={
-                "storeStatus": change.to_status.value,
-                "cloudStatus": current.status.value,
-                "titleEn": f"Sync conflict: order {change.order_id[-6:]} set to {change.to_status.value} at the "
-                f"store, {current.status.value} in the cloud",
-            },
-            now=now,
-        )
-        return
-    orders.transition(
+    if outcome.result is MergeResult.LOST_CONFLICT and outcome.winner is not None:
+        _ring_conflict(conn, seller_id, change, outcome.winner, store_won=False, now=now)
+    elif outcome.superseded:
+        _ring_conflict(conn, seller_id, change, outcome.superseded[-1], store_won=True, now=now)
+
+
+def _ring_conflict(
+    conn: Connection,
+    seller_id: str,
+    store_change: OrderTransition,
+    other: OrderTransition,
+    *,
+    store_won: bool,
+    now: datetime,
+) -> None:
+    short = store_change.order_id[-6:]
+    won, lost = (store_change, other) if store_won else (other, store_change)
+    notifications.notify(
         conn,
         seller_id,
-        change.order_id,
-        change.to_status,
-        now,
-        actor=Actor.STORE,
-        note=change.note,
-        low_threshold=low_threshold,
+        NotificationKind.SYNC_CONFLICT,
+        f"同步衝突：訂單 {short} 門市改為 {store_change.to_status.value}、雲端為 {other.to_status.value}；"
+        f"以 {won.to_status.value} 為準",
+        body="兩邊同時修改了訂單狀態；依同步規則保留推進較多（同級則較晚）的變更，兩邊結果一致。",
+        ref_type="order",
+        ref_id=store_change.order_id,
+        data={
+            "storeStatus": store_change.to_status.value,
+            "otherStatus": other.to_status.value,
+            "winner": won.to_status.value,
+            "loser": lost.to_status.value,
+            "titleEn": f"Sync conflict: order {short} set to {store_change.to_status.value} at the store and "
+            f"{other.to_status.value} elsewhere; {won.to_status.value} stands",
+            "bodyEn": "Both sides changed the order at once; the sync rule keeps the change that moved it further "
+            "(the later one on a tie), on both sides.",
+        },
+        now=now,
     )
 
 

@@ -1,46 +1,134 @@
-"""The cloud's MQTT side: uplink batches in, acks out, and device presence (online / last will).
+"""The cloud's MQTT side: uplink batches in, acks out, device presence (online / last will), and the downlink.
 
 Every uplink message goes through ``cloud.sync_ingest.handle_uplink`` (one Postgres transaction) before its
 ack is published, and the MQTT delivery itself is acknowledged to the broker only after that, so a cloud
 killed at any point gets the batch again and the sequence state turns it into a no-op.
+
+Downlink: a device's online status says where it stands (feed position, catalog version). A thread of this
+service sends each online device what follows: the store's feed (``cloud.downlink``), a page at a time, and
+the catalog as a delta from the device's version or, when a delta cannot say it, a snapshot announcement. It
+looks again every ``downlink_interval_s``, so changes made by any cloud process reach online stores within
+about that. A node that finds a gap publishes its status again, which rewinds what this side thinks it sent.
 """
 
 import logging
 import socket
+import threading
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select, update
 
-from cloud import notifications
+from cloud import catalog, downlink, notifications, store_catalog
 from cloud.runtime import Cloud
 from cloud.sync_ingest import dead_letter, handle_uplink
 from cloud.tables import devices, stores
 from models.cloud_api import NotificationKind
 from sync_protocol.encoding import decode_status, encode
+from sync_protocol.envelope import CatalogAnnouncement, CatalogDelta
 from sync_protocol.errors import InvalidTopic, MessageRejected
 from sync_protocol.mqtt_link import MqttLink, MqttSettings
+from sync_protocol.streams import DownlinkKind
 from sync_protocol.topics import StatusTopic, Topics, UplinkTopic, parse_topic
 
 log = logging.getLogger(__name__)
 
 
+@dataclass
+class _Downstream:
+    """What this service believes an online device holds: where to send from next."""
+
+    store_id: str
+    seller_id: str
+    feed_seq: int
+    catalog_version: int | None
+
+
 class SyncService:
-    def __init__(self, cloud: Cloud, mqtt: MqttSettings, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        cloud: Cloud,
+        mqtt: MqttSettings,
+        clock: Callable[[], datetime],
+        *,
+        downlink_interval_s: float = 1.0,
+    ) -> None:
         self.cloud = cloud
         self.clock = clock
+        self.downlink_interval_s = downlink_interval_s
         if not mqtt.client_id:
             mqtt = replace(mqtt, client_id=f"edgestore-cloud-{socket.gethostname()}")
         self.link = MqttLink(mqtt, self._on_message)
         self.link.subscribe(Topics.CLOUD_UPLINK_FILTER)
         self.link.subscribe(Topics.CLOUD_STATUS_FILTER)
+        self._online: dict[str, _Downstream] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._downlink_loop, name="sync-downlink", daemon=True)
 
     def start(self, *, wait_s: float | None = 10.0) -> bool:
-        return self.link.start(wait_s=wait_s)
+        up = self.link.start(wait_s=wait_s)
+        self._thread.start()
+        return up
 
     def close(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
         self.link.close()
+
+    def nudge(self) -> None:
+        """Look at the feeds and catalogs now rather than at the next tick."""
+        self._wake.set()
+
+    # -- downlink (own thread) --------------------------------------------------------------------------------
+
+    def _downlink_loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.downlink_interval_s)
+            self._wake.clear()
+            if self._stop.is_set() or not self.link.connected.is_set():
+                continue
+            with self._lock:
+                targets = list(self._online.items())
+            for device_id, down in targets:
+                try:
+                    self._send_downlink(device_id, down)
+                except Exception:
+                    log.exception("downlink to %s failed; retrying at the next tick", device_id)
+
+    def _send_downlink(self, device_id: str, down: _Downstream) -> None:
+        cloud = self.cloud
+        with cloud.db.read() as conn:
+            feed = downlink.feed_after(conn, down.store_id, down.feed_seq)
+            current = catalog.current_version(conn, down.seller_id)
+            update: CatalogDelta | CatalogAnnouncement | None = None
+            if down.catalog_version is None or down.catalog_version < current:
+                if down.catalog_version is not None:
+                    update = store_catalog.catalog_delta(
+                        conn, cloud.metadata, down.seller_id, down.store_id, down.catalog_version
+                    )
+                if update is None:
+                    update = store_catalog.publish_snapshot(
+                        conn,
+                        cloud.metadata,
+                        cloud.blobs,
+                        down.seller_id,
+                        down.store_id,
+                        cloud.settings.base_url,
+                    )
+        if update is not None:
+            kind = DownlinkKind.CATALOG_DELTA if isinstance(update, CatalogDelta) else DownlinkKind.CATALOG
+            if not self.link.publish(str(Topics.downlink(down.store_id, device_id, kind)), encode(update)):
+                return
+            down.catalog_version = update.to_version if isinstance(update, CatalogDelta) else update.version
+        for kind, message in feed:
+            if not self.link.publish(str(Topics.downlink(down.store_id, device_id, kind)), encode(message)):
+                return
+            down.feed_seq = message.seq
 
     def _on_message(self, topic: str, data: bytes) -> None:
         try:
@@ -88,6 +176,14 @@ class SyncService:
             conn.execute(
                 update(devices).where(devices.c.device_id == parsed.device_id).values(last_seen_at=now)
             )
+            with self._lock:
+                if status.online:
+                    self._online[parsed.device_id] = _Downstream(
+                        parsed.store_id, row.seller_id, status.downlink_seq, status.catalog_version
+                    )
+                else:
+                    self._online.pop(parsed.device_id, None)
+            self._wake.set()
             if not status.online:
                 label = row.name or parsed.device_id
                 notifications.notify(

@@ -76,6 +76,8 @@ stores = Table(
     Column("opening_hours", String(200), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # The end of the store's downlink feed; taken under the row lock, so feed positions never collide.
+    Column("downlink_seq", BigInteger, nullable=False, server_default="0"),
 )
 
 devices = Table(
@@ -226,6 +228,10 @@ order_events = Table(
     Column("actor", String(16), nullable=False),
     Column("note", Text, nullable=True),
     Column("at", UTCDateTime, nullable=False),
+    # The transition's HLC stamp and the device (a store node, or "cloud") that made it: the status merge
+    # rebuilds the order's state from these. NULL on rows written before sync stamped them.
+    Column("hlc", String(96), nullable=True),
+    Column("device_id", ID, nullable=True),
 )
 
 # Rollups kept in the same transaction as the order (and moved between statuses by transitions), so the
@@ -313,4 +319,16 @@ dead_letters = Table(
     Column("seqs", JSON, nullable=False),
     Column("payload", Text, nullable=False),  # the first 64 KiB, as received (UTF-8, invalid bytes replaced)
     Index("ix_dead_letters_device_received", "device_id", "received_at"),
+)
+
+downlink_feed = Table(
+    "downlink_feed",
+    metadata,
+    # What the cloud did to a store's orders and stock (transitions, stock deltas), numbered per store, so a
+    # node that was away takes up the feed where it left it (sync issue).
+    Column("store_id", ID, ForeignKey("stores.store_id", ondelete="CASCADE"), primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
 )

@@ -14,6 +14,8 @@ from cloud.media.blob_store import (
     S3BlobStore,
     UploadRejected,
 )
+from cloud.runtime import Cloud
+from cloud.store_catalog import SNAPSHOT_PREFIX
 from models.cloud_api import ImageAttach, ImagePublic, UploadGrant, UploadRequest
 from models.errors import DomainError, NotFound
 from models.ids import ULID_PATTERN
@@ -106,8 +108,17 @@ files_router = APIRouter(include_in_schema=False)
 def image_file(key: str, cloud: CloudDep) -> Response:
     """Product images at stable URLs: bytes from the local store, or a redirect to a fresh presigned URL
     for a private S3 bucket (so a stored URL never expires). Staging uploads are never served."""
+    return _serve_blob(cloud, f"images/{key}")
+
+
+@files_router.get(f"/files/{SNAPSHOT_PREFIX}/{{key:path}}")
+def catalog_snapshot_file(key: str, cloud: CloudDep) -> Response:
+    """Published store catalog snapshots, named by their SHA-256 (the link a node gets over MQTT)."""
+    return _serve_blob(cloud, f"{SNAPSHOT_PREFIX}/{key}")
+
+
+def _serve_blob(cloud: Cloud, full: str) -> Response:
     store = cloud.blobs
-    full = f"images/{key}"
     if isinstance(store, S3BlobStore):
         try:
             return RedirectResponse(store.presigned_get(full), status_code=307)

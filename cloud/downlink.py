@@ -1,0 +1,73 @@
+"""The cloud's side of the downlink feed: what the cloud did to a store's orders and stock, numbered per store.
+
+Written in the same transaction as the change (a dashboard transition, a restock, the stock effect of an
+order's merge), so a committed change is always in the feed and a rolled-back one never is. The sync service
+reads the feed after a node's position and publishes it; the node applies each message once, in order.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from cloud.tables import downlink_feed, stores
+from models.stock import StockDelta
+from sync_protocol.envelope import FeedMessage, OrderStatusUpdate, OrderTransition, StockAdjustment
+from sync_protocol.streams import DownlinkKind
+
+FEED_PAGE = 200
+"""Feed messages sent per request; a node asks for the next page when it has applied one."""
+
+
+def _append(
+    conn: Connection, store_id: str, kind: DownlinkKind, payload: dict[str, Any], now: datetime
+) -> int:
+    seq = conn.execute(
+        update(stores)
+        .where(stores.c.store_id == store_id)
+        .values(downlink_seq=stores.c.downlink_seq + 1)
+        .returning(stores.c.downlink_seq)
+    ).scalar_one()
+    conn.execute(
+        insert(downlink_feed).values(
+            store_id=store_id, seq=seq, kind=kind.value, payload=payload, created_at=now
+        )
+    )
+    return int(seq)
+
+
+def queue_transition(conn: Connection, store_id: str, transition: OrderTransition, now: datetime) -> int:
+    return _append(conn, store_id, DownlinkKind.ORDER_STATUS, {"transition": transition.to_json_dict()}, now)
+
+
+def queue_deltas(conn: Connection, deltas: list[StockDelta], now: datetime) -> None:
+    for delta in deltas:
+        _append(conn, delta.store_id, DownlinkKind.STOCK, {"delta": delta.to_json_dict()}, now)
+
+
+def latest_seq(conn: Connection, store_id: str) -> int:
+    return int(
+        conn.execute(
+            select(func.coalesce(stores.c.downlink_seq, 0)).where(stores.c.store_id == store_id)
+        ).scalar_one()
+    )
+
+
+def feed_after(
+    conn: Connection, store_id: str, position: int, *, limit: int = FEED_PAGE
+) -> list[tuple[DownlinkKind, FeedMessage]]:
+    """The feed messages after ``position``, oldest first, at most ``limit``."""
+    latest = latest_seq(conn, store_id)
+    rows = conn.execute(
+        select(downlink_feed)
+        .where(downlink_feed.c.store_id == store_id, downlink_feed.c.seq > position)
+        .order_by(downlink_feed.c.seq)
+        .limit(limit)
+    ).all()
+    out: list[tuple[DownlinkKind, FeedMessage]] = []
+    for row in rows:
+        kind = DownlinkKind(row.kind)
+        common = {"storeId": store_id, "seq": int(row.seq), "latestSeq": latest}
+        model = OrderStatusUpdate if kind is DownlinkKind.ORDER_STATUS else StockAdjustment
+        out.append((kind, model.model_validate(common | row.payload)))
+    return out
