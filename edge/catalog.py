@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, delete, func, insert, select, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from edge import node_state, stock
 from edge.tables import brands, categories, coupons, discounts, product_search, products, variants
@@ -17,12 +18,20 @@ from models.pricing import LineInput, best_discount, price_line
 from models.stock import StockReason
 
 
-def load_snapshot(conn: Connection, snapshot: CatalogSnapshot, at: datetime) -> int:
+def load_snapshot(
+    conn: Connection,
+    snapshot: CatalogSnapshot,
+    at: datetime,
+    *,
+    take_stock: bool = True,
+    uncounted: dict[str, int] | None = None,
+) -> int:
     """Apply a whole catalog at a newer version, in the caller's (write) transaction.
 
     Products and variants are upserted; ones missing from the snapshot are unlisted, not deleted, because
-    carts and past orders still refer to them. Stock levels in the snapshot are a count: the difference to
-    the current level is written as a ``count`` delta. Returns the number of products applied.
+    carts and past orders still refer to them. With ``take_stock``, the snapshot's levels are a count: the
+    difference to the current level is written as a ``count`` delta, plus ``uncounted`` (sales made here
+    that the levels do not include yet). Returns the number of products applied.
     """
     current = node_state.catalog_version(conn)
     if current is not None and snapshot.version <= current:
@@ -56,46 +65,61 @@ def load_snapshot(conn: Connection, snapshot: CatalogSnapshot, at: datetime) -> 
     conn.execute(update(products).values(listed=False))
     conn.execute(update(variants).values(listed=False))
     conn.execute(delete(product_search))
-    existing_products = set(conn.execute(select(products.c.product_id)).scalars())
-    existing_variants = set(conn.execute(select(variants.c.variant_id)).scalars())
     for product in snapshot.products:
-        row = product.to_row(exclude={"variants"})
-        if product.product_id in existing_products:
-            conn.execute(update(products).where(products.c.product_id == product.product_id).values(**row))
-        else:
-            conn.execute(insert(products).values(**row))
-        for variant in product.variants:
-            vrow = variant.to_row() | {"product_id": product.product_id}
-            if variant.variant_id in existing_variants:
-                conn.execute(
-                    update(variants).where(variants.c.variant_id == variant.variant_id).values(**vrow)
-                )
-            else:
-                conn.execute(insert(variants).values(**vrow))
-    _insert_many(
-        conn,
-        product_search,
-        [{"product_id": p.product_id, "text": search_text(p)} for p in snapshot.products],
-    )
+        upsert_product(conn, product)
 
-    counted = {level.variant_id: level.quantity for level in snapshot.stock}
-    for variant_id, current_level in stock.levels(conn, counted).items():
-        difference = counted[variant_id] - current_level
-        if difference:
-            stock.add_delta(
-                conn,
-                store_id=store_id,
-                variant_id=variant_id,
-                quantity=difference,
-                reason=StockReason.COUNT,
-                at=at,
-                note=f"catalog v{snapshot.version}",
-                # The snapshot's levels are the cloud's (a catalog file stands in for the cloud): it holds
-                # them already, and sending them back would count them twice.
-                send=False,
-            )
+    if take_stock:
+        counted = {level.variant_id: level.quantity for level in snapshot.stock}
+        extra = uncounted or {}
+        for variant_id, current_level in stock.levels(conn, counted).items():
+            difference = counted[variant_id] + extra.get(variant_id, 0) - current_level
+            if difference:
+                stock.add_delta(
+                    conn,
+                    store_id=store_id,
+                    variant_id=variant_id,
+                    quantity=difference,
+                    reason=StockReason.COUNT,
+                    at=at,
+                    note=f"catalog v{snapshot.version}",
+                    # The snapshot's levels are the cloud's (a catalog file stands in for the cloud): it
+                    # holds them already, and sending them back would count them twice.
+                    send=False,
+                )
+        if snapshot.downlink_seq is not None:  # the cloud's levels include its feed up to here
+            node_state.put(conn, node_state.DOWNLINK_SEQ, str(snapshot.downlink_seq))
     node_state.put(conn, node_state.CATALOG_VERSION, str(snapshot.version))
     return len(snapshot.products)
+
+
+def upsert_product(conn: Connection, product: Product) -> None:
+    """Insert or update one product with its variants (a variant it no longer has is unlisted) and its
+    search text."""
+    row = product.to_row(exclude={"variants"})
+    stmt = sqlite_insert(products).values(**row)
+    conn.execute(stmt.on_conflict_do_update(index_elements=[products.c.product_id], set_=row))
+    conn.execute(update(variants).where(variants.c.product_id == product.product_id).values(listed=False))
+    for variant in product.variants:
+        vrow = variant.to_row() | {"product_id": product.product_id}
+        vstmt = sqlite_insert(variants).values(**vrow)
+        conn.execute(vstmt.on_conflict_do_update(index_elements=[variants.c.variant_id], set_=vrow))
+    search = {"product_id": product.product_id, "text": search_text(product)}
+    sstmt = sqlite_insert(product_search).values(**search)
+    conn.execute(sstmt.on_conflict_do_update(index_elements=[product_search.c.product_id], set_=search))
+
+
+def unlist_product(conn: Connection, product_id: str) -> None:
+    """Gone from the store's catalog: hidden from browsing and carts, kept for past orders."""
+    conn.execute(update(products).where(products.c.product_id == product_id).values(listed=False))
+    conn.execute(update(variants).where(variants.c.product_id == product_id).values(listed=False))
+    conn.execute(delete(product_search).where(product_search.c.product_id == product_id))
+
+
+def upsert_row(conn: Connection, table: Any, row: dict[str, Any]) -> None:
+    """Insert or replace one row of a small catalog table (category, brand, discount, coupon)."""
+    key = [c for c in table.primary_key.columns]
+    stmt = sqlite_insert(table).values(**row)
+    conn.execute(stmt.on_conflict_do_update(index_elements=key, set_=row))
 
 
 def search_text(product: Product) -> str:

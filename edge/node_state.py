@@ -1,15 +1,22 @@
 """Facts about this node kept in its database: its device id, its store, the catalog version it holds."""
 
+from contextlib import suppress
+from datetime import datetime
+
 from sqlalchemy import Connection, select
 from sqlalchemy.dialects.sqlite import insert
 
 from edge.tables import node_state
 from models.ids import new_id
+from sync_protocol.errors import ClockDriftExceeded
+from sync_protocol.hlc import HLC, HybridClock
 
 DEVICE_ID = "deviceId"
 STORE_ID = "storeId"
 CATALOG_VERSION = "catalogVersion"
 LAST_CLOUD_CONTACT_AT = "lastCloudContactAt"
+DOWNLINK_SEQ = "downlinkSeq"  # the position in the store's downlink feed applied up to
+HLC_LAST = "hlcLast"  # the node's latest HLC stamp, so stamps keep increasing across restarts
 
 
 def get(conn: Connection, key: str) -> str | None:
@@ -35,3 +42,23 @@ def ensure_identity(conn: Connection, configured_store_id: str | None) -> tuple[
 def catalog_version(conn: Connection) -> int | None:
     value = get(conn, CATALOG_VERSION)
     return int(value) if value is not None else None
+
+
+def downlink_seq(conn: Connection) -> int:
+    value = get(conn, DOWNLINK_SEQ)
+    return int(value) if value is not None else 0
+
+
+def stamp(conn: Connection, device_id: str, now: datetime, *, observed: HLC | None = None) -> HLC:
+    """The node's next HLC stamp (after ``observed``, a remote stamp just received, if it is not too far
+    ahead), persisted in the caller's write transaction."""
+    value = get(conn, HLC_LAST)
+    clock = HybridClock(device_id, last=HLC.parse(value) if value else None)
+    now_ms = int(now.timestamp() * 1000)
+    if observed is not None:
+        # A clock far ahead does not drag ours along; the merge still orders by the stamps.
+        with suppress(ClockDriftExceeded):
+            clock.observe(observed, now_ms)
+    stamped = clock.tick(now_ms)
+    put(conn, HLC_LAST, stamped.encode())
+    return stamped

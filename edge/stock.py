@@ -3,7 +3,7 @@
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from edge import outbox
@@ -24,13 +24,14 @@ def add_delta(
     ref_id: str | None = None,
     note: str | None = None,
     send: bool = True,
+    delta_id: str | None = None,
 ) -> StockDelta:
     """Record a delta, move the level, and (unless ``send`` is off) queue the delta for the cloud: all in the
     caller's transaction."""
     if quantity == 0:
         raise ValueError("a stock delta is never zero")
     delta = StockDelta(
-        delta_id=new_id(),
+        delta_id=delta_id or new_id(),
         store_id=store_id,
         variant_id=variant_id,
         quantity=quantity,
@@ -39,7 +40,21 @@ def add_delta(
         note=note,
         created_at=at,
     )
-    conn.execute(insert(stock_deltas).values(**delta.to_row()))
+    record(conn, delta, send=send)
+    return delta
+
+
+def record(conn: Connection, delta: StockDelta, *, send: bool) -> bool:
+    """Count a delta once by its id (one written here, or one the cloud sent down); False if it was counted
+    already. The level moves in the same transaction; ``send`` queues it for the cloud."""
+    inserted = conn.execute(
+        sqlite_insert(stock_deltas)
+        .values(**delta.to_row())
+        .on_conflict_do_nothing(index_elements=["delta_id"])
+    ).rowcount
+    if not inserted:
+        return False
+    variant_id, quantity, at = delta.variant_id, delta.quantity, delta.created_at
     upsert = sqlite_insert(stock_levels).values(variant_id=variant_id, quantity=quantity)
     conn.execute(
         upsert.on_conflict_do_update(
@@ -49,7 +64,7 @@ def add_delta(
     )
     if send:
         outbox.enqueue(conn, Stream.STOCK_DELTAS, delta.delta_id, delta.to_json_dict(), at)
-    return delta
+    return True
 
 
 def levels(conn: Connection, variant_ids: Iterable[str]) -> dict[str, int]:

@@ -1,23 +1,41 @@
-"""The node's sync loop: drain the outbox over MQTT while connected, apply the cloud's acks, announce presence.
+"""The node's sync loop: drain the outbox over MQTT while connected, apply the cloud's acks and downlink,
+announce presence.
 
 Selling never waits for it: checkout writes the outbox, this thread sends it when it can. While the broker
 is unreachable the loop only retries the connection (paho's backoff); on reconnect it sends what waited.
 Acks arrive on the node's own ack topic and delete exactly what the cloud committed (``sync_drain``).
+Downlink messages arrive on the node's own downlink topics and are applied by ``sync_apply``; the status the
+node announces says where it stands, and it announces again when it finds a gap, so the cloud resends.
+A snapshot announcement is fetched over HTTP by this loop's thread, never by the MQTT network thread.
 """
 
 import logging
 import threading
 from dataclasses import replace
+from datetime import datetime
+
+import httpx
 
 from edge import node_state
 from edge.node import Node
+from edge.sync_apply import (
+    apply_catalog_delta,
+    apply_feed_message,
+    apply_snapshot,
+    position,
+    read_snapshot,
+    wants_snapshot,
+)
 from edge.sync_drain import apply_ack, pending_batches
 from models.ids import new_id
-from sync_protocol.encoding import decode_ack, encode
-from sync_protocol.envelope import DeviceStatus
+from sync_protocol.encoding import decode_ack, decode_downlink, encode
+from sync_protocol.envelope import CatalogAnnouncement, CatalogDelta, DeviceStatus, FeedMessage
 from sync_protocol.errors import MessageRejected
 from sync_protocol.mqtt_link import MqttLink, MqttSettings
-from sync_protocol.topics import Topics
+from sync_protocol.rules import CatalogVerdict
+from sync_protocol.sequence import FeedVerdict
+from sync_protocol.streams import DownlinkKind
+from sync_protocol.topics import DownlinkTopic, Topics, parse_topic
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +52,11 @@ class SyncAgent:
             will_topic=str(Topics.status(store_id, device)),
             will_payload=self._status(False),  # what the broker says for us if we vanish
         )
-        self.link = MqttLink(settings, self._on_ack)
+        self.link = MqttLink(settings, self._on_message)
         self.link.subscribe(str(Topics.ack(store_id, device)))
+        self.link.subscribe(Topics.device_downlink_filter(store_id, device))
+        self._held: dict[int, FeedMessage] = {}  # feed messages beyond a gap, until it is filled
+        self._announcement: CatalogAnnouncement | None = None
         self.link.state_listeners.append(self._link_changed)
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -61,7 +82,79 @@ class SyncAgent:
         self._wake.set()
 
     def _status(self, online: bool) -> bytes:
-        return encode(DeviceStatus(store_id=self.store_id, device_id=self.node.device_id, online=online))
+        if not online:
+            return encode(DeviceStatus(store_id=self.store_id, device_id=self.node.device_id, online=False))
+        with self.node.db.read() as conn:
+            where = position(conn)
+        return encode(
+            DeviceStatus(
+                store_id=self.store_id,
+                device_id=self.node.device_id,
+                online=True,
+                downlink_seq=where.downlink_seq,
+                catalog_version=where.catalog_version,
+            )
+        )
+
+    def _ask_again(self) -> None:
+        """Publish our position again: the cloud sends what follows it."""
+        self._announced.clear()
+        self._wake.set()
+
+    def _on_message(self, topic: str, data: bytes) -> None:
+        parsed = parse_topic(topic)
+        if isinstance(parsed, DownlinkTopic):
+            self._on_downlink(parsed.kind, data)
+        else:
+            self._on_ack(topic, data)
+
+    def _on_downlink(self, kind: DownlinkKind, data: bytes) -> None:
+        try:
+            message = decode_downlink(data, kind)
+        except MessageRejected as exc:
+            log.warning("a downlink message was refused: %s", exc)
+            return
+        if message.store_id != self.store_id:
+            return
+        now = self.node.now()
+        if isinstance(message, CatalogAnnouncement):
+            self._announcement = message  # fetched by the loop thread
+            self._wake.set()
+        elif isinstance(message, CatalogDelta):
+            with self.node.db.write() as conn:
+                verdict = apply_catalog_delta(conn, message)
+            if verdict is CatalogVerdict.NEEDS_SNAPSHOT:
+                self._ask_again()
+        else:
+            self._held[message.seq] = message
+            self._apply_held(now)
+        self.node.cloud.last_contact_at = now
+
+    def _apply_held(self, now: datetime) -> None:
+        with self.node.db.write() as conn:
+            for seq in sorted(self._held):
+                verdict = apply_feed_message(conn, self._held[seq], device_id=self.node.device_id, now=now)
+                if verdict is FeedVerdict.GAP:
+                    break
+                del self._held[seq]
+        if self._held:
+            self._ask_again()
+
+    def _fetch_snapshot(self, announcement: CatalogAnnouncement) -> None:
+        with self.node.db.read() as conn:
+            if not wants_snapshot(conn, announcement):
+                return
+        url = str(announcement.snapshot_url) if announcement.snapshot_url else None
+        if url is None:
+            log.warning("catalog v%s announced without a link; waiting for one", announcement.version)
+            return
+        response = httpx.get(url, follow_redirects=True, timeout=60)
+        response.raise_for_status()
+        snapshot = read_snapshot(announcement, response.content)
+        with self.node.db.write() as conn:
+            verdict = apply_snapshot(conn, snapshot, device_id=self.node.device_id, now=self.node.now())
+        log.info("catalog v%s from the cloud: %s", snapshot.version, verdict.value)
+        self._ask_again()  # tell the cloud where we stand now
 
     def _link_changed(self, up: bool) -> None:
         self.node.cloud.connected = up
@@ -95,6 +188,13 @@ class SyncAgent:
                 log.exception("sync round failed; retrying at the next tick")
 
     def _send_once(self) -> None:
+        announcement, self._announcement = self._announcement, None
+        if announcement is not None:
+            try:
+                self._fetch_snapshot(announcement)
+            except (httpx.HTTPError, ValueError) as exc:
+                log.warning("catalog snapshot v%s not taken: %s", announcement.version, exc)
+                self._ask_again()
         if not self._announced.is_set():
             topic = str(Topics.status(self.store_id, self.node.device_id))
             if self.link.publish(topic, self._status(True), retain=True):

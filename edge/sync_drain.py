@@ -2,12 +2,13 @@
 
 Rows are sent in stream-sequence order and deleted only when an ack's high-water mark (or its dead-letter
 list) covers them, so a crash, a lost ack or a broker restart can only cause a resend, which the cloud's
-sequence state turns into a no-op. The MQTT loop that publishes these batches is the sync issue's next step.
+sequence state turns into a no-op. ``sync_agent`` publishes these batches.
 """
 
 import json
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, delete, select
 from sqlalchemy.dialects.sqlite import insert
@@ -39,6 +40,8 @@ def pending_batches(
             .order_by(outbox.c.stream_seq)
             .limit(per_stream)
         ).all()
+        if stream is Stream.ORDER_STATUS:
+            rows = _after_their_orders(conn, rows)
         envelopes = [
             Envelope(
                 message_id=r.message_id,
@@ -53,6 +56,18 @@ def pending_batches(
         ]
         batches += pack_batches(_contiguous_prefix(envelopes), new_batch_id=new_batch_id)
     return batches
+
+
+def _after_their_orders(conn: Connection, rows: list[Any]) -> list[Any]:
+    """Streams are acknowledged independently, so a status change could overtake its order: hold status
+    changes from the first one whose order still waits to go up (the cloud could not place it yet)."""
+    waiting = set(
+        conn.execute(select(outbox.c.aggregate_id).where(outbox.c.stream == Stream.ORDERS.value)).scalars()
+    )
+    for i, row in enumerate(rows):
+        if row.aggregate_id in waiting:
+            return rows[:i]
+    return rows
 
 
 def _contiguous_prefix(envelopes: list[Envelope]) -> list[Envelope]:

@@ -117,3 +117,18 @@ sync_acks = Table(
     Column("acked_seq", Integer, nullable=False),
     Column("acked_at", UTCDateTime, nullable=False),
 )
+
+order_transitions = Table(
+    "order_transitions",
+    metadata,
+    Column("order_id", ID, ForeignKey("orders.order_id"), primary_key=True),
+    Column("hlc", String(96), primary_key=True),
+    Column("to_status", String(16), primary_key=True),
+    Column("from_status", String(16), nullable=False),
+    Column("actor", String(16), nullable=False),
+    Column("device_id", ID, nullable=False),
+    Column("note", Text, nullable=True),
+    Column("received_at", UTCDateTime, nullable=False),
+)
+"""Every status transition seen for an order after its sale, made here or in the cloud: the merge rule
+rebuilds the order's state from them (the sale itself is the creation, rebuilt from the order row)."""

@@ -22,7 +22,7 @@ def test_migrate_is_idempotent_and_sets_pragmas(tmp_path):
     db = Database(tmp_path / "edge.sqlite3")
     db.migrate()
     db.migrate()
-    assert db.schema_version() == "0001"
+    assert db.schema_version() == "0002"
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
@@ -31,4 +31,4 @@ def test_migrate_is_idempotent_and_sets_pragmas(tmp_path):
     assert db.integrity_ok()
     db.dispose()
     with sqlite3.connect(tmp_path / "edge.sqlite3") as raw:
-        assert raw.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+        assert raw.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]

@@ -1,0 +1,160 @@
+"""The node's side of the downlink, without the network: each message from the cloud applied in one write
+transaction, by the rules in ``sync_protocol`` (feed order, catalog versions, status merge, stock by id).
+
+- Feed (stock deltas and order transitions made in the cloud): applied strictly in order; a message at or
+  below the position is a repeat, one beyond the next waits until the gap is filled.
+- Catalog delta: only on top of exactly the version it starts from; a snapshot otherwise.
+- Catalog snapshot: only if newer. Its stock levels are taken only on the node's first link to the cloud
+  (feed position 0), plus the node's own sales the cloud had not counted when it made the snapshot; after
+  that, stock follows the feed, so nothing the node sold or was sent is counted twice.
+"""
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, delete, select
+
+from edge import catalog, node_state, order_status, stock
+from edge.tables import brands, categories, coupons, discounts, outbox, sync_acks
+from models.catalog import Brand, CatalogSnapshot, Category, Coupon, Discount, Product
+from models.errors import NotFound
+from sync_protocol.envelope import (
+    CatalogAnnouncement,
+    CatalogChange,
+    CatalogDelta,
+    CatalogEntity,
+    ChangeOp,
+    FeedMessage,
+    OrderStatusUpdate,
+    StockAdjustment,
+)
+from sync_protocol.rules import CatalogVerdict, judge_catalog_delta, judge_catalog_snapshot
+from sync_protocol.sequence import FeedVerdict, judge_feed
+from sync_protocol.streams import Stream
+
+log = logging.getLogger(__name__)
+
+MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where the node stands downstream: what its status tells the cloud."""
+
+    downlink_seq: int
+    catalog_version: int | None
+
+
+def position(conn: Connection) -> Position:
+    return Position(node_state.downlink_seq(conn), node_state.catalog_version(conn))
+
+
+def apply_feed_message(
+    conn: Connection, message: FeedMessage, *, device_id: str, now: datetime
+) -> FeedVerdict:
+    verdict = judge_feed(node_state.downlink_seq(conn), message.seq)
+    if verdict is not FeedVerdict.APPLY:
+        return verdict
+    if isinstance(message, StockAdjustment):
+        stock.record(conn, message.delta, send=False)  # the cloud has it: count it here, once by id
+    elif isinstance(message, OrderStatusUpdate):
+        try:
+            order_status.merge(conn, message.transition, now, device_id=device_id)
+        except NotFound:
+            # Another device's sale (or one from before this node): nothing here to move.
+            log.info("feed %s: order %s is not at this node", message.seq, message.transition.order_id)
+    node_state.put(conn, node_state.DOWNLINK_SEQ, str(message.seq))
+    return verdict
+
+
+def apply_catalog_delta(conn: Connection, delta: CatalogDelta) -> CatalogVerdict:
+    verdict = judge_catalog_delta(node_state.catalog_version(conn), delta)
+    if verdict is not CatalogVerdict.APPLY:
+        return verdict
+    for change in delta.changes:
+        _apply_change(conn, change)
+    node_state.put(conn, node_state.CATALOG_VERSION, str(delta.to_version))
+    return verdict
+
+
+def _apply_change(conn: Connection, change: CatalogChange) -> None:
+    upsert = change.op is ChangeOp.UPSERT and change.data is not None
+    match change.entity:
+        case CatalogEntity.PRODUCT if upsert:
+            catalog.upsert_product(conn, Product.model_validate(change.data))
+        case CatalogEntity.PRODUCT:
+            catalog.unlist_product(conn, change.entity_id)
+        case CatalogEntity.CATEGORY if upsert:
+            catalog.upsert_row(conn, categories, Category.model_validate(change.data).to_row())
+        case CatalogEntity.BRAND if upsert:
+            catalog.upsert_row(conn, brands, Brand.model_validate(change.data).to_row())
+        case CatalogEntity.CATEGORY | CatalogEntity.BRAND:
+            pass  # kept: past products and orders still name them
+        case CatalogEntity.DISCOUNT if upsert:
+            catalog.upsert_row(conn, discounts, Discount.model_validate(change.data).to_row())
+        case CatalogEntity.DISCOUNT:
+            conn.execute(delete(discounts).where(discounts.c.discount_id == change.entity_id))
+        case CatalogEntity.COUPON if upsert:
+            catalog.upsert_row(conn, coupons, Coupon.model_validate(change.data).to_row())
+        case CatalogEntity.COUPON:
+            conn.execute(delete(coupons).where(coupons.c.code == change.entity_id))
+
+
+def wants_snapshot(conn: Connection, announcement: CatalogAnnouncement) -> bool:
+    return (
+        judge_catalog_snapshot(node_state.catalog_version(conn), announcement.version) is CatalogVerdict.APPLY
+    )
+
+
+def read_snapshot(announcement: CatalogAnnouncement, data: bytes) -> CatalogSnapshot:
+    """The announced snapshot from its bytes, checked against the announcement (size, SHA-256, store,
+    version) before anything is parsed into the catalog."""
+    if len(data) != announcement.size or len(data) > MAX_SNAPSHOT_BYTES:
+        raise ValueError(f"snapshot is {len(data)} bytes, announced {announcement.size}")
+    if hashlib.sha256(data).hexdigest() != announcement.sha256:
+        raise ValueError("snapshot does not match its announced SHA-256")
+    snapshot = CatalogSnapshot.model_validate_json(data)
+    if snapshot.version != announcement.version or snapshot.store_id != announcement.store_id:
+        raise ValueError("snapshot is not the announced store and version")
+    return snapshot
+
+
+def apply_snapshot(
+    conn: Connection, snapshot: CatalogSnapshot, *, device_id: str, now: datetime
+) -> CatalogVerdict:
+    """Apply a snapshot from the cloud (see the module docstring for stock)."""
+    if judge_catalog_snapshot(node_state.catalog_version(conn), snapshot.version) is not CatalogVerdict.APPLY:
+        return CatalogVerdict.STALE
+    feed_position = node_state.downlink_seq(conn)
+    first_link = feed_position == 0 and snapshot.downlink_seq is not None
+    uncounted = _uncounted_own_deltas(conn, snapshot.stock_counted.get(device_id)) if first_link else None
+    if first_link and uncounted is None:
+        return CatalogVerdict.STALE  # older than acks we hold: the cloud makes a fresh one when asked again
+    catalog.load_snapshot(conn, snapshot, now, take_stock=first_link, uncounted=uncounted)
+    return CatalogVerdict.APPLY
+
+
+def _uncounted_own_deltas(conn: Connection, counted: list[int] | None) -> dict[str, int] | None:
+    """Per variant, this node's stock deltas the snapshot's levels do not include: the outbox rows above
+    the snapshot's high-water mark for us (less those committed above it). None when our acks go beyond
+    that mark (rows the snapshot did not count are gone from the outbox, so it cannot be used)."""
+    high_water, above = (counted[0], set(counted[1:])) if counted else (0, set())
+    acked = conn.execute(
+        select(sync_acks.c.acked_seq).where(sync_acks.c.stream == Stream.STOCK_DELTAS.value)
+    ).scalar_one_or_none()
+    if (acked or 0) > high_water:
+        return None
+    extra: dict[str, int] = {}
+    for row in conn.execute(
+        select(outbox.c.stream_seq, outbox.c.payload).where(
+            outbox.c.stream == Stream.STOCK_DELTAS.value, outbox.c.stream_seq > high_water
+        )
+    ):
+        if row.stream_seq in above:
+            continue
+        payload = json.loads(row.payload)
+        extra[payload["variantId"]] = extra.get(payload["variantId"], 0) + int(payload["quantity"])
+    return extra
