@@ -105,6 +105,19 @@ def broker_password_file(conn: Connection, service_accounts: dict[str, str]) -> 
     return password_file_lines({**{r.device_id: r.mqtt_password_hash for r in rows}, **service_accounts})
 
 
+def service_accounts_in(conn: Connection, path: Path) -> dict[str, str]:
+    """The accounts in an existing password file that are not devices (name -> hash)."""
+    if not path.exists():
+        return {}
+    known = set(conn.execute(select(devices.c.device_id)).scalars())
+    accounts = {}
+    for line in path.read_text().splitlines():
+        user, sep, hashed = line.partition(":")
+        if sep and user and user not in known:
+            accounts[user] = hashed
+    return accounts
+
+
 def write_broker_files(path: Path, text: str) -> None:
     """Replace the file atomically, readable by its owner only (the broker runs as that user)."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -69,11 +69,17 @@ class Cloud:
         return self.settings.broker_password_file or self.settings.cloud_data_dir / "broker" / "passwords"
 
     def refresh_broker_credentials(self) -> None:
-        """Rewrite the broker's password file from the live devices and ask the broker to reload it."""
+        """Rewrite the broker's password file from the live devices and ask the broker to reload it.
+
+        Accounts in the file that are not devices (the cloud's own, written by ``cloud broker-config``) are
+        kept: the broker reads one password file, and dropping the cloud's login would cut sync off at the
+        broker's next reload."""
         from cloud import devices
 
         with self.db.read() as conn:
-            text = devices.broker_password_file(conn, {})
+            text = devices.broker_password_file(
+                conn, devices.service_accounts_in(conn, self.broker_password_path)
+            )
         devices.write_broker_files(self.broker_password_path, text)
         devices.reload_broker(self.settings.broker_pid_file)
 

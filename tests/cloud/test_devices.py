@@ -68,3 +68,16 @@ def test_register_list_revoke_and_the_broker_agrees(
 def test_bad_device_bodies(seller: httpx.Client, body: dict):
     store = seller.post("/stores", json={"name": "x"}).json()
     assert seller.post(f"/stores/{store['storeId']}/devices", json=body).status_code == 422
+
+
+def test_rewriting_the_password_file_keeps_the_clouds_own_account(
+    cloud_server: CloudServer, seller: httpx.Client
+):
+    path = cloud_server.cloud.broker_password_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("edgestore-cloud:$7$101$c2FsdA==$aGFzaA==\n")  # as `cloud broker-config` leaves it
+    store = seller.post("/stores", json={"name": "信義店"}).json()["storeId"]
+    device = seller.post(f"/stores/{store}/devices", json={"name": "Pi"}).json()
+    seller.delete(f"/stores/{store}/devices/{device['deviceId']}")
+    lines = path.read_text().splitlines()
+    assert lines == ["edgestore-cloud:$7$101$c2FsdA==$aGFzaA=="]  # the revoked device is gone, the cloud stays
