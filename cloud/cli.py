@@ -92,7 +92,7 @@ def broker_config(
     from cloud.broker_credentials import hash_password
     from cloud.runtime import Cloud
     from sync_protocol.broker_config import mosquitto_conf
-    from sync_protocol.topics import CLOUD_USERNAME, mosquitto_acl
+    from sync_protocol.topics import CLOUD_USERNAME
 
     password = cloud_password or os.environ.get("EDGESTORE_BROKER_CLOUD_PASSWORD")
     generated = password is None
@@ -101,11 +101,12 @@ def broker_config(
     try:
         with cloud.db.read() as conn:
             passwords = devices.broker_password_file(conn, {CLOUD_USERNAME: hash_password(password)})
+            acl = devices.broker_acl(conn)
     finally:
         cloud.close()
     out.mkdir(parents=True, exist_ok=True)
     devices.write_broker_files(out / "passwords", passwords)
-    devices.write_broker_files(out / "acl", mosquitto_acl())
+    devices.write_broker_files(out / "acl", acl)
     devices.write_broker_files(
         out / "mosquitto.conf", mosquitto_conf(port=port, folder=str(out.resolve()), bind=bind)
     )

@@ -20,6 +20,7 @@ from cloud.tables import devices
 from models.cloud_api import DeviceCreate, DevicePublic, DeviceRegistered, MqttCredentials, NotificationKind
 from models.errors import NotFound
 from models.ids import new_id
+from sync_protocol.topics import mosquitto_acl
 
 
 def _public(row: Any) -> DevicePublic:
@@ -103,6 +104,12 @@ def broker_password_file(conn: Connection, service_accounts: dict[str, str]) -> 
         select(devices.c.device_id, devices.c.mqtt_password_hash).where(devices.c.revoked_at.is_(None))
     )
     return password_file_lines({**{r.device_id: r.mqtt_password_hash for r in rows}, **service_accounts})
+
+
+def broker_acl(conn: Connection) -> str:
+    """The broker's ACL: every live device bound to its own store's topics, and the cloud's account."""
+    rows = conn.execute(select(devices.c.device_id, devices.c.store_id).where(devices.c.revoked_at.is_(None)))
+    return mosquitto_acl({r.device_id: r.store_id for r in rows})
 
 
 def service_accounts_in(conn: Connection, path: Path) -> dict[str, str]:

@@ -68,8 +68,12 @@ class Cloud:
     def broker_password_path(self) -> Path:
         return self.settings.broker_password_file or self.settings.cloud_data_dir / "broker" / "passwords"
 
+    @property
+    def broker_acl_path(self) -> Path:
+        return self.settings.broker_acl_file or self.settings.cloud_data_dir / "broker" / "acl"
+
     def refresh_broker_credentials(self) -> None:
-        """Rewrite the broker's password file from the live devices and ask the broker to reload it.
+        """Rewrite the broker's password and ACL files from the live devices and ask the broker to reload.
 
         Accounts in the file that are not devices (the cloud's own, written by ``cloud broker-config``) are
         kept: the broker reads one password file, and dropping the cloud's login would cut sync off at the
@@ -80,6 +84,8 @@ class Cloud:
             text = devices.broker_password_file(
                 conn, devices.service_accounts_in(conn, self.broker_password_path)
             )
+            acl = devices.broker_acl(conn)
+        devices.write_broker_files(self.broker_acl_path, acl)  # first: a new device's topics before its login
         devices.write_broker_files(self.broker_password_path, text)
         devices.reload_broker(self.settings.broker_pid_file)
 

@@ -61,6 +61,11 @@ class CloudSettings(BaseSettings):
         description="Where the cloud writes Mosquitto's password file (devices + the cloud's account); "
         "unset: <cloud data dir>/broker/passwords",
     )
+    broker_acl_file: Path | None = Field(
+        default=None,
+        description="Where the cloud writes Mosquitto's ACL file (each device bound to its store's topics); "
+        "unset: <cloud data dir>/broker/acl",
+    )
     broker_pid_file: Path | None = Field(
         default=None, description="Mosquitto's pid file: the cloud sends it SIGHUP after credential changes"
     )

@@ -19,7 +19,7 @@ from edge.api.app import create_app as create_edge_app
 from edge.node import Node
 from edge.settings import EdgeSettings
 from sync_protocol.mqtt_link import MqttSettings
-from sync_protocol.topics import CLOUD_USERNAME, mosquitto_acl
+from sync_protocol.topics import CLOUD_USERNAME
 from tests.broker import MosquittoBroker
 from tests.cloud.conftest import CloudServer
 from tests.cloud.test_cloud_catalog import make_product
@@ -73,9 +73,8 @@ def sync_rig(
     registered = [seller.post(f"/stores/{s}/devices", json={"name": "Pi"}).json() for s in store_ids]
     with cloud_server.cloud.db.read() as conn:
         passwords = devices.broker_password_file(conn, {CLOUD_USERNAME: hash_password("cloud-pass")})
-    broker = MosquittoBroker(
-        tmp_path / "broker", password_file_text=passwords, acl_text=mosquitto_acl()
-    ).start()
+        acl = devices.broker_acl(conn)  # each device bound to its store
+    broker = MosquittoBroker(tmp_path / "broker", password_file_text=passwords, acl_text=acl).start()
     service = SyncService(
         cloud_server.cloud,
         MqttSettings(host="127.0.0.1", port=broker.port, username=CLOUD_USERNAME, password="cloud-pass"),

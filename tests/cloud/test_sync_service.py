@@ -16,7 +16,7 @@ from sync_protocol.envelope import Batch, DeviceStatus, make_envelope
 from sync_protocol.hlc import HLC
 from sync_protocol.mqtt_link import MqttLink, MqttSettings
 from sync_protocol.streams import Stream
-from sync_protocol.topics import CLOUD_USERNAME, Topics, mosquitto_acl
+from sync_protocol.topics import CLOUD_USERNAME, Topics
 from tests.broker import MosquittoBroker
 from tests.cloud.conftest import CloudServer, sale
 from tests.cloud.test_cloud_catalog import make_product
@@ -33,9 +33,8 @@ def test_a_batch_over_mqtt_becomes_orders_and_an_ack(
     cloud = cloud_server.cloud
     with cloud.db.read() as conn:
         passwords = devices.broker_password_file(conn, {CLOUD_USERNAME: hash_password("cloud-pass")})
-    broker = MosquittoBroker(
-        tmp_path / "broker", password_file_text=passwords, acl_text=mosquitto_acl()
-    ).start()
+        acl = devices.broker_acl(conn)  # each device bound to its store
+    broker = MosquittoBroker(tmp_path / "broker", password_file_text=passwords, acl_text=acl).start()
     service = SyncService(
         cloud,
         MqttSettings(host="127.0.0.1", port=broker.port, username=CLOUD_USERNAME, password="cloud-pass"),

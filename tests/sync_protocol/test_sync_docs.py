@@ -31,9 +31,11 @@ def test_the_json_examples_are_messages_the_decoders_accept():
 
 
 def test_the_acl_shown_is_the_acl_generated():
-    generated = [line for line in mosquitto_acl().splitlines() if line and not line.startswith("#")]
-    shown = next(b for b in blocks("") if "pattern write" in b)
+    example = {"01JQ7ZV0RX4Y1SKM6W2D9PBN5A": "01JQ7ZTZ6F3C8HQW0V5R2KXM4E"}
+    generated = [line for line in mosquitto_acl(example).splitlines() if line and not line.startswith("#")]
+    shown = next(b for b in blocks("") if "user edgestore-cloud" in b)
     assert [line for line in shown.splitlines() if line] == generated
+    assert f"`{mosquitto_acl().splitlines()[2]}`".replace("\n", "") in DOC.replace("\n", " ")
 
 
 def test_the_hlc_example_is_a_valid_stamp():

@@ -139,6 +139,27 @@ def test_the_acl_confines_devices_by_username():
             mosquitto_acl(cloud_username=bad)
 
 
+def test_the_acl_the_cloud_writes_binds_each_device_to_its_store():
+    acl = mosquitto_acl({"D2": "S9", "D1": "S1"})
+    lines = [line for line in acl.splitlines() if line and not line.startswith("#")]
+    assert "pattern" not in acl
+    assert lines[5:] == [
+        "user D1",
+        "topic write edgestore/v1/stores/S1/up/D1/+",
+        "topic write edgestore/v1/stores/S1/status/D1",
+        "topic read edgestore/v1/stores/S1/ack/D1",
+        "topic read edgestore/v1/stores/S1/down/D1/+",
+        "user D2",
+        "topic write edgestore/v1/stores/S9/up/D2/+",
+        "topic write edgestore/v1/stores/S9/status/D2",
+        "topic read edgestore/v1/stores/S9/ack/D2",
+        "topic read edgestore/v1/stores/S9/down/D2/+",
+    ]
+    for bad in ({"a/b": "S1"}, {"D1": "+"}, {CLOUD_USERNAME: "S1"}):
+        with pytest.raises(ValueError, match=r"topic level|named like the cloud"):
+            mosquitto_acl(bad)
+
+
 # --- the ACL on a real broker -----------------------------------------------------------------------------
 
 STORE_A, DEVICE_A = "01JSTOREA00000000000000000", "01JDEVA0000000000000000000"
@@ -183,12 +204,14 @@ class Client:
 
 
 @pytest.mark.slow
-def test_on_mosquitto_a_device_publishes_and_reads_only_its_own_topics(tmp_path: Path):
+@pytest.mark.parametrize("bound_to_stores", [True, False], ids=["cloud-written ACL", "pattern ACL"])
+def test_on_mosquitto_a_device_publishes_and_reads_only_its_own_topics(tmp_path: Path, bound_to_stores: bool):
     from cloud.broker_credentials import password_file  # the cloud writes the broker's password file
 
     passwords = {DEVICE_A: "pass-a", DEVICE_B: "pass-b", CLOUD_USERNAME: "pass-cloud"}
+    acl = mosquitto_acl({DEVICE_A: STORE_A, DEVICE_B: STORE_B} if bound_to_stores else None)
     broker = MosquittoBroker(
-        tmp_path / "broker", password_file_text=password_file(passwords), acl_text=mosquitto_acl()
+        tmp_path / "broker", password_file_text=password_file(passwords), acl_text=acl
     ).start()
     clients: list[Client] = []
     try:
@@ -214,13 +237,15 @@ def test_on_mosquitto_a_device_publishes_and_reads_only_its_own_topics(tmp_path:
             device.publish(topic)
         sentinel = Topics.uplink(STORE_A, DEVICE_A, Stream.FOOTFALL).name
         device.publish(sentinel)
-        assert cloud.received_until(sentinel) == {
+        allowed = {
             Topics.uplink(STORE_A, DEVICE_A, Stream.ORDERS).name,
             Topics.status(STORE_A, DEVICE_A).name,
-            # The broker cannot know A's store (only the username is authenticated): the cloud refuses
-            # this one as unauthorised (see test_sync_encoding).
-            Topics.uplink(STORE_B, DEVICE_A, Stream.ORDERS).name,
         }
+        if not bound_to_stores:
+            # A pattern ACL cannot know A's store (only the username is authenticated): the cloud refuses
+            # this one as unauthorised (see test_sync_encoding). The cloud-written ACL stops it at the broker.
+            allowed.add(Topics.uplink(STORE_B, DEVICE_A, Stream.ORDERS).name)
+        assert cloud.received_until(sentinel) == allowed
 
         # downlink: the cloud sends to both devices; A hears only its own
         sends = [
