@@ -11,6 +11,7 @@ A snapshot announcement is fetched over HTTP by this loop's thread, never by the
 
 import logging
 import threading
+import time
 from dataclasses import replace
 from datetime import datetime
 
@@ -34,10 +35,14 @@ from sync_protocol.errors import MessageRejected
 from sync_protocol.mqtt_link import MqttLink, MqttSettings
 from sync_protocol.rules import CatalogVerdict
 from sync_protocol.sequence import FeedVerdict
-from sync_protocol.streams import DownlinkKind
+from sync_protocol.streams import DownlinkKind, Stream
 from sync_protocol.topics import DownlinkTopic, Topics, parse_topic
 
 log = logging.getLogger(__name__)
+
+RESEND_AFTER_S = 10.0
+"""How long a sent batch waits for its ack before it is sent again (sooner after a reconnect, or when an ack
+asks for it). Without it every tick would resend what the cloud is still committing."""
 
 
 class SyncAgent:
@@ -56,6 +61,7 @@ class SyncAgent:
         self.link.subscribe(str(Topics.ack(store_id, device)))
         self.link.subscribe(Topics.device_downlink_filter(store_id, device))
         self._held: dict[int, FeedMessage] = {}  # feed messages beyond a gap, until it is filled
+        self._in_flight: dict[Stream, tuple[int, float]] = {}  # highest seq sent per stream, and when
         self._announcement: CatalogAnnouncement | None = None
         self.link.state_listeners.append(self._link_changed)
         self._wake = threading.Event()
@@ -159,6 +165,7 @@ class SyncAgent:
     def _link_changed(self, up: bool) -> None:
         self.node.cloud.connected = up
         if up:
+            self._in_flight.clear()  # a new session: send everything unacknowledged again
             self._announced.clear()
             self._wake.set()
 
@@ -173,6 +180,8 @@ class SyncAgent:
         now = self.node.now()
         with self.node.db.write() as conn:
             apply_ack(conn, ack, now)
+        if ack.missing:
+            self._in_flight.pop(ack.stream, None)  # the cloud asks again: resend now
         self.node.cloud.last_contact_at = now
         self._wake.set()  # more may be waiting behind what was just acknowledged
 
@@ -204,12 +213,17 @@ class SyncAgent:
                 conn, store_id=self.store_id, device_id=self.node.device_id, new_batch_id=new_id
             )
         for batch in batches:
+            last = batch.messages[-1].seq
+            sent = self._in_flight.get(batch.stream)
+            if sent is not None and last <= sent[0] and time.monotonic() - sent[1] < RESEND_AFTER_S:
+                continue  # sent and not acknowledged yet: give the cloud time before sending it again
             # QoS 1: delivered at least once; the cloud's sequence state makes a repeat harmless. Rows stay
             # in the outbox until the ack for them arrives.
             if not self.link.publish(
                 str(Topics.uplink(self.store_id, self.node.device_id, batch.stream)), encode(batch)
             ):
                 return
+            self._in_flight[batch.stream] = (max(last, sent[0] if sent else 0), time.monotonic())
 
 
 def store_of(node: Node) -> str | None:
