@@ -1,48 +1,285 @@
-"""``edgestore demo``: the whole system on embedded defaults, on one machine.
+"""``edgestore demo``: the whole system on embedded defaults, on one machine, linked.
 
-Today that is the cloud (embedded PostgreSQL, montydb, local files; a demo seller with history) and one
-store node with the demo catalog, in one process. Later issues add the broker and sync, the kiosk.
-It prints what runs where and what to try, then serves until Ctrl-C.
+The cloud (embedded PostgreSQL, montydb, local files; a demo seller with history) with its sync service, a
+Mosquitto broker configured the way ``edgestore cloud broker-config`` configures one, and one store node
+registered as a device of the demo seller's first store, selling that store's catalog from the cloud and
+draining its sales to the cloud over MQTT. It prints what runs where and what to try, then serves until
+Ctrl-C (or SIGTERM), which stops the node, the cloud and the broker in that order.
+
+A second run on the same data folder finds everything it made the first time: the seller, the node's device
+(its MQTT password is kept in the node's folder, since the cloud shows it only once), the node's sales.
 """
 
+import contextlib
+import ctypes
+import getpass
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import IO, Annotated, Any
+from urllib.parse import quote
 
 import typer
 
+from cloud.broker_credentials import hash_password
+from cloud.runtime import Cloud
 from cloud.settings import CloudSettings
 from edge import node_state
 from edge.catalog import load_snapshot
-from edge.demo_catalog import demo_catalog
 from edge.node import Node
 from edge.settings import EdgeSettings
-from edgestore.demo_cloud import DemoCloud, seed_demo_cloud
+from edgestore.demo_cloud import (
+    DemoCloud,
+    DemoDevice,
+    ensure_demo_device,
+    seed_demo_cloud,
+    store_snapshot,
+)
+from models.catalog import CatalogSnapshot
+from sync_protocol.broker_config import mosquitto_conf
+from sync_protocol.topics import CLOUD_USERNAME
+
+MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"  # Debian's; /usr/sbin is not on every PATH
+TRY_VARIANT = "pineapple-cake-1"  # the demo catalog's (and so the demo seller's) pineapple cake, box of 6
+LINK_WAIT_S = 20.0
 
 
-def prepare_edge(settings: EdgeSettings) -> tuple[str, int | None]:
-    """Open the node's database and load the demo catalog if the node has none yet."""
-    node = Node.open(settings)
+def free_port(host: str) -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def _reachable(host: str) -> str:
+    """The address a client on this machine dials for a server bound to ``host``."""
+    return "127.0.0.1" if host in ("", "0.0.0.0", "::") else host  # noqa: S104 (compared, not bound)
+
+
+@dataclass
+class DemoBroker:
+    """Mosquitto for the demo, configured in ``folder`` as ``edgestore cloud broker-config --out folder``
+    configures a deployment's (``write_files``): the ``mosquitto.conf`` of ``sync_protocol.broker_config``,
+    the password file of the live devices plus the cloud's own account, the ACL binding each device to its
+    store. The cloud's settings name the same password file, ACL and pid file, so a device registered while
+    the demo runs (the demo node's, or one from the dashboard) can log in at once: the cloud rewrites both
+    files, keeping its own account, and sends the broker SIGHUP."""
+
+    folder: Path
+    host: str
+    port: int
+    cloud_password: str
+    process: subprocess.Popen[bytes] | None = None
+    _log: IO[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def config_path(self) -> Path:
+        return self.folder / "mosquitto.conf"
+
+    @property
+    def password_file(self) -> Path:
+        return self.folder / "passwords"  # the cloud's EDGESTORE_BROKER_PASSWORD_FILE
+
+    @property
+    def acl_file(self) -> Path:
+        return self.folder / "acl"  # the cloud's EDGESTORE_BROKER_ACL_FILE
+
+    @property
+    def pid_file(self) -> Path:
+        return self.folder / "mosquitto.pid"  # the cloud's EDGESTORE_BROKER_PID_FILE (mosquitto_conf's)
+
+    @property
+    def log_path(self) -> Path:
+        return self.folder / "mosquitto.log"
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://{_reachable(self.host)}:{self.port}"
+
+    def device_url(self, device: DemoDevice) -> str:
+        login = f"{quote(device.device_id, safe='')}:{quote(device.password, safe='')}"
+        return f"mqtt://{login}@{_reachable(self.host)}:{self.port}"
+
+    @property
+    def cloud_url(self) -> str:
+        login = f"{CLOUD_USERNAME}:{quote(self.cloud_password, safe='')}"
+        return f"mqtt://{login}@{_reachable(self.host)}:{self.port}"
+
+    def write_files(self, cloud: Cloud) -> None:
+        """What ``edgestore cloud broker-config`` writes, from the open cloud's device registry."""
+        from cloud import devices
+
+        with cloud.db.read() as conn:
+            passwords = devices.broker_password_file(
+                conn, {CLOUD_USERNAME: hash_password(self.cloud_password)}
+            )
+            acl = devices.broker_acl(conn)
+        devices.write_broker_files(self.acl_file, acl)
+        devices.write_broker_files(self.password_file, passwords)
+        deployed = mosquitto_conf(port=self.port, folder=str(self.folder), bind=self.host)
+        demo_lines = [
+            "# The demo's own: stay the user who runs it (as root, mosquitto would switch to 'mosquitto', who",
+            "# cannot read these files); the log goes to mosquitto.log beside them.",
+            f"user {getpass.getuser()}",
+            "log_type error",
+            "log_type warning",
+            "log_type notice",
+        ]
+        devices.write_broker_files(self.config_path, deployed + "\n".join(demo_lines) + "\n")
+
+    def forget_stale(self) -> None:
+        """Before the cloud opens (it signals the pid file's process): end a broker left by a demo that was
+        killed outright, and drop a pid file whose process is gone or someone else."""
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (OSError, ValueError):
+            pid = None
+        if pid is not None and str(self.config_path).encode() in _cmdline(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 10
+            while _cmdline(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+        self.pid_file.unlink(missing_ok=True)
+
+    def start(self) -> None:
+        """Start Mosquitto on the files ``write_files`` wrote; returns once it accepts connections."""
+        self._log = self.log_path.open("ab")
+        prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here: the child only calls it
+
+        def die_with_the_demo() -> None:  # in the child: even a demo killed outright takes its broker along
+            prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+        self.process = subprocess.Popen(  # noqa: S603 (a fixed binary and our own config)
+            [MOSQUITTO, "-c", str(self.config_path)],
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # a terminal's Ctrl-C reaches the demo, which stops the broker last
+            preexec_fn=die_with_the_demo,
+        )
+        deadline = time.monotonic() + 15
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"mosquitto exited ({self.process.returncode}):\n{self.log_tail()}")
+            try:
+                socket.create_connection((_reachable(self.host), self.port), 1).close()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"mosquitto is not listening on {self.port}:\n{self.log_tail()}"
+                    ) from None
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self.process = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def log_tail(self, lines: int = 20) -> str:
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def _cmdline(pid: int) -> bytes:
     try:
-        with node.db.write() as conn:
-            if node_state.catalog_version(conn) is None:
-                load_snapshot(conn, demo_catalog(), node.now())
-            version = node_state.catalog_version(conn)
-        return node.device_id, version
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def node_identity(settings: EdgeSettings) -> tuple[str, str | None] | None:
+    """The device and store ids of the node in ``settings.data_dir``; None when it has no database yet."""
+    if not settings.database_path.exists():
+        return None
+    node = Node.open(settings.model_copy(update={"store_id": None}))
+    try:
+        with node.db.read() as conn:
+            return node.device_id, node_state.get(conn, node_state.STORE_ID)
     finally:
         node.close()
 
 
+def prepare_edge(settings: EdgeSettings, device: DemoDevice, snapshot: CatalogSnapshot) -> int | None:
+    """Open (creating if needed) the node's database as the cloud's device of its store, and load the store's
+    catalog from the cloud if the node has none yet: its stock levels, and the downlink feed position they
+    count (later versions come over the downlink)."""
+    node = Node.open(settings)
+    try:
+        with node.db.write() as conn:
+            node_state.put(conn, node_state.DEVICE_ID, device.device_id)
+            if node_state.catalog_version(conn) is None:
+                load_snapshot(conn, snapshot, node.now())
+            return node_state.catalog_version(conn)
+    finally:
+        node.close()
+
+
+def try_variant(snapshot: CatalogSnapshot) -> str:
+    """The variant the banner's cart sells: the pineapple cake, as the demo seller's catalog has it (a data
+    folder seeded before the cloud kept the demo catalog's variant ids has it under another id)."""
+    found = [v for p in snapshot.products for v in p.variants]
+    for variant in found:
+        if variant.variant_id == TRY_VARIANT or (variant.sku or "").lower() == TRY_VARIANT:
+            return variant.variant_id
+    return found[0].variant_id if found else TRY_VARIANT
+
+
+@dataclass
+class Link:
+    """How the node's link to the cloud stands when the banner is printed."""
+
+    node_connected: bool
+    cloud_saw_node_at: datetime | None
+
+    def describe(self, broker_url: str) -> str:
+        if self.node_connected and self.cloud_saw_node_at is not None:
+            return (
+                f"online: the node is connected to {broker_url} and the cloud's sync service saw it "
+                f"at {self.cloud_saw_node_at.astimezone(UTC):%H:%M:%S} UTC"
+            )
+        if self.node_connected:
+            return f"connected to {broker_url}; waiting for the cloud's sync service to see the node"
+        return f"connecting to {broker_url} (the node sells offline meanwhile and sends its sales when it gets through)"
+
+
 def banner(
     settings: EdgeSettings,
-    device_id: str,
+    device: DemoDevice,
     catalog_version: int | None,
     cloud: CloudSettings,
     seeded: DemoCloud,
+    broker: DemoBroker,
+    link: Link,
+    *,
+    variant_id: str = TRY_VARIANT,
+    credentials: Path | None = None,
 ) -> str:
-    api = f"http://{settings.host}:{settings.port}/api/v1"
-    web = cloud.base_url
+    api = f"http://{_reachable(settings.host)}:{settings.port}/api/v1"
+    web = (
+        f"http://{_reachable(cloud.cloud_host)}:{cloud.cloud_port}"
+        if cloud.public_url is None
+        else cloud.base_url
+    )
     capi = f"{web}/api/v1"
+    store = (
+        seeded.stores[seeded.store_ids.index(device.store_id)] if device.store_id in seeded.store_ids else ""
+    )
     return f"""
 edgestore demo
 ==============
@@ -51,13 +288,19 @@ Cloud (cloud/)         {web}/             <- sellers' dashboard (zh-TW / English
   API                  {capi}   docs {web}/docs
   data                 {cloud.cloud_data_dir} (embedded PostgreSQL, montydb, local files)
   demo seller          {seeded.products} products, stores: {", ".join(seeded.stores)}, {seeded.orders} orders of history
+  sync service         takes the stores' sales and presence from the broker, sends acks, stock and catalog
+
+Broker (Mosquitto)     {broker.url}   <- store nodes log in with their device id and password
+  config               {broker.config_path} (`edgestore cloud broker-config`'s; the cloud
+                       rewrites the password file and ACL when a device comes or goes, then reloads it)
 
 Store node (edge/)     {api}
-  API docs             http://{settings.host}:{settings.port}/docs
+  API docs             http://{_reachable(settings.host)}:{settings.port}/docs
   data                 {settings.database_path}
-  device id            {device_id}
-  catalog version      {catalog_version} (demo catalog: 14 products, zh-TW and English)
-  cloud link           offline (the node sells without it; sync over MQTT is the next issue)
+  store                {store} ({device.store_id}) of the demo seller
+  device id            {device.device_id} (registered in the cloud; MQTT login in {credentials})
+  catalog version      {catalog_version} (the store's catalog from the cloud, zh-TW and English)
+  cloud link           {link.describe(broker.url)}
 
 Try the cloud:
   open {web}/ and log in; the bell (top right) updates live
@@ -73,54 +316,227 @@ Try the store node:
   curl -s -G {api}/catalog/products --data-urlencode 'q=奶茶'
   curl -s '{api}/catalog/products?q=pineapple'
   CART=$(curl -s -X POST {api}/carts -H 'content-type: application/json' \\
-      -d '{{"items":[{{"variantId":"pineapple-cake-1","quantity":2}}]}}' | python3 -c 'import sys,json;print(json.load(sys.stdin)["cartId"])')
+      -d '{{"items":[{{"variantId":"{variant_id}","quantity":2}}]}}' | python3 -c 'import sys,json;print(json.load(sys.stdin)["cartId"])')
   curl -s -X POST {api}/carts/$CART/checkout -H 'content-type: application/json' \\
-      -d '{{"paymentMethod":"cash","couponCode":"WELCOME100","idempotencyKey":"demo-{device_id[-8:]}-1"}}'
+      -d '{{"paymentMethod":"cash","couponCode":"WELCOME100","idempotencyKey":"demo-'$CART'"}}'
   curl -s {api}/orders
-  curl -s {api}/sync/status        # the sale's outbox messages, waiting for the cloud
+
+Try the sync: the checkout above reaches the cloud within seconds
+  curl -s {api}/sync/status        # pendingTotal goes back to 0 once the cloud has acknowledged the sale
+  curl -s -H "Authorization: Bearer $TOKEN" '{capi}/orders?limit=1'   # the sale, at {store}
+  the dashboard's bell rings (新訂單 New order) and {web}/orders lists it
 
 Coupons: WELCOME100 (NT$100 off from NT$500), SAVE10 (10% off), ONCE50 (single use).
-Ctrl-C stops the demo; the data stays in {settings.data_dir.parent}.
+Ctrl-C stops the demo (node, cloud, broker); the data stays in {settings.data_dir.parent}.
 """
+
+
+class _Served:
+    """A uvicorn server in a thread of its own (with its own event loop), so that the main thread keeps the
+    signals and stops the servers in the order it chooses."""
+
+    def __init__(self, name: str, app: Any, host: str, port: int) -> None:
+        import uvicorn
+
+        self.name = name
+        self.app = app
+        self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, name=name, daemon=True)
+
+    def start(self, timeout_s: float = 180) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + timeout_s
+        while not self.server.started:
+            if not self.thread.is_alive():
+                raise RuntimeError(f"the {self.name} did not start (see above)")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the {self.name} did not start within {timeout_s:.0f} s")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.thread.is_alive():
+            self.server.should_exit = True
+            self.thread.join(timeout=60)
+
+
+def wait_for_link(
+    node_app: Any, cloud_app: Any, device: DemoDevice, seeded: DemoCloud, since: datetime
+) -> Link:
+    """Wait (a while) until the node is connected and the cloud's sync service has recorded its presence."""
+    from cloud import devices
+
+    deadline = time.monotonic() + LINK_WAIT_S
+    while True:
+        connected = bool(node_app.state.node.cloud.connected)
+        seen = None
+        if connected:
+            cloud = cloud_app.state.cloud
+            with cloud.db.read() as conn:
+                for d in devices.list_devices(conn, seeded.seller_id, device.store_id):
+                    if d.device_id == device.device_id and d.last_seen_at and d.last_seen_at >= since:
+                        seen = d.last_seen_at
+        if seen is not None or time.monotonic() > deadline:
+            return Link(connected, seen)
+        time.sleep(0.2)
+
+
+@dataclass
+class Prepared:
+    """What ``prepare`` made ready, for the servers and the banner."""
+
+    seeded: DemoCloud
+    device: DemoDevice
+    snapshot: CatalogSnapshot
+    settings: EdgeSettings
+    catalog_version: int | None
+    credentials: Path
+
+
+def prepare(
+    data_dir: Path, port: int, host: str, cloud_settings: CloudSettings, broker: DemoBroker
+) -> Prepared:
+    """Everything before serving: the cloud seeded, the node's device registered (or found), the broker's
+    files written, the node's database holding the device id and the store's catalog."""
+    credentials = data_dir / "edge" / "cloud-device.json"
+    broker.forget_stale()
+    typer.echo("preparing the cloud (embedded PostgreSQL, migrations, demo seller, the node's device)...")
+    settings = EdgeSettings(data_dir=data_dir / "edge", port=port, host=host)
+    identity = node_identity(settings)
+    cloud = Cloud.open(cloud_settings)
+    try:
+        seeded = seed_demo_cloud(cloud, datetime.now(UTC), progress=typer.echo)
+        device, registered = ensure_demo_device(
+            cloud,
+            seeded,
+            DemoDevice.load(credentials),
+            datetime.now(UTC),
+            node_device_id=identity[0] if identity else None,
+        )
+        snapshot = store_snapshot(cloud, seeded, device.store_id)
+        broker.write_files(cloud)
+    finally:
+        cloud.close()
+    if identity is not None and (
+        identity[0] != device.device_id or identity[1] not in (None, device.store_id)
+    ):
+        aside = data_dir / f"edge-before-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+        settings.data_dir.rename(aside)
+        typer.echo(
+            f"the store node in {settings.data_dir} was another device (an earlier demo's, or its login was "
+            f"lost): moved to {aside}; this node starts fresh"
+        )
+    device.save(credentials)
+    typer.echo(
+        f"cloud: {'registered' if registered else 'found'} the store node's device {device.device_id} "
+        f"in {seeded.stores[0]}"
+    )
+    settings = EdgeSettings(
+        data_dir=data_dir / "edge",
+        port=port,
+        host=host,
+        store_id=device.store_id,
+        mqtt_url=broker.device_url(device),
+    )
+    typer.echo("preparing the store node (database, migrations, the store's catalog from the cloud)...")
+    version = prepare_edge(settings, device, snapshot)
+    return Prepared(seeded, device, snapshot, settings, version, credentials)
 
 
 def demo(
     data_dir: Annotated[Path, typer.Option(help="Where the demo keeps its data")] = Path("./edgestore-demo"),
     port: Annotated[int, typer.Option(help="Store node HTTP port")] = 8080,
     cloud_port: Annotated[int, typer.Option(help="Cloud HTTP port (dashboard and API)")] = 8000,
+    broker_port: Annotated[int, typer.Option(help="MQTT port of the demo's broker (0: a free port)")] = 0,
     host: Annotated[str, typer.Option(help="Bind address")] = "127.0.0.1",
 ) -> None:
-    """Run the whole system on embedded defaults on this machine and print what to try."""
-    import asyncio
-
-    import uvicorn
+    """Run the whole system on embedded defaults on this machine, linked over MQTT, and print what to try."""
+    import secrets
 
     from cloud.api.app import create_app as create_cloud_app
-    from cloud.runtime import Cloud
     from edge.api.app import create_app
 
-    settings = EdgeSettings(data_dir=data_dir / "edge", port=port, host=host)
-    cloud_settings = CloudSettings(
-        cloud_data_dir=data_dir / "cloud", cloud_port=cloud_port, cloud_host=host, database_url=None
+    if not Path(MOSQUITTO).is_file():
+        typer.echo(
+            "error: the demo runs Mosquitto, which is not installed: apt-get install mosquitto "
+            "(scripts/bootstrap installs it)",
+            err=True,
+        )
+        raise typer.Exit(2)
+    data_dir = data_dir.resolve()  # Mosquitto reads absolute paths
+    broker = DemoBroker(
+        data_dir / "broker",
+        host=host,
+        port=broker_port or free_port(host),
+        # a new one each run: only this process and the broker know it
+        cloud_password=secrets.token_urlsafe(24),
     )
-    typer.echo("preparing the store node (database, migrations, demo catalog)...")
-    device_id, version = prepare_edge(settings)
-    typer.echo("preparing the cloud (embedded PostgreSQL, migrations, demo seller)...")
-    cloud = Cloud.open(cloud_settings)
+    cloud_settings = CloudSettings(
+        cloud_data_dir=data_dir / "cloud",
+        cloud_port=cloud_port,
+        cloud_host=host,
+        database_url=None,
+        cloud_mqtt_url=broker.cloud_url,
+        broker_password_file=broker.password_file,
+        broker_acl_file=broker.acl_file,
+        broker_pid_file=broker.pid_file,
+    )
+    stop = threading.Event()
+    served: list[_Served] = []
+    failed = False
+    on_interrupt = signal.getsignal(signal.SIGINT)
     try:
-        seeded = seed_demo_cloud(cloud, datetime.now(UTC), progress=typer.echo)
+        ready = prepare(data_dir, port, host, cloud_settings, broker)
+        settings, device, snapshot = ready.settings, ready.device, ready.snapshot
+        typer.echo(
+            f"starting the broker (Mosquitto on {broker.url}), the cloud and its sync service, the node..."
+        )
+        broker.start()
+        since = datetime.now(UTC)
+        served = [
+            _Served("cloud", create_cloud_app(cloud_settings), host, cloud_port),
+            _Served("store node", create_app(settings), host, port),
+        ]
+        for server in served:
+            server.start()
+        link = wait_for_link(served[1].app, served[0].app, device, ready.seeded, since)
+        typer.echo(
+            banner(
+                settings,
+                device,
+                ready.catalog_version,
+                cloud_settings,
+                ready.seeded,
+                broker,
+                link,
+                variant_id=try_variant(snapshot),
+                credentials=ready.credentials,
+            )
+        )
+
+        def request_stop(_signum: int, _frame: object) -> None:
+            stop.set()
+
+        signal.signal(signal.SIGINT, request_stop)
+        signal.signal(signal.SIGTERM, request_stop)
+        while not stop.wait(0.5):
+            if not all(s.thread.is_alive() for s in served):
+                typer.echo("error: a server stopped on its own; stopping the demo", err=True)
+                failed = True
+                break
+    except KeyboardInterrupt:
+        typer.echo("interrupted")
+    except RuntimeError as exc:  # the broker or a server did not start: say why, then clean up
+        typer.echo(f"error: {exc}", err=True)
+        failed = True
     finally:
-        cloud.close()
-    typer.echo(banner(settings, device_id, version, cloud_settings, seeded))
-
-    servers = [
-        uvicorn.Server(
-            uvicorn.Config(create_cloud_app(cloud_settings), host=host, port=cloud_port, log_level="warning")
-        ),
-        uvicorn.Server(uvicorn.Config(create_app(settings), host=host, port=port, log_level="warning")),
-    ]
-
-    async def serve_all() -> None:
-        await asyncio.gather(*(server.serve() for server in servers))
-
-    asyncio.run(serve_all())
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C does not cut the shutdown short
+        if served or broker.process is not None:
+            typer.echo("stopping: the store node, the cloud and its sync service, the broker...")
+        for server in reversed(served):  # the node first: it says goodbye over the broker
+            server.stop()
+        broker.stop()
+        signal.signal(signal.SIGINT, on_interrupt)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if failed:
+        raise typer.Exit(1)
+    typer.echo("demo stopped")

@@ -1,26 +1,34 @@
-"""The cloud half of ``edgestore demo``: a demo seller whose catalog is the store node's demo catalog, two
-stores with stock, and 30 days of sales and footfall history so the dashboard has something to show.
+"""The cloud half of ``edgestore demo``: a demo seller whose catalog is the store node's demo catalog (with
+the same variant ids, so the banner's curl lines work), two stores with stock, and 30 days of sales and
+footfall history so the dashboard has something to show; and the demo store node's device in the first store.
 
 This lives in the composition root because it reads the edge's demo catalog and writes through the
 cloud's own service functions (the same ones the API calls): no table is written behind their back.
 """
 
+import contextlib
+import json
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import Connection, func, select
 
-from cloud import catalog, notifications, orders, sellers, stock
+from cloud import catalog, devices, notifications, orders, sellers, stock, store_catalog
+from cloud.broker_credentials import verify_password
 from cloud.footfall import ingest_footfall
 from cloud.runtime import Cloud
+from cloud.tables import devices as devices_table
 from cloud.tables import sellers as sellers_table
 from edge.demo_catalog import demo_catalog
+from models.catalog import CatalogSnapshot
 from models.cloud_api import (
     AdjustmentKind,
     BrandCreate,
     CouponCreate,
+    DeviceCreate,
     DiscountCreate,
     ProductCreate,
     SellerCreate,
@@ -28,7 +36,7 @@ from models.cloud_api import (
     StoreCreate,
     VariantInput,
 )
-from models.errors import Conflict
+from models.errors import Conflict, NotFound
 from models.footfall import Direction, FootfallEvent, FootfallSource
 from models.ids import new_id
 from models.order_states import OrderStatus
@@ -37,6 +45,11 @@ from models.sales import Order, OrderItem, Payment, PaymentMethod
 DEMO_ACCOUNT = "demo"
 DEMO_PASSWORD = "edgestore-demo"  # noqa: S105 (printed in the banner: it is the demo's login)
 HISTORY_DAYS = 30
+DEMO_STORES = (
+    ("信義門市 Xinyi", "台北市信義區松高路 11 號"),
+    ("駁二門市 Pier-2", "高雄市鹽埕區大勇路 1 號"),
+)
+DEMO_NODE_NAME = "Demo store node 示範門市主機"
 
 
 @dataclass
@@ -46,6 +59,37 @@ class DemoCloud:
     stores: list[str]
     products: int
     orders: int
+    seller_id: str
+    store_ids: list[str]  # in the order of ``stores``: the first is the demo store node's
+
+
+@dataclass
+class DemoDevice:
+    """The demo store node's registration in the cloud: its MQTT login (username = device id)."""
+
+    device_id: str
+    store_id: str
+    password: str
+
+    @classmethod
+    def load(cls, path: Path) -> "DemoDevice | None":
+        try:
+            return cls(**json.loads(path.read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def save(self, path: Path) -> None:
+        devices.write_broker_files(path, json.dumps(asdict(self), indent=2) + "\n")  # 0600: a password
+
+
+def _demo_stores(conn: Connection, seller_id: str) -> tuple[list[str], list[str]]:
+    """The demo seller's store names and ids, the demo's own stores first in their seeding order."""
+    order = [name for name, _ in DEMO_STORES]
+    found = sorted(
+        sellers.list_stores(conn, seller_id),
+        key=lambda s: order.index(s.name) if s.name in order else len(order),
+    )
+    return [s.name for s in found], [s.store_id for s in found]
 
 
 def _brand_ids(conn: Connection) -> dict[str, str]:
@@ -113,10 +157,10 @@ def seed_demo_cloud(cloud: Cloud, now: datetime, progress: Callable[[str], None]
         ).scalar_one_or_none()
     if existing is not None:
         with cloud.db.read() as conn:
-            stores = [s.name for s in sellers.list_stores(conn, existing)]
+            names, ids = _demo_stores(conn, existing)
             count = orders.list_orders(conn, existing, limit=1).totals.orders
             products = len(catalog.list_products(conn, existing, limit=200)[0])
-        return DemoCloud(DEMO_ACCOUNT, DEMO_PASSWORD, stores, products, count)
+        return DemoCloud(DEMO_ACCOUNT, DEMO_PASSWORD, names, products, count, existing, ids)
 
     snapshot = demo_catalog(now=now)
     rng = random.Random(2026)  # noqa: S311 (demo data, reproducible)
@@ -141,10 +185,7 @@ def seed_demo_cloud(cloud: Cloud, now: datetime, progress: Callable[[str], None]
                 StoreCreate(name=name, address=address, opening_hours="10:00-22:00"),
                 now - timedelta(days=HISTORY_DAYS + 1),
             ).store_id
-            for name, address in (
-                ("信義門市 Xinyi", "台北市信義區松高路 11 號"),
-                ("駁二門市 Pier-2", "高雄市鹽埕區大勇路 1 號"),
-            )
+            for name, address in DEMO_STORES
         ]
         made: list[dict] = []
         levels = {s.variant_id: s.quantity for s in snapshot.stock}
@@ -166,6 +207,7 @@ def seed_demo_cloud(cloud: Cloud, now: datetime, progress: Callable[[str], None]
                     condition=p.condition,
                     variants=[
                         VariantInput(
+                            variant_id=v.variant_id,  # the demo catalog's ids: the banner sells them
                             name=v.name,
                             name_en=v.name_en,
                             price=v.price,
@@ -250,5 +292,59 @@ def seed_demo_cloud(cloud: Cloud, now: datetime, progress: Callable[[str], None]
         # The history's bells are old news: start the demo with an empty bell.
         notifications.mark_all_read(conn, seller_id, now)
     return DemoCloud(
-        DEMO_ACCOUNT, DEMO_PASSWORD, [s for s in ("信義門市 Xinyi", "駁二門市 Pier-2")], len(made), count
+        DEMO_ACCOUNT, DEMO_PASSWORD, [name for name, _ in DEMO_STORES], len(made), count, seller_id, store_ids
     )
+
+
+def _usable(conn: Connection, saved: DemoDevice, store_id: str) -> bool:
+    """The saved login is a live device of the store and its password is still the one the cloud holds."""
+    row = conn.execute(
+        select(devices_table.c.store_id, devices_table.c.mqtt_password_hash).where(
+            devices_table.c.device_id == saved.device_id, devices_table.c.revoked_at.is_(None)
+        )
+    ).first()
+    return (
+        row is not None
+        and row.store_id == store_id == saved.store_id
+        and verify_password(saved.password, row.mqtt_password_hash)
+    )
+
+
+def ensure_demo_device(
+    cloud: Cloud,
+    seeded: DemoCloud,
+    saved: DemoDevice | None,
+    now: datetime,
+    *,
+    node_device_id: str | None = None,
+) -> tuple[DemoDevice, bool]:
+    """The demo store node's device in the seller's first store: the saved one while it still works (the
+    password is shown only at registration, so the demo keeps it), else a new registration (through the
+    device registry, which rings the bell) that revokes the ones it replaces. ``node_device_id`` is the
+    node's own id, if it has a database: a saved login for another id does not fit it. Returns the device
+    and whether it was registered now; the broker's password file is rewritten when it was."""
+    store_id = seeded.store_ids[0]
+    with cloud.db.read() as conn:
+        if saved is not None and node_device_id in (None, saved.device_id) and _usable(conn, saved, store_id):
+            return saved, False
+    replaced = {d for d in (saved and saved.device_id, node_device_id) if d}
+    with cloud.db.transaction() as conn:
+        live = conn.execute(
+            select(devices_table.c.device_id).where(
+                devices_table.c.device_id.in_(replaced), devices_table.c.revoked_at.is_(None)
+            )
+        ).scalars()
+        for stale in live.all():
+            with contextlib.suppress(NotFound):  # another store's: not the demo's to revoke
+                devices.revoke(conn, seeded.seller_id, store_id, stale, now)
+        registered = devices.register(
+            conn, seeded.seller_id, store_id, DeviceCreate(name=DEMO_NODE_NAME), now
+        )
+    cloud.refresh_broker_credentials()
+    return DemoDevice(registered.device_id, store_id, registered.mqtt.password), True
+
+
+def store_snapshot(cloud: Cloud, seeded: DemoCloud, store_id: str) -> CatalogSnapshot:
+    """The catalog the store sells, as the cloud would send it to the store's node."""
+    with cloud.db.read() as conn:
+        return store_catalog.snapshot_for_store(conn, cloud.metadata, seeded.seller_id, store_id)

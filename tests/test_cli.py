@@ -1,15 +1,11 @@
 """The ``edgestore`` command as a person runs it: real subprocesses, real files."""
 
 import json
-import os
-import signal
 import subprocess
-import time
 
-import httpx
 import pytest
 
-from tests.conftest import EDGESTORE, free_port
+from tests.conftest import EDGESTORE
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -62,56 +58,3 @@ def test_bad_catalog_files_get_a_clear_message_and_change_nothing(tmp_path, cont
     assert result.returncode == 2
     assert message in result.stderr
     assert not (tmp_path / "node" / "edge.sqlite3").exists()
-
-
-@pytest.mark.slow
-def test_demo_serves_the_cloud_and_a_node_and_prints_what_to_try(reachable_tmp):
-    port, cloud_port = free_port(), free_port()
-    data_dir = reachable_tmp / "demo"
-    proc = subprocess.Popen(
-        [
-            *EDGESTORE,
-            "demo",
-            "--data-dir",
-            str(data_dir),
-            "--port",
-            str(port),
-            "--cloud-port",
-            str(cloud_port),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=os.environ | {"PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        deadline = time.monotonic() + 240
-        health = None
-        while time.monotonic() < deadline and health is None:
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).json()
-            except httpx.TransportError:
-                time.sleep(0.2)
-        assert health is not None
-        assert health["catalogVersion"] == 1
-        search = httpx.get(f"http://127.0.0.1:{port}/api/v1/catalog/products", params={"q": "鳳梨"}).json()
-        assert search["items"][0]["productId"] == "pineapple-cake"
-        capi = f"http://127.0.0.1:{cloud_port}/api/v1"
-        login = httpx.post(
-            f"{capi}/auth/login", json={"account": "demo", "password": "edgestore-demo"}, timeout=10
-        )
-        assert login.status_code == 200
-        auth = {"Authorization": f"Bearer {login.json()['token']}"}
-        assert httpx.get(f"{capi}/orders", headers=auth, timeout=10).json()["totals"]["orders"] > 100
-        assert len(httpx.get(f"{capi}/products", headers=auth, timeout=10).json()["items"]) == 14
-        assert httpx.get(f"{capi}/dashboard/summary", headers=auth, timeout=10).json()["conversion"]
-    finally:
-        proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=60)
-    assert proc.returncode is not None
-    assert f"http://127.0.0.1:{port}/api/v1" in out
-    assert f"http://127.0.0.1:{port}/docs" in out
-    assert f"http://127.0.0.1:{cloud_port}/" in out
-    assert "demo / edgestore-demo" in out
-    assert "WELCOME100" in out
-    assert "Traceback" not in out
