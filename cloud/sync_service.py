@@ -6,7 +6,8 @@ killed at any point gets the batch again and the sequence state turns it into a 
 
 Downlink: a device's online status says where it stands (feed position, catalog version). A thread of this
 service sends each online device what follows: the store's feed (``cloud.downlink``), a page at a time, and
-the catalog as a delta from the device's version or, when a delta cannot say it, a snapshot announcement. It
+the catalog as a delta from the device's version or, when a delta cannot say it, a snapshot announcement,
+and an announcement of each model file newer than the device's. It
 looks again every ``downlink_interval_s``, so changes made by any cloud process reach online stores within
 about that. A node that finds a gap publishes its status again, which rewinds what this side thinks it sent.
 """
@@ -20,7 +21,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
-from cloud import catalog, downlink, notifications, store_catalog
+from cloud import catalog, downlink, model_files, notifications, store_catalog
 from cloud.runtime import Cloud
 from cloud.sync_ingest import dead_letter, handle_uplink
 from cloud.tables import devices, stores
@@ -43,6 +44,7 @@ class _Downstream:
     seller_id: str
     feed_seq: int
     catalog_version: int | None
+    models: dict[str, int]
 
 
 class SyncService:
@@ -120,6 +122,9 @@ class SyncService:
                         down.store_id,
                         cloud.settings.base_url,
                     )
+            new_models = model_files.announcements(
+                conn, down.seller_id, down.store_id, down.models, cloud.settings.base_url
+            )
         if update is not None:
             kind = DownlinkKind.CATALOG_DELTA if isinstance(update, CatalogDelta) else DownlinkKind.CATALOG
             if not self.link.publish(str(Topics.downlink(down.store_id, device_id, kind)), encode(update)):
@@ -129,6 +134,11 @@ class SyncService:
             if not self.link.publish(str(Topics.downlink(down.store_id, device_id, kind)), encode(message)):
                 return
             down.feed_seq = message.seq
+        for model in new_models:
+            topic = str(Topics.downlink(down.store_id, device_id, DownlinkKind.MODEL))
+            if not self.link.publish(topic, encode(model)):
+                return
+            down.models[model.name] = model.version
 
     def _on_message(self, topic: str, data: bytes) -> None:
         try:
@@ -179,7 +189,11 @@ class SyncService:
             with self._lock:
                 if status.online:
                     self._online[parsed.device_id] = _Downstream(
-                        parsed.store_id, row.seller_id, status.downlink_seq, status.catalog_version
+                        parsed.store_id,
+                        row.seller_id,
+                        status.downlink_seq,
+                        status.catalog_version,
+                        dict(status.models),
                     )
                 else:
                     self._online.pop(parsed.device_id, None)

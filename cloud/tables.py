@@ -332,3 +332,17 @@ downlink_feed = Table(
     Column("payload", JSON, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
 )
+
+model_files = Table(
+    "model_files",
+    metadata,
+    # Versions of a seller's model files (the product recognition model): the bytes are in the blob store;
+    # every store node of the seller is sent the newest version of each name (sync issue).
+    Column("seller_id", ID, ForeignKey("sellers.seller_id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(40), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("sha256", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("blob_key", String(512), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)

@@ -17,7 +17,7 @@ from datetime import datetime
 
 import httpx
 
-from edge import node_state
+from edge import model_files, node_state
 from edge.node import Node
 from edge.sync_apply import (
     apply_catalog_delta,
@@ -30,7 +30,13 @@ from edge.sync_apply import (
 from edge.sync_drain import apply_ack, pending_batches
 from models.ids import new_id
 from sync_protocol.encoding import decode_ack, decode_downlink, encode
-from sync_protocol.envelope import CatalogAnnouncement, CatalogDelta, DeviceStatus, FeedMessage
+from sync_protocol.envelope import (
+    CatalogAnnouncement,
+    CatalogDelta,
+    DeviceStatus,
+    FeedMessage,
+    ModelAnnouncement,
+)
 from sync_protocol.errors import MessageRejected
 from sync_protocol.mqtt_link import MqttLink, MqttSettings
 from sync_protocol.rules import CatalogVerdict
@@ -63,6 +69,7 @@ class SyncAgent:
         self._held: dict[int, FeedMessage] = {}  # feed messages beyond a gap, until it is filled
         self._in_flight: dict[Stream, tuple[int, float]] = {}  # highest seq sent per stream, and when
         self._announcement: CatalogAnnouncement | None = None
+        self._models: dict[str, ModelAnnouncement] = {}  # announced model files, fetched by the loop thread
         self.link.state_listeners.append(self._link_changed)
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -99,6 +106,7 @@ class SyncAgent:
                 online=True,
                 downlink_seq=where.downlink_seq,
                 catalog_version=where.catalog_version,
+                models=where.models,
             )
         )
 
@@ -126,6 +134,9 @@ class SyncAgent:
         if isinstance(message, CatalogAnnouncement):
             self._announcement = message  # fetched by the loop thread
             self._wake.set()
+        elif isinstance(message, ModelAnnouncement):
+            self._models[message.name] = message
+            self._wake.set()
         elif isinstance(message, CatalogDelta):
             with self.node.db.write() as conn:
                 verdict = apply_catalog_delta(conn, message)
@@ -145,6 +156,19 @@ class SyncAgent:
                 del self._held[seq]
         if self._held:
             self._ask_again()
+
+    def _fetch_model(self, announcement: ModelAnnouncement) -> None:
+        with self.node.db.read() as conn:
+            if not model_files.wants(conn, announcement):
+                return
+        response = httpx.get(str(announcement.url), follow_redirects=True, timeout=300)
+        response.raise_for_status()
+        path = model_files.write_file(self.node.settings.data_dir, announcement, response.content)
+        with self.node.db.write() as conn:
+            if model_files.wants(conn, announcement):
+                model_files.record(conn, announcement, path)
+        log.info("model %s v%s installed at %s", announcement.name, announcement.version, path)
+        self._ask_again()
 
     def _fetch_snapshot(self, announcement: CatalogAnnouncement) -> None:
         with self.node.db.read() as conn:
@@ -203,6 +227,13 @@ class SyncAgent:
                 self._fetch_snapshot(announcement)
             except (httpx.HTTPError, ValueError) as exc:
                 log.warning("catalog snapshot v%s not taken: %s", announcement.version, exc)
+                self._ask_again()
+        for name in list(self._models):
+            model = self._models.pop(name)
+            try:
+                self._fetch_model(model)
+            except (httpx.HTTPError, ValueError, OSError) as exc:
+                log.warning("model %s v%s not taken: %s", model.name, model.version, exc)
                 self._ask_again()
         if not self._announced.is_set():
             topic = str(Topics.status(self.store_id, self.node.device_id))

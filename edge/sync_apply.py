@@ -17,7 +17,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, delete, select
 
-from edge import catalog, node_state, order_status, stock
+from edge import catalog, model_files, node_state, order_status, stock
 from edge.tables import brands, categories, coupons, discounts, outbox, sync_acks
 from models.catalog import Brand, CatalogSnapshot, Category, Coupon, Discount, Product
 from models.errors import NotFound
@@ -46,10 +46,13 @@ class Position:
 
     downlink_seq: int
     catalog_version: int | None
+    models: dict[str, int]
 
 
 def position(conn: Connection) -> Position:
-    return Position(node_state.downlink_seq(conn), node_state.catalog_version(conn))
+    return Position(
+        node_state.downlink_seq(conn), node_state.catalog_version(conn), model_files.versions(conn)
+    )
 
 
 def apply_feed_message(

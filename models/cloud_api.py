@@ -564,3 +564,14 @@ class MqttCredentials(CamelModel):
 
 class DeviceRegistered(DevicePublic):
     mqtt: MqttCredentials
+
+
+class ModelFilePublic(CamelModel):
+    """One version of a seller's model file (e.g. ``product-recognizer``), sent to every store node."""
+
+    name: str
+    version: int
+    sha256: str
+    size: int
+    url: str = Field(description="Where store nodes fetch it (the cloud's file route)")
+    created_at: AwareDatetime

@@ -131,6 +131,9 @@ class Health(CamelModel):
     online: bool = Field(description="True when the node is in contact with the cloud")
     cloud: CloudLink
     pending_outbox: int
+    models: dict[str, int] = Field(
+        default={}, description="Model files held (name -> version), from the cloud"
+    )
 
 
 class StreamBacklog(CamelModel):

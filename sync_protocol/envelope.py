@@ -387,17 +387,41 @@ class StockAdjustment(FeedMessage):
         return self
 
 
-DownlinkMessage = CatalogAnnouncement | CatalogDelta | OrderStatusUpdate | StockAdjustment
+ModelName = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[a-z0-9][a-z0-9-]*$")]
+MAX_MODEL_BYTES = 256 * 1024 * 1024
+MAX_MODELS = 16
+
+
+class ModelAnnouncement(WireModel):
+    """A new version of a named model file for the store's devices (the product recognition model, say).
+    Like a catalog snapshot it never travels over MQTT: the node fetches ``url``, checks size and SHA-256,
+    and installs it only if the version is newer than the one it holds."""
+
+    schema_version: SchemaVersion = SCHEMA_VERSION
+    store_id: Ident
+    name: ModelName
+    version: Annotated[int, Field(strict=True, ge=1)]
+    url: HttpUrl
+    sha256: Sha256Hex
+    size: Annotated[int, Field(strict=True, ge=1, le=MAX_MODEL_BYTES)]
+
+
+DownlinkMessage = CatalogAnnouncement | CatalogDelta | OrderStatusUpdate | StockAdjustment | ModelAnnouncement
 
 DOWNLINK_MODELS: Mapping[
     DownlinkKind,
-    type[CatalogAnnouncement] | type[CatalogDelta] | type[OrderStatusUpdate] | type[StockAdjustment],
+    type[CatalogAnnouncement]
+    | type[CatalogDelta]
+    | type[OrderStatusUpdate]
+    | type[StockAdjustment]
+    | type[ModelAnnouncement],
 ] = MappingProxyType(
     {
         DownlinkKind.CATALOG: CatalogAnnouncement,
         DownlinkKind.CATALOG_DELTA: CatalogDelta,
         DownlinkKind.ORDER_STATUS: OrderStatusUpdate,
         DownlinkKind.STOCK: StockAdjustment,
+        DownlinkKind.MODEL: ModelAnnouncement,
     }
 )
 
@@ -406,7 +430,7 @@ class DeviceStatus(WireModel):
     """Retained on a device's status topic: ``online`` when it connects, ``false`` as its last will.
 
     An online status also says where the node stands downstream: the feed position it has applied up to
-    (``downlinkSeq``) and the catalog version it holds. The cloud answers with what follows both; a node
+    (``downlinkSeq``), the catalog version it holds and the version of each model file it has. The cloud answers with what follows both; a node
     that sees a gap in the feed publishes its status again to ask for the rest."""
 
     schema_version: SchemaVersion = SCHEMA_VERSION
@@ -415,6 +439,9 @@ class DeviceStatus(WireModel):
     online: bool
     downlink_seq: Annotated[int, Field(strict=True, ge=0)] = 0
     catalog_version: Annotated[int, Field(strict=True, ge=1)] | None = None
+    models: dict[ModelName, Annotated[int, Field(strict=True, ge=1)]] = Field(
+        default={}, max_length=MAX_MODELS
+    )
 
 
 # --- payloads ---------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from cloud import orders
 from cloud.api import (
     routes_auth,
     routes_catalog,
+    routes_models,
     routes_notifications,
     routes_orders,
     routes_stores,
@@ -96,6 +97,7 @@ def create_app(settings: CloudSettings, clock: Callable[[], datetime] = utcnow) 
         routes_uploads,
         routes_orders,
         routes_notifications,
+        routes_models,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(routes_uploads.files_router)

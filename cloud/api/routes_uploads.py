@@ -14,6 +14,7 @@ from cloud.media.blob_store import (
     S3BlobStore,
     UploadRejected,
 )
+from cloud.model_files import PREFIX as MODEL_PREFIX
 from cloud.runtime import Cloud
 from cloud.store_catalog import SNAPSHOT_PREFIX
 from models.cloud_api import ImageAttach, ImagePublic, UploadGrant, UploadRequest
@@ -115,6 +116,12 @@ def image_file(key: str, cloud: CloudDep) -> Response:
 def catalog_snapshot_file(key: str, cloud: CloudDep) -> Response:
     """Published store catalog snapshots, named by their SHA-256 (the link a node gets over MQTT)."""
     return _serve_blob(cloud, f"{SNAPSHOT_PREFIX}/{key}")
+
+
+@files_router.get(f"/files/{MODEL_PREFIX}/{{key:path}}")
+def model_file(key: str, cloud: CloudDep) -> Response:
+    """Model files, named by their SHA-256 (the link a node gets over MQTT)."""
+    return _serve_blob(cloud, f"{MODEL_PREFIX}/{key}")
 
 
 def _serve_blob(cloud: Cloud, full: str) -> Response:

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from edge import node_state, outbox
+from edge import model_files, node_state, outbox
 from edge.api.deps import NodeDep
 from edge.version import VERSION
 from models.node_api import CloudLink, Health, SyncStatus
@@ -12,12 +12,13 @@ router = APIRouter(tags=["system"])
 
 @router.get("/health")
 def health(node: NodeDep) -> Health:
-    database_ok, pending, store_id, catalog_version = False, 0, None, None
+    database_ok, pending, store_id, catalog_version, models = False, 0, None, None, {}
     try:
         with node.db.read() as conn:
             pending = outbox.pending_count(conn)
             store_id = node_state.get(conn, node_state.STORE_ID)
             catalog_version = node_state.catalog_version(conn)
+            models = model_files.versions(conn)
         database_ok = True
     except Exception:  # health reports an unreadable database instead of failing
         database_ok = False
@@ -31,6 +32,7 @@ def health(node: NodeDep) -> Health:
         online=node.cloud.connected,
         cloud=CloudLink(connected=node.cloud.connected, last_contact_at=node.cloud.last_contact_at),
         pending_outbox=pending,
+        models=models,
     )
 
 

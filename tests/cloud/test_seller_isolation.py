@@ -40,6 +40,7 @@ def test_no_route_lets_one_seller_reach_anothers_data(
     order = sale(store["storeId"], product, [(0, 1)], cloud_server.clock())
     ingest(cloud_server, order)
     device = a.post(f"/stores/{store['storeId']}/devices", json={"name": "A 的 Pi"}).json()
+    a.put("/models/product-recognizer", content=b"A's model")
     notification = a.get("/notifications").json()["items"][0]
     ids = {
         "storeId": store["storeId"],
@@ -60,6 +61,7 @@ def test_no_route_lets_one_seller_reach_anothers_data(
         "store": a.get(f"/stores/{store['storeId']}").json(),
         "unread": a.get("/notifications/unread-count").json(),
         "devices": a.get(f"/stores/{store['storeId']}/devices").json(),
+        "models": a.get("/models").json(),
     }
 
     schema = a.get("/openapi.json").json()
@@ -70,6 +72,13 @@ def test_no_route_lets_one_seller_reach_anothers_data(
             continue
         for method in methods:
             key = f"{method.upper()} {path}"
+            if key == "PUT /api/v1/models/{name}":
+                # Model names are per seller, not ids: B's upload under A's name is B's own model.
+                r = other_seller.put("/models/product-recognizer", content=b"B's model")
+                assert r.status_code == 200
+                assert r.json()["version"] == 1
+                checked += 1
+                continue
             url = path.removeprefix("/api/v1")
             for name in params:
                 assert name in ids, f"{key}: no seller-A resource for {{{name}}}: add one to this test"
@@ -104,3 +113,4 @@ def test_no_route_lets_one_seller_reach_anothers_data(
     assert a.get(f"/stores/{store['storeId']}").json() == before["store"]
     assert a.get("/notifications/unread-count").json() == before["unread"]
     assert a.get(f"/stores/{store['storeId']}/devices").json() == before["devices"]
+    assert a.get("/models").json() == before["models"]

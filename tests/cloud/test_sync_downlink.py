@@ -3,6 +3,7 @@ follows catalog deltas and the store feed (restocks, dashboard transitions); 500
 broker is down and a cloud restock meanwhile converge exactly once; a refund in the cloud and a return at
 the store made concurrently settle on the same status and stock on both sides."""
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -232,3 +233,34 @@ def test_a_cloud_refund_and_a_store_return_made_at_once_settle_the_same_on_both_
         wait_for(lambda: cloud_level(seller, store, variant) == 9, what="the cloud's level")
         kinds = {n["kind"] for n in seller.get("/notifications").json()["items"]}
         assert "syncConflict" in kinds
+
+
+def test_a_model_file_published_in_the_cloud_reaches_the_node_checked_and_versioned(
+    cloud_server: CloudServer, seller: httpx.Client, tmp_path
+):
+    store = seller.post("/stores", json={"name": "信義店"}).json()["storeId"]
+    first, second = os.urandom(300_000), os.urandom(200_000)
+    r = seller.put("/models/product-recognizer", content=first)
+    assert r.status_code == 200, r.text
+    assert r.json()["version"] == 1
+    with sync_rig(cloud_server, seller, tmp_path, [store]) as (_broker, [node]):
+        held = lambda: node.kiosk.get("/health").json()["models"]  # noqa: E731
+        wait_for(lambda: held() == {"product-recognizer": 1}, what="the model at the node")
+        folder = tmp_path / f"node-{store}" / "models" / "product-recognizer"
+        [installed] = folder.glob("1-*.bin")
+        assert installed.read_bytes() == first
+
+        assert seller.put("/models/product-recognizer", content=first).json()["version"] == 1  # same bytes
+        assert seller.put("/models/product-recognizer", content=second).json()["version"] == 2
+        wait_for(lambda: held() == {"product-recognizer": 2}, what="the new version at the node")
+        assert next(folder.glob("2-*.bin")).read_bytes() == second
+        assert len(list(folder.glob("*.bin"))) == 2  # the previous version stays for a rollback
+    assert [m["version"] for m in seller.get("/models").json()] == [2]
+
+
+def test_bad_model_uploads_are_refused(seller: httpx.Client):
+    r = seller.put("/models/product-recognizer", content=b"")
+    assert r.status_code == 422
+    assert r.json()["error"]["code"] == "invalidInput"
+    assert seller.put("/models/Not_A_Name", content=b"x").status_code == 422
+    assert seller.get("/models").json() == []

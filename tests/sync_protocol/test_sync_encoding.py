@@ -27,6 +27,7 @@ from sync_protocol.envelope import (
     CatalogAnnouncement,
     CatalogDelta,
     DeviceStatus,
+    ModelAnnouncement,
     OrderStatusUpdate,
     SeqRange,
     StockAdjustment,
@@ -123,6 +124,14 @@ def test_acks_and_downlink_messages_round_trip():
     assert decode_ack(encode(ack)) == ack
     messages = {
         DownlinkKind.CATALOG: CatalogAnnouncement(store_id=STORE, version=3, sha256="f" * 64, size=10),
+        DownlinkKind.MODEL: ModelAnnouncement(
+            store_id=STORE,
+            name="product-recognizer",
+            version=2,
+            url="https://cloud.example/files/models/s/product-recognizer/2-f.bin",
+            sha256="f" * 64,
+            size=4_000_000,
+        ),
         DownlinkKind.CATALOG_DELTA: CatalogDelta(store_id=STORE, from_version=3, to_version=4, changes=()),
         DownlinkKind.ORDER_STATUS: OrderStatusUpdate(
             store_id=STORE,
@@ -138,7 +147,9 @@ def test_acks_and_downlink_messages_round_trip():
     }
     for kind, message in messages.items():
         assert decode_downlink(encode(message), kind) == message
-    status = DeviceStatus(store_id=STORE, device_id=DEVICE, online=True)
+    status = DeviceStatus(
+        store_id=STORE, device_id=DEVICE, online=True, downlink_seq=7, catalog_version=3, models={"m": 2}
+    )
     assert decode_status(encode(status)) == status
 
 

@@ -335,6 +335,7 @@ def test_downlink_stock_and_status_messages():
         "online": False,
         "downlinkSeq": 0,
         "catalogVersion": None,
+        "models": {},
     }
     with pytest.raises(ValidationError) as caught:
         StockAdjustment(store_id=STORE, seq=5, latest_seq=4, delta=stock_delta())

@@ -1,4 +1,4 @@
-"""downlink feed per store, and HLC stamps on order events (sync issue)
+"""downlink feed per store, HLC stamps on order events, model file versions (sync issue)
 
 Revision ID: 0002
 Revises: 0001
@@ -30,9 +30,22 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["store_id"], ["stores.store_id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("store_id", "seq"),
     )
+    op.create_table(
+        "model_files",
+        sa.Column("seller_id", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=40), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.Column("blob_key", sa.String(length=512), nullable=False),
+        sa.Column("created_at", models.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["seller_id"], ["sellers.seller_id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("seller_id", "name", "version"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("model_files")
     op.drop_table("downlink_feed")
     op.drop_column("order_events", "device_id")
     op.drop_column("order_events", "hlc")
