@@ -198,7 +198,7 @@ class SyncService:
                 else:
                     self._online.pop(parsed.device_id, None)
             self._wake.set()
-            if not status.online:
+            if not status.online and not status.goodbye:  # the last will: it vanished
                 label = row.name or parsed.device_id
                 notifications.notify(
                     conn,

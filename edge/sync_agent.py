@@ -86,7 +86,9 @@ class SyncAgent:
         self._thread.join(timeout=10)
         if self.link.connected.is_set():  # a clean goodbye: the broker does not publish the will
             self.link.publish(
-                str(Topics.status(self.store_id, self.node.device_id)), self._status(False), retain=True
+                str(Topics.status(self.store_id, self.node.device_id)),
+                self._status(False, goodbye=True),
+                retain=True,
             )
         self.link.close()
 
@@ -94,9 +96,13 @@ class SyncAgent:
         """Send now rather than at the next tick (after a sale, say)."""
         self._wake.set()
 
-    def _status(self, online: bool) -> bytes:
+    def _status(self, online: bool, *, goodbye: bool = False) -> bytes:
         if not online:
-            return encode(DeviceStatus(store_id=self.store_id, device_id=self.node.device_id, online=False))
+            return encode(
+                DeviceStatus(
+                    store_id=self.store_id, device_id=self.node.device_id, online=False, goodbye=goodbye
+                )
+            )
         with self.node.db.read() as conn:
             where = position(conn)
         return encode(

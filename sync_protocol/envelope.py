@@ -442,6 +442,7 @@ class DeviceStatus(WireModel):
     models: dict[ModelName, Annotated[int, Field(strict=True, ge=1)]] = Field(
         default={}, max_length=MAX_MODELS
     )
+    goodbye: bool = False  # offline by a clean stop, not the last will: nobody needs to be alarmed
 
 
 # --- payloads ---------------------------------------------------------------------------------------------

@@ -336,6 +336,7 @@ def test_downlink_stock_and_status_messages():
         "downlinkSeq": 0,
         "catalogVersion": None,
         "models": {},
+        "goodbye": False,
     }
     with pytest.raises(ValidationError) as caught:
         StockAdjustment(store_id=STORE, seq=5, latest_seq=4, delta=stock_delta())
