@@ -325,6 +325,16 @@ Try the sync: the checkout above reaches the cloud within seconds
   curl -s {api}/sync/status        # pendingTotal goes back to 0 once the cloud has acknowledged the sale
   curl -s -H "Authorization: Bearer $TOKEN" '{capi}/orders?limit=1'   # the sale, at {store}
   the dashboard's bell rings (新訂單 New order) and {web}/orders lists it
+And back down (the cloud's feed and catalog reach the node within a second or two):
+  curl -s -X POST -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \\
+      {capi}/stores/{device.store_id}/stock/adjustments -d '{{"variantId":"{variant_id}","kind":"restock","quantity":24}}'
+  curl -s -G {api}/catalog/products --data-urlencode 'q=鳳梨酥'   # its "stock" (all sizes) rose by 24
+  rename a product in {web}/products: /health's catalogVersion moves and the node shows the new name
+  ORDER=$(curl -s '{api}/orders?limit=1' | python3 -c 'import sys,json;print(json.load(sys.stdin)["items"][0]["orderId"])')
+  curl -s -X POST {api}/orders/$ORDER/transitions -H 'content-type: application/json' -d '{{"toStatus":"returned"}}'
+      # a return at the counter: goods back in stock here, the order "returned" in the cloud too
+  curl -s -X PUT -H "Authorization: Bearer $TOKEN" --data-binary @/etc/hostname {capi}/models/product-recognizer
+  curl -s {api}/health             # "models": {{"product-recognizer": 1}}: fetched, checked, installed
 
 Coupons: WELCOME100 (NT$100 off from NT$500), SAVE10 (10% off), ONCE50 (single use).
 Ctrl-C stops the demo (node, cloud, broker); the data stays in {settings.data_dir.parent}.
