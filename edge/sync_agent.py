@@ -46,6 +46,11 @@ from sync_protocol.topics import DownlinkTopic, Topics, parse_topic
 
 log = logging.getLogger(__name__)
 
+STATUS_EVERY_S = 60.0
+"""The node says where it stands at least this often while connected, so whatever the cloud failed to apply
+or send (a status it could not record, a downlink message the node could not apply, a restart) is sent
+again within about a minute."""
+
 RESEND_AFTER_S = 10.0
 """How long a sent batch waits for its ack before it is sent again (sooner after a reconnect, or when an ack
 asks for it). Without it every tick would resend what the cloud is still committing."""
@@ -74,6 +79,7 @@ class SyncAgent:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._announced = threading.Event()
+        self._announced_at = 0.0
         self._thread = threading.Thread(target=self._run, name="sync-agent", daemon=True)
 
     def start(self) -> None:
@@ -241,10 +247,11 @@ class SyncAgent:
             except (httpx.HTTPError, ValueError, OSError) as exc:
                 log.warning("model %s v%s not taken: %s", model.name, model.version, exc)
                 self._ask_again()
-        if not self._announced.is_set():
+        if not self._announced.is_set() or time.monotonic() - self._announced_at > STATUS_EVERY_S:
             topic = str(Topics.status(self.store_id, self.node.device_id))
             if self.link.publish(topic, self._status(True), retain=True):
                 self._announced.set()
+                self._announced_at = time.monotonic()
         with self.node.db.read() as conn:
             batches = pending_batches(
                 conn, store_id=self.store_id, device_id=self.node.device_id, new_batch_id=new_id

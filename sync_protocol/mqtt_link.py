@@ -171,9 +171,16 @@ class MqttLink:
             try:
                 self._on_message(message.topic, bytes(message.payload))
             except Exception:
-                # Not acknowledged: the broker delivers it again after a reconnect.
-                log.exception("handler failed for a message on %s; it will be redelivered", message.topic)
-                return
+                # Acknowledged all the same. An unacknowledged delivery keeps one of the broker's in-flight
+                # slots until a reconnect (MQTT 5 brokers do not resend on the same connection), so a few
+                # failures, say while Postgres is down, would stop all delivery to this client. What is lost
+                # here the protocol brings back: an uplink batch without an ack is sent again by the node,
+                # an ack not applied leaves rows the node sends again, and a downlink message not applied
+                # shows up as a gap or in the node's next status.
+                log.exception(
+                    "handler failed for a message on %s; the sender will send it again", message.topic
+                )
+        # After the handler: a process that dies while handling never acknowledges, so the broker redelivers.
         client.ack(message.mid, message.qos)
 
     def _notify(self, up: bool) -> None:

@@ -80,4 +80,5 @@ def test_rewriting_the_password_file_keeps_the_clouds_own_account(
     device = seller.post(f"/stores/{store}/devices", json={"name": "Pi"}).json()
     seller.delete(f"/stores/{store}/devices/{device['deviceId']}")
     lines = path.read_text().splitlines()
-    assert lines == ["edgestore-cloud:$7$101$c2FsdA==$aGFzaA=="]  # the revoked device is gone, the cloud stays
+    # the revoked device is gone, the cloud stays
+    assert lines == ["edgestore-cloud:$7$101$c2FsdA==$aGFzaA=="]

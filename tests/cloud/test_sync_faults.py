@@ -500,14 +500,6 @@ def postgres_outage(postgres: PostgresForTests, db: CloudDatabase) -> Iterator[N
         admin.dispose()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="MqttLink never acknowledges (PUBACK) a delivery whose handler raised, and nothing reconnects to "
-    "get it redelivered; once deliveries that failed while Postgres was down fill the broker's in-flight "
-    "window for the cloud (max_inflight_messages: 20 by default, 100 in the shipped broker config), the "
-    "broker sends the cloud nothing more, and uplink ingest stops for every store until the cloud's MQTT "
-    "connection happens to drop",
-)
 def test_the_cloud_ingests_again_after_postgres_was_down(
     shop: Shop, postgres: PostgresForTests, monkeypatch: pytest.MonkeyPatch
 ):

@@ -1,5 +1,5 @@
 """The MQTT transport against a real Mosquitto: QoS 1 with acknowledgement, persistent sessions across a
-disconnect and a broker restart, redelivery when a handler fails, the last will, credentials."""
+disconnect and a broker restart, a failing handler that never stalls delivery, the last will, credentials."""
 
 import queue
 import signal
@@ -64,29 +64,27 @@ def test_messages_wait_for_an_offline_subscriber_even_across_a_broker_restart(br
     node.close()
 
 
-def test_a_failing_handler_gets_the_message_again(broker: MosquittoBroker):
+def test_a_failing_handler_never_stalls_the_link(broker: MosquittoBroker):
+    """A failing delivery is acknowledged anyway (the sync protocol resends what was not applied): more
+    failures than the broker's in-flight window must not stop the messages behind them."""
     seen: list[bytes] = []
 
-    def flaky(topic: str, payload: bytes) -> None:
+    def down_for_a_while(topic: str, payload: bytes) -> None:
         seen.append(payload)
-        if len(seen) == 1:
+        if len(seen) <= 150:
             raise RuntimeError("database down")
 
-    node = MqttLink(MqttSettings(host="127.0.0.1", port=broker.port, client_id="flaky"), flaky)
+    node = MqttLink(MqttSettings(host="127.0.0.1", port=broker.port, client_id="flaky"), down_for_a_while)
     node.subscribe("x")
     assert node.start()
     pub = link(broker, "pub2")
     assert pub.start()
-    assert pub.publish("x", b"sale-1")
-    deadline = time.monotonic() + 5
-    while len(seen) < 1 and time.monotonic() < deadline:
+    for i in range(160):
+        assert pub.publish("x", f"sale-{i}".encode())
+    deadline = time.monotonic() + 20
+    while len(seen) < 160 and time.monotonic() < deadline:
         time.sleep(0.05)
-    node.close()  # the unacknowledged message stays with the session
-    node = MqttLink(MqttSettings(host="127.0.0.1", port=broker.port, client_id="flaky"), flaky)
-    assert node.start()
-    while len(seen) < 2 and time.monotonic() < deadline + 5:
-        time.sleep(0.05)
-    assert seen == [b"sale-1", b"sale-1"]
+    assert seen == [f"sale-{i}".encode() for i in range(160)]  # each once, none held back
     node.close()
     pub.close()
 
