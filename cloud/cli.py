@@ -82,9 +82,14 @@ def broker_config(
         str | None,
         typer.Option(help="Password of the cloud's own broker account [env EDGESTORE_BROKER_CLOUD_PASSWORD]"),
     ] = None,
+    user: Annotated[
+        str | None,
+        typer.Option(help="The user Mosquitto runs as when started as root [default: the user running this]"),
+    ] = None,
 ) -> None:
     """Write the Mosquitto configuration: the ACL, and the password file with every registered device and
     the cloud's account. Start the broker with `mosquitto -c OUT/mosquitto.conf`."""
+    import getpass
     import os
     import secrets
 
@@ -108,7 +113,8 @@ def broker_config(
     devices.write_broker_files(out / "passwords", passwords)
     devices.write_broker_files(out / "acl", acl)
     devices.write_broker_files(
-        out / "mosquitto.conf", mosquitto_conf(port=port, folder=str(out.resolve()), bind=bind)
+        out / "mosquitto.conf",
+        mosquitto_conf(port=port, folder=str(out.resolve()), bind=bind, run_as=user or getpass.getuser()),
     )
     typer.echo(
         f"broker config in {out}: mosquitto.conf, acl, passwords ({passwords.count(chr(10))} accounts)"

@@ -36,7 +36,7 @@ class Node:
         )
         db.migrate()
         with db.write() as conn:
-            device_id, _ = node_state.ensure_identity(conn, settings.store_id)
+            device_id, _ = node_state.ensure_identity(conn, settings.store_id, settings.device_id)
         return cls(settings=settings, db=db, device_id=device_id, clock=clock)
 
     def now(self) -> datetime:

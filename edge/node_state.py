@@ -28,8 +28,13 @@ def put(conn: Connection, key: str, value: str | None) -> None:
     conn.execute(stmt.on_conflict_do_update(index_elements=[node_state.c.key], set_={"value": value}))
 
 
-def ensure_identity(conn: Connection, configured_store_id: str | None) -> tuple[str, str | None]:
-    """The node's device id (made once, on first start) and store id (configured wins over remembered)."""
+def ensure_identity(
+    conn: Connection, configured_store_id: str | None, configured_device_id: str | None = None
+) -> tuple[str, str | None]:
+    """The node's device id and store id: configured ones (from provisioning) win over remembered ones; with
+    none configured, the device id is made once, on first start."""
+    if configured_device_id is not None and get(conn, DEVICE_ID) != configured_device_id:
+        put(conn, DEVICE_ID, configured_device_id)
     device_id = get(conn, DEVICE_ID)
     if device_id is None:
         device_id = new_id()

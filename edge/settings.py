@@ -27,6 +27,12 @@ class EdgeSettings(BaseSettings):
     store_id: str | None = Field(
         default=None, description="This node's store; set by provisioning or taken from the loaded catalog"
     )
+    device_id: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_.:-]{1,64}$",
+        description="The device id the cloud registered for this node (its MQTT username); set by "
+        "provisioning; unset: the id the node made for itself on first start",
+    )
     sqlite_busy_timeout_ms: int = Field(
         default=5000, ge=0, description="How long a writer waits for the lock"
     )

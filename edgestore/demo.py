@@ -122,11 +122,13 @@ class DemoBroker:
             acl = devices.broker_acl(conn)
         devices.write_broker_files(self.acl_file, acl)
         devices.write_broker_files(self.password_file, passwords)
-        deployed = mosquitto_conf(port=self.port, folder=str(self.folder), bind=self.host)
+        # Stay the user who runs the demo (as root, mosquitto would switch to 'mosquitto', who cannot read
+        # these files).
+        deployed = mosquitto_conf(
+            port=self.port, folder=str(self.folder), bind=self.host, run_as=getpass.getuser()
+        )
         demo_lines = [
-            "# The demo's own: stay the user who runs it (as root, mosquitto would switch to 'mosquitto', who",
-            "# cannot read these files); the log goes to mosquitto.log beside them.",
-            f"user {getpass.getuser()}",
+            "# The demo's own: the log goes to mosquitto.log beside the files.",
             "log_type error",
             "log_type warning",
             "log_type notice",

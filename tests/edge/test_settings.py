@@ -24,3 +24,17 @@ def test_environment_and_toml_file(monkeypatch, tmp_path):
     assert settings.store_id == "store-a"
     assert settings.data_dir == Path("/var/lib/edgestore")
     assert EdgeSettings(port=9200).port == 9200  # CLI flags beat both
+
+
+def test_a_configured_device_id_wins_over_the_one_the_node_made(tmp_path):
+    from edge.node import Node
+
+    first = Node.open(EdgeSettings(data_dir=tmp_path))
+    made = first.device_id
+    first.close()
+    provisioned = Node.open(EdgeSettings(data_dir=tmp_path, device_id="01JDEVICE0000000000000000A"))
+    assert provisioned.device_id == "01JDEVICE0000000000000000A" != made
+    provisioned.close()
+    again = Node.open(EdgeSettings(data_dir=tmp_path))  # remembered without the setting
+    assert again.device_id == "01JDEVICE0000000000000000A"
+    again.close()
