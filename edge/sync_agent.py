@@ -259,8 +259,13 @@ class SyncAgent:
         for batch in batches:
             last = batch.messages[-1].seq
             sent = self._in_flight.get(batch.stream)
-            if sent is not None and last <= sent[0] and time.monotonic() - sent[1] < RESEND_AFTER_S:
-                continue  # sent and not acknowledged yet: give the cloud time before sending it again
+            if sent is not None and time.monotonic() - sent[1] < RESEND_AFTER_S:
+                # Sent and not acknowledged yet: give the cloud time before sending those again, and send
+                # only what lies beyond them (the batches are cut anew after every ack).
+                unsent = tuple(m for m in batch.messages if m.seq > sent[0])
+                if not unsent:
+                    continue
+                batch = batch.model_copy(update={"messages": unsent, "batch_id": new_id()})
             # QoS 1: delivered at least once; the cloud's sequence state makes a repeat harmless. Rows stay
             # in the outbox until the ack for them arrives.
             if not self.link.publish(
