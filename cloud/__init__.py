@@ -1,1 +1,1 @@
-"""The cloud backend: FastAPI on Postgres, MongoDB and S3, and the sellers' dashboard (not built yet)."""
+"""The cloud backend: FastAPI on Postgres, MongoDB and S3, the sellers' dashboard, and the sync service."""
