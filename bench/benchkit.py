@@ -1,11 +1,14 @@
 """What every benchmark needs: progress on stderr, the project's CLI, free ports, percentiles, and what
 machine it ran on (CPU model, memory, the filesystem under a folder, from /proc)."""
 
+import os
 import socket
 import subprocess
 import sys
 import time
+from contextlib import suppress
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -85,3 +88,58 @@ def filesystem_of(path: Path) -> str:
         return f"{best[2]} on {best[1]} (mounted at {best[0]})"
     except (OSError, ValueError):
         return "unknown"
+
+
+# --- CPU of processes (Linux /proc) and API calls, shared by the benchmarks ---------------------------
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU a process used so far (Linux /proc), or None where unavailable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def process_tree_cpu(root: int) -> dict[int, float]:
+    """CPU seconds of ``root`` and of its direct children (the postmaster and its backends). The root's
+    entry also counts the CPU of its children that already exited and were reaped (cutime + cstime), such
+    as the parallel workers a query starts and stops between two snapshots."""
+    out: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    with suppress(OSError):
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            pid = int(entry.name)
+            try:
+                fields = (entry / "stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            if pid == root:
+                out[pid] = sum(int(f) for f in fields[11:15]) / tick  # utime, stime, cutime, cstime
+            elif len(fields) > 1 and fields[1] == str(root):
+                out[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def tree_cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU used between two snapshots by the processes alive in both (the app's pooled backends are), plus
+    what the root's reaped children used (in the root's entry)."""
+    return sum(after[p] - before[p] for p in after.keys() & before.keys())
+
+
+def api_client(base_url: str, token: str | None = None, *, timeout_s: float = 60.0) -> httpx.Client:
+    """A client of an edgestore API, logged in with ``token`` when given."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.Client(base_url=base_url, timeout=timeout_s, headers=headers)
+
+
+def expect(response: httpx.Response, status: int) -> Any:
+    """The response's JSON when it has ``status``; otherwise stop the benchmark with what came back."""
+    if response.status_code != status:
+        raise RuntimeError(
+            f"{response.request.method} {response.request.url.path}: {response.status_code} {response.text[:500]}"
+        )
+    return response.json() if response.content else None

@@ -52,7 +52,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from importlib import metadata
@@ -62,13 +62,18 @@ from typing import Any
 import httpx
 import psycopg
 from benchkit import (
+    api_client,
+    cpu_seconds,
     cpuinfo_field,
     edgestore_cmd,
+    expect,
     filesystem_of,
     free_port,
     log,
     mem_total_gib,
     percentile,
+    process_tree_cpu,
+    tree_cpu_delta,
     wait_until_answering,
 )
 from sqlalchemy import Connection, event, text
@@ -86,7 +91,6 @@ HOST = "127.0.0.1"  # loopback only: the cloud is never reachable from outside d
 API = "/api/v1"
 START_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 20.0
-REQUEST_TIMEOUT_S = 60.0
 PASSWORD = "bench-password-1"  # a throwaway account in a throwaway database
 # Shops sell 07:00-23:30 Taiwan time; 07:00-08:00 Taiwan is still the day before in UTC.
 OPEN_S, CLOSE_S = 7 * 3600, 23 * 3600 + 1800
@@ -97,43 +101,6 @@ OPEN_S, CLOSE_S = 7 * 3600, 23 * 3600 + 1800
 
 def taiwan_today() -> date:
     return cloud_orders.business_day(datetime.now(UTC))
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU a process used so far (Linux /proc), or None where unavailable."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def process_tree_cpu(root: int) -> dict[int, float]:
-    """CPU seconds of ``root`` and of its direct children (the postmaster and its backends). The root's
-    entry also counts the CPU of its children that already exited and were reaped (cutime + cstime), such
-    as the parallel workers a query starts and stops between two snapshots."""
-    out: dict[int, float] = {}
-    tick = os.sysconf("SC_CLK_TCK")
-    with suppress(OSError):
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            pid = int(entry.name)
-            try:
-                fields = (entry / "stat").read_text().rpartition(")")[2].split()
-            except OSError:
-                continue
-            if pid == root:
-                out[pid] = sum(int(f) for f in fields[11:15]) / tick  # utime, stime, cutime, cstime
-            elif len(fields) > 1 and fields[1] == str(root):
-                out[pid] = (int(fields[11]) + int(fields[12])) / tick
-    return out
-
-
-def tree_cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
-    """CPU used between two snapshots by the processes alive in both (the app's pooled backends are), plus
-    what the root's reaped children used (in the root's entry)."""
-    return sum(after[p] - before[p] for p in after.keys() & before.keys())
 
 
 # ---------------------------------------------------------------------------------------------- machine
@@ -479,19 +446,6 @@ def running_cloud(work: Path, database_url: str) -> Iterator[RunningCloud]:
                 proc.kill()
                 proc.wait()
         log(f"  cloud stopped (exit status {proc.returncode})")
-
-
-def api_client(base_url: str, token: str | None = None) -> httpx.Client:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return httpx.Client(base_url=base_url, timeout=REQUEST_TIMEOUT_S, headers=headers)
-
-
-def expect(response: httpx.Response, status: int) -> Any:
-    if response.status_code != status:
-        raise RuntimeError(
-            f"{response.request.method} {response.request.url.path}: {response.status_code} {response.text[:500]}"
-        )
-    return response.json() if response.content else None
 
 
 def create_seller(base_url: str, seller: Seller, stores: int, rng: random.Random) -> None:

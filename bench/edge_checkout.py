@@ -49,6 +49,7 @@ from typing import Any
 
 import httpx
 from benchkit import (
+    cpu_seconds,
     cpuinfo_field,
     edgestore_cmd,
     filesystem_of,
@@ -128,11 +129,7 @@ class RunningNode:
 
     def cpu_seconds(self) -> float | None:
         """User + system CPU the node process used so far (Linux /proc), or None where unavailable."""
-        try:
-            fields = Path(f"/proc/{self.pid}/stat").read_text().rpartition(")")[2].split()
-            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        except (OSError, ValueError, IndexError):
-            return None
+        return cpu_seconds(self.pid)
 
 
 @contextmanager

@@ -37,7 +37,6 @@ The node, the cloud, PostgreSQL, Mosquitto and this process (the observer) share
 """
 
 import argparse
-import getpass
 import json
 import os
 import platform
@@ -66,16 +65,20 @@ import httpx
 import paho.mqtt.client as mqtt
 import psycopg
 from benchkit import (
+    api_client,
+    cpu_seconds,
     cpuinfo_field,
     edgestore_cmd,
+    expect,
     filesystem_of,
     free_port,
     log,
     mem_total_gib,
     percentile,
+    process_tree_cpu,
+    tree_cpu_delta,
     wait_until_answering,
 )
-from cloud_orders import api_client, cpu_seconds, expect, process_tree_cpu, tree_cpu_delta
 from edge_checkout import LevelResult, RunningNode, progress_printer, run_level
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import delete
@@ -83,7 +86,6 @@ from sqlalchemy import delete
 from cloud.broker_credentials import hash_password
 from cloud.db import EmbeddedPostgres
 from cloud.runtime import EMBEDDED_DATABASE
-from edge import node_state
 from edge.db import Database
 from edge.sync_drain import pending_batches
 from edge.tables import outbox
@@ -276,8 +278,8 @@ def write_broker_config(
         f.write(f"\n# bench only\nuser {OBSERVER}\ntopic read $SYS/#\n")
         f.write(f"topic read {UPLINK_FILTER}\ntopic read {ACK_FILTER}\n")
     with (folder / "mosquitto.conf").open("a") as f:
-        # As root Mosquitto would drop to the 'mosquitto' user, which cannot read the 0600 files written here.
-        f.write(f"# bench only\nuser {getpass.getuser()}\nsys_interval 1\n")
+        # broker-config's `user` line (the user running it) keeps the 0600 files readable when run as root.
+        f.write("# bench only\nsys_interval 1\n")
     return folder / "mosquitto.conf"
 
 
@@ -406,17 +408,13 @@ class Observer:
 
 
 def provision_node(work: Path, data_dir: Path, shop: Shop) -> None:
-    """Load the cloud's snapshot with the CLI, then give the node the cloud's device id."""
+    """Load the cloud's snapshot with the CLI, as the device the cloud registered (EDGESTORE_DEVICE_ID: the
+    node remembers it)."""
     snapshot = work / "snapshot.json"
     snapshot.write_text(shop.snapshot_json, encoding="utf-8")
-    out = run_cli(["edge", "load-catalog", str(snapshot), "--data-dir", str(data_dir)], bench_env(), work)
+    env = bench_env(EDGESTORE_DEVICE_ID=shop.device_id)
+    out = run_cli(["edge", "load-catalog", str(snapshot), "--data-dir", str(data_dir)], env, work)
     log(f"  {out.strip()}")
-    db = Database(data_dir / "edge.sqlite3")
-    try:
-        with db.write() as conn:
-            node_state.put(conn, node_state.DEVICE_ID, shop.device_id)
-    finally:
-        db.dispose()
 
 
 def plan_carts(rng: random.Random, variants: list[str], count: int) -> list[list[str]]:
