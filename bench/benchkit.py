@@ -2,6 +2,7 @@
 machine it ran on (CPU model, memory, the filesystem under a folder, from /proc)."""
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -143,3 +144,17 @@ def expect(response: httpx.Response, status: int) -> Any:
             f"{response.request.method} {response.request.url.path}: {response.status_code} {response.text[:500]}"
         )
     return response.json() if response.content else None
+
+
+class Stopped(Exception):
+    """SIGTERM or SIGHUP arrived: unwind like Ctrl-C, so every server is stopped and the temp dir removed."""
+
+
+def _stop(signum: int, _frame: object) -> None:
+    raise Stopped(signal.Signals(signum).name)
+
+
+def stop_on_signals() -> None:
+    """Turn SIGTERM and SIGHUP into ``Stopped`` in the main thread (Ctrl-C is KeyboardInterrupt already)."""
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _stop)

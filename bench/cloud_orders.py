@@ -62,6 +62,7 @@ from typing import Any
 import httpx
 import psycopg
 from benchkit import (
+    Stopped,
     api_client,
     cpu_seconds,
     cpuinfo_field,
@@ -73,6 +74,7 @@ from benchkit import (
     mem_total_gib,
     percentile,
     process_tree_cpu,
+    stop_on_signals,
     tree_cpu_delta,
     wait_until_answering,
 )
@@ -1091,14 +1093,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-class Stopped(Exception):
-    """SIGTERM or SIGHUP arrived: unwind like Ctrl-C, so the cloud and Postgres stop and the temp dir goes."""
-
-
-def _stop(signum: int, _frame: object) -> None:
-    raise Stopped(signal.Signals(signum).name)
-
-
 def far_cursor(db: CloudDatabase, a: Seller, params: dict[str, Any], skip: int) -> tuple[str, str] | None:
     """A cursor as ``list_orders`` encodes it (``createdAt|orderId``) for the row ``skip`` rows into the
     filter's list, found in SQL, and the id of the row that must come next; None past the end. Following
@@ -1204,8 +1198,7 @@ def explain_all(db: CloudDatabase, a: Seller, queries: list[Query]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, _stop)
+    stop_on_signals()
     rng = random.Random(args.seed)
     ids = IdMaker(rng)
     factory = OrderFactory(rng, ids)

@@ -49,6 +49,7 @@ from typing import Any
 
 import httpx
 from benchkit import (
+    Stopped,
     cpu_seconds,
     cpuinfo_field,
     edgestore_cmd,
@@ -57,6 +58,7 @@ from benchkit import (
     log,
     mem_total_gib,
     percentile,
+    stop_on_signals,
     wait_until_answering,
 )
 
@@ -447,18 +449,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-class Stopped(Exception):
-    """SIGTERM or SIGHUP arrived: unwind like Ctrl-C, so the node is stopped and the temp dir removed."""
-
-
-def _stop(signum: int, _frame: object) -> None:
-    raise Stopped(signal.Signals(signum).name)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, _stop)
+    stop_on_signals()
     rng = random.Random(args.seed)
     work = Path(tempfile.mkdtemp(prefix="edgestore-bench-", dir=args.tmp_parent))
     data_dir = work / "node"

@@ -65,6 +65,7 @@ import httpx
 import paho.mqtt.client as mqtt
 import psycopg
 from benchkit import (
+    Stopped,
     api_client,
     cpu_seconds,
     cpuinfo_field,
@@ -76,6 +77,7 @@ from benchkit import (
     mem_total_gib,
     percentile,
     process_tree_cpu,
+    stop_on_signals,
     tree_cpu_delta,
     wait_until_answering,
 )
@@ -745,18 +747,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-class Stopped(Exception):
-    """SIGTERM or SIGHUP arrived: unwind like Ctrl-C, so every server is stopped and the temp dir removed."""
-
-
-def _stop(signum: int, _frame: object) -> None:
-    raise Stopped(signal.Signals(signum).name)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, _stop)
+    stop_on_signals()
     rng = random.Random(args.seed)
     work = Path(tempfile.mkdtemp(prefix="edgestore-drain-", dir=args.tmp_parent))
     work.chmod(0o755)  # as root, pgserver runs postgres as its own user, which must reach the data folder
