@@ -9,17 +9,27 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
 from moto.server import ThreadedMotoServer
 
+from cloud import devices
 from cloud.api.app import create_app
+from cloud.broker_credentials import hash_password
 from cloud.db import CloudDatabase, EmbeddedPostgres
 from cloud.settings import CloudSettings
+from edge.catalog import load_snapshot
+from edge.node import Node
+from edge.settings import EdgeSettings
+from models.catalog import CatalogSnapshot
 from models.ids import new_id
 from models.order_states import OrderStatus
 from models.sales import Order, OrderItem, Payment, PaymentMethod
+from sync_protocol.mqtt_link import MqttSettings
+from sync_protocol.topics import CLOUD_USERNAME
+from tests.broker import MosquittoBroker
 from tests.conftest import FakeClock, free_port, serve_in_thread
 
 TEMPLATE = "edgestore_template"
@@ -194,3 +204,43 @@ def ingest(server: CloudServer, order: Order, *, with_deltas: bool = True) -> bo
                 conn, order, server.clock(), low_threshold=cloud.settings.low_stock_threshold
             )
     return new
+
+
+# --- a broker as the cloud configures one, and store nodes provisioned for it ---------------------------
+
+CLOUD_BROKER_PASSWORD = "cloud-pass"
+
+
+def cloud_broker(server: CloudServer, folder: Path) -> MosquittoBroker:
+    """A Mosquitto (not started yet) with what the cloud writes for a deployment: the password file of its
+    live devices plus the cloud's own account, and the ACL binding each device to its store's topics.
+    Register the devices first."""
+    with server.cloud.db.read() as conn:
+        passwords = devices.broker_password_file(conn, {CLOUD_USERNAME: hash_password(CLOUD_BROKER_PASSWORD)})
+        acl = devices.broker_acl(conn)
+    return MosquittoBroker(folder, password_file_text=passwords, acl_text=acl)
+
+
+def cloud_mqtt(broker: MosquittoBroker) -> MqttSettings:
+    """The cloud's login to that broker."""
+    return MqttSettings(
+        host="127.0.0.1", port=broker.port, username=CLOUD_USERNAME, password=CLOUD_BROKER_PASSWORD
+    )
+
+
+def provisioned_node(
+    device: dict, broker: MosquittoBroker, data_dir: Path, store_id: str, snapshot: CatalogSnapshot | None
+) -> EdgeSettings:
+    """A store node's settings as provisioning leaves them: the device id and MQTT login the cloud gave it,
+    its store, and (if given) the store's catalog loaded by hand. Without a catalog it takes the cloud's."""
+    creds = device["mqtt"]
+    url = f"mqtt://{quote(creds['username'])}:{quote(creds['password'])}@127.0.0.1:{broker.port}"
+    settings = EdgeSettings(
+        data_dir=data_dir, port=free_port(), store_id=store_id, device_id=device["deviceId"], mqtt_url=url
+    )
+    if snapshot is not None:
+        node = Node.open(settings)
+        with node.db.write() as conn:
+            load_snapshot(conn, snapshot, node.now())
+        node.close()
+    return settings

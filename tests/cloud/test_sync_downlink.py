@@ -7,25 +7,17 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from urllib.parse import quote
 
 import httpx
 import pytest
 
-from cloud import devices
-from cloud.broker_credentials import hash_password
 from cloud.sync_service import SyncService
-from edge import node_state
 from edge.api.app import create_app as create_edge_app
-from edge.node import Node
-from edge.settings import EdgeSettings
-from sync_protocol.mqtt_link import MqttSettings
-from sync_protocol.topics import CLOUD_USERNAME
 from tests.broker import MosquittoBroker
-from tests.cloud.conftest import CloudServer
+from tests.cloud.conftest import CloudServer, cloud_broker, cloud_mqtt, provisioned_node
 from tests.cloud.test_cloud_catalog import make_product
 from tests.cloud.test_sync_end_to_end import wait_for
-from tests.conftest import free_port, serve_in_thread
+from tests.conftest import serve_in_thread
 
 pytestmark = pytest.mark.slow
 
@@ -72,29 +64,13 @@ def sync_rig(
     """A broker with the shipped ACL, the cloud's sync service, and one fresh node per store (device id
     and store id only, as provisioning leaves it: the catalog comes from the cloud)."""
     registered = [seller.post(f"/stores/{s}/devices", json={"name": "Pi"}).json() for s in store_ids]
-    with cloud_server.cloud.db.read() as conn:
-        passwords = devices.broker_password_file(conn, {CLOUD_USERNAME: hash_password("cloud-pass")})
-        acl = devices.broker_acl(conn)  # each device bound to its store
-    broker = MosquittoBroker(tmp_path / "broker", password_file_text=passwords, acl_text=acl).start()
-    service = SyncService(
-        cloud_server.cloud,
-        MqttSettings(host="127.0.0.1", port=broker.port, username=CLOUD_USERNAME, password="cloud-pass"),
-        cloud_server.clock,
-        downlink_interval_s=0.3,
-    )
+    broker = cloud_broker(cloud_server, tmp_path / "broker").start()
+    service = SyncService(cloud_server.cloud, cloud_mqtt(broker), cloud_server.clock, downlink_interval_s=0.3)
     assert service.start()
     servers, nodes = [], []
     try:
         for store_id, device in zip(store_ids, registered, strict=True):
-            creds = device["mqtt"]
-            url = f"mqtt://{quote(creds['username'])}:{quote(creds['password'])}@127.0.0.1:{broker.port}"
-            settings = EdgeSettings(
-                data_dir=tmp_path / f"node-{store_id}", port=free_port(), store_id=store_id, mqtt_url=url
-            )
-            node = Node.open(settings)
-            with node.db.write() as conn:
-                node_state.put(conn, node_state.DEVICE_ID, device["deviceId"])
-            node.close()
+            settings = provisioned_node(device, broker, tmp_path / f"node-{store_id}", store_id, None)
             servers.append(serve_in_thread(create_edge_app(settings), settings.port))
             kiosk = httpx.Client(base_url=f"http://127.0.0.1:{settings.port}/api/v1", timeout=30)
             nodes.append(StoreNode(store_id, kiosk))

@@ -3,26 +3,16 @@ outbox drains to the cloud and empties; the broker goes down, the node keeps sel
 and everything arrives exactly once; both sides agree on stock."""
 
 import time
-from urllib.parse import quote
 
 import httpx
 import pytest
 
-from cloud import devices
-from cloud.broker_credentials import hash_password
 from cloud.sync_service import SyncService
-from edge import node_state
 from edge.api.app import create_app as create_edge_app
-from edge.catalog import load_snapshot
-from edge.node import Node
-from edge.settings import EdgeSettings
 from models.catalog import CatalogSnapshot
-from sync_protocol.mqtt_link import MqttSettings
-from sync_protocol.topics import CLOUD_USERNAME
-from tests.broker import MosquittoBroker
-from tests.cloud.conftest import CloudServer
+from tests.cloud.conftest import CloudServer, cloud_broker, cloud_mqtt, provisioned_node
 from tests.cloud.test_cloud_catalog import make_product
-from tests.conftest import free_port, serve_in_thread
+from tests.conftest import serve_in_thread
 
 pytestmark = pytest.mark.slow
 
@@ -45,24 +35,9 @@ def test_node_to_cloud_over_mqtt_with_the_broker_down_in_between(
         f"/stores/{store}/stock/adjustments", json={"variantId": variant, "kind": "restock", "quantity": 50}
     )
     snapshot = CatalogSnapshot.model_validate(seller.get(f"/stores/{store}/catalog-snapshot").json())
-    cloud = cloud_server.cloud
-    with cloud.db.read() as conn:
-        passwords = devices.broker_password_file(conn, {CLOUD_USERNAME: hash_password("cloud-pass")})
-        acl = devices.broker_acl(conn)  # each device bound to its store
-    broker = MosquittoBroker(tmp_path / "broker", password_file_text=passwords, acl_text=acl).start()
-    service = SyncService(
-        cloud,
-        MqttSettings(host="127.0.0.1", port=broker.port, username=CLOUD_USERNAME, password="cloud-pass"),
-        cloud_server.clock,
-    )
-    creds = device["mqtt"]
-    url = f"mqtt://{quote(creds['username'])}:{quote(creds['password'])}@127.0.0.1:{broker.port}"
-    settings = EdgeSettings(data_dir=tmp_path / "node", port=free_port(), store_id=store, mqtt_url=url)
-    node = Node.open(settings)
-    with node.db.write() as conn:  # what provisioning does: the cloud's device id and catalog
-        node_state.put(conn, node_state.DEVICE_ID, device["deviceId"])
-        load_snapshot(conn, snapshot, node.now())
-    node.close()
+    broker = cloud_broker(cloud_server, tmp_path / "broker").start()
+    service = SyncService(cloud_server.cloud, cloud_mqtt(broker), cloud_server.clock)
+    settings = provisioned_node(device, broker, tmp_path / "node", store, snapshot)
     assert service.start()
     server, thread = serve_in_thread(create_edge_app(settings), settings.port)
     kiosk = httpx.Client(base_url=f"http://127.0.0.1:{settings.port}/api/v1", timeout=30)

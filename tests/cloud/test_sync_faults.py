@@ -15,24 +15,21 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, closing, contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import quote
 
 import httpx
 import paho.mqtt.client as mqtt
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
-from cloud import devices, sync_service
-from cloud.broker_credentials import hash_password
+from cloud import sync_service
 from cloud.db import CloudDatabase, sqlalchemy_url
 from cloud.sync_service import SyncService
 from cloud.tables import dead_letters, orders, stock_deltas, sync_streams
-from edge import carts, checkout, node_state
+from edge import carts, checkout
 from edge.api.app import create_app as create_edge_app
-from edge.catalog import load_snapshot
 from edge.node import Node
 from edge.settings import EdgeSettings
 from models.catalog import CatalogSnapshot
@@ -45,12 +42,19 @@ from sync_protocol.envelope import Ack, Batch, Envelope, make_envelope
 from sync_protocol.hlc import HLC
 from sync_protocol.mqtt_link import MqttSettings
 from sync_protocol.streams import Stream
-from sync_protocol.topics import CLOUD_USERNAME, Topics
+from sync_protocol.topics import Topics
 from tests.broker import MosquittoBroker
-from tests.cloud.conftest import CloudServer, PostgresForTests, sale
+from tests.cloud.conftest import (
+    CloudServer,
+    PostgresForTests,
+    cloud_broker,
+    cloud_mqtt,
+    provisioned_node,
+    sale,
+)
 from tests.cloud.test_cloud_catalog import make_product
 from tests.cloud.test_sync_end_to_end import wait_for
-from tests.conftest import EDGESTORE, free_port, serve_in_thread
+from tests.conftest import EDGESTORE, serve_in_thread
 
 pytestmark = pytest.mark.slow
 
@@ -82,13 +86,7 @@ class Shop:
         return self.product["variants"][0]["variantId"]
 
     def cloud_mqtt(self, client_id: str = "edgestore-cloud-test") -> MqttSettings:
-        return MqttSettings(
-            host="127.0.0.1",
-            port=self.broker.port,
-            client_id=client_id,
-            username=CLOUD_USERNAME,
-            password="cloud-pass",
-        )
+        return replace(cloud_mqtt(self.broker), client_id=client_id)
 
     def start_cloud(self, client_id: str = "edgestore-cloud-test") -> SyncService:
         service = SyncService(self.cloud_server.cloud, self.cloud_mqtt(client_id), self.cloud_server.clock)
@@ -199,18 +197,8 @@ def shop(cloud_server: CloudServer, seller: httpx.Client, tmp_path: Path) -> Ite
     )
     assert r.status_code < 300, r.text
     snapshot = CatalogSnapshot.model_validate(seller.get(f"/stores/{store}/catalog-snapshot").json())
-    with cloud_server.cloud.db.read() as conn:
-        passwords = devices.broker_password_file(conn, {CLOUD_USERNAME: hash_password("cloud-pass")})
-        acl = devices.broker_acl(conn)  # what the cloud writes: each device bound to its store
-    broker = MosquittoBroker(tmp_path / "broker", password_file_text=passwords, acl_text=acl)
-    creds = device["mqtt"]
-    url = f"mqtt://{quote(creds['username'])}:{quote(creds['password'])}@127.0.0.1:{broker.port}"
-    settings = EdgeSettings(data_dir=tmp_path / "node", port=free_port(), store_id=store, mqtt_url=url)
-    node = Node.open(settings)
-    with node.db.write() as conn:  # what provisioning does: the cloud's device id and catalog
-        node_state.put(conn, node_state.DEVICE_ID, device["deviceId"])
-        load_snapshot(conn, snapshot, node.now())
-    node.close()
+    broker = cloud_broker(cloud_server, tmp_path / "broker")
+    settings = provisioned_node(device, broker, tmp_path / "node", store, snapshot)
     shop = Shop(cloud_server, seller, store, device, product, broker, settings)
     broker.start()
     with shop.cleanups:

@@ -7,8 +7,6 @@ import time
 import httpx
 import pytest
 
-from cloud import devices
-from cloud.broker_credentials import hash_password
 from cloud.sync_service import SyncService
 from models.ids import new_id
 from sync_protocol.encoding import decode_ack, encode
@@ -16,9 +14,9 @@ from sync_protocol.envelope import Batch, DeviceStatus, make_envelope
 from sync_protocol.hlc import HLC
 from sync_protocol.mqtt_link import MqttLink, MqttSettings
 from sync_protocol.streams import Stream
-from sync_protocol.topics import CLOUD_USERNAME, Topics
+from sync_protocol.topics import Topics
 from tests.broker import MosquittoBroker
-from tests.cloud.conftest import CloudServer, sale
+from tests.cloud.conftest import CloudServer, cloud_broker, cloud_mqtt, sale
 from tests.cloud.test_cloud_catalog import make_product
 
 pytestmark = pytest.mark.slow
@@ -30,16 +28,8 @@ def test_a_batch_over_mqtt_becomes_orders_and_an_ack(
     store = seller.post("/stores", json={"name": "信義店"}).json()["storeId"]
     device = seller.post(f"/stores/{store}/devices", json={"name": "櫃台 Pi"}).json()
     product = make_product(seller)
-    cloud = cloud_server.cloud
-    with cloud.db.read() as conn:
-        passwords = devices.broker_password_file(conn, {CLOUD_USERNAME: hash_password("cloud-pass")})
-        acl = devices.broker_acl(conn)  # each device bound to its store
-    broker = MosquittoBroker(tmp_path / "broker", password_file_text=passwords, acl_text=acl).start()
-    service = SyncService(
-        cloud,
-        MqttSettings(host="127.0.0.1", port=broker.port, username=CLOUD_USERNAME, password="cloud-pass"),
-        cloud_server.clock,
-    )
+    broker = cloud_broker(cloud_server, tmp_path / "broker").start()
+    service = SyncService(cloud_server.cloud, cloud_mqtt(broker), cloud_server.clock)
     acks: queue.Queue[bytes] = queue.Queue()
     creds = device["mqtt"]
     node = MqttLink(
