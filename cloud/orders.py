@@ -27,7 +27,7 @@ from models.cloud_api import NotificationKind, OrderEventPublic, OrderList, Orde
 from models.errors import InvalidInput, NotFound
 from models.ids import new_id
 from models.money import format_twd
-from models.order_states import Actor, OrderStatus, allowed_targets, check_transition, find_transition
+from models.order_states import Actor, OrderStatus, allowed_targets, check_transition
 from models.paging import decode_time_cursor, encode_time_cursor
 from models.sales import Order, OrderItem, Payment, PaymentStatus
 from models.stock import StockDelta, StockReason
@@ -39,6 +39,7 @@ from sync_protocol.rules import (
     StatusState,
     creation_transition,
     merge_order_status,
+    refunds_payment,
     transition_effects,
 )
 
@@ -480,10 +481,7 @@ def merge_transition(
         day = business_day(row.created_at)
         _count_in_rollup(conn, seller_id, row.store_id, day, before.value, -1, -row.total, -units)
         _count_in_rollup(conn, seller_id, row.store_id, day, after.value, 1, row.total, units)
-    if any(
-        (rule := find_transition(t.from_status, t.to_status)) and rule.refunds_payment
-        for t in outcome.newly_effective
-    ):
+    if refunds_payment(outcome):
         conn.execute(
             update(payments)
             .where(payments.c.order_id == order_id)

@@ -15,7 +15,7 @@ from sqlalchemy.dialects.sqlite import insert
 from edge import node_state, outbox, stock
 from edge.tables import order_items, order_transitions, orders, payments
 from models.errors import NotFound
-from models.order_states import Actor, OrderStatus, check_transition, find_transition
+from models.order_states import Actor, OrderStatus, check_transition
 from models.sales import PaymentStatus
 from sync_protocol.envelope import OrderTransition
 from sync_protocol.hlc import HLC
@@ -25,6 +25,7 @@ from sync_protocol.rules import (
     StatusState,
     creation_transition,
     merge_order_status,
+    refunds_payment,
     transition_effects,
 )
 from sync_protocol.streams import Stream
@@ -111,10 +112,7 @@ def merge(
             .where(orders.c.order_id == change.order_id)
             .values(status=outcome.status_after.value, updated_at=now)
         )
-    if any(
-        (rule := find_transition(t.from_status, t.to_status)) and rule.refunds_payment
-        for t in outcome.newly_effective
-    ):
+    if refunds_payment(outcome):
         conn.execute(
             update(payments)
             .where(payments.c.order_id == change.order_id)

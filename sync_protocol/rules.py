@@ -233,6 +233,16 @@ def transition_effects(
     return deltas
 
 
+def refunds_payment(outcome: MergeOutcome) -> bool:
+    """Whether a transition that joined the effective path refunds the order's payment. Both sides then mark
+    the payments refunded, and leave them so if that transition is superseded later: money that went back
+    to the buyer is not taken again by a merge (the seller sees the order's events)."""
+    return any(
+        (rule := find_transition(t.from_status, t.to_status)) is not None and rule.refunds_payment
+        for t in outcome.newly_effective
+    )
+
+
 # --- stock ------------------------------------------------------------------------------------------------
 
 StockKey = tuple[str, str]
