@@ -23,6 +23,7 @@ from edge.sync_apply import (
     apply_catalog_delta,
     apply_feed_message,
     apply_snapshot,
+    dead_letter,
     position,
     read_snapshot,
     wants_snapshot,
@@ -130,15 +131,24 @@ class SyncAgent:
     def _on_message(self, topic: str, data: bytes) -> None:
         parsed = parse_topic(topic)
         if isinstance(parsed, DownlinkTopic):
-            self._on_downlink(parsed.kind, data)
+            self._on_downlink(topic, parsed.kind, data)
         else:
             self._on_ack(topic, data)
 
-    def _on_downlink(self, kind: DownlinkKind, data: bytes) -> None:
+    def _on_downlink(self, topic: str, kind: DownlinkKind, data: bytes) -> None:
         try:
             message = decode_downlink(data, kind)
         except MessageRejected as exc:
             log.warning("a downlink message was refused: %s", exc)
+            with self.node.db.write() as conn:
+                dead_letter(
+                    conn,
+                    topic=topic,
+                    reason=exc.reason.value,
+                    detail=exc.detail,
+                    data=data,
+                    now=self.node.now(),
+                )
             return
         if message.store_id != self.store_id:
             return
@@ -208,8 +218,17 @@ class SyncAgent:
     def _on_ack(self, _topic: str, data: bytes) -> None:
         try:
             ack = decode_ack(data)
-        except MessageRejected:
-            log.warning("an unreadable ack was ignored")
+        except MessageRejected as exc:
+            log.warning("an unreadable ack was refused: %s", exc)
+            with self.node.db.write() as conn:
+                dead_letter(
+                    conn,
+                    topic=_topic,
+                    reason=exc.reason.value,
+                    detail=exc.detail,
+                    data=data,
+                    now=self.node.now(),
+                )
             return
         if ack.device_id != self.node.device_id:
             return

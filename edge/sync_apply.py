@@ -15,12 +15,13 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, delete, func, insert, select
 
 from edge import catalog, model_files, node_state, order_status, stock
-from edge.tables import brands, categories, coupons, discounts, outbox, sync_acks
+from edge.tables import brands, categories, coupons, dead_letters, discounts, outbox, sync_acks
 from models.catalog import Brand, CatalogSnapshot, Category, Coupon, Discount, Product
 from models.errors import NotFound
+from models.ids import new_id
 from sync_protocol.envelope import (
     CatalogAnnouncement,
     CatalogChange,
@@ -53,6 +54,29 @@ def position(conn: Connection) -> Position:
     return Position(
         node_state.downlink_seq(conn), node_state.catalog_version(conn), model_files.versions(conn)
     )
+
+
+DEAD_LETTER_PAYLOAD_CHARS = 64 * 1024
+
+
+def dead_letter(
+    conn: Connection, *, topic: str, reason: str, detail: str, data: bytes, now: datetime
+) -> None:
+    """Keep a message this node refused, with why (it never stops what follows it)."""
+    conn.execute(
+        insert(dead_letters).values(
+            dead_letter_id=new_id(),
+            received_at=now,
+            topic=topic[:1000],
+            reason=reason,
+            detail=detail[:2000],
+            payload=data.decode("utf-8", errors="replace")[:DEAD_LETTER_PAYLOAD_CHARS],
+        )
+    )
+
+
+def dead_letter_count(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(dead_letters)).scalar_one())
 
 
 def apply_feed_message(

@@ -132,3 +132,15 @@ order_transitions = Table(
 )
 """Every status transition seen for an order after its sale, made here or in the cloud: the merge rule
 rebuilds the order's state from them (the sale itself is the creation, rebuilt from the order row)."""
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("dead_letter_id", ID, primary_key=True),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("topic", Text, nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("payload", Text, nullable=False),  # the first 64 KiB, as received (UTF-8, invalid bytes replaced)
+)
+"""Messages from the cloud this node refused (malformed, oversized, unknown version...), kept for a look."""

@@ -149,6 +149,7 @@ class SyncStatus(CamelModel):
     pending_total: int
     last_ack_at: AwareDatetime | None
     streams: list[StreamBacklog]
+    dead_letters: int = Field(default=0, description="Messages from the cloud this node refused (kept)")
 
 
 CartCreate.model_rebuild()

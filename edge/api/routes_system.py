@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from edge import model_files, node_state, outbox
 from edge.api.deps import NodeDep
+from edge.sync_apply import dead_letter_count
 from edge.version import VERSION
 from models.node_api import CloudLink, Health, SyncStatus
 
@@ -40,10 +41,12 @@ def health(node: NodeDep) -> Health:
 def sync_status(node: NodeDep) -> SyncStatus:
     with node.db.read() as conn:
         streams = outbox.backlog(conn)
+        refused = dead_letter_count(conn)
     acks = [s.last_ack_at for s in streams if s.last_ack_at is not None]
     return SyncStatus(
         online=node.cloud.connected,
         pending_total=sum(s.pending for s in streams),
         last_ack_at=max(acks) if acks else None,
         streams=streams,
+        dead_letters=refused,
     )

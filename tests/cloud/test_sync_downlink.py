@@ -6,13 +6,16 @@ the store made concurrently settle on the same status and stock on both sides.""
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import httpx
 import pytest
 
 from cloud.sync_service import SyncService
 from edge.api.app import create_app as create_edge_app
+from sync_protocol.mqtt_link import MqttLink
+from sync_protocol.streams import DownlinkKind
+from sync_protocol.topics import Topics
 from tests.broker import MosquittoBroker
 from tests.cloud.conftest import CloudServer, cloud_broker, cloud_mqtt, provisioned_node
 from tests.cloud.test_cloud_catalog import make_product
@@ -240,3 +243,30 @@ def test_bad_model_uploads_are_refused(seller: httpx.Client):
     assert r.json()["error"]["code"] == "invalidInput"
     assert seller.put("/models/Not_A_Name", content=b"x").status_code == 422
     assert seller.get("/models").json() == []
+
+
+def test_a_message_the_node_refuses_is_kept_as_a_dead_letter_and_stops_nothing(
+    cloud_server: CloudServer, seller: httpx.Client, tmp_path
+):
+    store = seller.post("/stores", json={"name": "信義店"}).json()["storeId"]
+    product = make_product(seller)
+    variant = product["variants"][0]["variantId"]
+    with sync_rig(cloud_server, seller, tmp_path, [store]) as (broker, [node]):
+        wait_for(lambda: node.level(product["productId"], variant) == 0, what="the first snapshot")
+        device = node.kiosk.get("/health").json()["deviceId"]
+        sender = MqttLink(replace(cloud_mqtt(broker), client_id="a-confused-cloud"))
+        assert sender.start()
+        try:
+            for kind, data in (
+                (DownlinkKind.STOCK, b"{not json"),
+                (DownlinkKind.CATALOG, b'{"schemaVersion": 9}'),
+            ):
+                assert sender.publish(str(Topics.downlink(store, device, kind)), data)
+        finally:
+            sender.close()
+        wait_for(lambda: node.kiosk.get("/sync/status").json()["deadLetters"] == 2, what="two dead letters")
+        seller.post(
+            f"/stores/{store}/stock/adjustments",
+            json={"variantId": variant, "kind": "restock", "quantity": 7},
+        )
+        wait_for(lambda: node.level(product["productId"], variant) == 7, what="the restock after them")

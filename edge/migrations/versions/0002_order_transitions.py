@@ -1,4 +1,4 @@
-"""order transitions seen at the node (sync issue)
+"""order transitions seen at the node, dead letters of refused downlink messages (sync issue)
 
 Revision ID: 0002
 Revises: 0001
@@ -30,7 +30,18 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["order_id"], ["orders.order_id"]),
         sa.PrimaryKeyConstraint("order_id", "hlc", "to_status"),
     )
+    op.create_table(
+        "dead_letters",
+        sa.Column("dead_letter_id", sa.String(length=64), nullable=False),
+        sa.Column("received_at", models.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("topic", sa.Text(), nullable=False),
+        sa.Column("reason", sa.String(length=32), nullable=False),
+        sa.Column("detail", sa.Text(), nullable=False),
+        sa.Column("payload", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("dead_letter_id"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("dead_letters")
     op.drop_table("order_transitions")
