@@ -13,10 +13,10 @@ I/O around them. The MQTT subscriber that calls ``handle_uplink`` is the next st
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from cloud import notifications, orders, stock
+from cloud import downlink, notifications, orders, stock
 from cloud.db import CloudDatabase
 from cloud.footfall import ingest_footfall
 from cloud.tables import dead_letters, devices, sync_streams
@@ -243,6 +243,16 @@ def handle_uplink(
         return _commit(conn, batch, now, low_threshold, refused=set(), topic=topic, data=data)
 
 
+def _live_devices(conn: Connection, store_id: str) -> int:
+    return int(
+        conn.execute(
+            select(func.count())
+            .select_from(devices)
+            .where(devices.c.store_id == store_id, devices.c.revoked_at.is_(None))
+        ).scalar_one()
+    )
+
+
 def _commit(
     conn: Connection,
     batch: Batch,
@@ -254,6 +264,9 @@ def _commit(
     data: bytes,
 ) -> Ack:
     seller_id = orders.store_owner(conn, batch.store_id)
+    # A store with more than one selling device: each must hear the others' stock deltas (their own come
+    # back too, and are dropped by id). One device, the usual case, needs no copy of its own deltas.
+    share_stock = batch.stream is Stream.STOCK_DELTAS and _live_devices(conn, batch.store_id) > 1
     state = _load_state(conn, batch.device_id, batch.stream)
     decision = classify(state, [m.seq for m in batch.messages])
     new = set(decision.new)
@@ -263,7 +276,10 @@ def _commit(
             continue
         try:
             with conn.begin_nested():  # one bad message is dead-lettered; the rest of the batch still applies
-                _apply(conn, seller_id, validate_payload(message), now, low_threshold)
+                payload = validate_payload(message)
+                _apply(conn, seller_id, payload, now, low_threshold)
+                if share_stock and isinstance(payload, StockDelta):
+                    downlink.queue_deltas(conn, [payload], now)
         except MessageRejected as exc:
             dead.append(message.seq)
             dead_letter(

@@ -72,8 +72,8 @@ def sync_rig(
     assert service.start()
     servers, nodes = [], []
     try:
-        for store_id, device in zip(store_ids, registered, strict=True):
-            settings = provisioned_node(device, broker, tmp_path / f"node-{store_id}", store_id, None)
+        for i, (store_id, device) in enumerate(zip(store_ids, registered, strict=True)):
+            settings = provisioned_node(device, broker, tmp_path / f"node-{i}", store_id, None)
             servers.append(serve_in_thread(create_edge_app(settings), settings.port))
             kiosk = httpx.Client(base_url=f"http://127.0.0.1:{settings.port}/api/v1", timeout=30)
             nodes.append(StoreNode(store_id, kiosk))
@@ -225,7 +225,7 @@ def test_a_model_file_published_in_the_cloud_reaches_the_node_checked_and_versio
     with sync_rig(cloud_server, seller, tmp_path, [store]) as (_broker, [node]):
         held = lambda: node.kiosk.get("/health").json()["models"]  # noqa: E731
         wait_for(lambda: held() == {"product-recognizer": 1}, what="the model at the node")
-        folder = tmp_path / f"node-{store}" / "models" / "product-recognizer"
+        folder = tmp_path / "node-0" / "models" / "product-recognizer"
         [installed] = folder.glob("1-*.bin")
         assert installed.read_bytes() == first
 
@@ -270,3 +270,22 @@ def test_a_message_the_node_refuses_is_kept_as_a_dead_letter_and_stops_nothing(
             json={"variantId": variant, "kind": "restock", "quantity": 7},
         )
         wait_for(lambda: node.level(product["productId"], variant) == 7, what="the restock after them")
+
+
+def test_two_selling_devices_of_one_store_hear_each_others_stock(
+    cloud_server: CloudServer, seller: httpx.Client, tmp_path
+):
+    store = seller.post("/stores", json={"name": "信義店"}).json()["storeId"]
+    product = make_product(seller)
+    variant = product["variants"][0]["variantId"]
+    seller.post(
+        f"/stores/{store}/stock/adjustments", json={"variantId": variant, "kind": "restock", "quantity": 20}
+    )
+    with sync_rig(cloud_server, seller, tmp_path, [store, store]) as (_broker, [counter, kiosk]):
+        for node in (counter, kiosk):
+            wait_for(lambda n=node: n.level(product["productId"], variant) == 20, what="the first snapshot")
+        counter.sell(variant, 3, "at-the-counter")
+        kiosk.sell(variant, 2, "at-the-kiosk")
+        for node in (counter, kiosk):
+            wait_for(lambda n=node: n.level(product["productId"], variant) == 15, what="both devices' sales")
+        assert cloud_level(seller, store, variant) == 15
