@@ -233,9 +233,15 @@ def catalog_delta(
 
     discount_ids = touched.get("discount", set())
     if discount_ids:
-        all_products = _products(conn, meta, seller_id)
-        store_products = {p.product_id for p in all_products}
-        store_variants = {v.variant_id for p in all_products for v in p.variants}
+        # Which products and variants the store's catalog holds (ids only: no metadata documents needed).
+        in_catalog = (
+            select(variants.c.product_id, variants.c.variant_id)
+            .join(products, products.c.product_id == variants.c.product_id)
+            .where(products.c.seller_id == seller_id, products.c.deleted_at.is_(None))
+        )
+        rows = conn.execute(in_catalog).all()
+        store_products = {r.product_id for r in rows}
+        store_variants = {r.variant_id for r in rows}
         for d in conn.execute(select(discounts).where(discounts.c.discount_id.in_(list(discount_ids)))):
             if d.deleted_at is None and _sells(d, store_products, store_variants):
                 changes.append(_upsert(CatalogEntity.DISCOUNT, d.discount_id, _discount(d)))

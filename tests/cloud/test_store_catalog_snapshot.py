@@ -72,3 +72,75 @@ def test_snapshot_loads_into_a_store_node(cloud_server: CloudServer, seller: htt
     assert detail.active_discount is not None
     assert detail.active_discount.percent == 10
     assert json.loads(r.text)["coupons"][0]["code"] == "HELLO"
+
+
+def test_a_delta_takes_a_node_to_the_same_catalog_as_the_newer_snapshot(
+    cloud_server: CloudServer, seller: httpx.Client, tmp_path
+):
+    """Every kind of change (product added, renamed, deleted; discount added and removed; coupon added and
+    deleted; a phone with its brand): a node at the old version plus the delta equals a node that loaded the
+    current snapshot."""
+    from cloud import store_catalog
+    from edge import sync_apply
+    from edge.catalog import load_snapshot
+    from edge.node import Node
+    from edge.settings import EdgeSettings
+    from edge.tables import brands, coupons, discounts, products, variants
+    from sync_protocol.rules import CatalogVerdict
+
+    sid = seller.post("/stores", json={"name": "信義店"}).json()["storeId"]
+    _kept, renamed, dropped = (make_product(seller, name=n) for n in ("烏龍茶", "綠茶", "紅茶"))
+    old_discount = seller.post("/discounts", json={"name": "舊折扣", "percent": 5}).json()
+    old = CatalogSnapshot.model_validate(seller.get(f"/stores/{sid}/catalog-snapshot").json())
+
+    seller.patch(f"/products/{renamed['productId']}", json={"name": "冬片綠茶"})
+    assert seller.delete(f"/products/{dropped['productId']}").status_code == 204
+    seller.post(
+        "/products",
+        json={"name": "iPhone 15", "price": 25900, "categoryId": "electronics", "subCategoryId": "phones",
+              "brandId": "apple", "condition": "new"},
+    )  # fmt: skip
+    seller.post("/discounts", json={"name": "綠茶九折", "percent": 10, "productId": renamed["productId"]})
+    assert seller.delete(f"/discounts/{old_discount['discountId']}").status_code == 204
+    seller.post("/coupons", json={"code": "HELLO50", "kind": "amount", "value": 50})
+    gone = seller.post("/coupons", json={"code": "BYE", "kind": "amount", "value": 10}).json()
+    assert seller.delete(f"/coupons/{gone['couponId']}").status_code == 204
+    current = CatalogSnapshot.model_validate(seller.get(f"/stores/{sid}/catalog-snapshot").json())
+    seller_id = seller.get("/me").json()["sellerId"]
+    cloud = cloud_server.cloud
+    with cloud.db.read() as conn:
+        delta = store_catalog.catalog_delta(conn, cloud.metadata, seller_id, sid, old.version)
+    assert delta is not None
+    assert (delta.from_version, delta.to_version) == (old.version, current.version)
+
+    def catalog_of(node: Node) -> dict:
+        """What a shopper can see: listed products and variants (a removed one stays, unlisted, for past
+        orders), discounts, coupons, brands."""
+        with node.db.read() as conn:
+            return {
+                t.name: sorted(
+                    (
+                        tuple(sorted(r._mapping.items()))
+                        for r in conn.execute(t.select())
+                        if r._mapping.get("listed", True)
+                    ),
+                    key=repr,
+                )
+                for t in (products, variants, discounts, coupons, brands)
+            }
+
+    followed = Node.open(EdgeSettings(data_dir=tmp_path / "followed"))
+    fresh = Node.open(EdgeSettings(data_dir=tmp_path / "fresh"))
+    try:
+        with followed.db.write() as conn:
+            load_snapshot(conn, old, followed.now())
+            assert sync_apply.apply_catalog_delta(conn, delta) is CatalogVerdict.APPLY
+            assert sync_apply.apply_catalog_delta(conn, delta) is CatalogVerdict.STALE  # never twice
+        with fresh.db.write() as conn:
+            load_snapshot(conn, current, fresh.now())
+        assert catalog_of(followed) == catalog_of(fresh)
+        listed = [r for r in catalog_of(followed)["products"] if dict(r)["listed"]]
+        assert {dict(r)["name"] for r in listed} == {"烏龍茶", "冬片綠茶", "iPhone 15"}
+    finally:
+        followed.close()
+        fresh.close()
