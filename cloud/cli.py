@@ -94,9 +94,7 @@ def broker_config(
     import secrets
 
     from cloud import devices
-    from cloud.broker_credentials import hash_password
     from cloud.runtime import Cloud
-    from sync_protocol.broker_config import mosquitto_conf
     from sync_protocol.topics import CLOUD_USERNAME
 
     password = cloud_password or os.environ.get("EDGESTORE_BROKER_CLOUD_PASSWORD")
@@ -105,20 +103,12 @@ def broker_config(
     cloud = Cloud.open(settings_from(data_dir))
     try:
         with cloud.db.read() as conn:
-            passwords = devices.broker_password_file(conn, {CLOUD_USERNAME: hash_password(password)})
-            acl = devices.broker_acl(conn)
+            accounts = devices.write_broker_config(
+                conn, out, cloud_password=password, port=port, bind=bind, run_as=user or getpass.getuser()
+            )
     finally:
         cloud.close()
-    out.mkdir(parents=True, exist_ok=True)
-    devices.write_broker_files(out / "passwords", passwords)
-    devices.write_broker_files(out / "acl", acl)
-    devices.write_broker_files(
-        out / "mosquitto.conf",
-        mosquitto_conf(port=port, folder=str(out.resolve()), bind=bind, run_as=user or getpass.getuser()),
-    )
-    typer.echo(
-        f"broker config in {out}: mosquitto.conf, acl, passwords ({passwords.count(chr(10))} accounts)"
-    )
+    typer.echo(f"broker config in {out}: mosquitto.conf, acl, passwords ({accounts} accounts)")
     if generated:
         typer.echo(
             f"cloud broker account: {CLOUD_USERNAME} / {password}  (set EDGESTORE_BROKER_CLOUD_PASSWORD to choose it)"

@@ -20,7 +20,8 @@ from cloud.tables import devices
 from models.cloud_api import DeviceCreate, DevicePublic, DeviceRegistered, MqttCredentials, NotificationKind
 from models.errors import NotFound
 from models.ids import new_id
-from sync_protocol.topics import mosquitto_acl
+from sync_protocol.broker_config import mosquitto_conf
+from sync_protocol.topics import CLOUD_USERNAME, mosquitto_acl
 
 
 def _public(row: Any) -> DevicePublic:
@@ -132,6 +133,27 @@ def write_broker_files(path: Path, text: str) -> None:
     tmp.write_text(text)
     tmp.chmod(0o600)
     os.replace(tmp, path)
+
+
+def write_broker_config(
+    conn: Connection,
+    out: Path,
+    *,
+    cloud_password: str,
+    port: int,
+    bind: str,
+    run_as: str,
+    extra_conf: str = "",
+) -> int:
+    """What a deployment's broker runs on, in ``out``: the password file (every live device and the cloud's
+    own account), the ACL, and ``mosquitto.conf`` (plus ``extra_conf`` lines). Returns the account count."""
+    passwords = broker_password_file(conn, {CLOUD_USERNAME: hash_password(cloud_password)})
+    out.mkdir(parents=True, exist_ok=True)
+    write_broker_files(out / "acl", broker_acl(conn))  # first: a new device's topics before its login
+    write_broker_files(out / "passwords", passwords)
+    conf = mosquitto_conf(port=port, folder=str(out.resolve()), bind=bind, run_as=run_as)
+    write_broker_files(out / "mosquitto.conf", conf + extra_conf)
+    return passwords.count("\n")
 
 
 def reload_broker(pid_file: Path | None) -> bool:

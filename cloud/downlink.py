@@ -5,12 +5,13 @@ order's merge), so a committed change is always in the feed and a rolled-back on
 reads the feed after a node's position and publishes it; the node applies each message once, in order.
 """
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
-from cloud.tables import downlink_feed, stores
+from cloud.tables import catalog_versions, downlink_feed, stores
 from models.stock import StockDelta
 from sync_protocol.envelope import FeedMessage, OrderStatusUpdate, OrderTransition, StockAdjustment
 from sync_protocol.streams import DownlinkKind
@@ -45,19 +46,21 @@ def queue_deltas(conn: Connection, deltas: list[StockDelta], now: datetime) -> N
         _append(conn, delta.store_id, DownlinkKind.STOCK, {"delta": delta.to_json_dict()}, now)
 
 
-def latest_seq(conn: Connection, store_id: str) -> int:
-    return int(
-        conn.execute(
-            select(func.coalesce(stores.c.downlink_seq, 0)).where(stores.c.store_id == store_id)
-        ).scalar_one()
+def ends(conn: Connection, store_ids: Collection[str]) -> dict[str, tuple[int, int]]:
+    """Per store: the end of its feed and its seller's catalog version, in one query, so the sync service
+    can tell which devices are behind without reading any feed."""
+    rows = conn.execute(
+        select(stores.c.store_id, stores.c.downlink_seq, catalog_versions.c.version)
+        .join(catalog_versions, catalog_versions.c.seller_id == stores.c.seller_id)
+        .where(stores.c.store_id.in_(list(store_ids)))
     )
+    return {r.store_id: (int(r.downlink_seq), int(r.version)) for r in rows}
 
 
 def feed_after(
-    conn: Connection, store_id: str, position: int, *, limit: int = FEED_PAGE
+    conn: Connection, store_id: str, position: int, *, latest: int, limit: int = FEED_PAGE
 ) -> list[tuple[DownlinkKind, FeedMessage]]:
-    """The feed messages after ``position``, oldest first, at most ``limit``."""
-    latest = latest_seq(conn, store_id)
+    """The feed messages after ``position``, oldest first, at most ``limit``; ``latest`` is the feed's end."""
     rows = conn.execute(
         select(downlink_feed)
         .where(downlink_feed.c.store_id == store_id, downlink_feed.c.seq > position)
@@ -67,7 +70,7 @@ def feed_after(
     out: list[tuple[DownlinkKind, FeedMessage]] = []
     for row in rows:
         kind = DownlinkKind(row.kind)
-        common = {"storeId": store_id, "seq": int(row.seq), "latestSeq": latest}
+        common = {"storeId": store_id, "seq": int(row.seq), "latestSeq": max(latest, int(row.seq))}
         model = OrderStatusUpdate if kind is DownlinkKind.ORDER_STATUS else StockAdjustment
         out.append((kind, model.model_validate(common | row.payload)))
     return out

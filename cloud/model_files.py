@@ -2,6 +2,7 @@
 bytes in the blob store, announced to every online node of the seller by the sync service."""
 
 import hashlib
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -49,8 +50,9 @@ def publish(
     version = (latest.version if latest else 0) + 1
     key = f"{PREFIX}/{seller_id}/{name}/{version}-{sha}.bin"
     blobs.put(key, data, "application/octet-stream")
-    conn.execute(
-        insert(model_files).values(
+    row = conn.execute(
+        insert(model_files)
+        .values(
             seller_id=seller_id,
             name=name,
             version=version,
@@ -59,25 +61,42 @@ def publish(
             blob_key=key,
             created_at=now,
         )
+        .returning(*model_files.c)
+    ).one()
+    return _public(row, base_url)
+
+
+def _newest_rows(conn: Connection, seller_ids: Collection[str]) -> list[Any]:
+    """The newest version of each model file of these sellers."""
+    top = (
+        select(model_files.c.seller_id, model_files.c.name, func.max(model_files.c.version).label("version"))
+        .where(model_files.c.seller_id.in_(list(seller_ids)))
+        .group_by(model_files.c.seller_id, model_files.c.name)
+        .subquery()
     )
-    return _public(conn.execute(select(model_files).where(model_files.c.blob_key == key)).one(), base_url)
+    return conn.execute(
+        select(model_files)
+        .join(
+            top,
+            (top.c.seller_id == model_files.c.seller_id)
+            & (top.c.name == model_files.c.name)
+            & (top.c.version == model_files.c.version),
+        )
+        .order_by(model_files.c.name)
+    ).all()
 
 
 def newest(conn: Connection, seller_id: str, base_url: str) -> list[ModelFilePublic]:
     """The newest version of each of the seller's model files."""
-    top = (
-        select(model_files.c.name, func.max(model_files.c.version).label("version"))
-        .where(model_files.c.seller_id == seller_id)
-        .group_by(model_files.c.name)
-        .subquery()
-    )
-    rows = conn.execute(
-        select(model_files)
-        .join(top, (top.c.name == model_files.c.name) & (top.c.version == model_files.c.version))
-        .where(model_files.c.seller_id == seller_id)
-        .order_by(model_files.c.name)
-    ).all()
-    return [_public(r, base_url) for r in rows]
+    return [_public(r, base_url) for r in _newest_rows(conn, [seller_id])]
+
+
+def newest_versions(conn: Connection, seller_ids: Collection[str]) -> dict[str, dict[str, int]]:
+    """seller -> name -> newest version, for many sellers in one query (the sync service's tick)."""
+    out: dict[str, dict[str, int]] = {}
+    for r in _newest_rows(conn, seller_ids):
+        out.setdefault(r.seller_id, {})[r.name] = int(r.version)
+    return out
 
 
 def announcements(

@@ -447,12 +447,32 @@ def merge_transition(
     """Merge one transition (made in the cloud or at a store) into the order, by the rule both sides share:
     the status follows the effective path, stock effects of transitions joining or leaving it are written
     (and queued down to the store, which dedupes its own), payments of a refunding transition are marked."""
+    row = _locked_order(conn, seller_id, order_id)
+    return _merge(
+        conn, seller_id, row, order_state(conn, order_id, row.created_at), incoming, now, low_threshold
+    )
+
+
+def _locked_order(conn: Connection, seller_id: str, order_id: str) -> Any:
     row = conn.execute(
         select(orders).where(orders.c.order_id == order_id, orders.c.seller_id == seller_id).with_for_update()
     ).first()
     if row is None:
         raise NotFound(f"order {order_id} not found", code="orderNotFound")
-    outcome = merge_order_status(order_state(conn, order_id, row.created_at), incoming)
+    return row
+
+
+def _merge(
+    conn: Connection,
+    seller_id: str,
+    row: Any,
+    state: StatusState,
+    incoming: OrderTransition,
+    now: datetime,
+    low_threshold: int,
+) -> MergeOutcome:
+    order_id = row.order_id
+    outcome = merge_order_status(state, incoming)
     if outcome.result in (MergeResult.DUPLICATE, MergeResult.ILLEGAL):
         return outcome
     conn.execute(
@@ -507,11 +527,7 @@ def transition(
 ) -> OrderOut:
     """Move an order along the state machine from the cloud (the dashboard, a carrier); a return or
     cancellation puts its goods back in stock. The store hears of it through its downlink feed."""
-    row = conn.execute(
-        select(orders).where(orders.c.order_id == order_id, orders.c.seller_id == seller_id).with_for_update()
-    ).first()
-    if row is None:
-        raise NotFound(f"order {order_id} not found", code="orderNotFound")
+    row = _locked_order(conn, seller_id, order_id)
     source = OrderStatus(row.status)
     check_transition(source, target, actor)
     state = order_state(conn, order_id, row.created_at)
@@ -524,6 +540,6 @@ def transition(
         device_id=CLOUD_ORIGIN,
         note=note,
     )
-    merge_transition(conn, seller_id, order_id, change, now, low_threshold=low_threshold)
+    _merge(conn, seller_id, row, state, change, now, low_threshold)
     downlink.queue_transition(conn, row.store_id, change, now)
     return get_order(conn, seller_id, order_id)

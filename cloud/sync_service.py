@@ -21,7 +21,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
-from cloud import catalog, downlink, model_files, notifications, store_catalog
+from cloud import downlink, model_files, notifications, store_catalog
 from cloud.runtime import Cloud
 from cloud.sync_ingest import dead_letter, handle_uplink
 from cloud.tables import devices, stores
@@ -82,10 +82,6 @@ class SyncService:
             self._thread.join(timeout=10)
         self.link.close()
 
-    def nudge(self) -> None:
-        """Look at the feeds and catalogs now rather than at the next tick."""
-        self._wake.set()
-
     # -- downlink (own thread) --------------------------------------------------------------------------------
 
     def _downlink_loop(self) -> None:
@@ -96,19 +92,46 @@ class SyncService:
                 continue
             with self._lock:
                 targets = list(self._online.items())
-            for device_id, down in targets:
+            if not targets:
+                continue
+            try:
+                behind = self._behind(targets)
+            except Exception:
+                log.exception("downlink check failed; retrying at the next tick")
+                continue
+            for device_id, down, ends in behind:
                 try:
-                    self._send_downlink(device_id, down)
+                    self._send_downlink(device_id, down, *ends)
                 except Exception:
                     log.exception("downlink to %s failed; retrying at the next tick", device_id)
 
-    def _send_downlink(self, device_id: str, down: _Downstream) -> None:
+    def _behind(
+        self, targets: list[tuple[str, _Downstream]]
+    ) -> list[tuple[str, _Downstream, tuple[int, int]]]:
+        """The devices with something to receive, with their store's feed end and catalog version: two
+        queries for all online devices, so an idle tick costs the same however many stores are online."""
+        with self.cloud.db.read() as conn:
+            ends = downlink.ends(conn, {down.store_id for _, down in targets})
+            models = model_files.newest_versions(conn, {down.seller_id for _, down in targets})
+        out = []
+        for device_id, down in targets:
+            if down.store_id not in ends:
+                continue  # the store is gone
+            feed_end, version = ends[down.store_id]
+            newer_model = any(
+                down.models.get(name, 0) < v for name, v in models.get(down.seller_id, {}).items()
+            )
+            stale_catalog = down.catalog_version is None or down.catalog_version < version
+            if down.feed_seq < feed_end or stale_catalog or newer_model:
+                out.append((device_id, down, (feed_end, version)))
+        return out
+
+    def _send_downlink(self, device_id: str, down: _Downstream, feed_end: int, version: int) -> None:
         cloud = self.cloud
         with cloud.db.read() as conn:
-            feed = downlink.feed_after(conn, down.store_id, down.feed_seq)
-            current = catalog.current_version(conn, down.seller_id)
+            feed = downlink.feed_after(conn, down.store_id, down.feed_seq, latest=feed_end)
             update: CatalogDelta | CatalogAnnouncement | None = None
-            if down.catalog_version is None or down.catalog_version < current:
+            if down.catalog_version is None or down.catalog_version < version:
                 if down.catalog_version is not None:
                     update = store_catalog.catalog_delta(
                         conn, cloud.metadata, down.seller_id, down.store_id, down.catalog_version

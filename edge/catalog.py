@@ -117,7 +117,7 @@ def unlist_product(conn: Connection, product_id: str) -> None:
 
 def upsert_row(conn: Connection, table: Any, row: dict[str, Any]) -> None:
     """Insert or replace one row of a small catalog table (category, brand, discount, coupon)."""
-    key = [c for c in table.primary_key.columns]
+    key = list(table.primary_key.columns)
     stmt = sqlite_insert(table).values(**row)
     conn.execute(stmt.on_conflict_do_update(index_elements=key, set_=row))
 

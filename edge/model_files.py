@@ -5,7 +5,6 @@ What uses a model (the kiosk's recognition) reads ``installed(conn)`` for the pa
 The previous version is kept beside it, so a bad model can be rolled back by hand.
 """
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -14,6 +13,7 @@ from sqlalchemy import Connection, select
 
 from edge import node_state
 from edge.tables import node_state as node_state_table
+from sync_protocol.encoding import check_fetched
 from sync_protocol.envelope import ModelAnnouncement
 
 KEY_PREFIX = "model:"
@@ -41,10 +41,7 @@ def wants(conn: Connection, announcement: ModelAnnouncement) -> bool:
 def write_file(data_dir: Path, announcement: ModelAnnouncement, data: bytes) -> Path:
     """Check the bytes against the announcement and write them durably (tmp, fsync, rename); ValueError
     when they do not match (nothing is written)."""
-    if len(data) != announcement.size:
-        raise ValueError(f"model file is {len(data)} bytes, announced {announcement.size}")
-    if hashlib.sha256(data).hexdigest() != announcement.sha256:
-        raise ValueError("model file does not match its announced SHA-256")
+    check_fetched(data, size=announcement.size, sha256=announcement.sha256, what="model file")
     folder = data_dir / "models" / announcement.name
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{announcement.version}-{announcement.sha256[:16]}.bin"

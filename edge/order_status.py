@@ -89,7 +89,10 @@ def merge(
     row = _order_row(conn, change.order_id)
     if device_id is not None:
         node_state.stamp(conn, device_id, now, observed=HLC.parse(change.hlc))
-    outcome = merge_order_status(order_state(conn, change.order_id), change)
+    state = order_state(conn, change.order_id)
+    if change.from_status is None:  # here the sale is the order's creation: nothing else creates it
+        return MergeOutcome(MergeResult.DUPLICATE, state, state.status, state.status)
+    outcome = merge_order_status(state, change)
     if outcome.result in (MergeResult.DUPLICATE, MergeResult.ILLEGAL):
         return outcome
     conn.execute(
@@ -98,7 +101,7 @@ def merge(
             order_id=change.order_id,
             hlc=change.hlc,
             to_status=change.to_status.value,
-            from_status=(change.from_status or OrderStatus.COMPLETED).value,
+            from_status=change.from_status.value,
             actor=change.actor.value,
             device_id=change.device_id,
             note=change.note,

@@ -128,6 +128,14 @@ class SyncAgent:
         self._announced.clear()
         self._wake.set()
 
+    def _refuse(self, topic: str, data: bytes, exc: MessageRejected) -> None:
+        """Keep a message from the cloud this node cannot take, with why; what follows it goes on."""
+        log.warning("a message on %s was refused: %s", topic, exc)
+        with self.node.db.write() as conn:
+            dead_letter(
+                conn, topic=topic, reason=exc.reason.value, detail=exc.detail, data=data, now=self.node.now()
+            )
+
     def _on_message(self, topic: str, data: bytes) -> None:
         parsed = parse_topic(topic)
         if isinstance(parsed, DownlinkTopic):
@@ -139,16 +147,7 @@ class SyncAgent:
         try:
             message = decode_downlink(data, kind)
         except MessageRejected as exc:
-            log.warning("a downlink message was refused: %s", exc)
-            with self.node.db.write() as conn:
-                dead_letter(
-                    conn,
-                    topic=topic,
-                    reason=exc.reason.value,
-                    detail=exc.detail,
-                    data=data,
-                    now=self.node.now(),
-                )
+            self._refuse(topic, data, exc)
             return
         if message.store_id != self.store_id:
             return
@@ -183,9 +182,8 @@ class SyncAgent:
         with self.node.db.read() as conn:
             if not model_files.wants(conn, announcement):
                 return
-        response = httpx.get(str(announcement.url), follow_redirects=True, timeout=300)
-        response.raise_for_status()
-        path = model_files.write_file(self.node.settings.data_dir, announcement, response.content)
+        data = _download(str(announcement.url), timeout_s=300)
+        path = model_files.write_file(self.node.settings.data_dir, announcement, data)
         with self.node.db.write() as conn:
             if model_files.wants(conn, announcement):
                 model_files.record(conn, announcement, path)
@@ -200,9 +198,7 @@ class SyncAgent:
         if url is None:
             log.warning("catalog v%s announced without a link; waiting for one", announcement.version)
             return
-        response = httpx.get(url, follow_redirects=True, timeout=60)
-        response.raise_for_status()
-        snapshot = read_snapshot(announcement, response.content)
+        snapshot = read_snapshot(announcement, _download(url, timeout_s=60))
         with self.node.db.write() as conn:
             verdict = apply_snapshot(conn, snapshot, device_id=self.node.device_id, now=self.node.now())
         log.info("catalog v%s from the cloud: %s", snapshot.version, verdict.value)
@@ -215,20 +211,11 @@ class SyncAgent:
             self._announced.clear()
             self._wake.set()
 
-    def _on_ack(self, _topic: str, data: bytes) -> None:
+    def _on_ack(self, topic: str, data: bytes) -> None:
         try:
             ack = decode_ack(data)
         except MessageRejected as exc:
-            log.warning("an unreadable ack was refused: %s", exc)
-            with self.node.db.write() as conn:
-                dead_letter(
-                    conn,
-                    topic=_topic,
-                    reason=exc.reason.value,
-                    detail=exc.detail,
-                    data=data,
-                    now=self.node.now(),
-                )
+            self._refuse(topic, data, exc)
             return
         if ack.device_id != self.node.device_id:
             return
@@ -292,6 +279,13 @@ class SyncAgent:
             ):
                 return
             self._in_flight[batch.stream] = (max(last, sent[0] if sent else 0), time.monotonic())
+
+
+def _download(url: str, *, timeout_s: float) -> bytes:
+    """What an announcement links to (the cloud's file route may redirect to a presigned S3 URL)."""
+    response = httpx.get(url, follow_redirects=True, timeout=timeout_s)
+    response.raise_for_status()
+    return response.content
 
 
 def store_of(node: Node) -> str | None:

@@ -9,7 +9,6 @@ transaction, by the rules in ``sync_protocol`` (feed order, catalog versions, st
   that, stock follows the feed, so nothing the node sold or was sent is counted twice.
 """
 
-import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from edge.tables import brands, categories, coupons, dead_letters, discounts, ou
 from models.catalog import Brand, CatalogSnapshot, Category, Coupon, Discount, Product
 from models.errors import NotFound
 from models.ids import new_id
+from sync_protocol.encoding import check_fetched
 from sync_protocol.envelope import (
     CatalogAnnouncement,
     CatalogChange,
@@ -139,10 +139,9 @@ def wants_snapshot(conn: Connection, announcement: CatalogAnnouncement) -> bool:
 def read_snapshot(announcement: CatalogAnnouncement, data: bytes) -> CatalogSnapshot:
     """The announced snapshot from its bytes, checked against the announcement (size, SHA-256, store,
     version) before anything is parsed into the catalog."""
-    if len(data) != announcement.size or len(data) > MAX_SNAPSHOT_BYTES:
-        raise ValueError(f"snapshot is {len(data)} bytes, announced {announcement.size}")
-    if hashlib.sha256(data).hexdigest() != announcement.sha256:
-        raise ValueError("snapshot does not match its announced SHA-256")
+    if len(data) > MAX_SNAPSHOT_BYTES:
+        raise ValueError(f"snapshot is {len(data)} bytes, more than a node takes ({MAX_SNAPSHOT_BYTES})")
+    check_fetched(data, size=announcement.size, sha256=announcement.sha256, what="snapshot")
     snapshot = CatalogSnapshot.model_validate_json(data)
     if snapshot.version != announcement.version or snapshot.store_id != announcement.store_id:
         raise ValueError("snapshot is not the announced store and version")

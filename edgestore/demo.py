@@ -28,7 +28,6 @@ from urllib.parse import quote
 
 import typer
 
-from cloud.broker_credentials import hash_password
 from cloud.runtime import Cloud
 from cloud.settings import CloudSettings
 from edge import node_state
@@ -43,7 +42,6 @@ from edgestore.demo_cloud import (
     store_snapshot,
 )
 from models.catalog import CatalogSnapshot
-from sync_protocol.broker_config import mosquitto_conf
 from sync_protocol.topics import CLOUD_USERNAME
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"  # Debian's; /usr/sbin is not on every PATH
@@ -112,28 +110,21 @@ class DemoBroker:
         return f"mqtt://{login}@{_reachable(self.host)}:{self.port}"
 
     def write_files(self, cloud: Cloud) -> None:
-        """What ``edgestore cloud broker-config`` writes, from the open cloud's device registry."""
+        """What ``edgestore cloud broker-config`` writes, from the open cloud's device registry; the demo's
+        broker stays the user who runs it (as root, mosquitto would switch to 'mosquitto', who cannot read
+        these files) and logs to mosquitto.log beside them."""
         from cloud import devices
 
         with cloud.db.read() as conn:
-            passwords = devices.broker_password_file(
-                conn, {CLOUD_USERNAME: hash_password(self.cloud_password)}
+            devices.write_broker_config(
+                conn,
+                self.folder,
+                cloud_password=self.cloud_password,
+                port=self.port,
+                bind=self.host,
+                run_as=getpass.getuser(),
+                extra_conf="log_type error\nlog_type warning\nlog_type notice\n",
             )
-            acl = devices.broker_acl(conn)
-        devices.write_broker_files(self.acl_file, acl)
-        devices.write_broker_files(self.password_file, passwords)
-        # Stay the user who runs the demo (as root, mosquitto would switch to 'mosquitto', who cannot read
-        # these files).
-        deployed = mosquitto_conf(
-            port=self.port, folder=str(self.folder), bind=self.host, run_as=getpass.getuser()
-        )
-        demo_lines = [
-            "# The demo's own: the log goes to mosquitto.log beside the files.",
-            "log_type error",
-            "log_type warning",
-            "log_type notice",
-        ]
-        devices.write_broker_files(self.config_path, deployed + "\n".join(demo_lines) + "\n")
 
     def forget_stale(self) -> None:
         """Before the cloud opens (it signals the pid file's process): end a broker left by a demo that was

@@ -7,6 +7,7 @@ device and stream per batch, contiguous seqs), the topic it came on, and finally
 stream's model.
 """
 
+import hashlib
 import json
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
@@ -283,3 +284,12 @@ def _validate(model: type[_M], raw: dict[str, Any]) -> _M:
         raise MessageRejected(reason, describe_validation_error(exc)) from None
     except (TypeError, OverflowError, RecursionError) as exc:  # defensive: validators on odd input
         raise MessageRejected(RejectReason.MALFORMED, f"{type(exc).__name__}: {str(exc)[:200]}") from None
+
+
+def check_fetched(data: bytes, *, size: int, sha256: str, what: str) -> None:
+    """Bytes fetched after an announcement (a catalog snapshot, a model file) are exactly what was announced:
+    their size and SHA-256. ValueError otherwise, before anything parses or stores them."""
+    if len(data) != size:
+        raise ValueError(f"{what} is {len(data)} bytes, announced {size}")
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise ValueError(f"{what} does not match its announced SHA-256")
