@@ -3,7 +3,6 @@ machine it ran on (CPU model, memory, the filesystem under a folder, from /proc)
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,12 +20,6 @@ def log(message: str) -> None:
 def edgestore_cmd() -> list[str]:
     """The project's CLI, run by this interpreter (the ``edgestore`` script of the same virtualenv)."""
     return [sys.executable, "-m", "edgestore"]
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
 
 
 def wait_until_answering(

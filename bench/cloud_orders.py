@@ -69,7 +69,6 @@ from benchkit import (
     edgestore_cmd,
     expect,
     filesystem_of,
-    free_port,
     log,
     mem_total_gib,
     percentile,
@@ -84,6 +83,7 @@ from sqlalchemy.engine import make_url
 from cloud import dashboard
 from cloud import orders as cloud_orders
 from cloud.db import CloudDatabase, EmbeddedPostgres, sqlalchemy_url
+from edgestore.ports import free_port
 from models.ids import new_id
 from models.order_states import OrderStatus
 from models.paging import encode_cursor

@@ -54,13 +54,14 @@ from benchkit import (
     cpuinfo_field,
     edgestore_cmd,
     filesystem_of,
-    free_port,
     log,
     mem_total_gib,
     percentile,
     stop_on_signals,
     wait_until_answering,
 )
+
+from edgestore.ports import free_port
 
 HOST = "127.0.0.1"  # loopback only: the node is never reachable from outside during a run
 API = "/api/v1"

@@ -72,7 +72,6 @@ from benchkit import (
     edgestore_cmd,
     expect,
     filesystem_of,
-    free_port,
     log,
     mem_total_gib,
     percentile,
@@ -91,6 +90,7 @@ from cloud.runtime import EMBEDDED_DATABASE
 from edge.db import Database
 from edge.sync_drain import pending_batches
 from edge.tables import outbox
+from edgestore.ports import free_port
 from models.ids import new_id
 from sync_protocol.encoding import encode
 from sync_protocol.envelope import Batch

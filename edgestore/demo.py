@@ -41,18 +41,13 @@ from edgestore.demo_cloud import (
     seed_demo_cloud,
     store_snapshot,
 )
+from edgestore.ports import free_port
 from models.catalog import CatalogSnapshot
 from sync_protocol.topics import CLOUD_USERNAME
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"  # Debian's; /usr/sbin is not on every PATH
 TRY_VARIANT = "pineapple-cake-1"  # the demo catalog's (and so the demo seller's) pineapple cake, box of 6
 LINK_WAIT_S = 20.0
-
-
-def free_port(host: str) -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
 
 
 def _reachable(host: str) -> str:

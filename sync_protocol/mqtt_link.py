@@ -2,9 +2,9 @@
 
 - MQTT 5, QoS 1, a persistent session (clean start off, a session expiry), so messages for a node that is
   offline wait at the broker and subscriptions survive a reconnect;
-- a received message is acknowledged (PUBACK) only after its handler returned: a handler that raises, or a
-  process that dies mid-handler, gets the message again (at-least-once; exactly-once effects come from
-  idempotent handlers);
+- a received message is acknowledged (PUBACK) only after its handler returned, so a process that dies
+  mid-handler gets the message again (at-least-once; exactly-once effects come from idempotent handlers). A
+  handler that raises is logged and acknowledged all the same (see ``_message`` for why);
 - reconnect with exponential backoff (paho's own, 1 s doubling to a ceiling), username/password and TLS;
 - a last will, so the cloud learns a node went away without saying goodbye.
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
-from tests.conftest import free_port
+from edgestore.ports import free_port
 
 MOSQUITTO = "/usr/sbin/mosquitto"
 

@@ -1,7 +1,6 @@
 """Fixtures shared by every test level: free ports and the project's CLI."""
 
 import shutil
-import socket
 import sys
 import tempfile
 import threading
@@ -15,14 +14,10 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
+from edgestore.ports import free_port
+
 REPO = Path(__file__).resolve().parent.parent
 EDGESTORE = [sys.executable, "-m", "edgestore"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import EDGESTORE, free_port
+from edgestore.ports import free_port
+from tests.conftest import EDGESTORE
 
 pytestmark = pytest.mark.slow
 

@@ -23,6 +23,7 @@ from cloud.settings import CloudSettings
 from edge.catalog import load_snapshot
 from edge.node import Node
 from edge.settings import EdgeSettings
+from edgestore.ports import free_port
 from models.catalog import CatalogSnapshot
 from models.ids import new_id
 from models.order_states import OrderStatus
@@ -30,7 +31,7 @@ from models.sales import Order, OrderItem, Payment, PaymentMethod
 from sync_protocol.mqtt_link import MqttSettings
 from sync_protocol.topics import CLOUD_USERNAME
 from tests.broker import MosquittoBroker
-from tests.conftest import FakeClock, free_port, serve_in_thread
+from tests.conftest import FakeClock, serve_in_thread
 
 TEMPLATE = "edgestore_template"
 _counter = itertools.count()

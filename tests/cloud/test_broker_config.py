@@ -8,10 +8,11 @@ import time
 
 import httpx
 
+from edgestore.ports import free_port
 from sync_protocol.mqtt_link import MqttLink, MqttSettings
 from sync_protocol.topics import CLOUD_USERNAME
 from tests.cloud.conftest import CloudServer
-from tests.conftest import EDGESTORE, free_port
+from tests.conftest import EDGESTORE
 
 
 def test_generated_config_runs_and_admits_devices(cloud_server: CloudServer, seller: httpx.Client, tmp_path):

@@ -12,13 +12,14 @@ from edge.node import Node
 from edge.settings import EdgeSettings
 from edge.sync_drain import apply_ack, pending_batches
 from edge.tables import outbox
+from edgestore.ports import free_port
 from models.catalog import CatalogSnapshot
 from models.ids import new_id
 from sync_protocol.encoding import encode
 from sync_protocol.topics import Topics
 from tests.cloud.conftest import CloudServer
 from tests.cloud.test_cloud_catalog import make_product
-from tests.conftest import free_port, serve_in_thread
+from tests.conftest import serve_in_thread
 
 
 def test_sales_at_a_node_reach_the_cloud_exactly_once(

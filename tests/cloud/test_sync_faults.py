@@ -232,7 +232,7 @@ def test_cloud_killed_between_commit_and_ack(shop: Shop, restarted_as: str):
             return real_publish(topic, payload, **kwargs)
         # handle_uplink has committed the batch; the process dies before its ack goes out: the connection
         # drops without a DISCONNECT, the network thread stops, and the delivery is never acknowledged to
-        # the broker (the handler raises, so MqttLink does not PUBACK it).
+        # the broker (MqttLink's PUBACK after the handler meets a socket that is already shut).
         never_sent.append(decode_ack(payload))
         client = first.link._client
         client.loop_stop()  # called from the network thread itself: only tells it to stop

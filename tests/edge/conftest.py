@@ -15,8 +15,9 @@ from edge.catalog import load_snapshot
 from edge.demo_catalog import demo_catalog
 from edge.node import Node
 from edge.settings import EdgeSettings
+from edgestore.ports import free_port
 from models.catalog import CatalogSnapshot
-from tests.conftest import FakeClock, free_port, serve_in_thread
+from tests.conftest import FakeClock, serve_in_thread
 
 
 @dataclass

@@ -12,7 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import EDGESTORE, free_port
+from edgestore.ports import free_port
+from tests.conftest import EDGESTORE
 from tests.edge.invariants import check_node_database
 
 ROUNDS = 3

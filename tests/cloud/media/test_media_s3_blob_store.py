@@ -13,8 +13,8 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 
 from cloud.media.blob_store import BlobNotFound, BlobStore, S3BlobStore
+from edgestore.ports import free_port
 from tests.cloud.media.conftest import FAKE_ACCESS_KEY, FAKE_SECRET_KEY, S3_REGION
-from tests.conftest import free_port
 
 
 def post_form(grant: dict, data: bytes, filename: str = "upload.bin") -> httpx.Response:
