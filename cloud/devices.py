@@ -33,6 +33,7 @@ def _public(row: Any) -> DevicePublic:
         created_at=row.created_at,
         last_seen_at=row.last_seen_at,
         revoked_at=row.revoked_at,
+        downlink_seq=row.downlink_seq,
     )
 
 

@@ -3,15 +3,20 @@
 Written in the same transaction as the change (a dashboard transition, a restock, the stock effect of an
 order's merge), so a committed change is always in the feed and a rolled-back one never is. The sync service
 reads the feed after a node's position and publishes it; the node applies each message once, in order.
+
+The feed is pruned up to the lowest position the store's live devices have reported applying, so it holds
+what some device still needs and no more. A device that has never reported holds it back: it was provisioned
+from a snapshot at some position and will ask from there. A device revoked for good no longer counts.
 """
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
-from cloud.tables import catalog_versions, downlink_feed, stores
+from cloud.tables import catalog_versions, devices, downlink_feed, stores
 from models.stock import StockDelta
 from sync_protocol.envelope import FeedMessage, OrderStatusUpdate, OrderTransition, StockAdjustment
 from sync_protocol.streams import DownlinkKind
@@ -46,15 +51,66 @@ def queue_deltas(conn: Connection, deltas: list[StockDelta], now: datetime) -> N
         _append(conn, delta.store_id, DownlinkKind.STOCK, {"delta": delta.to_json_dict()}, now)
 
 
-def ends(conn: Connection, store_ids: Collection[str]) -> dict[str, tuple[int, int]]:
-    """Per store: the end of its feed and its seller's catalog version, in one query, so the sync service
-    can tell which devices are behind without reading any feed."""
+@dataclass(frozen=True)
+class FeedEnds:
+    """Where a store's feed stands, with its seller's catalog version."""
+
+    pruned: int  # messages up to here are gone
+    end: int  # the last message queued
+    catalog_version: int
+
+
+def ends(conn: Connection, store_ids: Collection[str]) -> dict[str, FeedEnds]:
+    """Per store, in one query, so the sync service can tell which devices are behind without reading any
+    feed."""
     rows = conn.execute(
-        select(stores.c.store_id, stores.c.downlink_seq, catalog_versions.c.version)
+        select(stores.c.store_id, stores.c.feed_pruned_seq, stores.c.downlink_seq, catalog_versions.c.version)
         .join(catalog_versions, catalog_versions.c.seller_id == stores.c.seller_id)
         .where(stores.c.store_id.in_(list(store_ids)))
     )
-    return {r.store_id: (int(r.downlink_seq), int(r.version)) for r in rows}
+    return {r.store_id: FeedEnds(int(r.feed_pruned_seq), int(r.downlink_seq), int(r.version)) for r in rows}
+
+
+def record_position(conn: Connection, device_id: str, seq: int) -> None:
+    """The feed position a device reported having applied (its status); what pruning goes by."""
+    conn.execute(update(devices).where(devices.c.device_id == device_id).values(downlink_seq=seq))
+
+
+def prune(conn: Connection) -> dict[str, int]:
+    """Delete every store's feed messages that all its live devices have applied; returns, per store
+    pruned, the new pruned end. A store without live devices keeps nothing: a device registered later
+    starts from a snapshot taken after now."""
+    live = devices.c.revoked_at.is_(None)
+    floors = (
+        select(
+            stores.c.store_id,
+            stores.c.feed_pruned_seq,
+            stores.c.downlink_seq,
+            func.count(devices.c.device_id).label("live"),
+            func.count(devices.c.downlink_seq).label("reported"),  # count() skips NULLs
+            func.min(devices.c.downlink_seq).label("lowest"),
+        )
+        .select_from(stores.outerjoin(devices, (devices.c.store_id == stores.c.store_id) & live))
+        .group_by(stores.c.store_id, stores.c.feed_pruned_seq, stores.c.downlink_seq)
+    )
+    pruned: dict[str, int] = {}
+    for row in conn.execute(floors):
+        if row.live == 0:
+            floor = int(row.downlink_seq)
+        elif row.reported < row.live:
+            continue  # a device that never reported may need any of it
+        else:
+            floor = min(int(row.lowest), int(row.downlink_seq))
+        if floor <= row.feed_pruned_seq:
+            continue
+        conn.execute(
+            delete(downlink_feed).where(
+                downlink_feed.c.store_id == row.store_id, downlink_feed.c.seq <= floor
+            )
+        )
+        conn.execute(update(stores).where(stores.c.store_id == row.store_id).values(feed_pruned_seq=floor))
+        pruned[row.store_id] = floor
+    return pruned
 
 
 def feed_after(

@@ -10,11 +10,14 @@ the catalog as a delta from the device's version or, when a delta cannot say it,
 and an announcement of each model file newer than the device's. It
 looks again every ``downlink_interval_s``, so changes made by any cloud process reach online stores within
 about that. A node that finds a gap publishes its status again, which rewinds what this side thinks it sent.
+Every ``prune_interval_s`` it deletes the feed messages every live device of a store has applied (the
+positions come from the devices' statuses, kept in Postgres).
 """
 
 import logging
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -45,6 +48,18 @@ class _Downstream:
     feed_seq: int
     catalog_version: int | None
     models: dict[str, int]
+    # A device at feed position 0 is sent a snapshot and nothing of the feed: the snapshot gives it its
+    # position (its first link). Until it says where it stands, nothing more is sent.
+    awaiting_position: bool = False
+
+
+def _first_link(down: _Downstream, feed: downlink.FeedEnds) -> bool:
+    """A device that has applied nothing of its store's feed and lacks the current catalog is sent a snapshot
+    and no feed: the snapshot's stock counts the feed up to its position, which the node takes as its own.
+    The feed from the start, applied before the snapshot is fetched, would leave it without sales made at
+    the store's other devices, and may be pruned anyway."""
+    stale_catalog = down.catalog_version is None or down.catalog_version < feed.catalog_version
+    return down.feed_seq == 0 and feed.end > 0 and stale_catalog
 
 
 class SyncService:
@@ -55,10 +70,14 @@ class SyncService:
         clock: Callable[[], datetime],
         *,
         downlink_interval_s: float = 1.0,
+        prune_interval_s: float = 300.0,
     ) -> None:
         self.cloud = cloud
         self.clock = clock
         self.downlink_interval_s = downlink_interval_s
+        self.prune_interval_s = prune_interval_s
+        self._next_prune = 0.0  # monotonic time; the first tick prunes
+        self._stranded: set[str] = set()  # devices behind the pruned feed, already reported in the log
         if not mqtt.client_id:
             mqtt = replace(mqtt, client_id=f"edgestore-cloud-{socket.gethostname()}")
         self.link = MqttLink(mqtt, self._on_message)
@@ -88,7 +107,10 @@ class SyncService:
         while not self._stop.is_set():
             self._wake.wait(self.downlink_interval_s)
             self._wake.clear()
-            if self._stop.is_set() or not self.link.connected.is_set():
+            if self._stop.is_set():
+                continue
+            self._prune_when_due()
+            if not self.link.connected.is_set():
                 continue
             with self._lock:
                 targets = list(self._online.items())
@@ -101,38 +123,73 @@ class SyncService:
                 continue
             for device_id, down, ends in behind:
                 try:
-                    self._send_downlink(device_id, down, *ends)
+                    self._send_downlink(device_id, down, ends)
                 except Exception:
                     log.exception("downlink to %s failed; retrying at the next tick", device_id)
 
+    def _prune_when_due(self) -> None:
+        if time.monotonic() < self._next_prune:
+            return
+        self._next_prune = time.monotonic() + self.prune_interval_s
+        try:
+            with self.cloud.db.transaction() as conn:
+                pruned = downlink.prune(conn)
+        except Exception:
+            log.exception("pruning the downlink feed failed; trying again later")
+            return
+        if pruned:
+            log.info("downlink feed pruned for %d store(s)", len(pruned))
+
     def _behind(
         self, targets: list[tuple[str, _Downstream]]
-    ) -> list[tuple[str, _Downstream, tuple[int, int]]]:
-        """The devices with something to receive, with their store's feed end and catalog version: two
-        queries for all online devices, so an idle tick costs the same however many stores are online."""
+    ) -> list[tuple[str, _Downstream, downlink.FeedEnds]]:
+        """The devices with something to receive, with where their store's feed stands: two queries for all
+        online devices, so an idle tick costs the same however many stores are online."""
         with self.cloud.db.read() as conn:
             ends = downlink.ends(conn, {down.store_id for _, down in targets})
             models = model_files.newest_versions(conn, {down.seller_id for _, down in targets})
         out = []
         for device_id, down in targets:
-            if down.store_id not in ends:
+            feed = ends.get(down.store_id)
+            if feed is None:
                 continue  # the store is gone
-            feed_end, version = ends[down.store_id]
+            if down.awaiting_position:
+                continue
+            if _first_link(down, feed):
+                out.append((device_id, down, feed))
+                continue
+            if down.feed_seq < feed.pruned:
+                # Only a node put back from an old backup gets here (a live device holds pruning back):
+                # what it lacks is gone, and sending the rest would only show it a gap it asks about again.
+                if device_id not in self._stranded:
+                    self._stranded.add(device_id)
+                    log.error(
+                        "device %s is at feed position %d but its store's feed is pruned to %d: "
+                        "provision it again",
+                        device_id,
+                        down.feed_seq,
+                        feed.pruned,
+                    )
+                continue
             newer_model = any(
                 down.models.get(name, 0) < v for name, v in models.get(down.seller_id, {}).items()
             )
-            stale_catalog = down.catalog_version is None or down.catalog_version < version
-            if down.feed_seq < feed_end or stale_catalog or newer_model:
-                out.append((device_id, down, (feed_end, version)))
+            stale_catalog = down.catalog_version is None or down.catalog_version < feed.catalog_version
+            if down.feed_seq < feed.end or stale_catalog or newer_model:
+                out.append((device_id, down, feed))
         return out
 
-    def _send_downlink(self, device_id: str, down: _Downstream, feed_end: int, version: int) -> None:
+    def _send_downlink(self, device_id: str, down: _Downstream, feed_ends: downlink.FeedEnds) -> None:
+        feed_end, version = feed_ends.end, feed_ends.catalog_version
         cloud = self.cloud
+        first_link = _first_link(down, feed_ends)
         with cloud.db.read() as conn:
-            feed = downlink.feed_after(conn, down.store_id, down.feed_seq, latest=feed_end)
+            feed = (
+                [] if first_link else downlink.feed_after(conn, down.store_id, down.feed_seq, latest=feed_end)
+            )
             update: CatalogDelta | CatalogAnnouncement | None = None
             if down.catalog_version is None or down.catalog_version < version:
-                if down.catalog_version is not None:
+                if down.catalog_version is not None and not first_link:
                     update = store_catalog.catalog_delta(
                         conn, cloud.metadata, down.seller_id, down.store_id, down.catalog_version
                     )
@@ -153,6 +210,7 @@ class SyncService:
             if not self.link.publish(str(Topics.downlink(down.store_id, device_id, kind)), encode(update)):
                 return
             down.catalog_version = update.to_version if isinstance(update, CatalogDelta) else update.version
+            down.awaiting_position = first_link
         for kind, message in feed:
             if not self.link.publish(str(Topics.downlink(down.store_id, device_id, kind)), encode(message)):
                 return
@@ -209,8 +267,11 @@ class SyncService:
             conn.execute(
                 update(devices).where(devices.c.device_id == parsed.device_id).values(last_seen_at=now)
             )
+            if status.online:
+                downlink.record_position(conn, parsed.device_id, status.downlink_seq)
             with self._lock:
                 if status.online:
+                    self._stranded.discard(parsed.device_id)
                     self._online[parsed.device_id] = _Downstream(
                         parsed.store_id,
                         row.seller_id,

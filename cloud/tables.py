@@ -78,6 +78,8 @@ stores = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     # The end of the store's downlink feed; taken under the row lock, so feed positions never collide.
     Column("downlink_seq", BigInteger, nullable=False, server_default="0"),
+    # Feed messages up to here are deleted: every live device of the store has applied them.
+    Column("feed_pruned_seq", BigInteger, nullable=False, server_default="0"),
 )
 
 devices = Table(
@@ -92,6 +94,8 @@ devices = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("last_seen_at", UTCDateTime, nullable=True),
     Column("revoked_at", UTCDateTime, nullable=True),
+    # The store feed position the device last reported applying; NULL until its first status.
+    Column("downlink_seq", BigInteger, nullable=True),
 )
 
 # Categories and brands are shared reference data (every seller picks from them); the phone category the

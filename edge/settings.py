@@ -46,6 +46,13 @@ class EdgeSettings(BaseSettings):
         description="mqtt://DEVICE_ID:PASSWORD@broker:1883 (mqtts:// for TLS), from provisioning; unset: the "
         "node sells offline and keeps its outbox",
     )
+    sync_status_interval_s: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="While linked, the node announces its downlink position at least this often; the cloud "
+        "prunes the store's feed up to the lowest position its devices announced",
+    )
     page_size_default: int = Field(default=20, ge=1, le=100)
     config_file: Path = Field(default=Path("edgestore.toml"))
 

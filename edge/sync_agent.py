@@ -48,9 +48,9 @@ from sync_protocol.topics import DownlinkTopic, Topics, parse_topic
 log = logging.getLogger(__name__)
 
 STATUS_EVERY_S = 60.0
-"""The node says where it stands at least this often while connected, so whatever the cloud failed to apply
-or send (a status it could not record, a downlink message the node could not apply, a restart) is sent
-again within about a minute."""
+"""The node says where it stands at least this often while connected (``sync_status_interval_s``), so
+whatever the cloud failed to apply or send (a status it could not record, a downlink message the node could
+not apply, a restart) is sent again within about a minute, and the cloud can prune the feed behind it."""
 
 RESEND_AFTER_S = 10.0
 """How long a sent batch waits for its ack before it is sent again (sooner after a reconnect, or when an ack
@@ -58,10 +58,19 @@ asks for it). Without it every tick would resend what the cloud is still committ
 
 
 class SyncAgent:
-    def __init__(self, node: Node, mqtt: MqttSettings, *, store_id: str, interval_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        node: Node,
+        mqtt: MqttSettings,
+        *,
+        store_id: str,
+        interval_s: float = 1.0,
+        status_every_s: float = STATUS_EVERY_S,
+    ) -> None:
         self.node = node
         self.store_id = store_id
         self.interval_s = interval_s
+        self.status_every_s = status_every_s
         device = node.device_id
         settings = replace(
             mqtt,
@@ -253,7 +262,7 @@ class SyncAgent:
             except (httpx.HTTPError, ValueError, OSError) as exc:
                 log.warning("model %s v%s not taken: %s", model.name, model.version, exc)
                 self._ask_again()
-        if not self._announced.is_set() or time.monotonic() - self._announced_at > STATUS_EVERY_S:
+        if not self._announced.is_set() or time.monotonic() - self._announced_at > self.status_every_s:
             topic = str(Topics.status(self.store_id, self.node.device_id))
             if self.link.publish(topic, self._status(True), retain=True):
                 self._announced.set()

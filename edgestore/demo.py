@@ -323,6 +323,8 @@ And back down (the cloud's feed and catalog reach the node within a second or tw
       # a return at the counter: goods back in stock here, the order "returned" in the cloud too
   curl -s -X PUT -H "Authorization: Bearer $TOKEN" --data-binary @/etc/hostname {capi}/models/product-recognizer
   curl -s {api}/health             # "models": {{"product-recognizer": 1}}: fetched, checked, installed
+  curl -s -H "Authorization: Bearer $TOKEN" {capi}/stores/{device.store_id}/devices
+      # the node's downlinkSeq (reported every minute): the store's feed is pruned up to it
 
 Coupons: WELCOME100 (NT$100 off from NT$500), SAVE10 (10% off), ONCE50 (single use).
 Ctrl-C stops the demo (node, cloud, broker); the data stays in {settings.data_dir.parent}.

@@ -552,6 +552,9 @@ class DevicePublic(CamelModel):
     created_at: AwareDatetime
     last_seen_at: AwareDatetime | None
     revoked_at: AwareDatetime | None
+    # The store feed position the device last reported applying (None: never linked); the store's feed is
+    # pruned up to the lowest of these.
+    downlink_seq: int | None = None
 
 
 class MqttCredentials(CamelModel):

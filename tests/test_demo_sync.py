@@ -163,6 +163,8 @@ def test_the_demo_runs_linked_and_a_sale_reaches_the_cloud_then_a_rerun_finds_it
             f"{first.capi}/stores/{store['storeId']}/devices", headers=auth, timeout=10
         ).json()
         assert [d["deviceId"] for d in devices] == [device_id]
+        assert devices[0]["downlinkSeq"] is not None  # its status on connect said where it stands
+        assert "downlinkSeq" in banner
 
         sell_and_see_it_in_the_cloud(first, auth, "first-run")
     finally:

@@ -28,7 +28,12 @@ def create_app(settings: EdgeSettings, clock: Callable[[], datetime] = utcnow) -
         agent = None
         store_id = store_of(node)
         if settings.mqtt_url and store_id:
-            agent = SyncAgent(node, MqttSettings.from_url(settings.mqtt_url), store_id=store_id)
+            agent = SyncAgent(
+                node,
+                MqttSettings.from_url(settings.mqtt_url),
+                store_id=store_id,
+                status_every_s=settings.sync_status_interval_s,
+            )
             agent.start()  # connects in the background; the node sells whether or not it gets through
         try:
             yield

@@ -6,12 +6,15 @@ the store made concurrently settle on the same status and stock on both sides.""
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
 from cloud.sync_service import SyncService
+from cloud.tables import downlink_feed, stores
 from edge.api.app import create_app as create_edge_app
 from sync_protocol.mqtt_link import MqttLink
 from sync_protocol.streams import DownlinkKind
@@ -60,32 +63,96 @@ def cloud_level(seller: httpx.Client, store_id: str, variant_id: str) -> int:
     )
 
 
+@dataclass
+class Rig:
+    """A broker with the shipped ACL and the cloud's sync service; store nodes started on demand."""
+
+    cloud_server: CloudServer
+    seller: httpx.Client
+    tmp_path: Path
+    broker: MosquittoBroker
+    service: SyncService
+    devices: list[tuple[str, dict]]  # (store id, the registered device), by node index
+    nodes: list[StoreNode] = field(default_factory=list)
+    servers: list = field(default_factory=list)
+
+    def start_node(self, i: int) -> StoreNode:
+        """Node ``i``, fresh: device id and store id only, as provisioning leaves it (the catalog comes from
+        the cloud)."""
+        store_id, device = self.devices[i]
+        settings = provisioned_node(device, self.broker, self.tmp_path / f"node-{i}", store_id, None)
+        settings = settings.model_copy(update={"sync_status_interval_s": 0.5})  # the feed prunes sooner
+        self.servers.append(serve_in_thread(create_edge_app(settings), settings.port))
+        node = StoreNode(
+            store_id, httpx.Client(base_url=f"http://127.0.0.1:{settings.port}/api/v1", timeout=30)
+        )
+        self.nodes.append(node)
+        return node
+
+    def register(self, store_id: str) -> int:
+        """A device registered while the rig runs: the broker re-reads what the cloud writes for it (as
+        ``refresh_broker_credentials`` makes a deployed broker do); returns its node index."""
+        device = self.seller.post(f"/stores/{store_id}/devices", json={"name": "Pi"}).json()
+        fresh = cloud_broker(self.cloud_server, self.broker.folder)
+        self.broker.password_file_text, self.broker.acl_text = fresh.password_file_text, fresh.acl_text
+        self.broker.reload()
+        self.devices.append((store_id, device))
+        return len(self.devices) - 1
+
+    def feed(self, store_id: str) -> tuple[int, int, int]:
+        """The store's feed: pruned up to, its end, and how many messages it holds."""
+        with self.cloud_server.cloud.db.read() as conn:
+            row = conn.execute(
+                select(stores.c.feed_pruned_seq, stores.c.downlink_seq).where(stores.c.store_id == store_id)
+            ).one()
+            held = conn.execute(
+                select(func.count()).select_from(downlink_feed).where(downlink_feed.c.store_id == store_id)
+            ).scalar_one()
+        return int(row.feed_pruned_seq), int(row.downlink_seq), int(held)
+
+
 @contextmanager
-def sync_rig(
-    cloud_server: CloudServer, seller: httpx.Client, tmp_path, store_ids: list[str]
-) -> Iterator[tuple[MosquittoBroker, list[StoreNode]]]:
-    """A broker with the shipped ACL, the cloud's sync service, and one fresh node per store (device id
-    and store id only, as provisioning leaves it: the catalog comes from the cloud)."""
-    registered = [seller.post(f"/stores/{s}/devices", json={"name": "Pi"}).json() for s in store_ids]
+def running_rig(
+    cloud_server: CloudServer,
+    seller: httpx.Client,
+    tmp_path: Path,
+    store_ids: list[str],
+    *,
+    prune_interval_s: float = 0.5,
+) -> Iterator[Rig]:
+    """One device registered per entry of ``store_ids``, no node running yet."""
+    registered = [(s, seller.post(f"/stores/{s}/devices", json={"name": "Pi"}).json()) for s in store_ids]
     broker = cloud_broker(cloud_server, tmp_path / "broker").start()
-    service = SyncService(cloud_server.cloud, cloud_mqtt(broker), cloud_server.clock, downlink_interval_s=0.3)
+    service = SyncService(
+        cloud_server.cloud,
+        cloud_mqtt(broker),
+        cloud_server.clock,
+        downlink_interval_s=0.3,
+        prune_interval_s=prune_interval_s,
+    )
     assert service.start()
-    servers, nodes = [], []
+    rig = Rig(cloud_server, seller, tmp_path, broker, service, registered)
     try:
-        for i, (store_id, device) in enumerate(zip(store_ids, registered, strict=True)):
-            settings = provisioned_node(device, broker, tmp_path / f"node-{i}", store_id, None)
-            servers.append(serve_in_thread(create_edge_app(settings), settings.port))
-            kiosk = httpx.Client(base_url=f"http://127.0.0.1:{settings.port}/api/v1", timeout=30)
-            nodes.append(StoreNode(store_id, kiosk))
-        yield broker, nodes
+        yield rig
     finally:
-        for node in nodes:
+        for node in rig.nodes:
             node.kiosk.close()
-        for server, thread in servers:
+        for server, thread in rig.servers:
             server.should_exit = True
             thread.join(timeout=20)
         service.close()
         broker.stop()
+
+
+@contextmanager
+def sync_rig(
+    cloud_server: CloudServer, seller: httpx.Client, tmp_path: Path, store_ids: list[str]
+) -> Iterator[tuple[MosquittoBroker, list[StoreNode]]]:
+    """The rig with every node running."""
+    with running_rig(cloud_server, seller, tmp_path, store_ids) as rig:
+        for i in range(len(store_ids)):
+            rig.start_node(i)
+        yield rig.broker, rig.nodes
 
 
 def test_two_nodes_follow_the_cloud_and_converge_after_500_offline_sales_each(
@@ -289,3 +356,50 @@ def test_two_selling_devices_of_one_store_hear_each_others_stock(
         for node in (counter, kiosk):
             wait_for(lambda n=node: n.level(product["productId"], variant) == 15, what="both devices' sales")
         assert cloud_level(seller, store, variant) == 15
+
+
+@pytest.mark.parametrize("pruned", [True, False], ids=["feed-pruned", "feed-kept"])
+def test_a_device_added_later_takes_the_stores_stock_from_a_snapshot(
+    cloud_server: CloudServer, seller: httpx.Client, tmp_path, pruned: bool
+):
+    """The counter sells alone (its sales are in no feed), the cloud restocks twice; a kiosk registered
+    after that takes the levels from a snapshot, whether the restocks are still in the feed or pruned."""
+    store = seller.post("/stores", json={"name": "信義店"}).json()["storeId"]
+    product = make_product(seller)
+    variant = product["variants"][0]["variantId"]
+
+    def restock(n: int) -> None:
+        r = seller.post(
+            f"/stores/{store}/stock/adjustments",
+            json={"variantId": variant, "kind": "restock", "quantity": n},
+        )
+        assert r.status_code < 300, r.text
+
+    def level(node: StoreNode) -> int | None:
+        return node.level(product["productId"], variant)
+
+    restock(20)
+    with running_rig(
+        cloud_server, seller, tmp_path, [store], prune_interval_s=0.5 if pruned else 3600
+    ) as rig:
+        counter = rig.start_node(0)
+        wait_for(lambda: level(counter) == 20, what="the first snapshot")
+        counter.sell(variant, 5, "before-the-kiosk")
+        restock(10)
+        wait_for(lambda: level(counter) == 25, what="the second restock")
+        wait_for(lambda: cloud_level(seller, store, variant) == 25, what="the sales in the cloud")
+        if pruned:  # the counter is the only live device: once it reports both restocks, they are gone
+            wait_for(lambda: rig.feed(store) == (2, 2, 0), what="the feed pruned to the counter's position")
+        else:
+            assert rig.feed(store) == (0, 2, 2)
+
+        kiosk = rig.start_node(rig.register(store))
+        wait_for(lambda: level(kiosk) == 25, what="the kiosk's first snapshot")
+        # From now on each device's sales go down the feed to the other.
+        kiosk.sell(variant, 2, "at-the-kiosk")
+        counter.sell(variant, 1, "at-the-counter")
+        for node in (counter, kiosk):
+            wait_for(lambda n=node: level(n) == 22, what="both devices' sales")
+        assert cloud_level(seller, store, variant) == 22
+        if pruned:  # each sale went down the feed to the other device; both have reported applying them
+            wait_for(lambda: rig.feed(store) == (5, 5, 0), what="the feed pruned to both devices' position")
