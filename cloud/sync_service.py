@@ -53,13 +53,16 @@ class _Downstream:
     awaiting_position: bool = False
 
 
+def _stale_catalog(down: _Downstream, feed: downlink.FeedEnds) -> bool:
+    return down.catalog_version is None or down.catalog_version < feed.catalog_version
+
+
 def _first_link(down: _Downstream, feed: downlink.FeedEnds) -> bool:
     """A device that has applied nothing of its store's feed and lacks the current catalog is sent a snapshot
     and no feed: the snapshot's stock counts the feed up to its position, which the node takes as its own.
     The feed from the start, applied before the snapshot is fetched, would leave it without sales made at
     the store's other devices, and may be pruned anyway."""
-    stale_catalog = down.catalog_version is None or down.catalog_version < feed.catalog_version
-    return down.feed_seq == 0 and feed.end > 0 and stale_catalog
+    return down.feed_seq == 0 and feed.end > 0 and _stale_catalog(down, feed)
 
 
 class SyncService:
@@ -174,21 +177,21 @@ class SyncService:
             newer_model = any(
                 down.models.get(name, 0) < v for name, v in models.get(down.seller_id, {}).items()
             )
-            stale_catalog = down.catalog_version is None or down.catalog_version < feed.catalog_version
-            if down.feed_seq < feed.end or stale_catalog or newer_model:
+            if down.feed_seq < feed.end or _stale_catalog(down, feed) or newer_model:
                 out.append((device_id, down, feed))
         return out
 
     def _send_downlink(self, device_id: str, down: _Downstream, feed_ends: downlink.FeedEnds) -> None:
-        feed_end, version = feed_ends.end, feed_ends.catalog_version
         cloud = self.cloud
         first_link = _first_link(down, feed_ends)
         with cloud.db.read() as conn:
             feed = (
-                [] if first_link else downlink.feed_after(conn, down.store_id, down.feed_seq, latest=feed_end)
+                []
+                if first_link
+                else downlink.feed_after(conn, down.store_id, down.feed_seq, latest=feed_ends.end)
             )
             update: CatalogDelta | CatalogAnnouncement | None = None
-            if down.catalog_version is None or down.catalog_version < version:
+            if _stale_catalog(down, feed_ends):
                 if down.catalog_version is not None and not first_link:
                     update = store_catalog.catalog_delta(
                         conn, cloud.metadata, down.seller_id, down.store_id, down.catalog_version
