@@ -14,12 +14,14 @@ from urllib.parse import quote
 import httpx
 import pytest
 from moto.server import ThreadedMotoServer
+from sqlalchemy import select
 
 from cloud import devices
 from cloud.api.app import create_app
 from cloud.broker_credentials import hash_password
 from cloud.db import CloudDatabase, EmbeddedPostgres
 from cloud.settings import CloudSettings
+from cloud.tables import downlink_feed, stores
 from edge.catalog import load_snapshot
 from edge.node import Node
 from edge.settings import EdgeSettings
@@ -210,6 +212,29 @@ def ingest(server: CloudServer, order: Order, *, with_deltas: bool = True) -> bo
 # --- a broker as the cloud configures one, and store nodes provisioned for it ---------------------------
 
 CLOUD_BROKER_PASSWORD = "cloud-pass"
+
+
+def restock(seller: httpx.Client, store_id: str, variant_id: str, quantity: int) -> None:
+    """A restock of one variant at one store through the seller's API (one message in the store's feed)."""
+    r = seller.post(
+        f"/stores/{store_id}/stock/adjustments",
+        json={"variantId": variant_id, "kind": "restock", "quantity": quantity},
+    )
+    assert r.status_code < 300, r.text
+
+
+def store_feed(server: CloudServer, store_id: str) -> tuple[int, int, list[int]]:
+    """A store's downlink feed in Postgres: pruned up to, its end, and the seqs it still holds."""
+    with server.cloud.db.read() as conn:
+        pruned, end = conn.execute(
+            select(stores.c.feed_pruned_seq, stores.c.downlink_seq).where(stores.c.store_id == store_id)
+        ).one()
+        held = conn.execute(
+            select(downlink_feed.c.seq)
+            .where(downlink_feed.c.store_id == store_id)
+            .order_by(downlink_feed.c.seq)
+        ).scalars()
+        return int(pruned), int(end), [int(s) for s in held]
 
 
 def cloud_broker(server: CloudServer, folder: Path) -> MosquittoBroker:

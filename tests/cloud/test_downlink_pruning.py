@@ -7,32 +7,16 @@ from sqlalchemy import func, select
 
 from cloud import downlink
 from cloud.sync_service import SyncService, _Downstream
-from cloud.tables import downlink_feed, stores
+from cloud.tables import downlink_feed
 from sync_protocol.mqtt_link import MqttSettings
-from tests.cloud.conftest import CloudServer
+from tests.cloud.conftest import CloudServer, restock, store_feed
 from tests.cloud.test_cloud_catalog import make_product
 
 
-def restock(seller: httpx.Client, store: str, variant: str, times: int) -> None:
+def restock_times(seller: httpx.Client, store: str, variant: str, times: int) -> None:
     """Each restock is one message in the store's feed."""
     for _ in range(times):
-        r = seller.post(
-            f"/stores/{store}/stock/adjustments",
-            json={"variantId": variant, "kind": "restock", "quantity": 1},
-        )
-        assert r.status_code < 300, r.text
-
-
-def feed(server: CloudServer, store: str) -> tuple[int, int, list[int]]:
-    """Pruned up to, the end, and the seqs still held."""
-    with server.cloud.db.read() as conn:
-        pruned, end = conn.execute(
-            select(stores.c.feed_pruned_seq, stores.c.downlink_seq).where(stores.c.store_id == store)
-        ).one()
-        held = conn.execute(
-            select(downlink_feed.c.seq).where(downlink_feed.c.store_id == store).order_by(downlink_feed.c.seq)
-        ).scalars()
-        return int(pruned), int(end), [int(s) for s in held]
+        restock(seller, store, variant, 1)
 
 
 def report(server: CloudServer, device: dict, seq: int) -> None:
@@ -50,28 +34,28 @@ def test_the_feed_keeps_what_a_live_device_has_not_applied(cloud_server: CloudSe
     variant = make_product(seller)["variants"][0]["variantId"]
     counter = seller.post(f"/stores/{store}/devices", json={"name": "counter"}).json()
     kiosk = seller.post(f"/stores/{store}/devices", json={"name": "kiosk"}).json()
-    restock(seller, store, variant, 6)
+    restock_times(seller, store, variant, 6)
 
     report(cloud_server, counter, 5)
     listed = {d["name"]: d["downlinkSeq"] for d in seller.get(f"/stores/{store}/devices").json()}
     assert listed == {"counter": 5, "kiosk": None}  # what the seller sees of each device's position
     assert prune(cloud_server) == {}  # the kiosk never said where it stands: it may need all of it
-    assert feed(cloud_server, store) == (0, 6, [1, 2, 3, 4, 5, 6])
+    assert store_feed(cloud_server, store) == (0, 6, [1, 2, 3, 4, 5, 6])
 
     report(cloud_server, kiosk, 3)
     assert prune(cloud_server) == {store: 3}  # the lowest position of the two
-    assert feed(cloud_server, store) == (3, 6, [4, 5, 6])
+    assert store_feed(cloud_server, store) == (3, 6, [4, 5, 6])
     assert prune(cloud_server) == {}  # nothing more to do
 
     assert seller.delete(f"/stores/{store}/devices/{kiosk['deviceId']}").status_code == 200
     assert prune(cloud_server) == {store: 5}  # a revoked device holds nothing back
-    assert feed(cloud_server, store) == (5, 6, [6])
+    assert store_feed(cloud_server, store) == (5, 6, [6])
 
     assert seller.delete(f"/stores/{store}/devices/{counter['deviceId']}").status_code == 200
     assert prune(cloud_server) == {store: 6}  # no live device: a new one starts from a snapshot
-    assert feed(cloud_server, store) == (6, 6, [])
-    restock(seller, store, variant, 1)
-    assert feed(cloud_server, store) == (6, 7, [7])  # numbering goes on after the pruned end
+    assert store_feed(cloud_server, store) == (6, 6, [])
+    restock_times(seller, store, variant, 1)
+    assert store_feed(cloud_server, store) == (6, 7, [7])  # numbering goes on after the pruned end
 
 
 def test_one_stores_devices_do_not_hold_back_another_stores_feed(
@@ -81,12 +65,12 @@ def test_one_stores_devices_do_not_hold_back_another_stores_feed(
     a, b = (seller.post("/stores", json={"name": n}).json()["storeId"] for n in ("信義店", "板橋店"))
     device_a = seller.post(f"/stores/{a}/devices", json={"name": "a"}).json()
     seller.post(f"/stores/{b}/devices", json={"name": "b"})  # never reports
-    restock(seller, a, variant, 2)
-    restock(seller, b, variant, 2)
+    restock_times(seller, a, variant, 2)
+    restock_times(seller, b, variant, 2)
     report(cloud_server, device_a, 2)
     assert prune(cloud_server) == {a: 2}
-    assert feed(cloud_server, a) == (2, 2, [])
-    assert feed(cloud_server, b) == (0, 2, [1, 2])
+    assert store_feed(cloud_server, a) == (2, 2, [])
+    assert store_feed(cloud_server, b) == (0, 2, [1, 2])
     with cloud_server.cloud.db.read() as conn:
         assert conn.execute(select(func.count()).select_from(downlink_feed)).scalar_one() == 2
 
@@ -99,7 +83,7 @@ def test_a_device_behind_the_pruned_feed_is_told_to_the_log_once_and_sent_nothin
     store = seller.post("/stores", json={"name": "信義店"}).json()["storeId"]
     variant = make_product(seller)["variants"][0]["variantId"]
     device = seller.post(f"/stores/{store}/devices", json={"name": "Pi"}).json()
-    restock(seller, store, variant, 4)
+    restock_times(seller, store, variant, 4)
     report(cloud_server, device, 3)
     prune(cloud_server)
     seller_id = seller.get("/me").json()["sellerId"]

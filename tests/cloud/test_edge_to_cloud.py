@@ -17,7 +17,7 @@ from models.catalog import CatalogSnapshot
 from models.ids import new_id
 from sync_protocol.encoding import encode
 from sync_protocol.topics import Topics
-from tests.cloud.conftest import CloudServer
+from tests.cloud.conftest import CloudServer, restock
 from tests.cloud.test_cloud_catalog import make_product
 from tests.conftest import serve_in_thread
 
@@ -29,9 +29,7 @@ def test_sales_at_a_node_reach_the_cloud_exactly_once(
     device = seller.post(f"/stores/{store}/devices", json={"name": "Pi"}).json()["deviceId"]
     product = make_product(seller)
     variant = product["variants"][0]["variantId"]
-    seller.post(
-        f"/stores/{store}/stock/adjustments", json={"variantId": variant, "kind": "restock", "quantity": 20}
-    )
+    restock(seller, store, variant, 20)
     snapshot = CatalogSnapshot.model_validate(seller.get(f"/stores/{store}/catalog-snapshot").json())
 
     # A node set up the way provisioning will: the cloud's device id and store, the cloud's catalog.

@@ -30,7 +30,7 @@ from sync_protocol.envelope import CLOUD_ORIGIN, OrderTransition
 from sync_protocol.hlc import HLC
 from sync_protocol.rules import StatusState, creation_transition, merge_all
 from sync_protocol.streams import DownlinkKind, Stream
-from tests.cloud.conftest import CloudServer, ingest
+from tests.cloud.conftest import CloudServer, ingest, restock
 from tests.cloud.test_cloud_catalog import make_product
 
 S, A = OrderStatus, Actor
@@ -108,9 +108,7 @@ def _rig(cloud_server: CloudServer, seller: httpx.Client, tmp_path_factory) -> d
     store = seller.post("/stores", json={"name": "信義店"}).json()["storeId"]
     product = make_product(seller)
     variant = product["variants"][0]["variantId"]
-    seller.post(
-        f"/stores/{store}/stock/adjustments", json={"variantId": variant, "kind": "restock", "quantity": 500}
-    )
+    restock(seller, store, variant, 500)
     snapshot = CatalogSnapshot.model_validate(seller.get(f"/stores/{store}/catalog-snapshot").json())
     node = Node.open(EdgeSettings(data_dir=tmp_path_factory.mktemp("node"), store_id=store))
     with node.db.write() as conn:

@@ -11,16 +11,21 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func, select
 
 from cloud.sync_service import SyncService
-from cloud.tables import downlink_feed, stores
 from edge.api.app import create_app as create_edge_app
 from sync_protocol.mqtt_link import MqttLink
 from sync_protocol.streams import DownlinkKind
 from sync_protocol.topics import Topics
 from tests.broker import MosquittoBroker
-from tests.cloud.conftest import CloudServer, cloud_broker, cloud_mqtt, provisioned_node
+from tests.cloud.conftest import (
+    CloudServer,
+    cloud_broker,
+    cloud_mqtt,
+    provisioned_node,
+    restock,
+    store_feed,
+)
 from tests.cloud.test_cloud_catalog import make_product
 from tests.cloud.test_sync_end_to_end import wait_for
 from tests.conftest import serve_in_thread
@@ -101,14 +106,8 @@ class Rig:
 
     def feed(self, store_id: str) -> tuple[int, int, int]:
         """The store's feed: pruned up to, its end, and how many messages it holds."""
-        with self.cloud_server.cloud.db.read() as conn:
-            row = conn.execute(
-                select(stores.c.feed_pruned_seq, stores.c.downlink_seq).where(stores.c.store_id == store_id)
-            ).one()
-            held = conn.execute(
-                select(func.count()).select_from(downlink_feed).where(downlink_feed.c.store_id == store_id)
-            ).scalar_one()
-        return int(row.feed_pruned_seq), int(row.downlink_seq), int(held)
+        pruned, end, held = store_feed(self.cloud_server, store_id)
+        return pruned, end, len(held)
 
 
 @contextmanager
@@ -162,10 +161,7 @@ def test_two_nodes_follow_the_cloud_and_converge_after_500_offline_sales_each(
     product = make_product(seller)
     variant = product["variants"][0]["variantId"]
     for store in stores:
-        seller.post(
-            f"/stores/{store}/stock/adjustments",
-            json={"variantId": variant, "kind": "restock", "quantity": 600},
-        )
+        restock(seller, store, variant, 600)
     version = lambda: seller.get(f"/stores/{stores[0]}/catalog-snapshot").json()["version"]  # noqa: E731
 
     with sync_rig(cloud_server, seller, tmp_path, stores) as (broker, nodes):
@@ -203,11 +199,7 @@ def test_two_nodes_follow_the_cloud_and_converge_after_500_offline_sales_each(
         for i, node in enumerate(nodes):
             node.sell(variant, 500, f"offline-{i}")
         for store in stores:
-            r = seller.post(
-                f"/stores/{store}/stock/adjustments",
-                json={"variantId": variant, "kind": "restock", "quantity": 100},
-            )
-            assert r.status_code in (200, 201), r.text
+            restock(seller, store, variant, 100)
         assert seller.get("/orders").json()["totals"]["orders"] == 6
 
         broker.start()
@@ -235,9 +227,7 @@ def test_a_cloud_refund_and_a_store_return_made_at_once_settle_the_same_on_both_
     store = seller.post("/stores", json={"name": "信義店"}).json()["storeId"]
     product = make_product(seller)
     variant = product["variants"][0]["variantId"]
-    seller.post(
-        f"/stores/{store}/stock/adjustments", json={"variantId": variant, "kind": "restock", "quantity": 10}
-    )
+    restock(seller, store, variant, 10)
     with sync_rig(cloud_server, seller, tmp_path, [store]) as (broker, [node]):
         wait_for(lambda: node.level(product["productId"], variant) == 10, what="the first snapshot")
         store_wins, cloud_wins = node.sell(variant, 2, "conflict")
@@ -332,10 +322,7 @@ def test_a_message_the_node_refuses_is_kept_as_a_dead_letter_and_stops_nothing(
         finally:
             sender.close()
         wait_for(lambda: node.kiosk.get("/sync/status").json()["deadLetters"] == 2, what="two dead letters")
-        seller.post(
-            f"/stores/{store}/stock/adjustments",
-            json={"variantId": variant, "kind": "restock", "quantity": 7},
-        )
+        restock(seller, store, variant, 7)
         wait_for(lambda: node.level(product["productId"], variant) == 7, what="the restock after them")
 
 
@@ -345,9 +332,7 @@ def test_two_selling_devices_of_one_store_hear_each_others_stock(
     store = seller.post("/stores", json={"name": "信義店"}).json()["storeId"]
     product = make_product(seller)
     variant = product["variants"][0]["variantId"]
-    seller.post(
-        f"/stores/{store}/stock/adjustments", json={"variantId": variant, "kind": "restock", "quantity": 20}
-    )
+    restock(seller, store, variant, 20)
     with sync_rig(cloud_server, seller, tmp_path, [store, store]) as (_broker, [counter, kiosk]):
         for node in (counter, kiosk):
             wait_for(lambda n=node: n.level(product["productId"], variant) == 20, what="the first snapshot")
@@ -368,24 +353,17 @@ def test_a_device_added_later_takes_the_stores_stock_from_a_snapshot(
     product = make_product(seller)
     variant = product["variants"][0]["variantId"]
 
-    def restock(n: int) -> None:
-        r = seller.post(
-            f"/stores/{store}/stock/adjustments",
-            json={"variantId": variant, "kind": "restock", "quantity": n},
-        )
-        assert r.status_code < 300, r.text
-
     def level(node: StoreNode) -> int | None:
         return node.level(product["productId"], variant)
 
-    restock(20)
+    restock(seller, store, variant, 20)
     with running_rig(
         cloud_server, seller, tmp_path, [store], prune_interval_s=0.5 if pruned else 3600
     ) as rig:
         counter = rig.start_node(0)
         wait_for(lambda: level(counter) == 20, what="the first snapshot")
         counter.sell(variant, 5, "before-the-kiosk")
-        restock(10)
+        restock(seller, store, variant, 10)
         wait_for(lambda: level(counter) == 25, what="the second restock")
         wait_for(lambda: cloud_level(seller, store, variant) == 25, what="the sales in the cloud")
         if pruned:  # the counter is the only live device: once it reports both restocks, they are gone

@@ -10,7 +10,7 @@ import pytest
 from cloud.sync_service import SyncService
 from edge.api.app import create_app as create_edge_app
 from models.catalog import CatalogSnapshot
-from tests.cloud.conftest import CloudServer, cloud_broker, cloud_mqtt, provisioned_node
+from tests.cloud.conftest import CloudServer, cloud_broker, cloud_mqtt, provisioned_node, restock
 from tests.cloud.test_cloud_catalog import make_product
 from tests.conftest import serve_in_thread
 
@@ -31,9 +31,7 @@ def test_node_to_cloud_over_mqtt_with_the_broker_down_in_between(
     device = seller.post(f"/stores/{store}/devices", json={"name": "Pi"}).json()
     product = make_product(seller)
     variant = product["variants"][0]["variantId"]
-    seller.post(
-        f"/stores/{store}/stock/adjustments", json={"variantId": variant, "kind": "restock", "quantity": 50}
-    )
+    restock(seller, store, variant, 50)
     snapshot = CatalogSnapshot.model_validate(seller.get(f"/stores/{store}/catalog-snapshot").json())
     broker = cloud_broker(cloud_server, tmp_path / "broker").start()
     service = SyncService(cloud_server.cloud, cloud_mqtt(broker), cloud_server.clock)

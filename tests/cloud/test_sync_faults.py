@@ -50,6 +50,7 @@ from tests.cloud.conftest import (
     cloud_broker,
     cloud_mqtt,
     provisioned_node,
+    restock,
     sale,
 )
 from tests.cloud.test_cloud_catalog import make_product
@@ -191,11 +192,7 @@ def shop(cloud_server: CloudServer, seller: httpx.Client, tmp_path: Path) -> Ite
     store = seller.post("/stores", json={"name": "信義店"}).json()["storeId"]
     device = seller.post(f"/stores/{store}/devices", json={"name": "Pi"}).json()
     product = make_product(seller)
-    r = seller.post(
-        f"/stores/{store}/stock/adjustments",
-        json={"variantId": product["variants"][0]["variantId"], "kind": "restock", "quantity": STOCK},
-    )
-    assert r.status_code < 300, r.text
+    restock(seller, store, product["variants"][0]["variantId"], STOCK)
     snapshot = CatalogSnapshot.model_validate(seller.get(f"/stores/{store}/catalog-snapshot").json())
     broker = cloud_broker(cloud_server, tmp_path / "broker")
     settings = provisioned_node(device, broker, tmp_path / "node", store, snapshot)
