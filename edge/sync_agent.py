@@ -47,11 +47,6 @@ from sync_protocol.topics import DownlinkTopic, Topics, parse_topic
 
 log = logging.getLogger(__name__)
 
-STATUS_EVERY_S = 60.0
-"""The node says where it stands at least this often while connected (``sync_status_interval_s``), so
-whatever the cloud failed to apply or send (a status it could not record, a downlink message the node could
-not apply, a restart) is sent again within about a minute, and the cloud can prune the feed behind it."""
-
 RESEND_AFTER_S = 10.0
 """How long a sent batch waits for its ack before it is sent again (sooner after a reconnect, or when an ack
 asks for it). Without it every tick would resend what the cloud is still committing."""
@@ -64,9 +59,13 @@ class SyncAgent:
         mqtt: MqttSettings,
         *,
         store_id: str,
+        status_every_s: float,
         interval_s: float = 1.0,
-        status_every_s: float = STATUS_EVERY_S,
     ) -> None:
+        """``status_every_s`` (the node's ``sync_status_interval_s``): the node says where it stands at least
+        this often while connected, so whatever the cloud failed to apply or send (a status it could not
+        record, a downlink message the node could not apply, a restart) is sent again from there, and the
+        cloud can prune the feed behind it."""
         self.node = node
         self.store_id = store_id
         self.interval_s = interval_s
