@@ -6,10 +6,17 @@ classifies every message as a duplicate: effects happen exactly once. Anything r
 oversized, unknown version, inconsistent, bad payload, unauthorised) becomes a dead-letter row with its
 reason and never stops the stream; refused seqs still count as handled, so the device stops re-sending.
 
+Before a record is applied, ``sync_protocol.record_checks`` judges it against the sender's registry entry
+(its store and seller, never what the message claims) and what Postgres knows of the ids it names
+(``cloud.uplink_facts``). A record that fails for any reason but a transient database failure is
+dead-lettered and the stream goes on: no input can wedge it (docs/sync-protocol.md, "Trust").
+
 Pure decisions (decoding, sequence classification, the rules) come from ``sync_protocol``; this module is the
-I/O around them. The MQTT subscriber that calls ``handle_uplink`` is the next step of the sync issue.
+I/O around them; ``cloud.sync_service`` calls ``handle_uplink`` for each MQTT message.
 """
 
+import logging
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -20,21 +27,26 @@ from cloud import downlink, notifications, orders, stock
 from cloud.db import CloudDatabase
 from cloud.footfall import ingest_footfall
 from cloud.tables import dead_letters, devices, sync_streams
+from cloud.transient import is_transient
+from cloud.uplink_facts import seller_facts
 from models.cloud_api import NotificationKind
 from models.errors import DomainError
 from models.footfall import FootfallEvent
 from models.ids import new_id
+from models.money import format_twd
 from models.sales import Order
 from models.stock import StockDelta
-from sync_protocol.encoding import decode_batch
-from sync_protocol.envelope import Ack, Batch, OrderTransition, SeqRange, validate_payload
+from sync_protocol.encoding import DEFAULT_MAX_BATCH_BYTES, decode_batch
+from sync_protocol.envelope import Ack, Batch, OrderTransition, SeqRange, UplinkPayload, validate_payload
 from sync_protocol.errors import InvalidTopic, MessageRejected, RejectReason
+from sync_protocol.record_checks import PriceDifference, Sender, check_record
 from sync_protocol.rules import MergeResult
 from sync_protocol.sequence import SeqState, ack_for, classify
 from sync_protocol.streams import Stream
 from sync_protocol.topics import UplinkTopic, parse_topic
 
 MAX_KEPT_PAYLOAD = 64 * 1024
+log = logging.getLogger(__name__)
 
 
 def dead_letter(
@@ -49,28 +61,72 @@ def dead_letter(
     device_id: str | None = None,
     seqs: tuple[int, ...] = (),
 ) -> str:
+    """Keep a refused message with its reason. Whatever the bytes hold, this row can be written: Postgres
+    text takes no NUL, so text is cleaned first (a dead letter that cannot be written would stall the
+    stream as surely as the message itself)."""
     dead_letter_id = new_id()
     conn.execute(
         dead_letters.insert().values(
             dead_letter_id=dead_letter_id,
             received_at=now,
-            topic=topic[:1000],
+            topic=_printable(topic, 1000),
             store_id=store_id,
             device_id=device_id,
             reason=reason,
-            detail=detail[:2000],
+            detail=_printable(detail, 2000),
             seqs=list(seqs),
-            payload=data[:MAX_KEPT_PAYLOAD].decode("utf-8", errors="replace"),
+            payload=_printable(data[:MAX_KEPT_PAYLOAD].decode("utf-8", errors="replace"), MAX_KEPT_PAYLOAD),
         )
     )
     return dead_letter_id
 
 
-def _registered_store(conn: Connection, device_id: str) -> str | None:
-    """The store a live (registered, not revoked) device belongs to."""
-    return conn.execute(
-        select(devices.c.store_id).where(devices.c.device_id == device_id, devices.c.revoked_at.is_(None))
-    ).scalar_one_or_none()
+def _printable(text: str, limit: int) -> str:
+    return text[:limit].replace("\x00", "\\u0000")
+
+
+@dataclass(frozen=True)
+class _Received:
+    """One message as it arrived: what each dead letter made of it records."""
+
+    topic: str
+    data: bytes
+    now: datetime
+    store_id: str | None = None
+    device_id: str | None = None
+
+    def dead_letter(
+        self, conn: Connection, reason: RejectReason, detail: str, seqs: tuple[int, ...] = ()
+    ) -> str:
+        return dead_letter(
+            conn,
+            topic=self.topic,
+            reason=reason.value,
+            detail=detail,
+            data=self.data,
+            now=self.now,
+            store_id=self.store_id,
+            device_id=self.device_id,
+            seqs=seqs,
+        )
+
+
+@dataclass(frozen=True)
+class _Registered:
+    """A live device as the registry holds it: the one source of what it may speak for."""
+
+    sender: Sender
+    seller_id: str
+
+
+def _registered(conn: Connection, device_id: str) -> _Registered | None:
+    """A live (registered, not revoked) device with its store and seller."""
+    row = conn.execute(
+        select(devices.c.store_id, devices.c.seller_id).where(
+            devices.c.device_id == device_id, devices.c.revoked_at.is_(None)
+        )
+    ).first()
+    return _Registered(Sender(row.store_id, device_id), row.seller_id) if row else None
 
 
 def _load_state(conn: Connection, device_id: str, stream: Stream) -> SeqState:
@@ -135,6 +191,41 @@ def _apply_store_transition(
         _ring_conflict(conn, seller_id, change, outcome.superseded[-1], store_won=True, now=now)
 
 
+def _ring_price_differences(
+    conn: Connection, seller_id: str, differences: tuple[PriceDifference, ...], now: datetime
+) -> None:
+    """A sale kept at the price the store charged, when the catalog it held said another: the seller
+    decides whether the till or the catalog was wrong."""
+    first = differences[0]
+    short = first.order_id[-6:]
+    notifications.notify(
+        conn,
+        seller_id,
+        NotificationKind.PRICE_MISMATCH,
+        f"售價不符：訂單 {short} 有 {len(differences)} 項售價與門市目錄不同",
+        body="門市以其他價格售出（例如 "
+        f"{format_twd(first.sold_at)}，目錄為 {format_twd(first.catalog_price)}）；訂單依實收金額保留。",
+        ref_type="order",
+        ref_id=first.order_id,
+        data={
+            "lines": [
+                {
+                    "itemId": d.item_id,
+                    "variantId": d.variant_id,
+                    "soldAt": d.sold_at,
+                    "catalogPrice": d.catalog_price,
+                }
+                for d in differences[:20]
+            ],
+            "titleEn": f"Price mismatch: {len(differences)} line(s) of order {short} sold at another price "
+            "than the store's catalog",
+            "bodyEn": f"The store charged {format_twd(first.sold_at)} where its catalog said "
+            f"{format_twd(first.catalog_price)}, for example; the order is kept as paid.",
+        },
+        now=now,
+    )
+
+
 def _ring_conflict(
     conn: Connection,
     seller_id: str,
@@ -176,71 +267,60 @@ def handle_uplink(
     now: datetime,
     *,
     low_threshold: int = 5,
-    max_bytes: int | None = None,
+    max_bytes: int = DEFAULT_MAX_BATCH_BYTES,
 ) -> Ack | None:
     """Apply one uplink message; the ack to publish to the device, or None when there is nobody to answer
-    (an unparseable topic or an unknown device: dead-lettered, nothing is acknowledged)."""
+    (an unparseable topic or an unknown device: dead-lettered, nothing is acknowledged).
+
+    Raises only for a transient database failure (``cloud.transient``), after which the whole message may be
+    tried again. Anything else that goes wrong dead-letters the message's new seqs and moves the stream on:
+    no input can wedge it."""
     try:
         parsed = parse_topic(topic)
     except InvalidTopic as exc:
-        with db.transaction() as conn:
-            dead_letter(
-                conn, topic=topic, reason=RejectReason.MALFORMED.value, detail=str(exc), data=data, now=now
-            )
-        return None
+        parsed = None
+        problem = (RejectReason.MALFORMED, str(exc))
+    else:
+        problem = (RejectReason.UNAUTHORISED, "not an uplink topic")
     if not isinstance(parsed, UplinkTopic):
         with db.transaction() as conn:
-            dead_letter(
-                conn,
-                topic=topic,
-                reason=RejectReason.UNAUTHORISED.value,
-                detail="not an uplink topic",
-                data=data,
-                now=now,
-            )
+            _Received(topic, data, now).dead_letter(conn, *problem)
         return None
-    with db.transaction() as conn:
-        device_store = _registered_store(conn, parsed.device_id)
-        if device_store is None:
-            dead_letter(
-                conn,
-                topic=topic,
-                reason=RejectReason.UNAUTHORISED.value,
-                detail="unknown or revoked device",
-                data=data,
-                now=now,
-                store_id=parsed.store_id,
-                device_id=parsed.device_id,
-            )
-            return None
-        kwargs: dict[str, Any] = {"topic": parsed, "device_store_id": device_store}
-        if max_bytes is not None:
-            kwargs["max_bytes"] = max_bytes
-        try:
-            batch: Batch = decode_batch(data, **kwargs)
-        except MessageRejected as exc:
-            dead_letter(
-                conn,
-                topic=topic,
-                reason=exc.reason.value,
-                detail=exc.detail,
-                data=data,
-                now=now,
-                store_id=parsed.store_id,
-                device_id=parsed.device_id,
-                seqs=exc.seqs,
-            )
-            if exc.reason is RejectReason.BAD_PAYLOAD and exc.batch is not None:
-                # A sound batch with poison messages: those are handled as dead letters, the rest applies.
-                batch = exc.batch
-                refused = set(exc.seqs) or {m.seq for m in batch.messages}
-                return _commit(conn, batch, now, low_threshold, refused=refused, topic=topic, data=data)
-            if exc.reason is RejectReason.UNAUTHORISED:
-                return None  # never acknowledge anything to a sender that claims another store
-            # Unreadable as a whole: nothing advances; the device learns where the stream stands and re-sends.
-            state = _load_state(conn, parsed.device_id, parsed.stream)
-            return ack_for(state, store_id=device_store, device_id=parsed.device_id, stream=parsed.stream)
-        return _commit(conn, batch, now, low_threshold, refused=set(), topic=topic, data=data)
+    received = _Received(topic, data, now, parsed.store_id, parsed.device_id)
+    try:
+        with db.transaction() as conn:
+            return _handle(conn, parsed, received, low_threshold, max_bytes)
+    except Exception as exc:
+        if is_transient(exc):
+            raise
+        log.exception("uplink on %s failed to apply; dead-lettering its messages", topic)
+        with db.transaction() as conn:
+            return _dead_letter_batch(conn, parsed, received, exc, max_bytes)
+
+
+def _handle(
+    conn: Connection, parsed: UplinkTopic, received: _Received, low_threshold: int, max_bytes: int
+) -> Ack | None:
+    device = _registered(conn, parsed.device_id)
+    if device is None:
+        received.dead_letter(conn, RejectReason.UNAUTHORISED, "unknown or revoked device")
+        return None
+    try:
+        batch: Batch = decode_batch(
+            received.data, topic=parsed, device_store_id=device.sender.store_id, max_bytes=max_bytes
+        )
+    except MessageRejected as exc:
+        received.dead_letter(conn, exc.reason, exc.detail, exc.seqs)
+        if exc.reason is RejectReason.BAD_PAYLOAD and exc.batch is not None:
+            # A sound batch with poison messages: those are handled as dead letters, the rest applies.
+            refused = set(exc.seqs) or {m.seq for m in exc.batch.messages}
+            return _commit(conn, exc.batch, device, received, low_threshold, refused=refused)
+        if exc.reason is RejectReason.UNAUTHORISED:
+            return None  # never acknowledge anything to a sender that claims another store
+        # Unreadable as a whole: nothing advances; the device learns where the stream stands and re-sends.
+        state = _load_state(conn, parsed.device_id, parsed.stream)
+        return _ack(state, device.sender.store_id, parsed.device_id, parsed.stream, [])
+    return _commit(conn, batch, device, received, low_threshold, refused=set())
 
 
 def _live_devices(conn: Connection, store_id: str) -> int:
@@ -256,14 +336,12 @@ def _live_devices(conn: Connection, store_id: str) -> int:
 def _commit(
     conn: Connection,
     batch: Batch,
-    now: datetime,
+    device: _Registered,
+    received: _Received,
     low_threshold: int,
     *,
     refused: set[int],
-    topic: str,
-    data: bytes,
 ) -> Ack:
-    seller_id = orders.store_owner(conn, batch.store_id)
     # A store with more than one selling device: each must hear the others' stock deltas (their own come
     # back too, and are dropped by id). One device, the usual case, needs no copy of its own deltas.
     share_stock = batch.stream is Stream.STOCK_DELTAS and _live_devices(conn, batch.store_id) > 1
@@ -271,34 +349,65 @@ def _commit(
     decision = classify(state, [m.seq for m in batch.messages])
     new = set(decision.new)
     dead: list[int] = sorted(refused & new)
+    now = received.now
+
+    def refuse(seq: int, reason: RejectReason, detail: str) -> None:
+        dead.append(seq)
+        received.dead_letter(conn, reason, detail, (seq,))
+
+    todo: list[tuple[int, UplinkPayload]] = []
     for message in batch.messages:
-        if message.seq not in new or message.seq in refused:
-            continue
+        if message.seq in new and message.seq not in refused:
+            try:
+                todo.append((message.seq, validate_payload(message)))
+            except MessageRejected as exc:
+                refuse(message.seq, exc.reason, exc.detail)
+    facts = seller_facts(conn, device.seller_id, [payload for _, payload in todo])
+    for seq, payload in todo:
         try:
-            with conn.begin_nested():  # one bad message is dead-lettered; the rest of the batch still applies
-                payload = validate_payload(message)
-                _apply(conn, seller_id, payload, now, low_threshold)
+            with conn.begin_nested():  # one bad record is dead-lettered; the rest of the batch still applies
+                differences = check_record(payload, device.sender, facts)
+                _apply(conn, device.seller_id, payload, now, low_threshold)
+                if differences:
+                    _ring_price_differences(conn, device.seller_id, differences, now)
                 if share_stock and isinstance(payload, StockDelta):
                     downlink.queue_deltas(conn, [payload], now)
         except MessageRejected as exc:
-            dead.append(message.seq)
-            dead_letter(
-                conn,
-                topic=topic,
-                reason=exc.reason.value,
-                detail=exc.detail,
-                data=data,
-                now=now,
-                store_id=batch.store_id,
-                device_id=batch.device_id,
-                seqs=(message.seq,),
-            )
+            refuse(seq, exc.reason, f"seq {seq}: {exc.detail}")
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            # Whatever this record makes the database or our code do, it would do again on every redelivery.
+            log.warning("seq %d on %s could not be applied: %r", seq, received.topic, exc)
+            refuse(seq, RejectReason.APPLY_FAILED, f"seq {seq}: {type(exc).__name__}: {exc}")
     _save_state(conn, batch.device_id, batch.stream, decision.state, now)
-    handled = [s for s in dead if s <= decision.state.high_water]
+    return _ack(decision.state, batch.store_id, batch.device_id, batch.stream, dead)
+
+
+def _ack(state: SeqState, store_id: str, device_id: str, stream: Stream, dead: list[int]) -> Ack:
+    handled = [s for s in dead if s <= state.high_water]
     return ack_for(
-        decision.state,
-        store_id=batch.store_id,
-        device_id=batch.device_id,
-        stream=batch.stream,
-        dead_lettered=_ranges(handled),
+        state, store_id=store_id, device_id=device_id, stream=stream, dead_lettered=_ranges(handled)
     )
+
+
+def _dead_letter_batch(
+    conn: Connection, parsed: UplinkTopic, received: _Received, error: Exception, max_bytes: int
+) -> Ack | None:
+    """The last resort, after applying a message failed outside any one record: keep it as a dead letter
+    and count its new seqs as handled, so the device moves on instead of sending it for ever."""
+    detail = f"{type(error).__name__}: {error}"
+    device = _registered(conn, parsed.device_id)
+    batch: Batch | None
+    try:
+        batch = decode_batch(received.data, topic=parsed, max_bytes=max_bytes)
+    except MessageRejected as exc:
+        batch = exc.batch
+    if device is None or batch is None:
+        received.dead_letter(conn, RejectReason.APPLY_FAILED, detail)
+        return None
+    state = _load_state(conn, batch.device_id, batch.stream)
+    decision = classify(state, [m.seq for m in batch.messages])
+    received.dead_letter(conn, RejectReason.APPLY_FAILED, detail, tuple(decision.new))
+    _save_state(conn, batch.device_id, batch.stream, decision.state, received.now)
+    return _ack(decision.state, batch.store_id, batch.device_id, batch.stream, list(decision.new))

@@ -22,7 +22,6 @@ from models.order_states import Actor, OrderStatus, check_transition
 from models.pricing import PricedSale
 from models.sales import CartStatus, Channel, Order, PaymentStatus
 from models.stock import StockReason
-from sync_protocol.streams import Stream
 
 
 @dataclass(frozen=True)
@@ -138,7 +137,7 @@ def checkout(
             )
         )
     order = get_order(conn, order_id)
-    outbox.enqueue(conn, Stream.ORDERS, order_id, order.to_json_dict(), at)
+    outbox.enqueue(conn, order, at)
     for p in priced.lines:
         stock.add_delta(
             conn,

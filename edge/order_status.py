@@ -28,7 +28,6 @@ from sync_protocol.rules import (
     refunds_payment,
     transition_effects,
 )
-from sync_protocol.streams import Stream
 
 
 def _order_row(conn: Connection, order_id: str) -> Row[Any]:
@@ -77,7 +76,7 @@ def transition_here(
         note=note,
     )
     outcome = merge(conn, change, now)
-    outbox.enqueue(conn, Stream.ORDER_STATUS, order_id, change.to_json_dict(), now)
+    outbox.enqueue(conn, change, now)
     return outcome
 
 

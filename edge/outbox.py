@@ -6,24 +6,47 @@ acknowledged them (acks are kept per stream in ``sync_acks``).
 
 import json
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
 
 from edge.tables import outbox, sync_acks
+from edge.uplink_facts import node_facts, sender
+from models.errors import Conflict
+from models.footfall import FootfallEvent
 from models.ids import new_id
 from models.node_api import StreamBacklog
+from models.stock import StockDelta
+from sync_protocol.envelope import UplinkPayload, stream_of
+from sync_protocol.errors import MessageRejected
+from sync_protocol.record_checks import check_record
 from sync_protocol.streams import Stream
 
 
-def enqueue(
-    conn: Connection, stream: Stream, aggregate_id: str, payload: dict[str, Any], at: datetime
-) -> str:
-    """Add one message to the outbox inside the caller's transaction; returns its message id.
+def _aggregate_id(record: UplinkPayload) -> str:
+    if isinstance(record, StockDelta):
+        return record.delta_id
+    if isinstance(record, FootfallEvent):
+        return record.event_id
+    return record.order_id  # an order, or a change of one
+
+
+def enqueue(conn: Connection, record: UplinkPayload, at: datetime) -> str:
+    """Add one record to the outbox inside the caller's transaction; returns its message id.
+
+    The record first passes the checks the cloud runs on arrival (``sync_protocol.record_checks``): a node
+    never queues what the cloud would refuse, so such a change fails here, with its transaction, where
+    the person making it learns why (409 ``syncRefused``).
 
     Its stream sequence number is the stream's next one. Writers hold the database lock (``BEGIN
     IMMEDIATE``), so reading the last one and inserting the next cannot interleave. Numbers continue after
     acknowledged rows are deleted: ``sync_acks`` remembers the highest acknowledged one."""
+    try:
+        check_record(record, sender(conn), node_facts(conn, record))
+    except MessageRejected as exc:
+        raise Conflict(
+            f"the cloud would refuse this: {exc.detail}", code="syncRefused", reason=exc.reason.value
+        ) from None
+    stream = stream_of(record)
     message_id = new_id()
     last_pending = conn.execute(
         select(func.max(outbox.c.stream_seq)).where(outbox.c.stream == str(stream))
@@ -36,8 +59,8 @@ def enqueue(
             message_id=message_id,
             stream=str(stream),
             stream_seq=max(last_pending or 0, last_acked or 0) + 1,
-            aggregate_id=aggregate_id,
-            payload=json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
+            aggregate_id=_aggregate_id(record),
+            payload=json.dumps(record.to_json_dict(), ensure_ascii=False, separators=(",", ":")),
             created_at=at,
         )
     )

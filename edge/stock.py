@@ -10,7 +10,6 @@ from edge import outbox
 from edge.tables import stock_deltas, stock_levels
 from models.ids import new_id
 from models.stock import StockDelta, StockReason
-from sync_protocol.streams import Stream
 
 
 def add_delta(
@@ -63,7 +62,7 @@ def record(conn: Connection, delta: StockDelta, *, send: bool) -> bool:
         )
     )
     if send:
-        outbox.enqueue(conn, Stream.STOCK_DELTAS, delta.delta_id, delta.to_json_dict(), at)
+        outbox.enqueue(conn, delta, at)
     return True
 
 

@@ -450,6 +450,7 @@ class NotificationKind(StrEnum):
     STORE_OFFLINE = "storeOffline"
     DEVICE_PROVISIONED = "deviceProvisioned"
     ORDER_STATUS = "orderStatus"
+    PRICE_MISMATCH = "priceMismatch"  # a store sold at another price than the catalog it held
 
 
 class NotificationPublic(CamelModel):

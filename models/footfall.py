@@ -5,6 +5,7 @@ from enum import StrEnum
 from pydantic import AwareDatetime
 
 from models.base import CamelModel
+from models.catalog import Ident
 
 
 class Direction(StrEnum):
@@ -19,9 +20,9 @@ class FootfallSource(StrEnum):
 
 
 class FootfallEvent(CamelModel):
-    event_id: str
-    store_id: str
-    device_id: str
+    event_id: Ident
+    store_id: Ident
+    device_id: Ident
     occurred_at: AwareDatetime
     direction: Direction
     source: FootfallSource

@@ -10,10 +10,15 @@ from typing import Annotated
 from pydantic import AwareDatetime, Field
 
 from models.base import CamelModel
+from models.catalog import Ident, Name
 from models.money import CURRENCY, TWD
 from models.order_states import OrderStatus
 
-Quantity = Annotated[int, Field(ge=1, le=999, description="Units, 1-999")]
+Quantity = Annotated[int, Field(ge=1, le=999, strict=True, description="Units, 1-999")]
+CouponCode = Annotated[str, Field(min_length=1, max_length=32)]
+MAX_ORDER_LINES = 200
+"""Lines in one order: far above any basket a shop rings up, and a bound on what one sync message holds."""
+MAX_ORDER_PAYMENTS = 10
 
 
 class PaymentMethod(StrEnum):
@@ -37,8 +42,8 @@ class CartStatus(StrEnum):
 
 
 class Payment(CamelModel):
-    payment_id: str
-    order_id: str
+    payment_id: Ident
+    order_id: Ident
     method: PaymentMethod
     amount: TWD
     status: PaymentStatus = PaymentStatus.CAPTURED
@@ -46,34 +51,34 @@ class Payment(CamelModel):
 
 
 class OrderItem(CamelModel):
-    item_id: str
-    order_id: str
-    product_id: str
-    variant_id: str
-    name: str = Field(description="Product name as sold")
-    variant_name: str
+    item_id: Ident
+    order_id: Ident
+    product_id: Ident
+    variant_id: Ident
+    name: Name = Field(description="Product name as sold")
+    variant_name: Name
     quantity: Quantity
     unit_price: TWD
     unit_discount: TWD
     unit_final_price: TWD
     line_total: TWD
-    discount_id: str | None = None
+    discount_id: Ident | None = None
 
 
 class Order(CamelModel):
-    order_id: str
-    store_id: str
-    device_id: str | None = None
+    order_id: Ident
+    store_id: Ident
+    device_id: Ident | None = None
     channel: Channel = Channel.IN_STORE
     status: OrderStatus
     currency: str = CURRENCY
     subtotal: TWD
     discount_total: TWD
-    coupon_code: str | None = None
+    coupon_code: CouponCode | None = None
     coupon_discount: TWD = 0
     total: TWD
-    items: list[OrderItem]
-    payments: list[Payment] = []
-    catalog_version: int | None = None
+    items: list[OrderItem] = Field(max_length=MAX_ORDER_LINES)
+    payments: list[Payment] = Field(default=[], max_length=MAX_ORDER_PAYMENTS)
+    catalog_version: Annotated[int, Field(strict=True, ge=1, le=2_147_483_647)] | None = None
     created_at: AwareDatetime
     updated_at: AwareDatetime

@@ -1,10 +1,21 @@
 """Stock is a sum of signed deltas per (store, variant); it is never sent or stored as an overwritten level."""
 
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, field_validator
 
 from models.base import CamelModel
+from models.catalog import Ident
+
+MAX_DELTA_UNITS = 1_000_000
+"""Units one delta may move either way: a container load, far below what the database's integers hold."""
+DeltaQuantity = Annotated[
+    int,
+    Field(
+        strict=True, ge=-MAX_DELTA_UNITS, le=MAX_DELTA_UNITS, description="Signed change in units; never zero"
+    ),
+]
 
 
 class StockReason(StrEnum):
@@ -16,14 +27,22 @@ class StockReason(StrEnum):
 
 
 class StockDelta(CamelModel):
-    delta_id: str
-    store_id: str
-    variant_id: str
-    quantity: int = Field(description="Signed change in units; never zero")
+    delta_id: Ident
+    store_id: Ident
+    variant_id: Ident
+    quantity: DeltaQuantity
     reason: StockReason
-    ref_id: str | None = Field(default=None, description="The order or adjustment that caused it")
-    note: str | None = None
+    ref_id: Ident | None = Field(default=None, description="The order or adjustment that caused it")
+    note: Annotated[str, Field(max_length=1000)] | None = None
     created_at: AwareDatetime
+
+    @field_validator("quantity")
+    @classmethod
+    def _moves_stock(cls, value: int) -> int:
+        # A zero delta changes nothing and the database refuses it: refuse it here, where the sender learns.
+        if value == 0:
+            raise ValueError("a stock delta moves at least one unit")
+        return value
 
 
 def level_of(deltas: list[int]) -> int:

@@ -63,7 +63,9 @@ def _check_hlc(value: str) -> str:
 
 
 SchemaVersion = Annotated[int, Field(strict=True, ge=1), AfterValidator(_check_version)]
-Seq = Annotated[int, Field(strict=True, ge=1)]
+MAX_SEQ = 2**53 - 1
+"""Far beyond any device's lifetime of messages; exact in every JSON reader and in a Postgres bigint."""
+Seq = Annotated[int, Field(strict=True, ge=1, le=MAX_SEQ)]
 """A per-device, per-stream sequence number: 1 for the first message, then each one more than the last."""
 EncodedHLC = Annotated[str, StringConstraints(max_length=96), AfterValidator(_check_hlc)]
 """A hybrid logical clock stamp in its sortable string form (``HLC.encode``)."""
@@ -253,7 +255,7 @@ class Ack(WireModel):
     store_id: Ident
     device_id: Ident
     stream: Stream
-    high_water_seq: Annotated[int, Field(strict=True, ge=0)]
+    high_water_seq: Annotated[int, Field(strict=True, ge=0, le=MAX_SEQ)]
     missing: tuple[SeqRange, ...] = Field(default=(), max_length=MAX_MISSING_RANGES)
     dead_lettered: tuple[SeqRange, ...] = Field(default=(), max_length=MAX_MISSING_RANGES)
 

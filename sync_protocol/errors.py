@@ -54,6 +54,10 @@ class RejectReason(StrEnum):
     INCONSISTENT = "inconsistent"  # a batch that mixes stores/devices/streams or whose seqs do not follow
     BAD_PAYLOAD = "badPayload"  # the envelope is fine but its payload is not what its stream carries
     UNAUTHORISED = "unauthorised"  # the message claims a store or device other than the topic it came on
+    FOREIGN_REFERENCE = "foreignReference"  # a record names what is not the sender's: another store's order,
+    # another seller's variant, a child id of another order (``sync_protocol.record_checks``)
+    BAD_AMOUNTS = "badAmounts"  # a record whose money or units do not add up (total, payments, sign)
+    APPLY_FAILED = "applyFailed"  # a record the receiver could not apply for a reason no retry will change
 
 
 class MessageRejected(SyncProtocolError):

@@ -319,6 +319,7 @@ ZH_TW: dict[str, str] = {
     "kind.storeOffline": "門市離線",
     "kind.deviceProvisioned": "新裝置",
     "kind.orderStatus": "訂單狀態",
+    "kind.priceMismatch": "售價不符",
 }
 
 EN: dict[str, str] = {
@@ -616,6 +617,7 @@ EN: dict[str, str] = {
     "kind.storeOffline": "Store offline",
     "kind.deviceProvisioned": "New device",
     "kind.orderStatus": "Order status",
+    "kind.priceMismatch": "Price mismatch",
 }
 
 CATALOGS: Mapping[str, Mapping[str, str]] = {"zh-TW": ZH_TW, "en": EN}

@@ -152,8 +152,11 @@ def other_seller(cloud_server: CloudServer) -> Iterator[httpx.Client]:
         yield client
 
 
-def sale(store_id: str, product: dict, lines: list[tuple[int, int]], at: datetime) -> Order:
-    """An in-store order as a store node would send it: ``lines`` are (variant index, quantity)."""
+def sale(
+    store_id: str, product: dict, lines: list[tuple[int, int]], at: datetime, *, device_id: str = "node-1"
+) -> Order:
+    """An in-store order as a store node would send it: ``lines`` are (variant index, quantity), sold by
+    ``device_id`` (the sender's id, for orders that go through the uplink checks)."""
     order_id = new_id()
     items = []
     for index, quantity in lines:
@@ -177,7 +180,7 @@ def sale(store_id: str, product: dict, lines: list[tuple[int, int]], at: datetim
     return Order(
         order_id=order_id,
         store_id=store_id,
-        device_id="node-1",
+        device_id=device_id,
         status=OrderStatus.COMPLETED,
         subtotal=total,
         discount_total=0,

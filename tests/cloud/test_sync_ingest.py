@@ -60,7 +60,7 @@ def test_orders_arrive_exactly_once_and_gaps_are_asked_for(
     cloud_server: CloudServer, seller: httpx.Client, shop: dict
 ):
     db, now = cloud_server.cloud.db, cloud_server.clock()
-    sales = [sale(shop["store"], shop["product"], [(0, 1)], now + timedelta(seconds=i)) for i in range(5)]
+    sales = [sale(shop["store"], shop["product"], [(0, 1)], now + timedelta(seconds=i), device_id=shop["device"]) for i in range(5)]
     first = batch_of(shop, 1, sales[:2])
     ack = handle_uplink(db, topic(shop, Stream.ORDERS), encode(first), now)
     assert (ack.high_water_seq, ack.missing) == (2, ())
@@ -111,7 +111,7 @@ def test_unknown_devices_and_foreign_topics_are_refused(
     cloud_server: CloudServer, seller: httpx.Client, shop: dict
 ):
     db, now = cloud_server.cloud.db, cloud_server.clock()
-    b = batch_of(shop, 1, [sale(shop["store"], shop["product"], [(0, 1)], now)])
+    b = batch_of(shop, 1, [sale(shop["store"], shop["product"], [(0, 1)], now, device_id=shop["device"])])
     # the device publishes its batch under another store's path
     other = seller.post("/stores", json={"name": "板橋店"}).json()["storeId"]
     ack = handle_uplink(db, str(Topics.uplink(other, shop["device"], Stream.ORDERS)), encode(b), now)

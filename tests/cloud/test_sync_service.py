@@ -48,7 +48,7 @@ def test_a_batch_over_mqtt_becomes_orders_and_an_ack(
         assert node.start()
         time.sleep(0.3)  # let the subscription settle before the first ack can come
         now = cloud_server.clock()
-        orders = [sale(store, product, [(0, 1)], now) for _ in range(2)]
+        orders = [sale(store, product, [(0, 1)], now, device_id=device["deviceId"]) for _ in range(2)]
         messages = tuple(
             make_envelope(
                 message_id=new_id(),
@@ -117,7 +117,7 @@ def test_cloud_serve_runs_the_sync_service_when_mqtt_is_configured(postgres, tmp
             node.subscribe(str(Topics.ack(store, device)))
             assert node.start()
             time.sleep(0.3)
-            order = sale(store, product, [(0, 1)], clock())
+            order = sale(store, product, [(0, 1)], clock(), device_id=device)
             env = make_envelope(
                 message_id=new_id(),
                 store_id=store,

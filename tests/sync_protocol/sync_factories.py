@@ -51,10 +51,10 @@ def order(n: int = 1, *, store_id: str = STORE, coupon_code: str | None = None) 
         device_id=DEVICE,
         status=OrderStatus.COMPLETED,
         subtotal=110,
-        discount_total=11,
+        discount_total=12,
         coupon_code=coupon_code,
         coupon_discount=10 if coupon_code else 0,
-        total=89 if coupon_code else 99,
+        total=88 if coupon_code else 98,
         items=[
             OrderItem(
                 item_id=ulid(30_000 + n),
@@ -75,7 +75,7 @@ def order(n: int = 1, *, store_id: str = STORE, coupon_code: str | None = None) 
                 payment_id=ulid(40_000 + n),
                 order_id=order_id,
                 method=PaymentMethod.CASH,
-                amount=89 if coupon_code else 99,
+                amount=88 if coupon_code else 98,
                 created_at=AT,
             )
         ],

@@ -99,7 +99,7 @@ payloads = st.one_of(
         st.sampled_from([OrderStatus.REFUNDED, OrderStatus.RETURNED]),
         st.just(Actor.STORE),
         device=st.just(DEVICE),
-        note=st.none() | st.text(max_size=40),
+        note=st.none() | st.text(st.characters(exclude_categories=("Cc", "Cs")), max_size=40),
     ),
 )
 

@@ -1,0 +1,90 @@
+"""What Postgres knows about the ids one uplink batch names, for ``sync_protocol.record_checks``.
+
+The checks are pure; this module asks the database once per batch (a handful of ``IN`` queries, whatever
+the batch's size) for the sender's seller's variants, discounts and coupons among those named, and for the
+orders, items and payments that already exist under ids the batch uses, whoever owns them.
+"""
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, func, select
+
+from cloud.tables import coupons, discounts, order_items, orders, payments, products, variants
+from models.sales import Order
+from models.stock import StockDelta
+from sync_protocol.envelope import OrderTransition, UplinkPayload
+from sync_protocol.record_checks import SellerFacts, VariantFacts, creator_key
+
+
+def seller_facts(conn: Connection, seller_id: str, payloads: Iterable[UplinkPayload]) -> SellerFacts:
+    variant_ids: set[str] = set()
+    discount_ids: set[str] = set()
+    codes: set[str] = set()
+    order_ids: set[str] = set()
+    child_ids: set[str] = set()
+    for payload in payloads:
+        if isinstance(payload, Order):
+            order_ids.add(payload.order_id)
+            for item in payload.items:
+                variant_ids.add(item.variant_id)
+                child_ids.add(item.item_id)
+                if item.discount_id is not None:
+                    discount_ids.add(item.discount_id)
+            child_ids.update(p.payment_id for p in payload.payments)
+            if payload.coupon_code is not None:
+                codes.add(payload.coupon_code.upper())
+        elif isinstance(payload, StockDelta):
+            variant_ids.add(payload.variant_id)
+        elif isinstance(payload, OrderTransition):
+            order_ids.add(payload.order_id)
+    facts_variants = {}
+    if variant_ids:
+        rows = conn.execute(
+            select(variants.c.variant_id, variants.c.product_id, variants.c.price, products.c.catalog_version)
+            .join(products, products.c.product_id == variants.c.product_id)
+            .where(variants.c.seller_id == seller_id, variants.c.variant_id.in_(sorted(variant_ids)))
+        )
+        facts_variants = {
+            r.variant_id: VariantFacts(r.product_id, int(r.price), int(r.catalog_version)) for r in rows
+        }
+    return SellerFacts(
+        variants=facts_variants,
+        discount_ids=_ids(conn, discounts.c.discount_id, discounts.c.seller_id, seller_id, discount_ids),
+        coupon_codes=_ids(conn, func.upper(coupons.c.code), coupons.c.seller_id, seller_id, codes),
+        order_stores={
+            r.order_id: creator_key(r.store_id, r.device_id)
+            for r in (
+                conn.execute(
+                    select(orders.c.order_id, orders.c.store_id, orders.c.device_id).where(
+                        orders.c.order_id.in_(sorted(order_ids))
+                    )
+                )
+                if order_ids
+                else ()
+            )
+        },
+        child_orders=_child_orders(conn, child_ids),
+    )
+
+
+def _ids(
+    conn: Connection, column: ColumnElement[Any], owner: ColumnElement[Any], seller_id: str, wanted: set[str]
+) -> frozenset[str]:
+    if not wanted:
+        return frozenset()
+    query = select(column).where(owner == seller_id, column.in_(sorted(wanted)))
+    return frozenset(conn.execute(query).scalars())
+
+
+def _child_orders(conn: Connection, child_ids: set[str]) -> dict[str, str]:
+    if not child_ids:
+        return {}
+    wanted = sorted(child_ids)
+    found: dict[str, str] = {}
+    for table, id_column in ((order_items, order_items.c.item_id), (payments, payments.c.payment_id)):
+        found.update(
+            (row[0], row[1])
+            for row in conn.execute(select(id_column, table.c.order_id).where(id_column.in_(wanted)))
+        )
+    return found

@@ -1,0 +1,252 @@
+"""What a store device may say: the checks every uplink record passes before anyone applies it.
+
+A Pi sits in a shop, so its credentials must be assumed stolen some day. The broker's ACL keeps a device on
+its own store's topics, and ``validate_payload`` keeps a payload on the envelope's store; the checks here go
+further, record by record: an order, its items and payments, a stock delta, a status change and a footfall
+event must belong to the sender's store and device, name only its seller's own products, variants, discounts
+and coupons, attach no child to an order the device did not create, and add up (``total = lines - discounts
+- coupon``, payments cover the total).
+
+The same functions run on both sides, so they are written once here and fed what each side knows:
+- the cloud, on every record it ingests, with its registry and the seller's catalog (``SellerFacts`` built
+  from Postgres for one batch);
+- the store node, before it puts a record in its outbox, with its own catalog cache: a node never emits
+  what the cloud would refuse.
+
+A refusal is a ``MessageRejected`` whose reason the receiver dead-letters; the stream goes on. Prices that
+differ from the catalog the node held are not refused (the shopper paid them): they come back as
+``PriceDifference``s for the seller's bell.
+"""
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from models.errors import IllegalTransition
+from models.footfall import FootfallEvent
+from models.money import CURRENCY
+from models.order_states import Actor, check_transition
+from models.sales import Channel, Order, PaymentStatus
+from models.stock import StockDelta, StockReason
+from sync_protocol.envelope import OrderTransition, UplinkPayload
+from sync_protocol.errors import MessageRejected, RejectReason
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who sent a record, as the registry has it (never as the record claims)."""
+
+    store_id: str
+    device_id: str
+
+
+@dataclass(frozen=True)
+class VariantFacts:
+    """A variant of the sender's seller. ``price`` is its list price and ``version`` the catalog version at
+    which that price was set; ``None`` when the price is the one the sender itself held (the node's own
+    cache), so it always applies."""
+
+    product_id: str
+    price: int
+    version: int | None = None
+
+    def price_at(self, held_version: int | None) -> int | None:
+        """The list price a node holding catalog ``held_version`` saw, when it can be told; None when the
+        variant changed after that version (its older price is not kept, so nothing can be said)."""
+        if self.version is None:
+            return self.price
+        if held_version is None or self.version > held_version:
+            return None
+        return self.price
+
+
+@dataclass(frozen=True)
+class SellerFacts:
+    """What the receiver knows about the ids a set of records names, limited to the sender's seller.
+
+    ``variants``: the seller's variants among those named. ``discount_ids`` and ``coupon_codes`` (upper
+    case: shoppers type codes in any case): the seller's own among those named. ``order_stores``: for order ids that exist already, the store (and
+    device) that created each, ``storeId/deviceId``. ``child_orders``: for item and payment ids that exist
+    already, the order each belongs to. Everything a record names that is missing here is not the seller's.
+    """
+
+    variants: Mapping[str, VariantFacts] = field(default_factory=dict)
+    discount_ids: frozenset[str] = frozenset()
+    coupon_codes: frozenset[str] = frozenset()
+    order_stores: Mapping[str, str] = field(default_factory=dict)
+    child_orders: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PriceDifference:
+    """A line sold at another list price than the catalog the node held: kept, and told to the seller."""
+
+    order_id: str
+    item_id: str
+    variant_id: str
+    sold_at: int
+    catalog_price: int
+
+
+def creator_key(store_id: str, device_id: str | None) -> str:
+    """How ``SellerFacts.order_stores`` names the store and device that created an order."""
+    return f"{store_id}/{device_id or ''}"
+
+
+def _refuse(reason: RejectReason, detail: str) -> MessageRejected:
+    return MessageRejected(reason, detail)
+
+
+def _foreign(detail: str) -> MessageRejected:
+    return _refuse(RejectReason.FOREIGN_REFERENCE, detail)
+
+
+def _amounts(detail: str) -> MessageRejected:
+    return _refuse(RejectReason.BAD_AMOUNTS, detail)
+
+
+# --- orders ----------------------------------------------------------------------------------------------
+
+
+def check_order(order: Order, sender: Sender, facts: SellerFacts) -> tuple[PriceDifference, ...]:
+    """Refuse an order the sender may not report; the lines sold at another price than its catalog."""
+    _check_order_origin(order, sender, facts)
+    _check_order_children(order, facts)
+    _check_order_amounts(order)
+    return _check_order_catalog(order, facts)
+
+
+def _check_order_origin(order: Order, sender: Sender, facts: SellerFacts) -> None:
+    if order.store_id != sender.store_id:
+        raise _foreign(f"order {order.order_id} is for store {order.store_id}, not the sender's")
+    if order.device_id != sender.device_id:
+        raise _foreign(f"order {order.order_id} was made by device {order.device_id}, not by the sender")
+    creator = facts.order_stores.get(order.order_id)
+    if creator is not None and creator != creator_key(sender.store_id, sender.device_id):
+        raise _foreign(f"order id {order.order_id} belongs to an order the sender did not create")
+    if order.channel is not Channel.IN_STORE:
+        raise _refuse(RejectReason.BAD_PAYLOAD, f"a store sells in store, not {order.channel.value}")
+    try:
+        check_transition(None, order.status, Actor.STORE)
+    except IllegalTransition:
+        raise _refuse(
+            RejectReason.BAD_PAYLOAD, f"an in-store sale is not created {order.status.value}"
+        ) from None
+    if order.currency != CURRENCY:
+        raise _refuse(RejectReason.BAD_PAYLOAD, f"currency {order.currency[:8]!r} is not {CURRENCY}")
+
+
+def _check_order_children(order: Order, facts: SellerFacts) -> None:
+    if not order.items:
+        raise _refuse(RejectReason.BAD_PAYLOAD, f"order {order.order_id} has no lines")
+    ids = Counter([i.item_id for i in order.items] + [p.payment_id for p in order.payments])
+    twice = sorted(k for k, n in ids.items() if n > 1)
+    if twice:
+        raise _refuse(RejectReason.BAD_PAYLOAD, f"id {twice[0]} appears twice in order {order.order_id}")
+    for child_id, owner in [(i.item_id, i.order_id) for i in order.items] + [
+        (p.payment_id, p.order_id) for p in order.payments
+    ]:
+        if owner != order.order_id:
+            raise _foreign(f"{child_id} names order {owner}, inside order {order.order_id}")
+        held_by = facts.child_orders.get(child_id)
+        if held_by is not None and held_by != order.order_id:
+            raise _foreign(f"id {child_id} already belongs to another order")
+
+
+def _check_order_amounts(order: Order) -> None:
+    subtotal = discounts = 0
+    for item in order.items:
+        if item.unit_discount > item.unit_price:
+            raise _amounts(
+                f"line {item.item_id}: discount {item.unit_discount} above price {item.unit_price}"
+            )
+        if item.unit_final_price != item.unit_price - item.unit_discount:
+            raise _amounts(f"line {item.item_id}: unit final price is not price minus discount")
+        if item.line_total != item.unit_final_price * item.quantity:
+            raise _amounts(f"line {item.item_id}: line total is not unit final price x quantity")
+        subtotal += item.unit_price * item.quantity
+        discounts += item.unit_discount * item.quantity
+    if order.subtotal != subtotal:
+        raise _amounts(f"subtotal {order.subtotal} is not the lines' {subtotal}")
+    if order.discount_total != discounts:
+        raise _amounts(f"discount total {order.discount_total} is not the lines' {discounts}")
+    if order.coupon_code is None and order.coupon_discount:
+        raise _amounts("a coupon discount without a coupon")
+    if order.coupon_discount > subtotal - discounts:
+        raise _amounts("the coupon takes more than the merchandise total")
+    expected = subtotal - discounts - order.coupon_discount
+    if order.total != expected:
+        raise _amounts(f"total {order.total} is not lines - discounts - coupon = {expected}")
+    paid = 0
+    for payment in order.payments:
+        if payment.status is not PaymentStatus.CAPTURED:
+            raise _amounts(f"payment {payment.payment_id} of a new sale is {payment.status.value}")
+        paid += payment.amount
+    if paid < order.total:
+        raise _amounts(f"payments of {paid} do not cover the total {order.total}")
+
+
+def _check_order_catalog(order: Order, facts: SellerFacts) -> tuple[PriceDifference, ...]:
+    differences: list[PriceDifference] = []
+    for item in order.items:
+        variant = facts.variants.get(item.variant_id)
+        if variant is None:
+            raise _foreign(f"variant {item.variant_id} is not the seller's")
+        if variant.product_id != item.product_id:
+            raise _foreign(f"variant {item.variant_id} is not of product {item.product_id}")
+        if item.discount_id is not None and item.discount_id not in facts.discount_ids:
+            raise _foreign(f"discount {item.discount_id} is not the seller's")
+        price = variant.price_at(order.catalog_version)
+        if price is not None and price != item.unit_price:
+            differences.append(
+                PriceDifference(order.order_id, item.item_id, item.variant_id, item.unit_price, price)
+            )
+    if order.coupon_code is not None and order.coupon_code.upper() not in facts.coupon_codes:
+        raise _foreign(f"coupon {order.coupon_code} is not the seller's")
+    return tuple(differences)
+
+
+# --- stock, status, footfall -----------------------------------------------------------------------------
+
+_SIGN_OF_REASON: Mapping[StockReason, int] = MappingProxyType(
+    {StockReason.SALE: -1, StockReason.REFUND: 1, StockReason.RESTOCK: 1}
+)
+"""Reasons that move stock one way only; adjustments and counts go either way."""
+
+
+def check_stock_delta(delta: StockDelta, sender: Sender, facts: SellerFacts) -> None:
+    if delta.store_id != sender.store_id:
+        raise _foreign(f"stock delta {delta.delta_id} is for store {delta.store_id}, not the sender's")
+    if delta.variant_id not in facts.variants:
+        raise _foreign(f"variant {delta.variant_id} is not the seller's")
+    sign = _SIGN_OF_REASON.get(delta.reason)
+    if sign is not None and delta.quantity * sign < 0:
+        raise _amounts(f"a {delta.reason.value} of {delta.quantity} units goes the wrong way")
+
+
+def check_transition_origin(change: OrderTransition, sender: Sender, order_creator: str | None) -> None:
+    """A status change reported by a store: made by the sender, at the store, on one of the store's
+    orders (``order_creator`` from ``creator_key``, None when the order is unknown)."""
+    if change.device_id != sender.device_id or change.actor is not Actor.STORE:
+        raise _foreign(f"a change of order {change.order_id} not made by the sender at the store")
+    if order_creator is None or not order_creator.startswith(f"{sender.store_id}/"):
+        raise _foreign(f"order {change.order_id} is not the sender's store's")
+
+
+def check_footfall(event: FootfallEvent, sender: Sender) -> None:
+    if event.store_id != sender.store_id or event.device_id != sender.device_id:
+        raise _foreign(f"footfall event {event.event_id} was not counted by the sender")
+
+
+def check_record(payload: UplinkPayload, sender: Sender, facts: SellerFacts) -> tuple[PriceDifference, ...]:
+    """Every check that applies to ``payload``: the one entry point both sides call."""
+    if isinstance(payload, Order):
+        return check_order(payload, sender, facts)
+    if isinstance(payload, StockDelta):
+        check_stock_delta(payload, sender, facts)
+    elif isinstance(payload, OrderTransition):
+        check_transition_origin(payload, sender, facts.order_stores.get(payload.order_id))
+    else:
+        check_footfall(payload, sender)
+    return ()
