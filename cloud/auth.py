@@ -1,18 +1,38 @@
-"""Seller accounts and sessions: argon2 password hashes, opaque session tokens, a login rate limit.
+"""Seller accounts and sessions: argon2 password hashes, opaque session tokens, login limits.
 
 A session token is 32 random bytes shown to the client once; the database keeps only its SHA-256, so a
 copy of the table logs nobody in. The same token works as a Bearer header (API clients) and as an
 HttpOnly cookie (the dashboard).
+
+Login limits keep a guesser slow without letting a stranger lock the owner out (OWASP's "device cookies"
+pattern). Every failure is a ``login_failures`` row (account, source, time), so every cloud process sees
+it; three limits read those rows:
+
+- per account and source: the source is the client address, or the browser's known-device id when it
+  carries a valid device cookie for this account. After ``login_max_failures`` failures, each further try
+  from that source waits ``login_delay_s``, doubling per failure up to ``login_window_s``. This is the
+  limit that slows a guesser down, and it only ever holds back that source.
+- per address, over all accounts: ``login_address_max_failures`` in ``login_window_s``, so one address
+  cannot spray many accounts.
+- per account, over all addresses: ``login_account_max_failures`` in the window, against a distributed
+  guesser.
+
+Strangers can reach the last two for someone else's account, so a browser that has logged in to the account
+before is exempt from them: it carries ``edgestore_device``, a long-lived HttpOnly cookie holding the
+seller id and a random device id, signed with the installation secret. The owner on their usual browser
+can always log in with the right password; on a new browser, during an attack, they wait like everyone.
 """
 
 import hashlib
+import hmac
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, delete, func, insert, or_, select
+from sqlalchemy import ColumnElement, Connection, delete, func, insert, or_, select, text
 from starlette.responses import Response
 
 from cloud.db import CloudDatabase
@@ -26,6 +46,17 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not a real password")
 
 SESSION_COOKIE = "edgestore_session"
+DEVICE_COOKIE = "edgestore_device"
+# Browsers cap a cookie's lifetime at 400 days (RFC 6265bis); every login renews it.
+DEVICE_COOKIE_MAX_AGE_S = 400 * 24 * 3600
+_DEVICE_CONTEXT = b"edgestore.device.v1:"
+# The source of failures made with a known-device cookie. No client address starts with it.
+_DEVICE_SOURCE = "device:"
+# How long a source's failures keep counting towards its growing wait (a success clears them sooner).
+_SOURCE_MEMORY = timedelta(days=1)
+# The first key of our advisory locks: the two-key form is a key space of its own, apart from the
+# one-key locks (the migration lock in cloud/db.py), so the hashes below can never meet those.
+_LOCK_SPACE = 0x4C4F47  # "LOG"
 
 
 class Unauthenticated(DomainError):
@@ -34,8 +65,16 @@ class Unauthenticated(DomainError):
 
 
 class TooManyAttempts(DomainError):
+    """A login refused before its password is checked; ``retry_after_s`` is when a try may go again."""
+
     status = 429
     code = "tooManyAttempts"
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(
+            f"too many failed logins; try again in {retry_after_s} seconds", retry_after_s=retry_after_s
+        )
+        self.retry_after_s = retry_after_s
 
 
 def hash_password(password: str) -> str:
@@ -44,49 +83,6 @@ def hash_password(password: str) -> str:
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def check_rate_limit(
-    conn: Connection, account: str, client: str, now: datetime, *, max_failures: int, window_s: int
-) -> None:
-    """Refuse a login when the account, or the client address, failed too often in the window."""
-    since = now - timedelta(seconds=window_s)
-    failures = conn.execute(
-        select(func.count())
-        .select_from(login_failures)
-        .where(
-            login_failures.c.at >= since,
-            or_(login_failures.c.account == account.lower(), login_failures.c.client == client),
-        )
-    ).scalar_one()
-    if failures >= max_failures:
-        raise TooManyAttempts(
-            f"too many failed logins; try again in {window_s // 60} minutes", retry_after_s=window_s
-        )
-
-
-def authenticate(conn: Connection, account: str, password: str) -> str | None:
-    """The seller id when the password is right, else None (the caller records the failure)."""
-    row = conn.execute(
-        select(sellers.c.seller_id, sellers.c.password_hash, sellers.c.status).where(
-            func.lower(sellers.c.account) == account.lower()
-        )
-    ).first()
-    try:
-        _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
-    except (VerificationError, InvalidHashError):
-        return None
-    if row is None or row.status != "active":
-        return None
-    return str(row.seller_id)
-
-
-def record_failure(conn: Connection, account: str, client: str, now: datetime) -> None:
-    conn.execute(insert(login_failures).values(account=account.lower(), client=client, at=now))
-
-
-def clear_failures(conn: Connection, account: str) -> None:
-    conn.execute(delete(login_failures).where(login_failures.c.account == account.lower()))
 
 
 def open_session(conn: Connection, seller_id: str, now: datetime, ttl: timedelta) -> tuple[str, datetime]:
@@ -120,41 +116,212 @@ def seller_for_token(conn: Connection, token: str, now: datetime) -> str:
     return str(seller_id)
 
 
+# --- known devices ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KnownDevice:
+    """What a valid device cookie says: this browser logged in as ``seller_id`` before."""
+
+    seller_id: str
+    device_id: str
+
+
+def _device_mac(secret: bytes, seller_id: str, device_id: str) -> str:
+    return hmac.new(secret, _DEVICE_CONTEXT + f"{seller_id}.{device_id}".encode(), hashlib.sha256).hexdigest()
+
+
+def device_cookie(secret: bytes, seller_id: str, device_id: str | None = None) -> str:
+    """The cookie value ``seller_id.device_id.mac``; a new random device id unless one is given."""
+    device_id = device_id or secrets.token_urlsafe(16)
+    return f"{seller_id}.{device_id}.{_device_mac(secret, seller_id, device_id)}"
+
+
+def known_device(secret: bytes, cookie: str | None) -> KnownDevice | None:
+    """The device a cookie names, if our secret signed it; None for anything else."""
+    if not cookie or len(cookie) > 200:
+        return None
+    parts = cookie.split(".")
+    if len(parts) != 3 or not all(parts):
+        return None
+    seller_id, device_id, mac = parts
+    if not hmac.compare_digest(_device_mac(secret, seller_id, device_id), mac):
+        return None
+    return KnownDevice(seller_id, device_id)
+
+
+# --- the limits -------------------------------------------------------------------------------------------
+
+
+def _lock_key(kind: str, value: str) -> int:
+    digest = hashlib.blake2b(f"{kind}:{value}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _serialise(conn: Connection, account: str, client: str) -> None:
+    """Take the account's and the address's transaction-scoped advisory locks.
+
+    Why locks: reading the count and recording the attempt are two statements, and concurrent logins (30
+    in parallel from outside) all read the same count before any wrote, so all were tried. Holding the
+    account's lock from the count to the recorded attempt makes that step one at a time per account (the
+    account-wide and per-source limits); the address's lock does the same for the per-address limit over
+    many accounts. Under READ COMMITTED each statement after the lock sees what the previous holder
+    committed. Both are taken in one fixed order, so two logins can never wait for each other in a cycle;
+    a hash collision only serialises two unrelated logins a little. Transaction-scoped, so a crash or an
+    error can never leave one held."""
+    for key in sorted({_lock_key("account", account), _lock_key("client", client)}):
+        conn.execute(
+            text("SELECT pg_advisory_xact_lock(CAST(:space AS integer), CAST(:key AS integer))"),
+            {"space": _LOCK_SPACE, "key": key},
+        )
+
+
+def _seconds_until(moment: datetime, now: datetime) -> int:
+    return max(1, math.ceil((moment - now).total_seconds()))
+
+
+def _source_wait(conn: Connection, account: str, source: str, now: datetime, settings: CloudSettings) -> int:
+    """Seconds the source must still wait: its failures past the free ones double the wait each time."""
+    memory = max(_SOURCE_MEMORY, timedelta(seconds=settings.login_window_s))
+    count, last = conn.execute(
+        select(func.count(), func.max(login_failures.c.at)).where(
+            login_failures.c.account == account,
+            login_failures.c.client == source,
+            login_failures.c.at > now - memory,
+        )
+    ).one()
+    if count < settings.login_max_failures:
+        return 0
+    doublings = min(count - settings.login_max_failures, 32)  # 2**32 x the first wait is past any cap
+    wait = min(settings.login_delay_s * 2**doublings, settings.login_window_s)
+    until = last + timedelta(seconds=wait)
+    return _seconds_until(until, now) if until > now else 0
+
+
+def _window_wait(
+    conn: Connection, which: ColumnElement[bool], limit: int, now: datetime, window_s: int
+) -> int:
+    """Seconds until fewer than ``limit`` failures of ``which`` remain in the sliding window."""
+    window = timedelta(seconds=window_s)
+    recent = (which, login_failures.c.at > now - window)
+    count = conn.execute(select(func.count()).select_from(login_failures).where(*recent)).scalar_one()
+    if count < limit:
+        return 0
+    # The (count - limit + 1)th oldest failure leaving the window brings the count under the limit.
+    leaving = conn.execute(
+        select(login_failures.c.at)
+        .where(*recent)
+        .order_by(login_failures.c.at)
+        .offset(count - limit)
+        .limit(1)
+    ).scalar_one()
+    return _seconds_until(leaving + window, now)
+
+
+def _forget_old(conn: Connection, account: str, client: str, now: datetime, settings: CloudSettings) -> None:
+    """Failures too old for any limit; only this account's and address's, which the indexes find."""
+    cutoff = now - max(_SOURCE_MEMORY, timedelta(seconds=settings.login_window_s))
+    conn.execute(
+        delete(login_failures).where(
+            login_failures.c.at <= cutoff,
+            or_(login_failures.c.account == account, login_failures.c.client == client),
+        )
+    )
+
+
+def _verify(password_hash: str | None, password: str) -> bool:
+    """Whether the password fits; without a hash (no such account) a dummy one costs the same time."""
+    try:
+        return bool(_hasher.verify(password_hash or _DUMMY_HASH, password)) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 @dataclass(frozen=True)
 class Login:
     seller_id: str
     token: str
     expires_at: datetime
+    device: str | None = None  # the known-device cookie to set (None when no secret was given)
 
 
 def login(
-    db: CloudDatabase, settings: CloudSettings, account: str, password: str, client: str, now: datetime
+    db: CloudDatabase,
+    settings: CloudSettings,
+    account: str,
+    password: str,
+    client: str,
+    now: datetime,
+    *,
+    secret: bytes | None = None,
+    device: str | None = None,
 ) -> Login:
-    """The one login flow (API and dashboard): rate limit, argon2 check, failure bookkeeping, new session.
+    """The one login flow (API and dashboard): limits, argon2 check, failure bookkeeping, new session.
 
-    Raises ``TooManyAttempts`` inside the window after too many failures, ``Unauthenticated``
+    ``client`` is ``request.client.host``: uvicorn puts a proxy's ``X-Forwarded-For`` there only when that
+    proxy is configured (``cloud_forwarded_allow_ips``), so a client cannot choose the address it is
+    counted under. ``device`` is the request's known-device cookie, checked with ``secret``; with a
+    secret the result carries the cookie to set.
+
+    Raises ``TooManyAttempts`` (with the seconds to wait) when a limit holds, ``Unauthenticated``
     (``invalidCredentials``) for a wrong account or password, which also counts as a failure."""
-    with db.read() as conn:
-        check_rate_limit(
-            conn,
-            account,
-            client,
-            now,
-            max_failures=settings.login_max_failures,
-            window_s=settings.login_window_s,
-        )
-        seller_id = authenticate(conn, account, password)
+    key = account.lower()
+    client = client[:64]
+    presented = known_device(secret, device) if secret is not None else None
     with db.transaction() as conn:
-        if seller_id is None:
-            record_failure(conn, account, client, now)
-        else:
-            clear_failures(conn, account)
-            token, expires_at = open_session(
-                conn, seller_id, now, timedelta(hours=settings.session_ttl_hours)
+        _serialise(conn, key, client)
+        _forget_old(conn, key, client, now, settings)
+        row = conn.execute(
+            select(sellers.c.seller_id, sellers.c.password_hash, sellers.c.status).where(
+                func.lower(sellers.c.account) == key
             )
-    if seller_id is None:
+        ).first()
+        # A device cookie counts only for the account it was given for.
+        known = presented if presented and row and presented.seller_id == str(row.seller_id) else None
+        source = _DEVICE_SOURCE + known.device_id if known else client
+        waits = [_source_wait(conn, key, source, now, settings)]
+        if known is None:
+            # A known device skips the address limit too, not only the account's: behind a shared address
+            # (carrier-grade NAT on phones, an office) a stranger could otherwise fill it for the owner.
+            waits.append(
+                _window_wait(
+                    conn,
+                    login_failures.c.client == client,
+                    settings.login_address_max_failures,
+                    now,
+                    settings.login_window_s,
+                )
+            )
+            waits.append(
+                _window_wait(
+                    conn,
+                    login_failures.c.account == key,
+                    settings.login_account_max_failures,
+                    now,
+                    settings.login_window_s,
+                )
+            )
+        if max(waits) > 0:
+            raise TooManyAttempts(max(waits))
+        # The attempt is recorded as a failure before the password is checked, and the lock is released
+        # with this commit: argon2 (tens of milliseconds) then runs outside the lock and without holding
+        # a connection, while every later attempt already counts this one. A success deletes it below; a
+        # crash, a timeout or a dropped connection in between leaves it counted, which errs on the safe side.
+        conn.execute(insert(login_failures).values(account=key, client=source, at=now))
+    right = _verify(row.password_hash if row else None, password)  # always: unknown accounts cost the same
+    if row is None or not right or row.status != "active":
         raise Unauthenticated("wrong account or password", code="invalidCredentials")
-    return Login(seller_id, token, expires_at)
+    seller_id = str(row.seller_id)
+    with db.transaction() as conn:
+        # Only this source's failures: a success must not wipe strangers' failures off the account's count.
+        conn.execute(
+            delete(login_failures).where(login_failures.c.account == key, login_failures.c.client == source)
+        )
+        token, expires_at = open_session(conn, seller_id, now, timedelta(hours=settings.session_ttl_hours))
+    cookie = None
+    if secret is not None:
+        cookie = device_cookie(secret, seller_id, known.device_id if known else None)
+    return Login(seller_id, token, expires_at, cookie)
 
 
 def set_session_cookie(response: Response, token: str, settings: CloudSettings) -> None:
@@ -164,6 +331,20 @@ def set_session_cookie(response: Response, token: str, settings: CloudSettings) 
         max_age=settings.session_ttl_hours * 3600,
         httponly=True,
         samesite="lax",
+        secure=settings.cookie_secure,
+        path="/",
+    )
+
+
+def set_device_cookie(response: Response, cookie: str, settings: CloudSettings) -> None:
+    """The known-device cookie: HttpOnly (no script reads it), SameSite=Strict (only our own login form
+    sends it), kept across logouts: it proves a past login on this browser, it logs nobody in."""
+    response.set_cookie(
+        DEVICE_COOKIE,
+        cookie,
+        max_age=DEVICE_COOKIE_MAX_AGE_S,
+        httponly=True,
+        samesite="strict",
         secure=settings.cookie_secure,
         path="/",
     )

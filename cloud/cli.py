@@ -55,7 +55,13 @@ def serve(
     typer.echo(
         f"cloud: dashboard {settings.base_url}/  API {settings.base_url}/api/v1  docs {settings.base_url}/docs"
     )
-    uvicorn.run(create_app(settings), host=settings.cloud_host, port=settings.cloud_port, log_level="info")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.cloud_host,
+        port=settings.cloud_port,
+        log_level="info",
+        **settings.uvicorn_proxy_options(),  # X-Forwarded-For only from configured proxies
+    )
 
 
 @app.command()

@@ -4,16 +4,22 @@ Names that the store node also uses (data dir, host, port) carry a ``cloud_`` pr
 ``edgestore.toml`` can configure both on a one-machine install.
 """
 
+import ipaddress
 import os
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+
+def _entries(value: str) -> list[str]:
+    return [entry.strip() for entry in value.split(",") if entry.strip()]
 
 
 class CloudSettings(BaseSettings):
@@ -71,13 +77,62 @@ class CloudSettings(BaseSettings):
     )
     session_ttl_hours: int = Field(default=24 * 14, ge=1, description="How long a login stays valid")
     login_max_failures: int = Field(
-        default=5, ge=1, description="Failed logins per account (or per client address) in the window"
+        default=5,
+        ge=1,
+        description="Failed logins of one account from one client address (or one known device) before each "
+        "further try from there waits",
     )
-    login_window_s: int = Field(default=900, ge=1, description="The window of the login rate limit")
+    login_delay_s: int = Field(
+        default=30,
+        ge=1,
+        description="The first wait after login_max_failures; it doubles with each further failure, up to "
+        "login_window_s",
+    )
+    login_window_s: int = Field(
+        default=900,
+        ge=1,
+        description="The sliding window of the per-address and per-account limits, and the longest wait",
+    )
+    login_address_max_failures: int = Field(
+        default=20,
+        ge=1,
+        description="Failed logins from one client address, over all accounts, in the window",
+    )
+    login_account_max_failures: int = Field(
+        default=50,
+        ge=1,
+        description="Failed logins of one account from all addresses in the window; a browser that logged in "
+        "to the account before (its known-device cookie) is not held by this limit",
+    )
+    cloud_forwarded_allow_ips: str = Field(
+        default="",
+        description="Comma-separated addresses or networks of the reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto the cloud believes ('*' for any); empty: no proxy headers are believed",
+    )
     low_stock_threshold: int = Field(default=5, ge=0, description="Bell when a level falls under this")
     max_image_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     cookie_secure: bool = Field(default=False, description="Set on deployments behind HTTPS")
     config_file: Path = Field(default=Path("edgestore.toml"))
+
+    @field_validator("cloud_forwarded_allow_ips")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str) -> str:
+        # uvicorn silently takes a value it cannot parse as a literal host name that never matches; a typo
+        # would then quietly turn every client behind the proxy into the proxy's one address.
+        for entry in _entries(value):
+            if entry != "*":
+                ipaddress.ip_network(entry)  # strict, as uvicorn parses it; ValueError names the setting
+        return value
+
+    def uvicorn_proxy_options(self) -> dict[str, Any]:
+        """uvicorn's proxy-header arguments for the cloud's server.
+
+        Always explicit: uvicorn's own default believes ``X-Forwarded-For`` from 127.0.0.1 and ::1 (or
+        from ``FORWARDED_ALLOW_IPS``), so any local process, or anything a local forwarder relays, could
+        pick the client address the login limits count by. Without configured proxies the header is
+        ignored and ``request.client`` is the TCP peer."""
+        trusted = _entries(self.cloud_forwarded_allow_ips)
+        return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted}
 
     @property
     def base_url(self) -> str:

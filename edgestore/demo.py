@@ -335,12 +335,14 @@ class _Served:
     """A uvicorn server in a thread of its own (with its own event loop), so that the main thread keeps the
     signals and stops the servers in the order it chooses."""
 
-    def __init__(self, name: str, app: Any, host: str, port: int) -> None:
+    def __init__(self, name: str, app: Any, host: str, port: int, **options: Any) -> None:
         import uvicorn
 
         self.name = name
         self.app = app
-        self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host=host, port=port, log_level="warning", **options)
+        )
         self.thread = threading.Thread(target=self.server.run, name=name, daemon=True)
 
     def start(self, timeout_s: float = 180) -> None:
@@ -493,7 +495,13 @@ def demo(
         broker.start()
         since = datetime.now(UTC)
         served = [
-            _Served("cloud", create_cloud_app(cloud_settings), host, cloud_port),
+            _Served(
+                "cloud",
+                create_cloud_app(cloud_settings),
+                host,
+                cloud_port,
+                **cloud_settings.uvicorn_proxy_options(),  # X-Forwarded-For only from configured proxies
+            ),
             _Served("store node", create_app(settings), host, port),
         ]
         for server in served:

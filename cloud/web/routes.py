@@ -392,7 +392,7 @@ def login(request: Request, form: CsrfForm, cloud: CloudDep, now: NowDep) -> Res
     next_url = security.safe_next(text(form, "next"))
     settings = cloud.settings
 
-    def again(status_code: int, key: str, **headers: str) -> HTMLResponse:
+    def again(status_code: int, key: str, retry_after_s: int | None = None, **headers: str) -> HTMLResponse:
         return render(
             request,
             "login.html",
@@ -400,6 +400,7 @@ def login(request: Request, form: CsrfForm, cloud: CloudDep, now: NowDep) -> Res
             errors=[FieldError("", key)],
             account=account[:64],
             next=next_url,
+            retry_after_s=retry_after_s,
             headers=headers,
         )
 
@@ -407,15 +408,27 @@ def login(request: Request, form: CsrfForm, cloud: CloudDep, now: NowDep) -> Res
         return again(422, "err.login.missing")
     if len(account) > 64 or len(password) > 256:
         return again(401, "err.login.invalid")
-    client = _client(request)
+    client = _client(request)  # uvicorn's: a forwarded address only from a configured proxy
     try:
-        done = auth.login(cloud.db, settings, account, password, client, now)
-    except auth.TooManyAttempts:
-        return again(429, "err.code.tooManyAttempts", **{"Retry-After": str(settings.login_window_s)})
+        done = auth.login(
+            cloud.db,
+            settings,
+            account,
+            password,
+            client,
+            now,
+            secret=cloud.secret,
+            device=request.cookies.get(auth.DEVICE_COOKIE),
+        )
+    except auth.TooManyAttempts as exc:
+        wait_s = exc.retry_after_s
+        return again(429, "err.code.tooManyAttempts", wait_s, **{"Retry-After": str(wait_s)})
     except auth.Unauthenticated:
         return again(401, "err.login.invalid")
     response = _redirect(next_url)
     auth.set_session_cookie(response, done.token, settings)
+    if done.device:  # this browser now counts as the seller's known device (see cloud.auth)
+        auth.set_device_cookie(response, done.device, settings)
     response.delete_cookie(security.CSRF_COOKIE, path="/")
     return response
 
