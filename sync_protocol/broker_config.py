@@ -1,9 +1,18 @@
 """The Mosquitto configuration edgestore deploys, as text (pure: the CLI writes it, the tests run it).
 
 Anonymous access is off, every client logs in with a password from the file the cloud manages, and the ACL
-from ``topics.mosquitto_acl`` confines each device to its own topics. Persistence is on, so QoS 1 messages
-for an offline node survive a broker restart.
+from ``topics.mosquitto_acl`` confines each device to its own topics. The client id is the login
+(``CLIENT_ID_IS_USERNAME``). Persistence is on, so QoS 1 messages for an offline node survive a broker
+restart.
 """
+
+# Mosquitto authenticates the username only; the client id is whatever the client sends, and it keys both
+# the live connection and the persistent session. Trusted as sent, a device using another device's id would
+# disconnect that device at every connect (its last will fires: a false "store offline" in the cloud) and
+# take over its session (the queued acks meant for it). With this line the broker replaces the id a client
+# sends by its username, so a login has exactly one connection and one session, its own. The test broker
+# (tests/broker.py) runs the same line, so every test on a broker with passwords runs with it.
+CLIENT_ID_IS_USERNAME = "use_username_as_clientid true"
 
 
 def mosquitto_conf(
@@ -26,6 +35,7 @@ def mosquitto_conf(
         "allow_anonymous false",
         f"password_file {folder}/passwords",
         f"acl_file {folder}/acl",
+        CLIENT_ID_IS_USERNAME,  # global here, as per_listener_settings is false; not re-read on SIGHUP
         "persistence true",
         f"persistence_location {folder}/",
         "autosave_interval 30",

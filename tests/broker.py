@@ -11,6 +11,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 
 from edgestore.ports import free_port
+from sync_protocol.broker_config import CLIENT_ID_IS_USERNAME
 
 MOSQUITTO = "/usr/sbin/mosquitto"
 
@@ -48,7 +49,13 @@ class MosquittoBroker:
         else:
             (self.folder / "passwords").write_text(self.password_file_text)
             (self.folder / "passwords").chmod(0o600)
-            lines += ["allow_anonymous false", f"password_file {self.folder / 'passwords'}"]
+            # The deployment's binding of the client id to the login (sync_protocol.broker_config), which
+            # only means something with logins (without a username Mosquitto would refuse the client).
+            lines += [
+                "allow_anonymous false",
+                f"password_file {self.folder / 'passwords'}",
+                CLIENT_ID_IS_USERNAME,
+            ]
         if self.acl_text is not None:
             (self.folder / "acl").write_text(self.acl_text)
             lines.append(f"acl_file {self.folder / 'acl'}")

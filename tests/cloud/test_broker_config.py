@@ -9,6 +9,7 @@ import time
 import httpx
 
 from edgestore.ports import free_port
+from sync_protocol.broker_config import CLIENT_ID_IS_USERNAME
 from sync_protocol.mqtt_link import MqttLink, MqttSettings
 from sync_protocol.topics import CLOUD_USERNAME
 from tests.cloud.conftest import CloudServer
@@ -44,6 +45,8 @@ def test_generated_config_runs_and_admits_devices(cloud_server: CloudServer, sel
     assert "mosquitto -c" in done.stdout
     conf = (out / "mosquitto.conf").read_text()
     assert "allow_anonymous false" in conf
+    # The client id is the login: what test_broker_client_ids.py shows on a broker with this line.
+    assert CLIENT_ID_IS_USERNAME in conf.splitlines()
     # Started as root (as the tests are), Mosquitto switches to the user who owns these files.
     assert f"user {getpass.getuser()}" in conf
     broker = subprocess.Popen(
