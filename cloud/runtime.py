@@ -1,11 +1,12 @@
 """Everything one cloud process holds open: Postgres, the metadata store, the file store, the bell."""
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cloud.bell import BellHub
 from cloud.db import CloudDatabase, EmbeddedPostgres
+from cloud.ingest_health import IngestHealth
 from cloud.media.blob_store import BlobStore, open_blob_store
 from cloud.media.metadata_store import MetadataStore, open_metadata_store
 from cloud.settings import CloudSettings
@@ -32,6 +33,7 @@ class Cloud:
     secret: bytes
     bell: BellHub
     embedded_postgres: EmbeddedPostgres | None = None
+    ingest_health: IngestHealth = field(default_factory=IngestHealth)
 
     @classmethod
     def open(cls, settings: CloudSettings) -> "Cloud":

@@ -28,9 +28,10 @@ from cloud import downlink, model_files, notifications, store_catalog
 from cloud.runtime import Cloud
 from cloud.sync_ingest import dead_letter, handle_uplink
 from cloud.tables import devices, stores
+from cloud.transient import is_transient
 from models.cloud_api import NotificationKind
 from sync_protocol.encoding import decode_status, encode
-from sync_protocol.envelope import CatalogAnnouncement, CatalogDelta
+from sync_protocol.envelope import Ack, CatalogAnnouncement, CatalogDelta
 from sync_protocol.errors import InvalidTopic, MessageRejected
 from sync_protocol.mqtt_link import MqttLink, MqttSettings
 from sync_protocol.streams import DownlinkKind
@@ -74,8 +75,12 @@ class SyncService:
         *,
         downlink_interval_s: float = 1.0,
         prune_interval_s: float = 300.0,
+        retry_pauses_s: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0),
     ) -> None:
+        """``retry_pauses_s``: the pauses between tries of an uplink message while the database fails; on
+        the MQTT thread, so short (the device resends after its own wait anyway)."""
         self.cloud = cloud
+        self.retry_pauses_s = retry_pauses_s
         self.clock = clock
         self.downlink_interval_s = downlink_interval_s
         self.prune_interval_s = prune_interval_s
@@ -234,11 +239,40 @@ class SyncService:
             return
         if parsed is not None and not isinstance(parsed, UplinkTopic):
             return  # our own acks and downlink echo back to us only if the ACL allowed it: ignore them
-        ack = handle_uplink(
-            self.cloud.db, topic, data, self.clock(), low_threshold=self.cloud.settings.low_stock_threshold
-        )
+        ack = self._ingest(topic, data)
         if ack is not None:
             self.link.publish(str(Topics.ack(ack.store_id, ack.device_id)), encode(ack), wait=False)
+
+    def _ingest(self, topic: str, data: bytes) -> Ack | None:
+        """``handle_uplink``, tried again with growing pauses while the database fails (not the message:
+        that is dead-lettered inside). After the last try the message is left to the device, which sends
+        it again when no ack comes; meanwhile the failure shows in ``GET /sync/status``."""
+        health = self.cloud.ingest_health
+        for attempt, pause_s in enumerate((*self.retry_pauses_s, None)):
+            try:
+                ack = handle_uplink(
+                    self.cloud.db,
+                    topic,
+                    data,
+                    self.clock(),
+                    low_threshold=self.cloud.settings.low_stock_threshold,
+                )
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                health.failed(exc, self.clock())
+                if pause_s is None or self._stop.wait(pause_s):
+                    log.warning(
+                        "uplink on %s not applied after %d tries (%r); the device resends",
+                        topic,
+                        attempt + 1,
+                        exc,
+                    )
+                    return None
+                continue
+            health.applied(self.clock())
+            return ack
+        return None  # pragma: no cover - the loop returns on its last pass
 
     def _presence(self, parsed: StatusTopic, topic: str, data: bytes) -> None:
         now = self.clock()

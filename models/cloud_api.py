@@ -579,3 +579,17 @@ class ModelFilePublic(CamelModel):
     size: int
     url: str = Field(description="Where store nodes fetch it (the cloud's file route)")
     created_at: AwareDatetime
+
+
+class SyncIngestStatus(CamelModel):
+    """How the cloud's uplink ingest is doing (``GET /sync/status``): while the database fails, stores'
+    messages are retried and wait on the stores' side; nothing is lost."""
+
+    retrying: bool
+    failing_since: AwareDatetime | None
+    failures: int
+    last_error: str | None = Field(description="The failure's class, e.g. OperationalError")
+    last_applied_at: AwareDatetime | None
+    dead_letters: int = Field(
+        description="Messages from this seller's stores the cloud refused, kept with reasons"
+    )

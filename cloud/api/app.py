@@ -17,6 +17,7 @@ from cloud.api import (
     routes_notifications,
     routes_orders,
     routes_stores,
+    routes_sync,
     routes_uploads,
 )
 from cloud.api.errors import install_error_handlers
@@ -98,6 +99,7 @@ def create_app(settings: CloudSettings, clock: Callable[[], datetime] = utcnow) 
         routes_orders,
         routes_notifications,
         routes_models,
+        routes_sync,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(routes_uploads.files_router)

@@ -324,6 +324,7 @@ ZH_TW: dict[str, str] = {
     "kind.deviceProvisioned": "新裝置",
     "kind.orderStatus": "訂單狀態",
     "kind.priceMismatch": "售價不符",
+    "sync.retrying": "雲端暫時無法寫入門市傳來的資料，正在重試。資料都保留在門市，恢復後會自動補上。",
 }
 
 EN: dict[str, str] = {
@@ -626,6 +627,8 @@ EN: dict[str, str] = {
     "kind.deviceProvisioned": "New device",
     "kind.orderStatus": "Order status",
     "kind.priceMismatch": "Price mismatch",
+    "sync.retrying": "The cloud cannot write what the stores send right now and keeps trying. Nothing is lost: "
+    "the stores keep it, and it arrives once the cloud recovers.",
 }
 
 CATALOGS: Mapping[str, Mapping[str, str]] = {"zh-TW": ZH_TW, "en": EN}

@@ -297,6 +297,8 @@ def render(
         "here": _here(request),
         "seller": page.seller if page else None,
         "unread": page.unread if page else 0,
+        # Signed-in pages say when the stores' sales are waiting on a failing database (sync retries).
+        "ingest": cloud.ingest_health.snapshot() if page else None,
         "flash": tr("flash." + msg) if msg in FLASHES else "",
         "errors": error_lines(tr, errors),
         "error_fields": {e.field if e.row is None else f"{e.field}.{e.row}" for e in errors},

@@ -322,7 +322,9 @@ def order_envelopes(shop: Shop, n: int) -> list[Envelope]:
             device_id=shop.device_id,
             seq=i + 1,
             hlc=HLC(1_800_000_000_000 + i, 0, shop.device_id),
-            payload=sale(shop.store, shop.product, [(0, 1)], now + timedelta(seconds=i), device_id=shop.device_id),
+            payload=sale(
+                shop.store, shop.product, [(0, 1)], now + timedelta(seconds=i), device_id=shop.device_id
+            ),
         )
         for i in range(n)
     ]

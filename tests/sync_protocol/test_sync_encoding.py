@@ -425,3 +425,15 @@ def test_pack_batches_of_nothing_is_nothing():
     assert pack_batches([], new_batch_id=lambda: ulid(1)) == []
     with pytest.raises(ValueError, match="max_messages"):
         pack_batches([envelope(1)], new_batch_id=lambda: ulid(1), max_messages=0)
+
+
+def test_a_control_character_in_one_payload_refuses_that_message_not_the_batch():
+    """A NUL in a note must not make the whole batch unreadable: the cloud could not move past it."""
+    good, poisoned = envelope(1), envelope(2)
+    raw = json.loads(encode(batch([good, poisoned])))
+    raw["messages"][1]["payload"]["note"] = "broken cup\u0000"
+    with pytest.raises(MessageRejected) as caught:
+        decode_batch(json.dumps(raw).encode())
+    assert caught.value.reason is RejectReason.BAD_PAYLOAD
+    assert caught.value.seqs == (2,)
+    assert caught.value.batch is not None
