@@ -13,7 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from pydantic.alias_generators import to_camel
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from cloud.media.metadata_store import MetadataStore
 from cloud.tables import (
@@ -94,28 +95,62 @@ def list_categories(conn: Connection) -> list[CategoryPublic]:
     ]
 
 
-def list_brands(conn: Connection) -> list[BrandPublic]:
-    rows = conn.execute(select(brands).order_by(brands.c.name_en, brands.c.brand_id))
-    return [BrandPublic(brand_id=r.brand_id, name=r.name, name_en=r.name_en) for r in rows]
+def visible_brands(seller_id: str) -> ColumnElement[bool]:
+    """The brands a seller sees: the curated shared list and the seller's own, never another seller's."""
+    return or_(brands.c.seller_id.is_(None), brands.c.seller_id == seller_id)
 
 
-def create_brand(conn: Connection, body: BrandCreate) -> BrandPublic:
-    """Brands are shared by all sellers; the same name (either language, any case) is one brand."""
-    existing = conn.execute(
-        select(brands).where(
+def _brand(row: Any) -> BrandPublic:
+    return BrandPublic(
+        brand_id=row.brand_id, name=row.name, name_en=row.name_en, shared=row.seller_id is None
+    )
+
+
+def list_brands(conn: Connection, seller_id: str) -> list[BrandPublic]:
+    rows = conn.execute(
+        select(brands).where(visible_brands(seller_id)).order_by(brands.c.name_en, brands.c.brand_id)
+    )
+    return [_brand(r) for r in rows]
+
+
+def _same_brand(conn: Connection, seller_id: str, name: str, name_en: str) -> Any:
+    """A brand the seller sees that has one of these names (either language, any case), or None."""
+    names = [n.lower() for n in (name, name_en) if n]
+    return conn.execute(
+        select(brands)
+        .where(
+            visible_brands(seller_id),
             or_(
-                func.lower(brands.c.name) == body.name.lower(),
-                and_(body.name_en != "", func.lower(brands.c.name_en) == body.name_en.lower()),
-            )
+                func.lower(brands.c.name).in_(names),
+                and_(brands.c.name_en != "", func.lower(brands.c.name_en).in_(names)),
+            ),
         )
+        .order_by(brands.c.seller_id.nullsfirst())  # the curated brand first: that is the one to use
     ).first()
-    if existing:
-        raise Conflict(
-            f"brand {body.name} exists as {existing.brand_id}", code="brandExists", brand_id=existing.brand_id
-        )
-    brand_id = new_id()
-    conn.execute(insert(brands).values(brand_id=brand_id, name=body.name, name_en=body.name_en))
-    return BrandPublic(brand_id=brand_id, name=body.name, name_en=body.name_en)
+
+
+def create_brand(conn: Connection, seller_id: str, body: BrandCreate) -> BrandPublic:
+    """A brand of the seller's own: only that seller (and its stores) sees it. The shared list is curated
+    (seeded by migrations), so one seller's addition never shows up in another's list. A name the seller
+    already sees, shared or own, is that brand (409 ``brandExists`` with its id); another seller's brand of
+    the same name neither blocks it nor is revealed."""
+    existing = _same_brand(conn, seller_id, body.name, body.name_en)
+    if existing is None:
+        brand_id = new_id()
+        inserted = conn.execute(
+            pg_insert(brands)
+            .values(brand_id=brand_id, name=body.name, name_en=body.name_en, seller_id=seller_id)
+            .on_conflict_do_nothing()
+            .returning(brands.c.brand_id)
+        ).first()
+        if inserted is not None:
+            return BrandPublic(brand_id=brand_id, name=body.name, name_en=body.name_en, shared=False)
+        # A concurrent create of the same name by this seller won: the per-owner name index made this insert
+        # wait for its commit and then do nothing; its brand is visible now.
+        existing = _same_brand(conn, seller_id, body.name, body.name_en)
+    raise Conflict(
+        f"brand {body.name} exists as {existing.brand_id}", code="brandExists", brand_id=existing.brand_id
+    )
 
 
 def _category_chain(conn: Connection, category_id: str | None) -> list[str]:
@@ -131,16 +166,22 @@ def _category_chain(conn: Connection, category_id: str | None) -> list[str]:
     return chain
 
 
-def _check_product_rules(conn: Connection, fields: dict[str, Any]) -> None:
-    """References exist, the sub-category sits under the category, and phones have brand and condition."""
+def _check_product_rules(conn: Connection, seller_id: str, fields: dict[str, Any]) -> None:
+    """References exist (the brand among those the seller sees), the sub-category sits under the category,
+    and phones have brand and condition."""
     for key, column in (
         ("category_id", categories.c.category_id),
         ("sub_category_id", categories.c.category_id),
-        ("brand_id", brands.c.brand_id),
     ):
         value = fields.get(key)
         if value is not None and conn.execute(select(column).where(column == value)).first() is None:
             raise InvalidInput(f"unknown {to_camel(key)} {value}", field=to_camel(key))
+    brand_id = fields.get("brand_id")
+    if brand_id is not None:
+        visible = select(brands.c.brand_id).where(brands.c.brand_id == brand_id, visible_brands(seller_id))
+        if conn.execute(visible).first() is None:
+            # Another seller's brand gets the answer a missing one gets: its existence is not revealed.
+            raise InvalidInput(f"unknown brandId {brand_id}", code="unknownBrand", field="brandId")
     sub = fields.get("sub_category_id")
     if sub is not None:
         if fields.get("category_id") is None:
@@ -225,7 +266,7 @@ def create_product(
     fields = body.model_dump(
         by_alias=False, include={"category_id", "sub_category_id", "brand_id", "condition"}
     )
-    _check_product_rules(conn, fields)
+    _check_product_rules(conn, seller_id, fields)
     items = _normalise_variants(body.variants, body.price, body.name)
     product_id, metadata_id = new_id(), new_id()
     version = bump_version(conn, seller_id, "product", product_id, "upsert", now)
@@ -401,7 +442,7 @@ def update_product(
         k: changes.get(k, getattr(row, k))
         for k in ("category_id", "sub_category_id", "brand_id", "condition")
     }
-    _check_product_rules(conn, merged)
+    _check_product_rules(conn, seller_id, merged)
     version = bump_version(conn, seller_id, "product", product_id, "upsert", now)
     doc = meta.get(row.metadata_id) or {
         "_id": row.metadata_id,

@@ -103,11 +103,19 @@ def _products(
     ]
 
 
-def _brands(conn: Connection, brand_ids: Collection[str]) -> list[Brand]:
+def _brands(conn: Connection, seller_id: str, brand_ids: Collection[str]) -> list[Brand]:
+    """The brands the seller's products name, among those the seller sees (curated or its own): another
+    seller's brand never reaches this seller's stores, whatever a product row says.
+
+    Brands change nothing in ``catalog_changes``: a brand reaches a store only with a product that names it
+    (in a snapshot, or in a delta beside that product), so creating one, shared or private, moves no
+    seller's catalog version and logs nothing in anyone's change log."""
     return [
         Brand(brand_id=b.brand_id, name=b.name, name_en=b.name_en)
         for b in conn.execute(
-            select(brands).where(brands.c.brand_id.in_(list(brand_ids))).order_by(brands.c.brand_id)
+            select(brands)
+            .where(brands.c.brand_id.in_(list(brand_ids)), catalog.visible_brands(seller_id))
+            .order_by(brands.c.brand_id)
         )
     ]
 
@@ -162,7 +170,7 @@ def snapshot_for_store(
             Category(category_id=c.category_id, name=c.name, name_en=c.name_en, parent_id=c.parent_id)
             for c in conn.execute(select(categories).order_by(categories.c.category_id))
         ],
-        brands=_brands(conn, {p.brand_id for p in product_list if p.brand_id}),
+        brands=_brands(conn, seller_id, {p.brand_id for p in product_list if p.brand_id}),
         products=product_list,
         discounts=[
             _discount(d)
@@ -221,7 +229,7 @@ def catalog_delta(
 
     product_ids = touched.get("product", set())
     live = {p.product_id: p for p in _products(conn, meta, seller_id, product_ids)}
-    for brand in _brands(conn, {p.brand_id for p in live.values() if p.brand_id}):
+    for brand in _brands(conn, seller_id, {p.brand_id for p in live.values() if p.brand_id}):
         changes.append(_upsert(CatalogEntity.BRAND, brand.brand_id, brand))
     for product_id in sorted(product_ids):
         if product_id in live:

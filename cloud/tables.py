@@ -98,10 +98,29 @@ devices = Table(
     Column("downlink_seq", BigInteger, nullable=True),
 )
 
-# Categories and brands are shared reference data (every seller picks from them); the phone category the
-# catalog rules depend on is seeded by the first migration.
+# Categories are shared reference data (every seller picks from them); the phone category the catalog rules
+# depend on is seeded by the first migration.
 categories = shared.categories.to_metadata(metadata)
+
+# Brands: the curated list every seller sees (seller_id NULL, seeded by migrations), plus each seller's own
+# (POST /brands), seen by that seller and its stores only. Names are unique per owner, whatever their case.
 brands = shared.brands.to_metadata(metadata)
+brands.append_column(
+    Column("seller_id", ID, ForeignKey("sellers.seller_id", ondelete="CASCADE"), nullable=True)
+)
+Index(
+    "ux_brands_shared_name",
+    func.lower(brands.c.name),
+    unique=True,
+    postgresql_where=brands.c.seller_id.is_(None),
+)
+Index(
+    "ux_brands_seller_name",
+    brands.c.seller_id,
+    func.lower(brands.c.name),
+    unique=True,
+    postgresql_where=brands.c.seller_id.is_not(None),
+)
 
 products = Table(
     "products",
@@ -349,4 +368,15 @@ model_files = Table(
     Column("size", BigInteger, nullable=False),
     Column("blob_key", String(512), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+upload_grant_uses = Table(
+    "upload_grant_uses",
+    metadata,
+    # An image upload grant is good for one upload and one attach: each step claims its row with INSERT ...
+    # ON CONFLICT DO NOTHING in the transaction that does the step, so a replayed or concurrent second use
+    # finds the row (or waits for it) and is refused. The staging key names seller, product and upload.
+    Column("blob_key", String(512), primary_key=True),
+    Column("step", String(8), primary_key=True),  # "put" (the local store's upload route) or "attach"
+    Column("used_at", UTCDateTime, nullable=False),
 )

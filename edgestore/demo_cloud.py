@@ -92,9 +92,10 @@ def _demo_stores(conn: Connection, seller_id: str) -> tuple[list[str], list[str]
     return [s.name for s in found], [s.store_id for s in found]
 
 
-def _brand_ids(conn: Connection) -> dict[str, str]:
-    """Map the edge demo catalog's brand ids onto the cloud's shared brands, creating missing ones."""
-    known = {b.brand_id: b for b in catalog.list_brands(conn)}
+def _brand_ids(conn: Connection, seller_id: str) -> dict[str, str]:
+    """Map the edge demo catalog's brand ids onto the cloud's curated brands (Apple, ASUS); a brand not on
+    that list (the bakery 佳德) becomes the demo seller's own, as it would for a real seller."""
+    known = {b.brand_id: b for b in catalog.list_brands(conn, seller_id)}
     mapping: dict[str, str] = {}
     for brand in demo_catalog().brands:
         if brand.brand_id in known:
@@ -102,7 +103,7 @@ def _brand_ids(conn: Connection) -> dict[str, str]:
             continue
         try:
             mapping[brand.brand_id] = catalog.create_brand(
-                conn, BrandCreate(name=brand.name, name_en=brand.name_en)
+                conn, seller_id, BrandCreate(name=brand.name, name_en=brand.name_en)
             ).brand_id
         except Conflict as exc:
             mapping[brand.brand_id] = str(exc.details["brand_id"])
@@ -177,7 +178,7 @@ def seed_demo_cloud(cloud: Cloud, now: datetime, progress: Callable[[str], None]
             now,
         )
         seller_id = seller.seller_id
-        brand_map = _brand_ids(conn)
+        brand_map = _brand_ids(conn, seller_id)
         store_ids = [
             sellers.create_store(
                 conn,

@@ -289,6 +289,8 @@ class BrandPublic(CamelModel):
     brand_id: str
     name: str
     name_en: str
+    shared: bool
+    """True for the curated brands every seller sees, false for the caller's own (``POST /brands``)."""
 
 
 class DiscountCreate(CamelModel):

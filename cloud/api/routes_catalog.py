@@ -39,15 +39,18 @@ def list_categories(cloud: CloudDep, _seller: SellerId) -> list[CategoryPublic]:
 
 
 @router.get("/brands", response_model=list[BrandPublic])
-def list_brands(cloud: CloudDep, _seller: SellerId) -> list[BrandPublic]:
+def list_brands(cloud: CloudDep, seller_id: SellerId) -> list[BrandPublic]:
+    """The curated brands every seller sees (``shared``) and the caller's own."""
     with cloud.db.read() as conn:
-        return catalog.list_brands(conn)
+        return catalog.list_brands(conn, seller_id)
 
 
 @router.post("/brands", status_code=status.HTTP_201_CREATED, response_model=BrandPublic)
-def create_brand(body: BrandCreate, cloud: CloudDep, _seller: SellerId) -> BrandPublic:
+def create_brand(body: BrandCreate, cloud: CloudDep, seller_id: SellerId) -> BrandPublic:
+    """A brand of the caller's own, seen by no other seller; a name the caller already sees is 409
+    ``brandExists`` with that brand's ``brandId``."""
     with cloud.db.transaction() as conn:
-        return catalog.create_brand(conn, body)
+        return catalog.create_brand(conn, seller_id, body)
 
 
 @router.get("/catalog/version", response_model=CatalogVersion)

@@ -338,8 +338,9 @@ def _categories(conn: Connection, lang: str) -> list[dict[str, Any]]:
     ]
 
 
-def _brands(conn: Connection, lang: str) -> list[dict[str, str]]:
-    items: list[BrandPublic] = catalog.list_brands(conn)
+def _brands(conn: Connection, seller_id: str, lang: str) -> list[dict[str, str]]:
+    """The product editor's brand choices: the curated brands and the seller's own, never another's."""
+    items: list[BrandPublic] = catalog.list_brands(conn, seller_id)
     return [{"id": b.brand_id, "name": _name(lang, b.name, b.name_en)} for b in items]
 
 
@@ -715,7 +716,7 @@ def _product_page(
         page = chrome(conn, seller_id)
         product = catalog.get_product(conn, cloud.metadata, seller_id, product_id) if product_id else None
         categories = _categories(conn, lang)
-        brands = _brands(conn, lang)
+        brands = _brands(conn, seller_id, lang)
     if form is None:
         form = ProductForm.from_product(product) if product else ProductForm.blank()
     return render(

@@ -1,9 +1,15 @@
 """Products with variants, categories, brands, discounts, coupons, and the catalog version, on real Postgres
 and montydb."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import httpx
 import pytest
+from sqlalchemy import Connection, select
 
+from cloud import store_catalog
+from cloud.tables import catalog_changes, stores
+from sync_protocol.envelope import CatalogEntity
 from tests.cloud.conftest import CloudServer
 
 
@@ -198,15 +204,139 @@ def test_discounts_and_coupons(seller: httpx.Client):
     assert seller.patch(f"/coupons/{c['couponId']}", json={"active": False}).json()["active"] is False
 
 
-def test_brands_are_shared_and_unique(seller: httpx.Client, other_seller: httpx.Client):
-    r = seller.post("/brands", json={"name": "小米", "nameEn": "Xiaomi"})
-    assert r.status_code == 201
-    assert any(b["nameEn"] == "Xiaomi" for b in other_seller.get("/brands").json())
-    r = other_seller.post("/brands", json={"name": "XIAOMI 台灣", "nameEn": "xiaomi"})
-    assert r.status_code == 409
+def test_curated_brands_are_seeded_with_the_phone_makers(seller: httpx.Client):
+    brands = {b["brandId"]: b for b in seller.get("/brands").json()}
+    # phones need a brand: the makers of the phones sold in Taiwan are on the curated list
+    for brand_id in ("apple", "samsung", "google", "asus", "sony", "xiaomi", "oppo", "vivo", "motorola"):
+        assert brands[brand_id]["shared"] is True, brand_id
+    assert brands["xiaomi"]["name"] == "小米"
+    phone = {"name": "Redmi Note 13", "price": 6990, "categoryId": "electronics", "subCategoryId": "phones"}
+    r = seller.post("/products", json={**phone, "brandId": "xiaomi", "condition": "new"})
+    assert r.status_code == 201, r.text
     cats = {c["categoryId"]: c for c in seller.get("/categories").json()}
     assert cats["phones"]["parentId"] == "electronics"
     assert cats["tea"]["name"] == "茶飲"
+
+
+def test_a_sellers_brand_is_its_own(seller: httpx.Client, other_seller: httpx.Client):
+    curated = {b["brandId"] for b in seller.get("/brands").json()}
+    r = seller.post("/brands", json={"name": "阿里山茶園", "nameEn": "Alishan Tea Garden"})
+    assert r.status_code == 201, r.text
+    own = r.json()
+    assert own["shared"] is False
+    assert {b["brandId"] for b in seller.get("/brands").json()} == curated | {own["brandId"]}
+    # the other seller's list, and its products, do not see it
+    assert {b["brandId"] for b in other_seller.get("/brands").json()} == curated
+    r = other_seller.post("/products", json={"name": "烏龍", "price": 300, "brandId": own["brandId"]})
+    assert r.status_code == 422
+    assert r.json()["error"]["code"] == "unknownBrand"
+    assert r.json()["error"]["field"] == "brandId"
+    theirs = make_product(other_seller)
+    r = other_seller.patch(f"/products/{theirs['productId']}", json={"brandId": own["brandId"]})
+    assert (r.status_code, r.json()["error"]["code"]) == (422, "unknownBrand")
+    # ...which answers like an id that does not exist at all: nothing is revealed
+    r = other_seller.post(
+        "/products", json={"name": "烏龍", "price": 300, "brandId": "01HZZZZZZZZZZZZZZZZZZZZZZZ"}
+    )
+    assert (r.status_code, r.json()["error"]["code"]) == (422, "unknownBrand")
+    # the owner uses it
+    mine = make_product(seller, brandId=own["brandId"])
+    assert mine["brandId"] == own["brandId"]
+    # names are unique per owner: the other seller may have its own brand of that name
+    r = other_seller.post("/brands", json={"name": "阿里山茶園"})
+    assert r.status_code == 201, r.text
+    assert r.json()["brandId"] != own["brandId"]
+    assert other_seller.get("/brands").json() != seller.get("/brands").json()
+
+
+def test_the_product_editor_offers_curated_and_own_brands_only(
+    cloud_server: CloudServer, seller: httpx.Client, other_seller: httpx.Client
+):
+    own = seller.post("/brands", json={"name": "阿里山茶園", "nameEn": "Alishan Tea Garden"}).json()
+    root = cloud_server.base_url.removesuffix("/api/v1")
+
+    def editor(client: httpx.Client) -> str:
+        token = client.headers["Authorization"].removeprefix("Bearer ")
+        with httpx.Client(base_url=root, timeout=30, cookies={"edgestore_session": token}) as browser:
+            page = browser.get("/products/new")
+        assert page.status_code == 200
+        return page.text
+
+    assert f'<option value="{own["brandId"]}"' in editor(seller)
+    assert '<option value="xiaomi"' in editor(seller)
+    assert own["brandId"] not in editor(other_seller)
+    assert "阿里山茶園" not in editor(other_seller)
+    assert '<option value="xiaomi"' in editor(other_seller)
+
+
+def test_a_brand_name_the_seller_already_sees_is_that_brand(seller: httpx.Client):
+    own = seller.post("/brands", json={"name": "日月潭紅茶", "nameEn": "Sun Moon Lake Black Tea"}).json()
+    for body, brand_id in (
+        ({"name": "日月潭紅茶"}, own["brandId"]),
+        ({"name": "sun moon lake black tea"}, own["brandId"]),  # either language, any case
+        ({"name": "別名", "nameEn": "SUN MOON LAKE BLACK TEA"}, own["brandId"]),
+        ({"name": "APPLE"}, "apple"),  # a curated one: use it rather than a private copy
+        ({"name": "Samsung"}, "samsung"),  # curated as 三星 / Samsung
+    ):
+        r = seller.post("/brands", json=body)
+        assert r.status_code == 409, body
+        assert r.json()["error"]["code"] == "brandExists"
+        assert r.json()["error"]["brandId"] == brand_id
+
+
+def test_concurrent_creates_of_one_name_make_one_brand(seller: httpx.Client):
+    token = seller.headers["Authorization"]
+
+    def create(_: int) -> int:
+        with httpx.Client(base_url=str(seller.base_url), timeout=30, headers={"Authorization": token}) as c:
+            return c.post("/brands", json={"name": "同時茶行"}).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        codes = sorted(pool.map(create, range(8)))
+    assert codes == [201] + [409] * 7
+    assert [b["name"] for b in seller.get("/brands").json()].count("同時茶行") == 1
+
+
+def test_a_private_brand_reaches_only_its_sellers_stores(
+    cloud_server: CloudServer, seller: httpx.Client, other_seller: httpx.Client
+):
+    sid = seller.post("/stores", json={"name": "信義店"}).json()["storeId"]
+    other_sid = other_seller.post("/stores", json={"name": "板橋店"}).json()["storeId"]
+    make_product(other_seller, brandId="apple")
+    make_product(seller)  # the store holds a catalog version to take a delta from
+    other_version = other_seller.get("/catalog/version").json()["version"]
+    held = seller.get("/catalog/version").json()["version"]
+    own = seller.post("/brands", json={"name": "佳德糕餅", "nameEn": "Chia Te Bakery"}).json()
+    # creating a brand changes no catalog: it travels with the products that name it
+    assert seller.get("/catalog/version").json()["version"] == held
+    assert other_seller.get("/catalog/version").json()["version"] == other_version
+    make_product(seller, name="鳳梨酥", brandId=own["brandId"])
+
+    r = other_seller.post("/products", json={"name": "鳳梨酥", "price": 300, "brandId": own["brandId"]})
+    assert r.status_code == 422  # so no product can carry it into the other seller's stores
+
+    snap = seller.get(f"/stores/{sid}/catalog-snapshot").json()
+    assert own["brandId"] in {b["brandId"] for b in snap["brands"]}
+    other_snap = other_seller.get(f"/stores/{other_sid}/catalog-snapshot").json()
+    assert {b["brandId"] for b in other_snap["brands"]} == {"apple"}
+
+    cloud = cloud_server.cloud
+    with cloud.db.read() as conn:
+        delta = store_catalog.catalog_delta(conn, cloud.metadata, store_seller(conn, sid), sid, held)
+        other_changes = conn.execute(
+            select(catalog_changes.c.entity, catalog_changes.c.entity_id).where(
+                catalog_changes.c.seller_id == store_seller(conn, other_sid)
+            )
+        ).all()
+    assert delta is not None
+    brand_changes = [c for c in delta.changes if c.entity is CatalogEntity.BRAND]
+    assert [c.entity_id for c in brand_changes] == [own["brandId"]]
+    assert own["brandId"] not in {row.entity_id for row in other_changes}
+    assert {row.entity for row in other_changes} == {"product"}
+
+
+def store_seller(conn: Connection, store_id: str) -> str:
+    return str(conn.execute(select(stores.c.seller_id).where(stores.c.store_id == store_id)).scalar_one())
 
 
 def test_sellers_cannot_touch_each_others_catalog(seller: httpx.Client, other_seller: httpx.Client):
