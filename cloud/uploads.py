@@ -5,18 +5,31 @@ The browser sends the file straight to the object store with the grant, so large
 through the API process on S3. The grant's key is ``uploads/{sellerId}/{productId}/{uploadId}``: the
 completing call can only name an upload of its own product. Accepted images are copied to
 ``images/{productId}/{imageId}.{ext}`` with a ``-thumb`` beside it, and the staging object is deleted.
+
+A grant is used once. Each step the cloud sees claims a row of ``upload_grant_uses`` (staging key, step)
+with INSERT ... ON CONFLICT DO NOTHING in the transaction that does the step; a second use finds the row,
+a concurrent one waits for the first to commit and then finds it, and both get 409 ``uploadGrantUsed``. A
+step that fails rolls its claim back with it (a PUT refused for its type can be sent again, right). The
+steps are:
+
+* ``put``: the local store's upload route (the cloud receives the bytes itself);
+* ``attach``: ``POST .../images`` with the ``uploadId``, on both stores. With S3 the browser POSTs the file
+  to S3 directly and S3 accepts a presigned POST as often as it is sent until it expires: the cloud never
+  sees those uploads, so the attach is where S3 grants are made single use (one image per grant).
 """
 
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from cloud import catalog
-from cloud.media.blob_store import BlobNotFound, BlobStore
+from cloud.media.blob_store import BlobNotFound, BlobStore, LocalBlobStore
 from cloud.media.images import THUMBNAIL_CONTENT_TYPE, ImageRejected, inspect_image, make_thumbnail
 from cloud.media.metadata_store import MetadataStore
+from cloud.tables import upload_grant_uses
 from models.cloud_api import ImagePublic, UploadGrant, UploadRequest
-from models.errors import DomainError, InvalidInput, NotFound
+from models.errors import Conflict, DomainError, InvalidInput, NotFound
 from models.ids import new_id
 
 GRANT_SECONDS = 900
@@ -30,8 +43,39 @@ class ImageNotAccepted(DomainError):
     code = "imageRejected"
 
 
+class UploadGrantUsed(Conflict):
+    """The grant already did this step (upload, or attach): a grant is good for one image."""
+
+    code = "uploadGrantUsed"
+
+
 def _staging_key(seller_id: str, product_id: str, upload_id: str) -> str:
     return f"uploads/{seller_id}/{product_id}/{upload_id}"
+
+
+def _claim(conn: Connection, key: str, step: str, now: datetime) -> None:
+    """Record that the grant for ``key`` did ``step``, or raise ``UploadGrantUsed`` if it already did. The
+    primary key makes a concurrent claim wait for this transaction, then find the row (see the docstring)."""
+    claimed = conn.execute(
+        pg_insert(upload_grant_uses)
+        .values(blob_key=key, step=step, used_at=now)
+        .on_conflict_do_nothing(index_elements=["blob_key", "step"])
+        .returning(upload_grant_uses.c.blob_key)
+    ).first()
+    if claimed is None:
+        what = "uploaded" if step == "put" else "attached"
+        raise UploadGrantUsed(f"this upload grant was already {what}: ask for a new grant", step=step)
+
+
+def accept_local_upload(
+    conn: Connection, store: LocalBlobStore, token: str, data: bytes, content_type: str, now: datetime
+) -> str:
+    """The local store's upload route: check the token, claim its ``put`` step, store the bytes; returns
+    the key. Raises ``InvalidUploadToken``, ``UploadRejected`` (the claim then rolls back with the
+    transaction) or ``UploadGrantUsed``."""
+    key, _type, _max_bytes = store.verify_upload_token(token)
+    _claim(conn, key, "put", now)
+    return store.accept_upload(token, data, content_type)
 
 
 def grant_upload(
@@ -78,6 +122,10 @@ def complete_upload(
 ) -> ImagePublic:
     key = _staging_key(seller_id, product_id, upload_id)
     catalog.product_metadata_id(conn, seller_id, product_id)
+    # Before reading the file: a replay is refused without touching the store, and a concurrent attach of
+    # the same upload waits here until this one commits. One image per grant, however often the browser
+    # replayed an S3 POST.
+    _claim(conn, key, "attach", now)
     try:
         data = blobs.get(key)
     except BlobNotFound:

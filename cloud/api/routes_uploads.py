@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response, status
 from fastapi.responses import RedirectResponse
+from starlette.concurrency import run_in_threadpool
 
 from cloud import uploads
 from cloud.api.deps import CloudDep, NowDep, ProductIdPath, SellerId
@@ -78,9 +79,10 @@ def remove_image(
 
 @router.put("/uploads/local/{token}", status_code=status.HTTP_204_NO_CONTENT, include_in_schema=False)
 async def local_upload(
-    token: Annotated[str, Path(max_length=2000)], request: Request, cloud: CloudDep
+    token: Annotated[str, Path(max_length=2000)], request: Request, cloud: CloudDep, now: NowDep
 ) -> Response:
-    """The local file store's stand-in for an S3 presigned upload: the signed token is the authorisation."""
+    """The local file store's stand-in for an S3 presigned upload: the signed token is the authorisation,
+    good for one upload (a second is 409 ``uploadGrantUsed``)."""
     store = cloud.blobs
     if not isinstance(store, LocalBlobStore):
         raise NotFound("uploads go to S3 on this cloud", code="notFound")
@@ -93,8 +95,14 @@ async def local_upload(
         data += chunk
         if len(data) > max_bytes:  # stop reading: never buffer more than the grant allows
             raise UploadRefused(f"the upload is over {max_bytes} bytes", code="uploadTooLarge")
+    content_type = request.headers.get("content-type", "")
+
+    def accept() -> None:  # the grant's single use is claimed in the transaction that stores the bytes
+        with cloud.db.transaction() as conn:
+            uploads.accept_local_upload(conn, store, token, bytes(data), content_type, now)
+
     try:
-        store.accept_upload(token, bytes(data), request.headers.get("content-type", ""))
+        await run_in_threadpool(accept)
     except InvalidUploadToken as exc:
         raise UploadForbidden(str(exc), reason=exc.reason) from None
     except UploadRejected as exc:

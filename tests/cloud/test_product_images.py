@@ -3,6 +3,7 @@ file store and on S3 (moto in server mode)."""
 
 import io
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -108,6 +109,66 @@ def test_upload_grants_cannot_be_forged_or_exceeded(seller: httpx.Client):
         assert r.json()["error"]["code"] == "uploadTooLarge"
 
 
+def grant(client: httpx.Client, product_id: str, data: bytes) -> dict:
+    r = client.post(
+        f"/products/{product_id}/images/uploads", json={"contentType": "image/png", "size": len(data)}
+    )
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def send(g: dict, data: bytes) -> httpx.Response:
+    """The browser's half of a grant: the PUT (local store) or the presigned POST (S3)."""
+    with httpx.Client(timeout=30) as raw:
+        if g["method"] == "PUT":
+            return raw.put(g["url"], content=data, headers=g["headers"])
+        return raw.post(g["url"], data=g["fields"], files={"file": ("photo", data, "image/png")})
+
+
+def attach(client: httpx.Client, product_id: str, g: dict) -> httpx.Response:
+    return client.post(f"/products/{product_id}/images", json={"uploadId": g["uploadId"]})
+
+
+def assert_grant_used(r: httpx.Response) -> None:
+    assert r.status_code == 409, r.text
+    assert r.json()["error"]["code"] == "uploadGrantUsed"
+
+
+def test_a_local_upload_grant_is_used_once(seller: httpx.Client):
+    pid = make_product(seller)["productId"]
+    g = grant(seller, pid, png())
+    with httpx.Client(timeout=30) as raw:  # a refused upload does not use the grant up
+        r = raw.put(g["url"], content=png(), headers={"Content-Type": "image/jpeg"})
+    assert r.status_code == 422
+    assert send(g, png()).status_code == 204
+    assert_grant_used(send(g, png(10, 10)))  # the grant cannot replace what it uploaded
+    r = attach(seller, pid, g)
+    assert r.status_code == 201, r.text
+    assert (r.json()["width"], r.json()["height"]) == (800, 600)
+    assert_grant_used(attach(seller, pid, g))
+    assert_grant_used(send(g, png()))  # nor upload again after the attach
+    assert len(seller.get(f"/products/{pid}").json()["images"]) == 1
+
+
+def test_concurrent_uses_of_one_grant_make_one_image(seller: httpx.Client):
+    pid = make_product(seller)["productId"]
+    data = png()
+    g = grant(seller, pid, data)
+    with ThreadPoolExecutor(6) as pool:
+        puts = sorted(r.status_code for r in pool.map(lambda _: send(g, data), range(6)))
+    assert puts == [204] + [409] * 5
+    token = seller.headers["Authorization"]
+
+    def attach_once(_: int) -> int:
+        with httpx.Client(base_url=str(seller.base_url), timeout=30, headers={"Authorization": token}) as c:
+            return attach(c, pid, g).status_code
+
+    with ThreadPoolExecutor(6) as pool:
+        attaches = sorted(pool.map(attach_once, range(6)))
+    assert attaches == [201] + [409] * 5
+    assert len(seller.get(f"/products/{pid}").json()["images"]) == 1
+
+
 def test_another_seller_cannot_use_or_touch_images(seller: httpx.Client, other_seller: httpx.Client):
     pid = make_product(seller)["productId"]
     image = upload(seller, pid, png()).json()
@@ -140,3 +201,18 @@ def test_image_upload_on_s3(s3_cloud: CloudServer):
     with s3_cloud.client() as seller:
         register_and_login(seller)
         check_image_flow(seller)
+
+
+def test_an_s3_upload_grant_gives_one_image(s3_cloud: CloudServer):
+    """S3 takes a presigned POST as often as it is sent until it expires, without telling the cloud: the
+    attach, the step the cloud sees, is where the grant is used up."""
+    with s3_cloud.client() as seller:
+        register_and_login(seller)
+        pid = make_product(seller)["productId"]
+        g = grant(seller, pid, png())
+        assert send(g, png()).status_code in (200, 201, 204)
+        assert attach(seller, pid, g).status_code == 201
+        assert send(g, png(10, 10)).status_code in (200, 201, 204)  # S3 accepts the replay...
+        assert_grant_used(attach(seller, pid, g))  # ...the cloud does not attach it
+        images = seller.get(f"/products/{pid}").json()["images"]
+        assert [(i["width"], i["height"]) for i in images] == [(800, 600)]
