@@ -16,6 +16,10 @@ class CloudLinkState:
 
     connected: bool = False
     last_contact_at: datetime | None = None
+    # Sent and not acknowledged: since when the oldest such batch waits, and how often batches were sent
+    # again for want of an ack since the last one came (the cloud is slow, or its database is failing).
+    waiting_for_ack_since: datetime | None = None
+    resends: int = 0
 
 
 @dataclass

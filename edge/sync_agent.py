@@ -82,6 +82,7 @@ class SyncAgent:
         self.link.subscribe(Topics.device_downlink_filter(store_id, device))
         self._held: dict[int, FeedMessage] = {}  # feed messages beyond a gap, until it is filled
         self._in_flight: dict[Stream, tuple[int, float]] = {}  # highest seq sent per stream, and when
+        self._unanswered: dict[Stream, datetime] = {}  # first send per stream not acknowledged since
         self._announcement: CatalogAnnouncement | None = None
         self._models: dict[str, ModelAnnouncement] = {}  # announced model files, fetched by the loop thread
         self.link.state_listeners.append(self._link_changed)
@@ -232,6 +233,8 @@ class SyncAgent:
             apply_ack(conn, ack, now)
         if ack.missing:
             self._in_flight.pop(ack.stream, None)  # the cloud asks again: resend now
+        self._unanswered.pop(ack.stream, None)
+        self._show_waiting(resends=0)
         self.node.cloud.last_contact_at = now
         self._wake.set()  # more may be waiting behind what was just acknowledged
 
@@ -273,7 +276,8 @@ class SyncAgent:
         for batch in batches:
             last = batch.messages[-1].seq
             sent = self._in_flight.get(batch.stream)
-            if sent is not None and time.monotonic() - sent[1] < RESEND_AFTER_S:
+            resend = sent is not None and time.monotonic() - sent[1] >= RESEND_AFTER_S
+            if sent is not None and not resend:
                 # Sent and not acknowledged yet: give the cloud time before sending those again, and send
                 # only what lies beyond them (the batches are cut anew after every ack).
                 unsent = tuple(m for m in batch.messages if m.seq > sent[0])
@@ -287,6 +291,15 @@ class SyncAgent:
             ):
                 return
             self._in_flight[batch.stream] = (max(last, sent[0] if sent else 0), time.monotonic())
+            self._unanswered.setdefault(batch.stream, self.node.now())
+            self._show_waiting(resends=self.node.cloud.resends + 1 if resend else None)
+
+    def _show_waiting(self, *, resends: int | None) -> None:
+        """What ``GET /sync/status`` shows of batches the cloud has not acknowledged yet."""
+        cloud = self.node.cloud
+        cloud.waiting_for_ack_since = min(self._unanswered.values(), default=None)
+        if resends is not None:
+            cloud.resends = resends
 
 
 def _download(url: str, *, timeout_s: float) -> bytes:

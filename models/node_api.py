@@ -150,6 +150,13 @@ class SyncStatus(CamelModel):
     last_ack_at: AwareDatetime | None
     streams: list[StreamBacklog]
     dead_letters: int = Field(default=0, description="Messages from the cloud this node refused (kept)")
+    waiting_for_ack_since: AwareDatetime | None = Field(
+        default=None, description="Since when the oldest batch sent to the cloud waits for its ack"
+    )
+    resends: int = Field(
+        default=0,
+        description="Batches sent again for want of an ack since the last ack came: the cloud is slow or failing",
+    )
 
 
 CartCreate.model_rebuild()

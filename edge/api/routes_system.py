@@ -49,4 +49,6 @@ def sync_status(node: NodeDep) -> SyncStatus:
         last_ack_at=max(acks) if acks else None,
         streams=streams,
         dead_letters=refused,
+        waiting_for_ack_since=node.cloud.waiting_for_ack_since,
+        resends=node.cloud.resends,
     )

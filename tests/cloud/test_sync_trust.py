@@ -44,7 +44,8 @@ from sync_protocol.topics import Topics
 from tests.cloud.conftest import CloudServer, PostgresForTests, ingest, sale
 from tests.cloud.test_cloud_catalog import make_product
 from tests.cloud.test_dashboard_pages import browser, signup_and_login
-from tests.cloud.test_sync_faults import postgres_outage
+from tests.cloud.test_sync_end_to_end import wait_for
+from tests.cloud.test_sync_faults import DeviceClient, Shop, orders_batch, postgres_outage, shop  # noqa: F401 (a fixture)
 
 T0 = 1_800_000_000_000
 
@@ -659,3 +660,70 @@ def test_while_postgres_is_down_the_ingest_retries_and_says_so(
         assert status["retrying"] is False
         assert status["lastAppliedAt"] is not None
         assert 'id="sync-retrying"' not in page.get("/dashboard").text
+
+
+# --- over the real broker --------------------------------------------------------------------------------
+
+
+def _node_status(wired: Shop) -> dict[str, Any]:
+    return httpx.get(f"http://127.0.0.1:{wired.node.port}/api/v1/sync/status", timeout=10).json()
+
+
+@pytest.mark.slow
+def test_poison_published_with_the_devices_login_stops_nothing(shop: Shop):  # noqa: F811 (the fixture)
+    """Through Mosquitto with the device's own login and topic, as a stolen login would: bytes that are not
+    JSON, a NUL in a name, an order that does not add up. Each is dead-lettered; the node's real sales,
+    sent afterwards on the same stream, all arrive."""
+    shop.start_cloud()
+    device = DeviceClient(shop)
+    now = shop.cloud_server.clock()
+
+    def envelope_of(seq: int, order: Order) -> Any:
+        return make_envelope(
+            message_id=new_id(),
+            store_id=shop.store,
+            device_id=shop.device_id,
+            seq=seq,
+            hlc=HLC(T0 + seq, 0, shop.device_id),
+            payload=order,
+        )
+
+    honest = sale(shop.store, shop.product, [(0, 1)], now, device_id=shop.device_id)
+    nul_name = json.loads(orders_batch(shop, [envelope_of(1000, honest)]))
+    nul_name["messages"][0]["payload"]["items"][0]["name"] = "珍珠\u0000奶茶"
+    short_total = honest.model_copy(update={"order_id": new_id(), "total": 1})
+    for item in short_total.items:
+        item.order_id = short_total.order_id
+    for payment in short_total.payments:
+        payment.order_id = short_total.order_id
+    device.publish(b'{"schemaVersion":1,"batchId":"\x00\x00"}')
+    device.publish(json.dumps(nul_name).encode())
+    device.publish(orders_batch(shop, [envelope_of(1001, short_total)]))
+    wait_for(lambda: shop.cloud_count(dead_letters) == 3, what="three dead letters")
+    device.close()  # the device's login is one client at the broker: the node takes it back now
+
+    shop.sell_offline(3)
+    shop.start_node()
+    shop.wait_synced(3)
+    with shop.cloud_server.cloud.db.read() as conn:
+        assert sorted(conn.execute(select(dead_letters.c.reason)).scalars()) == [
+            "badAmounts",
+            "badPayload",
+            "malformed",
+        ]
+
+
+@pytest.mark.slow
+def test_the_node_shows_what_waits_for_the_clouds_ack(shop: Shop):  # noqa: F811 (the fixture)
+    """With the cloud's ingest away, /sync/status says since when a batch waits and counts the resends;
+    once the cloud acknowledges, both clear."""
+    shop.sell_offline(1)
+    shop.start_node()
+    wait_for(lambda: _node_status(shop)["waitingForAckSince"] is not None, what="a batch waiting for its ack")
+    wait_for(lambda: _node_status(shop)["resends"] >= 1, timeout=60, what="a resend after no ack came")
+    shop.start_cloud()
+    shop.wait_synced(1)
+    wait_for(
+        lambda: _node_status(shop)["waitingForAckSince"] is None and _node_status(shop)["resends"] == 0,
+        what="the wait to clear",
+    )
