@@ -21,6 +21,7 @@ from cloud.api import (
     routes_uploads,
 )
 from cloud.api.errors import install_error_handlers
+from cloud.api.text_guard import RefuseControlCharacters
 from cloud.runtime import Cloud
 from cloud.settings import CloudSettings
 from cloud.web import routes as web_routes
@@ -91,6 +92,7 @@ def create_app(settings: CloudSettings, clock: Callable[[], datetime] = utcnow) 
     )
     app.state.clock = clock
     install_error_handlers(app)
+    app.add_middleware(RefuseControlCharacters)
     for module in (
         routes_auth,
         routes_stores,

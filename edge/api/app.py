@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from edge.api import routes_carts, routes_catalog, routes_orders, routes_system
 from edge.api.errors import install_error_handlers
+from edge.api.text_guard import RefuseControlCharacters
 from edge.clock import utcnow
 from edge.node import Node
 from edge.settings import EdgeSettings
@@ -51,6 +52,7 @@ def create_app(settings: EdgeSettings, clock: Callable[[], datetime] = utcnow) -
         openapi_url=f"{API_PREFIX}/openapi.json",
     )
     install_error_handlers(app)
+    app.add_middleware(RefuseControlCharacters)
     for module in (routes_system, routes_catalog, routes_carts, routes_orders):
         app.include_router(module.router, prefix=API_PREFIX)
     return app
