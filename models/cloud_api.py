@@ -4,11 +4,12 @@ Names follow their role, as in ``models.node_api``: ``...Create``/``...Update`` 
 out. Updates are partial: a field left out is not changed.
 """
 
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, Field, StrictInt, model_validator
+from pydantic_core import PydanticCustomError
 
 from models.base import CamelModel
 from models.catalog import Barcode, Condition, CouponKind, Ident, Name
@@ -23,6 +24,25 @@ Password = Annotated[str, Field(min_length=8, max_length=256)]
 Phone = Annotated[str, Field(min_length=6, max_length=32, pattern=r"^\+?[0-9 ()-]+$")]
 Address = Annotated[str, Field(min_length=1, max_length=500)]
 Note = Annotated[str, Field(max_length=500)]
+
+# Integers in request bodies are StrictInt (TWD and Quantity are strict too): a JSON integer only, so "2",
+# true or 2.0 are refused rather than quietly taken as numbers.
+
+FIRST_YEAR, LAST_YEAR = 2000, 2999
+"""The years a date or time given to the API may fall in. Far enough either way for any sale, discount or
+report; and a year 1 or 9999 moment overflows when moved to UTC (Python has no year 0 or 10000)."""
+
+
+def _within_years(moment: datetime) -> datetime:
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        raise PydanticCustomError(
+            "dateOutOfRange", "the year must be {first} to {last}", {"first": FIRST_YEAR, "last": LAST_YEAR}
+        )
+    return moment
+
+
+Moment = Annotated[AwareDatetime, AfterValidator(_within_years)]
+"""A date and time with an offset, in FIRST_YEAR..LAST_YEAR: what request bodies take."""
 
 
 class PartialUpdate(CamelModel):
@@ -134,15 +154,15 @@ class RefundRules(CamelModel):
     """Per product, as the owner asked: whether and for how long buyers may return or get refunds."""
 
     returnable: bool = True
-    return_days: Annotated[int, Field(ge=0, le=365)] = 7  # Taiwan's 7-day cooling-off period by default
+    return_days: Annotated[StrictInt, Field(ge=0, le=365)] = 7  # Taiwan's 7-day cooling-off period by default
     refundable: bool = True
     note: Note = ""
 
 
 class GroupBuy(CamelModel):
-    min_quantity: Annotated[int, Field(ge=1, le=100_000)]
-    max_quantity: Annotated[int, Field(ge=1, le=100_000)] | None = None
-    ends_at: AwareDatetime
+    min_quantity: Annotated[StrictInt, Field(ge=1, le=100_000)]
+    max_quantity: Annotated[StrictInt, Field(ge=1, le=100_000)] | None = None
+    ends_at: Moment
 
     @model_validator(mode="after")
     def _bounds(self) -> "GroupBuy":
@@ -296,11 +316,11 @@ class BrandPublic(CamelModel):
 class DiscountCreate(CamelModel):
     name: Name
     description: Annotated[str, Field(max_length=2000)] = ""
-    percent: Annotated[int, Field(ge=1, le=100)]
+    percent: Annotated[StrictInt, Field(ge=1, le=100)]
     product_id: Ident | None = None
     variant_id: Ident | None = None
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
+    starts_at: Moment | None = None
+    ends_at: Moment | None = None
     active: bool = True
 
 
@@ -308,9 +328,9 @@ class DiscountUpdate(PartialUpdate):
     NULLABLE = frozenset({"starts_at", "ends_at"})
     name: Name | None = None
     description: Annotated[str, Field(max_length=2000)] | None = None
-    percent: Annotated[int, Field(ge=1, le=100)] | None = None
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
+    percent: Annotated[StrictInt, Field(ge=1, le=100)] | None = None
+    starts_at: Moment | None = None
+    ends_at: Moment | None = None
     active: bool | None = None
 
 
@@ -329,21 +349,21 @@ class DiscountPublic(CamelModel):
 class CouponCreate(CamelModel):
     code: Annotated[str, Field(min_length=3, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
     kind: CouponKind
-    value: Annotated[int, Field(gt=0, le=100_000_000)]
+    value: Annotated[StrictInt, Field(gt=0, le=100_000_000)]
     min_spend: TWD = 0
-    max_uses: Annotated[int, Field(gt=0, le=1_000_000)] | None = Field(
+    max_uses: Annotated[StrictInt, Field(gt=0, le=1_000_000)] | None = Field(
         default=None, description="1 = single-use; null = unlimited"
     )
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
+    starts_at: Moment | None = None
+    ends_at: Moment | None = None
     active: bool = True
 
 
 class CouponUpdate(PartialUpdate):
     NULLABLE = frozenset({"max_uses", "ends_at"})
     active: bool | None = None
-    max_uses: Annotated[int, Field(gt=0, le=1_000_000)] | None = None
-    ends_at: AwareDatetime | None = None
+    max_uses: Annotated[StrictInt, Field(gt=0, le=1_000_000)] | None = None
+    ends_at: Moment | None = None
 
 
 class CouponPublic(CamelModel):
@@ -377,7 +397,7 @@ class AdjustmentKind(StrEnum):
 class StockAdjustmentCreate(CamelModel):
     variant_id: Ident
     kind: AdjustmentKind
-    quantity: Annotated[int, Field(ge=-1_000_000, le=1_000_000)] = Field(
+    quantity: Annotated[StrictInt, Field(ge=-1_000_000, le=1_000_000)] = Field(
         description="restock: units in (>0); writeOff: units out (>0); correction: signed; count: the level"
     )
     reason: Note = ""
@@ -519,7 +539,7 @@ class DashboardSummary(CamelModel):
 
 class UploadRequest(CamelModel):
     content_type: Annotated[str, Field(max_length=100)]
-    size: Annotated[int, Field(ge=1, description="Bytes the file will have")]
+    size: Annotated[StrictInt, Field(ge=1, description="Bytes the file will have")]
     filename: Annotated[str, Field(max_length=255)] | None = None
 
 

@@ -1,14 +1,18 @@
 """Typed dependencies, so a route's signature says what it needs (the cloud, the caller, a transaction)."""
 
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
 
 from cloud.auth import SESSION_COOKIE, Unauthenticated, seller_for_token
 from cloud.runtime import Cloud
+from models.cloud_api import FIRST_YEAR, LAST_YEAR
+from models.errors import InvalidInput
 from models.ids import ULID_PATTERN
+from models.paging import PlainInt
 
 
 def get_cloud(request: Request) -> Cloud:
@@ -45,5 +49,39 @@ SellerId = Annotated[str, Depends(current_seller)]
 StoreIdPath = Annotated[str, Path(alias="storeId", pattern=ULID_PATTERN, description="A store id (ULID)")]
 ProductIdPath = Annotated[str, Path(alias="productId", pattern=ULID_PATTERN)]
 OrderIdPath = Annotated[str, Path(alias="orderId", pattern=ULID_PATTERN)]
-CursorQuery = Annotated[str | None, Query(max_length=200, description="nextCursor of the previous page")]
-LimitQuery = Annotated[int, Query(ge=1, le=200, description="Page size, 1-200")]
+# No max_length: decode_cursor refuses an over-long cursor as invalidCursor, like any other it did not make.
+CursorQuery = Annotated[str | None, Query(description="nextCursor of the previous page")]
+LimitQuery = Annotated[int, Query(ge=1, le=200, description="Page size, 1-200"), PlainInt]
+
+
+@dataclass(frozen=True)
+class DayRange:
+    """``dateFrom``..``dateTo`` as given (either may be missing), each a Taiwan day in the years the API
+    takes."""
+
+    date_from: date | None
+    date_to: date | None
+
+
+def day_range(
+    date_from: Annotated[
+        date | None,
+        Query(alias="dateFrom", description=f"First Taiwan day (UTC+8), inclusive; {FIRST_YEAR}-{LAST_YEAR}"),
+    ] = None,
+    date_to: Annotated[
+        date | None,
+        Query(alias="dateTo", description=f"Last Taiwan day (UTC+8), inclusive; {FIRST_YEAR}-{LAST_YEAR}"),
+    ] = None,
+) -> DayRange:
+    # Checked here, before any query: a day in year 1 or 9999 overflows when its start is moved to UTC.
+    for name, day in (("dateFrom", date_from), ("dateTo", date_to)):
+        if day is not None and not FIRST_YEAR <= day.year <= LAST_YEAR:
+            raise InvalidInput(
+                f"{name} must be a day in the years {FIRST_YEAR} to {LAST_YEAR}",
+                code="invalidDateRange",
+                field=name,
+            )
+    return DayRange(date_from, date_to)
+
+
+DaysDep = Annotated[DayRange, Depends(day_range)]

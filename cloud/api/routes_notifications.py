@@ -9,9 +9,10 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 from sse_starlette.sse import EventSourceResponse
 
 from cloud import notifications
-from cloud.api.deps import CloudDep, LimitQuery, NowDep, SellerId
+from cloud.api.deps import CloudDep, CursorQuery, LimitQuery, NowDep, SellerId
 from models.cloud_api import NotificationList, NotificationPublic, UnreadCount
 from models.ids import ULID_PATTERN
+from models.paging import decode_cursor, encode_cursor
 
 router = APIRouter(tags=["notifications"])
 
@@ -24,13 +25,18 @@ def list_notifications(
     cloud: CloudDep,
     seller_id: SellerId,
     unread: Annotated[bool, Query(description="Only unread ones")] = False,
-    cursor: Annotated[str | None, Query(pattern=ULID_PATTERN)] = None,
+    cursor: CursorQuery = None,
     limit: LimitQuery = 20,
 ) -> NotificationList:
+    # The list pages on the notification id; the API hands it out as an opaque cursor like every other
+    # list, so a forged one is refused as invalidCursor here too (the dashboard pages use the bare id).
     with cloud.db.read() as conn:
-        return notifications.list_notifications(
-            conn, seller_id, cursor=cursor, limit=limit, unread_only=unread
+        page = notifications.list_notifications(
+            conn, seller_id, cursor=decode_cursor(cursor), limit=limit, unread_only=unread
         )
+    if page.next_cursor is not None:
+        page.next_cursor = encode_cursor(page.next_cursor)
+    return page
 
 
 @router.get("/notifications/unread-count", response_model=UnreadCount)

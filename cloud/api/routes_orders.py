@@ -1,12 +1,21 @@
 """Stock at a store, orders with their state machine, and the dashboard figures."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
 from cloud import dashboard, orders, sellers, stock
-from cloud.api.deps import CloudDep, CursorQuery, LimitQuery, NowDep, OrderIdPath, SellerId, StoreIdPath
+from cloud.api.deps import (
+    CloudDep,
+    CursorQuery,
+    DaysDep,
+    LimitQuery,
+    NowDep,
+    OrderIdPath,
+    SellerId,
+    StoreIdPath,
+)
 from cloud.orders import business_day
 from models.cloud_api import (
     DashboardSummary,
@@ -23,8 +32,6 @@ from models.order_states import OrderStatus
 router = APIRouter(tags=["stock and orders"])
 
 StoreFilter = Annotated[str | None, Query(alias="storeId", pattern=ULID_PATTERN)]
-DateFrom = Annotated[date | None, Query(alias="dateFrom", description="First Taiwan day (UTC+8), inclusive")]
-DateTo = Annotated[date | None, Query(alias="dateTo", description="Last Taiwan day (UTC+8), inclusive")]
 
 
 @router.get("/stores/{storeId}/stock", response_model=list[StockLevelPublic])
@@ -54,10 +61,9 @@ def adjust_stock(
 def list_orders(
     cloud: CloudDep,
     seller_id: SellerId,
+    days: DaysDep,
     store_id: StoreFilter = None,
     order_status: Annotated[OrderStatus | None, Query(alias="status")] = None,
-    date_from: DateFrom = None,
-    date_to: DateTo = None,
     cursor: CursorQuery = None,
     limit: LimitQuery = 50,
 ) -> OrderList:
@@ -68,8 +74,8 @@ def list_orders(
             seller_id,
             store_id=store_id,
             status=order_status,
-            date_from=date_from,
-            date_to=date_to,
+            date_from=days.date_from,
+            date_to=days.date_to,
             cursor=cursor,
             limit=limit,
         )
@@ -104,13 +110,12 @@ def dashboard_summary(
     cloud: CloudDep,
     now: NowDep,
     seller_id: SellerId,
+    days: DaysDep,
     store_id: StoreFilter = None,
-    date_from: DateFrom = None,
-    date_to: DateTo = None,
 ) -> DashboardSummary:
     """Sales per day and store, top products, footfall vs orders. Default: the last 30 Taiwan days."""
-    to = date_to or business_day(now)
-    start = date_from or to - timedelta(days=29)
+    to = days.date_to or business_day(now)
+    start = days.date_from or to - timedelta(days=29)
     if start > to:
         start, to = to, start
     with cloud.db.read() as conn:

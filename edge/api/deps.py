@@ -6,6 +6,7 @@ from fastapi import Depends, Path, Query, Request
 
 from edge.node import Node
 from models.ids import ULID_PATTERN
+from models.paging import PlainInt
 
 CATALOG_ID_PATTERN = r"^[A-Za-z0-9_.:-]+$"
 
@@ -20,5 +21,6 @@ CartIdPath = Annotated[str, Path(alias="cartId", pattern=ULID_PATTERN, descripti
 OrderIdPath = Annotated[str, Path(alias="orderId", pattern=ULID_PATTERN, description="An order id (ULID)")]
 ItemIdPath = Annotated[str, Path(alias="itemId", pattern=ULID_PATTERN, description="A cart line id (ULID)")]
 ProductIdPath = Annotated[str, Path(alias="productId", pattern=CATALOG_ID_PATTERN, max_length=64)]
-CursorQuery = Annotated[str | None, Query(max_length=200, description="nextCursor of the previous page")]
-LimitQuery = Annotated[int, Query(ge=1, le=100, description="Page size, 1-100")]
+# No max_length: decode_cursor refuses an over-long cursor as invalidCursor, like any other it did not make.
+CursorQuery = Annotated[str | None, Query(description="nextCursor of the previous page")]
+LimitQuery = Annotated[int, Query(ge=1, le=100, description="Page size, 1-100"), PlainInt]
