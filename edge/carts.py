@@ -11,11 +11,27 @@ from edge.tables import cart_items, carts, products, variants
 from models.catalog import Coupon
 from models.errors import Conflict, NotFound
 from models.ids import new_id
+from models.money import format_twd
 from models.node_api import CartItemPublic, CartPublic
 from models.pricing import LineInput, PricedSale, price_sale
 from models.sales import CartStatus
 
 MAX_LINE_QUANTITY = 999
+
+MAX_AMOUNT = 100_000_000
+"""The most a cart, and so any of its lines, may come to before discounts: the bound of every TWD amount in
+the schemas (``models.money.TWD``), so no cart, order or payment the node builds can be over it."""
+
+
+class AmountTooLarge(Conflict):
+    code = "amountTooLarge"
+
+    def __init__(self, amount: int) -> None:
+        super().__init__(
+            f"the cart would come to {format_twd(amount)}, over the {format_twd(MAX_AMOUNT)} one sale may be",
+            amount=amount,
+            limit=MAX_AMOUNT,
+        )
 
 
 def create_cart(conn: Connection, at: datetime) -> str:
@@ -38,24 +54,29 @@ def _open_cart(conn: Connection, cart_id: str) -> Row[Any]:
     return row
 
 
-def _sellable_variant(conn: Connection, variant_id: str) -> Row[Any]:
-    row = conn.execute(
-        select(variants.c.variant_id)
+def _sellable_price(conn: Connection, variant_id: str) -> int:
+    """The price of a variant the node sells now; ``variantNotFound`` when it sells no such variant."""
+    price = conn.execute(
+        select(variants.c.price)
         .join(products, products.c.product_id == variants.c.product_id)
         .where(variants.c.variant_id == variant_id, variants.c.listed.is_(True), products.c.listed.is_(True))
-    ).first()
-    if row is None:
+    ).scalar()
+    if price is None:
         raise NotFound(f"variant {variant_id} not found", code="variantNotFound", variant_id=variant_id)
-    return row
+    return int(price)
 
 
 def add_item(conn: Connection, cart_id: str, variant_id: str, quantity: int, at: datetime) -> None:
     """Add units of a variant; adding a variant already in the cart raises that line's quantity."""
     _open_cart(conn, cart_id)
-    _sellable_variant(conn, variant_id)
+    price = _sellable_price(conn, variant_id)
     existing = conn.execute(
         select(cart_items).where(cart_items.c.cart_id == cart_id, cart_items.c.variant_id == variant_id)
     ).first()
+    total = quantity + (existing.quantity if existing else 0)
+    if total > MAX_LINE_QUANTITY:
+        raise Conflict(f"at most {MAX_LINE_QUANTITY} units per line", code="quantityTooLarge")
+    _refuse_over_limit(conn, cart_id, variant_id, price, total)
     if existing is None:
         conn.execute(
             insert(cart_items).values(
@@ -63,9 +84,6 @@ def add_item(conn: Connection, cart_id: str, variant_id: str, quantity: int, at:
             )
         )
     else:
-        total = existing.quantity + quantity
-        if total > MAX_LINE_QUANTITY:
-            raise Conflict(f"at most {MAX_LINE_QUANTITY} units per line", code="quantityTooLarge")
         conn.execute(
             update(cart_items).where(cart_items.c.item_id == existing.item_id).values(quantity=total)
         )
@@ -74,14 +92,29 @@ def add_item(conn: Connection, cart_id: str, variant_id: str, quantity: int, at:
 
 def set_item_quantity(conn: Connection, cart_id: str, item_id: str, quantity: int, at: datetime) -> None:
     _open_cart(conn, cart_id)
-    done = conn.execute(
+    line = conn.execute(
+        select(cart_items.c.variant_id, variants.c.price)
+        .join(variants, variants.c.variant_id == cart_items.c.variant_id)
+        .where(cart_items.c.cart_id == cart_id, cart_items.c.item_id == item_id)
+    ).first()
+    if line is None:
+        raise NotFound(f"item {item_id} is not in cart {cart_id}", code="cartItemNotFound")
+    _refuse_over_limit(conn, cart_id, line.variant_id, line.price, quantity)
+    conn.execute(
         update(cart_items)
         .where(cart_items.c.cart_id == cart_id, cart_items.c.item_id == item_id)
         .values(quantity=quantity)
     )
-    if done.rowcount == 0:
-        raise NotFound(f"item {item_id} is not in cart {cart_id}", code="cartItemNotFound")
     _touch(conn, cart_id, at)
+
+
+def _refuse_over_limit(conn: Connection, cart_id: str, variant_id: str, price: int, quantity: int) -> None:
+    """``amountTooLarge`` when the cart, with ``variant_id``'s line at ``quantity``, would come to more than
+    MAX_AMOUNT at today's prices. Checked before the change is written, not found when reading the cart."""
+    amounts = {line.variant_id: line.price * line.quantity for line in cart_lines(conn, cart_id)}
+    amounts[variant_id] = price * quantity
+    if (amount := sum(amounts.values())) > MAX_AMOUNT:
+        raise AmountTooLarge(amount)
 
 
 def remove_item(conn: Connection, cart_id: str, item_id: str, at: datetime) -> None:
@@ -124,6 +157,12 @@ def cart_lines(conn: Connection, cart_id: str) -> list[Row[Any]]:
 def price_lines(
     conn: Connection, lines: list[Row[Any]], at: datetime, coupon: Coupon | None = None, coupon_uses: int = 0
 ) -> PricedSale:
+    """The cart's lines priced now; ``amountTooLarge`` over MAX_AMOUNT. Adding and raising are refused
+    before that, but a price raised by the cloud since can still take an open cart over: then reading it
+    and checking it out (both price it here) refuse it too, rather than fail to build the cart or order."""
+    subtotal = sum(r.price * r.quantity for r in lines)
+    if subtotal > MAX_AMOUNT:
+        raise AmountTooLarge(subtotal)
     return price_sale(
         [LineInput(r.product_id, r.variant_id, r.price, r.quantity) for r in lines],
         active_discounts(conn),
