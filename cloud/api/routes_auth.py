@@ -26,12 +26,25 @@ def login(
 ) -> SessionPublic:
     """Exchange account and password for a session token (also set as an HttpOnly cookie).
 
-    After ``loginMaxFailures`` failures for one account or one client address inside ``loginWindowS``
-    seconds, further attempts get ``429 tooManyAttempts`` until the window passes."""
-    done = auth.login(cloud.db, cloud.settings, body.account, body.password, _client(request), now)
+    Failures slow the next attempt down (``429 tooManyAttempts`` with ``Retry-After``): from the same
+    address (or known device) for that account with growing waits, from one address across accounts, and
+    for the account from everywhere. A client that logged in before carries a known-device cookie that keeps
+    it clear of the last two, so strangers cannot lock the owner out (docs/cloud.md, "Login limits")."""
+    done = auth.login(
+        cloud.db,
+        cloud.settings,
+        body.account,
+        body.password,
+        _client(request),
+        now,
+        secret=cloud.secret,
+        device=request.cookies.get(auth.DEVICE_COOKIE),
+    )
     with cloud.db.read() as conn:
         seller = sellers.get_seller(conn, done.seller_id)
     auth.set_session_cookie(response, done.token, cloud.settings)
+    if done.device:
+        auth.set_device_cookie(response, done.device, cloud.settings)
     return SessionPublic(token=done.token, expires_at=done.expires_at, seller=seller)
 
 

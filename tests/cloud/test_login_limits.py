@@ -307,3 +307,21 @@ def test_failures_are_counted_where_every_cloud_process_sees_them(serve: Serve):
     with server.cloud.db.read() as conn:
         count = conn.execute(select(func.count()).select_from(login_failures)).scalar_one()
     assert count == server.settings.login_max_failures
+
+
+def test_an_api_client_that_logged_in_before_is_a_known_device_too(serve: Serve):
+    """POST /api/v1/auth/login sets the same known-device cookie as the login page and honours it, so an
+    app or script the owner uses is not locked out by a distributed guesser either."""
+    server = serve(cloud_forwarded_allow_ips="127.0.0.1", login_account_max_failures=8)
+    register(server, "owner")
+    with server.client() as app:
+        app.headers["X-Forwarded-For"] = "198.51.100.9"
+        r = app.post("/auth/login", json={"account": "owner", "password": RIGHT})
+        assert r.status_code == 200, r.text
+        assert app.cookies.get(auth.DEVICE_COOKIE)
+        app.cookies.delete(auth.SESSION_COOKIE)
+        for i in range(8):
+            assert api_login(server, "owner", WRONG, forwarded_for=f"203.0.113.{i}").status_code == 401
+        assert api_login(server, "owner", RIGHT, forwarded_for="198.51.100.10").status_code == 429
+        r = app.post("/auth/login", json={"account": "owner", "password": RIGHT})
+        assert r.status_code == 200, r.text

@@ -60,7 +60,10 @@ def test_orders_arrive_exactly_once_and_gaps_are_asked_for(
     cloud_server: CloudServer, seller: httpx.Client, shop: dict
 ):
     db, now = cloud_server.cloud.db, cloud_server.clock()
-    sales = [sale(shop["store"], shop["product"], [(0, 1)], now + timedelta(seconds=i), device_id=shop["device"]) for i in range(5)]
+    sales = [
+        sale(shop["store"], shop["product"], [(0, 1)], now + timedelta(seconds=i), device_id=shop["device"])
+        for i in range(5)
+    ]
     first = batch_of(shop, 1, sales[:2])
     ack = handle_uplink(db, topic(shop, Stream.ORDERS), encode(first), now)
     assert (ack.high_water_seq, ack.missing) == (2, ())
