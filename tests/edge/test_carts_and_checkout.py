@@ -267,3 +267,55 @@ def test_unlisted_products_disappear_and_cannot_be_sold(edge):
     assert edge.client.get("/catalog/products/umbrella").status_code == 404
     response = checkout(edge.client, cart["cartId"])
     assert (response.status_code, response.json()["error"]["code"]) == (409, "variantUnavailable")
+
+
+def _priced(edge, **prices: int) -> None:
+    """Load a newer catalog in which the named products' first variant costs the given price."""
+    from edge.demo_catalog import demo_catalog
+
+    newer = demo_catalog(version=2, now=edge.clock())
+    for product in newer.products:
+        if product.product_id in prices:
+            product.variants[0].price = prices[product.product_id]
+    newer.stock = []
+    edge.load(newer)
+
+
+def test_a_cart_may_come_to_nt100m_and_no_more_checked_before_anything_is_written(edge):
+    _priced(edge, latte=50_000_000)
+    cart = new_cart(edge.client, ("latte-1", 2))  # exactly NT$100,000,000: the most one sale may be
+    assert (cart["subtotal"], cart["items"][0]["lineTotal"]) == (100_000_000, 100_000_000)
+    cid, item_id = cart["cartId"], cart["items"][0]["itemId"]
+    before = table_counts(edge.database_path)
+    refusals = [
+        edge.client.post(f"/carts/{cid}/items", json={"variantId": "latte-1"}),  # the line past it
+        edge.client.patch(f"/carts/{cid}/items/{item_id}", json={"quantity": 3}),
+        edge.client.post(f"/carts/{cid}/items", json={"variantId": "umbrella-1"}),  # the cart past it
+        edge.client.post("/carts", json={"items": [{"variantId": "latte-1", "quantity": 3}]}),
+    ]
+    for response in refusals:
+        assert response.status_code == 409, response.text
+        error = response.json()["error"]
+        assert error["code"] == "amountTooLarge"
+        assert error["limit"] == 100_000_000
+        assert error["amount"] > 100_000_000
+    assert table_counts(edge.database_path) == before  # no line, quantity or cart written
+    assert edge.client.get(f"/carts/{cid}").json() == cart
+    order = checkout(edge.client, cid)
+    assert (order.status_code, order.json()["total"]) == (201, 100_000_000)
+
+
+def test_a_cart_a_price_rise_took_over_nt100m_is_refused_at_checkout_until_lowered(edge):
+    cart = new_cart(edge.client, ("latte-1", 2), ("bubble-tea-1", 1))
+    cid = cart["cartId"]
+    _priced(edge, latte=60_000_000)  # the cloud raised the price while the cart was open
+    before = table_counts(edge.database_path)
+    for response in (edge.client.get(f"/carts/{cid}"), checkout(edge.client, cid)):
+        assert response.status_code == 409, response.text
+        assert response.json()["error"]["code"] == "amountTooLarge"
+        assert response.json()["error"]["amount"] == 120_000_055
+    assert table_counts(edge.database_path) == before  # no order, payment, stock delta or outbox message
+    latte = next(i for i in cart["items"] if i["variantId"] == "latte-1")
+    lowered = edge.client.patch(f"/carts/{cid}/items/{latte['itemId']}", json={"quantity": 1})
+    assert (lowered.status_code, lowered.json()["total"]) == (200, 60_000_055)
+    assert checkout(edge.client, cid).status_code == 201

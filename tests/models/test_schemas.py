@@ -451,3 +451,244 @@ def test_time_cursors_round_trip_and_refuse_strangers():
     ):
         with pytest.raises(InvalidInput):
             decode_time_cursor(bad)
+
+
+# --- text: no control characters anywhere (issue 15) ---------------------------------------------------------
+
+
+class Nested(CamelModel):
+    names: list[str] = []
+    attributes: dict[str, str] = {}
+    pairs: tuple[str, ...] = ()
+
+
+class WithNested(Sample):
+    inner: Nested | None = None
+    meta: dict[str, object] = {}
+
+
+CONTROL_TEXTS = [
+    "\x00",
+    "a\x00b",
+    "\x01",
+    "x\x08",
+    "\x0b",
+    "\x0c",
+    "\x0e",
+    "\x1b[31m",
+    "\x1f",
+    "\x7f",
+    "\ud800",
+]
+KEPT_TEXTS = [
+    "line one\nline two",
+    "tab\tseparated",
+    "crlf\r\n",
+    "珍珠奶茶　大杯",
+    "emoji 🧋",
+    "\x80\u00a0",
+    "",
+]
+
+
+def test_string_fields_refuse_control_characters_and_keep_any_other_text():
+    for text in CONTROL_TEXTS:
+        with pytest.raises(ValidationError) as excinfo:
+            Sample.model_validate({"variantId": "v1", "unitPrice": 1, "note": text})
+        error = excinfo.value.errors()[0]
+        assert (error["type"], error["loc"]) == ("controlCharacter", ("note",)), repr(text)
+    for text in KEPT_TEXTS:  # tab and line breaks, full-width and non-breaking spaces, emoji, C1 controls
+        sample = WithNested.model_validate(
+            {
+                "variantId": "v1",
+                "unitPrice": 1,
+                "note": text,
+                "inner": {"names": [text], "attributes": {text: text}},
+            }
+        )
+        assert sample.note == text
+        assert sample.inner is not None
+        assert sample.inner.attributes == {text: text}
+
+
+@pytest.mark.parametrize(
+    ("data", "loc"),
+    [
+        ({"inner": {"names": ["ok", "b\x00d"]}}, ("inner", "names")),
+        ({"inner": {"attributes": {"colour": "re\x01d"}}}, ("inner", "attributes")),
+        ({"inner": {"attributes": {"col\x00our": "red"}}}, ("inner", "attributes")),
+        ({"inner": {"pairs": ["a", "\x7f"]}}, ("inner", "pairs")),
+        ({"meta": {"deep": [{"deeper": ["\x00"]}]}}, ("meta",)),
+        ({"variantId": "v\x00"}, ("variantId",)),  # a subclass's inherited field, by its alias
+    ],
+)
+def test_control_characters_are_refused_inside_lists_dicts_and_keys(data, loc):
+    with pytest.raises(ValidationError) as excinfo:
+        WithNested.model_validate({"variantId": "v1", "unitPrice": 1} | data)
+    error = excinfo.value.errors()[0]
+    assert error["type"] == "controlCharacter"
+    assert error["loc"] == loc
+
+
+def test_control_characters_are_refused_in_request_bodies_of_both_apis():
+    from models.cloud_api import LoginRequest, ProductCreate, SellerUpdate, StockAdjustmentCreate
+
+    bodies = [
+        (CheckoutRequest, {"paymentMethod": "cash", "couponCode": "SAVE\x0010"}),
+        (LoginRequest, {"account": "a\x00b", "password": "whatever1"}),
+        (SellerUpdate, {"name": "小\x00舖"}),
+        (StockAdjustmentCreate, {"variantId": "v1", "kind": "restock", "quantity": 1, "reason": "\x00"}),
+        (ProductCreate, {"name": "x", "variants": [{"name": "v", "price": 1, "metadata": {"k": "\x00"}}]}),
+    ]
+    for model, body in bodies:
+        with pytest.raises(ValidationError) as excinfo:
+            model.model_validate(body)
+        assert excinfo.value.errors()[0]["type"] == "controlCharacter", model
+
+
+def test_has_control_characters():
+    from models.text import has_control_characters, holds_control_characters
+
+    for text in CONTROL_TEXTS:
+        assert has_control_characters(text), repr(text)
+        assert has_control_characters("名稱" + text + "名稱"), repr(text)
+    for text in [*KEPT_TEXTS, "plain", "\u3000\u2028", "中文", "\x9f"]:
+        assert not has_control_characters(text), repr(text)
+    assert holds_control_characters({"k": [("x", {"\x00": 1})]})
+    assert not holds_control_characters({"k": [("x", {"y": 1})], "n": 3})
+    assert not holds_control_characters(12)
+
+
+# --- strict numbers and bounded times in request bodies (issue 15) -------------------------------------------
+
+
+@pytest.mark.parametrize("number", ["2", True, 2.0, "2.0"])
+@pytest.mark.parametrize(
+    ("model", "body", "field"),
+    [
+        ("StockAdjustmentCreate", {"variantId": "v1", "kind": "restock"}, "quantity"),
+        ("DiscountCreate", {"name": "sale"}, "percent"),
+        ("DiscountUpdate", {}, "percent"),
+        ("CouponCreate", {"code": "SAVE10", "kind": "percent"}, "value"),
+        ("CouponCreate", {"code": "SAVE10", "kind": "percent", "value": 10}, "maxUses"),
+        ("CouponUpdate", {}, "maxUses"),
+        ("RefundRules", {}, "returnDays"),
+        ("GroupBuy", {"endsAt": "2026-12-01T00:00:00+08:00"}, "minQuantity"),
+        ("UploadRequest", {"contentType": "image/png"}, "size"),
+    ],
+)
+def test_integers_in_cloud_request_bodies_are_strict(model, body, field, number):
+    import models.cloud_api
+
+    schema = getattr(models.cloud_api, model)
+    with pytest.raises(ValidationError) as excinfo:
+        schema.model_validate(body | {field: number})
+    assert excinfo.value.errors()[0]["loc"] == (field,)
+    # The same number as a JSON integer is fine.
+    schema.model_validate(body | {field: 2})
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        "0001-01-01T00:00:00+08:00",
+        "0001-01-01T00:00:00Z",
+        "9999-12-31T23:59:59-08:00",
+        "1999-12-31T23:59:59Z",
+    ],
+)
+def test_times_in_cloud_request_bodies_are_bounded(moment):
+    from models.cloud_api import CouponCreate, DiscountCreate, GroupBuy
+
+    for model, body in [
+        (DiscountCreate, {"name": "sale", "percent": 10, "endsAt": moment}),
+        (DiscountCreate, {"name": "sale", "percent": 10, "startsAt": moment}),
+        (CouponCreate, {"code": "SAVE10", "kind": "percent", "value": 10, "endsAt": moment}),
+        (GroupBuy, {"minQuantity": 2, "endsAt": moment}),
+    ]:
+        with pytest.raises(ValidationError) as excinfo:
+            model.model_validate(body)
+        assert excinfo.value.errors()[0]["type"] == "dateOutOfRange"
+    assert DiscountCreate.model_validate(
+        {"name": "sale", "percent": 10, "endsAt": "2999-12-31T23:59:59+08:00"}
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [
+        ("5", True),
+        ("0", True),
+        ("-3", True),
+        (" 5", False),
+        ("5_0", False),
+        ("1.0", False),
+        ("+5", False),
+        ("true", False),
+        ("007", False),
+        ("", False),
+    ],
+)
+def test_integer_query_parameters_take_plain_digits_only(text, ok):
+    from typing import Annotated
+
+    from pydantic import TypeAdapter
+
+    from models.paging import PlainInt
+
+    adapter = TypeAdapter(Annotated[int, PlainInt])
+    if ok:
+        assert adapter.validate_python(text) == int(text)
+    else:
+        with pytest.raises(ValidationError):
+            adapter.validate_python(text)
+
+
+# --- cursors: one decode path refusing every forged cursor (issue 15) -----------------------------------------
+
+
+FORGED_CURSORS = [
+    "AAAA",  # three NUL bytes: used to page from the start on the node
+    "AAAAAA",
+    "YWJj",  # base64 of "abc": a key without the checksum
+    "MjAyNi0xMS0yOVQwMzowMDowMHx4",  # base64 of a time cursor's key, without the checksum
+    "",
+    "!!",
+    "a",
+    "x" * 201,
+]
+
+
+def test_cursors_round_trip_and_every_forged_one_is_invalid_cursor():
+    from models.paging import decode_cursor, decode_time_cursor, encode_cursor
+
+    for key in ["01JABCDEFGHJKMNPQRSTVWXYZ0", "bubble-tea", "2026-11-29T03:00:00+00:00|01ABC", "珍珠"]:
+        cursor = encode_cursor(key)
+        assert decode_cursor(cursor) == key
+        assert "=" not in cursor
+    assert decode_cursor(None) is None
+    for cursor in FORGED_CURSORS:
+        for decode in (decode_cursor, decode_time_cursor):
+            with pytest.raises(InvalidInput) as excinfo:
+                decode(cursor)
+            assert (excinfo.value.code, excinfo.value.status) == ("invalidCursor", 422), cursor
+            assert excinfo.value.details == {"field": "cursor"}
+
+
+def test_garbled_cursors_are_invalid_cursor():
+    from models.paging import decode_cursor, encode_cursor
+
+    good = encode_cursor("01JABCDEFGHJKMNPQRSTVWXYZ0")
+    garbled = [
+        good[:-1],
+        good + "A",
+        good[1:],
+        good.upper(),
+        good + "==",
+        good.replace(good[5], "_" if good[5] != "_" else "-"),
+    ]
+    for cursor in garbled:
+        with pytest.raises(InvalidInput):
+            decode_cursor(cursor)
+    with pytest.raises(InvalidInput):  # even one made with the checksum may not smuggle in a NUL
+        decode_cursor(encode_cursor("a\x00b"))
