@@ -325,6 +325,11 @@ And back down (the cloud's feed and catalog reach the node within a second or tw
   curl -s {api}/health             # "models": {{"product-recognizer": 1}}: fetched, checked, installed
   curl -s -H "Authorization: Bearer $TOKEN" {capi}/stores/{device.store_id}/devices
       # the node's downlinkSeq (reported every minute): the store's feed is pruned up to it
+A device speaks only for its own store (docs/sync-protocol.md, "Trust"):
+  curl -s -H "Authorization: Bearer $TOKEN" {capi}/sync/status
+      # retrying (false unless Postgres fails) and deadLetters: records from your stores the cloud refused
+  curl -s -X POST {api}/orders/$ORDER/transitions -H 'content-type: application/json' \
+      -d '{{"toStatus":"refunded","note":"broken\\u0000"}}'   # 422: no control characters; nothing queued
 
 Coupons: WELCOME100 (NT$100 off from NT$500), SAVE10 (10% off), ONCE50 (single use).
 Ctrl-C stops the demo (node, cloud, broker); the data stays in {settings.data_dir.parent}.
