@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -38,9 +39,10 @@ class FakeClock:
         self.now += timedelta(**kwargs)
 
 
-def serve_in_thread(app: FastAPI, port: int) -> tuple[uvicorn.Server, threading.Thread]:
-    """The real app behind real uvicorn on 127.0.0.1:port, in a daemon thread; returns once it listens."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+def serve_in_thread(app: FastAPI, port: int, **options: Any) -> tuple[uvicorn.Server, threading.Thread]:
+    """The real app behind real uvicorn on 127.0.0.1:port, in a daemon thread; returns once it listens.
+    ``options``: more of uvicorn's settings (the proxy-header options a cloud is served with, say)."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", **options)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

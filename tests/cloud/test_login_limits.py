@@ -7,7 +7,6 @@ proxy, which is how a deployment behind a reverse proxy sees its clients."""
 
 import re
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
@@ -15,7 +14,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
@@ -24,7 +22,7 @@ from cloud.api.app import create_app
 from cloud.settings import CloudSettings
 from cloud.tables import login_failures
 from tests.cloud.conftest import CloudServer, PostgresForTests, cloud_settings
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, serve_in_thread
 
 RIGHT = "the-right-one"
 WRONG = "a-wrong-guess"
@@ -35,22 +33,8 @@ Serve = Callable[..., CloudServer]
 @contextmanager
 def _served(settings: CloudSettings, clock: FakeClock) -> Iterator[CloudServer]:
     app = create_app(settings, clock)
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=settings.cloud_port,
-        log_level="warning",
-        lifespan="on",
-        **settings.uvicorn_proxy_options(),  # as cloud/cli.py and the demo start the cloud
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("server did not start")
-        time.sleep(0.01)
+    # Served with the proxy options cloud/cli.py and the demo use, so X-Forwarded-For is judged for real.
+    server, thread = serve_in_thread(app, settings.cloud_port, **settings.uvicorn_proxy_options())
     try:
         yield CloudServer(settings, f"http://127.0.0.1:{settings.cloud_port}/api/v1", clock, app)
     finally:

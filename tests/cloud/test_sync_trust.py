@@ -28,6 +28,7 @@ from cloud.tables import (
     orders,
     payments,
     stock_deltas,
+    stores,
     sync_streams,
 )
 from edgestore.ports import free_port
@@ -143,7 +144,9 @@ def count(server: CloudServer, table: Any, *where: Any) -> int:
 def their_state(server: CloudServer, victim: Device) -> dict[str, Any]:
     """Everything of the other seller that an attack could change."""
     with server.cloud.db.read() as conn:
-        seller_id = conn.execute(select(orders.c.seller_id).where(orders.c.store_id == victim.store)).scalar()
+        seller_id = conn.execute(
+            select(stores.c.seller_id).where(stores.c.store_id == victim.store)
+        ).scalar_one()
         return {
             "orders": conn.execute(
                 select(orders.c.order_id, orders.c.status, orders.c.total)
@@ -177,7 +180,9 @@ def their_state(server: CloudServer, victim: Device) -> dict[str, Any]:
 
 def my_bell_text(server: CloudServer, device: Device) -> str:
     with server.cloud.db.read() as conn:
-        seller_id = conn.execute(select(orders.c.seller_id).where(orders.c.store_id == device.store)).scalar()
+        seller_id = conn.execute(
+            select(stores.c.seller_id).where(stores.c.store_id == device.store)
+        ).scalar_one()
         rows = conn.execute(
             select(notifications.c.title, notifications.c.body, notifications.c.data).where(
                 notifications.c.seller_id == seller_id
