@@ -585,7 +585,9 @@ def test_any_batch_a_device_sends_leaves_other_stores_alone_and_its_stream_movin
         paths = _paths(document)
         # Half the time aim at what names something (ids, the order of a child): where trust is decided.
         aimed = [p for p in paths if p and isinstance(p[-1], str) and p[-1].endswith("Id")]
-        path = data.draw(st.sampled_from(aimed) | st.sampled_from(paths), "path")
+        path = data.draw(
+            st.sampled_from(aimed) | st.sampled_from(paths) if aimed else st.sampled_from(paths), "path"
+        )
         op = data.draw(st.sampled_from(["set", "set", "set", "delete", "duplicate"]), "op")
         document = _mutate(document, path, op, data.draw(_hostile(theirs, victim_order), "value"))
     dead_before = count(cloud_server, dead_letters)
@@ -609,7 +611,8 @@ def test_any_batch_a_device_sends_leaves_other_stores_alone_and_its_stream_movin
     orders_before = count(cloud_server, orders, orders.c.store_id == mine.store)
     honest = mine.sale(cloud_server.clock())
     ack = publish(cloud_server, mine, [honest])
-    assert ack.high_water_seq == mine.seqs[Stream.ORDERS]
+    # At or past its seq: a mutated batch may have left a later seq applied above a gap the sale now fills.
+    assert ack.high_water_seq >= mine.seqs[Stream.ORDERS]
     assert count(cloud_server, orders, orders.c.store_id == mine.store) == orders_before + 1
 
 
