@@ -44,6 +44,8 @@ from cloud.web.forms import (
 )
 from models.catalog import PHONE_CATEGORY_ID, Condition
 from models.cloud_api import (
+    FIRST_YEAR,
+    LAST_YEAR,
     AdjustmentKind,
     BrandPublic,
     ProductCreate,
@@ -922,10 +924,13 @@ def adjust_stock(
 
 
 def _date(value: str | None) -> date | None:
+    """A day filter from the page's query; one the API would refuse (unreadable, or outside the years the
+    API takes: 0001-01-01 overflows when moved to UTC) is no filter, like a blank one."""
     try:
-        return date.fromisoformat(value) if value else None
+        day = date.fromisoformat(value) if value else None
     except ValueError:
         return None
+    return day if day is None or FIRST_YEAR <= day.year <= LAST_YEAR else None
 
 
 @router.get("/orders")

@@ -332,7 +332,16 @@ def test_every_page_renders_for_a_signed_in_seller(cloud_server: CloudServer):
             assert r.headers["cache-control"] == "no-store"
         store_id = create_store(c)
         product_id = create_product(c)
-        for path in [*PAGES, f"/products/{product_id}", f"/stock?store={store_id}", "/dashboard?days=7"]:
+        extreme_days = (
+            "/orders?from=0001-01-01&to=9999-12-31"  # as the API refuses them, the page ignores them
+        )
+        for path in [
+            *PAGES,
+            f"/products/{product_id}",
+            f"/stock?store={store_id}",
+            "/dashboard?days=7",
+            extreme_days,
+        ]:
             r = c.get(path)
             assert r.status_code == 200, (path, r.text[:500])
             assert "{{" not in r.text
