@@ -44,3 +44,15 @@ def holds_control_characters(value: object) -> bool:
         elif isinstance(item, list | tuple | set | frozenset):
             stack.extend(item)
     return False
+
+
+def without_control_characters(value: object) -> object:
+    """``value`` with every such character removed, inside lists and dicts too (keys included): what the
+    migrations that clean text stored before this rule write back."""
+    if isinstance(value, str):
+        return _FORBIDDEN.sub("", value) if has_control_characters(value) else value
+    if isinstance(value, dict):
+        return {without_control_characters(k): without_control_characters(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_control_characters(v) for v in value]
+    return value

@@ -25,6 +25,8 @@ from typing import Any, Protocol
 import pymongo
 from montydb import MontyClient, set_storage
 
+from models.text import without_control_characters
+
 METADATA_COLLECTION = "productMetadata"
 MONGO_SERVER_SELECTION_TIMEOUT_MS = 3000
 # montydb writes the name of a repository's storage engine into this file when the repository is set up.
@@ -59,8 +61,11 @@ def _to_mongo_precision(moment: datetime) -> datetime:
 
 
 def _from_storage(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """A plain dict with ``updatedAt`` in ``datetime.UTC``: montydb hands back its own fixed-offset tzinfo."""
-    out = dict(doc)
+    """A plain dict with ``updatedAt`` in ``datetime.UTC``: montydb hands back its own fixed-offset tzinfo.
+
+    Text is read without control characters: documents written before the rule of ``models/text.py``
+    (issue 15) may hold some, and every schema refuses them, responses included."""
+    out = {key: without_control_characters(value) for key, value in doc.items()}
     updated = out.get("updatedAt")
     if isinstance(updated, datetime) and updated.tzinfo is not None:
         out["updatedAt"] = updated.astimezone(UTC)

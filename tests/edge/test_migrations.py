@@ -1,5 +1,6 @@
 """The migrations build exactly the schema the code declares, and a node migrates its file on start."""
 
+import json
 import sqlite3
 
 from alembic.autogenerate import compare_metadata
@@ -22,7 +23,7 @@ def test_migrate_is_idempotent_and_sets_pragmas(tmp_path):
     db = Database(tmp_path / "edge.sqlite3")
     db.migrate()
     db.migrate()
-    assert db.schema_version() == "0002"
+    assert db.schema_version() == "0003"
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
@@ -31,4 +32,45 @@ def test_migrate_is_idempotent_and_sets_pragmas(tmp_path):
     assert db.integrity_ok()
     db.dispose()
     with sqlite3.connect(tmp_path / "edge.sqlite3") as raw:
-        assert raw.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
+        assert raw.execute("SELECT version_num FROM alembic_version").fetchall() == [("0003",)]
+
+
+def test_text_stored_before_the_control_character_rule_is_cleaned(tmp_path):
+    """Migration 0003: a name, a note and an outbox payload holding control characters (accepted before
+    issue 15) lose them, so the node can show and send them; dead letters keep what was received."""
+    from alembic import command
+    from alembic.config import Config
+
+    from edge.db import MIGRATIONS_DIR
+
+    path = tmp_path / "edge.sqlite3"
+    db = Database(path)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with db.engine.connect() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0002")
+    db.dispose()
+    payload = '{"name":"珍珠\\u0007奶茶","note":"ok\\nline","n":1}'
+    with sqlite3.connect(path) as raw:
+        raw.execute(
+            "INSERT INTO products (product_id, name, name_en, description, listed) "
+            "VALUES ('p1', 'Tea' || char(7) || 'Time', 'ok', 'two' || char(10) || 'lines', 1)"
+        )
+        raw.execute(
+            "INSERT INTO outbox (message_id, stream, stream_seq, aggregate_id, payload, created_at) "
+            "VALUES ('m1', 'orders', 1, 'o1', ?, '2026-12-01 00:00:00')",
+            (payload,),
+        )
+        raw.execute(
+            "INSERT INTO dead_letters (dead_letter_id, received_at, topic, reason, detail, payload) "
+            "VALUES ('d1', '2026-12-01 00:00:00', 't', 'malformed', 'x' || char(1), 'y' || char(1))"
+        )
+    db = Database(path)
+    db.migrate()
+    db.dispose()
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("SELECT name, description FROM products").fetchone() == ("TeaTime", "two\nlines")
+        stored = raw.execute("SELECT payload FROM outbox").fetchone()[0]
+        assert json.loads(stored) == {"name": "珍珠奶茶", "note": "ok\nline", "n": 1}
+        assert raw.execute("SELECT detail FROM dead_letters").fetchone()[0] == "x\x01"

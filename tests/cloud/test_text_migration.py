@@ -1,0 +1,54 @@
+"""Migration 0005: text and JSON stored before the control-character rule (issue 15) lose those characters,
+so every schema can show them again; dead letters keep what was received."""
+
+from datetime import UTC, datetime
+
+from sqlalchemy import text
+
+from cloud.db import CloudDatabase
+from tests.cloud.conftest import PostgresForTests
+from tests.cloud.test_brand_migration import migrate_to
+
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def test_text_stored_before_the_rule_is_cleaned(postgres: PostgresForTests):
+    postgres.server.create_database("textmig")
+    db = CloudDatabase(postgres.server.url("textmig"))
+    try:
+        migrate_to(db, "0004")
+        with db.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO sellers (seller_id, account, password_hash, name, address, created_at) "
+                    "VALUES ('s1', 's1', 'x', :name, :address, :now)"
+                ),
+                {"name": "茶\x07舖", "address": "台北市\n信義區", "now": NOW},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO notifications (notification_id, seller_id, kind, title, body, data, created_at) "
+                    "VALUES ('n1', 's1', 'newOrder', :title, '', CAST(:data AS json), :now)"
+                ),
+                {
+                    "title": "新訂單\x1b",
+                    "data": '{"titleEn": "New\\u0001 order", "lines": ["a\\tb"]}',
+                    "now": NOW,
+                },
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO dead_letters (dead_letter_id, received_at, topic, reason, detail, seqs, payload) "
+                    "VALUES ('d1', :now, 't', 'malformed', :detail, CAST('[]' AS json), :detail)"
+                ),
+                {"detail": "bad\x01", "now": NOW},
+            )
+        migrate_to(db, "head")
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT name, address FROM sellers")).one() == ("茶舖", "台北市\n信義區")
+            title, data = conn.execute(text("SELECT title, data FROM notifications")).one()
+            assert title == "新訂單"
+            assert data == {"titleEn": "New order", "lines": ["a\tb"]}
+            assert conn.execute(text("SELECT detail FROM dead_letters")).scalar_one() == "bad\x01"
+    finally:
+        db.dispose()
