@@ -4,12 +4,17 @@ never queues what the cloud would refuse (``edge.outbox.enqueue``).
 
 The node's catalog cache is the catalog it sells from, so its prices are the ones the checks compare with
 (``VariantFacts.version`` None: no older version to tell apart).
+
+These lookups run for every record a sale or a return queues, inside the write lock, so they are plain
+statements: building and compiling a SQLAlchemy expression each time was most of their cost (about 0.1 ms
+a statement, against 0.02 ms for the statement itself).
 """
 
-from sqlalchemy import Connection, func, select
+from collections.abc import Iterable
+
+from sqlalchemy import Connection
 
 from edge import node_state
-from edge.tables import coupons, discounts, orders, variants
 from models.errors import Conflict
 from models.footfall import FootfallEvent
 from models.sales import Order
@@ -17,12 +22,18 @@ from models.stock import StockDelta
 from sync_protocol.envelope import OrderTransition, UplinkPayload
 from sync_protocol.record_checks import SellerFacts, Sender, VariantFacts, creator_key
 
+_SENDER = "SELECT key, value FROM node_state WHERE key IN (?, ?)"
+_VARIANT = "SELECT product_id, price FROM variants WHERE variant_id = ?"
+_DISCOUNT = "SELECT discount_id FROM discounts WHERE discount_id = ?"
+_COUPON = "SELECT upper(code) FROM coupons WHERE upper(code) = ?"
+_ORDER = "SELECT store_id, device_id FROM orders WHERE order_id = ?"
+
 
 def sender(conn: Connection) -> Sender:
-    store_id, device_id = (
-        node_state.get(conn, node_state.STORE_ID),
-        node_state.get(conn, node_state.DEVICE_ID),
-    )
+    found = {
+        row[0]: row[1] for row in conn.exec_driver_sql(_SENDER, (node_state.STORE_ID, node_state.DEVICE_ID))
+    }
+    store_id, device_id = found.get(node_state.STORE_ID), found.get(node_state.DEVICE_ID)
     if store_id is None or device_id is None:
         raise Conflict("this node has no store yet: load a catalog first", code="noStoreId")
     return Sender(store_id, device_id)
@@ -32,43 +43,29 @@ def node_facts(conn: Connection, record: UplinkPayload) -> SellerFacts:
     if isinstance(record, FootfallEvent):
         return SellerFacts()
     if isinstance(record, OrderTransition):
-        return SellerFacts(order_stores=_creators(conn, record.order_id))
+        row = conn.exec_driver_sql(_ORDER, (record.order_id,)).first()
+        return SellerFacts(order_stores={record.order_id: creator_key(row[0], row[1])} if row else {})
     if isinstance(record, StockDelta):
-        return SellerFacts(variants=_variants(conn, {record.variant_id}))
+        return SellerFacts(variants=_variants(conn, [record.variant_id]))
     assert isinstance(record, Order)
-    discount_ids = {i.discount_id for i in record.items if i.discount_id is not None}
-    code = record.coupon_code.upper() if record.coupon_code else None
+    # The order was written in this transaction under its own primary key: it is this node's, and no other
+    # order here holds its id or its items' and payments' ids. What remains to judge is the catalog.
     return SellerFacts(
         variants=_variants(conn, {i.variant_id for i in record.items}),
-        discount_ids=frozenset(
-            conn.execute(
-                select(discounts.c.discount_id).where(discounts.c.discount_id.in_(sorted(discount_ids)))
-            ).scalars()
-        )
-        if discount_ids
-        else frozenset(),
-        coupon_codes=frozenset(
-            conn.execute(
-                select(func.upper(coupons.c.code)).where(func.upper(coupons.c.code) == code)
-            ).scalars()
-        )
-        if code
-        else frozenset(),
-        order_stores=_creators(conn, record.order_id),
+        discount_ids=_found(conn, _DISCOUNT, {i.discount_id for i in record.items if i.discount_id}),
+        coupon_codes=_found(conn, _COUPON, {record.coupon_code.upper()} if record.coupon_code else set()),
+        order_stores={record.order_id: creator_key(record.store_id, record.device_id)},
     )
 
 
-def _variants(conn: Connection, ids: set[str]) -> dict[str, VariantFacts]:
-    rows = conn.execute(
-        select(variants.c.variant_id, variants.c.product_id, variants.c.price).where(
-            variants.c.variant_id.in_(sorted(ids))
-        )
-    )
-    return {r.variant_id: VariantFacts(r.product_id, r.price) for r in rows}
+def _variants(conn: Connection, ids: Iterable[str]) -> dict[str, VariantFacts]:
+    found = {}
+    for variant_id in ids:
+        row = conn.exec_driver_sql(_VARIANT, (variant_id,)).first()
+        if row is not None:
+            found[variant_id] = VariantFacts(row[0], row[1])
+    return found
 
 
-def _creators(conn: Connection, order_id: str) -> dict[str, str]:
-    row = conn.execute(
-        select(orders.c.store_id, orders.c.device_id).where(orders.c.order_id == order_id)
-    ).first()
-    return {order_id: creator_key(row.store_id, row.device_id)} if row else {}
+def _found(conn: Connection, statement: str, keys: set[str]) -> frozenset[str]:
+    return frozenset(key for key in keys if conn.exec_driver_sql(statement, (key,)).first() is not None)
