@@ -39,6 +39,7 @@ from cloud.db import CloudDatabase
 from cloud.settings import CloudSettings
 from cloud.tables import login_failures, sellers, sessions
 from models.errors import DomainError
+from models.text import has_control_characters
 
 _hasher = PasswordHasher()
 # Verifying against this when the account does not exist takes as long as a real check, so response
@@ -265,6 +266,10 @@ def login(
 
     Raises ``TooManyAttempts`` (with the seconds to wait) when a limit holds, ``Unauthenticated``
     (``invalidCredentials``) for a wrong account or password, which also counts as a failure."""
+    if has_control_characters(account) or has_control_characters(client):
+        # No account holds one (models.text), and Postgres text cannot hold a NUL: answered like any wrong
+        # account, before anything is written (the dashboard's form does not pass through a schema).
+        raise Unauthenticated("wrong account or password", code="invalidCredentials")
     key = account.lower()
     client = client[:64]
     presented = known_device(secret, device) if secret is not None else None

@@ -16,18 +16,17 @@ I/O around them; ``cloud.sync_service`` calls ``handle_uplink`` for each MQTT me
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from cloud import downlink, notifications, orders, stock
 from cloud.db import CloudDatabase
+from cloud.failures import Failure, failure_of
 from cloud.footfall import ingest_footfall
 from cloud.tables import dead_letters, devices, sync_streams
-from cloud.transient import is_transient
 from cloud.uplink_facts import seller_facts
 from models.cloud_api import NotificationKind
 from models.errors import DomainError
@@ -36,7 +35,7 @@ from models.ids import new_id
 from models.money import format_twd
 from models.sales import Order
 from models.stock import StockDelta
-from sync_protocol.encoding import DEFAULT_MAX_BATCH_BYTES, decode_batch
+from sync_protocol.encoding import DEFAULT_MAX_BATCH_BYTES, decode_batch, encode
 from sync_protocol.envelope import Ack, Batch, OrderTransition, SeqRange, UplinkPayload, validate_payload
 from sync_protocol.errors import InvalidTopic, MessageRejected, RejectReason
 from sync_protocol.record_checks import PriceDifference, Sender, check_record
@@ -158,17 +157,18 @@ def _ranges(seqs: list[int]) -> tuple[SeqRange, ...]:
     return tuple(runs)
 
 
-def _apply(conn: Connection, seller_id: str, payload: Any, now: datetime, low_threshold: int) -> None:
+def _apply(
+    conn: Connection, seller_id: str, payload: UplinkPayload, now: datetime, low_threshold: int
+) -> bool:
+    """Apply one record; False when it was here already (a redelivery)."""
     if isinstance(payload, Order):
-        orders.ingest_order(conn, payload, now, low_threshold=low_threshold)
-    elif isinstance(payload, StockDelta):
-        stock.write_deltas(conn, seller_id, [payload], now, low_threshold)
-    elif isinstance(payload, FootfallEvent):
-        ingest_footfall(conn, [payload])
-    elif isinstance(payload, OrderTransition):
-        _apply_store_transition(conn, seller_id, payload, now, low_threshold)
-    else:  # pragma: no cover - PAYLOAD_MODELS and this function list the same four types
-        raise TypeError(type(payload).__name__)
+        return orders.ingest_order(conn, payload, now, low_threshold=low_threshold)
+    if isinstance(payload, StockDelta):
+        return stock.write_deltas(conn, seller_id, [payload], now, low_threshold) > 0
+    if isinstance(payload, FootfallEvent):
+        return ingest_footfall(conn, [payload]) > 0
+    _apply_store_transition(conn, seller_id, payload, now, low_threshold)
+    return True
 
 
 def _apply_store_transition(
@@ -268,13 +268,16 @@ def handle_uplink(
     *,
     low_threshold: int = 5,
     max_bytes: int = DEFAULT_MAX_BATCH_BYTES,
+    give_up: bool = False,
 ) -> Ack | None:
     """Apply one uplink message; the ack to publish to the device, or None when there is nobody to answer
     (an unparseable topic or an unknown device: dead-lettered, nothing is acknowledged).
 
-    Raises only for a transient database failure (``cloud.transient``), after which the whole message may be
-    tried again. Anything else that goes wrong dead-letters the message's new seqs and moves the stream on:
-    no input can wedge it."""
+    A record that is refused, or that the database refuses for its data (``cloud.failures``), is
+    dead-lettered and the rest goes on. A transient database failure is raised, with nothing applied, so
+    the whole message is tried again. So is an unexpected failure (a bug, a schema behind the code), unless
+    ``give_up`` (the caller saw this stream fail that way several times in a row): then what failed is
+    dead-lettered and the stream moves on, so no input can wedge it."""
     try:
         parsed = parse_topic(topic)
     except InvalidTopic as exc:
@@ -289,9 +292,10 @@ def handle_uplink(
     received = _Received(topic, data, now, parsed.store_id, parsed.device_id)
     try:
         with db.transaction() as conn:
-            return _handle(conn, parsed, received, low_threshold, max_bytes)
+            return _handle(conn, parsed, received, low_threshold, max_bytes, give_up)
     except Exception as exc:
-        if is_transient(exc):
+        failure = failure_of(exc)
+        if failure is Failure.TRANSIENT or (failure is Failure.UNEXPECTED and not give_up):
             raise
         log.exception("uplink on %s failed to apply; dead-lettering its messages", topic)
         with db.transaction() as conn:
@@ -299,12 +303,20 @@ def handle_uplink(
 
 
 def _handle(
-    conn: Connection, parsed: UplinkTopic, received: _Received, low_threshold: int, max_bytes: int
+    conn: Connection,
+    parsed: UplinkTopic,
+    received: _Received,
+    low_threshold: int,
+    max_bytes: int,
+    give_up: bool,
 ) -> Ack | None:
     device = _registered(conn, parsed.device_id)
     if device is None:
         received.dead_letter(conn, RejectReason.UNAUTHORISED, "unknown or revoked device")
         return None
+    # The store the registry holds, not the one the topic claims: a refusal counts against the sender's own
+    # store, never another seller's (under a broker ACL that did not bind the store).
+    received = replace(received, store_id=device.sender.store_id)
     try:
         batch: Batch = decode_batch(
             received.data, topic=parsed, device_store_id=device.sender.store_id, max_bytes=max_bytes
@@ -314,13 +326,13 @@ def _handle(
         if exc.reason is RejectReason.BAD_PAYLOAD and exc.batch is not None:
             # A sound batch with poison messages: those are handled as dead letters, the rest applies.
             refused = set(exc.seqs) or {m.seq for m in exc.batch.messages}
-            return _commit(conn, exc.batch, device, received, low_threshold, refused=refused)
+            return _commit(conn, exc.batch, device, received, low_threshold, refused=refused, give_up=give_up)
         if exc.reason is RejectReason.UNAUTHORISED:
             return None  # never acknowledge anything to a sender that claims another store
         # Unreadable as a whole: nothing advances; the device learns where the stream stands and re-sends.
         state = _load_state(conn, parsed.device_id, parsed.stream)
         return _ack(state, device.sender.store_id, parsed.device_id, parsed.stream, [])
-    return _commit(conn, batch, device, received, low_threshold, refused=set())
+    return _commit(conn, batch, device, received, low_threshold, refused=set(), give_up=give_up)
 
 
 def _live_devices(conn: Connection, store_id: str) -> int:
@@ -341,6 +353,7 @@ def _commit(
     low_threshold: int,
     *,
     refused: set[int],
+    give_up: bool,
 ) -> Ack:
     # A store with more than one selling device: each must hear the others' stock deltas (their own come
     # back too, and are dropped by id). One device, the usual case, needs no copy of its own deltas.
@@ -351,9 +364,13 @@ def _commit(
     dead: list[int] = sorted(refused & new)
     now = received.now
 
+    envelopes = {m.seq: m for m in batch.messages}
+
     def refuse(seq: int, reason: RejectReason, detail: str) -> None:
+        # The dead letter keeps this record's envelope, not the whole batch: a batch of 500 poison records
+        # must not write 500 copies of itself.
         dead.append(seq)
-        received.dead_letter(conn, reason, detail, (seq,))
+        replace(received, data=encode(envelopes[seq])).dead_letter(conn, reason, detail, (seq,))
 
     todo: list[tuple[int, UplinkPayload]] = []
     for message in batch.messages:
@@ -367,17 +384,18 @@ def _commit(
         try:
             with conn.begin_nested():  # one bad record is dead-lettered; the rest of the batch still applies
                 differences = check_record(payload, device.sender, facts)
-                _apply(conn, device.seller_id, payload, now, low_threshold)
-                if differences:
+                if _apply(conn, device.seller_id, payload, now, low_threshold) and differences:
                     _ring_price_differences(conn, device.seller_id, differences, now)
                 if share_stock and isinstance(payload, StockDelta):
                     downlink.queue_deltas(conn, [payload], now)
         except MessageRejected as exc:
             refuse(seq, exc.reason, f"seq {seq}: {exc.detail}")
         except Exception as exc:
-            if is_transient(exc):
+            failure = failure_of(exc)
+            if failure is Failure.TRANSIENT or (failure is Failure.UNEXPECTED and not give_up):
                 raise
-            # Whatever this record makes the database or our code do, it would do again on every redelivery.
+            # The record's own fault (or, when giving up, failing the same way time after time): it would
+            # fail again on every redelivery.
             log.warning("seq %d on %s could not be applied: %r", seq, received.topic, exc)
             refuse(seq, RejectReason.APPLY_FAILED, f"seq {seq}: {type(exc).__name__}: {exc}")
     _save_state(conn, batch.device_id, batch.stream, decision.state, now)

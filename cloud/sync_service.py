@@ -25,10 +25,10 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from cloud import downlink, model_files, notifications, store_catalog
+from cloud.failures import Failure, failure_of
 from cloud.runtime import Cloud
 from cloud.sync_ingest import dead_letter, handle_uplink
 from cloud.tables import devices, stores
-from cloud.transient import is_transient
 from models.cloud_api import NotificationKind
 from sync_protocol.encoding import decode_status, encode
 from sync_protocol.envelope import Ack, CatalogAnnouncement, CatalogDelta
@@ -76,11 +76,18 @@ class SyncService:
         downlink_interval_s: float = 1.0,
         prune_interval_s: float = 300.0,
         retry_pauses_s: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0),
+        retry_budget_s: float = 10.0,
+        give_up_after: int = 5,
     ) -> None:
-        """``retry_pauses_s``: the pauses between tries of an uplink message while the database fails; on
-        the MQTT thread, so short (the device resends after its own wait anyway)."""
+        """``retry_pauses_s`` and ``retry_budget_s``: the pauses between tries of an uplink message while the
+        database fails, and the most time spent on one message (on the MQTT thread, so short: the device
+        sends it again after its own wait anyway). ``give_up_after``: unexpected failures in a row on one
+        stream before what fails is dead-lettered."""
         self.cloud = cloud
         self.retry_pauses_s = retry_pauses_s
+        self.retry_budget_s = retry_budget_s
+        self.give_up_after = give_up_after
+        self._unexpected: dict[str, int] = {}  # uplink topic -> unexpected failures in a row
         self.clock = clock
         self.downlink_interval_s = downlink_interval_s
         self.prune_interval_s = prune_interval_s
@@ -244,11 +251,16 @@ class SyncService:
             self.link.publish(str(Topics.ack(ack.store_id, ack.device_id)), encode(ack), wait=False)
 
     def _ingest(self, topic: str, data: bytes) -> Ack | None:
-        """``handle_uplink``, tried again with growing pauses while the database fails (not the message:
-        that is dead-lettered inside). After the last try the message is left to the device, which sends
-        it again when no ack comes; meanwhile the failure shows in ``GET /sync/status``."""
+        """``handle_uplink``, tried again with growing pauses while the database fails (``cloud.failures``),
+        within ``retry_budget_s`` (this runs on the MQTT network thread: a longer wait would miss the
+        broker's keep-alive); after that the message is left to the device, which sends it again when no ack
+        comes. An unexpected failure is not tried again at once (it would fail the same way) but counted per
+        stream: after ``give_up_after`` in a row, what fails is dead-lettered and the stream moves on.
+        Meanwhile the failure shows in ``GET /sync/status``."""
         health = self.cloud.ingest_health
-        for attempt, pause_s in enumerate((*self.retry_pauses_s, None)):
+        started = time.monotonic()
+        give_up = self._unexpected.get(topic, 0) + 1 >= self.give_up_after
+        for pause_s in (*self.retry_pauses_s, None):
             try:
                 ack = handle_uplink(
                     self.cloud.db,
@@ -256,20 +268,22 @@ class SyncService:
                     data,
                     self.clock(),
                     low_threshold=self.cloud.settings.low_stock_threshold,
+                    give_up=give_up,
                 )
             except Exception as exc:
-                if not is_transient(exc):
-                    raise
                 health.failed(exc, self.clock())
-                if pause_s is None or self._stop.wait(pause_s):
-                    log.warning(
-                        "uplink on %s not applied after %d tries (%r); the device resends",
-                        topic,
-                        attempt + 1,
-                        exc,
+                if failure_of(exc) is not Failure.TRANSIENT:
+                    self._unexpected[topic] = self._unexpected.get(topic, 0) + 1
+                    log.exception(
+                        "uplink on %s failed unexpectedly (%d in a row)", topic, self._unexpected[topic]
                     )
                     return None
+                out_of_time = pause_s is None or time.monotonic() - started + pause_s > self.retry_budget_s
+                if out_of_time or self._stop.wait(pause_s):
+                    log.warning("uplink on %s not applied (%r); the device sends it again", topic, exc)
+                    return None
                 continue
+            self._unexpected.pop(topic, None)
             health.applied(self.clock())
             return ack
         return None  # pragma: no cover - the loop returns on its last pass

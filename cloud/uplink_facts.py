@@ -8,7 +8,7 @@ orders, items and payments that already exist under ids the batch uses, whoever 
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, select
+from sqlalchemy import ColumnElement, Connection, Table, func, select
 
 from cloud.tables import coupons, discounts, order_items, orders, payments, products, variants
 from models.sales import Order
@@ -23,11 +23,13 @@ def seller_facts(conn: Connection, seller_id: str, payloads: Iterable[UplinkPayl
     codes: set[str] = set()
     order_ids: set[str] = set()
     child_ids: set[str] = set()
+    product_ids: set[str] = set()
     for payload in payloads:
         if isinstance(payload, Order):
             order_ids.add(payload.order_id)
             for item in payload.items:
                 variant_ids.add(item.variant_id)
+                product_ids.add(item.product_id)
                 child_ids.add(item.item_id)
                 if item.discount_id is not None:
                     discount_ids.add(item.discount_id)
@@ -48,8 +50,16 @@ def seller_facts(conn: Connection, seller_id: str, payloads: Iterable[UplinkPayl
         facts_variants = {
             r.variant_id: VariantFacts(r.product_id, int(r.price), int(r.catalog_version)) for r in rows
         }
+    own_products = _ids(conn, products.c.product_id, products.c.seller_id, seller_id, product_ids)
     return SellerFacts(
         variants=facts_variants,
+        product_ids=own_products,
+        # Ids the batch names that are not the seller's: another seller's, or removed from the catalog
+        # since (a variant deleted from a product). Asked only when there are any, which is rare.
+        foreign_ids=_others(
+            conn, variants, variants.c.variant_id, seller_id, variant_ids - facts_variants.keys()
+        )
+        | _others(conn, products, products.c.product_id, seller_id, product_ids - own_products),
         discount_ids=_ids(conn, discounts.c.discount_id, discounts.c.seller_id, seller_id, discount_ids),
         coupon_codes=_ids(conn, func.upper(coupons.c.code), coupons.c.seller_id, seller_id, codes),
         order_stores={
@@ -74,6 +84,15 @@ def _ids(
     if not wanted:
         return frozenset()
     query = select(column).where(owner == seller_id, column.in_(sorted(wanted)))
+    return frozenset(conn.execute(query).scalars())
+
+
+def _others(
+    conn: Connection, table: Table, id_column: ColumnElement[str], seller_id: str, ids: set[str]
+) -> frozenset[str]:
+    if not ids:
+        return frozenset()
+    query = select(id_column).where(table.c.seller_id != seller_id, id_column.in_(sorted(ids)))
     return frozenset(conn.execute(query).scalars())
 
 

@@ -24,6 +24,7 @@ from sync_protocol.record_checks import SellerFacts, Sender, VariantFacts, creat
 
 _SENDER = "SELECT key, value FROM node_state WHERE key IN (?, ?)"
 _VARIANT = "SELECT product_id, price FROM variants WHERE variant_id = ?"
+_PRODUCT = "SELECT product_id FROM products WHERE product_id = ?"
 _DISCOUNT = "SELECT discount_id FROM discounts WHERE discount_id = ?"
 _COUPON = "SELECT upper(code) FROM coupons WHERE upper(code) = ?"
 _ORDER = "SELECT store_id, device_id FROM orders WHERE order_id = ?"
@@ -50,8 +51,11 @@ def node_facts(conn: Connection, record: UplinkPayload) -> SellerFacts:
     assert isinstance(record, Order)
     # The order was written in this transaction under its own primary key: it is this node's, and no other
     # order here holds its id or its items' and payments' ids. What remains to judge is the catalog.
+    found = _variants(conn, {i.variant_id for i in record.items})
     return SellerFacts(
-        variants=_variants(conn, {i.variant_id for i in record.items}),
+        variants=found,
+        # A line whose variant left this node's catalog (a snapshot without it) still names its product.
+        product_ids=_found(conn, _PRODUCT, {i.product_id for i in record.items if i.variant_id not in found}),
         discount_ids=_found(conn, _DISCOUNT, {i.discount_id for i in record.items if i.discount_id}),
         coupon_codes=_found(conn, _COUPON, {record.coupon_code.upper()} if record.coupon_code else set()),
         order_stores={record.order_id: creator_key(record.store_id, record.device_id)},

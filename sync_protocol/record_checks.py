@@ -65,13 +65,19 @@ class VariantFacts:
 class SellerFacts:
     """What the receiver knows about the ids a set of records names, limited to the sender's seller.
 
-    ``variants``: the seller's variants among those named. ``discount_ids`` and ``coupon_codes`` (upper
-    case: shoppers type codes in any case): the seller's own among those named. ``order_stores``: for order ids that exist already, the store (and
+    ``variants``: the seller's variants among those named; ``product_ids``: the seller's products among
+    those named; ``foreign_ids``: the variant and product ids named that belong to another seller. A
+    variant that is neither the seller's nor another's was removed from the catalog since the node sold it
+    (the cloud deletes a variant taken out of a product): such a sale stands when its product is the
+    seller's. ``discount_ids`` and ``coupon_codes`` (upper case: shoppers type codes in any case): the
+    seller's own among those named. ``order_stores``: for order ids that exist already, the store (and
     device) that created each, ``storeId/deviceId``. ``child_orders``: for item and payment ids that exist
     already, the order each belongs to. Everything a record names that is missing here is not the seller's.
     """
 
     variants: Mapping[str, VariantFacts] = field(default_factory=dict)
+    product_ids: frozenset[str] = frozenset()
+    foreign_ids: frozenset[str] = frozenset()
     discount_ids: frozenset[str] = frozenset()
     coupon_codes: frozenset[str] = frozenset()
     order_stores: Mapping[str, str] = field(default_factory=dict)
@@ -192,7 +198,9 @@ def _check_order_catalog(order: Order, facts: SellerFacts) -> tuple[PriceDiffere
     for item in order.items:
         variant = facts.variants.get(item.variant_id)
         if variant is None:
-            raise _foreign(f"variant {item.variant_id} is not the seller's")
+            if item.variant_id in facts.foreign_ids or item.product_id not in facts.product_ids:
+                raise _foreign(f"variant {item.variant_id} of product {item.product_id} is not the seller's")
+            continue  # removed from the catalog since: the sale stands, its price cannot be compared
         if variant.product_id != item.product_id:
             raise _foreign(f"variant {item.variant_id} is not of product {item.product_id}")
         if item.discount_id is not None and item.discount_id not in facts.discount_ids:
@@ -218,8 +226,10 @@ _SIGN_OF_REASON: Mapping[StockReason, int] = MappingProxyType(
 def check_stock_delta(delta: StockDelta, sender: Sender, facts: SellerFacts) -> None:
     if delta.store_id != sender.store_id:
         raise _foreign(f"stock delta {delta.delta_id} is for store {delta.store_id}, not the sender's")
-    if delta.variant_id not in facts.variants:
-        raise _foreign(f"variant {delta.variant_id} is not the seller's")
+    # A variant that is not the seller's now but nobody else's either was removed since: its stock still
+    # moves at the store (a late sale, a return), and counting it touches nothing of anyone else.
+    if delta.variant_id in facts.foreign_ids:
+        raise _foreign(f"variant {delta.variant_id} is another seller's")
     sign = _SIGN_OF_REASON.get(delta.reason)
     if sign is not None and delta.quantity * sign < 0:
         raise _amounts(f"a {delta.reason.value} of {delta.quantity} units goes the wrong way")

@@ -309,3 +309,15 @@ def test_an_api_client_that_logged_in_before_is_a_known_device_too(serve: Serve)
         assert api_login(server, "owner", RIGHT, forwarded_for="198.51.100.10").status_code == 429
         r = app.post("/auth/login", json={"account": "owner", "password": RIGHT})
         assert r.status_code == 200, r.text
+
+
+def test_a_control_character_in_the_login_form_is_a_wrong_account_not_a_500(serve: Serve):
+    """The login page's form reaches cloud.auth without a schema: a NUL (which Postgres text cannot hold)
+    is answered like any wrong account, and nothing is written."""
+    server = serve()
+    register(server, "owner")
+    with browser(server) as page:
+        assert page_login(page, "ow\x00ner", RIGHT).status_code == 401
+        assert page_login(page, "owner\x07", RIGHT).status_code == 401
+    assert api_login(server, "owner", RIGHT).status_code == 200
+    assert failures(server) == []

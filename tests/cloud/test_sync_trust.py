@@ -305,6 +305,46 @@ def test_a_price_other_than_the_catalog_is_kept_and_rung(cloud_server: CloudServ
     assert data["lines"][0]["catalogPrice"] == 450
 
 
+def test_a_sale_of_a_variant_removed_since_is_kept(cloud_server: CloudServer, mine: Device):
+    """The seller takes a variant out of a product while a node, not yet told, sells it: the sale is kept
+    (the shopper paid), and so are its stock delta and a later return."""
+    sold = mine.sale(cloud_server.clock(), [(0, 1)])
+    kept = mine.product["variants"][1]
+    r = mine.seller.patch(
+        f"/products/{mine.product['productId']}",
+        json={"variants": [{"variantId": kept["variantId"], "name": kept["name"], "price": kept["price"]}]},
+    )
+    assert r.status_code == 200, r.text
+    assert len(r.json()["variants"]) == 1
+    gone = sold.items[0].variant_id
+    delta = StockDelta(
+        delta_id=new_id(),
+        store_id=mine.store,
+        variant_id=gone,
+        quantity=-1,
+        reason=StockReason.SALE,
+        ref_id=sold.order_id,
+        created_at=cloud_server.clock(),
+    )
+    assert dead_seqs(publish(cloud_server, mine, [sold])) == []
+    assert dead_seqs(publish(cloud_server, mine, [delta])) == []
+    change = OrderTransition(
+        order_id=sold.order_id,
+        from_status=OrderStatus.COMPLETED,
+        to_status=OrderStatus.RETURNED,
+        actor=Actor.STORE,
+        hlc=HLC(T0 + 500, 0, mine.device).encode(),
+        device_id=mine.device,
+    )
+    assert dead_seqs(publish(cloud_server, mine, [change])) == []
+    assert reasons(cloud_server) == []
+    with cloud_server.cloud.db.read() as conn:
+        assert (
+            conn.execute(select(orders.c.status).where(orders.c.order_id == sold.order_id)).scalar()
+            == "returned"
+        )
+
+
 def test_a_status_change_on_another_stores_order_is_refused(
     cloud_server: CloudServer, seller: httpx.Client, mine: Device
 ):
@@ -735,3 +775,55 @@ def test_the_node_shows_what_waits_for_the_clouds_ack(shop: Shop):  # noqa: F811
         lambda: _node_status(shop)["waitingForAckSince"] is None and _node_status(shop)["resends"] == 0,
         what="the wait to clear",
     )
+
+
+def test_an_unexpected_failure_is_not_acknowledged_until_it_has_failed_several_times(
+    cloud_server: CloudServer, mine: Device, monkeypatch: pytest.MonkeyPatch
+):
+    """A failure that is neither the database's nor the record's (here a bug in the code that applies
+    orders) must not cost good sales: the message is not acknowledged and the device sends it again. Only
+    after ``give_up_after`` such failures in a row on that stream is it dead-lettered, so that even then
+    no stream is stuck for good."""
+
+    def broken(*args: Any, **kwargs: Any) -> bool:
+        raise RuntimeError("a bug in the code that applies orders")
+
+    monkeypatch.setattr(cloud.sync_ingest, "_apply", broken)
+    service = SyncService(
+        cloud_server.cloud,
+        MqttSettings(host="127.0.0.1", port=free_port()),
+        cloud_server.clock,
+        give_up_after=3,
+    )
+    order = mine.sale(cloud_server.clock())
+    batch = Batch(
+        batch_id=new_id(),
+        store_id=mine.store,
+        device_id=mine.device,
+        stream=Stream.ORDERS,
+        messages=(
+            make_envelope(
+                message_id=new_id(),
+                store_id=mine.store,
+                device_id=mine.device,
+                seq=1,
+                hlc=HLC(T0, 0, mine.device),
+                payload=order,
+            ),
+        ),
+    )
+    topic = str(Topics.uplink(mine.store, mine.device, Stream.ORDERS))
+    for _ in range(2):
+        assert service._ingest(topic, encode(batch)) is None  # not acknowledged: the device resends it
+        assert count(cloud_server, dead_letters) == 0
+    assert cloud_server.cloud.ingest_health.snapshot().last_error == "RuntimeError"
+    ack = service._ingest(topic, encode(batch))  # the third time in a row: given up
+    assert ack is not None
+    assert ack.high_water_seq == 1
+    assert dead_seqs(ack) == [1]
+    assert reasons(cloud_server) == ["applyFailed"]
+
+    monkeypatch.undo()
+    mine.seqs[Stream.ORDERS] = 1
+    assert publish(cloud_server, mine, [mine.sale(cloud_server.clock())]).high_water_seq == 2
+    assert count(cloud_server, orders) == 1

@@ -114,6 +114,24 @@ def test_variants_products_discounts_and_coupons_must_be_the_sellers():
     refused(RejectReason.FOREIGN_REFERENCE, order(coupon_code="THEIRS"))
 
 
+def test_a_sale_of_a_variant_removed_since_stands_when_its_product_is_the_sellers():
+    """The cloud deletes a variant taken out of a product; a node that sold it before it heard keeps the
+    sale, and so does the cloud. Another seller's variant, or a product not the seller's, is refused."""
+    removed = changed_item(order(), variant_id="v-removed")
+    facts = SellerFacts(
+        variants=FACTS.variants, product_ids=frozenset({"p-tea"}), discount_ids=FACTS.discount_ids
+    )
+    assert check_order(removed, SENDER, facts) == ()
+    foreign = SellerFacts(
+        variants=FACTS.variants,
+        product_ids=frozenset({"p-tea"}),
+        discount_ids=FACTS.discount_ids,
+        foreign_ids=frozenset({"v-removed"}),
+    )
+    refused(RejectReason.FOREIGN_REFERENCE, removed, foreign)
+    refused(RejectReason.FOREIGN_REFERENCE, changed_item(removed, product_id="p-theirs"), facts)
+
+
 def test_an_in_store_sale_is_created_completed_in_store_in_twd():
     for status in (OrderStatus.REFUNDED, OrderStatus.RETURNED, OrderStatus.UNPAID, OrderStatus.SHIPPING):
         refused(RejectReason.BAD_PAYLOAD, changed(order(), status=status))
@@ -200,7 +218,9 @@ def test_a_price_changed_after_the_nodes_catalog_version_is_not_judged():
 def test_stock_deltas_are_the_stores_for_the_sellers_variants_and_go_the_right_way():
     check_stock_delta(stock_delta(), SENDER, FACTS)
     refused(RejectReason.FOREIGN_REFERENCE, stock_delta(store_id=OTHER_STORE))
-    refused(RejectReason.FOREIGN_REFERENCE, stock_delta(variant_id="v-theirs"))
+    theirs = SellerFacts(variants=FACTS.variants, foreign_ids=frozenset({"v-theirs"}))
+    refused(RejectReason.FOREIGN_REFERENCE, stock_delta(variant_id="v-theirs"), theirs)
+    check_stock_delta(stock_delta(variant_id="v-removed"), SENDER, theirs)  # removed since: it still counts
     wrong_way = stock_delta(quantity=5).model_copy(update={"reason": StockReason.SALE})
     refused(RejectReason.BAD_AMOUNTS, wrong_way)
     back = stock_delta(quantity=-5).model_copy(update={"reason": StockReason.REFUND})
