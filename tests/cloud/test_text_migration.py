@@ -43,6 +43,18 @@ def test_text_stored_before_the_rule_is_cleaned(postgres: PostgresForTests):
                 ),
                 {"detail": "bad\x01", "now": NOW},
             )
+            conn.execute(
+                text("INSERT INTO brands (brand_id, name, name_en, seller_id) VALUES (:id, :name, '', 's1')"),
+                [{"id": "b1", "name": "Acme"}, {"id": "b2", "name": "Acme\x07"}],
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO products (product_id, seller_id, name, metadata_id, shipping, group_buy, "
+                    "catalog_version, created_at, updated_at) VALUES "
+                    "('p1', 's1', 'p', 'm', CAST('[]' AS json), CAST(:gb AS json), 1, :now, :now)"
+                ),
+                {"gb": '{"minQuantity": 3, "endsAt": "9999-12-31T00:00:00+00:00"}', "now": NOW},
+            )
         migrate_to(db, "head")
         with db.engine.connect() as conn:
             assert conn.execute(text("SELECT name, address FROM sellers")).one() == ("茶舖", "台北市\n信義區")
@@ -50,5 +62,10 @@ def test_text_stored_before_the_rule_is_cleaned(postgres: PostgresForTests):
             assert title == "新訂單"
             assert data == {"titleEn": "New order", "lines": ["a\tb"]}
             assert conn.execute(text("SELECT detail FROM dead_letters")).scalar_one() == "bad\x01"
+            # Cleaned, "Acme\x07" would have been a second "Acme" of the seller: it shows the mark instead.
+            names = dict(conn.execute(text("SELECT brand_id, name FROM brands WHERE seller_id = 's1'")).all())
+            assert names == {"b1": "Acme", "b2": "Acme\ufffd"}
+            group_buy = conn.execute(text("SELECT group_buy FROM products")).scalar_one()
+            assert group_buy == {"minQuantity": 3, "endsAt": "2999-12-31T23:59:59+00:00"}
     finally:
         db.dispose()

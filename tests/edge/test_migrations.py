@@ -52,6 +52,7 @@ def test_text_stored_before_the_control_character_rule_is_cleaned(tmp_path):
         command.upgrade(cfg, "0002")
     db.dispose()
     payload = '{"name":"珍珠\\u0007奶茶","note":"ok\\nline","n":1}'
+    backspace = '{"name":"a\\bb"}'
     with sqlite3.connect(path) as raw:
         raw.execute(
             "INSERT INTO products (product_id, name, name_en, description, listed) "
@@ -63,6 +64,11 @@ def test_text_stored_before_the_control_character_rule_is_cleaned(tmp_path):
             (payload,),
         )
         raw.execute(
+            "INSERT INTO outbox (message_id, stream, stream_seq, aggregate_id, payload, created_at) "
+            "VALUES ('m2', 'orders', 2, 'o2', ?, '2026-12-01 00:00:00')",
+            (backspace,),
+        )
+        raw.execute(
             "INSERT INTO dead_letters (dead_letter_id, received_at, topic, reason, detail, payload) "
             "VALUES ('d1', '2026-12-01 00:00:00', 't', 'malformed', 'x' || char(1), 'y' || char(1))"
         )
@@ -71,6 +77,7 @@ def test_text_stored_before_the_control_character_rule_is_cleaned(tmp_path):
     db.dispose()
     with sqlite3.connect(path) as raw:
         assert raw.execute("SELECT name, description FROM products").fetchone() == ("TeaTime", "two\nlines")
-        stored = raw.execute("SELECT payload FROM outbox").fetchone()[0]
-        assert json.loads(stored) == {"name": "珍珠奶茶", "note": "ok\nline", "n": 1}
+        stored = dict(raw.execute("SELECT message_id, payload FROM outbox").fetchall())
+        assert json.loads(stored["m1"]) == {"name": "珍珠奶茶", "note": "ok\nline", "n": 1}
+        assert json.loads(stored["m2"]) == {"name": "ab"}
         assert raw.execute("SELECT detail FROM dead_letters").fetchone()[0] == "x\x01"

@@ -3,6 +3,8 @@
 Since issue 15 no text any API or sync message takes may hold a control character (``models/text.py``), and
 every schema checks it, responses included: a product name stored earlier with one would now fail to be
 shown. This removes them from every text and JSON column, once. Dead letters keep what was received.
+Group-buy ends outside the years 2000-2999, which request and response schemas now refuse, are moved to the
+nearest bound.
 
 Revision ID: 0005
 Revises: 0004
@@ -14,7 +16,8 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
-from models.text import without_control_characters
+from models.cloud_api import FIRST_YEAR, LAST_YEAR
+from models.text import has_control_characters, without_control_characters
 
 revision = "0005"
 down_revision = "0004"
@@ -40,13 +43,45 @@ def upgrade() -> None:
                 _clean_json(conn, table, column["name"])
             elif isinstance(kind, sa.String):
                 _clean_text(conn, table, column["name"])
+    _bound_group_buy_ends(conn)
+
+
+def _bound_group_buy_ends(conn: sa.Connection) -> None:
+    """Group-buy ends are now dates in the years 2000-2999 (``models.cloud_api.Moment``), and the same model
+    shows them: one stored far outside (9999-12-31, say) is moved to the nearest bound."""
+    products = sa.table("products", sa.column("product_id", sa.String), sa.column("group_buy", sa.JSON))
+    rows = conn.execute(
+        sa.select(products.c.product_id, products.c.group_buy).where(products.c.group_buy.is_not(None))
+    )
+    for product_id, group_buy in rows.all():
+        ends = (group_buy or {}).get("endsAt")
+        if not isinstance(ends, str) or len(ends) < 4 or not ends[:4].isdigit():
+            continue
+        year = int(ends[:4])
+        if FIRST_YEAR <= year <= LAST_YEAR:
+            continue
+        bound = "2000-01-01T00:00:00+00:00" if year < FIRST_YEAR else "2999-12-31T23:59:59+00:00"
+        conn.execute(
+            sa.update(products)
+            .where(products.c.product_id == product_id)
+            .values(group_buy=group_buy | {"endsAt": bound})
+        )
 
 
 def _clean_text(conn: sa.Connection, table: str, name: str) -> None:
     col = sa.column(name, sa.Text)
     t = sa.table(table, col)
     for (value,) in conn.execute(sa.select(col).distinct().where(col.op("~")(RAW))):
-        conn.execute(sa.update(t).where(col == value).values({name: without_control_characters(value)}))
+        try:
+            with conn.begin_nested():
+                conn.execute(
+                    sa.update(t).where(col == value).values({name: without_control_characters(value)})
+                )
+        except sa.exc.IntegrityError:
+            # Without them it would equal a value a unique index already holds (two brands "X" and "X\x01"
+            # of one seller): each becomes a visible U+FFFD instead, so the cloud still starts.
+            visible = "".join("\ufffd" if has_control_characters(c) else c for c in value)
+            conn.execute(sa.update(t).where(col == value).values({name: visible}))
 
 
 def _clean_json(conn: sa.Connection, table: str, name: str) -> None:

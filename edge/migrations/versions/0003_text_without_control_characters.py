@@ -25,7 +25,7 @@ depends_on = None
 KEPT_AS_RECEIVED = {"alembic_version", "dead_letters"}
 # GLOB patterns SQLite applies before Python looks: a raw control character, or one escaped in JSON text.
 RAW = "*[" + "".join(map(chr, [*range(1, 9), 11, 12, *range(14, 32), 127])) + "]*"
-ESCAPED = "*\\u00[01]*"
+ESCAPED = ("*\\u00[01]*", "*\\b*", "*\\f*")  # JSON writers escape backspace and form feed by letter
 
 
 def upgrade() -> None:
@@ -42,7 +42,7 @@ def upgrade() -> None:
 def _clean(conn: sa.Connection, table: str, name: str) -> None:
     col = sa.column(name, sa.Text)
     t = sa.table(table, col)
-    dirty = sa.or_(col.op("GLOB")(RAW), col.op("GLOB")(ESCAPED))
+    dirty = sa.or_(col.op("GLOB")(RAW), *(col.op("GLOB")(pattern) for pattern in ESCAPED))
     for (value,) in conn.execute(sa.select(col).distinct().where(dirty)):
         clean = _cleaned(value)
         if clean != value:
