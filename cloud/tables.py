@@ -342,6 +342,7 @@ dead_letters = Table(
     Column("seqs", JSON, nullable=False),
     Column("payload", Text, nullable=False),  # the first 64 KiB, as received (UTF-8, invalid bytes replaced)
     Index("ix_dead_letters_device_received", "device_id", "received_at"),
+    Index("ix_dead_letters_store", "store_id"),  # GET /sync/status counts a seller's stores' dead letters
 )
 
 downlink_feed = Table(
