@@ -42,7 +42,10 @@ def _holds(pid: int) -> bool:
 
     try:
         process = psutil.Process(pid)
-        return process.status() != psutil.STATUS_ZOMBIE and Path(process.exe()).name.startswith("python")
+        # Case-insensitive: macOS framework builds run as "Python", some distributions as "python3.11".
+        return process.status() != psutil.STATUS_ZOMBIE and Path(process.exe()).name.lower().startswith(
+            "python"
+        )
     except psutil.Error:
         return False
 

@@ -11,14 +11,14 @@ from edge.tables import cart_items, carts, products, variants
 from models.catalog import Coupon
 from models.errors import Conflict, NotFound
 from models.ids import new_id
-from models.money import format_twd
+from models.money import MAX_TWD, format_twd
 from models.node_api import CartItemPublic, CartPublic
 from models.pricing import LineInput, PricedSale, price_sale
 from models.sales import CartStatus
 
 MAX_LINE_QUANTITY = 999
 
-MAX_AMOUNT = 100_000_000
+MAX_AMOUNT = MAX_TWD
 """The most a cart, and so any of its lines, may come to before discounts: the bound of every TWD amount in
 the schemas (``models.money.TWD``), so no cart, order or payment the node builds can be over it."""
 

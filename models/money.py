@@ -10,7 +10,9 @@ from pydantic import Field
 
 CURRENCY = "TWD"
 
-TWD = Annotated[int, Field(ge=0, le=100_000_000, strict=True, description="Whole New Taiwan dollars")]
+MAX_TWD = 100_000_000
+"""The most any amount may be: one sale, one price. Far above any till, and well inside a 32-bit integer."""
+TWD = Annotated[int, Field(ge=0, le=MAX_TWD, strict=True, description="Whole New Taiwan dollars")]
 """A non-negative amount in TWD, as used in schemas."""
 
 Percent = Annotated[int, Field(ge=0, le=100, description="Whole percent, 0-100")]
