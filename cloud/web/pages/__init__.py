@@ -1,0 +1,1 @@
+"""The dashboard's pages, one module per area; each has its own ``router``, assembled in ``cloud.web.routes``."""

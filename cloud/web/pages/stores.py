@@ -1,0 +1,94 @@
+"""The seller's stores: the list, a form to create one, and an edit form under each."""
+
+from collections.abc import Sequence
+
+from fastapi import Request, Response
+from fastapi.responses import HTMLResponse
+from pydantic import ValidationError
+
+from cloud import sellers
+from cloud.api.deps import CloudDep, NowDep
+from cloud.runtime import Cloud
+from cloud.web.forms import FieldError, StoreForm, validation_errors
+from cloud.web.rendering import chrome, render
+from cloud.web.routing import CsrfForm, WebSeller, page_router, redirect
+from models.cloud_api import StoreCreate, StoreUpdate
+from models.parties import ShopType
+
+router = page_router()
+
+
+def _stores_page(
+    request: Request,
+    cloud: Cloud,
+    seller_id: str,
+    *,
+    new: StoreForm | None = None,
+    editing: str = "",
+    edit_form: StoreForm | None = None,
+    errors: Sequence[FieldError] = (),
+    status_code: int = 200,
+) -> HTMLResponse:
+    with cloud.db.read() as conn:
+        page = chrome(conn, seller_id)
+        stores = sellers.list_stores(conn, seller_id)
+    forms = {s.store_id: StoreForm.from_store(s) for s in stores}
+    if editing and edit_form is not None:
+        forms[editing] = edit_form
+    return render(
+        request,
+        "stores.html",
+        status_code=status_code,
+        page=page,
+        errors=errors,
+        stores=stores,
+        forms=forms,
+        new=new or StoreForm(),
+        editing=editing or request.query_params.get("edit", ""),
+        shop_types=[s.value for s in ShopType],
+    )
+
+
+@router.get("/stores")
+def stores_page(request: Request, cloud: CloudDep, seller_id: WebSeller) -> HTMLResponse:
+    return _stores_page(request, cloud, seller_id)
+
+
+@router.post("/stores")
+def create_store(
+    request: Request, form: CsrfForm, cloud: CloudDep, now: NowDep, seller_id: WebSeller
+) -> Response:
+    values = StoreForm.from_form(form)
+    try:
+        body = StoreCreate.model_validate(values.payload())
+    except ValidationError as exc:
+        return _stores_page(
+            request, cloud, seller_id, new=values, errors=validation_errors(exc), status_code=422
+        )
+    with cloud.db.transaction() as conn:
+        sellers.create_store(conn, seller_id, body, now)
+    return redirect("/stores?msg=storeCreated")
+
+
+@router.post("/stores/{store_id}")
+def update_store(
+    request: Request, store_id: str, form: CsrfForm, cloud: CloudDep, now: NowDep, seller_id: WebSeller
+) -> Response:
+    with cloud.db.read() as conn:
+        sellers.get_store(conn, seller_id, store_id)  # another seller's store: the 404 page
+    values = StoreForm.from_form(form)
+    try:
+        body = StoreUpdate.model_validate(values.payload())
+    except ValidationError as exc:
+        return _stores_page(
+            request,
+            cloud,
+            seller_id,
+            editing=store_id,
+            edit_form=values,
+            errors=validation_errors(exc),
+            status_code=422,
+        )
+    with cloud.db.transaction() as conn:
+        sellers.update_store(conn, seller_id, store_id, body, now)
+    return redirect("/stores?msg=storeSaved")

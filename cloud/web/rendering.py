@@ -1,0 +1,187 @@
+"""Turning a page's data into HTML: the template environment, the page's language and theme, the header's
+data (who, the bell), form errors as sentences, and the one error page.
+
+Every response of the dashboard that is a page goes through ``render`` (or ``render_error``), so every page
+gets the same headers (CSP, no caching), the same CSRF token and the same pre-session cookie.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from sqlalchemy import Connection
+
+from cloud import notifications, sellers
+from cloud.api.deps import get_cloud
+from cloud.orders import TAIWAN
+from cloud.web import i18n, security
+from cloud.web.forms import FieldError
+from models.cloud_api import SellerPublic
+from models.money import format_twd
+
+WEB_DIR = Path(__file__).parent
+TEMPLATES_DIR = WEB_DIR / "templates"
+LANG_COOKIE = "lang"
+THEME_COOKIE = "theme"
+THEMES = ("dark", "light")
+# The ``msg`` values a redirect may carry: anything else in the query shows no flash (no text injection).
+FLASHES = frozenset(
+    {
+        "registered",
+        "loggedOut",
+        "storeCreated",
+        "storeSaved",
+        "productCreated",
+        "productSaved",
+        "productDeleted",
+        "imageAdded",
+        "imageRemoved",
+        "stockAdjusted",
+        "orderUpdated",
+        "allRead",
+    }
+)
+CSP = (
+    "default-src 'self'; img-src 'self' data: http: https:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
+)
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+
+# --- the request's language, theme and address ----------------------------------------------------------
+
+
+def language(request: Request) -> str:
+    return i18n.negotiate(request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"))
+
+
+def theme(request: Request) -> str:
+    value = request.cookies.get(THEME_COOKIE, "dark")
+    return value if value in THEMES else "dark"
+
+
+def here(request: Request) -> str:
+    """The page's own path and query: where a form on it comes back to."""
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
+
+
+def localized(lang: str, zh: str, en: str) -> str:
+    """A name in the page's language: the English one on English pages when there is one."""
+    return en or zh if lang == "en" else zh
+
+
+# --- templates ------------------------------------------------------------------------------------------
+
+
+def _dt(value: datetime | None) -> str:
+    return value.astimezone(TAIWAN).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+_env = Environment(
+    loader=FileSystemLoader(TEMPLATES_DIR),
+    autoescape=True,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_env.filters["twd"] = format_twd
+_env.filters["dt"] = _dt
+
+
+@dataclass(frozen=True)
+class Chrome:
+    """What the header needs on every signed-in page: who, and the bell's unread count."""
+
+    seller: SellerPublic
+    unread: int
+
+
+def chrome(conn: Connection, seller_id: str) -> Chrome:
+    return Chrome(sellers.get_seller(conn, seller_id), notifications.unread_count(conn, seller_id))
+
+
+def _message(tr: i18n.Translator, key: str, detail: str | None) -> str:
+    """The translated message; for a code with no translation, the service's own (English) words on
+    English pages, a generic message on zh-TW ones."""
+    if tr.has(key):
+        return tr(key)
+    return detail if detail and tr.lang == "en" else tr("err.invalid")
+
+
+def error_lines(tr: i18n.Translator, errors: Sequence[FieldError]) -> list[str]:
+    """Field errors as sentences: "變體 2 價格：必填" / "Variant 2 price: required"."""
+    lines = []
+    for e in errors:
+        message = _message(tr, e.key, e.text)
+        label = tr("label." + e.field) if e.field and tr.has("label." + e.field) else ""
+        if e.row is not None:
+            label = tr("label.variantRow", n=e.row + 1) + " " + label
+        lines.append(f"{label.strip()}{tr('punct.colon')}{message}" if label.strip() else message)
+    return lines
+
+
+def render(
+    request: Request,
+    template: str,
+    *,
+    status_code: int = 200,
+    page: Chrome | None = None,
+    errors: Sequence[FieldError] = (),
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    cloud = get_cloud(request)
+    lang = language(request)
+    tr = i18n.translator(lang)
+    bound = security.binding(request.cookies)
+    new_cookie = None
+    if bound is None:
+        bound = new_cookie = security.new_binding()
+    msg = request.query_params.get("msg", "")
+    values: dict[str, Any] = {
+        "t": tr,
+        "lang": lang,
+        "theme": theme(request),
+        "csrf": security.token_for(cloud.secret, bound),
+        "csrf_field": security.CSRF_FIELD,
+        "path": request.url.path,
+        "here": here(request),
+        "seller": page.seller if page else None,
+        "unread": page.unread if page else 0,
+        # Signed-in pages say when the stores' sales are waiting on a failing database (sync retries).
+        "ingest": cloud.ingest_health.snapshot() if page else None,
+        "flash": tr("flash." + msg) if msg in FLASHES else "",
+        "errors": error_lines(tr, errors),
+        "error_fields": {e.field if e.row is None else f"{e.field}.{e.row}" for e in errors},
+    }
+    values.update(context)
+    html = _env.get_template(template).render(values)
+    response = HTMLResponse(html, status_code=status_code, headers=PAGE_HEADERS | (headers or {}))
+    if new_cookie:
+        response.set_cookie(
+            security.CSRF_COOKIE,
+            new_cookie,
+            httponly=True,
+            samesite="strict",
+            secure=cloud.settings.cookie_secure,
+            path="/",
+        )
+    return response
+
+
+def render_error(request: Request, status_code: int, key: str, detail: str | None = None) -> HTMLResponse:
+    tr = i18n.translator(language(request))
+    message = _message(tr, key, detail)
+    return render(request, "error.html", status_code=status_code, status=status_code, message=message)

@@ -1,0 +1,142 @@
+"""What every page route shares: the route class that turns failures into pages, the session and CSRF
+dependencies, redirects.
+
+A missing thing is answered one way: the service function that looks it up (``sellers.get_store``,
+``catalog.get_product``, ``orders.get_order``...) raises ``NotFound``, and ``WebRoute`` renders the 404
+page. Pages never build a ``NotFound`` themselves, and a POST looks up what its URL names before it reads
+the form, so whatever fails after that is the form's fault and is shown on the form.
+"""
+
+from collections.abc import AsyncIterator, Callable, Coroutine
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse
+from fastapi.routing import APIRoute
+from starlette.datastructures import FormData
+
+from cloud import auth
+from cloud.api.deps import CloudDep, NowDep, get_cloud
+from cloud.runtime import Cloud
+from cloud.web import security
+from cloud.web.rendering import here, render_error
+from models.errors import DomainError, NotFound
+
+PAGE_SIZE = 25
+UPLOAD_SLACK_BYTES = 64 * 1024  # multipart framing and the other fields around an image
+
+
+class LoginRequired(Exception):
+    """No live session: the page redirects to /login."""
+
+
+class CsrfRejected(Exception):
+    """A POST without the right token."""
+
+
+class RequestTooLarge(DomainError):
+    status = 413
+    code = "imageTooLarge"
+
+
+class WebRoute(APIRoute):
+    """Routes whose failures are pages, not the API's JSON errors: 404 page, redirect to /login, ..."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except LoginRequired:
+                return to_login(request)
+            except CsrfRejected:
+                return render_error(request, 403, "err.csrf")
+            except NotFound:
+                return render_error(request, 404, "err.notFound")
+            except RequestValidationError:
+                return render_error(request, 400, "err.badRequest")
+            except DomainError as exc:
+                return render_error(request, exc.status, "err.code." + exc.code, exc.message)
+
+        return guarded
+
+
+def page_router() -> APIRouter:
+    """A router for one page area: its routes answer with pages (``WebRoute``) and stay out of the API's
+    OpenAPI document."""
+    return APIRouter(route_class=WebRoute, include_in_schema=False)
+
+
+# --- redirects ------------------------------------------------------------------------------------------
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def with_params(url: str, **params: str) -> str:
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in params] + list(
+        params.items()
+    )
+    return urlunsplit(("", "", parts.path, urlencode(query), ""))
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def to_login(request: Request) -> Response:
+    url = "/login?" + urlencode({"next": here(request)}) if request.method == "GET" else "/login"
+    if is_htmx(request):
+        return Response(status_code=204, headers={"HX-Redirect": url})
+    return redirect(url)
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+# --- the session and the form ---------------------------------------------------------------------------
+
+
+def session_seller(request: Request, cloud: Cloud, now: datetime) -> str | None:
+    token = request.cookies.get(auth.SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        with cloud.db.read() as conn:
+            return auth.seller_for_token(conn, token, now)
+    except auth.Unauthenticated:
+        return None
+
+
+def web_seller(request: Request, cloud: CloudDep, now: NowDep) -> str:
+    """The seller of the session cookie; ``LoginRequired`` (a redirect to /login) without a live one."""
+    seller_id = session_seller(request, cloud, now)
+    if seller_id is None:
+        raise LoginRequired
+    return seller_id
+
+
+async def csrf_form(request: Request) -> AsyncIterator[FormData]:
+    """The submitted form, once its CSRF token is checked; its uploaded files are closed afterwards."""
+    cloud = get_cloud(request)
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > cloud.settings.max_image_bytes + UPLOAD_SLACK_BYTES:
+        raise RequestTooLarge(f"the request is over {cloud.settings.max_image_bytes} bytes")
+    form = await request.form()
+    try:
+        if not security.token_ok(cloud.secret, request.cookies, form.get(security.CSRF_FIELD)):
+            raise CsrfRejected
+        yield form
+    finally:
+        await form.close()
+
+
+WebSeller = Annotated[str, Depends(web_seller)]
+CsrfForm = Annotated[FormData, Depends(csrf_form)]
