@@ -20,7 +20,7 @@ steps are:
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, delete
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from cloud import catalog
@@ -196,3 +196,10 @@ def remove_image(
     for key in (image.get("key"), image.get("thumbKey")):
         if key:
             blobs.delete(key)
+
+
+def forget_expired_grant_uses(conn: Connection, now: datetime) -> int:
+    """Drop the records of grant uses once every grant they could guard has expired (a grant lives
+    ``GRANT_SECONDS``; a day is far past that), so the table holds only the last day's uploads."""
+    cutoff = now - max(timedelta(days=1), timedelta(seconds=2 * GRANT_SECONDS))
+    return conn.execute(delete(upload_grant_uses).where(upload_grant_uses.c.used_at < cutoff)).rowcount
