@@ -83,11 +83,11 @@ from sqlalchemy.engine import make_url
 from cloud import dashboard
 from cloud import orders as cloud_orders
 from cloud.db import CloudDatabase, EmbeddedPostgres, sqlalchemy_url
-from edgestore.ports import free_port
 from models.ids import new_id
 from models.order_states import OrderStatus
 from models.paging import encode_cursor
 from models.sales import Channel, Order, OrderItem, Payment, PaymentMethod, PaymentStatus
+from plumbing import free_port
 
 HOST = "127.0.0.1"  # loopback only: the cloud is never reachable from outside during a run
 API = "/api/v1"

@@ -61,7 +61,7 @@ from benchkit import (
     wait_until_answering,
 )
 
-from edgestore.ports import free_port
+from plumbing import free_port
 
 HOST = "127.0.0.1"  # loopback only: the node is never reachable from outside during a run
 API = "/api/v1"

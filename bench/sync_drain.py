@@ -90,8 +90,8 @@ from cloud.runtime import EMBEDDED_DATABASE
 from edge.db import Database
 from edge.sync_drain import pending_batches
 from edge.tables import outbox
-from edgestore.ports import free_port
 from models.ids import new_id
+from plumbing import free_port
 from sync_protocol.encoding import encode
 from sync_protocol.envelope import Batch
 from sync_protocol.topics import CLOUD_USERNAME

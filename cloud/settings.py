@@ -5,28 +5,22 @@ Names that the store node also uses (data dir, host, port) carry a ``cloud_`` pr
 """
 
 import ipaddress
-import os
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field, field_validator
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
+
+from plumbing import EdgestoreSettings
 
 
 def _entries(value: str) -> list[str]:
     return [entry.strip() for entry in value.split(",") if entry.strip()]
 
 
-class CloudSettings(BaseSettings):
+class CloudSettings(EdgestoreSettings):
     """Every setting has a default: a bare ``edgestore cloud serve`` runs on embedded Postgres, montydb and a
-    local folder for files. Set the URLs to use real servers."""
-
-    model_config = SettingsConfigDict(env_prefix="EDGESTORE_", extra="ignore")
+    local folder for files. Set the URLs to use real servers. Where they come from: constructor arguments,
+    then ``EDGESTORE_*`` variables, then the TOML file (``plumbing.settings_sources``)."""
 
     cloud_data_dir: Path = Field(
         default=Path("./edgestore-cloud"),
@@ -112,7 +106,6 @@ class CloudSettings(BaseSettings):
     low_stock_threshold: int = Field(default=5, ge=0, description="Bell when a level falls under this")
     max_image_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     cookie_secure: bool = Field(default=False, description="Set on deployments behind HTTPS")
-    config_file: Path = Field(default=Path("edgestore.toml"))
 
     @field_validator("cloud_forwarded_allow_ips")
     @classmethod
@@ -137,18 +130,3 @@ class CloudSettings(BaseSettings):
     @property
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.cloud_host}:{self.cloud_port}").rstrip("/")
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_file = Path(os.environ.get("EDGESTORE_CONFIG_FILE", "edgestore.toml"))
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        if toml_file.is_file():
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
-        return tuple(sources)

@@ -1,13 +1,12 @@
 """The running node: its database, settings and identity, built once at start and handed to the routes."""
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from edge import node_state
-from edge.clock import utcnow
 from edge.db import Database
 from edge.settings import EdgeSettings
+from plumbing import Clock, utcnow
 
 
 @dataclass
@@ -27,11 +26,11 @@ class Node:
     settings: EdgeSettings
     db: Database
     device_id: str
-    clock: Callable[[], datetime] = utcnow
+    clock: Clock = utcnow
     cloud: CloudLinkState = field(default_factory=CloudLinkState)
 
     @classmethod
-    def open(cls, settings: EdgeSettings, clock: Callable[[], datetime] = utcnow) -> "Node":
+    def open(cls, settings: EdgeSettings, clock: Clock = utcnow) -> "Node":
         """Open (creating if needed) the node's database, migrate it, and make sure the node has an id."""
         db = Database(
             settings.database_path,

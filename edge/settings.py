@@ -3,23 +3,16 @@
 from pathlib import Path
 
 from pydantic import Field
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
+
+from plumbing import EdgestoreSettings
 
 
-class EdgeSettings(BaseSettings):
+class EdgeSettings(EdgestoreSettings):
     """Every setting has a default, so a bare ``edgestore edge serve`` works on any machine.
 
     Sources, strongest first: constructor arguments (CLI flags), ``EDGESTORE_*`` environment variables, the
-    TOML file named by ``EDGESTORE_CONFIG_FILE`` (default ``edgestore.toml`` in the working directory, if
-    present; keys are the field names, e.g. ``data_dir = "/var/lib/edgestore"``).
+    TOML file named by ``EDGESTORE_CONFIG_FILE`` (``plumbing.settings_sources``).
     """
-
-    model_config = SettingsConfigDict(env_prefix="EDGESTORE_", extra="ignore")
 
     data_dir: Path = Field(default=Path("./edgestore-data"), description="Holds edge.sqlite3 and node files")
     host: str = Field(default="127.0.0.1", description="Bind address of the node's HTTP API")
@@ -54,26 +47,7 @@ class EdgeSettings(BaseSettings):
         "prunes the store's feed up to the lowest position its devices announced",
     )
     page_size_default: int = Field(default=20, ge=1, le=100)
-    config_file: Path = Field(default=Path("edgestore.toml"))
 
     @property
     def database_path(self) -> Path:
         return self.data_dir / "edge.sqlite3"
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        import os
-
-        # The one place the config file's name is read from the environment, before the rest.
-        toml_file = Path(os.environ.get("EDGESTORE_CONFIG_FILE", "edgestore.toml"))
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        if toml_file.is_file():
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
-        return tuple(sources)

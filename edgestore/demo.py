@@ -41,8 +41,8 @@ from edgestore.demo_cloud import (
     seed_demo_cloud,
     store_snapshot,
 )
-from edgestore.ports import free_port
 from models.catalog import CatalogSnapshot
+from plumbing import free_port
 from sync_protocol.topics import CLOUD_USERNAME
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"  # Debian's; /usr/sbin is not on every PATH

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
-from edgestore.ports import free_port
+from plumbing import free_port
 from sync_protocol.broker_config import CLIENT_ID_IS_USERNAME
 
 MOSQUITTO = "/usr/sbin/mosquitto"

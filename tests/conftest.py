@@ -1,21 +1,16 @@
-"""Fixtures shared by every test level: free ports and the project's CLI."""
+"""Fixtures shared by every test level: free ports, a clock tests can move, and the project's CLI."""
 
 import shutil
 import sys
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-import uvicorn
-from fastapi import FastAPI
 
-from edgestore.ports import free_port
+from plumbing import free_port, utcnow
 
 REPO = Path(__file__).resolve().parent.parent
 EDGESTORE = [sys.executable, "-m", "edgestore"]
@@ -30,7 +25,7 @@ def port() -> int:
 class FakeClock:
     """Wall time that tests can move, e.g. past a discount's end."""
 
-    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    now: datetime = field(default_factory=utcnow)
 
     def __call__(self) -> datetime:
         return self.now
@@ -39,19 +34,10 @@ class FakeClock:
         self.now += timedelta(**kwargs)
 
 
-def serve_in_thread(app: FastAPI, port: int, **options: Any) -> tuple[uvicorn.Server, threading.Thread]:
-    """The real app behind real uvicorn on 127.0.0.1:port, in a daemon thread; returns once it listens.
-    ``options``: more of uvicorn's settings (the proxy-header options a cloud is served with, say)."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", **options)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("server did not start")
-        time.sleep(0.01)
-    return server, thread
+@pytest.fixture
+def clock() -> FakeClock:
+    """The clock a test's servers and stores are given (a ``plumbing.Clock``)."""
+    return FakeClock()
 
 
 @pytest.fixture

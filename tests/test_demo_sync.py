@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from edgestore.ports import free_port
+from plumbing import free_port
 from tests.conftest import EDGESTORE
 
 pytestmark = pytest.mark.slow

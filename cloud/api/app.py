@@ -3,13 +3,12 @@
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 
 from fastapi import FastAPI
 
-from cloud import orders
+from cloud import orders, uploads
 from cloud.api import (
     routes_auth,
     routes_catalog,
@@ -20,33 +19,27 @@ from cloud.api import (
     routes_sync,
     routes_uploads,
 )
-from cloud.api.errors import install_error_handlers
-from cloud.api.text_guard import RefuseControlCharacters
 from cloud.runtime import Cloud
 from cloud.settings import CloudSettings
 from cloud.web import routes as web_routes
+from plumbing import VERSION, Clock, RefuseControlCharacters, install_error_handlers, utcnow
 
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
-VERSION = "0.1.0"
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 HOUSEKEEPING_INTERVAL_S = 60
 
 
-async def _housekeeping(cloud: Cloud, clock: Callable[[], datetime], stop: asyncio.Event) -> None:
-    """Work no request triggers: bells for group buys whose deadline passed. Runs every minute; a failure
-    is logged and retried at the next tick, never allowed to stop the server. Stopping waits for a tick in
-    progress, so no database connection is left in a worker thread when the pool closes."""
+async def _housekeeping(cloud: Cloud, clock: Clock, stop: asyncio.Event) -> None:
+    """Work no request triggers: bells for group buys whose deadline passed, and forgetting the uses of
+    upload grants that have all expired. Runs every minute; a failure is logged and retried at the next
+    tick, never allowed to stop the server. Stopping waits for a tick in progress, so no database connection
+    is left in a worker thread when the pool closes."""
 
     def tick() -> None:
         with cloud.db.transaction() as conn:
             orders.check_group_buy_deadlines(conn, clock())
+            uploads.forget_expired_grant_uses(conn, clock())
 
     while not stop.is_set():
         try:
@@ -57,7 +50,7 @@ async def _housekeeping(cloud: Cloud, clock: Callable[[], datetime], stop: async
             await asyncio.wait_for(stop.wait(), HOUSEKEEPING_INTERVAL_S)
 
 
-def create_app(settings: CloudSettings, clock: Callable[[], datetime] = utcnow) -> FastAPI:
+def create_app(settings: CloudSettings, clock: Clock = utcnow) -> FastAPI:
     """Build the app; Postgres (embedded or not), Mongo and the file store open in the lifespan."""
 
     @asynccontextmanager

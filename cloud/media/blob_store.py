@@ -21,8 +21,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import quote
@@ -30,6 +29,8 @@ from urllib.parse import quote
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
+
+from plumbing import Clock, utcnow
 
 PRESIGNED_GET_SECONDS = 3600
 DEFAULT_UPLOAD_EXPIRES_S = 900
@@ -99,10 +100,6 @@ def _check_upload_limits(max_bytes: int, expires_s: int) -> None:
         raise ValueError(f"max_bytes must be at least 1, got {max_bytes}")
     if expires_s < 1:
         raise ValueError(f"expires_s must be at least 1, got {expires_s}")
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @runtime_checkable
@@ -288,9 +285,7 @@ class LocalBlobStore:
     A key cannot be both an object and a folder here (``a`` and ``a/b``), unlike S3; our keys never do that.
     """
 
-    def __init__(
-        self, root: Path, base_url: str, secret: bytes, *, clock: Callable[[], datetime] = _utc_now
-    ) -> None:
+    def __init__(self, root: Path, base_url: str, secret: bytes, *, clock: Clock = utcnow) -> None:
         """``secret`` signs upload tokens (at least 16 bytes); ``clock`` dates them (tests move it)."""
         if len(secret) < _MIN_SECRET_BYTES:
             raise ValueError(f"the upload secret must be at least {_MIN_SECRET_BYTES} bytes")

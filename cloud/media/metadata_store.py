@@ -26,6 +26,7 @@ import pymongo
 from montydb import MontyClient, set_storage
 
 from models.text import without_control_characters
+from plumbing import Clock, utcnow
 
 METADATA_COLLECTION = "productMetadata"
 MONGO_SERVER_SELECTION_TIMEOUT_MS = 3000
@@ -49,10 +50,6 @@ class DocumentCollection(Protocol):
     def update_one(self, query: Mapping[str, Any], update: Mapping[str, Any], /) -> Any: ...
 
     def delete_one(self, query: Mapping[str, Any], /) -> Any: ...
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _to_mongo_precision(moment: datetime) -> datetime:
@@ -86,7 +83,7 @@ class MetadataStore:
         collection: DocumentCollection,
         *,
         close: Callable[[], None] | None = None,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Clock = utcnow,
         lock: AbstractContextManager[Any] | None = None,
     ) -> None:
         """``close`` releases the client that owns ``collection``; ``clock`` stamps ``updatedAt`` (tests move it).

@@ -1,25 +1,22 @@
 """The store node's FastAPI application."""
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
 
 from fastapi import FastAPI
 
 from edge.api import routes_carts, routes_catalog, routes_orders, routes_system
 from edge.api.errors import install_error_handlers
-from edge.api.text_guard import RefuseControlCharacters
-from edge.clock import utcnow
 from edge.node import Node
 from edge.settings import EdgeSettings
 from edge.sync_agent import SyncAgent, store_of
-from edge.version import VERSION
+from plumbing import VERSION, Clock, RefuseControlCharacters, utcnow
 from sync_protocol.mqtt_link import MqttSettings
 
 API_PREFIX = "/api/v1"
 
 
-def create_app(settings: EdgeSettings, clock: Callable[[], datetime] = utcnow) -> FastAPI:
+def create_app(settings: EdgeSettings, clock: Clock = utcnow) -> FastAPI:
     """Build the app; the node (database, migrations, identity) opens in the lifespan and closes with it."""
 
     @asynccontextmanager

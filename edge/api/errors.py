@@ -1,36 +1,21 @@
-"""One place that turns every failure into ``{"error": {"code", "message"}}`` with a fitting status."""
+"""The node's error handlers: the shared ones (``plumbing.errors``: ``{"error": {"code", "message"}}`` with a
+fitting status) plus what only a node on SQLite needs, a busy database."""
 
 import logging
 import sqlite3
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from models.errors import DomainError, error_body, validation_error_body
+from models.errors import error_body
+from plumbing import install_error_handlers as install_shared_handlers
 
 log = logging.getLogger(__name__)
 
-_HTTP_CODES = {404: "notFound", 405: "methodNotAllowed", 415: "unsupportedMediaType"}
-
 
 def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(DomainError)
-    async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status)
-
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse(validation_error_body(exc.errors()), status_code=422)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = _HTTP_CODES.get(exc.status_code, "httpError")
-        return JSONResponse(
-            error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
-        )
+    install_shared_handlers(app)
 
     @app.exception_handler(OperationalError)
     async def database_busy(_: Request, exc: OperationalError) -> JSONResponse:

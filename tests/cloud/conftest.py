@@ -25,15 +25,15 @@ from cloud.tables import downlink_feed, stores
 from edge.catalog import load_snapshot
 from edge.node import Node
 from edge.settings import EdgeSettings
-from edgestore.ports import free_port
 from models.catalog import CatalogSnapshot
 from models.ids import new_id
 from models.order_states import OrderStatus
 from models.sales import Order, OrderItem, Payment, PaymentMethod
+from plumbing import free_port, serve_in_thread
 from sync_protocol.mqtt_link import MqttSettings
 from sync_protocol.topics import CLOUD_USERNAME
 from tests.broker import MosquittoBroker
-from tests.conftest import FakeClock, serve_in_thread
+from tests.conftest import FakeClock
 
 TEMPLATE = "edgestore_template"
 _counter = itertools.count()
@@ -94,11 +94,6 @@ class CloudServer:
         return self.app.state.cloud  # type: ignore[attr-defined]
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
 def cloud_settings(tmp_path: Path, database_url: str, **overrides: object) -> CloudSettings:
     port = free_port()
     return CloudSettings(
@@ -113,10 +108,9 @@ def cloud_settings(tmp_path: Path, database_url: str, **overrides: object) -> Cl
 def cloud_server(tmp_path: Path, postgres: PostgresForTests, clock: FakeClock) -> Iterator[CloudServer]:
     settings = cloud_settings(tmp_path, postgres.fresh_database())
     app = create_app(settings, clock)
-    server, thread = serve_in_thread(app, settings.cloud_port)
+    served = serve_in_thread(app, settings.cloud_port)
     yield CloudServer(settings, f"http://127.0.0.1:{settings.cloud_port}/api/v1", clock, app)
-    server.should_exit = True
-    thread.join(timeout=20)
+    served.stop(timeout_s=20)
 
 
 _sellers = itertools.count()

@@ -8,7 +8,7 @@ import time
 
 import httpx
 
-from edgestore.ports import free_port
+from plumbing import free_port
 from sync_protocol.broker_config import CLIENT_ID_IS_USERNAME
 from sync_protocol.mqtt_link import MqttLink, MqttSettings
 from sync_protocol.topics import CLOUD_USERNAME

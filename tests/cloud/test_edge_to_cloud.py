@@ -12,14 +12,13 @@ from edge.node import Node
 from edge.settings import EdgeSettings
 from edge.sync_drain import apply_ack, pending_batches
 from edge.tables import outbox
-from edgestore.ports import free_port
 from models.catalog import CatalogSnapshot
 from models.ids import new_id
+from plumbing import free_port, serve_in_thread
 from sync_protocol.encoding import encode
 from sync_protocol.topics import Topics
 from tests.cloud.conftest import CloudServer, restock
 from tests.cloud.test_cloud_catalog import make_product
-from tests.conftest import serve_in_thread
 
 
 def test_sales_at_a_node_reach_the_cloud_exactly_once(
@@ -39,7 +38,7 @@ def test_sales_at_a_node_reach_the_cloud_exactly_once(
         node_state.put(conn, node_state.DEVICE_ID, device)
         load_snapshot(conn, snapshot, node.now())
     node.close()
-    server, thread = serve_in_thread(create_edge_app(settings), settings.port)
+    served = serve_in_thread(create_edge_app(settings), settings.port)
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{settings.port}/api/v1", timeout=30) as kiosk:
             for i in range(3):
@@ -80,8 +79,7 @@ def test_sales_at_a_node_reach_the_cloud_exactly_once(
                 if v["variantId"] == variant
             )
     finally:
-        server.should_exit = True
-        thread.join(timeout=20)
+        served.stop(timeout_s=20)
 
     assert seller.get("/orders").json()["totals"]["orders"] == 3
     cloud_level = next(

@@ -21,8 +21,9 @@ from cloud import auth
 from cloud.api.app import create_app
 from cloud.settings import CloudSettings
 from cloud.tables import login_failures
+from plumbing import serve_in_thread
 from tests.cloud.conftest import CloudServer, PostgresForTests, cloud_settings
-from tests.conftest import FakeClock, serve_in_thread
+from tests.conftest import FakeClock
 
 RIGHT = "the-right-one"
 WRONG = "a-wrong-guess"
@@ -34,12 +35,11 @@ Serve = Callable[..., CloudServer]
 def _served(settings: CloudSettings, clock: FakeClock) -> Iterator[CloudServer]:
     app = create_app(settings, clock)
     # Served with the proxy options cloud/cli.py and the demo use, so X-Forwarded-For is judged for real.
-    server, thread = serve_in_thread(app, settings.cloud_port, **settings.uvicorn_proxy_options())
+    served = serve_in_thread(app, settings.cloud_port, **settings.uvicorn_proxy_options())
     try:
         yield CloudServer(settings, f"http://127.0.0.1:{settings.cloud_port}/api/v1", clock, app)
     finally:
-        server.should_exit = True
-        thread.join(timeout=20)
+        served.stop(timeout_s=20)
 
 
 @pytest.fixture

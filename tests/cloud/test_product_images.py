@@ -11,9 +11,10 @@ import pytest
 from PIL import Image
 
 from cloud.api.app import create_app
+from plumbing import serve_in_thread
 from tests.cloud.conftest import CloudServer, PostgresForTests, cloud_settings, register_and_login
 from tests.cloud.test_cloud_catalog import make_product
-from tests.conftest import FakeClock, serve_in_thread
+from tests.conftest import FakeClock
 
 
 def png(width: int = 800, height: int = 600) -> bytes:
@@ -191,10 +192,9 @@ def s3_cloud(tmp_path: Path, postgres: PostgresForTests, moto_endpoint: str) -> 
     )
     clock = FakeClock()
     app = create_app(settings, clock)
-    server, thread = serve_in_thread(app, settings.cloud_port)
+    served = serve_in_thread(app, settings.cloud_port)
     yield CloudServer(settings, f"http://127.0.0.1:{settings.cloud_port}/api/v1", clock, app)
-    server.should_exit = True
-    thread.join(timeout=20)
+    served.stop(timeout_s=20)
 
 
 def test_image_upload_on_s3(s3_cloud: CloudServer):

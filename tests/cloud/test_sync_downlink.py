@@ -14,6 +14,7 @@ import pytest
 
 from cloud.sync_service import SyncService
 from edge.api.app import create_app as create_edge_app
+from plumbing import ServedApp, serve_in_thread
 from sync_protocol.mqtt_link import MqttLink
 from sync_protocol.streams import DownlinkKind
 from sync_protocol.topics import Topics
@@ -28,7 +29,6 @@ from tests.cloud.conftest import (
 )
 from tests.cloud.test_cloud_catalog import make_product
 from tests.cloud.test_sync_end_to_end import wait_for
-from tests.conftest import serve_in_thread
 
 pytestmark = pytest.mark.slow
 
@@ -79,7 +79,7 @@ class Rig:
     service: SyncService
     devices: list[tuple[str, dict]]  # (store id, the registered device), by node index
     nodes: list[StoreNode] = field(default_factory=list)
-    servers: list = field(default_factory=list)
+    servers: list[ServedApp] = field(default_factory=list)
 
     def start_node(self, i: int) -> StoreNode:
         """Node ``i``, fresh: device id and store id only, as provisioning leaves it (the catalog comes from
@@ -136,9 +136,8 @@ def running_rig(
     finally:
         for node in rig.nodes:
             node.kiosk.close()
-        for server, thread in rig.servers:
-            server.should_exit = True
-            thread.join(timeout=20)
+        for served in rig.servers:
+            served.stop(timeout_s=20)
         service.close()
         broker.stop()
 

@@ -10,9 +10,9 @@ import pytest
 from cloud.sync_service import SyncService
 from edge.api.app import create_app as create_edge_app
 from models.catalog import CatalogSnapshot
+from plumbing import serve_in_thread
 from tests.cloud.conftest import CloudServer, cloud_broker, cloud_mqtt, provisioned_node, restock
 from tests.cloud.test_cloud_catalog import make_product
-from tests.conftest import serve_in_thread
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +37,7 @@ def test_node_to_cloud_over_mqtt_with_the_broker_down_in_between(
     service = SyncService(cloud_server.cloud, cloud_mqtt(broker), cloud_server.clock)
     settings = provisioned_node(device, broker, tmp_path / "node", store, snapshot)
     assert service.start()
-    server, thread = serve_in_thread(create_edge_app(settings), settings.port)
+    served = serve_in_thread(create_edge_app(settings), settings.port)
     kiosk = httpx.Client(base_url=f"http://127.0.0.1:{settings.port}/api/v1", timeout=30)
 
     def sell(n: int, tag: str) -> None:
@@ -81,7 +81,6 @@ def test_node_to_cloud_over_mqtt_with_the_broker_down_in_between(
         assert seller.get("/orders", params={"limit": 200}).json()["totals"]["orders"] == 23
     finally:
         kiosk.close()
-        server.should_exit = True
-        thread.join(timeout=20)
+        served.stop(timeout_s=20)
         service.close()
         broker.stop()

@@ -37,6 +37,7 @@ from models.ids import new_id
 from models.node_api import CheckoutRequest
 from models.sales import PaymentMethod
 from models.stock import StockReason
+from plumbing import serve_in_thread
 from sync_protocol.encoding import decode_ack, encode
 from sync_protocol.envelope import Ack, Batch, Envelope, make_envelope
 from sync_protocol.hlc import HLC
@@ -55,7 +56,7 @@ from tests.cloud.conftest import (
 )
 from tests.cloud.test_cloud_catalog import make_product
 from tests.cloud.test_sync_end_to_end import wait_for
-from tests.conftest import EDGESTORE, serve_in_thread
+from tests.conftest import EDGESTORE
 
 pytestmark = pytest.mark.slow
 
@@ -97,13 +98,8 @@ class Shop:
 
     def start_node(self) -> None:
         """The node's app in this process (its SyncAgent drains over EDGESTORE_MQTT_URL)."""
-        server, thread = serve_in_thread(create_edge_app(self.node), self.node.port)
-
-        def stop() -> None:
-            server.should_exit = True
-            thread.join(timeout=30)
-
-        self.cleanups.callback(stop)
+        served = serve_in_thread(create_edge_app(self.node), self.node.port)
+        self.cleanups.callback(served.stop, timeout_s=30)
 
     def sell_offline(self, n: int) -> None:
         """``n`` checkouts of one unit at the node, through the same calls as its checkout route, while its

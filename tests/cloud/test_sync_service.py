@@ -95,15 +95,16 @@ def test_a_batch_over_mqtt_becomes_orders_and_an_ack(
 
 def test_cloud_serve_runs_the_sync_service_when_mqtt_is_configured(postgres, tmp_path):
     from cloud.api.app import create_app
+    from plumbing import serve_in_thread
     from tests.cloud.conftest import cloud_settings, register_and_login
-    from tests.conftest import FakeClock, serve_in_thread
+    from tests.conftest import FakeClock
 
     broker = MosquittoBroker(tmp_path / "broker").start()  # anonymous: this test is about the wiring
     settings = cloud_settings(
         tmp_path, postgres.fresh_database(), cloud_mqtt_url=f"mqtt://127.0.0.1:{broker.port}"
     )
     clock = FakeClock()
-    server, thread = serve_in_thread(create_app(settings, clock), settings.cloud_port)
+    served = serve_in_thread(create_app(settings, clock), settings.cloud_port)
     acks: queue.Queue[bytes] = queue.Queue()
     node = MqttLink(
         MqttSettings(host="127.0.0.1", port=broker.port, client_id="node-x"), lambda t, d: acks.put(d)
@@ -140,6 +141,5 @@ def test_cloud_serve_runs_the_sync_service_when_mqtt_is_configured(postgres, tmp
             assert seller.get(f"/orders/{order.order_id}").status_code == 200
     finally:
         node.close()
-        server.should_exit = True
-        thread.join(timeout=20)
+        served.stop(timeout_s=20)
         broker.stop()

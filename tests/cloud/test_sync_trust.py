@@ -31,11 +31,11 @@ from cloud.tables import (
     stores,
     sync_streams,
 )
-from edgestore.ports import free_port
 from models.ids import new_id
 from models.order_states import Actor, OrderStatus
 from models.sales import Order, Payment, PaymentMethod, PaymentStatus
 from models.stock import StockDelta, StockReason
+from plumbing import free_port
 from sync_protocol.encoding import encode
 from sync_protocol.envelope import Ack, Batch, OrderTransition, make_envelope
 from sync_protocol.hlc import HLC

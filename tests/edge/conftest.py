@@ -1,6 +1,5 @@
 """A real store node per test: a fresh SQLite file, the real FastAPI app, served by uvicorn on a free port."""
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -8,16 +7,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from edge.api.app import create_app
 from edge.catalog import load_snapshot
 from edge.demo_catalog import demo_catalog
 from edge.node import Node
 from edge.settings import EdgeSettings
-from edgestore.ports import free_port
 from models.catalog import CatalogSnapshot
-from tests.conftest import FakeClock, serve_in_thread
+from plumbing import ServedApp, free_port, serve_in_thread
+from tests.conftest import FakeClock
 
 
 @dataclass
@@ -48,13 +46,8 @@ def load_catalog(settings: EdgeSettings, snapshot: CatalogSnapshot, at: datetime
         node.close()
 
 
-def start_server(settings: EdgeSettings, clock: FakeClock) -> tuple[uvicorn.Server, threading.Thread]:
+def start_server(settings: EdgeSettings, clock: FakeClock) -> ServedApp:
     return serve_in_thread(create_app(settings, clock), settings.port)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture
@@ -62,9 +55,8 @@ def edge(tmp_path: Path, clock: FakeClock) -> Iterator[EdgeServer]:
     """A running node with the demo catalog loaded."""
     settings = EdgeSettings(data_dir=tmp_path / "node", port=free_port())
     load_catalog(settings, demo_catalog(now=clock()), clock())
-    server, thread = start_server(settings, clock)
+    served = start_server(settings, clock)
     base_url = f"http://127.0.0.1:{settings.port}/api/v1"
     with httpx.Client(base_url=base_url, timeout=30) as client:
         yield EdgeServer(settings, client, clock, base_url)
-    server.should_exit = True
-    thread.join(timeout=20)
+    served.stop(timeout_s=20)

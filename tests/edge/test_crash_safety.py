@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from edgestore.ports import free_port
+from plumbing import free_port
 from tests.conftest import EDGESTORE
 from tests.edge.invariants import check_node_database
 

@@ -2,8 +2,7 @@
 
 import socket
 
-from edgestore import ports
-from edgestore.ports import free_port
+from plumbing import free_port, ports
 
 
 def test_ports_lie_below_the_range_outgoing_connections_take_theirs_from():

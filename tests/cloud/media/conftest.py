@@ -43,10 +43,5 @@ def s3_store(moto_endpoint: str, tmp_path: Path) -> S3BlobStore:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def local_store(tmp_path: Path, clock: FakeClock) -> LocalBlobStore:
     return LocalBlobStore(tmp_path / "files", LOCAL_BASE_URL, LOCAL_SECRET, clock=clock)

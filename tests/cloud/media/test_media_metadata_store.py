@@ -8,7 +8,7 @@ import pymongo
 import pytest
 
 from cloud.media.metadata_store import METADATA_COLLECTION, MetadataStore, open_metadata_store
-from edgestore.ports import free_port
+from plumbing import free_port
 
 
 def product_doc(metadata_id: str = "meta-1", **overrides: object) -> dict:

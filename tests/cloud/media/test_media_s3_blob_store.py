@@ -13,7 +13,7 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 
 from cloud.media.blob_store import BlobNotFound, BlobStore, S3BlobStore
-from edgestore.ports import free_port
+from plumbing import free_port
 from tests.cloud.media.conftest import FAKE_ACCESS_KEY, FAKE_SECRET_KEY, S3_REGION
 
 
