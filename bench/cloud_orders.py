@@ -83,6 +83,7 @@ from sqlalchemy.engine import make_url
 from cloud import dashboard
 from cloud import orders as cloud_orders
 from cloud.db import CloudDatabase, EmbeddedPostgres, sqlalchemy_url
+from models.business_days import business_day, day_start
 from models.ids import new_id
 from models.order_states import OrderStatus
 from models.paging import encode_cursor
@@ -102,7 +103,7 @@ OPEN_S, CLOSE_S = 7 * 3600, 23 * 3600 + 1800
 
 
 def taiwan_today() -> date:
-    return cloud_orders.business_day(datetime.now(UTC))
+    return business_day(datetime.now(UTC))
 
 
 # ---------------------------------------------------------------------------------------------- machine
@@ -581,7 +582,7 @@ def bulk_load(
     with psycopg.connect(libpq_url(db_url)) as conn:
         loader = CopyLoader(conn)
         for d, day in enumerate(days):
-            start = cloud_orders.day_start(day)
+            start = day_start(day)
             slots = [
                 (rng.randrange(OPEN_S, CLOSE_S), seller)
                 for seller, counts in zip(sellers, per_seller, strict=True)
@@ -661,7 +662,7 @@ def ingest_through_app(
     """``count`` of today's orders through ``cloud.orders.ingest_order``, one transaction each (as sync
     delivers them), then one redelivery that must be a no-op."""
     now = datetime.now(UTC)
-    since = max(cloud_orders.day_start(cloud_orders.business_day(now)), now - timedelta(hours=2))
+    since = max(day_start(business_day(now)), now - timedelta(hours=2))
     span = max(1, int((now - since).total_seconds()) - 1)
     moments = sorted(since + timedelta(seconds=factory.rng.randrange(span)) for _ in range(count))
     timings: list[float] = []
@@ -1107,8 +1108,8 @@ def far_cursor(db: CloudDatabase, a: Seller, params: dict[str, Any], skip: int) 
         bind["status"] = params["status"]
     if "dateFrom" in params:
         where.append("created_at >= :since AND created_at < :until")
-        bind["since"] = cloud_orders.day_start(date.fromisoformat(params["dateFrom"]))
-        bind["until"] = cloud_orders.day_start(date.fromisoformat(params["dateTo"]) + timedelta(days=1))
+        bind["since"] = day_start(date.fromisoformat(params["dateFrom"]))
+        bind["until"] = day_start(date.fromisoformat(params["dateTo"]) + timedelta(days=1))
     sql = (
         f"SELECT created_at, order_id FROM orders WHERE {' AND '.join(where)} "
         "ORDER BY created_at DESC, order_id DESC OFFSET :skip LIMIT 2"

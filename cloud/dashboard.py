@@ -4,8 +4,8 @@ from datetime import date, timedelta
 
 from sqlalchemy import Connection, func, select
 
-from cloud.orders import day_start
 from cloud.tables import daily_product_sales, daily_sales, daily_store_product_sales, footfall_events, stores
+from models.business_days import TAIWAN_ZONE, day_start
 from models.cloud_api import Conversion, DashboardSummary, DaySales, TopProduct
 
 
@@ -59,7 +59,7 @@ def summary(
         .limit(top)
     ).all()
     # Visitors: people walking in, per store and Taiwan day, from the door sensors' events.
-    local_day = func.date(func.timezone("Asia/Taipei", footfall_events.c.occurred_at))
+    local_day = func.date(func.timezone(TAIWAN_ZONE, footfall_events.c.occurred_at))
     visitor_rows = conn.execute(
         select(footfall_events.c.store_id, local_day.label("day"), func.count().label("visitors"))
         .join(stores, stores.c.store_id == footfall_events.c.store_id)

@@ -5,7 +5,7 @@ one transaction with its items, payments, the daily rollups the dashboard reads 
 same order arriving twice is a no-op, so the sync layer may redeliver freely.
 """
 
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, tuple_, update
@@ -23,6 +23,10 @@ from cloud.tables import (
     products,
     stores,
 )
+
+# TAIWAN is re-exported for the dashboard pages (cloud.web), which import it from here.
+from models.business_days import TAIWAN as TAIWAN
+from models.business_days import business_day, day_start
 from models.cloud_api import NotificationKind, OrderEventPublic, OrderList, OrderOut, OrderTotals
 from models.errors import InvalidInput, NotFound
 from models.ids import new_id
@@ -42,17 +46,6 @@ from sync_protocol.rules import (
     refunds_payment,
     transition_effects,
 )
-
-# Business days are Taiwan days (UTC+8 all year: Taiwan has no daylight saving time).
-TAIWAN = timezone(timedelta(hours=8), "Asia/Taipei")
-
-
-def business_day(at: datetime) -> date:
-    return at.astimezone(TAIWAN).date()
-
-
-def day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=TAIWAN).astimezone(UTC)
 
 
 def _store(conn: Connection, store_id: str) -> Any:

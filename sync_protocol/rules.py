@@ -14,11 +14,12 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import date, datetime, tzinfo
 from enum import StrEnum
 from functools import cached_property
 from typing import Protocol
 
+from models.business_days import TAIWAN
 from models.errors import IllegalTransition
 from models.footfall import Direction, FootfallEvent
 from models.order_states import STATUS_RANK, Actor, OrderStatus, check_transition, find_transition
@@ -388,9 +389,7 @@ def judge_coupon(
 
 
 # --- footfall ---------------------------------------------------------------------------------------------
-
-TAIWAN = timezone(timedelta(hours=8), "Asia/Taipei")
-"""Business days are Taiwan days (UTC+8 all year), as in the cloud's rollups."""
+# Counted per business day: a Taiwan day (models.business_days), as in the cloud's rollups.
 
 
 @dataclass(frozen=True)

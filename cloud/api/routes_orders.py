@@ -16,7 +16,7 @@ from cloud.api.deps import (
     SellerId,
     StoreIdPath,
 )
-from cloud.orders import business_day
+from models.business_days import business_day
 from models.cloud_api import (
     DashboardSummary,
     OrderList,

@@ -7,11 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from models.business_days import TAIWAN
 from models.footfall import Direction
 from sync_protocol.envelope import CatalogDelta
 from sync_protocol.hlc import HLC
 from sync_protocol.rules import (
-    TAIWAN,
     CatalogVerdict,
     CouponRedemption,
     FootfallLog,
