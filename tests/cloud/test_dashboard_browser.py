@@ -21,7 +21,7 @@ from cloud import footfall
 from models.footfall import Direction, FootfallEvent, FootfallSource
 from models.ids import new_id
 from models.order_states import OrderStatus
-from models.sales import Channel
+from models.sales import Channel, PaymentMethod
 from tests.cloud.conftest import CloudServer, ingest, sale
 
 pytestmark = pytest.mark.slow
@@ -114,9 +114,9 @@ def seed_history(server: CloudServer, api: httpx.Client, stores: list[str], tea:
     api.post("/notifications/read-all")
 
 
-def shot(page: Page, folder: Path, name: str) -> None:
+def shot(page: Page, folder: Path, name: str, *, full_page: bool = False) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(folder / f"{name}.png"))
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=full_page)
 
 
 def test_a_sellers_first_day_in_the_browser(cloud_server: CloudServer, tmp_path: Path):
@@ -248,8 +248,34 @@ def test_a_sellers_first_day_in_the_browser(cloud_server: CloudServer, tmp_path:
                 expect(card.locator("[data-role=status]")).to_have_text(status)
                 if action == "toShip":
                     shot(page, shots, "orders")
-            expect(card).to_contain_text("退款")  # completed: refund or return are next
+            # completed: refund and return are next, on the order's own page, not as buttons of the list
+            expect(card).to_contain_text("退款、退貨請在訂單詳情頁辦理")
+            expect(card.locator("button")).to_have_count(0)
             assert page.evaluate("window.__stillThisPage") is True  # htmx redrew the card only
+
+            # the order's page: items, payments, history; a refund behind a confirmation
+            card.get_by_role("link", name=f"#{online.order_id[-8:]}").click()
+            expect(page).to_have_url(root + f"/orders/{online.order_id}")
+            expect(page.locator("#order-items")).to_contain_text("300g 禮盒")
+            expect(page.locator("#order-events")).to_contain_text("運送中 → 已完成")
+            expect(page.locator("#order-events")).to_contain_text("賣家")
+            expect(page.locator("#confirm")).to_have_count(0)
+            page.locator("#order-actions").get_by_role("link", name="退款").click()
+            expect(page.locator("#confirm-question")).to_have_text(
+                "確定要將這筆訂單從「已完成」改為「退款」嗎？"
+            )
+            page.fill("#confirm-note", "買家不滿意口味，全額退款")
+            page.click("#confirm-cancel")  # changing one's mind changes nothing
+            expect(page.locator("#confirm")).to_have_count(0)
+            expect(page.locator("#order-status")).to_have_text("已完成")
+            page.locator("#order-actions").get_by_role("link", name="退款").click()
+            page.fill("#confirm-note", "買家不滿意口味，全額退款")
+            page.click("#confirm-submit")
+            expect(page.locator(".flash.ok")).to_have_text("訂單狀態已更新。")
+            expect(page.locator("#order-status")).to_have_text("退款")
+            expect(page.locator("#order-events")).to_contain_text("已完成 → 退款")
+            expect(page.locator("#order-events")).to_contain_text("買家不滿意口味，全額退款")
+            expect(page.locator("#order-actions")).to_contain_text("這筆訂單已結案")
 
             # the bell's list
             page.goto(root + "/notifications")
@@ -259,6 +285,19 @@ def test_a_sellers_first_day_in_the_browser(cloud_server: CloudServer, tmp_path:
             first.get_by_role("button", name="標為已讀").click()
             expect(first).to_contain_text("已讀")
             expect(page.locator("#bell-count")).to_be_hidden()
+
+            # a sale at the counter, paid by card: its page, with a return being confirmed
+            counter = sale(stores[0], tea, [(0, 2), (1, 1)], cloud_server.clock() - timedelta(hours=3))
+            card_payment = counter.payments[0].model_copy(update={"method": PaymentMethod.CARD})
+            assert ingest(cloud_server, counter.model_copy(update={"payments": [card_payment]}))
+            page.goto(root + f"/orders/{counter.order_id}")
+            expect(page.locator("#order-payments")).to_contain_text("信用卡")
+            expect(page.locator("#order-events")).to_contain_text("門市 · 信義旗艦店")
+            page.locator("#order-actions").get_by_role("link", name="退貨").click()
+            expect(page.locator("#confirm")).to_contain_text("商品會回補到「信義旗艦店」的庫存。")
+            page.fill("#confirm-note", "包裝破損，買家退回")
+            page.evaluate("window.scrollTo(0, 0)")
+            shot(page, shots, "order-detail", full_page=True)
 
             page.goto(root + "/stores")
             shot(page, shots, "stores")

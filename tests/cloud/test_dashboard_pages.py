@@ -17,9 +17,9 @@ from models.cloud_api import (
     ShippingMethod,
     StorageCondition,
 )
-from models.order_states import OrderStatus
+from models.order_states import Actor, OrderStatus
 from models.parties import ShopType
-from models.sales import Channel
+from models.sales import Channel, PaymentMethod, PaymentStatus
 from tests.cloud.conftest import CloudServer, ingest, register_and_login, sale
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "cloud" / "web" / "templates"
@@ -313,6 +313,9 @@ def test_both_catalogs_hold_every_key_the_pages_use():
         "storage.": StorageCondition,
         "shipping.": ShippingMethod,
         "adjust.": AdjustmentKind,
+        "actor.": Actor,
+        "payment.": PaymentMethod,
+        "paymentStatus.": PaymentStatus,
     }.items():
         used |= {prefix + v.value for v in values}
     used |= {f"orders.confirm.{s}" for s in ("cancelled", "refunded", "returned")}
@@ -506,7 +509,7 @@ def test_stock_orders_and_the_bell_through_the_pages(cloud_server: CloudServer):
         assert "凍頂烏龍茶" in c.get("/dashboard").text  # top products
         for target, buttons in [
             ("toShip", ["shipping", "cancelled"]),
-            ("shipping", ["completed", "returned"]),
+            ("shipping", ["completed"]),  # a refused delivery ("returned") is on the order's page only
         ]:
             token = csrf_of(c.get("/orders").text)
             r = c.post(
@@ -528,6 +531,11 @@ def test_stock_orders_and_the_bell_through_the_pages(cloud_server: CloudServer):
         assert r.status_code == 200
         assert r.text.lstrip().startswith(f'<article class="card order" id="order-{online.order_id}"')
         assert "已完成" in r.text
+        # a completed order's refund and return are not buttons of the list: they live on its page
+        assert 'value="refunded"' not in r.text
+        assert 'value="returned"' not in r.text
+        assert "退款、退貨請在訂單詳情頁辦理" in r.text
+        assert f'href="/orders/{online.order_id}"' in r.text
         r = c.post(
             f"/orders/{online.order_id}/transition",
             data={"csrf": token, "to_status": "shipping", "next": "/orders"},
@@ -547,6 +555,82 @@ def test_stock_orders_and_the_bell_through_the_pages(cloud_server: CloudServer):
         assert r.headers["location"] == "/notifications?msg=allRead"
         c.get("/lang/en", params={"next": "/"})
         assert "New order NT$900" in c.get("/notifications").text
+
+
+def test_order_page_items_payments_history_and_a_change_behind_a_confirmation(cloud_server: CloudServer):
+    with browser(cloud_server) as c:
+        signup_and_login(c, "detail")
+        store_id = create_store(c)
+        pid = create_product(c)
+        with httpx.Client(base_url=cloud_server.base_url, cookies=c.cookies) as api:
+            product = api.get(f"/products/{pid}").json()
+        order = sale(store_id, product, [(0, 2), (1, 1)], cloud_server.clock())
+        oid = order.order_id
+        assert ingest(cloud_server, order)
+        listing = c.get("/orders").text
+        # no refund or return button on a completed order's card
+        assert not re.search(r'name="to_status" value="(?:refunded|returned)"', listing)
+        assert f'href="/orders/{oid}"' in listing
+        page = c.get(f"/orders/{oid}")
+        assert page.status_code == 200
+        for expected in (
+            f"訂單 #{oid[-8:]}",
+            "信義旗艦店",
+            "凍頂烏龍茶",
+            "150g",
+            "300g",
+            "NT$900",
+            "NT$820",
+            "NT$1,720",
+            "現金",
+            "已收款",
+            "訂單成立 · 已完成",
+        ):
+            assert expected in page.text, expected
+        # the history says who and when: the store that sold it, at its time (Taiwan)
+        assert re.search(r"門市 · 信義旗艦店 · \d{4}-\d\d-\d\d \d\d:\d\d", page.text)
+        # every change the seller may make is a link to its confirmation, none a button that acts at once
+        for target in ("refunded", "returned"):
+            assert f'href="/orders/{oid}?confirm={target}#confirm"' in page.text
+        assert 'id="confirm-form"' not in page.text
+        assert 'id="confirm-form"' not in c.get(f"/orders/{oid}", params={"confirm": "shipping"}).text
+        confirm = c.get(f"/orders/{oid}", params={"confirm": "returned"}).text
+        assert "確定要將這筆訂單從「已完成」改為「退貨」嗎？" in confirm
+        assert "商品會回補到「信義旗艦店」的庫存。" in confirm
+        assert "付款會標記為已退款。" in confirm
+        assert "商品會回補" not in c.get(f"/orders/{oid}", params={"confirm": "refunded"}).text
+        r = c.post(
+            f"/orders/{oid}/transition",
+            data={
+                "csrf": csrf_of(confirm),
+                "to_status": "returned",
+                "note": "買家退回",
+                "next": f"/orders/{oid}",
+            },
+        )
+        assert r.status_code == 303
+        assert r.headers["location"] == f"/orders/{oid}?msg=orderUpdated"
+        after = c.get(r.headers["location"]).text
+        assert "訂單狀態已更新" in after
+        assert "已完成 → 退貨" in after
+        assert re.search(r"賣家 · \d{4}-\d\d-\d\d \d\d:\d\d", after)
+        assert "買家退回" in after
+        assert "已退款" in after  # the payment
+        assert "這筆訂單已結案" in after
+        stock = c.get(f"/stock?store={store_id}").text
+        assert not re.search(r">-\d+</a>", stock)  # the return put back what the sale took
+        # a change that is no longer allowed (a stale page) is refused on the order's page
+        r = c.post(
+            f"/orders/{oid}/transition",
+            data={"csrf": csrf_of(after), "to_status": "refunded", "next": f"/orders/{oid}"},
+        )
+        assert r.status_code == 409
+        assert 'id="order-error"' in r.text
+        assert "這筆訂單目前不能改成這個狀態" in r.text
+        c.get("/lang/en", params={"next": "/"})
+        english = c.get(f"/orders/{oid}").text
+        for expected in ("History", "Payments", "Cash", "Refunded", "Seller", "Completed → Returned"):
+            assert expected in english, expected
 
 
 def test_another_sellers_things_are_404(cloud_server: CloudServer):
@@ -585,6 +669,10 @@ def test_another_sellers_things_are_404(cloud_server: CloudServer):
         )
         assert r.status_code == 404
         assert other.get(f"/stock?store={store_id}").status_code == 404
+        r = other.get(f"/orders/{order.order_id}")
+        assert r.status_code == 404
+        assert "找不到這個頁面" in r.text
+        assert other.get("/orders/not-an-order").status_code == 404
         orders = other.get("/orders").text
         assert order.order_id[-8:] not in orders
         assert "共 0 筆訂單" in orders

@@ -1,4 +1,7 @@
-"""The orders list (filters by store, status and dates; totals over the filter) and its status buttons."""
+"""The orders list (filters by store, status and dates; totals over the filter) with the order's next step,
+and the order's own page: items, payments, its history (who moved it and when) and every status change the
+seller may make, each behind a confirmation. Refunds and returns are made on the order's page only: they
+undo a sale, so they are not a button on every completed order of the list."""
 
 from datetime import date
 
@@ -7,15 +10,23 @@ from fastapi.responses import HTMLResponse
 
 from cloud import orders, sellers
 from cloud.api.deps import CloudDep, NowDep
+from cloud.runtime import Cloud
 from cloud.web import i18n, security
 from cloud.web.forms import text
 from cloud.web.rendering import chrome, here, language, render, render_error
 from cloud.web.routing import PAGE_SIZE, CsrfForm, WebSeller, is_htmx, page_router, redirect, with_params
-from models.cloud_api import FIRST_YEAR, LAST_YEAR
+from models.cloud_api import FIRST_YEAR, LAST_YEAR, OrderOut
 from models.errors import Conflict
-from models.order_states import OrderStatus
+from models.order_states import OrderStatus, find_transition
 
 router = page_router()
+
+AFTER_SALE = frozenset({OrderStatus.REFUNDED, OrderStatus.RETURNED})
+
+
+def list_actions(order: OrderOut) -> list[OrderStatus]:
+    """The buttons an order's card in the list shows: its next steps, not the after-sale ones."""
+    return [s for s in order.allowed_transitions if s not in AFTER_SALE]
 
 
 def _date(value: str | None) -> date | None:
@@ -64,16 +75,55 @@ def orders_page(request: Request, cloud: CloudDep, seller_id: WebSeller) -> HTML
         date_from=date_from.isoformat() if date_from else "",
         date_to=date_to.isoformat() if date_to else "",
         next_url=with_params(here(request), cursor=result.next_cursor) if result.next_cursor else "",
+        list_actions=list_actions,
         order_error="",
         error_order="",
     )
+
+
+def _order_page(
+    request: Request,
+    cloud: Cloud,
+    seller_id: str,
+    order_id: str,
+    *,
+    error: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    with cloud.db.read() as conn:
+        page = chrome(conn, seller_id)
+        order = orders.get_order(conn, seller_id, order_id)
+        store = sellers.get_store(conn, seller_id, order.store_id)
+    asked = request.query_params.get("confirm", "")
+    confirm = next((s for s in order.allowed_transitions if s.value == asked), None)
+    rule = find_transition(order.status, confirm) if confirm else None
+    return render(
+        request,
+        "order_detail.html",
+        status_code=status_code,
+        page=page,
+        order=order,
+        store=store,
+        confirm=confirm,
+        restocks=bool(rule and rule.restocks),
+        refunds=bool(rule and rule.refunds_payment),
+        order_error=error,
+    )
+
+
+@router.get("/orders/{order_id}")
+def order_page(request: Request, order_id: str, cloud: CloudDep, seller_id: WebSeller) -> HTMLResponse:
+    """The order's page; ``?confirm=<status>`` asks to confirm that change before it is made."""
+    return _order_page(request, cloud, seller_id, order_id)
 
 
 @router.post("/orders/{order_id}/transition")
 def transition_order(
     request: Request, order_id: str, form: CsrfForm, cloud: CloudDep, now: NowDep, seller_id: WebSeller
 ) -> Response:
-    """A status button. With htmx the answer is the order's card, redrawn; without, back to the list."""
+    """A status change, from a button of the list or the confirmation on the order's page. With htmx the
+    answer is the order's card, redrawn; without, back where the form came from (an error is shown there:
+    on the order's page, or as an error page from the list)."""
     back = security.safe_next(text(form, "next"), "/orders")
     target = text(form, "to_status")
     tr = i18n.translator(language(request))
@@ -94,6 +144,8 @@ def transition_order(
     except Conflict as exc:
         error = tr("err.code." + exc.code) if tr.has("err.code." + exc.code) else exc.message
     if not is_htmx(request):
+        if error and back == f"/orders/{order_id}":
+            return _order_page(request, cloud, seller_id, order_id, error=error, status_code=409)
         if error:
             return render_error(request, 409, "err.code.illegalTransition", error)
         return redirect(with_params(back, msg="orderUpdated"))
@@ -106,6 +158,7 @@ def transition_order(
         order=order,
         store_names={s.store_id: s.name for s in stores},
         here=back,
+        list_actions=list_actions,
         order_error=error,
         error_order=order_id,
     )
