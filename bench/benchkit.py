@@ -1,11 +1,10 @@
-"""What every benchmark needs: progress on stderr, the project's CLI, free ports, percentiles, and what
-machine it ran on (CPU model, memory, the filesystem under a folder, from /proc)."""
+"""What every benchmark needs besides ``plumbing`` (free ports, waiting until a server answers): progress on
+stderr, the project's CLI, percentiles, and what machine it ran on (CPU model, memory, the filesystem under a
+folder, from /proc)."""
 
 import os
 import signal
-import subprocess
 import sys
-import time
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
@@ -20,24 +19,6 @@ def log(message: str) -> None:
 def edgestore_cmd() -> list[str]:
     """The project's CLI, run by this interpreter (the ``edgestore`` script of the same virtualenv)."""
     return [sys.executable, "-m", "edgestore"]
-
-
-def wait_until_answering(
-    proc: "subprocess.Popen[bytes]", url: str, *, what: str, log_path: Path, timeout_s: float
-) -> None:
-    """Poll ``url`` until it answers 200; fail with the server's log if it exits or stays silent."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with {proc.returncode}:\n{log_path.read_text()}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{what} did not answer {url} in {timeout_s:.0f} s")
-        time.sleep(0.1)
 
 
 def percentile(sorted_values: list[float], pct: float) -> float:

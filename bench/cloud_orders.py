@@ -75,7 +75,6 @@ from benchkit import (
     process_tree_cpu,
     stop_on_signals,
     tree_cpu_delta,
-    wait_until_answering,
 )
 from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import make_url
@@ -88,7 +87,7 @@ from models.ids import new_id
 from models.order_states import OrderStatus
 from models.paging import encode_cursor
 from models.sales import Channel, Order, OrderItem, Payment, PaymentMethod, PaymentStatus
-from plumbing import free_port
+from plumbing import free_port, wait_for_url
 
 HOST = "127.0.0.1"  # loopback only: the cloud is never reachable from outside during a run
 API = "/api/v1"
@@ -434,8 +433,12 @@ def running_cloud(work: Path, database_url: str) -> Iterator[RunningCloud]:
         )
     base_url = f"http://{HOST}:{port}{API}"
     try:
-        wait_until_answering(
-            proc, f"{base_url}/openapi.json", what="the cloud", log_path=log_path, timeout_s=START_TIMEOUT_S
+        wait_for_url(
+            f"{base_url}/openapi.json",
+            what="the cloud",
+            timeout_s=START_TIMEOUT_S,
+            watch=proc,
+            details=lambda: log_path.read_text(errors="replace"),
         )
         log(f"  cloud up on {base_url} (pid {proc.pid})")
         yield RunningCloud(base_url, proc.pid)

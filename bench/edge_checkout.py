@@ -58,10 +58,9 @@ from benchkit import (
     mem_total_gib,
     percentile,
     stop_on_signals,
-    wait_until_answering,
 )
 
-from plumbing import free_port
+from plumbing import free_port, wait_for_url
 
 HOST = "127.0.0.1"  # loopback only: the node is never reachable from outside during a run
 API = "/api/v1"
@@ -151,8 +150,12 @@ def running_node(work: Path, data_dir: Path, synchronous: str) -> Iterator[Runni
     base_url = f"http://{HOST}:{port}{API}"
     node: RunningNode | None = None
     try:
-        wait_until_answering(
-            proc, f"{base_url}/health", what="the node", log_path=log_path, timeout_s=START_TIMEOUT_S
+        wait_for_url(
+            f"{base_url}/health",
+            what="the node",
+            timeout_s=START_TIMEOUT_S,
+            watch=proc,
+            details=lambda: log_path.read_text(errors="replace"),
         )
         log(f"  node up on {base_url} (pid {proc.pid})")
         node = RunningNode(base_url, proc.pid)

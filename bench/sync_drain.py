@@ -78,7 +78,6 @@ from benchkit import (
     process_tree_cpu,
     stop_on_signals,
     tree_cpu_delta,
-    wait_until_answering,
 )
 from edge_checkout import LevelResult, RunningNode, progress_printer, run_level
 from paho.mqtt.enums import CallbackAPIVersion
@@ -91,7 +90,7 @@ from edge.db import Database
 from edge.sync_drain import pending_batches
 from edge.tables import outbox
 from models.ids import new_id
-from plumbing import free_port
+from plumbing import MOSQUITTO, Mosquitto, free_port, wait_for_url, wait_until
 from sync_protocol.encoding import encode
 from sync_protocol.envelope import Batch
 from sync_protocol.topics import CLOUD_USERNAME
@@ -103,7 +102,6 @@ STOP_TIMEOUT_S = 30.0
 POLL_S = 0.2
 PASSWORD = "bench-password-1"  # a throwaway account in a throwaway database
 OBSERVER = "bench-observer"
-MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 INITIAL_STOCK = 100_000  # per variant: never runs out, whatever the carts
 UPLINK_FILTER = "edgestore/v1/stores/+/up/+/+"
 ACK_FILTER = "edgestore/v1/stores/+/ack/+"
@@ -152,7 +150,9 @@ def served(
     handle = Served(proc.pid, log_path)
     try:
         if health_url is not None:
-            wait_until_answering(proc, health_url, what=what, log_path=log_path, timeout_s=START_TIMEOUT_S)
+            wait_for_url(
+                health_url, what=what, timeout_s=START_TIMEOUT_S, watch=proc, details=handle.log_text
+            )
         yield handle
     finally:
         if proc.poll() is None:
@@ -334,15 +334,8 @@ class Observer:
         self._client = client
 
     def start(self, timeout_s: float = 15.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                self._client.connect(HOST, self.port, keepalive=30)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("Mosquitto did not start listening") from None
-                time.sleep(0.1)
+        """Connect and subscribe; the broker already listens (``plumbing.Mosquitto.start`` waited)."""
+        self._client.connect(HOST, self.port, keepalive=30)
         self._client.loop_start()
         if not self._subscribed.wait(timeout_s):
             raise RuntimeError("the observer could not subscribe")
@@ -783,18 +776,14 @@ def main(argv: list[str] | None = None) -> int:
 
         log("2. the broker: edgestore cloud broker-config, mosquitto -c")
         cloud_password, observer_password = secrets.token_urlsafe(18), secrets.token_urlsafe(18)
-        conf = write_broker_config(work, cloud_env, broker_port, cloud_password, observer_password)
-        with served(
-            [MOSQUITTO, "-c", str(conf)],
-            os.environ.copy(),
-            what="mosquitto",
-            health_url=None,
-            log_path=work / "broker.log",
-            cwd=work,
-        ) as broker:
+        write_broker_config(work, cloud_env, broker_port, cloud_password, observer_password)
+        broker = Mosquitto(work / "broker", port=broker_port, host=HOST).start()
+        try:
+            assert broker.process is not None
+            broker_pid = broker.process.pid
             observer = Observer(broker_port, observer_password)
             observer.start()
-            log(f"  mosquitto up on {HOST}:{broker_port} (pid {broker.pid})")
+            log(f"  mosquitto up on {HOST}:{broker_port} (pid {broker_pid})")
             try:
                 log("3. the cloud again, with EDGESTORE_CLOUD_MQTT_URL")
                 mqtt_env = {
@@ -810,13 +799,13 @@ def main(argv: list[str] | None = None) -> int:
                     log_path=work / "cloud.log",
                     cwd=work,
                 ) as cloud:
-                    deadline = time.monotonic() + 30
-                    while observer.sys_value("clients/connected") < 2:  # the observer and the cloud
-                        if time.monotonic() > deadline:
-                            raise RuntimeError(
-                                f"the cloud did not connect to the broker:\n{cloud.log_text()}"
-                            )
-                        time.sleep(0.1)
+                    wait_until(
+                        lambda: observer.sys_value("clients/connected") >= 2,  # the observer and the cloud
+                        what="the cloud's connection to the broker",
+                        timeout_s=30,
+                        details=cloud.log_text,
+                        interval_s=0.1,
+                    )
                     log(f"  cloud up and connected to the broker (pid {cloud.pid})")
                     return run_node_side(
                         args,
@@ -828,11 +817,14 @@ def main(argv: list[str] | None = None) -> int:
                         cloud,
                         cloud_url,
                         observer,
-                        broker.pid,
+                        broker_pid,
                         broker_port,
                     )
             finally:
                 observer.stop()
+        finally:
+            broker.stop()
+            log("  mosquitto stopped")
     finally:
         shutil.rmtree(work, ignore_errors=True)
         log(f"removed {work}")

@@ -11,19 +11,15 @@ A second run on the same data folder finds everything it made the first time: th
 """
 
 import contextlib
-import ctypes
 import getpass
 import os
-import shutil
 import signal
-import socket
-import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Annotated, Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 import typer
@@ -42,38 +38,25 @@ from edgestore.demo_cloud import (
     store_snapshot,
 )
 from models.catalog import CatalogSnapshot
-from plumbing import free_port
+from plumbing import MOSQUITTO, Mosquitto, ServedApp, client_host, free_port
 from sync_protocol.topics import CLOUD_USERNAME
 
-MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"  # Debian's; /usr/sbin is not on every PATH
 TRY_VARIANT = "pineapple-cake-1"  # the demo catalog's (and so the demo seller's) pineapple cake, box of 6
 LINK_WAIT_S = 20.0
 
 
-def _reachable(host: str) -> str:
-    """The address a client on this machine dials for a server bound to ``host``."""
-    return "127.0.0.1" if host in ("", "0.0.0.0", "::") else host  # noqa: S104 (compared, not bound)
-
-
-@dataclass
-class DemoBroker:
+@dataclass(kw_only=True)
+class DemoBroker(Mosquitto):
     """Mosquitto for the demo, configured in ``folder`` as ``edgestore cloud broker-config --out folder``
     configures a deployment's (``write_files``): the ``mosquitto.conf`` of ``sync_protocol.broker_config``,
     the password file of the live devices plus the cloud's own account, the ACL binding each device to its
     store. The cloud's settings name the same password file, ACL and pid file, so a device registered while
     the demo runs (the demo node's, or one from the dashboard) can log in at once: the cloud rewrites both
-    files, keeping its own account, and sends the broker SIGHUP."""
+    files, keeping its own account, and sends the broker SIGHUP. ``plumbing.Mosquitto`` runs the process:
+    in a session of its own (a terminal's Ctrl-C reaches the demo, which stops the broker last), dying with
+    the demo even when the demo is killed outright."""
 
-    folder: Path
-    host: str
-    port: int
-    cloud_password: str
-    process: subprocess.Popen[bytes] | None = None
-    _log: IO[bytes] | None = field(default=None, repr=False)
-
-    @property
-    def config_path(self) -> Path:
-        return self.folder / "mosquitto.conf"
+    cloud_password: str = field(repr=False)
 
     @property
     def password_file(self) -> Path:
@@ -88,21 +71,17 @@ class DemoBroker:
         return self.folder / "mosquitto.pid"  # the cloud's EDGESTORE_BROKER_PID_FILE (mosquitto_conf's)
 
     @property
-    def log_path(self) -> Path:
-        return self.folder / "mosquitto.log"
-
-    @property
     def url(self) -> str:
-        return f"mqtt://{_reachable(self.host)}:{self.port}"
+        return f"mqtt://{client_host(self.host)}:{self.port}"
 
     def device_url(self, device: DemoDevice) -> str:
         login = f"{quote(device.device_id, safe='')}:{quote(device.password, safe='')}"
-        return f"mqtt://{login}@{_reachable(self.host)}:{self.port}"
+        return f"mqtt://{login}@{client_host(self.host)}:{self.port}"
 
     @property
     def cloud_url(self) -> str:
         login = f"{CLOUD_USERNAME}:{quote(self.cloud_password, safe='')}"
-        return f"mqtt://{login}@{_reachable(self.host)}:{self.port}"
+        return f"mqtt://{login}@{client_host(self.host)}:{self.port}"
 
     def write_files(self, cloud: Cloud) -> None:
         """What ``edgestore cloud broker-config`` writes, from the open cloud's device registry; the demo's
@@ -135,53 +114,6 @@ class DemoBroker:
             while _cmdline(pid) and time.monotonic() < deadline:
                 time.sleep(0.05)
         self.pid_file.unlink(missing_ok=True)
-
-    def start(self) -> None:
-        """Start Mosquitto on the files ``write_files`` wrote; returns once it accepts connections."""
-        self._log = self.log_path.open("ab")
-        prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here: the child only calls it
-
-        def die_with_the_demo() -> None:  # in the child: even a demo killed outright takes its broker along
-            prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-        self.process = subprocess.Popen(  # noqa: S603 (a fixed binary and our own config)
-            [MOSQUITTO, "-c", str(self.config_path)],
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # a terminal's Ctrl-C reaches the demo, which stops the broker last
-            preexec_fn=die_with_the_demo,
-        )
-        deadline = time.monotonic() + 15
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"mosquitto exited ({self.process.returncode}):\n{self.log_tail()}")
-            try:
-                socket.create_connection((_reachable(self.host), self.port), 1).close()
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"mosquitto is not listening on {self.port}:\n{self.log_tail()}"
-                    ) from None
-                time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        self.process = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-
-    def log_tail(self, lines: int = 20) -> str:
-        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
 
 
 def _cmdline(pid: int) -> bytes:
@@ -258,9 +190,9 @@ def banner(
     variant_id: str = TRY_VARIANT,
     credentials: Path | None = None,
 ) -> str:
-    api = f"http://{_reachable(settings.host)}:{settings.port}/api/v1"
+    api = f"http://{client_host(settings.host)}:{settings.port}/api/v1"
     web = (
-        f"http://{_reachable(cloud.cloud_host)}:{cloud.cloud_port}"
+        f"http://{client_host(cloud.cloud_host)}:{cloud.cloud_port}"
         if cloud.public_url is None
         else cloud.base_url
     )
@@ -283,7 +215,7 @@ Broker (Mosquitto)     {broker.url}   <- store nodes log in with their device id
                        rewrites the password file and ACL when a device comes or goes, then reloads it)
 
 Store node (edge/)     {api}
-  API docs             http://{_reachable(settings.host)}:{settings.port}/docs
+  API docs             http://{client_host(settings.host)}:{settings.port}/docs
   data                 {settings.database_path}
   store                {store} ({device.store_id}) of the demo seller
   device id            {device.device_id} (registered in the cloud; MQTT login in {credentials})
@@ -334,36 +266,6 @@ A device speaks only for its own store (docs/sync-protocol.md, "Trust"):
 Coupons: WELCOME100 (NT$100 off from NT$500), SAVE10 (10% off), ONCE50 (single use).
 Ctrl-C stops the demo (node, cloud, broker); the data stays in {settings.data_dir.parent}.
 """
-
-
-class _Served:
-    """A uvicorn server in a thread of its own (with its own event loop), so that the main thread keeps the
-    signals and stops the servers in the order it chooses."""
-
-    def __init__(self, name: str, app: Any, host: str, port: int, **options: Any) -> None:
-        import uvicorn
-
-        self.name = name
-        self.app = app
-        self.server = uvicorn.Server(
-            uvicorn.Config(app, host=host, port=port, log_level="warning", **options)
-        )
-        self.thread = threading.Thread(target=self.server.run, name=name, daemon=True)
-
-    def start(self, timeout_s: float = 180) -> None:
-        self.thread.start()
-        deadline = time.monotonic() + timeout_s
-        while not self.server.started:
-            if not self.thread.is_alive():
-                raise RuntimeError(f"the {self.name} did not start (see above)")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the {self.name} did not start within {timeout_s:.0f} s")
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.thread.is_alive():
-            self.server.should_exit = True
-            self.thread.join(timeout=60)
 
 
 def wait_for_link(
@@ -488,7 +390,9 @@ def demo(
         broker_pid_file=broker.pid_file,
     )
     stop = threading.Event()
-    served: list[_Served] = []
+    # Each server in a thread of its own, so that this (main) thread keeps the signals and stops the servers
+    # in the order it chooses.
+    served: list[ServedApp] = []
     failed = False
     on_interrupt = signal.getsignal(signal.SIGINT)
     try:
@@ -500,17 +404,17 @@ def demo(
         broker.start()
         since = datetime.now(UTC)
         served = [
-            _Served(
-                "cloud",
+            ServedApp(
                 create_cloud_app(cloud_settings),
-                host,
                 cloud_port,
+                host=host,
+                name="the cloud",
                 **cloud_settings.uvicorn_proxy_options(),  # X-Forwarded-For only from configured proxies
             ),
-            _Served("store node", create_app(settings), host, port),
+            ServedApp(create_app(settings), port, host=host, name="the store node"),
         ]
         for server in served:
-            server.start()
+            server.start(timeout_s=180)  # the cloud's first start creates its embedded PostgreSQL
         link = wait_for_link(served[1].app, served[0].app, device, ready.seeded, since)
         typer.echo(
             banner(
@@ -532,7 +436,7 @@ def demo(
         signal.signal(signal.SIGINT, request_stop)
         signal.signal(signal.SIGTERM, request_stop)
         while not stop.wait(0.5):
-            if not all(s.thread.is_alive() for s in served):
+            if not all(s.running for s in served):
                 typer.echo("error: a server stopped on its own; stopping the demo", err=True)
                 failed = True
                 break
@@ -543,7 +447,7 @@ def demo(
         failed = True
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C does not cut the shutdown short
-        if served or broker.process is not None:
+        if served or broker.running:
             typer.echo("stopping: the store node, the cloud and its sync service, the broker...")
         for server in reversed(served):  # the node first: it says goodbye over the broker
             server.stop()

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from plumbing.clock import Clock, utcnow
     from plumbing.errors import install_error_handlers
-    from plumbing.mosquitto import Mosquitto
+    from plumbing.mosquitto import MOSQUITTO, Mosquitto
     from plumbing.ports import free_port
     from plumbing.serving import (
         ServedApp,
@@ -33,6 +33,7 @@ _HOMES = {
     "Clock": "plumbing.clock",
     "utcnow": "plumbing.clock",
     "install_error_handlers": "plumbing.errors",
+    "MOSQUITTO": "plumbing.mosquitto",
     "Mosquitto": "plumbing.mosquitto",
     "free_port": "plumbing.ports",
     "ServedApp": "plumbing.serving",
@@ -47,6 +48,7 @@ _HOMES = {
 }
 
 __all__ = [
+    "MOSQUITTO",
     "VERSION",
     "Clock",
     "EdgestoreSettings",

@@ -18,10 +18,6 @@ MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"  # Debian's; /usr
 STOP_TIMEOUT_S = 10.0
 
 
-def mosquitto_installed() -> bool:
-    return Path(MOSQUITTO).is_file()
-
-
 @dataclass
 class Mosquitto:
     """Mosquitto on ``folder/mosquitto.conf``, which must make it listen on ``host``:``port``.

@@ -1,5 +1,9 @@
 """Serving an app in a thread, and waiting until something answers: one way for the demo, the tests and the
-benchmarks, instead of a polling loop of their own each."""
+benchmarks, instead of a polling loop of their own each.
+
+uvicorn and httpx are imported where they are used: the ``edgestore`` CLI imports this module (for the
+demo) on every command, and a Pi should not pay for them on ``edgestore edge load-catalog``.
+"""
 
 import socket
 import subprocess
@@ -7,9 +11,6 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any, Self
-
-import httpx
-import uvicorn
 
 
 def client_host(host: str) -> str:
@@ -62,6 +63,8 @@ def port_answers(host: str, port: int) -> bool:
 
 def url_answers(url: str) -> bool:
     """True when ``url`` answers 200."""
+    import httpx
+
     try:
         return httpx.get(url, timeout=2).status_code == 200
     except httpx.TransportError:
@@ -102,6 +105,8 @@ class ServedApp:
     def __init__(
         self, app: Any, port: int, *, host: str = "127.0.0.1", name: str = "server", **options: Any
     ) -> None:
+        import uvicorn
+
         self.app = app
         self.name = name
         self.host = host

@@ -1,32 +1,20 @@
 """A real Mosquitto broker for tests: its own config, password file and ACL in a temporary folder, on a free
-port, with persistence so that a restart keeps queued QoS 1 messages, as in production."""
+port, with persistence so that a restart keeps queued QoS 1 messages, as in production. The process is run
+by ``plumbing.Mosquitto``, as the demo's and the benchmarks' are."""
 
 import getpass
-import signal
-import subprocess
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
+from typing import Self
 
-import paho.mqtt.client as mqtt
-
-from plumbing import free_port
+from plumbing import Mosquitto
 from sync_protocol.broker_config import CLIENT_ID_IS_USERNAME
-
-MOSQUITTO = "/usr/sbin/mosquitto"
 
 
 @dataclass
-class MosquittoBroker:
-    folder: Path
+class MosquittoBroker(Mosquitto):
     password_file_text: str | None = None
     acl_text: str | None = None
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def config_path(self) -> Path:
-        return self.folder / "mosquitto.conf"
 
     def write_config(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -38,8 +26,7 @@ class MosquittoBroker:
             "persistence true",
             f"persistence_location {self.folder}/",
             "autosave_interval 1",
-            f"log_dest file {self.folder / 'mosquitto.log'}",
-            "log_type error",
+            "log_type error",  # to standard error, which plumbing.Mosquitto keeps in mosquitto.log
             "log_type warning",
             "log_type notice",
             "max_queued_messages 100000",
@@ -61,55 +48,12 @@ class MosquittoBroker:
             lines.append(f"acl_file {self.folder / 'acl'}")
         self.config_path.write_text("\n".join(lines) + "\n")
 
-    def start(self) -> "MosquittoBroker":
+    def start(self) -> Self:
         self.write_config()
-        self.process = subprocess.Popen(
-            [MOSQUITTO, "-c", str(self.config_path)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-        self._wait_until_listening()
-        return self
-
-    def _wait_until_listening(self) -> None:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.process is not None and self.process.poll() is not None:
-                err = self.process.stderr.read().decode() if self.process.stderr else ""
-                raise RuntimeError(f"mosquitto exited: {err}{self.log()}")
-            probe = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-            try:
-                probe.connect("127.0.0.1", self.port, keepalive=5)
-                probe.disconnect()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("mosquitto did not start listening")
-
-    def stop(self) -> None:
-        self._end(signal.SIGTERM)
-
-    def kill(self) -> None:
-        self._end(signal.SIGKILL)
-
-    def _end(self, sig: signal.Signals) -> None:
-        if self.process is not None:
-            if self.process.poll() is None:
-                self.process.send_signal(sig)
-                self.process.wait(timeout=10)
-            if self.process.stderr is not None:
-                self.process.stderr.close()
-        self.process = None
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
+        return super().start()
 
     def reload(self) -> None:
         """Re-read the password file and ACL (SIGHUP), as the cloud does after changing credentials."""
         self.write_config()
-        assert self.process is not None
-        self.process.send_signal(signal.SIGHUP)
-        time.sleep(0.3)
-
-    def log(self) -> str:
-        path = self.folder / "mosquitto.log"
-        return path.read_text() if path.exists() else ""
+        super().reload()
+        time.sleep(0.3)  # the signal only sets a flag; Mosquitto reloads at its next loop: wait for it

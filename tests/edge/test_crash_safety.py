@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from plumbing import free_port
+from plumbing import free_port, wait_for_url
 from tests.conftest import EDGESTORE
 from tests.edge.invariants import check_node_database
 
@@ -24,15 +24,18 @@ def _start_node(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     env = os.environ | {"EDGESTORE_DATA_DIR": str(data_dir), "EDGESTORE_PORT": str(port)}
     with open(data_dir.parent / "node.log", "ab") as log:
         proc = subprocess.Popen([*EDGESTORE, "edge", "serve"], env=env, stdout=log, stderr=log)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError(f"node did not start: {(data_dir.parent / 'node.log').read_text()}")
+    try:
+        wait_for_url(
+            f"http://127.0.0.1:{port}/api/v1/health",
+            what="the node",
+            timeout_s=30,
+            watch=proc,
+            details=lambda: (data_dir.parent / "node.log").read_text(),
+        )
+    except RuntimeError:
+        proc.kill()
+        raise
+    return proc
 
 
 @pytest.mark.slow
