@@ -5,7 +5,7 @@ cloud at all. Barcodes are valid EAN-13 numbers with Taiwan's 471 prefix.
 """
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from models.catalog import (
     Brand,
@@ -19,6 +19,7 @@ from models.catalog import (
     StockLevel,
     Variant,
 )
+from plumbing import utcnow
 
 DEMO_STORE_ID = "store-taipei-xinyi"
 
@@ -130,7 +131,7 @@ _PRODUCTS: list[tuple[str, str, str, str, str | None, str | None, list[tuple[str
 
 def demo_catalog(version: int = 1, *, now: datetime | None = None) -> CatalogSnapshot:
     """The curated demo catalog: 14 products in zh-TW and English, a discount and three coupons."""
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     products: list[Product] = []
     stock: list[StockLevel] = []
     for n, (pid, name, name_en, cat, sub, brand, variant_rows) in enumerate(_PRODUCTS):

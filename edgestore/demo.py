@@ -38,7 +38,7 @@ from edgestore.demo_cloud import (
     store_snapshot,
 )
 from models.catalog import CatalogSnapshot
-from plumbing import MOSQUITTO, Mosquitto, ServedApp, client_host, free_port
+from plumbing import MOSQUITTO, Mosquitto, ServedApp, client_host, free_port, utcnow
 from sync_protocol.topics import CLOUD_USERNAME
 
 TRY_VARIANT = "pineapple-cake-1"  # the demo catalog's (and so the demo seller's) pineapple cake, box of 6
@@ -313,12 +313,12 @@ def prepare(
     identity = node_identity(settings)
     cloud = Cloud.open(cloud_settings)
     try:
-        seeded = seed_demo_cloud(cloud, datetime.now(UTC), progress=typer.echo)
+        seeded = seed_demo_cloud(cloud, utcnow(), progress=typer.echo)
         device, registered = ensure_demo_device(
             cloud,
             seeded,
             DemoDevice.load(credentials),
-            datetime.now(UTC),
+            utcnow(),
             node_device_id=identity[0] if identity else None,
         )
         snapshot = store_snapshot(cloud, seeded, device.store_id)
@@ -328,7 +328,7 @@ def prepare(
     if identity is not None and (
         identity[0] != device.device_id or identity[1] not in (None, device.store_id)
     ):
-        aside = data_dir / f"edge-before-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+        aside = data_dir / f"edge-before-{utcnow():%Y%m%dT%H%M%S}"
         settings.data_dir.rename(aside)
         typer.echo(
             f"the store node in {settings.data_dir} was another device (an earlier demo's, or its login was "
@@ -402,7 +402,7 @@ def demo(
             f"starting the broker (Mosquitto on {broker.url}), the cloud and its sync service, the node..."
         )
         broker.start()
-        since = datetime.now(UTC)
+        since = utcnow()
         served = [
             ServedApp(
                 create_cloud_app(cloud_settings),
