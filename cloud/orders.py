@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from cloud import downlink, notifications, stock
 from cloud.tables import (
+    coupons,
     daily_product_sales,
     daily_sales,
     daily_store_product_sales,
@@ -38,10 +39,12 @@ from models.stock import StockDelta, StockReason
 from sync_protocol.envelope import CLOUD_ORIGIN, OrderTransition
 from sync_protocol.hlc import HLC, MAX_WALL_MS, HybridClock
 from sync_protocol.rules import (
+    CouponRedemption,
     MergeOutcome,
     MergeResult,
     StatusState,
     creation_transition,
+    judge_coupon,
     merge_order_status,
     refunds_payment,
     transition_effects,
@@ -113,7 +116,70 @@ def ingest_order(conn: Connection, order: Order, now: datetime, *, low_threshold
         now=now,
     )
     _check_group_buys(conn, seller_id, order, now)
+    _check_coupon_uses(conn, seller_id, order, now)
     return True
+
+
+def _check_coupon_uses(conn: Connection, seller_id: str, order: Order, now: datetime) -> None:
+    """A coupon with limited uses redeemed beyond them (a single-use one at two stores, both offline): every
+    sale stands (the stores redeemed in good faith), and the seller's bell names the redemptions beyond the
+    limit, the later ones by the sales' stamps (``sync_protocol.rules.judge_coupon``), once each."""
+    if order.coupon_code is None:
+        return
+    code = order.coupon_code.upper()
+    max_uses = conn.execute(
+        select(coupons.c.max_uses).where(coupons.c.seller_id == seller_id, func.upper(coupons.c.code) == code)
+    ).scalar_one_or_none()
+    if max_uses is None:
+        return  # unlimited (or not the seller's: the uplink checks refuse that before)
+    used = conn.execute(
+        select(orders.c.order_id, orders.c.store_id, orders.c.device_id, orders.c.created_at).where(
+            orders.c.seller_id == seller_id, func.upper(orders.c.coupon_code) == code
+        )
+    ).all()
+    if len(used) <= max_uses:
+        return
+    # A sale's stamp is its creation (as the status merge takes it): the node's clock when it rang it up.
+    verdict = judge_coupon(
+        code,
+        [
+            CouponRedemption(
+                code,
+                r.order_id,
+                r.store_id,
+                r.device_id or CLOUD_ORIGIN,
+                HLC(int(r.created_at.timestamp() * 1000), 0, r.device_id or CLOUD_ORIGIN),
+            )
+            for r in used
+        ],
+        max_uses=max_uses,
+    )
+    first = verdict.standing[0]
+    kind = NotificationKind.COUPON_REUSED
+    for late in verdict.flagged:
+        if notifications.already_notified(conn, seller_id, kind, late.order_id):
+            continue
+        notifications.notify(
+            conn,
+            seller_id,
+            kind,
+            f"優惠券超用：{code} 訂單 {first.order_id[-6:]} 與 {late.order_id[-6:]}",
+            body=f"{code} 可用 {max_uses} 次；門市離線時多次使用，兩筆銷售都成立，較晚的一筆超出次數。",
+            ref_type="order",
+            ref_id=late.order_id,
+            data={
+                "code": code,
+                "maxUses": max_uses,
+                "firstOrderId": first.order_id,
+                "laterOrderId": late.order_id,
+                "laterStoreId": late.store_id,
+                "titleEn": f"Coupon used too often: {code} on orders {first.order_id[-6:]} and "
+                f"{late.order_id[-6:]}",
+                "bodyEn": f"{code} allows {max_uses} use(s); stores used it again while offline. Both sales "
+                "stand; the later one is beyond the limit.",
+            },
+            now=now,
+        )
 
 
 def ingest_sale_deltas(conn: Connection, order: Order, now: datetime, *, low_threshold: int = 5) -> int:

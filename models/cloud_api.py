@@ -473,6 +473,7 @@ class NotificationKind(StrEnum):
     DEVICE_PROVISIONED = "deviceProvisioned"
     ORDER_STATUS = "orderStatus"
     PRICE_MISMATCH = "priceMismatch"  # a store sold at another price than the catalog it held
+    COUPON_REUSED = "couponReused"  # a coupon redeemed beyond its uses at stores that were offline
 
 
 class NotificationPublic(CamelModel):

@@ -1,27 +1,28 @@
-"""The merge rules (design notes, section 4) as pure functions that the store node and the cloud both call, so
-both sides reach the same answer from the same facts, whatever order the facts arrive in.
+"""The merge rules (docs/sync-protocol.md, "Conflict rules") as pure functions that the store node and the
+cloud both call, so both sides reach the same answer from the same facts, whatever order they arrive in.
 
 - Order status: only legal transitions count; of concurrent transitions from the same state, the one that
   moves the order further wins, then the later HLC, then the higher device id. The state is the set of
-  transitions seen, so the result does not depend on delivery order.
-- Stock: the level is the sum of deltas, each counted once by its id; a negative level is kept and flagged.
+  transitions seen, so the result does not depend on delivery order; ``transition_effects`` gives the stock
+  deltas of the path's changes, with ids both sides derive alike.
 - Catalog: a snapshot applies only if newer than the held version; a delta only if it starts from it.
-- Coupons: a single-use coupon redeemed twice offline: both sales stand, the later redemption is flagged.
-- Footfall: events are kept once by id; counts are recomputed from the events, never added up blindly.
+- Coupons: a coupon redeemed beyond its uses offline (a single-use one at two stores): every sale stands,
+  the later redemptions by HLC are flagged (the cloud rings ``couponReused``).
+
+Stock (a sum of deltas, each counted once by id) and footfall (events kept once by id, counts recomputed)
+need no function here: each side's database does it with a primary key and a sum.
 """
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, tzinfo
+from datetime import datetime
 from enum import StrEnum
 from functools import cached_property
 from typing import Protocol
 
-from models.business_days import TAIWAN
 from models.errors import IllegalTransition
-from models.footfall import Direction, FootfallEvent
 from models.order_states import STATUS_RANK, Actor, OrderStatus, check_transition, find_transition
 from models.sales import Order
 from models.stock import StockDelta, StockReason
@@ -244,67 +245,6 @@ def refunds_payment(outcome: MergeOutcome) -> bool:
     )
 
 
-# --- stock ------------------------------------------------------------------------------------------------
-
-StockKey = tuple[str, str]
-"""(storeId, variantId): the level's identity."""
-
-
-@dataclass(frozen=True)
-class StockOutcome:
-    applied: bool  # False: a delta with this id was already counted
-    level: int  # the level after it
-    negative: bool  # below zero: the goods left the store anyway; the seller's bell says so
-    crossed_below_zero: bool = False  # this delta took the level below zero (ring the bell once, here)
-    conflict: bool = False  # the id was counted before with different content: a bug upstream; not applied
-
-
-def apply_stock_delta(level: int, delta: StockDelta, *, already_counted: bool) -> StockOutcome:
-    """The level after ``delta``. ``already_counted`` (the caller's lookup of the delta id) makes it a no-op,
-    so a re-delivered delta never counts twice. A level below zero is accepted, never refused."""
-    if already_counted:
-        return StockOutcome(applied=False, level=level, negative=level < 0)
-    after = level + delta.quantity
-    return StockOutcome(applied=True, level=after, negative=after < 0, crossed_below_zero=level >= 0 > after)
-
-
-class StockLedger:
-    """Stock levels from deltas held in memory: the rule for a test, a replay or a check."""
-
-    def __init__(self) -> None:
-        self._deltas: dict[str, StockDelta] = {}
-        self._levels: dict[StockKey, int] = {}
-
-    def apply(self, delta: StockDelta) -> StockOutcome:
-        key = (delta.store_id, delta.variant_id)
-        level = self._levels.get(key, 0)
-        held = self._deltas.get(delta.delta_id)
-        if held is not None:
-            return StockOutcome(applied=False, level=level, negative=level < 0, conflict=held != delta)
-        outcome = apply_stock_delta(level, delta, already_counted=False)
-        self._deltas[delta.delta_id] = delta
-        self._levels[key] = outcome.level
-        return outcome
-
-    def level(self, store_id: str, variant_id: str) -> int:
-        return self._levels.get((store_id, variant_id), 0)
-
-    @property
-    def levels(self) -> dict[StockKey, int]:
-        return dict(self._levels)
-
-    def negative_levels(self) -> dict[StockKey, int]:
-        return {key: level for key, level in self._levels.items() if level < 0}
-
-
-def stock_levels(deltas: Iterable[StockDelta]) -> dict[StockKey, int]:
-    """Level per (store, variant): the sum of deltas, each id once. Any order, any repeats: same levels."""
-    ledger = StockLedger()
-    for delta in deltas:
-        ledger.apply(delta)
-    return ledger.levels
-
-
 # --- catalog ----------------------------------------------------------------------------------------------
 
 
@@ -386,54 +326,3 @@ def judge_coupon(
     if max_uses < 1:
         raise ValueError("max_uses must be at least 1 (or None for unlimited)")
     return CouponVerdict(key, ordered[:max_uses], ordered[max_uses:])
-
-
-# --- footfall ---------------------------------------------------------------------------------------------
-# Counted per business day: a Taiwan day (models.business_days), as in the cloud's rollups.
-
-
-@dataclass(frozen=True)
-class FootfallTally:
-    entered: int = 0
-    left: int = 0
-
-
-class FootfallLog:
-    """Append-only footfall events, kept once by event id; every count is recomputed from them."""
-
-    def __init__(self, events: Iterable[FootfallEvent] = ()) -> None:
-        self._events: dict[str, FootfallEvent] = {}
-        for event in events:
-            self.add(event)
-
-    def add(self, event: FootfallEvent) -> bool:
-        """True when the event is new; a repeat (same id) changes nothing, whatever it carries."""
-        if event.event_id in self._events:
-            return False
-        self._events[event.event_id] = event
-        return True
-
-    def __len__(self) -> int:
-        return len(self._events)
-
-    def __iter__(self) -> Iterator[FootfallEvent]:
-        return iter(self._events.values())
-
-    def by_day(self, *, tz: tzinfo = TAIWAN) -> dict[tuple[str, date], FootfallTally]:
-        return footfall_by_day(self._events.values(), tz=tz)
-
-
-def footfall_by_day(
-    events: Iterable[FootfallEvent], *, tz: tzinfo = TAIWAN
-) -> dict[tuple[str, date], FootfallTally]:
-    """People in and out per (store, local day), from the distinct events (by id): never a running sum that
-    a re-delivered event could inflate."""
-    seen: set[str] = set()
-    counts: dict[tuple[str, date], list[int]] = defaultdict(lambda: [0, 0])
-    for event in events:
-        if event.event_id in seen:
-            continue
-        seen.add(event.event_id)
-        cell = counts[(event.store_id, event.occurred_at.astimezone(tz).date())]
-        cell[0 if event.direction is Direction.IN else 1] += 1
-    return {key: FootfallTally(entered, left) for key, (entered, left) in counts.items()}

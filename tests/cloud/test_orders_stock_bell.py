@@ -341,3 +341,44 @@ def test_top_products_follow_the_store_filter(cloud_server: CloudServer, seller:
     assert [p["name"] for p in everywhere] == ["鳳梨酥", "凍頂烏龍茶"]
     only_tea = seller.get("/dashboard/summary", params={"storeId": tea_store}).json()["topProducts"]
     assert [(p["name"], p["quantity"]) for p in only_tea] == [("凍頂烏龍茶", 2)]
+
+
+def test_a_single_use_coupon_used_at_two_stores_offline_keeps_both_sales_and_rings_once(
+    cloud_server: CloudServer, seller: httpx.Client
+):
+    """Two stores, both offline, each took the same single-use coupon. Both sales stand; the bell names
+    both orders, and the later by its stamp is the one beyond the limit, whichever arrived first."""
+    assert (
+        seller.post(
+            "/coupons", json={"code": "ONCE50", "kind": "amount", "value": 50, "maxUses": 1}
+        ).status_code
+        == 201
+    )
+    assert seller.post("/coupons", json={"code": "ALWAYS", "kind": "amount", "value": 5}).status_code == 201
+    product = make_product(seller)
+    taipei, tainan = (
+        seller.post("/stores", json={"name": n}).json()["storeId"] for n in ("台北店", "台南店")
+    )
+    at = cloud_server.clock()
+    later = sale(taipei, product, [(0, 1)], at + timedelta(minutes=5)).model_copy(
+        update={"coupon_code": "once50"}
+    )
+    earlier = sale(tainan, product, [(0, 1)], at).model_copy(update={"coupon_code": "ONCE50"})
+    assert ingest(cloud_server, later, with_deltas=False)  # the later sale reaches the cloud first
+    assert not reused(seller)
+    assert ingest(cloud_server, earlier, with_deltas=False)
+    assert not ingest(cloud_server, earlier, with_deltas=False)  # redelivered: nothing new
+    [bell] = reused(seller)
+    assert bell["data"]["firstOrderId"] == earlier.order_id
+    assert bell["data"]["laterOrderId"] == later.order_id
+    assert bell["refId"] == later.order_id
+    assert seller.get("/orders").json()["totals"]["orders"] == 2  # both sales stand
+
+    for minutes in (10, 11):  # an unlimited coupon never rings
+        again = sale(taipei, product, [(0, 1)], at + timedelta(minutes=minutes))
+        assert ingest(cloud_server, again.model_copy(update={"coupon_code": "ALWAYS"}), with_deltas=False)
+    assert len(reused(seller)) == 1
+
+
+def reused(seller: httpx.Client) -> list[dict]:
+    return [n for n in seller.get("/notifications").json()["items"] if n["kind"] == "couponReused"]
