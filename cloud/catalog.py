@@ -9,6 +9,7 @@ Every change bumps the seller's catalog version in the same transaction and logs
 version, so stores can follow the catalog change by change.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +25,8 @@ from cloud.tables import (
     categories,
     coupons,
     discounts,
+    order_items,
+    orders,
     products,
     variants,
 )
@@ -51,6 +54,7 @@ from models.cloud_api import (
 )
 from models.errors import Conflict, InvalidInput, NotFound
 from models.ids import new_id
+from models.order_states import TERMINAL_STATES
 from models.paging import decode_time_cursor, encode_time_cursor
 
 # --- versioning -----------------------------------------------------------------------------------------
@@ -433,6 +437,83 @@ def list_products(
     return items, next_cursor
 
 
+@dataclass(frozen=True)
+class VariantChoice:
+    """A variant with its product's names: what a form offers when the seller picks a product or a variant."""
+
+    product_id: str
+    product_name: str
+    product_name_en: str
+    variant_id: str
+    variant_name: str
+    variant_name_en: str
+    price: int
+
+
+def list_variant_choices(conn: Connection, seller_id: str) -> list[VariantChoice]:
+    """Every variant of the seller's live products, by product name, each product's in its own order."""
+    rows = conn.execute(
+        select(
+            products.c.product_id,
+            products.c.name,
+            products.c.name_en,
+            variants.c.variant_id,
+            variants.c.name.label("variant_name"),
+            variants.c.name_en.label("variant_name_en"),
+            variants.c.price,
+        )
+        .join(variants, variants.c.product_id == products.c.product_id)
+        .where(products.c.seller_id == seller_id, products.c.deleted_at.is_(None))
+        .order_by(products.c.name, products.c.product_id, variants.c.position)
+    ).all()
+    return [
+        VariantChoice(
+            r.product_id, r.name, r.name_en, r.variant_id, r.variant_name, r.variant_name_en, r.price
+        )
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True)
+class GroupBuyProgress:
+    """A product on group buy and how far it got: units sold so far against its minimum and maximum."""
+
+    product_id: str
+    name: str
+    name_en: str
+    group_buy: GroupBuy
+    sold: int
+
+
+def group_buy_progress(conn: Connection, seller_id: str) -> list[GroupBuyProgress]:
+    """The seller's live products with a group buy, the soonest to end first. Units sold count every order
+    not undone (cancelled, refunded, returned), as the group-buy bell counts them."""
+    sold = (
+        select(order_items.c.product_id, func.sum(order_items.c.quantity).label("sold"))
+        .join(orders, orders.c.order_id == order_items.c.order_id)
+        .where(orders.c.seller_id == seller_id, orders.c.status.not_in([s.value for s in TERMINAL_STATES]))
+        .group_by(order_items.c.product_id)
+        .subquery()
+    )
+    rows = conn.execute(
+        select(products.c.product_id, products.c.name, products.c.name_en, products.c.group_buy, sold.c.sold)
+        .outerjoin(sold, sold.c.product_id == products.c.product_id)
+        .where(
+            products.c.seller_id == seller_id,
+            products.c.deleted_at.is_(None),
+            products.c.group_buy.is_not(None),
+        )
+    ).all()
+    found = [
+        GroupBuyProgress(
+            r.product_id, r.name, r.name_en, GroupBuy.model_validate(r.group_buy), int(r.sold or 0)
+        )
+        for r in rows
+        if r.group_buy  # a JSON null is not a group buy
+    ]
+    return sorted(found, key=lambda g: (g.group_buy.ends_at, g.product_id))
+
+
 def update_product(
     conn: Connection, meta: MetadataStore, seller_id: str, product_id: str, body: ProductUpdate, now: datetime
 ) -> ProductDetail:
@@ -638,6 +719,17 @@ def create_coupon(conn: Connection, seller_id: str, body: CouponCreate, now: dat
 
 def get_coupon(conn: Connection, seller_id: str, coupon_id: str) -> CouponPublic:
     return _coupon(_live_row(conn, coupons, coupons.c.coupon_id, seller_id, coupon_id, "coupon"))
+
+
+def coupon_uses(conn: Connection, seller_id: str) -> dict[str, int]:
+    """How many of the seller's orders carry each coupon code (codes in capitals, as coupons keep them)."""
+    code = func.upper(orders.c.coupon_code)
+    rows = conn.execute(
+        select(code, func.count())
+        .where(orders.c.seller_id == seller_id, orders.c.coupon_code.is_not(None))
+        .group_by(code)
+    ).all()
+    return {str(c): int(n) for c, n in rows}
 
 
 def list_coupons(conn: Connection, seller_id: str) -> list[CouponPublic]:

@@ -13,7 +13,16 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from cloud.orders import TAIWAN
-from models.cloud_api import ProductDetail, ShippingMethod, StorePublic, VariantOut
+from models.catalog import CouponKind
+from models.cloud_api import (
+    CouponPublic,
+    DiscountPublic,
+    ProductDetail,
+    SellerPublic,
+    ShippingMethod,
+    StorePublic,
+    VariantOut,
+)
 from models.errors import DomainError
 
 SHIPPING_METHODS = [m.value for m in ShippingMethod]
@@ -93,6 +102,27 @@ def _int(value: str, field_name: str, errors: list[FieldError], row: int | None 
         return None
 
 
+def day(moment: datetime | None) -> str:
+    """A moment as the Taiwan day a date input shows (and the pages print)."""
+    return moment.astimezone(TAIWAN).date().isoformat() if moment else ""
+
+
+def _window(starts: str, ends: str, errors: list[FieldError]) -> tuple[datetime | None, datetime | None]:
+    """A window of whole Taiwan days from two date inputs (either blank: open on that side): from the first
+    day's start to the last day's end, so "ends on the 31st" sells all of the 31st."""
+    bounds: list[datetime | None] = []
+    for value, name, at in ((starts, "starts_at", time.min), (ends, "ends_at", time(23, 59, 59))):
+        try:
+            bounds.append(datetime.combine(date.fromisoformat(value), at, tzinfo=TAIWAN) if value else None)
+        except ValueError:
+            errors.append(FieldError(name, "err.badDate"))
+            bounds.append(None)
+    start, end = bounds
+    if start and end and end <= start:
+        errors.append(FieldError("ends_at", "err.endsBeforeStarts"))
+    return start, end
+
+
 # --- stores ---------------------------------------------------------------------------------------------
 
 
@@ -123,6 +153,168 @@ class StoreForm:
             "shop_type": self.shop_type,
             "opening_hours": self.opening_hours or None,
         }
+
+
+# --- the seller's profile -------------------------------------------------------------------------------
+
+
+@dataclass
+class ProfileForm:
+    name: str = ""
+    phone: str = ""
+    address: str = ""
+
+    @classmethod
+    def from_seller(cls, s: SellerPublic) -> "ProfileForm":
+        return cls(s.name, s.phone or "", s.address or "")
+
+    @classmethod
+    def from_form(cls, form: FormData) -> "ProfileForm":
+        return cls(text(form, "name"), text(form, "phone"), text(form, "address"))
+
+    def payload(self) -> dict[str, Any]:
+        """A ``SellerUpdate`` body: a blank phone or address clears it."""
+        return {"name": self.name, "phone": self.phone or None, "address": self.address or None}
+
+
+# --- discounts and coupons ------------------------------------------------------------------------------
+
+
+@dataclass
+class DiscountForm:
+    """``target`` is what the discount covers: ``""`` every product, ``p:<id>`` a product, ``v:<id>`` one
+    variant (one select, so a variant can never be paired with another product)."""
+
+    name: str = ""
+    description: str = ""
+    percent: str = ""
+    target: str = ""
+    starts: str = ""
+    ends: str = ""
+    active: bool = True
+
+    @classmethod
+    def from_discount(cls, d: DiscountPublic) -> "DiscountForm":
+        target = f"v:{d.variant_id}" if d.variant_id else (f"p:{d.product_id}" if d.product_id else "")
+        return cls(d.name, d.description, str(d.percent), target, day(d.starts_at), day(d.ends_at), d.active)
+
+    @classmethod
+    def from_form(cls, form: FormData) -> "DiscountForm":
+        return cls(
+            text(form, "name"),
+            text(form, "description"),
+            text(form, "percent"),
+            text(form, "target"),
+            text(form, "starts"),
+            text(form, "ends"),
+            checked(form, "active"),
+        )
+
+    def payload(self, variant_products: Mapping[str, str], *, new: bool) -> dict[str, Any]:
+        """A ``DiscountCreate`` (``new``) or ``DiscountUpdate`` body, or ``FormInvalid``. ``variant_products``
+        maps the seller's variant ids to their products. An update cannot move a discount to other goods
+        (the API's neither), so it carries no target; blank dates clear the window."""
+        errors: list[FieldError] = []
+        percent = _int(self.percent, "percent", errors) if self.percent else None
+        if not self.percent:
+            errors.append(FieldError("percent", "err.missing"))
+        starts_at, ends_at = _window(self.starts, self.ends, errors)
+        body: dict[str, Any] = {
+            "name": self.name,
+            "description": self.description,
+            "percent": percent if percent is not None else 0,
+            "starts_at": starts_at,
+            "ends_at": ends_at,
+            "active": self.active,
+        }
+        if new:
+            kind, _, ident = self.target.partition(":")
+            if kind == "v" and ident in variant_products:
+                body |= {"product_id": variant_products[ident], "variant_id": ident}
+            elif kind == "p" and ident in variant_products.values():
+                body["product_id"] = ident
+            elif self.target:
+                errors.append(FieldError("target", "err.enum"))
+        if errors:
+            raise FormInvalid(errors)
+        return body
+
+
+@dataclass
+class CouponForm:
+    code: str = ""
+    kind: str = CouponKind.PERCENT.value
+    value: str = ""
+    min_spend: str = "0"
+    max_uses: str = ""
+    starts: str = ""
+    ends: str = ""
+    active: bool = True
+
+    @classmethod
+    def from_coupon(cls, c: CouponPublic) -> "CouponForm":
+        return cls(
+            c.code,
+            c.kind.value,
+            str(c.value),
+            str(c.min_spend),
+            str(c.max_uses) if c.max_uses else "",
+            day(c.starts_at),
+            day(c.ends_at),
+            c.active,
+        )
+
+    @classmethod
+    def from_form(cls, form: FormData) -> "CouponForm":
+        return cls(
+            text(form, "code").upper(),
+            text(form, "coupon_kind") or CouponKind.PERCENT.value,
+            text(form, "value"),
+            text(form, "min_spend") or "0",
+            text(form, "max_uses"),
+            text(form, "starts"),
+            text(form, "ends"),
+            checked(form, "active"),
+        )
+
+    def create_payload(self) -> dict[str, Any]:
+        """A ``CouponCreate`` body, or ``FormInvalid``."""
+        errors: list[FieldError] = []
+        value = _int(self.value, "value", errors) if self.value else None
+        if not self.value:
+            errors.append(FieldError("value", "err.missing"))
+        if self.kind == CouponKind.PERCENT.value and value is not None and value > 100:
+            errors.append(FieldError("value", "err.percentOver100"))
+        min_spend = _int(self.min_spend, "min_spend", errors)
+        max_uses = _int(self.max_uses, "max_uses", errors) if self.max_uses else None
+        starts_at, ends_at = _window(self.starts, self.ends, errors)
+        if errors:
+            raise FormInvalid(errors)
+        return {
+            "code": self.code,
+            "kind": self.kind,
+            "value": value,
+            "min_spend": min_spend,
+            "max_uses": max_uses,
+            "starts_at": starts_at,
+            "ends_at": ends_at,
+            "active": self.active,
+        }
+
+    def update_payload(self, starts_at: datetime | None) -> dict[str, Any]:
+        """A ``CouponUpdate`` body (what a coupon may change once shoppers hold its code: whether it works,
+        its use limit, its end; blank clears the last two), or ``FormInvalid``."""
+        errors: list[FieldError] = []
+        max_uses = _int(self.max_uses, "max_uses", errors) if self.max_uses else None
+        _, ends_at = _window(day(starts_at), self.ends, errors)
+        if errors:
+            raise FormInvalid(errors)
+        return {"active": self.active, "max_uses": max_uses, "ends_at": ends_at}
+
+
+def coupon_errors(errors: Sequence[FieldError]) -> list[FieldError]:
+    """A coupon's ``kind`` is the form's ``coupon_kind`` (``kind`` labels the stock form's adjustment)."""
+    return [FieldError("coupon_kind", e.key, e.row, e.text) if e.field == "kind" else e for e in errors]
 
 
 # --- products -------------------------------------------------------------------------------------------

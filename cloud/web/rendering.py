@@ -20,7 +20,7 @@ from cloud import notifications, sellers
 from cloud.api.deps import get_cloud
 from cloud.orders import TAIWAN
 from cloud.web import i18n, security
-from cloud.web.forms import FieldError
+from cloud.web.forms import FieldError, day
 from models.cloud_api import SellerPublic
 from models.money import format_twd
 
@@ -44,7 +44,25 @@ FLASHES = frozenset(
         "stockAdjusted",
         "orderUpdated",
         "allRead",
+        "discountCreated",
+        "discountSaved",
+        "discountDeleted",
+        "couponCreated",
+        "couponSaved",
+        "couponDeleted",
+        "profileSaved",
     }
+)
+# The main menu: where each item goes, its label, and the paths that belong to it (the item is lit on them
+# and on anything under them).
+NAV = (
+    ("/dashboard", "nav.dashboard", ("/dashboard",)),
+    ("/orders", "nav.orders", ("/orders",)),
+    ("/products", "nav.products", ("/products",)),
+    ("/stock", "nav.stock", ("/stock",)),
+    ("/discounts", "nav.marketing", ("/discounts", "/coupons", "/group-buys")),
+    ("/stores", "nav.stores", ("/stores", "/profile")),
+    ("/notifications", "nav.notifications", ("/notifications",)),
 )
 CSP = (
     "default-src 'self'; img-src 'self' data: http: https:; style-src 'self'; script-src 'self'; "
@@ -77,6 +95,13 @@ def here(request: Request) -> str:
     return request.url.path + (f"?{query}" if query else "")
 
 
+def nav(path: str) -> list[tuple[str, str, bool]]:
+    """The main menu for a page at ``path``: (where, label key, lit)."""
+    return [
+        (href, key, any(path == p or path.startswith(p + "/") for p in paths)) for href, key, paths in NAV
+    ]
+
+
 def localized(lang: str, zh: str, en: str) -> str:
     """A name in the page's language: the English one on English pages when there is one."""
     return en or zh if lang == "en" else zh
@@ -98,6 +123,7 @@ _env = Environment(
 )
 _env.filters["twd"] = format_twd
 _env.filters["dt"] = _dt
+_env.filters["day"] = day
 
 
 @dataclass(frozen=True)
@@ -157,6 +183,7 @@ def render(
         "csrf": security.token_for(cloud.secret, bound),
         "csrf_field": security.CSRF_FIELD,
         "path": request.url.path,
+        "nav": nav(request.url.path),
         "here": here(request),
         "seller": page.seller if page else None,
         "unread": page.unread if page else 0,

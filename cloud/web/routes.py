@@ -16,13 +16,23 @@ turns failures into pages, the session and CSRF dependencies), ``forms`` (form <
 from fastapi import APIRouter
 from fastapi.staticfiles import StaticFiles
 
-from cloud.web.pages import auth, dashboard, notifications, orders, preferences, products, stock, stores
+from cloud.web.pages import (
+    auth,
+    dashboard,
+    marketing,
+    notifications,
+    orders,
+    preferences,
+    products,
+    stock,
+    stores,
+)
 from cloud.web.rendering import WEB_DIR
 
 STATIC_DIR = WEB_DIR / "static"
 
 router = APIRouter()
-for _area in (auth, preferences, dashboard, stores, products, stock, orders, notifications):
+for _area in (auth, preferences, dashboard, stores, products, stock, orders, marketing, notifications):
     router.include_router(_area.router)
 
 

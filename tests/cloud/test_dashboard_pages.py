@@ -23,7 +23,18 @@ from models.sales import Channel, PaymentMethod, PaymentStatus
 from tests.cloud.conftest import CloudServer, ingest, register_and_login, sale
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "cloud" / "web" / "templates"
-PAGES = ["/dashboard", "/stores", "/products", "/products/new", "/stock", "/orders", "/notifications"]
+PAGES = [
+    "/dashboard",
+    "/stores",
+    "/products",
+    "/products/new",
+    "/stock",
+    "/orders",
+    "/discounts",
+    "/coupons",
+    "/group-buys",
+    "/notifications",
+]
 
 
 def root_url(server: CloudServer) -> str:
@@ -633,6 +644,221 @@ def test_order_page_items_payments_history_and_a_change_behind_a_confirmation(cl
             assert expected in english, expected
 
 
+def api_of(server: CloudServer, client: httpx.Client) -> httpx.Client:
+    """The API as the seller signed in on ``client`` (the same session cookie)."""
+    return httpx.Client(base_url=server.base_url, cookies=client.cookies, timeout=30)
+
+
+def test_discounts_create_edit_delete_with_errors_on_the_form(cloud_server: CloudServer):
+    with browser(cloud_server) as c:
+        signup_and_login(c, "promo")
+        pid = create_product(c)
+        with api_of(cloud_server, c) as api:
+            variants = api.get(f"/products/{pid}").json()["variants"]
+        page = c.get("/discounts").text
+        assert "還沒有折扣活動" in page
+        assert f'value="p:{pid}"' in page  # the whole product, or one of its variants
+        assert f'value="v:{variants[1]["variantId"]}"' in page
+        base = {"name": "週年慶", "percent": "10", "target": "", "starts": "", "ends": "", "active": "on"}
+        for data, message in [
+            ({"starts": "2026-12-10", "ends": "2026-12-01"}, "結束日：結束日必須在開始日之後"),
+            ({"percent": "120"}, "折扣：數值太大"),
+            ({"percent": "九折"}, "折扣：請輸入整數"),
+            ({"target": "v:01HZZZZZZZZZZZZZZZZZZZZZZZ"}, "適用商品：請從清單中選擇"),
+            ({"name": ""}, "名稱：太短"),
+        ]:
+            r = post_form(c, "/discounts", "/discounts", base | data)
+            assert r.status_code == 422, data
+            assert message in r.text, data
+            assert f'value="{(base | data)["percent"]}"' in r.text  # what was typed stays
+        r = post_form(
+            c,
+            "/discounts",
+            "/discounts",
+            base
+            | {
+                "name": "禮盒 85 折",
+                "percent": "15",
+                "target": f"v:{variants[1]['variantId']}",
+                "starts": "2026-12-01",
+                "ends": "2026-12-31",
+            },
+        )
+        assert r.status_code == 303, r.text
+        assert r.headers["location"] == "/discounts?msg=discountCreated"
+        page = c.get(r.headers["location"]).text
+        assert "折扣已建立" in page
+        assert "85 折" in page
+        assert "凍頂烏龍茶 · 300g" in page
+        assert "2026-12-01 – 2026-12-31" in page
+        with api_of(cloud_server, c) as api:
+            (made,) = api.get("/discounts").json()
+        assert (made["percent"], made["productId"], made["variantId"]) == (15, pid, variants[1]["variantId"])
+        # whole Taiwan days: from the first day's start to the last day's end
+        assert made["startsAt"].startswith("2026-11-30T16:00:00")
+        assert made["endsAt"].startswith("2026-12-31T15:59:59")
+        did = made["discountId"]
+        r = post_form(c, "/discounts", f"/discounts/{did}", {"name": "禮盒 8 折", "percent": "20"})  # off
+        assert r.status_code == 303, r.text
+        with api_of(cloud_server, c) as api:
+            (saved,) = api.get("/discounts").json()
+        assert (saved["name"], saved["percent"], saved["active"]) == ("禮盒 8 折", 20, False)
+        assert saved["startsAt"] is None  # blank dates clear the window
+        assert saved["variantId"] == variants[1]["variantId"]  # an edit never moves it to other goods
+        page = c.get("/discounts").text
+        for expected in ("8 折", "已停用", "不限期間", "禮盒 8 折"):
+            assert expected in page
+        r = post_form(c, "/discounts", f"/discounts/{did}", {"name": "", "percent": "20"})
+        assert r.status_code == 422
+        assert "名稱：太短" in r.text
+        assert re.search(rf'id="discount-{did}">\s*<details open', r.text)  # the row stays open to fix it
+        r = post_form(c, "/discounts", f"/discounts/{did}/delete", {})
+        assert r.headers["location"] == "/discounts?msg=discountDeleted"
+        with api_of(cloud_server, c) as api:
+            assert api.get("/discounts").json() == []
+        c.get("/lang/en", params={"next": "/"})
+        english = c.get("/discounts").text
+        assert "No discounts yet." in english
+        assert "Every product" in english
+        assert "Oolong tea (every variant)" in english
+
+
+def test_coupons_create_edit_delete_uses_and_errors(cloud_server: CloudServer):
+    with browser(cloud_server) as c:
+        signup_and_login(c, "coupons")
+        store_id = create_store(c)
+        pid = create_product(c)
+        assert "還沒有優惠碼" in c.get("/coupons").text
+        base = {
+            "code": "welcome100",
+            "coupon_kind": "amount",
+            "value": "100",
+            "min_spend": "1,000",
+            "max_uses": "",
+            "starts": "",
+            "ends": "",
+            "active": "on",
+        }
+        r = post_form(c, "/coupons", "/coupons", base)
+        assert r.status_code == 303, r.text
+        page = c.get(r.headers["location"]).text
+        for expected in (
+            "優惠碼已建立",
+            "WELCOME100",
+            "折 NT$100",
+            "滿 NT$1,000 可用",
+            "不限次數",
+            "已用於 0 筆訂單",
+        ):
+            assert expected in page, expected
+        for data, message in [
+            ({"code": "Welcome100"}, "優惠碼：這個優惠碼已經有了"),  # codes are one spelling
+            ({"code": "HALF", "coupon_kind": "percent", "value": "150"}, "折扣值：百分比折扣最多 100"),
+            ({"code": "no way"}, "優惠碼：格式不符"),
+            ({"code": "OK1", "value": ""}, "折扣值：必填"),
+            ({"code": "OK2", "starts": "2026-12-10", "ends": "2026-12-01"}, "結束日：結束日必須在開始日之後"),
+        ]:
+            r = post_form(c, "/coupons", "/coupons", base | data)
+            assert r.status_code == 422, data
+            assert message in r.text, (data, message)
+        assert (
+            'value="HALF"'
+            in post_form(
+                c, "/coupons", "/coupons", base | {"code": "half", "coupon_kind": "percent", "value": "150"}
+            ).text
+        )
+        with api_of(cloud_server, c) as api:
+            product = api.get(f"/products/{pid}").json()
+            (coupon,) = api.get("/coupons").json()
+        cid = coupon["couponId"]
+        assert (coupon["code"], coupon["kind"], coupon["minSpend"], coupon["maxUses"]) == (
+            "WELCOME100",
+            "amount",
+            1000,
+            None,
+        )
+        order = sale(store_id, product, [(0, 3)], cloud_server.clock())  # NT$1,350 before the coupon
+        payment = order.payments[0].model_copy(update={"amount": 1250})
+        ingest(
+            cloud_server,
+            order.model_copy(
+                update={
+                    "coupon_code": "welcome100",
+                    "coupon_discount": 100,
+                    "total": 1250,
+                    "payments": [payment],
+                }
+            ),
+        )
+        assert "已用於 1 筆訂單" in c.get("/coupons").text
+        edit = re.search(rf'id="coupon-{cid}".*?</li>', c.get("/coupons").text, re.S).group(0)
+        assert 'name="code"' not in edit  # what shoppers may hold is not editable
+        assert 'name="max_uses"' in edit
+        r = post_form(c, "/coupons", f"/coupons/{cid}", {"max_uses": "1", "ends": "2026-12-31"})  # and off
+        assert r.status_code == 303, r.text
+        with api_of(cloud_server, c) as api:
+            (saved,) = api.get("/coupons").json()
+        assert (saved["maxUses"], saved["active"], saved["value"]) == (1, False, 100)
+        assert saved["endsAt"].startswith("2026-12-31T15:59:59")
+        page = c.get("/coupons").text
+        assert "限用一次" in page
+        assert "已停用" in page
+        r = post_form(c, "/coupons", f"/coupons/{cid}", {"max_uses": "0", "active": "on"})
+        assert r.status_code == 422
+        assert "可使用次數：數值太小" in r.text
+        r = post_form(c, "/coupons", f"/coupons/{cid}/delete", {})
+        assert r.headers["location"] == "/coupons?msg=couponDeleted"
+        with api_of(cloud_server, c) as api:
+            assert api.get("/coupons").json() == []
+        c.get("/lang/en", params={"next": "/"})
+        assert "No coupons yet." in c.get("/coupons").text
+
+
+def test_group_buy_settings_in_the_editor_and_their_progress(cloud_server: CloudServer):
+    with browser(cloud_server) as c:
+        signup_and_login(c, "groupy")
+        store_id = create_store(c)
+        assert "還沒有團購商品" in c.get("/group-buys").text
+        pid = create_product(c, group_buy_min="5", group_buy_max="10", group_buy_ends="2999-12-31")
+        ended = create_product(c, name="阿里山烏龍", group_buy_min="3", group_buy_ends="2000-01-02")
+        with api_of(cloud_server, c) as api:
+            product = api.get(f"/products/{pid}").json()
+        assert (product["groupBuy"]["minQuantity"], product["groupBuy"]["maxQuantity"]) == (5, 10)
+        ingest(cloud_server, sale(store_id, product, [(0, 2)], cloud_server.clock()))
+        page = c.get("/group-buys").text
+        row = re.search(rf'id="gb-{pid}".*?</li>', page, re.S).group(0)
+        for expected in (
+            "已售 2／門檻 5",
+            "上限 10",
+            "還差 3",
+            "募集中",
+            "2999-12-31 截止",
+            f'href="/products/{pid}#group-buy"',
+        ):
+            assert expected in row, expected
+        row = re.search(rf'id="gb-{ended}".*?</li>', page, re.S).group(0)
+        assert "未成團" in row
+        assert "2000-01-02 已截止" in row
+        assert page.index(f'id="gb-{ended}"') < page.index(f'id="gb-{pid}"')  # the soonest end first
+        ingest(cloud_server, sale(store_id, product, [(1, 3)], cloud_server.clock()))
+        assert re.search(rf'id="gb-{pid}" data-state="reached"', c.get("/group-buys").text)
+        editor = c.get(f"/products/{pid}").text
+        assert "已售 5／門檻 5" in editor  # the editor shows how far its group buy got, by its settings
+        assert 'name="group_buy_min" id="f-group_buy_min" value="5"' in editor
+        r = post_form(
+            c,
+            f"/products/{pid}",
+            f"/products/{pid}",
+            product_form(group_buy_min="10", group_buy_max="5", group_buy_ends="2999-12-31")
+            | {"variant_id": [v["variantId"] for v in product["variants"]]},
+        )
+        assert r.status_code == 422
+        assert "成團最低數量：數值不合理" in r.text
+        c.get("/lang/en", params={"next": "/"})
+        assert "2 sold of 5 needed" not in c.get("/group-buys").text
+        assert "5 sold of 5 needed" in c.get("/group-buys").text
+
+
 def test_another_sellers_things_are_404(cloud_server: CloudServer):
     with browser(cloud_server) as owner:
         signup_and_login(owner, "owner")
@@ -642,6 +868,9 @@ def test_another_sellers_things_are_404(cloud_server: CloudServer):
             product = api.get(f"/products/{pid}").json()
     order = sale(store_id, product, [(0, 1)], cloud_server.clock())
     ingest(cloud_server, order)
+    with api_of(cloud_server, owner) as api:
+        discount = api.post("/discounts", json={"name": "九折", "percent": 10}).json()["discountId"]
+        coupon = api.post("/coupons", json={"code": "MINE", "kind": "amount", "value": 50}).json()["couponId"]
     with browser(cloud_server) as other:
         signup_and_login(other, "snoop")
         r = other.get(f"/products/{pid}")
@@ -659,6 +888,10 @@ def test_another_sellers_things_are_404(cloud_server: CloudServer):
                 {"variant_id": product["variants"][0]["variantId"], "kind": "restock", "quantity": "1"},
             ),
             (f"/orders/{order.order_id}/transition", {"to_status": "refunded"}),
+            (f"/discounts/{discount}", {"name": "搶來的", "percent": "50"}),
+            (f"/discounts/{discount}/delete", {}),
+            (f"/coupons/{coupon}", {"max_uses": "1"}),
+            (f"/coupons/{coupon}/delete", {}),
         ]:
             r = other.post(action, data={"csrf": token, **data})
             assert r.status_code == 404, action
@@ -676,6 +909,8 @@ def test_another_sellers_things_are_404(cloud_server: CloudServer):
         orders = other.get("/orders").text
         assert order.order_id[-8:] not in orders
         assert "共 0 筆訂單" in orders
+        assert "九折" not in other.get("/discounts").text
+        assert "MINE" not in other.get("/coupons").text
 
 
 @pytest.mark.parametrize("path", ["/lang/en", "/theme/light"])

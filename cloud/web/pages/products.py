@@ -121,6 +121,11 @@ def _product_page(
         product = catalog.get_product(conn, cloud.metadata, seller_id, product_id) if product_id else None
         categories = _categories(conn, lang)
         brands = _brands(conn, seller_id, lang)
+        progress = (
+            next((g for g in catalog.group_buy_progress(conn, seller_id) if g.product_id == product_id), None)
+            if product and product.group_buy
+            else None
+        )
     if form is None:
         form = ProductForm.from_product(product) if product else ProductForm.blank()
     return render(
@@ -139,6 +144,7 @@ def _product_page(
         storage_conditions=[s.value for s in StorageCondition],
         shipping_methods=[m.value for m in ShippingMethod],
         max_image_mb=cloud.settings.max_image_bytes / 1024 / 1024,
+        group_buy_sold=progress.sold if progress else None,
     )
 
 
