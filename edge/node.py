@@ -1,5 +1,6 @@
 """The running node: its database, settings and identity, built once at start and handed to the routes."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -19,6 +20,9 @@ class CloudLinkState:
     # again for want of an ack since the last one came (the cloud is slow, or its database is failing).
     waiting_for_ack_since: datetime | None = None
     resends: int = 0
+    # Set by the sync agent while it runs: a change that queued something for the cloud (a sale, a return)
+    # calls it, so the outbox drains now rather than at the agent's next tick.
+    nudge: Callable[[], None] = field(default=lambda: None, repr=False)
 
 
 @dataclass

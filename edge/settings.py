@@ -39,6 +39,13 @@ class EdgeSettings(EdgestoreSettings):
         description="mqtt://DEVICE_ID:PASSWORD@broker:1883 (mqtts:// for TLS), from provisioning; unset: the "
         "node sells offline and keeps its outbox",
     )
+    sync_interval_s: float = Field(
+        default=1.0,
+        gt=0,
+        le=3600,
+        description="While linked, how often the sync agent looks for what to send when nothing nudged it "
+        "(a sale or a return sends at once)",
+    )
     sync_status_interval_s: float = Field(
         default=60.0,
         gt=0,

@@ -95,8 +95,10 @@ class SyncAgent:
     def start(self) -> None:
         self.link.start(wait_s=None)
         self._thread.start()
+        self.node.cloud.nudge = self.nudge
 
     def stop(self) -> None:
+        self.node.cloud.nudge = lambda: None
         self._stop.set()
         self._wake.set()
         self._thread.join(timeout=10)

@@ -1,6 +1,8 @@
 """The store node's FastAPI application."""
 
-from collections.abc import AsyncIterator
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -14,6 +16,17 @@ from plumbing import VERSION, Clock, RefuseControlCharacters, utcnow
 from sync_protocol.mqtt_link import MqttSettings
 
 API_PREFIX = "/api/v1"
+STORE_POLL_S = 2.0
+"""How often a node with sync configured but no store yet looks whether a catalog has given it one."""
+
+
+async def _when_store_known(node: Node, start: Callable[[str], None]) -> None:
+    while True:
+        await asyncio.sleep(STORE_POLL_S)
+        store_id = await asyncio.to_thread(store_of, node)
+        if store_id:
+            start(store_id)
+            return
 
 
 def create_app(settings: EdgeSettings, clock: Clock = utcnow) -> FastAPI:
@@ -23,20 +36,37 @@ def create_app(settings: EdgeSettings, clock: Clock = utcnow) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         node = Node.open(settings, clock)
         app.state.node = node
-        agent = None
-        store_id = store_of(node)
-        if settings.mqtt_url and store_id:
+        agents: list[SyncAgent] = []
+        waiting: asyncio.Task[None] | None = None
+
+        def start_agent(store_id: str) -> None:
+            assert settings.mqtt_url is not None
             agent = SyncAgent(
                 node,
                 MqttSettings.from_url(settings.mqtt_url),
                 store_id=store_id,
                 status_every_s=settings.sync_status_interval_s,
+                interval_s=settings.sync_interval_s,
             )
             agent.start()  # connects in the background; the node sells whether or not it gets through
+            agents.append(agent)
+
+        if settings.mqtt_url:
+            store_id = store_of(node)
+            if store_id:
+                start_agent(store_id)
+            else:
+                # Sync topics name the store: a node that has none yet (no catalog, no EDGESTORE_STORE_ID)
+                # starts syncing as soon as a catalog gives it one, without a restart.
+                waiting = asyncio.create_task(_when_store_known(node, start_agent))
         try:
             yield
         finally:
-            if agent is not None:
+            if waiting is not None:
+                waiting.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await waiting
+            for agent in agents:
                 agent.stop()
             node.close()
 

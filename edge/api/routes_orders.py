@@ -46,4 +46,6 @@ def transition_order(order_id: OrderIdPath, body: OrderTransitionRequest, node: 
             note=body.note,
             now=node.now(),
         )
-        return orders.get_order(conn, order_id)
+        order = orders.get_order(conn, order_id)
+    node.cloud.nudge()  # committed: the change goes up now
+    return order

@@ -7,8 +7,11 @@ sent, and a NUL, a colliding id or an overlong field stopped the device's stream
 """
 
 import json
+import shutil
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -31,6 +34,7 @@ from cloud.tables import (
     stores,
     sync_streams,
 )
+from models.catalog import CatalogSnapshot
 from models.ids import new_id
 from models.order_states import Actor, OrderStatus
 from models.sales import Order, Payment, PaymentMethod, PaymentStatus
@@ -47,6 +51,7 @@ from tests.cloud.test_cloud_catalog import make_product
 from tests.cloud.test_dashboard_pages import browser, signup_and_login
 from tests.cloud.test_sync_end_to_end import wait_for
 from tests.cloud.test_sync_faults import DeviceClient, Shop, orders_batch, postgres_outage, shop  # noqa: F401 (a fixture)
+from tests.edge.conftest import load_catalog
 
 T0 = 1_800_000_000_000
 
@@ -827,3 +832,33 @@ def test_an_unexpected_failure_is_not_acknowledged_until_it_has_failed_several_t
     mine.seqs[Stream.ORDERS] = 1
     assert publish(cloud_server, mine, [mine.sale(cloud_server.clock())]).high_water_seq == 2
     assert count(cloud_server, orders) == 1
+
+
+@pytest.mark.slow
+def test_a_sale_goes_up_at_once_and_a_node_without_a_store_starts_syncing_when_it_gets_one(
+    shop: Shop,  # noqa: F811 (the fixture)
+    tmp_path: Path,
+):
+    """The agent's own tick is an hour here, so only the nudge a sale gives can send it; and the node starts
+    with no store at all (no catalog, no EDGESTORE_STORE_ID) until a catalog is loaded beside it."""
+    snapshot = CatalogSnapshot.model_validate(
+        shop.seller.get(f"/stores/{shop.store}/catalog-snapshot").json()
+    )
+    shop.node = shop.node.model_copy(update={"store_id": None, "sync_interval_s": 3600.0})
+    shutil.rmtree(shop.node.data_dir)  # provisioned without its catalog
+    shop.start_cloud()
+    shop.start_node()
+    node_api = f"http://127.0.0.1:{shop.node.port}/api/v1"
+    time.sleep(1)
+    assert _node_status(shop)["online"] is False  # no store: nothing to sync under yet
+    load_catalog(shop.node, snapshot, shop.cloud_server.clock())
+    wait_for(lambda: _node_status(shop)["online"], what="the node to link once it knows its store")
+    time.sleep(2)  # the first round after linking has gone by: from here on only a nudge sends
+    cart = httpx.post(
+        f"{node_api}/carts", json={"items": [{"variantId": shop.variant, "quantity": 1}]}
+    ).json()
+    sold = httpx.post(f"{node_api}/carts/{cart['cartId']}/checkout", json={"paymentMethod": "cash"})
+    assert sold.status_code == 201, sold.text
+    wait_for(
+        lambda: shop.cloud_order_ids() == [sold.json()["orderId"]], timeout=30, what="the sale in the cloud"
+    )

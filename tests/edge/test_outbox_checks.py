@@ -48,15 +48,15 @@ def test_records_the_cloud_would_refuse_are_never_queued(edge: EdgeServer):
     before = table_counts(edge.database_path)["outbox"]
     tampered = order.model_copy(update={"total": order.total - 1})
     assert refused_at_the_node(edge, tampered, at).details["reason"] == "badAmounts"
-    unknown_variant = StockDelta(
+    other_store = StockDelta(
         delta_id=new_id(),
-        store_id=order.store_id,
-        variant_id="not-sold-here",
+        store_id="another-store",
+        variant_id="bubble-tea-1",
         quantity=-1,
         reason=StockReason.SALE,
         created_at=at,
     )
-    assert refused_at_the_node(edge, unknown_variant, at).details["reason"] == "foreignReference"
+    assert refused_at_the_node(edge, other_store, at).details["reason"] == "foreignReference"
     node = Node.open(edge.settings)
     device = node.device_id
     node.close()
