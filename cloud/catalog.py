@@ -30,7 +30,7 @@ from cloud.tables import (
     products,
     variants,
 )
-from models.catalog import PHONE_CATEGORY_ID
+from models.catalog import PHONE_CATEGORY_ID, CouponKind
 from models.cloud_api import (
     BrandCreate,
     BrandPublic,
@@ -695,7 +695,7 @@ def _coupon(row: Any) -> CouponPublic:
 
 
 def create_coupon(conn: Connection, seller_id: str, body: CouponCreate, now: datetime) -> CouponPublic:
-    if body.kind.value == "percent" and body.value > 100:
+    if body.kind is CouponKind.PERCENT and body.value > 100:
         raise InvalidInput("a percent coupon's value is at most 100", field="value")
     _check_window(body.starts_at, body.ends_at)
     code = body.code.upper()  # codes are typed by shoppers: one spelling, case-insensitive

@@ -7,6 +7,7 @@ from sqlalchemy import Connection, func, select
 from cloud.tables import daily_product_sales, daily_sales, daily_store_product_sales, footfall_events, stores
 from models.business_days import TAIWAN_ZONE, day_start
 from models.cloud_api import Conversion, DashboardSummary, DaySales, TopProduct
+from models.footfall import Direction
 
 
 def summary(
@@ -65,7 +66,7 @@ def summary(
         .join(stores, stores.c.store_id == footfall_events.c.store_id)
         .where(
             stores.c.seller_id == seller_id,
-            footfall_events.c.direction == "in",
+            footfall_events.c.direction == Direction.IN.value,
             footfall_events.c.occurred_at >= day_start(date_from),
             footfall_events.c.occurred_at < day_start(date_to + timedelta(days=1)),
             *([footfall_events.c.store_id == store_id] if store_id else []),

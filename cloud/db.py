@@ -144,10 +144,13 @@ class EmbeddedPostgres:
         uri: str = self._server.get_uri(database)
         return uri
 
-    def create_database(self, name: str) -> None:
+    def create_database(self, name: str, *, template: str | None = None) -> None:
+        """Create database ``name`` unless it exists; with ``template``, as a copy of that database (which
+        must have no open connections: how the tests make a migrated database per test in milliseconds)."""
         exists = self._server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}';")
         if "(1 row)" not in exists:
-            self._server.psql(f'CREATE DATABASE "{name}";')
+            copy = f' TEMPLATE "{template}"' if template else ""
+            self._server.psql(f'CREATE DATABASE "{name}"{copy};')
 
     def stop(self) -> None:
         """Let go of the server; pgserver stops it if no other live process uses it (dead ones that were

@@ -32,10 +32,10 @@ from models.cloud_api import NotificationKind, OrderEventPublic, OrderList, Orde
 from models.errors import InvalidInput, NotFound
 from models.ids import new_id
 from models.money import format_twd
-from models.order_states import Actor, OrderStatus, allowed_targets, check_transition
+from models.order_states import TERMINAL_STATES, Actor, OrderStatus, allowed_targets, check_transition
 from models.paging import decode_time_cursor, encode_time_cursor
-from models.sales import Order, OrderItem, Payment, PaymentStatus
-from models.stock import StockDelta, StockReason
+from models.sales import Channel, Order, OrderItem, Payment, PaymentStatus
+from models.stock import LOW_STOCK_THRESHOLD, StockDelta, StockReason
 from sync_protocol.envelope import CLOUD_ORIGIN, OrderTransition
 from sync_protocol.hlc import HLC, MAX_WALL_MS, HybridClock
 from sync_protocol.rules import (
@@ -62,7 +62,9 @@ def store_owner(conn: Connection, store_id: str) -> str:
     return str(_store(conn, store_id).seller_id)
 
 
-def ingest_order(conn: Connection, order: Order, now: datetime, *, low_threshold: int = 5) -> bool:
+def ingest_order(
+    conn: Connection, order: Order, now: datetime, *, low_threshold: int = LOW_STOCK_THRESHOLD
+) -> bool:
     """Write an order sold at a store, with everything that follows from it. False when already here.
 
     Nothing is acknowledged to the store before this transaction commits (the caller commits)."""
@@ -92,7 +94,7 @@ def ingest_order(conn: Connection, order: Order, now: datetime, *, low_threshold
             order_id=order.order_id,
             from_status=None,
             to_status=order.status.value,
-            actor=Actor.STORE.value if order.channel.value == "inStore" else Actor.BUYER.value,
+            actor=Actor.STORE.value if order.channel is Channel.IN_STORE else Actor.BUYER.value,
             note=None,
             at=order.created_at,
         )
@@ -182,7 +184,9 @@ def _check_coupon_uses(conn: Connection, seller_id: str, order: Order, now: date
         )
 
 
-def ingest_sale_deltas(conn: Connection, order: Order, now: datetime, *, low_threshold: int = 5) -> int:
+def ingest_sale_deltas(
+    conn: Connection, order: Order, now: datetime, *, low_threshold: int = LOW_STOCK_THRESHOLD
+) -> int:
     """The negative stock deltas of an in-store sale, for callers that have no delta stream of their own
     (the demo, tests). Delta ids derive from the item ids, so this is idempotent too."""
     seller_id = store_owner(conn, order.store_id)
@@ -274,7 +278,7 @@ def _check_group_buys(conn: Connection, seller_id: str, order: Order, now: datet
             .join(orders, orders.c.order_id == order_items.c.order_id)
             .where(
                 order_items.c.product_id == row.product_id,
-                orders.c.status.not_in(["cancelled", "refunded", "returned"]),
+                orders.c.status.not_in([s.value for s in TERMINAL_STATES]),
             )
         ).scalar_one()
         kind = NotificationKind.GROUP_BUY_MINIMUM
@@ -501,7 +505,7 @@ def merge_transition(
     incoming: OrderTransition,
     now: datetime,
     *,
-    low_threshold: int = 5,
+    low_threshold: int = LOW_STOCK_THRESHOLD,
 ) -> MergeOutcome:
     """Merge one transition (made in the cloud or at a store) into the order, by the rule both sides share:
     the status follows the effective path, stock effects of transitions joining or leaving it are written
@@ -582,7 +586,7 @@ def transition(
     *,
     actor: Actor = Actor.SELLER,
     note: str | None = None,
-    low_threshold: int = 5,
+    low_threshold: int = LOW_STOCK_THRESHOLD,
 ) -> OrderOut:
     """Move an order along the state machine from the cloud (the dashboard, a carrier); a return or
     cancellation puts its goods back in stock. The store hears of it through its downlink feed."""

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
+from models.stock import LOW_STOCK_THRESHOLD
 from plumbing import EdgestoreSettings
 
 
@@ -103,7 +104,9 @@ class CloudSettings(EdgestoreSettings):
         description="Comma-separated addresses or networks of the reverse proxies whose X-Forwarded-For and "
         "X-Forwarded-Proto the cloud believes ('*' for any); empty: no proxy headers are believed",
     )
-    low_stock_threshold: int = Field(default=5, ge=0, description="Bell when a level falls under this")
+    low_stock_threshold: int = Field(
+        default=LOW_STOCK_THRESHOLD, ge=0, description="Bell when a level falls under this"
+    )
     max_image_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     cookie_secure: bool = Field(default=False, description="Set on deployments behind HTTPS")
 

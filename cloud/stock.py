@@ -1,7 +1,7 @@
 """Stock per (store, variant) as the sum of signed deltas; adjustments from the dashboard; stock bells.
 
 Levels are never stored: sales at the edge and restocks in the cloud are both just deltas, so concurrent
-offline sales and cloud restocks both survive (design notes, section 4). A level below zero is accepted
+offline sales and cloud restocks both survive (docs/sync-protocol.md, "Stock"). A level below zero is accepted
 (the goods did leave the store) and rings the bell.
 """
 

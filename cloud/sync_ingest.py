@@ -34,7 +34,7 @@ from models.footfall import FootfallEvent
 from models.ids import new_id
 from models.money import format_twd
 from models.sales import Order
-from models.stock import StockDelta
+from models.stock import LOW_STOCK_THRESHOLD, StockDelta
 from sync_protocol.encoding import DEFAULT_MAX_BATCH_BYTES, decode_batch, encode
 from sync_protocol.envelope import Ack, Batch, OrderTransition, SeqRange, UplinkPayload, validate_payload
 from sync_protocol.errors import InvalidTopic, MessageRejected, RejectReason
@@ -266,7 +266,7 @@ def handle_uplink(
     data: bytes,
     now: datetime,
     *,
-    low_threshold: int = 5,
+    low_threshold: int = LOW_STOCK_THRESHOLD,
     max_bytes: int = DEFAULT_MAX_BATCH_BYTES,
     give_up: bool = False,
 ) -> Ack | None:

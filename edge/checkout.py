@@ -17,6 +17,7 @@ from edge.orders import get_order
 from edge.tables import carts, checkout_keys, coupon_redemptions, order_items, orders, payments
 from models.errors import Conflict, CouponNotApplicable, InsufficientStock
 from models.ids import new_id
+from models.money import CURRENCY
 from models.node_api import CheckoutRequest
 from models.order_states import Actor, OrderStatus, check_transition
 from models.pricing import PricedSale
@@ -80,7 +81,7 @@ def checkout(
             device_id=device_id,
             channel=Channel.IN_STORE,
             status=OrderStatus.COMPLETED,
-            currency="TWD",
+            currency=CURRENCY,
             subtotal=priced.subtotal,
             discount_total=priced.discount_total,
             coupon_code=priced.coupon_code,

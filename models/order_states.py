@@ -2,7 +2,7 @@
 
 The table is the rule: a transition not listed for an actor is illegal and raises ``IllegalTransition``.
 In-store sales are paid at the kiosk, so they are created directly in ``completed`` by the store node.
-``STATUS_RANK`` orders states by how far they moved an order; the sync merge rule (design notes, section 4)
+``STATUS_RANK`` orders states by how far they moved an order; the sync merge rule (docs/sync-protocol.md, "Conflict rules")
 keeps the further one when both sides changed an order concurrently.
 """
 

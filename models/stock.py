@@ -8,6 +8,8 @@ from pydantic import AwareDatetime, Field, field_validator
 from models.base import CamelModel
 from models.catalog import Ident
 
+LOW_STOCK_THRESHOLD = 5
+"""A level under this rings the seller's low-stock bell (the cloud's ``low_stock_threshold`` setting)."""
 MAX_DELTA_UNITS = 1_000_000
 """Units one delta may move either way: a container load, far below what the database's integers hold."""
 DeltaQuantity = Annotated[

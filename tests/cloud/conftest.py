@@ -46,7 +46,7 @@ class PostgresForTests:
     def fresh_database(self) -> str:
         """A new database holding the migrated schema; returns its URL."""
         name = f"t{next(_counter)}"
-        self.server._server.psql(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}";')
+        self.server.create_database(name, template=TEMPLATE)
         return self.server.url(name)
 
 
