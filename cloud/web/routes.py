@@ -24,6 +24,7 @@ from cloud.web.pages import (
     orders,
     preferences,
     products,
+    profile,
     stock,
     stores,
 )
@@ -32,7 +33,18 @@ from cloud.web.rendering import WEB_DIR
 STATIC_DIR = WEB_DIR / "static"
 
 router = APIRouter()
-for _area in (auth, preferences, dashboard, stores, products, stock, orders, marketing, notifications):
+for _area in (
+    auth,
+    preferences,
+    dashboard,
+    stores,
+    profile,
+    products,
+    stock,
+    orders,
+    marketing,
+    notifications,
+):
     router.include_router(_area.router)
 
 

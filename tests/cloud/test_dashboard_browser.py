@@ -357,6 +357,21 @@ def test_a_sellers_first_day_in_the_browser(cloud_server: CloudServer, tmp_path:
             expect(coupons.filter(has_text="TEA10")).to_contain_text("9 折")
             shot(page, shots, "coupons")
 
+            # the seller's profile, from the name in the menu; the shop settings under it
+            page.locator(".mainnav .who").click()
+            expect(page).to_have_url(root + "/profile")
+            page.fill("#p-phone", "02-2722-1100")
+            page.fill("#p-address", "台北市信義區松高路 11 號 3 樓")
+            page.click("#save-profile")
+            expect(page.locator(".flash.ok")).to_have_text("賣家資料已儲存。")
+            expect(page.locator("#p-phone")).to_have_value("02-2722-1100")
+            expect(page.locator("#shop-settings > li")).to_have_count(2)
+            shot(page, shots, "profile")
+            page.locator("#shop-settings > li", has_text="台中勤美店").get_by_role(
+                "link", name="編輯"
+            ).click()
+            expect(page.locator("#store-list details[open]")).to_contain_text("台中勤美店")
+
             page.goto(root + "/stores")
             shot(page, shots, "stores")
             page.goto(root + "/products")
@@ -396,7 +411,12 @@ def test_a_sellers_first_day_in_the_browser(cloud_server: CloudServer, tmp_path:
             width = small.evaluate("document.documentElement.scrollWidth")
             assert width <= PHONE["width"], "the phone layout scrolls sideways"
             shot(small, shots, "dashboard-phone")
-            for path in (f"/orders/{counter.order_id}?confirm=returned", "/discounts", "/coupons"):
+            for path in (
+                f"/orders/{counter.order_id}?confirm=returned",
+                "/discounts",
+                "/coupons",
+                "/profile",
+            ):
                 small.goto(root + path)
                 width = small.evaluate("document.documentElement.scrollWidth")
                 assert width <= PHONE["width"], f"{path} scrolls sideways on a phone"

@@ -33,6 +33,7 @@ PAGES = [
     "/discounts",
     "/coupons",
     "/group-buys",
+    "/profile",
     "/notifications",
 ]
 
@@ -857,6 +858,43 @@ def test_group_buy_settings_in_the_editor_and_their_progress(cloud_server: Cloud
         c.get("/lang/en", params={"next": "/"})
         assert "2 sold of 5 needed" not in c.get("/group-buys").text
         assert "5 sold of 5 needed" in c.get("/group-buys").text
+
+
+def test_profile_and_shop_settings(cloud_server: CloudServer):
+    with browser(cloud_server) as c:
+        signup_and_login(c, "profiled")
+        store_id = create_store(c)
+        page = c.get("/profile").text
+        assert 'value="profiled 小舖"' in page
+        assert re.search(r'value="profiled" id="p-account" disabled', page)  # the login never changes
+        assert "信義旗艦店" in page  # the shop settings: each store, with a way to its form
+        assert f'href="/stores?edit={store_id}#store-{store_id}"' in page
+        assert re.search(rf'id="store-{store_id}">\s*<details open', c.get(f"/stores?edit={store_id}").text)
+        good = {"name": "山嵐茶行", "phone": "02-2345-6789", "address": "台北市信義區松高路 11 號"}
+        r = post_form(c, "/profile", "/profile", good)
+        assert r.status_code == 303, r.text
+        assert r.headers["location"] == "/profile?msg=profileSaved"
+        page = c.get(r.headers["location"]).text
+        assert "賣家資料已儲存" in page
+        assert 'value="02-2345-6789"' in page
+        assert re.search(r'class="who"[^>]*>山嵐茶行<', page)  # the header says the new name
+        with api_of(cloud_server, c) as api:
+            me = api.get("/me").json()
+        assert (me["name"], me["phone"], me["address"]) == (good["name"], good["phone"], good["address"])
+        r = post_form(c, "/profile", "/profile", {"name": "", "phone": "call me", "address": ""})
+        assert r.status_code == 422
+        assert "名稱：太短" in r.text
+        assert "電話：" in r.text
+        assert 'value="call me"' in r.text  # what was typed stays
+        r = post_form(c, "/profile", "/profile", {"name": "山嵐茶行", "phone": "", "address": ""})
+        assert r.status_code == 303  # blank clears
+        with api_of(cloud_server, c) as api:
+            me = api.get("/me").json()
+        assert (me["phone"], me["address"]) == (None, None)
+        c.get("/lang/en", params={"next": "/"})
+        english = c.get("/profile").text
+        assert "Seller profile" in english
+        assert "Shop settings" in english
 
 
 def test_another_sellers_things_are_404(cloud_server: CloudServer):

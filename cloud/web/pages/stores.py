@@ -46,6 +46,7 @@ def _stores_page(
         new=new or StoreForm(),
         editing=editing or request.query_params.get("edit", ""),
         shop_types=[s.value for s in ShopType],
+        tab="stores",
     )
 
 
