@@ -328,6 +328,7 @@ class VariantRow:
     name_en: str = ""
     price: str = ""
     barcode: str = ""
+    sku: str = ""
     is_default: bool = False
 
 
@@ -336,6 +337,17 @@ class ShippingRow:
     method: str
     enabled: bool = False
     fee: str = "0"
+
+
+MAX_ATTRIBUTES = 50  # as ``models.cloud_api.Attributes`` allows
+
+
+@dataclass
+class AttributeRow:
+    """One of the product's attributes (產地: 南投鹿谷): free-form name and value, shown to shoppers."""
+
+    name: str = ""
+    value: str = ""
 
 
 @dataclass
@@ -359,6 +371,7 @@ class ProductForm:
     group_buy_max: str = ""
     group_buy_ends: str = ""
     variants: list[VariantRow] = field(default_factory=list)
+    attributes: list[AttributeRow] = field(default_factory=list)
 
     @classmethod
     def blank(cls) -> "ProductForm":
@@ -393,17 +406,26 @@ class ProductForm:
             group_buy_ends=gb.ends_at.astimezone(TAIWAN).date().isoformat() if gb else "",
             variants=[
                 VariantRow(
-                    v.variant_id, v.variant_id, v.name, v.name_en, str(v.price), v.barcode or "", v.is_default
+                    v.variant_id,
+                    v.variant_id,
+                    v.name,
+                    v.name_en,
+                    str(v.price),
+                    v.barcode or "",
+                    v.sku or "",
+                    v.is_default,
                 )
                 for v in p.variants
             ],
+            attributes=[AttributeRow(k, v) for k, v in p.attributes.items()],
         )
 
     @classmethod
     def from_form(cls, form: FormData) -> "ProductForm":
         keys = texts(form, "variant_key")
         columns = {
-            name: texts(form, f"variant_{name}") for name in ("id", "name", "name_en", "price", "barcode")
+            name: texts(form, f"variant_{name}")
+            for name in ("id", "name", "name_en", "price", "barcode", "sku")
         }
         default_key = text(form, "default_variant")
         rows = []
@@ -417,6 +439,7 @@ class ProductForm:
                     name_en=cell["name_en"],
                     price=cell["price"],
                     barcode=cell["barcode"],
+                    sku=cell["sku"],
                     is_default=bool(key) and key == default_key,
                 )
             )
@@ -443,13 +466,18 @@ class ProductForm:
             group_buy_max=text(form, "group_buy_max"),
             group_buy_ends=text(form, "group_buy_ends"),
             variants=rows,
+            attributes=[
+                AttributeRow(name, value)
+                for name, value in zip(texts(form, "attr_name"), texts(form, "attr_value"), strict=False)
+                if name or value
+            ],
         )
 
     def payload(self, existing: Sequence[VariantOut] = ()) -> dict[str, Any]:
         """The body of a ``ProductCreate``/``ProductUpdate`` (Python names), or ``FormInvalid``.
 
-        ``existing`` are the product's current variants: what the form does not show (SKU, per-variant
-        listing, metadata) is carried over, so saving the form never erases what the API set."""
+        ``existing`` are the product's current variants: what the form does not show (per-variant listing,
+        metadata) is carried over, so saving the form never erases what the API set."""
         errors: list[FieldError] = []
         known = {v.variant_id: v for v in existing}
         variants = []
@@ -466,13 +494,22 @@ class ProductForm:
                     "price": price if price is not None else 0,
                     "barcode": row.barcode or None,
                     "is_default": row.is_default,
-                    "sku": before.sku if before else None,
+                    "sku": row.sku or None,
                     "listed": before.listed if before else True,
                     "metadata": before.metadata if before else {},
                 }
             )
         if not variants:
             errors.append(FieldError("variants", "err.needAVariant"))
+        attributes: dict[str, str] = {}
+        for a in self.attributes:
+            if not a.name:
+                errors.append(FieldError("attr_name", "err.attributeNeedsName"))
+            elif a.name in attributes:
+                errors.append(FieldError("attr_name", "err.attributeRepeated", text=a.name))
+            attributes[a.name] = a.value
+        if len(self.attributes) > MAX_ATTRIBUTES:
+            errors.append(FieldError("attributes", "err.too_long"))
         shipping = []
         for s in self.shipping:
             if s.enabled:
@@ -515,4 +552,5 @@ class ProductForm:
             },
             "group_buy": group_buy,
             "variants": variants,
+            "attributes": attributes,
         }

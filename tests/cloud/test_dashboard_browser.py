@@ -183,6 +183,16 @@ def test_a_sellers_first_day_in_the_browser(cloud_server: CloudServer, tmp_path:
             rows.nth(1).locator("input[name=variant_name]").fill("300g 禮盒")
             rows.nth(1).locator("input[name=variant_price]").fill("820")
             rows.nth(1).locator("input[name=variant_barcode]").fill("4710000000028")
+            rows.nth(0).locator("input[name=variant_sku]").fill("DD-150")
+            rows.nth(1).locator("input[name=variant_sku]").fill("DD-300")
+            # attributes: the blank row, then one more from the button
+            attributes = page.locator("#attribute-rows .attribute-row")
+            expect(attributes).to_have_count(1)
+            attributes.nth(0).locator("input[name=attr_name]").fill("產地")
+            attributes.nth(0).locator("input[name=attr_value]").fill("南投鹿谷")
+            page.click("#add-attribute")
+            attributes.nth(1).locator("input[name=attr_name]").fill("焙火")
+            attributes.nth(1).locator("input[name=attr_value]").fill("中焙火")
             page.click("#add-variant")  # one too many: remove it again
             expect(rows).to_have_count(3)
             rows.nth(2).locator(".remove-variant").click()
@@ -218,6 +228,8 @@ def test_a_sellers_first_day_in_the_browser(cloud_server: CloudServer, tmp_path:
             with api_for(cloud_server, page) as api:
                 tea = api.get(f"/products/{product_id}").json()
                 assert [v["name"] for v in tea["variants"]] == ["150g 罐裝", "300g 禮盒"]
+                assert [v["sku"] for v in tea["variants"]] == ["DD-150", "DD-300"]
+                assert tea["attributes"] == {"產地": "南投鹿谷", "焙火": "中焙火"}
                 seed_history(cloud_server, api, stores, tea)
 
             # the dashboard, the bell ringing live

@@ -441,6 +441,69 @@ def test_product_form_keeps_input_and_explains_errors(cloud_server: CloudServer)
         assert detail["variants"][0]["variantId"] == vid  # the kept variant kept its id (and stock)
 
 
+def test_skus_and_attributes_in_the_product_editor(cloud_server: CloudServer):
+    with browser(cloud_server) as c:
+        signup_and_login(c, "skus")
+        pid = create_product(
+            c,
+            variant_sku=["OOL-150", "OOL-300"],
+            attr_name=["產地", "重量", ""],
+            attr_value=["南投鹿谷", "150 g", ""],
+        )
+        with api_of(cloud_server, c) as api:
+            detail = api.get(f"/products/{pid}").json()
+        assert [v["sku"] for v in detail["variants"]] == ["OOL-150", "OOL-300"]
+        assert detail["attributes"] == {"產地": "南投鹿谷", "重量": "150 g"}
+        editor = c.get(f"/products/{pid}").text
+        for expected in (
+            'value="OOL-150"',
+            'value="OOL-300"',
+            'value="產地"',
+            'value="南投鹿谷"',
+            'value="150 g"',
+        ):
+            assert expected in editor, expected
+        assert editor.count('name="attr_name"') == 2 + 2  # two, a blank one to add, and the script's template
+        ids = [v["variantId"] for v in detail["variants"]]
+        edit = product_form(
+            variant_key=ids,
+            variant_id=ids,
+            variant_sku=["OOL-150-TIN", ""],  # renamed, and cleared
+            attr_name=["產地", "保存期限"],
+            attr_value=["南投鹿谷", "兩年"],
+        )
+        r = post_form(c, f"/products/{pid}", f"/products/{pid}", edit)
+        assert r.status_code == 303, r.text
+        with api_of(cloud_server, c) as api:
+            detail = api.get(f"/products/{pid}").json()
+        assert [v["sku"] for v in detail["variants"]] == ["OOL-150-TIN", None]
+        assert detail["attributes"] == {"產地": "南投鹿谷", "保存期限": "兩年"}
+        for data, message in [
+            (
+                {"attr_name": ["", "重量"], "attr_value": ["沒有名稱", "1 kg"]},
+                "屬性名稱：有內容的屬性要填名稱",
+            ),
+            ({"attr_name": ["產地", "產地"], "attr_value": ["南投", "嘉義"]}, "屬性名稱：屬性名稱重複了"),
+            ({"variant_sku": ["X" * 65, ""]}, "規格 1 SKU：太長"),
+        ]:
+            r = post_form(c, f"/products/{pid}", f"/products/{pid}", edit | data)
+            assert r.status_code == 422, data
+            assert message in r.text, (data, message)
+        assert (
+            'value="沒有名稱"'
+            in post_form(
+                c,
+                f"/products/{pid}",
+                f"/products/{pid}",
+                edit | {"attr_name": [""], "attr_value": ["沒有名稱"]},
+            ).text
+        )  # what was typed stays
+        c.get("/lang/en", params={"next": "/"})
+        english = c.get(f"/products/{pid}").text
+        assert "Attributes" in english
+        assert ">SKU" in english
+
+
 def test_image_upload_on_the_product_page(cloud_server: CloudServer):
     with browser(cloud_server) as c:
         signup_and_login(c, "photos")

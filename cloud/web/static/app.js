@@ -2,8 +2,8 @@
  * - the bell: follows /api/v1/notifications/stream (Server-Sent Events) and updates the unread count live;
  * - selects that apply a filter as soon as they change (data-autosubmit);
  * - confirmation of destructive buttons (data-confirm);
- * - the product editor: add/remove variant rows, keep one default, sub-categories under their category,
- *   brand and condition required for phones.
+ * - the product editor: add/remove variant rows, keep one default, add/remove attribute rows,
+ *   sub-categories under their category, brand and condition required for phones.
  * Every page works without it: forms post and redirect. No build step, no dependencies. */
 (function () {
   "use strict";
@@ -104,6 +104,25 @@
     ensureDefault();
   }
 
+  function attributeEditor() {
+    // The server always sends one blank row (enough without script); this adds more and removes any.
+    var rows = document.getElementById("attribute-rows");
+    var template = document.getElementById("attribute-template");
+    var add = document.getElementById("add-attribute");
+    if (!rows || !template || !add) return;
+    add.addEventListener("click", function () {
+      rows.insertAdjacentHTML("beforeend", template.innerHTML);
+      var input = rows.lastElementChild && rows.lastElementChild.querySelector('input[name="attr_name"]');
+      if (input) input.focus();
+    });
+    rows.addEventListener("click", function (event) {
+      var button = event.target.closest(".remove-attribute");
+      if (!button) return;
+      var row = button.closest(".attribute-row");
+      if (row) row.remove();
+    });
+  }
+
   function categoryFields() {
     var form = document.getElementById("product-form");
     var category = document.getElementById("f-category");
@@ -139,6 +158,7 @@
     autosubmit();
     confirmations();
     variantEditor();
+    attributeEditor();
     categoryFields();
   });
 })();
