@@ -1,6 +1,8 @@
 """The cloud half of ``edgestore demo``: a demo seller whose catalog is the store node's demo catalog (with
 the same variant ids, so the banner's curl lines work), two stores with stock, and 30 days of sales and
 footfall history so the dashboard has something to show; and the demo store node's device in the first store.
+The opening stock covers the history, so no variant ends it below zero: a fresh demo has no negative-stock
+bell, on purpose (it stages no oversell).
 
 This lives in the composition root because it reads the edge's demo catalog and writes through the
 cloud's own service functions (the same ones the API calls): no table is written behind their back.
@@ -9,6 +11,7 @@ cloud's own service functions (the same ones the API calls): no table is written
 import contextlib
 import json
 import random
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -190,6 +193,8 @@ def seed_demo_cloud(cloud: Cloud, now: datetime, progress: Callable[[str], None]
         ]
         made: list[dict] = []
         levels = {s.variant_id: s.quantity for s in snapshot.stock}
+        # (store, variant, the level the history ends at: the demo catalog's level x10)
+        closing: list[tuple[str, str, int]] = []
         for p in snapshot.products:
             category, sub = p.category_id, p.sub_category_id
             if category == "phones":  # the cloud files phones under electronics
@@ -226,18 +231,8 @@ def seed_demo_cloud(cloud: Cloud, now: datetime, progress: Callable[[str], None]
             )
             for store_id in store_ids:
                 for edge_variant, variant in zip(p.variants, created.variants, strict=True):
-                    stock.adjust(
-                        conn,
-                        seller_id,
-                        store_id,
-                        StockAdjustmentCreate(
-                            variant_id=variant.variant_id,
-                            kind=AdjustmentKind.RESTOCK,
-                            quantity=levels.get(edge_variant.variant_id, 10) * 10,
-                            reason="開幕進貨 opening stock",
-                        ),
-                        now - timedelta(days=HISTORY_DAYS + 1),
-                        threshold,
+                    closing.append(
+                        (store_id, variant.variant_id, levels.get(edge_variant.variant_id, 10) * 10)
                     )
         catalog.create_discount(
             conn,
@@ -260,32 +255,62 @@ def seed_demo_cloud(cloud: Cloud, now: datetime, progress: Callable[[str], None]
             )
 
     progress(f"cloud: {HISTORY_DAYS} days of sales and footfall history...")
-    count = 0
+    # The history is drawn before any stock exists, so that the opening stock covers it: each variant opens
+    # with what its 30 days sell plus its closing level, and ends the history at that level. No variant goes
+    # below zero, so a fresh demo rings no negative-stock bell and its store node starts with none: the demo
+    # stages no oversell (a negative level and its bell come from a real one, e.g. two offline nodes).
+    history: list[list[tuple[list[FootfallEvent], list[Order]]]] = []
+    sold: Counter[tuple[str, str]] = Counter()
     for day in range(HISTORY_DAYS, 0, -1):
         opening = (now - timedelta(days=day)).replace(
             hour=2, minute=0, second=0, microsecond=0
         )  # 10:00 Taipei
-        with cloud.db.transaction() as conn:
-            for store_id in store_ids:
-                visitors = rng.randint(40, 120)
-                ingest_footfall(
-                    conn,
-                    [
-                        FootfallEvent(
-                            event_id=new_id(),
-                            store_id=store_id,
-                            device_id="demo-door",
-                            occurred_at=opening + timedelta(minutes=rng.randint(0, 11 * 60)),
-                            direction=Direction.IN,
-                            source=FootfallSource.FUSED,
-                        )
-                        for _ in range(visitors)
-                    ],
+        stores_that_day = []
+        for store_id in store_ids:
+            visitors = rng.randint(40, 120)
+            door = [
+                FootfallEvent(
+                    event_id=new_id(),
+                    store_id=store_id,
+                    device_id="demo-door",
+                    occurred_at=opening + timedelta(minutes=rng.randint(0, 11 * 60)),
+                    direction=Direction.IN,
+                    source=FootfallSource.FUSED,
                 )
-                for _ in range(int(visitors * rng.uniform(0.08, 0.25))):
-                    order = _history_order(
-                        store_id, rng.choice(made), rng, opening + timedelta(minutes=rng.randint(0, 11 * 60))
-                    )
+                for _ in range(visitors)
+            ]
+            sales = [
+                _history_order(
+                    store_id, rng.choice(made), rng, opening + timedelta(minutes=rng.randint(0, 11 * 60))
+                )
+                for _ in range(int(visitors * rng.uniform(0.08, 0.25)))
+            ]
+            for order in sales:
+                for item in order.items:
+                    sold[(store_id, item.variant_id)] += item.quantity
+            stores_that_day.append((door, sales))
+        history.append(stores_that_day)
+    with cloud.db.transaction() as conn:
+        for store_id, variant_id, level in closing:
+            stock.adjust(
+                conn,
+                seller_id,
+                store_id,
+                StockAdjustmentCreate(
+                    variant_id=variant_id,
+                    kind=AdjustmentKind.RESTOCK,
+                    quantity=level + sold[(store_id, variant_id)],
+                    reason="開幕進貨 opening stock",
+                ),
+                now - timedelta(days=HISTORY_DAYS + 1),
+                threshold,
+            )
+    count = 0
+    for stores_that_day in history:
+        with cloud.db.transaction() as conn:
+            for door, sales in stores_that_day:
+                ingest_footfall(conn, door)
+                for order in sales:
                     orders.ingest_order(conn, order, now, low_threshold=threshold)
                     orders.ingest_sale_deltas(conn, order, now, low_threshold=threshold)
                     count += 1
