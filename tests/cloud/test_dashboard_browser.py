@@ -262,8 +262,8 @@ def test_a_sellers_first_day_in_the_browser(cloud_server: CloudServer, tmp_path:
                 if action == "toShip":
                     shot(page, shots, "orders")
             # completed: refund and return are next, on the order's own page, not as buttons of the list
-            expect(card).to_contain_text("退款、退貨請在訂單詳情頁辦理")
             expect(card.locator("button")).to_have_count(0)
+            expect(page.locator("#after-sale-hint")).to_have_text("退款、退貨請在訂單詳情頁辦理。")
             assert page.evaluate("window.__stillThisPage") is True  # htmx redrew the card only
 
             # the order's page: items, payments, history; a refund behind a confirmation
