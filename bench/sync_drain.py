@@ -17,7 +17,7 @@ What it does, in order (every server a real subprocess on loopback, in a tempora
    ``EDGESTORE_MQTT_URL`` and queues ``--orders`` checkouts over HTTP from ``--clients`` threads (1-3
    distinct variants each, so each order brings 1-3 stock deltas); stops the node;
 5. plans the uplink: on a copy of the node's SQLite file, packs the outbox exactly as the sync agent does
-   (``edge.sync_drain.pending_batches``, deleting each round as if acknowledged) and encodes every batch
+   (``edge.sync_uplink.pending_batches``, deleting each round as if acknowledged) and encodes every batch
    (``sync_protocol.encoding.encode``): the minimum number of MQTT messages and payload bytes;
 6. starts the node WITH ``EDGESTORE_MQTT_URL`` (the device's credentials) and times from that moment until
    ``GET /sync/status`` at the node shows an empty backlog AND ``GET /orders`` at the cloud counts every
@@ -87,7 +87,7 @@ from cloud.broker_credentials import hash_password
 from cloud.db import EmbeddedPostgres
 from cloud.runtime import EMBEDDED_DATABASE
 from edge.db import Database
-from edge.sync_drain import pending_batches
+from edge.sync_uplink import pending_batches
 from edge.tables import outbox
 from models.ids import new_id
 from plumbing import MOSQUITTO, Mosquitto, free_port, wait_for_url, wait_until

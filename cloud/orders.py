@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from cloud import downlink, notifications, stock
+from cloud import notifications, stock, sync_downlink
 from cloud.tables import (
     coupons,
     daily_product_sales,
@@ -573,7 +573,7 @@ def _merge(
     items = conn.execute(select(order_items).where(order_items.c.order_id == order_id)).all()
     effects = transition_effects(outcome, items, store_id=row.store_id, at=now)
     stock.write_deltas(conn, seller_id, effects, now, low_threshold)
-    downlink.queue_deltas(conn, effects, now)
+    sync_downlink.queue_deltas(conn, effects, now)
     return outcome
 
 
@@ -604,5 +604,5 @@ def transition(
         note=note,
     )
     _merge(conn, seller_id, row, state, change, now, low_threshold)
-    downlink.queue_transition(conn, row.store_id, change, now)
+    sync_downlink.queue_transition(conn, row.store_id, change, now)
     return get_order(conn, seller_id, order_id)

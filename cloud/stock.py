@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from cloud import downlink, notifications
+from cloud import notifications, sync_downlink
 from cloud.tables import products, stock_deltas, variants
 from models.cloud_api import (
     AdjustmentKind,
@@ -124,7 +124,7 @@ def adjust(
         )
         delta_id = delta.delta_id
         write_deltas(conn, seller_id, [delta], now, low_threshold)
-        downlink.queue_deltas(conn, [delta], now)  # the store's node counts it too
+        sync_downlink.queue_deltas(conn, [delta], now)  # the store's node counts it too
     return StockAdjustmentPublic(
         delta_id=delta_id,
         store_id=store_id,

@@ -1,11 +1,11 @@
 """The cloud's MQTT side: uplink batches in, acks out, device presence (online / last will), and the downlink.
 
-Every uplink message goes through ``cloud.sync_ingest.handle_uplink`` (one Postgres transaction) before its
+Every uplink message goes through ``cloud.sync_uplink.handle_uplink`` (one Postgres transaction) before its
 ack is published, and the MQTT delivery itself is acknowledged to the broker only after that, so a cloud
 killed at any point gets the batch again and the sequence state turns it into a no-op.
 
 Downlink: a device's online status says where it stands (feed position, catalog version). A thread of this
-service sends each online device what follows: the store's feed (``cloud.downlink``), a page at a time, and
+service sends each online device what follows: the store's feed (``cloud.sync_downlink``), a page at a time, and
 the catalog as a delta from the device's version or, when a delta cannot say it, a snapshot announcement,
 and an announcement of each model file newer than the device's. It
 looks again every ``downlink_interval_s``, so changes made by any cloud process reach online stores within
@@ -24,10 +24,10 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
-from cloud import downlink, model_files, notifications, store_catalog
+from cloud import model_files, notifications, store_catalog, sync_downlink
 from cloud.failures import Failure, failure_of
 from cloud.runtime import Cloud
-from cloud.sync_ingest import dead_letter, handle_uplink
+from cloud.sync_uplink import dead_letter, handle_uplink
 from cloud.tables import devices, stores
 from models.cloud_api import NotificationKind
 from sync_protocol.encoding import decode_status, encode
@@ -54,11 +54,11 @@ class _Downstream:
     awaiting_position: bool = False
 
 
-def _stale_catalog(down: _Downstream, feed: downlink.FeedEnds) -> bool:
+def _stale_catalog(down: _Downstream, feed: sync_downlink.FeedEnds) -> bool:
     return down.catalog_version is None or down.catalog_version < feed.catalog_version
 
 
-def _first_link(down: _Downstream, feed: downlink.FeedEnds) -> bool:
+def _first_link(down: _Downstream, feed: sync_downlink.FeedEnds) -> bool:
     """A device that has applied nothing of its store's feed and lacks the current catalog is sent a snapshot
     and no feed: the snapshot's stock counts the feed up to its position, which the node takes as its own.
     The feed from the start, applied before the snapshot is fetched, would leave it without sales made at
@@ -148,7 +148,7 @@ class SyncService:
         self._next_prune = time.monotonic() + self.prune_interval_s
         try:
             with self.cloud.db.transaction() as conn:
-                pruned = downlink.prune(conn)
+                pruned = sync_downlink.prune(conn)
         except Exception:
             log.exception("pruning the downlink feed failed; trying again later")
             return
@@ -157,11 +157,11 @@ class SyncService:
 
     def _behind(
         self, targets: list[tuple[str, _Downstream]]
-    ) -> list[tuple[str, _Downstream, downlink.FeedEnds]]:
+    ) -> list[tuple[str, _Downstream, sync_downlink.FeedEnds]]:
         """The devices with something to receive, with where their store's feed stands: two queries for all
         online devices, so an idle tick costs the same however many stores are online."""
         with self.cloud.db.read() as conn:
-            ends = downlink.ends(conn, {down.store_id for _, down in targets})
+            ends = sync_downlink.ends(conn, {down.store_id for _, down in targets})
             models = model_files.newest_versions(conn, {down.seller_id for _, down in targets})
         out = []
         for device_id, down in targets:
@@ -193,14 +193,14 @@ class SyncService:
                 out.append((device_id, down, feed))
         return out
 
-    def _send_downlink(self, device_id: str, down: _Downstream, feed_ends: downlink.FeedEnds) -> None:
+    def _send_downlink(self, device_id: str, down: _Downstream, feed_ends: sync_downlink.FeedEnds) -> None:
         cloud = self.cloud
         first_link = _first_link(down, feed_ends)
         with cloud.db.read() as conn:
             feed = (
                 []
                 if first_link
-                else downlink.feed_after(conn, down.store_id, down.feed_seq, latest=feed_ends.end)
+                else sync_downlink.feed_after(conn, down.store_id, down.feed_seq, latest=feed_ends.end)
             )
             update: CatalogDelta | CatalogAnnouncement | None = None
             if _stale_catalog(down, feed_ends):
@@ -319,7 +319,7 @@ class SyncService:
                 update(devices).where(devices.c.device_id == parsed.device_id).values(last_seen_at=now)
             )
             if status.online:
-                downlink.record_position(conn, parsed.device_id, status.downlink_seq)
+                sync_downlink.record_position(conn, parsed.device_id, status.downlink_seq)
             with self._lock:
                 if status.online:
                     self._stranded.discard(parsed.device_id)

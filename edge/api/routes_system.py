@@ -4,7 +4,7 @@ from fastapi import APIRouter
 
 from edge import model_files, node_state, outbox
 from edge.api.deps import NodeDep
-from edge.sync_apply import dead_letter_count
+from edge.sync_downlink import dead_letter_count
 from models.node_api import CloudLink, Health, SyncStatus
 from plumbing import VERSION
 

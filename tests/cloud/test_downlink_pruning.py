@@ -5,7 +5,7 @@ import logging
 import httpx
 from sqlalchemy import func, select
 
-from cloud import downlink
+from cloud import sync_downlink
 from cloud.sync_service import SyncService, _Downstream
 from cloud.tables import downlink_feed
 from sync_protocol.mqtt_link import MqttSettings
@@ -21,12 +21,12 @@ def restock_times(seller: httpx.Client, store: str, variant: str, times: int) ->
 
 def report(server: CloudServer, device: dict, seq: int) -> None:
     with server.cloud.db.transaction() as conn:
-        downlink.record_position(conn, device["deviceId"], seq)
+        sync_downlink.record_position(conn, device["deviceId"], seq)
 
 
 def prune(server: CloudServer) -> dict[str, int]:
     with server.cloud.db.transaction() as conn:
-        return downlink.prune(conn)
+        return sync_downlink.prune(conn)
 
 
 def test_the_feed_keeps_what_a_live_device_has_not_applied(cloud_server: CloudServer, seller: httpx.Client):
@@ -88,7 +88,7 @@ def test_a_device_behind_the_pruned_feed_is_told_to_the_log_once_and_sent_nothin
     prune(cloud_server)
     seller_id = seller.get("/me").json()["sellerId"]
     with cloud_server.cloud.db.read() as conn:
-        version = downlink.ends(conn, [store])[store].catalog_version
+        version = sync_downlink.ends(conn, [store])[store].catalog_version
 
     service = SyncService(cloud_server.cloud, MqttSettings(host="127.0.0.1", port=1), cloud_server.clock)
     try:

@@ -4,13 +4,13 @@ arrives once, the node deletes only what the cloud committed, and both sides agr
 
 import httpx
 
-from cloud.sync_ingest import handle_uplink
+from cloud.sync_uplink import handle_uplink
 from edge import node_state
 from edge.api.app import create_app as create_edge_app
 from edge.catalog import load_snapshot
 from edge.node import Node
 from edge.settings import EdgeSettings
-from edge.sync_drain import apply_ack, pending_batches
+from edge.sync_uplink import apply_ack, pending_batches
 from edge.tables import outbox
 from models.catalog import CatalogSnapshot
 from models.ids import new_id

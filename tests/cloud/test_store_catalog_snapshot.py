@@ -81,7 +81,7 @@ def test_a_delta_takes_a_node_to_the_same_catalog_as_the_newer_snapshot(
     deleted; a phone with its brand): a node at the old version plus the delta equals a node that loaded the
     current snapshot."""
     from cloud import store_catalog
-    from edge import sync_apply
+    from edge import sync_downlink
     from edge.catalog import load_snapshot
     from edge.node import Node
     from edge.settings import EdgeSettings
@@ -134,8 +134,8 @@ def test_a_delta_takes_a_node_to_the_same_catalog_as_the_newer_snapshot(
     try:
         with followed.db.write() as conn:
             load_snapshot(conn, old, followed.now())
-            assert sync_apply.apply_catalog_delta(conn, delta) is CatalogVerdict.APPLY
-            assert sync_apply.apply_catalog_delta(conn, delta) is CatalogVerdict.STALE  # never twice
+            assert sync_downlink.apply_catalog_delta(conn, delta) is CatalogVerdict.APPLY
+            assert sync_downlink.apply_catalog_delta(conn, delta) is CatalogVerdict.STALE  # never twice
         with fresh.db.write() as conn:
             load_snapshot(conn, current, fresh.now())
         assert catalog_of(followed) == catalog_of(fresh)

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from cloud.sync_ingest import handle_uplink
+from cloud.sync_uplink import handle_uplink
 from cloud.tables import dead_letters, orders
 from models.ids import new_id
 from models.stock import StockDelta, StockReason

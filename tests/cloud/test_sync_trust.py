@@ -21,9 +21,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-import cloud.sync_ingest
-from cloud.sync_ingest import handle_uplink
+import cloud.sync_uplink
 from cloud.sync_service import SyncService
+from cloud.sync_uplink import handle_uplink
 from cloud.tables import (
     dead_letters,
     notifications,
@@ -494,7 +494,7 @@ def test_a_transient_database_failure_raises_and_the_redelivery_applies(
 ):
     """A failure of the database, not of the record (here: the server shutting down under the ingest),
     leaves nothing behind and is raised, so the message is tried again; it is not dead-lettered."""
-    real_apply = cloud.sync_ingest._apply
+    real_apply = cloud.sync_uplink._apply
     failures = iter([psycopg.errors.AdminShutdown("terminating connection due to administrator command")])
 
     def failing_once(*args: Any, **kwargs: Any) -> None:
@@ -502,7 +502,7 @@ def test_a_transient_database_failure_raises_and_the_redelivery_applies(
             raise error
         real_apply(*args, **kwargs)
 
-    monkeypatch.setattr(cloud.sync_ingest, "_apply", failing_once)
+    monkeypatch.setattr(cloud.sync_uplink, "_apply", failing_once)
     order = mine.sale(cloud_server.clock())
     envelope_seq = mine.next_seq(Stream.ORDERS)
     mine.seqs[Stream.ORDERS] = envelope_seq - 1
@@ -793,7 +793,7 @@ def test_an_unexpected_failure_is_not_acknowledged_until_it_has_failed_several_t
     def broken(*args: Any, **kwargs: Any) -> bool:
         raise RuntimeError("a bug in the code that applies orders")
 
-    monkeypatch.setattr(cloud.sync_ingest, "_apply", broken)
+    monkeypatch.setattr(cloud.sync_uplink, "_apply", broken)
     service = SyncService(
         cloud_server.cloud,
         MqttSettings(host="127.0.0.1", port=free_port()),

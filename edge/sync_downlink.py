@@ -7,6 +7,10 @@ transaction, by the rules in ``sync_protocol`` (feed order, catalog versions, st
 - Catalog snapshot: only if newer. Its stock levels are taken only on the node's first link to the cloud
   (feed position 0), plus the node's own sales the cloud had not counted when it made the snapshot; after
   that, stock follows the feed, so nothing the node sold or was sent is counted twice.
+- Snapshot and model announcements: the file they link to is fetched over HTTP (``take_snapshot``,
+  ``take_model``), by the agent's loop thread, never by the MQTT network thread.
+
+The node's status (``status_message``) tells the cloud this position, so the cloud sends what follows it.
 """
 
 import json
@@ -14,21 +18,25 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+import httpx
 from sqlalchemy import Connection, delete, func, insert, select
 
 from edge import catalog, model_files, node_state, order_status, stock
+from edge.node import Node
 from edge.tables import brands, categories, coupons, dead_letters, discounts, outbox, sync_acks
 from models.catalog import Brand, CatalogSnapshot, Category, Coupon, Discount, Product
 from models.errors import NotFound
 from models.ids import new_id
-from sync_protocol.encoding import check_fetched
+from sync_protocol.encoding import check_fetched, encode
 from sync_protocol.envelope import (
     CatalogAnnouncement,
     CatalogChange,
     CatalogDelta,
     CatalogEntity,
     ChangeOp,
+    DeviceStatus,
     FeedMessage,
+    ModelAnnouncement,
     OrderStatusUpdate,
     StockAdjustment,
 )
@@ -53,6 +61,26 @@ class Position:
 def position(conn: Connection) -> Position:
     return Position(
         node_state.downlink_seq(conn), node_state.catalog_version(conn), model_files.versions(conn)
+    )
+
+
+def status_message(node: Node, store_id: str, *, online: bool, goodbye: bool = False) -> bytes:
+    """The node's presence: online with its position, or offline (its last will, or a clean goodbye)."""
+    if not online:
+        return encode(
+            DeviceStatus(store_id=store_id, device_id=node.device_id, online=False, goodbye=goodbye)
+        )
+    with node.db.read() as conn:
+        where = position(conn)
+    return encode(
+        DeviceStatus(
+            store_id=store_id,
+            device_id=node.device_id,
+            online=True,
+            downlink_seq=where.downlink_seq,
+            catalog_version=where.catalog_version,
+            models=where.models,
+        )
     )
 
 
@@ -95,6 +123,26 @@ def apply_feed_message(
             log.info("feed %s: order %s is not at this node", message.seq, message.transition.order_id)
     node_state.put(conn, node_state.DOWNLINK_SEQ, str(message.seq))
     return verdict
+
+
+class HeldFeed:
+    """Feed messages that arrived beyond a gap, kept until the gap is filled (the cloud resends from the
+    position the node announces)."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self._held: dict[int, FeedMessage] = {}
+
+    def receive(self, message: FeedMessage, now: datetime) -> bool:
+        """Apply ``message`` and whatever it lets follow; True while a gap remains (ask the cloud again)."""
+        self._held[message.seq] = message
+        with self.node.db.write() as conn:
+            for seq in sorted(self._held):
+                verdict = apply_feed_message(conn, self._held[seq], device_id=self.node.device_id, now=now)
+                if verdict is FeedVerdict.GAP:
+                    break
+                del self._held[seq]
+        return bool(self._held)
 
 
 def apply_catalog_delta(conn: Connection, delta: CatalogDelta) -> CatalogVerdict:
@@ -146,6 +194,45 @@ def read_snapshot(announcement: CatalogAnnouncement, data: bytes) -> CatalogSnap
     if snapshot.version != announcement.version or snapshot.store_id != announcement.store_id:
         raise ValueError("snapshot is not the announced store and version")
     return snapshot
+
+
+def download(url: str, *, timeout_s: float) -> bytes:
+    """What an announcement links to (the cloud's file route may redirect to a presigned S3 URL)."""
+    response = httpx.get(url, follow_redirects=True, timeout=timeout_s)
+    response.raise_for_status()
+    return response.content
+
+
+def take_snapshot(node: Node, announcement: CatalogAnnouncement) -> bool:
+    """Fetch and apply an announced snapshot the node wants; True when one was applied or judged (the node's
+    position may have moved: announce it). Raises ``httpx.HTTPError`` or ``ValueError`` when not taken."""
+    with node.db.read() as conn:
+        if not wants_snapshot(conn, announcement):
+            return False
+    url = str(announcement.snapshot_url) if announcement.snapshot_url else None
+    if url is None:
+        log.warning("catalog v%s announced without a link; waiting for one", announcement.version)
+        return False
+    snapshot = read_snapshot(announcement, download(url, timeout_s=60))
+    with node.db.write() as conn:
+        verdict = apply_snapshot(conn, snapshot, device_id=node.device_id, now=node.now())
+    log.info("catalog v%s from the cloud: %s", snapshot.version, verdict.value)
+    return True
+
+
+def take_model(node: Node, announcement: ModelAnnouncement) -> bool:
+    """Fetch and install an announced model file the node wants; True when installed. Raises
+    ``httpx.HTTPError``, ``ValueError`` or ``OSError`` when not taken."""
+    with node.db.read() as conn:
+        if not model_files.wants(conn, announcement):
+            return False
+    data = download(str(announcement.url), timeout_s=300)
+    path = model_files.write_file(node.settings.data_dir, announcement, data)
+    with node.db.write() as conn:
+        if model_files.wants(conn, announcement):
+            model_files.record(conn, announcement, path)
+    log.info("model %s v%s installed at %s", announcement.name, announcement.version, path)
+    return True
 
 
 def apply_snapshot(

@@ -2,11 +2,13 @@
 
 Rows are sent in stream-sequence order and deleted only when an ack's high-water mark (or its dead-letter
 list) covers them, so a crash, a lost ack or a broker restart can only cause a resend, which the cloud's
-sequence state turns into a no-op. ``sync_agent`` publishes these batches.
+sequence state turns into a no-op. ``sync_agent`` publishes these batches; ``InFlight`` says which of them
+go out on a given round (what was sent and not acknowledged yet waits before it is sent again).
 """
 
 import json
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -14,12 +16,17 @@ from sqlalchemy import Connection, delete, select
 from sqlalchemy.dialects.sqlite import insert
 
 from edge import node_state
+from edge.node import Node
 from edge.tables import outbox, sync_acks
 from sync_protocol.encoding import pack_batches
 from sync_protocol.envelope import Ack, Batch, Envelope
 from sync_protocol.hlc import HLC
 from sync_protocol.sequence import AckPlan, plan_after_ack
 from sync_protocol.streams import Stream
+
+RESEND_AFTER_S = 10.0
+"""How long a sent batch waits for its ack before it is sent again (sooner after a reconnect, or when an ack
+asks for it). Without it every tick would resend what the cloud is still committing."""
 
 
 def _stamp(created_at: datetime, seq: int, device_id: str) -> HLC:
@@ -58,7 +65,7 @@ def pending_batches(
     return batches
 
 
-def _after_their_orders(conn: Connection, rows: list[Any]) -> list[Any]:
+def _after_their_orders(conn: Connection, rows: Sequence[Any]) -> Sequence[Any]:
     """Streams are acknowledged independently, so a status change could overtake its order: hold status
     changes from the first one whose order still waits to go up (the cloud could not place it yet)."""
     waiting = set(
@@ -98,3 +105,53 @@ def apply_ack(conn: Connection, ack: Ack, now: datetime) -> AckPlan:
     )
     node_state.put(conn, node_state.LAST_CLOUD_CONTACT_AT, now.isoformat())
     return plan
+
+
+class InFlight:
+    """The resend plan: what was sent per stream and not acknowledged yet, and since when the cloud has been
+    silent about it (shown by ``GET /sync/status``). Used by the agent's loop thread and the MQTT network
+    thread (acks); each call touches one dict entry, which the GIL keeps whole."""
+
+    def __init__(self, node: Node, *, resend_after_s: float = RESEND_AFTER_S) -> None:
+        self.node = node
+        self.resend_after_s = resend_after_s
+        self._sent: dict[Stream, tuple[int, float]] = {}  # highest seq sent per stream, and when (monotonic)
+        self._unanswered: dict[Stream, datetime] = {}  # first send per stream not acknowledged since
+
+    def to_send(self, batch: Batch, *, new_batch_id: Callable[[], str]) -> tuple[Batch, bool] | None:
+        """The part of ``batch`` to publish now and whether that is a resend, or None while the cloud still
+        has time to answer for all of it."""
+        sent = self._sent.get(batch.stream)
+        if sent is None:
+            return batch, False
+        if time.monotonic() - sent[1] >= self.resend_after_s:
+            return batch, True
+        # Sent and not acknowledged yet: give the cloud time before sending those again, and send only what
+        # lies beyond them (the batches are cut anew after every ack).
+        unsent = tuple(m for m in batch.messages if m.seq > sent[0])
+        if not unsent:
+            return None
+        return batch.model_copy(update={"messages": unsent, "batch_id": new_batch_id()}), False
+
+    def published(self, batch: Batch, *, resend: bool) -> None:
+        sent = self._sent.get(batch.stream)
+        self._sent[batch.stream] = (max(batch.messages[-1].seq, sent[0] if sent else 0), time.monotonic())
+        self._unanswered.setdefault(batch.stream, self.node.now())
+        self._show_waiting(resends=self.node.cloud.resends + 1 if resend else None)
+
+    def acknowledged(self, ack: Ack) -> None:
+        if ack.missing:
+            self._sent.pop(ack.stream, None)  # the cloud asks again: resend now
+        self._unanswered.pop(ack.stream, None)
+        self._show_waiting(resends=0)
+
+    def new_session(self) -> None:
+        """A new broker session: send everything unacknowledged again."""
+        self._sent.clear()
+
+    def _show_waiting(self, *, resends: int | None) -> None:
+        """What ``GET /sync/status`` shows of batches the cloud has not acknowledged yet."""
+        cloud = self.node.cloud
+        cloud.waiting_for_ack_since = min(self._unanswered.values(), default=None)
+        if resends is not None:
+            cloud.resends = resends

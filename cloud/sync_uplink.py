@@ -22,7 +22,7 @@ from datetime import datetime
 from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from cloud import downlink, notifications, orders, stock
+from cloud import notifications, orders, stock, sync_downlink
 from cloud.db import CloudDatabase
 from cloud.failures import Failure, failure_of
 from cloud.footfall import ingest_footfall
@@ -387,7 +387,7 @@ def _commit(
                 if _apply(conn, device.seller_id, payload, now, low_threshold) and differences:
                     _ring_price_differences(conn, device.seller_id, differences, now)
                 if share_stock and isinstance(payload, StockDelta):
-                    downlink.queue_deltas(conn, [payload], now)
+                    sync_downlink.queue_deltas(conn, [payload], now)
         except MessageRejected as exc:
             refuse(seq, exc.reason, f"seq {seq}: {exc.detail}")
         except Exception as exc:
