@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from cloud.orders import TAIWAN
+from models.business_days import TAIWAN
 from models.catalog import CouponKind
 from models.cloud_api import (
     CouponPublic,

@@ -18,9 +18,9 @@ from sqlalchemy import Connection
 
 from cloud import notifications, sellers
 from cloud.api.deps import get_cloud
-from cloud.orders import TAIWAN
 from cloud.web import i18n, security
 from cloud.web.forms import FieldError, day
+from models.business_days import TAIWAN
 from models.cloud_api import SellerPublic
 from models.money import format_twd
 

@@ -9,10 +9,10 @@ from fastapi.responses import HTMLResponse
 
 from cloud import dashboard, sellers
 from cloud.api.deps import CloudDep, NowDep
-from cloud.orders import business_day
 from cloud.web import charts, i18n
 from cloud.web.rendering import chrome, language, render
 from cloud.web.routing import WebSeller, page_router
+from models.business_days import business_day
 from models.money import format_twd
 
 DASHBOARD_RANGES = (7, 30, 90)
