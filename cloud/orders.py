@@ -24,9 +24,6 @@ from cloud.tables import (
     products,
     stores,
 )
-
-# TAIWAN is re-exported for the dashboard pages (cloud.web), which import it from here.
-from models.business_days import TAIWAN as TAIWAN
 from models.business_days import business_day, day_start
 from models.cloud_api import NotificationKind, OrderEventPublic, OrderList, OrderOut, OrderTotals
 from models.errors import InvalidInput, NotFound
