@@ -41,7 +41,7 @@ from models.sales import Order, Payment, PaymentMethod, PaymentStatus
 from models.stock import StockDelta, StockReason
 from plumbing import free_port
 from sync_protocol.encoding import encode
-from sync_protocol.envelope import Ack, Batch, OrderTransition, make_envelope
+from sync_protocol.envelope import Ack, Batch, OrderTransition, make_envelope, stream_of
 from sync_protocol.hlc import HLC
 from sync_protocol.mqtt_link import MqttSettings
 from sync_protocol.streams import Stream
@@ -92,30 +92,30 @@ def theirs(other_seller: httpx.Client) -> Device:
     return registered(other_seller, "板橋店", name="團購鳳梨酥", groupBuy={"minQuantity": 3, "endsAt": end})
 
 
-def publish(server: CloudServer, device: Device, payloads: list[Any], *, stream: Stream | None = None) -> Ack:
-    """Send ``payloads`` as the device's next batch, as its node would (its own login, its own topic)."""
-    stream = (
-        stream
-        or make_envelope(
-            message_id=new_id(), store_id="s", device_id="d", seq=1, hlc=HLC(T0, 0, "d"), payload=payloads[0]
-        ).stream
-    )
-    first = device.next_seq(stream, len(payloads))
+def encoded_batch(device: Device, payloads: list[Any], first_seq: int) -> tuple[Stream, bytes]:
+    """``payloads`` as the device's node would send them from ``first_seq`` on: its stream and the bytes."""
     messages = tuple(
         make_envelope(
             message_id=new_id(),
             store_id=device.store,
             device_id=device.device,
-            seq=first + i,
-            hlc=HLC(T0 + first + i, 0, device.device),
+            seq=first_seq + i,
+            hlc=HLC(T0 + first_seq + i, 0, device.device),
             payload=p,
         )
         for i, p in enumerate(payloads)
     )
+    stream = messages[0].stream
     batch = Batch(
         batch_id=new_id(), store_id=device.store, device_id=device.device, stream=stream, messages=messages
     )
-    return publish_raw(server, device, stream, encode(batch))
+    return stream, encode(batch)
+
+
+def publish(server: CloudServer, device: Device, payloads: list[Any]) -> Ack:
+    """Send ``payloads`` as the device's next batch, as its node would (its own login, its own topic)."""
+    stream, data = encoded_batch(device, payloads, device.next_seq(stream_of(payloads[0]), len(payloads)))
+    return publish_raw(server, device, stream, data)
 
 
 def publish_raw(server: CloudServer, device: Device, stream: Stream, data: bytes) -> Ack:
@@ -676,25 +676,10 @@ def test_while_postgres_is_down_the_ingest_retries_and_says_so(
     with browser(cloud_server) as page:
         signup_and_login(page, f"watcher{new_id()[-6:].lower()}")
         order = mine.sale(cloud_server.clock())
-        batch = Batch(
-            batch_id=new_id(),
-            store_id=mine.store,
-            device_id=mine.device,
-            stream=Stream.ORDERS,
-            messages=(
-                make_envelope(
-                    message_id=new_id(),
-                    store_id=mine.store,
-                    device_id=mine.device,
-                    seq=1,
-                    hlc=HLC(T0, 0, mine.device),
-                    payload=order,
-                ),
-            ),
-        )
+        _, batch = encoded_batch(mine, [order], 1)
         topic = str(Topics.uplink(mine.store, mine.device, Stream.ORDERS))
         with postgres_outage(postgres, cloud_server.cloud.db):
-            assert service._ingest(topic, encode(batch)) is None  # three tries, then left to the device
+            assert service._ingest(topic, batch) is None  # three tries, then left to the device
             health = cloud_server.cloud.ingest_health.snapshot()
             assert health.retrying
             assert health.failures == 3
@@ -705,7 +690,7 @@ def test_while_postgres_is_down_the_ingest_retries_and_says_so(
         assert 'id="sync-retrying"' in page.get("/dashboard").text
         assert count(cloud_server, dead_letters) == 0
 
-        ack = service._ingest(topic, encode(batch))  # the device sends it again
+        ack = service._ingest(topic, batch)  # the device sends it again
         assert ack is not None
         assert ack.high_water_seq == 1
         assert count(cloud_server, orders) == 1
@@ -801,28 +786,13 @@ def test_an_unexpected_failure_is_not_acknowledged_until_it_has_failed_several_t
         give_up_after=3,
     )
     order = mine.sale(cloud_server.clock())
-    batch = Batch(
-        batch_id=new_id(),
-        store_id=mine.store,
-        device_id=mine.device,
-        stream=Stream.ORDERS,
-        messages=(
-            make_envelope(
-                message_id=new_id(),
-                store_id=mine.store,
-                device_id=mine.device,
-                seq=1,
-                hlc=HLC(T0, 0, mine.device),
-                payload=order,
-            ),
-        ),
-    )
+    _, batch = encoded_batch(mine, [order], 1)
     topic = str(Topics.uplink(mine.store, mine.device, Stream.ORDERS))
     for _ in range(2):
-        assert service._ingest(topic, encode(batch)) is None  # not acknowledged: the device resends it
+        assert service._ingest(topic, batch) is None  # not acknowledged: the device resends it
         assert count(cloud_server, dead_letters) == 0
     assert cloud_server.cloud.ingest_health.snapshot().last_error == "RuntimeError"
-    ack = service._ingest(topic, encode(batch))  # the third time in a row: given up
+    ack = service._ingest(topic, batch)  # the third time in a row: given up
     assert ack is not None
     assert ack.high_water_seq == 1
     assert dead_seqs(ack) == [1]
