@@ -13,14 +13,14 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-@router.post("/sellers", status_code=status.HTTP_201_CREATED, response_model=SellerPublic)
+@router.post("/sellers", status_code=status.HTTP_201_CREATED)
 def register(body: SellerCreate, cloud: CloudDep, now: NowDep) -> SellerPublic:
     """Register a seller account. Log in afterwards to get a session."""
     with cloud.db.transaction() as conn:
         return sellers.register(conn, body, now)
 
 
-@router.post("/auth/login", response_model=SessionPublic)
+@router.post("/auth/login")
 def login(
     body: LoginRequest, request: Request, response: Response, cloud: CloudDep, now: NowDep
 ) -> SessionPublic:
@@ -60,13 +60,13 @@ def logout(request: Request, response: Response, cloud: CloudDep, _seller: Selle
     return response
 
 
-@router.get("/me", response_model=SellerPublic)
+@router.get("/me")
 def me(cloud: CloudDep, seller_id: SellerId) -> SellerPublic:
     with cloud.db.read() as conn:
         return sellers.get_seller(conn, seller_id)
 
 
-@router.patch("/me", response_model=SellerPublic)
+@router.patch("/me")
 def update_me(body: SellerUpdate, cloud: CloudDep, seller_id: SellerId) -> SellerPublic:
     with cloud.db.transaction() as conn:
         return sellers.update_seller(conn, seller_id, body)

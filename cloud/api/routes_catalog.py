@@ -31,21 +31,21 @@ DiscountIdPath = Annotated[str, Path(alias="discountId", pattern=ULID_PATTERN)]
 CouponIdPath = Annotated[str, Path(alias="couponId", pattern=ULID_PATTERN)]
 
 
-@router.get("/categories", response_model=list[CategoryPublic])
+@router.get("/categories")
 def list_categories(cloud: CloudDep, _seller: SellerId) -> list[CategoryPublic]:
     """Categories and sub-categories (``parentId``); products under "phones" need brand and condition."""
     with cloud.db.read() as conn:
         return catalog.list_categories(conn)
 
 
-@router.get("/brands", response_model=list[BrandPublic])
+@router.get("/brands")
 def list_brands(cloud: CloudDep, seller_id: SellerId) -> list[BrandPublic]:
     """The curated brands every seller sees (``shared``) and the caller's own."""
     with cloud.db.read() as conn:
         return catalog.list_brands(conn, seller_id)
 
 
-@router.post("/brands", status_code=status.HTTP_201_CREATED, response_model=BrandPublic)
+@router.post("/brands", status_code=status.HTTP_201_CREATED)
 def create_brand(body: BrandCreate, cloud: CloudDep, seller_id: SellerId) -> BrandPublic:
     """A brand of the caller's own, seen by no other seller; a name the caller already sees is 409
     ``brandExists`` with that brand's ``brandId``."""
@@ -53,21 +53,21 @@ def create_brand(body: BrandCreate, cloud: CloudDep, seller_id: SellerId) -> Bra
         return catalog.create_brand(conn, seller_id, body)
 
 
-@router.get("/catalog/version", response_model=CatalogVersion)
+@router.get("/catalog/version")
 def catalog_version(cloud: CloudDep, seller_id: SellerId) -> CatalogVersion:
     """The seller's catalog version: it rises with every product, discount or coupon change."""
     with cloud.db.read() as conn:
         return CatalogVersion(version=catalog.current_version(conn, seller_id))
 
 
-@router.post("/products", status_code=status.HTTP_201_CREATED, response_model=ProductDetail)
+@router.post("/products", status_code=status.HTTP_201_CREATED)
 def create_product(body: ProductCreate, cloud: CloudDep, now: NowDep, seller_id: SellerId) -> ProductDetail:
     """Create a product. With no ``variants`` a default variant is made from ``name`` and ``price``."""
     with cloud.db.transaction() as conn:
         return catalog.create_product(conn, cloud.metadata, seller_id, body, now)
 
 
-@router.get("/products", response_model=Page[ProductOut])
+@router.get("/products")
 def list_products(
     cloud: CloudDep,
     seller_id: SellerId,
@@ -84,13 +84,13 @@ def list_products(
     return Page[ProductOut](items=items, next_cursor=next_cursor)
 
 
-@router.get("/products/{productId}", response_model=ProductDetail)
+@router.get("/products/{productId}")
 def get_product(product_id: ProductIdPath, cloud: CloudDep, seller_id: SellerId) -> ProductDetail:
     with cloud.db.read() as conn:
         return catalog.get_product(conn, cloud.metadata, seller_id, product_id)
 
 
-@router.patch("/products/{productId}", response_model=ProductDetail)
+@router.patch("/products/{productId}")
 def update_product(
     product_id: ProductIdPath, body: ProductUpdate, cloud: CloudDep, now: NowDep, seller_id: SellerId
 ) -> ProductDetail:
@@ -105,7 +105,7 @@ def delete_product(product_id: ProductIdPath, cloud: CloudDep, now: NowDep, sell
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/discounts", status_code=status.HTTP_201_CREATED, response_model=DiscountPublic)
+@router.post("/discounts", status_code=status.HTTP_201_CREATED)
 def create_discount(
     body: DiscountCreate, cloud: CloudDep, now: NowDep, seller_id: SellerId
 ) -> DiscountPublic:
@@ -114,13 +114,13 @@ def create_discount(
         return catalog.create_discount(conn, seller_id, body, now)
 
 
-@router.get("/discounts", response_model=list[DiscountPublic])
+@router.get("/discounts")
 def list_discounts(cloud: CloudDep, seller_id: SellerId) -> list[DiscountPublic]:
     with cloud.db.read() as conn:
         return catalog.list_discounts(conn, seller_id)
 
 
-@router.patch("/discounts/{discountId}", response_model=DiscountPublic)
+@router.patch("/discounts/{discountId}")
 def update_discount(
     discount_id: DiscountIdPath, body: DiscountUpdate, cloud: CloudDep, now: NowDep, seller_id: SellerId
 ) -> DiscountPublic:
@@ -137,20 +137,20 @@ def delete_discount(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/coupons", status_code=status.HTTP_201_CREATED, response_model=CouponPublic)
+@router.post("/coupons", status_code=status.HTTP_201_CREATED)
 def create_coupon(body: CouponCreate, cloud: CloudDep, now: NowDep, seller_id: SellerId) -> CouponPublic:
     """A code shoppers enter: percent or amount off, minimum spend, single-use or limited uses, a window."""
     with cloud.db.transaction() as conn:
         return catalog.create_coupon(conn, seller_id, body, now)
 
 
-@router.get("/coupons", response_model=list[CouponPublic])
+@router.get("/coupons")
 def list_coupons(cloud: CloudDep, seller_id: SellerId) -> list[CouponPublic]:
     with cloud.db.read() as conn:
         return catalog.list_coupons(conn, seller_id)
 
 
-@router.patch("/coupons/{couponId}", response_model=CouponPublic)
+@router.patch("/coupons/{couponId}")
 def update_coupon(
     coupon_id: CouponIdPath, body: CouponUpdate, cloud: CloudDep, now: NowDep, seller_id: SellerId
 ) -> CouponPublic:

@@ -16,7 +16,7 @@ router = APIRouter(tags=["models"])
 ModelNamePath = Annotated[str, Path(alias="name", pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=40)]
 
 
-@router.put("/models/{name}", response_model=ModelFilePublic)
+@router.put("/models/{name}")
 async def publish_model(
     name: ModelNamePath, request: Request, cloud: CloudDep, now: NowDep, seller_id: SellerId
 ) -> ModelFilePublic:
@@ -37,7 +37,7 @@ async def publish_model(
     return await run_in_threadpool(store)
 
 
-@router.get("/models", response_model=list[ModelFilePublic])
+@router.get("/models")
 def list_models(cloud: CloudDep, seller_id: SellerId) -> list[ModelFilePublic]:
     """The newest version of each of the seller's model files."""
     with cloud.db.read() as conn:

@@ -20,7 +20,7 @@ NotificationIdPath = Annotated[str, Path(alias="notificationId", pattern=ULID_PA
 HEARTBEAT_S = 15
 
 
-@router.get("/notifications", response_model=NotificationList)
+@router.get("/notifications")
 def list_notifications(
     cloud: CloudDep,
     seller_id: SellerId,
@@ -39,13 +39,13 @@ def list_notifications(
     return page
 
 
-@router.get("/notifications/unread-count", response_model=UnreadCount)
+@router.get("/notifications/unread-count")
 def unread_count(cloud: CloudDep, seller_id: SellerId) -> UnreadCount:
     with cloud.db.read() as conn:
         return UnreadCount(unread_count=notifications.unread_count(conn, seller_id))
 
 
-@router.post("/notifications/{notificationId}/read", response_model=NotificationPublic)
+@router.post("/notifications/{notificationId}/read")
 def mark_read(
     notification_id: NotificationIdPath, cloud: CloudDep, now: NowDep, seller_id: SellerId
 ) -> NotificationPublic:

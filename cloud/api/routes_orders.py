@@ -34,7 +34,7 @@ router = APIRouter(tags=["stock and orders"])
 StoreFilter = Annotated[str | None, Query(alias="storeId", pattern=ULID_PATTERN)]
 
 
-@router.get("/stores/{storeId}/stock", response_model=list[StockLevelPublic])
+@router.get("/stores/{storeId}/stock")
 def store_stock(store_id: StoreIdPath, cloud: CloudDep, seller_id: SellerId) -> list[StockLevelPublic]:
     """Every variant's level at the store: the sum of its deltas (sales, returns, restocks, counts)."""
     with cloud.db.read() as conn:
@@ -45,7 +45,6 @@ def store_stock(store_id: StoreIdPath, cloud: CloudDep, seller_id: SellerId) -> 
 @router.post(
     "/stores/{storeId}/stock/adjustments",
     status_code=status.HTTP_201_CREATED,
-    response_model=StockAdjustmentPublic,
 )
 def adjust_stock(
     store_id: StoreIdPath, body: StockAdjustmentCreate, cloud: CloudDep, now: NowDep, seller_id: SellerId
@@ -57,7 +56,7 @@ def adjust_stock(
         return stock.adjust(conn, seller_id, store_id, body, now, cloud.settings.low_stock_threshold)
 
 
-@router.get("/orders", response_model=OrderList)
+@router.get("/orders")
 def list_orders(
     cloud: CloudDep,
     seller_id: SellerId,
@@ -81,13 +80,13 @@ def list_orders(
         )
 
 
-@router.get("/orders/{orderId}", response_model=OrderOut)
+@router.get("/orders/{orderId}")
 def get_order(order_id: OrderIdPath, cloud: CloudDep, seller_id: SellerId) -> OrderOut:
     with cloud.db.read() as conn:
         return orders.get_order(conn, seller_id, order_id)
 
 
-@router.post("/orders/{orderId}/transitions", response_model=OrderOut)
+@router.post("/orders/{orderId}/transitions")
 def transition_order(
     order_id: OrderIdPath, body: OrderTransitionRequest, cloud: CloudDep, now: NowDep, seller_id: SellerId
 ) -> OrderOut:
@@ -105,7 +104,7 @@ def transition_order(
         )
 
 
-@router.get("/dashboard/summary", response_model=DashboardSummary)
+@router.get("/dashboard/summary")
 def dashboard_summary(
     cloud: CloudDep,
     now: NowDep,

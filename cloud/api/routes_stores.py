@@ -22,25 +22,25 @@ router = APIRouter(tags=["stores"])
 DeviceIdPath = Annotated[str, Path(alias="deviceId", pattern=ULID_PATTERN)]
 
 
-@router.post("/stores", status_code=status.HTTP_201_CREATED, response_model=StorePublic)
+@router.post("/stores", status_code=status.HTTP_201_CREATED)
 def create_store(body: StoreCreate, cloud: CloudDep, now: NowDep, seller_id: SellerId) -> StorePublic:
     with cloud.db.transaction() as conn:
         return sellers.create_store(conn, seller_id, body, now)
 
 
-@router.get("/stores", response_model=list[StorePublic])
+@router.get("/stores")
 def list_stores(cloud: CloudDep, seller_id: SellerId) -> list[StorePublic]:
     with cloud.db.read() as conn:
         return sellers.list_stores(conn, seller_id)
 
 
-@router.get("/stores/{storeId}", response_model=StorePublic)
+@router.get("/stores/{storeId}")
 def get_store(store_id: StoreIdPath, cloud: CloudDep, seller_id: SellerId) -> StorePublic:
     with cloud.db.read() as conn:
         return sellers.get_store(conn, seller_id, store_id)
 
 
-@router.patch("/stores/{storeId}", response_model=StorePublic)
+@router.patch("/stores/{storeId}")
 def update_store(
     store_id: StoreIdPath, body: StoreUpdate, cloud: CloudDep, now: NowDep, seller_id: SellerId
 ) -> StorePublic:
@@ -48,7 +48,7 @@ def update_store(
         return sellers.update_store(conn, seller_id, store_id, body, now)
 
 
-@router.get("/stores/{storeId}/catalog-snapshot", response_model=CatalogSnapshot)
+@router.get("/stores/{storeId}/catalog-snapshot")
 def catalog_snapshot(store_id: StoreIdPath, cloud: CloudDep, seller_id: SellerId) -> CatalogSnapshot:
     """The store's whole catalog at the seller's current version, with this store's stock levels: the file
     ``edgestore edge load-catalog`` takes (and what sync sends a new or long-offline node)."""
@@ -56,9 +56,7 @@ def catalog_snapshot(store_id: StoreIdPath, cloud: CloudDep, seller_id: SellerId
         return store_catalog.snapshot_for_store(conn, cloud.metadata, seller_id, store_id)
 
 
-@router.post(
-    "/stores/{storeId}/devices", status_code=status.HTTP_201_CREATED, response_model=DeviceRegistered
-)
+@router.post("/stores/{storeId}/devices", status_code=status.HTTP_201_CREATED)
 def register_device(
     store_id: StoreIdPath, body: DeviceCreate, cloud: CloudDep, now: NowDep, seller_id: SellerId
 ) -> DeviceRegistered:
@@ -70,13 +68,13 @@ def register_device(
     return registered
 
 
-@router.get("/stores/{storeId}/devices", response_model=list[DevicePublic])
+@router.get("/stores/{storeId}/devices")
 def list_devices(store_id: StoreIdPath, cloud: CloudDep, seller_id: SellerId) -> list[DevicePublic]:
     with cloud.db.read() as conn:
         return devices.list_devices(conn, seller_id, store_id)
 
 
-@router.delete("/stores/{storeId}/devices/{deviceId}", response_model=DevicePublic)
+@router.delete("/stores/{storeId}/devices/{deviceId}")
 def revoke_device(
     store_id: StoreIdPath, device_id: DeviceIdPath, cloud: CloudDep, now: NowDep, seller_id: SellerId
 ) -> DevicePublic:

@@ -10,7 +10,7 @@ from models.cloud_api import SyncIngestStatus
 router = APIRouter(tags=["sync"])
 
 
-@router.get("/sync/status", response_model=SyncIngestStatus)
+@router.get("/sync/status")
 def sync_status(cloud: CloudDep, seller_id: SellerId) -> SyncIngestStatus:
     health = cloud.ingest_health.snapshot()
     with cloud.db.read() as conn:

@@ -37,9 +37,7 @@ class UploadForbidden(DomainError):
     code = "invalidUploadToken"
 
 
-@router.post(
-    "/products/{productId}/images/uploads", status_code=status.HTTP_201_CREATED, response_model=UploadGrant
-)
+@router.post("/products/{productId}/images/uploads", status_code=status.HTTP_201_CREATED)
 def grant_upload(
     product_id: ProductIdPath, body: UploadRequest, cloud: CloudDep, now: NowDep, seller_id: SellerId
 ) -> UploadGrant:
@@ -50,7 +48,7 @@ def grant_upload(
         )
 
 
-@router.post("/products/{productId}/images", status_code=status.HTTP_201_CREATED, response_model=ImagePublic)
+@router.post("/products/{productId}/images", status_code=status.HTTP_201_CREATED)
 def attach_image(
     product_id: ProductIdPath, body: ImageAttach, cloud: CloudDep, now: NowDep, seller_id: SellerId
 ) -> ImagePublic:
