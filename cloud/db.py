@@ -108,7 +108,9 @@ def _stop_stale_server(data_dir: Path) -> None:
     # As root, pgserver runs the server as its own user, and pg_ctl refuses to run as root.
     user = server.username() if os.geteuid() == 0 else None
     # pgserver.pg_ctl: the wrapper pgserver makes at import for the pg_ctl binary it ships (-D data_dir).
-    pgserver.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data_dir, user=user, timeout=_STOP_TIMEOUT_S)
+    pgserver.pg_ctl(  # type: ignore[attr-defined]  # made at import time: no static type
+        ["-w", "-m", "fast", "stop"], pgdata=data_dir, user=user, timeout=_STOP_TIMEOUT_S
+    )
 
 
 @contextmanager
@@ -132,13 +134,13 @@ class EmbeddedPostgres:
             # platformdirs warns, at pgserver's import, that it falls back to /tmp when XDG_RUNTIME_DIR is
             # unset (services and CI); pgserver keeps only lock files there.
             warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
-            import pgserver  # only needed when no URL is configured
+            import pgserver.postgres_server  # only needed when no URL is configured
 
         data_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir = data_dir.resolve()
         with _folder_lock(self.data_dir):
             _stop_stale_server(self.data_dir)
-            self._server: Any = pgserver.get_server(self.data_dir, cleanup_mode="stop")
+            self._server: Any = pgserver.postgres_server.get_server(self.data_dir, cleanup_mode="stop")
 
     def url(self, database: str = "postgres") -> str:
         uri: str = self._server.get_uri(database)

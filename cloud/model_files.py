@@ -2,7 +2,7 @@
 bytes in the blob store, announced to every online node of the seller by the sync service."""
 
 import hashlib
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -66,7 +66,7 @@ def publish(
     return _public(row, base_url)
 
 
-def _newest_rows(conn: Connection, seller_ids: Collection[str]) -> list[Any]:
+def _newest_rows(conn: Connection, seller_ids: Collection[str]) -> Sequence[Any]:
     """The newest version of each model file of these sellers."""
     top = (
         select(model_files.c.seller_id, model_files.c.name, func.max(model_files.c.version).label("version"))

@@ -5,6 +5,7 @@ one transaction with its items, payments, the daily rollups the dashboard reads 
 same order arriving twice is a no-op, so the sync layer may redeliver freely.
 """
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -410,7 +411,7 @@ def list_orders(
     )
 
 
-def _with_lines(conn: Connection, rows: list[Any], *, events: bool = False) -> list[OrderOut]:
+def _with_lines(conn: Connection, rows: Sequence[Any], *, events: bool = False) -> list[OrderOut]:
     ids = [r.order_id for r in rows]
     lines: dict[str, list[OrderItem]] = {i: [] for i in ids}
     pays: dict[str, list[Payment]] = {i: [] for i in ids}

@@ -247,9 +247,9 @@ def catalog_delta(
             .join(products, products.c.product_id == variants.c.product_id)
             .where(products.c.seller_id == seller_id, products.c.deleted_at.is_(None))
         )
-        rows = conn.execute(in_catalog).all()
-        store_products = {r.product_id for r in rows}
-        store_variants = {r.variant_id for r in rows}
+        catalog_rows = conn.execute(in_catalog).all()
+        store_products = {r.product_id for r in catalog_rows}
+        store_variants = {r.variant_id for r in catalog_rows}
         for d in conn.execute(select(discounts).where(discounts.c.discount_id.in_(list(discount_ids)))):
             if d.deleted_at is None and _sells(d, store_products, store_variants):
                 changes.append(_upsert(CatalogEntity.DISCOUNT, d.discount_id, _discount(d)))

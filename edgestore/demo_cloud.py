@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection, func, select
 
@@ -113,7 +114,7 @@ def _brand_ids(conn: Connection, seller_id: str) -> dict[str, str]:
     return mapping
 
 
-def _history_order(store_id: str, product: dict, rng: random.Random, at: datetime) -> Order:
+def _history_order(store_id: str, product: dict[str, Any], rng: random.Random, at: datetime) -> Order:
     order_id = new_id()
     items = []
     for variant in rng.sample(product["variants"], k=1):
@@ -191,7 +192,7 @@ def seed_demo_cloud(cloud: Cloud, now: datetime, progress: Callable[[str], None]
             ).store_id
             for name, address in DEMO_STORES
         ]
-        made: list[dict] = []
+        made: list[dict[str, Any]] = []
         levels = {s.variant_id: s.quantity for s in snapshot.stock}
         # (store, variant, the level the history ends at: the demo catalog's level x10)
         closing: list[tuple[str, str, int]] = []

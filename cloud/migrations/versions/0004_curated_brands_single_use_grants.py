@@ -66,7 +66,8 @@ CURATED_BRANDS = (
 
 def _curated_values() -> tuple[str, dict[str, str]]:
     """A VALUES list of the curated brands for the statements below, and its bind parameters."""
-    rows, params = [], {}
+    rows: list[str] = []
+    params: dict[str, str] = {}
     for i, (brand_id, name, name_en) in enumerate(CURATED_BRANDS):
         rows.append(f"(:id{i}, :name{i}, :en{i})")
         params |= {f"id{i}": brand_id, f"name{i}": name, f"en{i}": name_en}
