@@ -4,7 +4,8 @@ and how validation and domain errors become messages on the page (as i18n keys, 
 A form that fails keeps what the seller typed: the page is rendered again from the submitted values.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
@@ -73,6 +74,22 @@ def validation_errors(exc: ValidationError) -> list[FieldError]:
             name = _NESTED.get((str(loc[0]), str(loc[1]) if len(loc) > 1 else ""), str(loc[0]))
         out.append(FieldError(name, "err." + err["type"], row))
     return out
+
+
+@contextmanager
+def form_errors() -> Iterator[list[FieldError]]:
+    """What goes wrong saving a form, as the errors to show on it: the block (validate the payload, write it,
+    return the redirect) stops at the first problem, whose errors fill the list, and the page is shown
+    again with them."""
+    errors: list[FieldError] = []
+    try:
+        yield errors
+    except FormInvalid as exc:
+        errors.extend(exc.errors)
+    except ValidationError as exc:
+        errors.extend(validation_errors(exc))
+    except DomainError as exc:
+        errors.append(domain_error(exc))
 
 
 def domain_error(exc: DomainError) -> FieldError:

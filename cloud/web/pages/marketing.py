@@ -12,7 +12,6 @@ from typing import Any
 
 from fastapi import Request, Response
 from fastapi.responses import HTMLResponse
-from pydantic import ValidationError
 
 from cloud import catalog
 from cloud.api.deps import CloudDep, NowDep
@@ -22,17 +21,14 @@ from cloud.web.forms import (
     CouponForm,
     DiscountForm,
     FieldError,
-    FormInvalid,
     coupon_errors,
     day,
-    domain_error,
-    validation_errors,
+    form_errors,
 )
 from cloud.web.rendering import chrome, language, localized, render
 from cloud.web.routing import CsrfForm, WebSeller, page_router, redirect
 from models.catalog import CouponKind
 from models.cloud_api import CouponCreate, CouponUpdate, DiscountCreate, DiscountUpdate
-from models.errors import DomainError
 
 router = page_router()
 
@@ -146,17 +142,10 @@ def create_discount(
     request: Request, form: CsrfForm, cloud: CloudDep, now: NowDep, seller_id: WebSeller
 ) -> Response:
     values = DiscountForm.from_form(form)
-    try:
+    with form_errors() as errors:
         body = DiscountCreate.model_validate(values.payload(_variant_products(cloud, seller_id), new=True))
         with cloud.db.transaction() as conn:
             catalog.create_discount(conn, seller_id, body, now)
-    except FormInvalid as exc:
-        errors: list[FieldError] = exc.errors
-    except ValidationError as exc:
-        errors = validation_errors(exc)
-    except DomainError as exc:
-        errors = [domain_error(exc)]
-    else:
         return redirect("/discounts?msg=discountCreated")
     return _discounts_page(request, cloud, seller_id, now, new=values, errors=errors, status_code=422)
 
@@ -168,17 +157,10 @@ def update_discount(
     with cloud.db.read() as conn:
         catalog.get_discount(conn, seller_id, discount_id)  # another seller's: the 404 page
     values = DiscountForm.from_form(form)
-    try:
+    with form_errors() as errors:
         body = DiscountUpdate.model_validate(values.payload({}, new=False))
         with cloud.db.transaction() as conn:
             catalog.update_discount(conn, seller_id, discount_id, body, now)
-    except FormInvalid as exc:
-        errors: list[FieldError] = exc.errors
-    except ValidationError as exc:
-        errors = validation_errors(exc)
-    except DomainError as exc:
-        errors = [domain_error(exc)]
-    else:
         return redirect("/discounts?msg=discountSaved")
     return _discounts_page(
         request,
@@ -258,17 +240,10 @@ def create_coupon(
     request: Request, form: CsrfForm, cloud: CloudDep, now: NowDep, seller_id: WebSeller
 ) -> Response:
     values = CouponForm.from_form(form)
-    try:
+    with form_errors() as errors:
         body = CouponCreate.model_validate(values.create_payload())
         with cloud.db.transaction() as conn:
             catalog.create_coupon(conn, seller_id, body, now)
-    except FormInvalid as exc:
-        errors: list[FieldError] = exc.errors
-    except ValidationError as exc:
-        errors = validation_errors(exc)
-    except DomainError as exc:
-        errors = [domain_error(exc)]
-    else:
         return redirect("/coupons?msg=couponCreated")
     return _coupons_page(
         request, cloud, seller_id, now, new=values, errors=coupon_errors(errors), status_code=422
@@ -285,17 +260,10 @@ def update_coupon(
     # What a coupon cannot change once shoppers hold its code is shown as it is, not as typed.
     shown = CouponForm.from_coupon(current)
     shown.active, shown.max_uses, shown.ends = values.active, values.max_uses, values.ends
-    try:
+    with form_errors() as errors:
         body = CouponUpdate.model_validate(values.update_payload(current.starts_at))
         with cloud.db.transaction() as conn:
             catalog.update_coupon(conn, seller_id, coupon_id, body, now)
-    except FormInvalid as exc:
-        errors: list[FieldError] = exc.errors
-    except ValidationError as exc:
-        errors = validation_errors(exc)
-    except DomainError as exc:
-        errors = [domain_error(exc)]
-    else:
         return redirect("/coupons?msg=couponSaved")
     return _coupons_page(
         request, cloud, seller_id, now, editing=coupon_id, edit_form=shown, errors=errors, status_code=422

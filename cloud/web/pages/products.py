@@ -6,7 +6,6 @@ from typing import Any
 
 from fastapi import Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
-from pydantic import ValidationError
 from sqlalchemy import Connection
 from starlette.datastructures import UploadFile
 
@@ -15,10 +14,8 @@ from cloud.api.deps import CloudDep, NowDep
 from cloud.runtime import Cloud
 from cloud.web.forms import (
     FieldError,
-    FormInvalid,
     ProductForm,
-    domain_error,
-    validation_errors,
+    form_errors,
 )
 from cloud.web.rendering import chrome, here, language, localized, render
 from cloud.web.routing import PAGE_SIZE, CsrfForm, WebSeller, page_router, redirect, with_params
@@ -158,17 +155,10 @@ def create_product(
     request: Request, form: CsrfForm, cloud: CloudDep, now: NowDep, seller_id: WebSeller
 ) -> Response:
     values = ProductForm.from_form(form)
-    try:
+    with form_errors() as errors:
         body = ProductCreate.model_validate(values.payload())
         with cloud.db.transaction() as conn:
             product = catalog.create_product(conn, cloud.metadata, seller_id, body, now)
-    except FormInvalid as exc:
-        errors: list[FieldError] = exc.errors
-    except ValidationError as exc:
-        errors = validation_errors(exc)
-    except DomainError as exc:
-        errors = [domain_error(exc)]
-    else:
         return redirect(f"/products/{product.product_id}?msg=productCreated")
     return _product_page(request, cloud, seller_id, None, form=values, errors=errors, status_code=422)
 
@@ -185,17 +175,10 @@ def update_product(
     with cloud.db.read() as conn:
         current = catalog.get_product(conn, cloud.metadata, seller_id, product_id)
     values = ProductForm.from_form(form)
-    try:
+    with form_errors() as errors:
         body = ProductUpdate.model_validate(values.payload(current.variants))
         with cloud.db.transaction() as conn:
             catalog.update_product(conn, cloud.metadata, seller_id, product_id, body, now)
-    except FormInvalid as exc:
-        errors: list[FieldError] = exc.errors
-    except ValidationError as exc:
-        errors = validation_errors(exc)
-    except DomainError as exc:
-        errors = [domain_error(exc)]
-    else:
         return redirect(f"/products/{product_id}?msg=productSaved")
     return _product_page(request, cloud, seller_id, product_id, form=values, errors=errors, status_code=422)
 
