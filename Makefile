@@ -1,5 +1,5 @@
 # The verbs a newcomer looks for. Everything runs from ./.venv (made by scripts/bootstrap).
-.PHONY: install test lint format bench demo lock
+.PHONY: install test lint format bench demo lock messages
 
 install:
 	scripts/bootstrap
@@ -23,6 +23,11 @@ bench:
 demo:
 	scripts/demo
 
+# Bring every language's .po file in step with the message keys the code uses (docs/i18n.md), then
+# translate what it lists as missing.
+messages:
+	.venv/bin/python -m plumbing.message_catalogs cloud.message_sources:SOURCES
+
 # Re-resolve the lock file after changing dependencies in pyproject.toml (needs uv: pip install uv).
 lock:
-	uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 --generate-hashes -o requirements/dev.lock
+	uv pip compile pyproject.toml --extra dev --extra cloud --universal --python-version 3.11 --generate-hashes -o requirements/dev.lock
