@@ -4,7 +4,14 @@ from datetime import date, timedelta
 
 from sqlalchemy import Connection, func, select
 
-from cloud.tables import daily_product_sales, daily_sales, daily_store_product_sales, footfall_events, stores
+from cloud.tables import (
+    daily_product_sales,
+    daily_sales,
+    daily_store_product_sales,
+    footfall_events,
+    products,
+    stores,
+)
 from models.business_days import TAIWAN_ZONE, day_start
 from models.cloud_api import Conversion, DashboardSummary, DaySales, TopProduct
 from models.footfall import Direction
@@ -51,9 +58,12 @@ def summary(
         select(
             table.c.product_id,
             func.max(table.c.name).label("name"),
+            func.max(products.c.name_en).label("name_en"),
             func.sum(table.c.quantity).label("quantity"),
             func.sum(table.c.revenue).label("revenue"),
         )
+        # The English name is the product's today (sales keep the zh-TW name they were sold under).
+        .outerjoin(products, products.c.product_id == table.c.product_id)
         .where(scope, table.c.seller_id == seller_id, table.c.day >= date_from, table.c.day <= date_to)
         .group_by(table.c.product_id)
         .order_by(func.sum(table.c.revenue).desc(), table.c.product_id)
@@ -95,7 +105,13 @@ def summary(
         items=sum(d.items for d in days),
         sales_by_day=days,
         top_products=[
-            TopProduct(product_id=r.product_id, name=r.name, quantity=r.quantity, revenue=r.revenue)
+            TopProduct(
+                product_id=r.product_id,
+                name=r.name,
+                name_en=r.name_en or "",
+                quantity=r.quantity,
+                revenue=r.revenue,
+            )
             for r in tops
         ],
         conversion=conversion,

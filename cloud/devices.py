@@ -54,19 +54,13 @@ def register(
             created_at=now,
         )
     )
-    label = body.name or device_id
     notifications.notify(
         conn,
         seller_id,
         NotificationKind.DEVICE_PROVISIONED,
-        f"新裝置已登記：{label}（{store.name}）",
+        {"deviceId": device_id, "deviceName": body.name or "", "storeId": store_id, "storeName": store.name},
         ref_type="store",
         ref_id=store_id,
-        data={
-            "deviceId": device_id,
-            "storeId": store_id,
-            "titleEn": f"Device provisioned: {label} ({store.name})",
-        },
         now=now,
     )
     row = conn.execute(select(devices).where(devices.c.device_id == device_id)).one()

@@ -1,20 +1,26 @@
 """The sellers' notification bell: raise, list, count, mark read.
 
+A notification is stored as its kind and parameters, never as words: ``cloud.notification_text`` writes
+its title and body for each reader, in their language, when it is read.
+
 A notification is a row written in the same transaction as what caused it (an order, a stock change), so
 the bell never rings for something that rolled back. The insert also does ``pg_notify`` on one channel:
 Postgres delivers it at commit to every cloud process listening (see ``cloud.bell``), which is how open
 dashboards update live without polling.
 """
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, insert, select, text, update
 
-from cloud.tables import notifications
+from cloud.notification_text import notification_text
+from cloud.tables import notifications, products, variants
 from models.cloud_api import NotificationKind, NotificationList, NotificationPublic
 from models.errors import NotFound
 from models.ids import new_id
+from plumbing.i18n import Translator
 
 CHANNEL = "edgestore_bell"
 
@@ -23,31 +29,52 @@ def notify(
     conn: Connection,
     seller_id: str,
     kind: NotificationKind,
-    title: str,
+    params: dict[str, Any],
     *,
-    body: str = "",
     ref_type: str | None = None,
     ref_id: str | None = None,
-    data: dict[str, Any] | None = None,
     now: datetime,
 ) -> str:
-    """Raise a notification for a seller. ``title`` is zh-TW; ``data['titleEn']`` carries the English."""
+    """Raise a notification for a seller: ``params`` are what its words need (see ``notification_text``)."""
     notification_id = new_id()
     conn.execute(
         insert(notifications).values(
             notification_id=notification_id,
             seller_id=seller_id,
             kind=kind.value,
-            title=title[:300],
-            body=body,
             ref_type=ref_type,
             ref_id=ref_id,
-            data=data or {},
+            params=params,
             created_at=now,
         )
     )
     _ring(conn, seller_id)
     return notification_id
+
+
+def variant_names(conn: Connection, variant_ids: Iterable[str]) -> dict[str, dict[str, str]]:
+    """The words a notification about variants needs, by variant id: product and variant names in zh-TW
+    and English (empty when the seller gave none), as the catalog has them now."""
+    rows = conn.execute(
+        select(
+            variants.c.variant_id,
+            variants.c.name,
+            variants.c.name_en,
+            products.c.name.label("product_name"),
+            products.c.name_en.label("product_name_en"),
+        )
+        .join(products, products.c.product_id == variants.c.product_id)
+        .where(variants.c.variant_id.in_(sorted(set(variant_ids))))
+    ).all()
+    return {
+        r.variant_id: {
+            "productName": r.product_name,
+            "productNameEn": r.product_name_en,
+            "variantName": r.name,
+            "variantNameEn": r.name_en,
+        }
+        for r in rows
+    }
 
 
 def _ring(conn: Connection, seller_id: str) -> None:
@@ -69,15 +96,17 @@ def already_notified(conn: Connection, seller_id: str, kind: NotificationKind, r
     )
 
 
-def _public(row: Any) -> NotificationPublic:
+def _public(row: Any, tr: Translator) -> NotificationPublic:
+    kind = NotificationKind(row.kind)
+    title, body = notification_text(tr, kind, row.params)
     return NotificationPublic(
         notification_id=row.notification_id,
-        kind=row.kind,
-        title=row.title,
-        body=row.body,
+        kind=kind,
+        title=title,
+        body=body,
         ref_type=row.ref_type,
         ref_id=row.ref_id,
-        data=row.data,
+        params=row.params,
         created_at=row.created_at,
         read_at=row.read_at,
     )
@@ -94,9 +123,15 @@ def unread_count(conn: Connection, seller_id: str) -> int:
 
 
 def list_notifications(
-    conn: Connection, seller_id: str, *, cursor: str | None, limit: int, unread_only: bool = False
+    conn: Connection,
+    seller_id: str,
+    tr: Translator,
+    *,
+    cursor: str | None,
+    limit: int,
+    unread_only: bool = False,
 ) -> NotificationList:
-    """Newest first. Ids are ULIDs, so the id itself is the keyset cursor."""
+    """Newest first, in ``tr``'s language. Ids are ULIDs, so the id itself is the keyset cursor."""
     query = select(notifications).where(notifications.c.seller_id == seller_id)
     if unread_only:
         query = query.where(notifications.c.read_at.is_(None))
@@ -105,23 +140,25 @@ def list_notifications(
     rows = conn.execute(query.order_by(notifications.c.notification_id.desc()).limit(limit + 1)).all()
     page = rows[:limit]
     return NotificationList(
-        items=[_public(r) for r in page],
+        items=[_public(r, tr) for r in page],
         next_cursor=page[-1].notification_id if len(rows) > limit else None,
         unread_count=unread_count(conn, seller_id),
     )
 
 
-def latest(conn: Connection, seller_id: str) -> NotificationPublic | None:
+def latest(conn: Connection, seller_id: str, tr: Translator) -> NotificationPublic | None:
     row = conn.execute(
         select(notifications)
         .where(notifications.c.seller_id == seller_id)
         .order_by(notifications.c.notification_id.desc())
         .limit(1)
     ).first()
-    return _public(row) if row else None
+    return _public(row, tr) if row else None
 
 
-def mark_read(conn: Connection, seller_id: str, notification_id: str, now: datetime) -> NotificationPublic:
+def mark_read(
+    conn: Connection, seller_id: str, notification_id: str, now: datetime, tr: Translator
+) -> NotificationPublic:
     row = conn.execute(
         update(notifications)
         .where(notifications.c.notification_id == notification_id, notifications.c.seller_id == seller_id)
@@ -131,7 +168,7 @@ def mark_read(conn: Connection, seller_id: str, notification_id: str, now: datet
     if row is None:
         raise NotFound(f"notification {notification_id} not found", code="notificationNotFound")
     _ring(conn, seller_id)
-    return _public(row)
+    return _public(row, tr)
 
 
 def mark_all_read(conn: Connection, seller_id: str, now: datetime) -> int:

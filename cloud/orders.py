@@ -29,7 +29,6 @@ from models.business_days import business_day, day_start
 from models.cloud_api import NotificationKind, OrderEventPublic, OrderList, OrderOut, OrderTotals
 from models.errors import InvalidInput, NotFound
 from models.ids import new_id
-from models.money import format_twd
 from models.order_states import TERMINAL_STATES, Actor, OrderStatus, allowed_targets, check_transition
 from models.paging import decode_time_cursor, encode_time_cursor
 from models.sales import Channel, Order, OrderItem, Payment, PaymentStatus
@@ -98,26 +97,36 @@ def ingest_order(
         )
     )
     _add_to_rollups(conn, seller_id, order)
-    notifications.notify(
-        conn,
-        seller_id,
-        NotificationKind.NEW_ORDER,
-        f"新訂單 {format_twd(order.total)}：{store_name}",
-        body="、".join(f"{i.name} {i.variant_name} x{i.quantity}" for i in order.items)[:500],
-        ref_type="order",
-        ref_id=order.order_id,
-        data={
-            "storeId": order.store_id,
-            "total": order.total,
-            "titleEn": f"New order {format_twd(order.total)}: {store_name}",
-            # Item names are kept as sold (zh-TW); the English body lists them with units.
-            "bodyEn": ", ".join(f"{i.name} {i.variant_name} x{i.quantity}" for i in order.items)[:500],
-        },
-        now=now,
-    )
+    _ring_new_order(conn, seller_id, order, store_name, now)
     _check_group_buys(conn, seller_id, order, now)
     _check_coupon_uses(conn, seller_id, order, now)
     return True
+
+
+# A bell lists this many lines of an order; the rest is "and N more" (the order page has them all).
+_BELL_LINES = 5
+
+
+def _ring_new_order(conn: Connection, seller_id: str, order: Order, store_name: str, now: datetime) -> None:
+    """The names as sold (zh-TW), with the English ones the catalog has for them today."""
+    shown = order.items[:_BELL_LINES]
+    english = notifications.variant_names(conn, (i.variant_id for i in shown))
+    lines = [
+        {
+            "productName": i.name,
+            "productNameEn": english.get(i.variant_id, {}).get("productNameEn", ""),
+            "variantName": i.variant_name,
+            "variantNameEn": english.get(i.variant_id, {}).get("variantNameEn", ""),
+            "quantity": i.quantity,
+        }
+        for i in shown
+    ]
+    params = {"storeId": order.store_id, "storeName": store_name, "total": order.total, "lines": lines}
+    if len(order.items) > len(shown):
+        params["moreLines"] = len(order.items) - len(shown)
+    notifications.notify(
+        conn, seller_id, NotificationKind.NEW_ORDER, params, ref_type="order", ref_id=order.order_id, now=now
+    )
 
 
 def _check_coupon_uses(conn: Connection, seller_id: str, order: Order, now: datetime) -> None:
@@ -163,21 +172,15 @@ def _check_coupon_uses(conn: Connection, seller_id: str, order: Order, now: date
             conn,
             seller_id,
             kind,
-            f"優惠券超用：{code} 訂單 {first.order_id[-6:]} 與 {late.order_id[-6:]}",
-            body=f"{code} 可用 {max_uses} 次；門市離線時多次使用，兩筆銷售都成立，較晚的一筆超出次數。",
-            ref_type="order",
-            ref_id=late.order_id,
-            data={
+            {
                 "code": code,
                 "maxUses": max_uses,
                 "firstOrderId": first.order_id,
                 "laterOrderId": late.order_id,
                 "laterStoreId": late.store_id,
-                "titleEn": f"Coupon used too often: {code} on orders {first.order_id[-6:]} and "
-                f"{late.order_id[-6:]}",
-                "bodyEn": f"{code} allows {max_uses} use(s); stores used it again while offline. Both sales "
-                "stand; the later one is beyond the limit.",
             },
+            ref_type="order",
+            ref_id=late.order_id,
             now=now,
         )
 
@@ -263,7 +266,7 @@ def _check_group_buys(conn: Connection, seller_id: str, order: Order, now: datet
     """Ring once when a group-buy product's sold quantity reaches its minimum."""
     product_ids = sorted({i.product_id for i in order.items})
     rows = conn.execute(
-        select(products.c.product_id, products.c.name, products.c.group_buy).where(
+        select(products.c.product_id, products.c.name, products.c.name_en, products.c.group_buy).where(
             products.c.product_id.in_(product_ids), products.c.group_buy.is_not(None)
         )
     ).all()
@@ -285,14 +288,14 @@ def _check_group_buys(conn: Connection, seller_id: str, order: Order, now: datet
                 conn,
                 seller_id,
                 kind,
-                f"團購成團：{row.name}（已售 {sold}，門檻 {minimum}）",
-                ref_type="product",
-                ref_id=row.product_id,
-                data={
+                {
+                    "productName": row.name,
+                    "productNameEn": row.name_en,
                     "sold": int(sold),
                     "minQuantity": minimum,
-                    "titleEn": f"Group buy reached its minimum: {row.name}",
                 },
+                ref_type="product",
+                ref_id=row.product_id,
                 now=now,
             )
 
@@ -300,9 +303,13 @@ def _check_group_buys(conn: Connection, seller_id: str, order: Order, now: datet
 def check_group_buy_deadlines(conn: Connection, now: datetime) -> int:
     """Ring once for every group buy whose end has passed (run periodically by the cloud)."""
     rows = conn.execute(
-        select(products.c.product_id, products.c.seller_id, products.c.name, products.c.group_buy).where(
-            products.c.group_buy.is_not(None), products.c.deleted_at.is_(None)
-        )
+        select(
+            products.c.product_id,
+            products.c.seller_id,
+            products.c.name,
+            products.c.name_en,
+            products.c.group_buy,
+        ).where(products.c.group_buy.is_not(None), products.c.deleted_at.is_(None))
     ).all()
     rung = 0
     kind = NotificationKind.GROUP_BUY_DEADLINE
@@ -315,10 +322,9 @@ def check_group_buy_deadlines(conn: Connection, now: datetime) -> int:
                 conn,
                 row.seller_id,
                 kind,
-                f"團購截止：{row.name}",
+                {"productName": row.name, "productNameEn": row.name_en, "endsAt": row.group_buy["endsAt"]},
                 ref_type="product",
                 ref_id=row.product_id,
-                data={"endsAt": row.group_buy["endsAt"], "titleEn": f"Group buy ended: {row.name}"},
                 now=now,
             )
             rung += 1

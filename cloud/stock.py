@@ -45,8 +45,10 @@ def list_levels(
         select(
             variants.c.variant_id,
             variants.c.name,
+            variants.c.name_en,
             products.c.product_id,
             products.c.name.label("product_name"),
+            products.c.name_en.label("product_name_en"),
         )
         .join(products, products.c.product_id == variants.c.product_id)
         .where(products.c.seller_id == seller_id, products.c.deleted_at.is_(None))
@@ -59,6 +61,8 @@ def list_levels(
             product_id=r.product_id,
             product_name=r.product_name,
             variant_name=r.name,
+            product_name_en=r.product_name_en,
+            variant_name_en=r.name_en,
             level=at_store.get(r.variant_id, 0),
             low=at_store.get(r.variant_id, 0) < low_threshold,
         )
@@ -186,37 +190,12 @@ def _ring_stock_bells(
     """Ring when a level crosses below zero or under the threshold, not on every sale while it stays low."""
     if after >= before:
         return
-    name = conn.execute(
-        select(products.c.name, variants.c.name.label("variant_name"))
-        .join(products, products.c.product_id == variants.c.product_id)
-        .where(variants.c.variant_id == variant_id)
-    ).first()
-    label = f"{name.name} {name.variant_name}" if name else variant_id
-    data = {"storeId": store_id, "variantId": variant_id, "level": after}
     if after < 0 <= before:
-        notifications.notify(
-            conn,
-            seller_id,
-            NotificationKind.NEGATIVE_STOCK,
-            f"庫存為負：{label}（{after}）",
-            body="門市賣出的數量超過系統庫存，請盤點。",
-            ref_type="variant",
-            ref_id=variant_id,
-            data=data
-            | {
-                "titleEn": f"Negative stock: {label} ({after})",
-                "bodyEn": "The store sold more than the recorded stock: count it.",
-            },
-            now=now,
-        )
+        kind = NotificationKind.NEGATIVE_STOCK
     elif 0 <= after < low_threshold <= before:
-        notifications.notify(
-            conn,
-            seller_id,
-            NotificationKind.LOW_STOCK,
-            f"庫存偏低：{label}（剩 {after}）",
-            ref_type="variant",
-            ref_id=variant_id,
-            data=data | {"titleEn": f"Low stock: {label} ({after} left)"},
-            now=now,
-        )
+        kind = NotificationKind.LOW_STOCK
+    else:
+        return
+    names = notifications.variant_names(conn, [variant_id]).get(variant_id, {"productName": variant_id})
+    params = {"storeId": store_id, "variantId": variant_id, "level": after} | names
+    notifications.notify(conn, seller_id, kind, params, ref_type="variant", ref_id=variant_id, now=now)

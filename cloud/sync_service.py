@@ -334,20 +334,12 @@ class SyncService:
                     self._online.pop(parsed.device_id, None)
             self._wake.set()
             if not status.online and not status.goodbye:  # the last will: it vanished
-                label = row.name or parsed.device_id
                 notifications.notify(
                     conn,
                     row.seller_id,
                     NotificationKind.STORE_OFFLINE,
-                    f"門市裝置離線：{label}（{row.store_name}）",
-                    body="裝置未正常斷線（斷電或斷網）；門市仍可離線銷售，恢復連線後會自動同步。",
+                    {"deviceId": parsed.device_id, "deviceName": row.name or "", "storeName": row.store_name},
                     ref_type="store",
                     ref_id=parsed.store_id,
-                    data={
-                        "deviceId": parsed.device_id,
-                        "titleEn": f"Store device offline: {label} ({row.store_name})",
-                        "bodyEn": "The device dropped off without saying goodbye (power or network); the store "
-                        "keeps selling offline and syncs when it is back.",
-                    },
                     now=now,
                 )

@@ -32,7 +32,6 @@ from models.cloud_api import NotificationKind
 from models.errors import DomainError
 from models.footfall import FootfallEvent
 from models.ids import new_id
-from models.money import format_twd
 from models.sales import Order
 from models.stock import LOW_STOCK_THRESHOLD, StockDelta
 from sync_protocol.encoding import DEFAULT_MAX_BATCH_BYTES, decode_batch, encode
@@ -197,17 +196,13 @@ def _ring_price_differences(
     """A sale kept at the price the store charged, when the catalog it held said another: the seller
     decides whether the till or the catalog was wrong."""
     first = differences[0]
-    short = first.order_id[-6:]
     notifications.notify(
         conn,
         seller_id,
         NotificationKind.PRICE_MISMATCH,
-        f"售價不符：訂單 {short} 有 {len(differences)} 項售價與門市目錄不同",
-        body="門市以其他價格售出（例如 "
-        f"{format_twd(first.sold_at)}，目錄為 {format_twd(first.catalog_price)}）；訂單依實收金額保留。",
-        ref_type="order",
-        ref_id=first.order_id,
-        data={
+        {
+            "orderId": first.order_id,
+            "count": len(differences),
             "lines": [
                 {
                     "itemId": d.item_id,
@@ -217,11 +212,9 @@ def _ring_price_differences(
                 }
                 for d in differences[:20]
             ],
-            "titleEn": f"Price mismatch: {len(differences)} line(s) of order {short} sold at another price "
-            "than the store's catalog",
-            "bodyEn": f"The store charged {format_twd(first.sold_at)} where its catalog said "
-            f"{format_twd(first.catalog_price)}, for example; the order is kept as paid.",
         },
+        ref_type="order",
+        ref_id=first.order_id,
         now=now,
     )
 
@@ -235,27 +228,20 @@ def _ring_conflict(
     store_won: bool,
     now: datetime,
 ) -> None:
-    short = store_change.order_id[-6:]
     won, lost = (store_change, other) if store_won else (other, store_change)
     notifications.notify(
         conn,
         seller_id,
         NotificationKind.SYNC_CONFLICT,
-        f"同步衝突：訂單 {short} 門市改為 {store_change.to_status.value}、雲端為 {other.to_status.value}；"
-        f"以 {won.to_status.value} 為準",
-        body="兩邊同時修改了訂單狀態；依同步規則保留推進較多（同級則較晚）的變更，兩邊結果一致。",
-        ref_type="order",
-        ref_id=store_change.order_id,
-        data={
+        {
+            "orderId": store_change.order_id,
             "storeStatus": store_change.to_status.value,
             "otherStatus": other.to_status.value,
             "winner": won.to_status.value,
             "loser": lost.to_status.value,
-            "titleEn": f"Sync conflict: order {short} set to {store_change.to_status.value} at the store and "
-            f"{other.to_status.value} elsewhere; {won.to_status.value} stands",
-            "bodyEn": "Both sides changed the order at once; the sync rule keeps the change that moved it further "
-            "(the later one on a tie), on both sides.",
         },
+        ref_type="order",
+        ref_id=store_change.order_id,
         now=now,
     )
 

@@ -304,11 +304,10 @@ notifications = Table(
     Column("notification_id", ID, primary_key=True),  # ULID: sorts by time
     Column("seller_id", ID, ForeignKey("sellers.seller_id", ondelete="CASCADE"), nullable=False),
     Column("kind", String(32), nullable=False),
-    Column("title", String(300), nullable=False),
-    Column("body", Text, nullable=False, server_default=""),
     Column("ref_type", String(16), nullable=True),
     Column("ref_id", ID, nullable=True),
-    Column("data", JSON, nullable=False),
+    # What its words need, by kind (cloud.notification_text writes them for each reader): never words.
+    Column("params", JSON, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("read_at", UTCDateTime, nullable=True),
     Index("ix_notifications_seller_id", "seller_id", "notification_id"),

@@ -419,6 +419,8 @@ class StockLevelPublic(CamelModel):
     product_id: str
     product_name: str
     variant_name: str
+    product_name_en: str = Field("", description="The English name, empty when the seller gave none")
+    variant_name_en: str = ""
     level: int
     low: bool = Field(description="Under the low-stock threshold")
 
@@ -479,11 +481,13 @@ class NotificationKind(StrEnum):
 class NotificationPublic(CamelModel):
     notification_id: str
     kind: NotificationKind
-    title: str
-    body: str
+    title: str = Field(description="In the reader's language (Accept-Language, or the dashboard's choice)")
+    body: str = Field(description="In the reader's language; may be empty")
     ref_type: str | None
     ref_id: str | None
-    data: dict[str, Any]
+    params: dict[str, Any] = Field(
+        description="What the notification is about, by kind (ids, amounts, names)"
+    )
     created_at: AwareDatetime
     read_at: AwareDatetime | None
 
@@ -511,7 +515,8 @@ class DaySales(CamelModel):
 
 class TopProduct(CamelModel):
     product_id: str
-    name: str
+    name: str = Field(description="As sold (the newest name it sold under)")
+    name_en: str = Field("", description="The product's English name today, empty when it has none")
     quantity: int
     revenue: int
 

@@ -36,6 +36,7 @@ def percent_of(amount: int, percent: int) -> int:
 
 
 def format_twd(amount: int) -> str:
-    """Human form used on receipts and screens: ``NT$1,280``."""
+    """``NT$1,280``, for messages in English (errors, logs). What a person reads in their language is
+    written by ``plumbing.i18n`` (``Translator.money``), with the locale's digits and grouping."""
     sign = "-" if amount < 0 else ""
     return f"{sign}NT${abs(amount):,}"

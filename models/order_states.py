@@ -13,6 +13,7 @@ from models.errors import IllegalTransition
 
 
 class OrderStatus(StrEnum):
+    # What a person reads for each state is in the catalogs (``status.<value>``), not here.
     UNPAID = "unpaid"  # 尚未付款
     TO_SHIP = "toShip"  # 待出貨
     SHIPPING = "shipping"  # 運送中
@@ -22,23 +23,8 @@ class OrderStatus(StrEnum):
     RETURNED = "returned"  # 退貨
 
     @property
-    def label_zh(self) -> str:
-        return _LABELS_ZH[self]
-
-    @property
     def is_terminal(self) -> bool:
         return self in TERMINAL_STATES
-
-
-_LABELS_ZH = {
-    OrderStatus.UNPAID: "尚未付款",
-    OrderStatus.TO_SHIP: "待出貨",
-    OrderStatus.SHIPPING: "運送中",
-    OrderStatus.COMPLETED: "已完成",
-    OrderStatus.CANCELLED: "不成立",
-    OrderStatus.REFUNDED: "退款",
-    OrderStatus.RETURNED: "退貨",
-}
 
 
 class Actor(StrEnum):

@@ -5,14 +5,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, Path, Query, Request, Response
 
+from cloud import i18n
 from cloud.auth import SESSION_COOKIE, Unauthenticated, seller_for_token
 from cloud.runtime import Cloud
 from models.cloud_api import FIRST_YEAR, LAST_YEAR
 from models.errors import InvalidInput
 from models.ids import ULID_PATTERN
 from models.paging import PlainInt
+from plumbing.i18n import Translator
 
 
 def get_cloud(request: Request) -> Cloud:
@@ -44,6 +46,17 @@ def current_seller(request: Request, cloud: "CloudDep", now: "NowDep") -> str:
 
 CloudDep = Annotated[Cloud, Depends(get_cloud)]
 NowDep = Annotated[datetime, Depends(get_now)]
+
+
+def reader_words(request: Request, response: Response) -> Translator:
+    """The words of the language the caller reads (``cloud.i18n.reader_locale``), said in the answer's
+    ``Content-Language``."""
+    locale = i18n.reader_locale(request)
+    response.headers["Content-Language"] = locale
+    return i18n.translator(locale)
+
+
+ReaderDep = Annotated[Translator, Depends(reader_words)]
 SellerId = Annotated[str, Depends(current_seller)]
 
 StoreIdPath = Annotated[str, Path(alias="storeId", pattern=ULID_PATTERN, description="A store id (ULID)")]

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response, status
 from sse_starlette.sse import EventSourceResponse
 
-from cloud import notifications
-from cloud.api.deps import CloudDep, CursorQuery, LimitQuery, NowDep, SellerId
+from cloud import i18n, notifications
+from cloud.api.deps import CloudDep, CursorQuery, LimitQuery, NowDep, ReaderDep, SellerId
 from models.cloud_api import NotificationList, NotificationPublic, UnreadCount
 from models.ids import ULID_PATTERN
 from models.paging import decode_cursor, encode_cursor
@@ -24,6 +24,7 @@ HEARTBEAT_S = 15
 def list_notifications(
     cloud: CloudDep,
     seller_id: SellerId,
+    words: ReaderDep,
     unread: Annotated[bool, Query(description="Only unread ones")] = False,
     cursor: CursorQuery = None,
     limit: LimitQuery = 20,
@@ -32,7 +33,7 @@ def list_notifications(
     # list, so a forged one is refused as invalidCursor here too (the dashboard pages use the bare id).
     with cloud.db.read() as conn:
         page = notifications.list_notifications(
-            conn, seller_id, cursor=decode_cursor(cursor), limit=limit, unread_only=unread
+            conn, seller_id, words, cursor=decode_cursor(cursor), limit=limit, unread_only=unread
         )
     if page.next_cursor is not None:
         page.next_cursor = encode_cursor(page.next_cursor)
@@ -47,10 +48,10 @@ def unread_count(cloud: CloudDep, seller_id: SellerId) -> UnreadCount:
 
 @router.post("/notifications/{notificationId}/read")
 def mark_read(
-    notification_id: NotificationIdPath, cloud: CloudDep, now: NowDep, seller_id: SellerId
+    notification_id: NotificationIdPath, cloud: CloudDep, now: NowDep, seller_id: SellerId, words: ReaderDep
 ) -> NotificationPublic:
     with cloud.db.transaction() as conn:
-        return notifications.mark_read(conn, seller_id, notification_id, now)
+        return notifications.mark_read(conn, seller_id, notification_id, now, words)
 
 
 @router.post("/notifications/read-all", status_code=status.HTTP_204_NO_CONTENT)
@@ -67,11 +68,13 @@ def mark_all_read(cloud: CloudDep, now: NowDep, seller_id: SellerId) -> Response
 )
 async def stream(request: Request, cloud: CloudDep, seller_id: SellerId) -> EventSourceResponse:
     """Server-Sent Events: a ``bell`` event with ``{"unreadCount", "latest"}`` now and whenever the seller's
-    notifications change; a comment every 15 s keeps proxies from closing the stream."""
+    notifications change; a comment every 15 s keeps proxies from closing the stream. The latest one is
+    in the reader's language, as the list is."""
+    words = i18n.translator(i18n.reader_locale(request))
 
     def snapshot() -> str:
         with cloud.db.read() as conn:
-            latest = notifications.latest(conn, seller_id)
+            latest = notifications.latest(conn, seller_id, words)
             count = notifications.unread_count(conn, seller_id)
         return json.dumps({"unreadCount": count, "latest": latest.to_json_dict() if latest else None})
 

@@ -25,6 +25,7 @@ from models.cloud_api import (
     VariantOut,
 )
 from models.errors import DomainError
+from plumbing.i18n import N_
 
 SHIPPING_METHODS = [m.value for m in ShippingMethod]
 
@@ -115,7 +116,7 @@ def _int(value: str, field_name: str, errors: list[FieldError], row: int | None 
     try:
         return int(value.replace(",", ""))
     except ValueError:
-        errors.append(FieldError(field_name, "err.notANumber", row))
+        errors.append(FieldError(field_name, N_("err.notANumber"), row))
         return None
 
 
@@ -132,11 +133,11 @@ def _window(starts: str, ends: str, errors: list[FieldError]) -> tuple[datetime 
         try:
             bounds.append(datetime.combine(date.fromisoformat(value), at, tzinfo=TAIWAN) if value else None)
         except ValueError:
-            errors.append(FieldError(name, "err.badDate"))
+            errors.append(FieldError(name, N_("err.badDate")))
             bounds.append(None)
     start, end = bounds
     if start and end and end <= start:
-        errors.append(FieldError("ends_at", "err.endsBeforeStarts"))
+        errors.append(FieldError("ends_at", N_("err.endsBeforeStarts")))
     return start, end
 
 
@@ -234,7 +235,7 @@ class DiscountForm:
         errors: list[FieldError] = []
         percent = _int(self.percent, "percent", errors) if self.percent else None
         if not self.percent:
-            errors.append(FieldError("percent", "err.missing"))
+            errors.append(FieldError("percent", N_("err.missing")))
         starts_at, ends_at = _window(self.starts, self.ends, errors)
         body: dict[str, Any] = {
             "name": self.name,
@@ -251,7 +252,7 @@ class DiscountForm:
             elif kind == "p" and ident in variant_products.values():
                 body["product_id"] = ident
             elif self.target:
-                errors.append(FieldError("target", "err.enum"))
+                errors.append(FieldError("target", N_("err.enum")))
         if errors:
             raise FormInvalid(errors)
         return body
@@ -299,9 +300,9 @@ class CouponForm:
         errors: list[FieldError] = []
         value = _int(self.value, "value", errors) if self.value else None
         if not self.value:
-            errors.append(FieldError("value", "err.missing"))
+            errors.append(FieldError("value", N_("err.missing")))
         if self.kind == CouponKind.PERCENT.value and value is not None and value > 100:
-            errors.append(FieldError("value", "err.percentOver100"))
+            errors.append(FieldError("value", N_("err.percentOver100")))
         min_spend = _int(self.min_spend, "min_spend", errors)
         max_uses = _int(self.max_uses, "max_uses", errors) if self.max_uses else None
         starts_at, ends_at = _window(self.starts, self.ends, errors)
@@ -501,7 +502,7 @@ class ProductForm:
         for i, row in enumerate(self.variants):
             price = _int(row.price, "variant_price", errors, i) if row.price else None
             if price is None and not row.price:
-                errors.append(FieldError("variant_price", "err.missing", i))
+                errors.append(FieldError("variant_price", N_("err.missing"), i))
             before = known.get(row.variant_id)
             variants.append(
                 {
@@ -517,16 +518,16 @@ class ProductForm:
                 }
             )
         if not variants:
-            errors.append(FieldError("variants", "err.needAVariant"))
+            errors.append(FieldError("variants", N_("err.needAVariant")))
         attributes: dict[str, str] = {}
         for a in self.attributes:
             if not a.name:
-                errors.append(FieldError("attr_name", "err.attributeNeedsName"))
+                errors.append(FieldError("attr_name", N_("err.attributeNeedsName")))
             elif a.name in attributes:
-                errors.append(FieldError("attr_name", "err.attributeRepeated", text=a.name))
+                errors.append(FieldError("attr_name", N_("err.attributeRepeated"), text=a.name))
             attributes[a.name] = a.value
         if len(self.attributes) > MAX_ATTRIBUTES:
-            errors.append(FieldError("attributes", "err.too_long"))
+            errors.append(FieldError("attributes", N_("err.too_long")))
         shipping = []
         for s in self.shipping:
             if s.enabled:
@@ -543,9 +544,9 @@ class ProductForm:
                     date.fromisoformat(self.group_buy_ends), time(23, 59, 59), tzinfo=TAIWAN
                 )
             except ValueError:
-                errors.append(FieldError("group_buy_ends", "err.badDate"))
+                errors.append(FieldError("group_buy_ends", N_("err.badDate")))
             if minimum is None:
-                errors.append(FieldError("group_buy_min", "err.missing"))
+                errors.append(FieldError("group_buy_min", N_("err.missing")))
             group_buy = {"min_quantity": minimum or 1, "max_quantity": maximum, "ends_at": ends}
         if errors:
             raise FormInvalid(errors)

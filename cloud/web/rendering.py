@@ -13,20 +13,20 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
+from jinja2.runtime import Context
 from sqlalchemy import Connection
 
-from cloud import notifications, sellers
+from cloud import i18n, notifications, sellers
 from cloud.api.deps import get_cloud
-from cloud.web import i18n, security
+from cloud.web import security
 from cloud.web.forms import FieldError, day
 from models.business_days import TAIWAN
 from models.cloud_api import SellerPublic
-from models.money import format_twd
+from plumbing.i18n import N_, Translator
 
 WEB_DIR = Path(__file__).parent
 TEMPLATES_DIR = WEB_DIR / "templates"
-LANG_COOKIE = "lang"
 THEME_COOKIE = "theme"
 THEMES = ("dark", "light")
 # The ``msg`` values a redirect may carry: anything else in the query shows no flash (no text injection).
@@ -56,13 +56,13 @@ FLASHES = frozenset(
 # The main menu: where each item goes, its label, and the paths that belong to it (the item is lit on them
 # and on anything under them).
 NAV = (
-    ("/dashboard", "nav.dashboard", ("/dashboard",)),
-    ("/orders", "nav.orders", ("/orders",)),
-    ("/products", "nav.products", ("/products",)),
-    ("/stock", "nav.stock", ("/stock",)),
-    ("/discounts", "nav.marketing", ("/discounts", "/coupons", "/group-buys")),
-    ("/stores", "nav.stores", ("/stores", "/profile")),
-    ("/notifications", "nav.notifications", ("/notifications",)),
+    ("/dashboard", N_("nav.dashboard"), ("/dashboard",)),
+    ("/orders", N_("nav.orders"), ("/orders",)),
+    ("/products", N_("nav.products"), ("/products",)),
+    ("/stock", N_("nav.stock"), ("/stock",)),
+    ("/discounts", N_("nav.marketing"), ("/discounts", "/coupons", "/group-buys")),
+    ("/stores", N_("nav.stores"), ("/stores", "/profile")),
+    ("/notifications", N_("nav.notifications"), ("/notifications",)),
 )
 CSP = (
     "default-src 'self'; img-src 'self' data: http: https:; style-src 'self'; script-src 'self'; "
@@ -81,7 +81,7 @@ PAGE_HEADERS = {
 
 
 def language(request: Request) -> str:
-    return i18n.negotiate(request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"))
+    return i18n.reader_locale(request)
 
 
 def theme(request: Request) -> str:
@@ -110,6 +110,13 @@ def localized(lang: str, zh: str, en: str) -> str:
 # --- templates ------------------------------------------------------------------------------------------
 
 
+@pass_context
+def _money(context: Context, amount: int) -> str:
+    """``{{ total | twd }}``: money the way the page's language writes it."""
+    translator: Translator = context["t"]
+    return translator.money(amount)
+
+
 def _dt(value: datetime | None) -> str:
     return value.astimezone(TAIWAN).strftime("%Y-%m-%d %H:%M") if value else ""
 
@@ -121,9 +128,11 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-_env.filters["twd"] = format_twd
+_env.filters["twd"] = _money
 _env.filters["dt"] = _dt
 _env.filters["day"] = day
+# Keys chosen in a template and shown elsewhere in it (the tabs' labels) are marked for extraction.
+_env.globals["N_"] = N_
 
 
 @dataclass(frozen=True)
@@ -138,15 +147,15 @@ def chrome(conn: Connection, seller_id: str) -> Chrome:
     return Chrome(sellers.get_seller(conn, seller_id), notifications.unread_count(conn, seller_id))
 
 
-def _message(tr: i18n.Translator, key: str, detail: str | None) -> str:
+def _message(tr: Translator, key: str, detail: str | None) -> str:
     """The translated message; for a code with no translation, the service's own (English) words on
     English pages, a generic message on zh-TW ones."""
     if tr.has(key):
         return tr(key)
-    return detail if detail and tr.lang == "en" else tr("err.invalid")
+    return detail if detail and tr.locale == "en" else tr("err.invalid")
 
 
-def error_lines(tr: i18n.Translator, errors: Sequence[FieldError]) -> list[str]:
+def error_lines(tr: Translator, errors: Sequence[FieldError]) -> list[str]:
     """Field errors as sentences: "變體 2 價格：必填" / "Variant 2 price: required"."""
     lines = []
     for e in errors:
@@ -154,7 +163,8 @@ def error_lines(tr: i18n.Translator, errors: Sequence[FieldError]) -> list[str]:
         label = tr("label." + e.field) if e.field and tr.has("label." + e.field) else ""
         if e.row is not None:
             label = tr("label.variantRow", n=e.row + 1) + " " + label
-        lines.append(f"{label.strip()}{tr('punct.colon')}{message}" if label.strip() else message)
+        colon = tr("punct.colon")
+        lines.append(f"{label.strip()}{colon}{message}" if label.strip() else message)
     return lines
 
 

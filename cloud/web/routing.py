@@ -24,6 +24,7 @@ from cloud.runtime import Cloud
 from cloud.web import security
 from cloud.web.rendering import here, render_error
 from models.errors import DomainError, NotFound
+from plumbing.i18n import N_
 
 PAGE_SIZE = 25
 UPLOAD_SLACK_BYTES = 64 * 1024  # multipart framing and the other fields around an image
@@ -54,11 +55,11 @@ class WebRoute(APIRoute):
             except LoginRequired:
                 return to_login(request)
             except CsrfRejected:
-                return render_error(request, 403, "err.csrf")
+                return render_error(request, 403, N_("err.csrf"))
             except NotFound:
-                return render_error(request, 404, "err.notFound")
+                return render_error(request, 404, N_("err.notFound"))
             except RequestValidationError:
-                return render_error(request, 400, "err.badRequest")
+                return render_error(request, 400, N_("err.badRequest"))
             except DomainError as exc:
                 return render_error(request, exc.status, "err.code." + exc.code, exc.message)
 

@@ -23,6 +23,14 @@ def migrate_to(db: CloudDatabase, revision: str) -> None:
         command.upgrade(cfg, revision)
 
 
+def migrate_back_to(db: CloudDatabase, revision: str) -> None:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+
+
 def add_seller(conn, seller_id: str) -> None:
     conn.execute(
         text(

@@ -24,7 +24,7 @@ def test_register_list_revoke_and_the_broker_agrees(
     assert "mqtt" not in listed[0]  # the password is never shown again
     bell = seller.get("/notifications").json()["items"][0]
     assert bell["kind"] == "deviceProvisioned"
-    assert bell["data"]["deviceId"] == device["deviceId"]
+    assert bell["params"]["deviceId"] == device["deviceId"]
 
     path = cloud_server.cloud.broker_password_path
     text = path.read_text()

@@ -369,8 +369,8 @@ def test_a_single_use_coupon_used_at_two_stores_offline_keeps_both_sales_and_rin
     assert ingest(cloud_server, earlier, with_deltas=False)
     assert not ingest(cloud_server, earlier, with_deltas=False)  # redelivered: nothing new
     [bell] = reused(seller)
-    assert bell["data"]["firstOrderId"] == earlier.order_id
-    assert bell["data"]["laterOrderId"] == later.order_id
+    assert bell["params"]["firstOrderId"] == earlier.order_id
+    assert bell["params"]["laterOrderId"] == later.order_id
     assert bell["refId"] == later.order_id
     assert seller.get("/orders").json()["totals"]["orders"] == 2  # both sales stand
 

@@ -22,6 +22,8 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 import cloud.sync_uplink
+from cloud import notifications as bell
+from cloud.i18n import translator
 from cloud.sync_service import SyncService
 from cloud.sync_uplink import handle_uplink
 from cloud.tables import (
@@ -188,12 +190,14 @@ def my_bell_text(server: CloudServer, device: Device) -> str:
         seller_id = conn.execute(
             select(stores.c.seller_id).where(stores.c.store_id == device.store)
         ).scalar_one()
-        rows = conn.execute(
-            select(notifications.c.title, notifications.c.body, notifications.c.data).where(
-                notifications.c.seller_id == seller_id
-            )
-        ).all()
-    return " ".join(f"{r.title} {r.body} {r.data}" for r in rows)
+        shown = [
+            n
+            for locale in ("zh-TW", "en")
+            for n in bell.list_notifications(
+                conn, seller_id, translator(locale), cursor=None, limit=500
+            ).items
+        ]
+    return " ".join(f"{n.title} {n.body} {n.params}" for n in shown)
 
 
 @pytest.fixture
@@ -304,7 +308,7 @@ def test_a_price_other_than_the_catalog_is_kept_and_rung(cloud_server: CloudServ
     assert dead_seqs(publish(cloud_server, mine, [order])) == []
     with cloud_server.cloud.db.read() as conn:
         assert conn.execute(select(orders.c.total).where(orders.c.order_id == order.order_id)).scalar() == 400
-        kinds = list(conn.execute(select(notifications.c.kind, notifications.c.data)).all())
+        kinds = list(conn.execute(select(notifications.c.kind, notifications.c.params)).all())
     [(_, data)] = [k for k in kinds if k.kind == "priceMismatch"]
     assert data["lines"][0]["soldAt"] == 400
     assert data["lines"][0]["catalogPrice"] == 450

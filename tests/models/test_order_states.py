@@ -255,29 +255,6 @@ def test_restock_and_refund_flags():
     assert not any(t.restocks for t in TRANSITIONS if t.target is S.REFUNDED)
 
 
-@pytest.mark.parametrize(
-    ("state", "label"),
-    [
-        (S.UNPAID, "尚未付款"),
-        (S.TO_SHIP, "待出貨"),
-        (S.SHIPPING, "運送中"),
-        (S.COMPLETED, "已完成"),
-        (S.CANCELLED, "不成立"),
-        (S.REFUNDED, "退款"),
-        (S.RETURNED, "退貨"),
-    ],
-)
-def test_zh_tw_labels(state, label):
-    assert state.label_zh == label
-
-
-def test_every_state_has_a_distinct_label():
-    labels = [s.label_zh for s in OrderStatus]
-    assert len(labels) == 7
-    assert all(labels)
-    assert len(set(labels)) == 7
-
-
 def test_statuses_are_plain_strings_on_the_wire():
     assert OrderStatus("toShip") is S.TO_SHIP
     assert f"{S.TO_SHIP}" == "toShip"

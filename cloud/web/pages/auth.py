@@ -22,6 +22,7 @@ from cloud.web.routing import (
 )
 from models.cloud_api import SellerCreate
 from models.errors import Conflict
+from plumbing.i18n import N_
 
 router = page_router()
 
@@ -62,9 +63,9 @@ def login(request: Request, form: CsrfForm, cloud: CloudDep, now: NowDep) -> Res
         )
 
     if not account or not password:
-        return again(422, "err.login.missing")
+        return again(422, N_("err.login.missing"))
     if len(account) > 64 or len(password) > 256:
-        return again(401, "err.login.invalid")
+        return again(401, N_("err.login.invalid"))
     client = client_address(request)  # uvicorn's: a forwarded address only from a configured proxy
     try:
         done = auth.login(
@@ -79,9 +80,9 @@ def login(request: Request, form: CsrfForm, cloud: CloudDep, now: NowDep) -> Res
         )
     except auth.TooManyAttempts as exc:
         wait_s = exc.retry_after_s
-        return again(429, "err.code.tooManyAttempts", wait_s, **{"Retry-After": str(wait_s)})
+        return again(429, N_("err.code.tooManyAttempts"), wait_s, **{"Retry-After": str(wait_s)})
     except auth.Unauthenticated:
-        return again(401, "err.login.invalid")
+        return again(401, N_("err.login.invalid"))
     response = redirect(next_url)
     auth.set_session_cookie(response, done.token, settings)
     if done.device:  # this browser now counts as the seller's known device (see cloud.auth)
@@ -102,7 +103,7 @@ def signup(request: Request, form: CsrfForm, cloud: CloudDep, now: NowDep) -> Re
     password2 = form.get("password2")
     errors: list[FieldError] = []
     if password != password2:
-        errors.append(FieldError("password2", "err.passwordsDiffer"))
+        errors.append(FieldError("password2", N_("err.passwordsDiffer")))
     else:
         try:
             body = SellerCreate.model_validate(

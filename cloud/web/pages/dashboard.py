@@ -1,34 +1,21 @@
 """The sales overview: figures, revenue per day stacked by store, per store, visitors against orders, top
 products; shaped here into the chart geometry of ``cloud.web.charts``."""
 
-from collections.abc import Callable
 from datetime import timedelta
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
-from cloud import dashboard, sellers
+from cloud import dashboard, i18n, sellers
 from cloud.api.deps import CloudDep, NowDep
-from cloud.web import charts, i18n
+from cloud.web import charts
 from cloud.web.rendering import chrome, language, render
 from cloud.web.routing import WebSeller, page_router
 from models.business_days import business_day
-from models.money import format_twd
 
 DASHBOARD_RANGES = (7, 30, 90)
 
 router = page_router()
-
-
-def _compact_money(lang: str) -> Callable[[int], str]:
-    def fmt(amount: int) -> str:
-        if lang == "zh-TW" and amount >= 10_000:
-            return f"{amount / 10_000:g}萬"
-        if lang != "zh-TW" and amount >= 1_000:
-            return f"{amount / 1_000:g}k"
-        return f"{amount:,}"
-
-    return fmt
 
 
 @router.get("/dashboard")
@@ -50,20 +37,19 @@ def dashboard_page(request: Request, cloud: CloudDep, now: NowDep, seller_id: We
     revenue = {(d.store_id, d.day): d.revenue for d in summary.sales_by_day}
     day_list = [start + timedelta(days=i) for i in range(days)]
     selling = [(sid, name) for sid, name in shown if any(k[0] == sid for k in revenue)]
-    money = _compact_money(lang)
     daily = charts.daily_columns(
-        day_list, selling or shown, revenue, money, lambda d: f"{d.month}/{d.day}", exact=format_twd
+        day_list, selling or shown, revenue, tr.compact, lambda d: f"{d.month}/{d.day}", exact=tr.money
     )
     per_store = {sid: 0 for sid, _ in shown}
     for d in summary.sales_by_day:
         per_store[d.store_id] = per_store.get(d.store_id, 0) + d.revenue
     store_chart = charts.horizontal_bars(
         [
-            (names.get(sid, sid), [amount], format_twd(amount))
+            (names.get(sid, sid), [amount], tr.money(amount))
             for sid, amount in sorted(per_store.items(), key=lambda kv: -kv[1])
         ],
         [tr("dash.revenue")],
-        format_twd,
+        tr.money,
     )
     visits: dict[str, list[int]] = {}
     for c in summary.conversion:
@@ -71,10 +57,11 @@ def dashboard_page(request: Request, cloud: CloudDep, now: NowDep, seller_id: We
         row[0] += c.visitors
         row[1] += c.orders
     conversion_rows = [
-        (names.get(sid, sid), [v, o], f"{o / v:.1%}" if v else "–") for sid, (v, o) in sorted(visits.items())
+        (names.get(sid, sid), [v, o], tr.percent(o / v) if v else "–")
+        for sid, (v, o) in sorted(visits.items())
     ]
     conversion_chart = charts.horizontal_bars(
-        conversion_rows, [tr("dash.visitors"), tr("dash.orders")], lambda n: f"{n:,}"
+        conversion_rows, [tr("dash.visitors"), tr("dash.orders")], tr.number
     )
     top_revenue = max((p.revenue for p in summary.top_products), default=0)
     return render(

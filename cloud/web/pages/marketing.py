@@ -13,10 +13,9 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.responses import HTMLResponse
 
-from cloud import catalog
+from cloud import catalog, i18n
 from cloud.api.deps import CloudDep, NowDep
 from cloud.runtime import Cloud
-from cloud.web import i18n
 from cloud.web.forms import (
     CouponForm,
     DiscountForm,
@@ -29,6 +28,7 @@ from cloud.web.rendering import chrome, language, localized, render
 from cloud.web.routing import CsrfForm, WebSeller, page_router, redirect
 from models.catalog import CouponKind
 from models.cloud_api import CouponCreate, CouponUpdate, DiscountCreate, DiscountUpdate
+from plumbing.i18n import Translator
 
 router = page_router()
 
@@ -44,7 +44,7 @@ def campaign_state(active: bool, starts_at: datetime | None, ends_at: datetime |
     return "live"
 
 
-def campaign_window(tr: i18n.Translator, starts_at: datetime | None, ends_at: datetime | None) -> str:
+def campaign_window(tr: Translator, starts_at: datetime | None, ends_at: datetime | None) -> str:
     """The window in Taiwan days: "2026-12-01 – 2026-12-31", "2026-12-01 起", "至 2026-12-31", "不限期間"."""
     first, last = day(starts_at), day(ends_at)
     if first and last:
@@ -56,7 +56,7 @@ def campaign_window(tr: i18n.Translator, starts_at: datetime | None, ends_at: da
     return tr("campaign.noWindow")
 
 
-def percent_off(tr: i18n.Translator, percent: int) -> str:
+def percent_off(tr: Translator, percent: int) -> str:
     """ "9 折" / "10% off": Taiwan counts what is paid in tenths (85 折 is 15% off)."""
     paid = 100 - percent
     if paid == 0:
@@ -224,7 +224,7 @@ def _coupons_page(
         off={
             c.coupon_id: percent_off(tr, c.value)
             if c.kind == CouponKind.PERCENT
-            else tr("coupon.amountOff", amount=f"{c.value:,}")
+            else tr("coupon.amountOff", amount=tr.money(c.value))
             for c in coupons
         },
     )

@@ -3,11 +3,11 @@
 from fastapi import Request, Response
 from fastapi.responses import HTMLResponse
 
-from cloud import notifications
+from cloud import i18n, notifications
 from cloud.api.deps import CloudDep, NowDep
 from cloud.web import security
 from cloud.web.forms import text
-from cloud.web.rendering import chrome, here, render
+from cloud.web.rendering import chrome, here, language, render
 from cloud.web.routing import PAGE_SIZE, CsrfForm, WebSeller, is_htmx, page_router, redirect, with_params
 
 router = page_router()
@@ -20,7 +20,12 @@ def notifications_page(request: Request, cloud: CloudDep, seller_id: WebSeller) 
     with cloud.db.read() as conn:
         page = chrome(conn, seller_id)
         result = notifications.list_notifications(
-            conn, seller_id, cursor=cursor, limit=PAGE_SIZE, unread_only=unread_only
+            conn,
+            seller_id,
+            i18n.translator(language(request)),
+            cursor=cursor,
+            limit=PAGE_SIZE,
+            unread_only=unread_only,
         )
     return render(
         request,
@@ -46,7 +51,9 @@ def mark_read(
     request: Request, notification_id: str, form: CsrfForm, cloud: CloudDep, now: NowDep, seller_id: WebSeller
 ) -> Response:
     with cloud.db.transaction() as conn:
-        item = notifications.mark_read(conn, seller_id, notification_id, now)
+        item = notifications.mark_read(
+            conn, seller_id, notification_id, now, i18n.translator(language(request))
+        )
     if is_htmx(request):
         return render(request, "_notification.html", n=item)
     return redirect(security.safe_next(text(form, "next"), "/notifications"))

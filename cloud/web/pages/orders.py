@@ -8,16 +8,17 @@ from datetime import date
 from fastapi import Request, Response
 from fastapi.responses import HTMLResponse
 
-from cloud import orders, sellers
+from cloud import i18n, orders, sellers
 from cloud.api.deps import CloudDep, NowDep
 from cloud.runtime import Cloud
-from cloud.web import i18n, security
+from cloud.web import security
 from cloud.web.forms import text
 from cloud.web.rendering import chrome, here, language, render, render_error
 from cloud.web.routing import PAGE_SIZE, CsrfForm, WebSeller, is_htmx, page_router, redirect, with_params
 from models.cloud_api import FIRST_YEAR, LAST_YEAR, OrderOut
 from models.errors import Conflict
 from models.order_states import OrderStatus, find_transition
+from plumbing.i18n import N_
 
 router = page_router()
 
@@ -147,7 +148,7 @@ def transition_order(
         if error and back == f"/orders/{order_id}":
             return _order_page(request, cloud, seller_id, order_id, error=error, status_code=409)
         if error:
-            return render_error(request, 409, "err.code.illegalTransition", error)
+            return render_error(request, 409, N_("err.code.illegalTransition"), error)
         return redirect(with_params(back, msg="orderUpdated"))
     with cloud.db.read() as conn:
         stores = sellers.list_stores(conn, seller_id)

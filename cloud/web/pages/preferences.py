@@ -3,8 +3,9 @@
 from fastapi import Request
 from fastapi.responses import RedirectResponse
 
-from cloud.web import i18n, security
-from cloud.web.rendering import LANG_COOKIE, THEME_COOKIE, THEMES
+from cloud import i18n
+from cloud.web import security
+from cloud.web.rendering import THEME_COOKIE, THEMES
 from cloud.web.routing import page_router, redirect
 
 router = page_router()
@@ -14,8 +15,8 @@ router = page_router()
 def switch_language(request: Request, code: str) -> RedirectResponse:
     """The header's language switcher: remembered in the ``lang`` cookie for a year."""
     response = redirect(security.safe_next(request.query_params.get("next"), "/"))
-    lang = code if code in i18n.LOCALES else i18n.DEFAULT_LOCALE
-    response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", path="/")
+    lang = code if code in i18n.CATALOG.locales else i18n.CATALOG.locales[0]
+    response.set_cookie(i18n.LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", path="/")
     return response
 
 

@@ -16,6 +16,7 @@ from cloud.web.rendering import chrome, render
 from cloud.web.routing import CsrfForm, WebSeller, page_router, redirect
 from models.cloud_api import AdjustmentKind, StockAdjustmentCreate
 from models.errors import DomainError
+from plumbing.i18n import N_
 
 router = page_router()
 
@@ -70,7 +71,7 @@ def adjust_stock(
     try:
         quantity = int(values["quantity"])
     except ValueError:
-        error = FieldError("quantity", "err.notANumber")
+        error = FieldError("quantity", N_("err.notANumber"))
         return _stock_page(
             request, cloud, seller_id, store_id, values=values, errors=[error], status_code=422
         )

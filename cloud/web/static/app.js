@@ -17,7 +17,6 @@
   function startBell() {
     var count = document.getElementById("bell-count");
     if (!count || !window.EventSource) return;
-    var lang = document.body.dataset.lang || "zh-TW";
     var baseTitle = document.title.replace(/^\(\d+\) /, "");
     var shown = parseInt(count.dataset.count || "0", 10);
     var source = new EventSource("/api/v1/notifications/stream");
@@ -33,8 +32,7 @@
       if (bell) bell.setAttribute("aria-label", bell.dataset.label + (n ? " (" + n + ")" : ""));
       if (n > shown && data.latest) {
         var latest = data.latest;
-        var title = lang === "en" && latest.data && latest.data.titleEn ? latest.data.titleEn : latest.title;
-        toast(title);
+        toast(latest.title);  // already in the page's language (the stream reads the lang cookie)
         if (bell) { bell.classList.remove("ring"); void bell.offsetWidth; bell.classList.add("ring"); }
       }
       shown = n;
