@@ -102,11 +102,6 @@ def nav(path: str) -> list[tuple[str, str, bool]]:
     ]
 
 
-def localized(lang: str, zh: str, en: str) -> str:
-    """A name in the page's language: the English one on English pages when there is one."""
-    return en or zh if lang == "en" else zh
-
-
 # --- templates ------------------------------------------------------------------------------------------
 
 

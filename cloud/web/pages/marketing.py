@@ -6,12 +6,14 @@ The pages call the same functions as ``/api/v1/discounts`` and ``/api/v1/coupons
 a change here reaches the stores the same way: it bumps the catalog version and goes down with the catalog.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from fastapi import Request, Response
 from fastapi.responses import HTMLResponse
+from sqlalchemy import Connection
 
 from cloud import catalog, i18n
 from cloud.api.deps import CloudDep, NowDep
@@ -24,10 +26,17 @@ from cloud.web.forms import (
     day,
     form_errors,
 )
-from cloud.web.rendering import chrome, language, localized, render
+from cloud.web.rendering import chrome, language, render
 from cloud.web.routing import CsrfForm, WebSeller, page_router, redirect
 from models.catalog import CouponKind
-from models.cloud_api import CouponCreate, CouponUpdate, DiscountCreate, DiscountUpdate
+from models.cloud_api import (
+    CouponCreate,
+    CouponPublic,
+    CouponUpdate,
+    DiscountCreate,
+    DiscountPublic,
+    DiscountUpdate,
+)
 from plumbing.i18n import Translator
 
 router = page_router()
@@ -64,67 +73,130 @@ def percent_off(tr: Translator, percent: int) -> str:
     return tr("discount.off", p=percent, zhe=paid // 10 if paid % 10 == 0 else paid)
 
 
-# --- discounts ------------------------------------------------------------------------------------------
+# --- what the discount and coupon pages share -----------------------------------------------------------
+
+FormT = TypeVar("FormT", DiscountForm, CouponForm)
 
 
-def _discounts_page(
+@dataclass(frozen=True)
+class CampaignRow(Generic[FormT]):
+    """One discount or coupon in its page's list (``_campaigns.html``), in the page's language."""
+
+    campaign_id: str
+    title: str  # a discount's name, a coupon's code
+    off: str  # what it takes off: "9 折", "折 NT$100"
+    state: str  # campaign_state's
+    details: str  # under the title, before the window: what a discount covers, how a coupon may be used
+    window: str
+    locked: str  # under the edit form: what an edit cannot change
+    confirm_delete: str
+    form: FormT  # the edit form: as saved, or as typed when saving it failed
+
+
+@dataclass(frozen=True)
+class CampaignList(Generic[FormT]):
+    """A kind's rows, and what its fields partial needs to draw the create form."""
+
+    rows: list[CampaignRow[FormT]]
+    fields_context: dict[str, Any]  # the choices: a discount's products, a coupon's kinds
+
+
+@dataclass(frozen=True)
+class CampaignKind(Generic[FormT]):
+    """What sets the discount pages apart from the coupon pages; ``_campaigns_page`` is the flow of both."""
+
+    name: str  # "discount" or "coupon": the list is /{name}s, drawn by {name}s.html under the {name}s tab
+    # The seller's campaigns of this kind as rows, in the page's language, read on the page's connection.
+    list_rows: Callable[[Connection, str, Translator, datetime], CampaignList[FormT]]
+    blank_form: Callable[[], FormT]
+
+
+def _campaigns_page(
     request: Request,
     cloud: Cloud,
     seller_id: str,
     now: datetime,
+    kind: CampaignKind[FormT],
     *,
-    new: DiscountForm | None = None,
+    new: FormT | None = None,
     editing: str = "",
-    edit_form: DiscountForm | None = None,
+    edit_form: FormT | None = None,
     errors: Sequence[FieldError] = (),
     status_code: int = 200,
 ) -> HTMLResponse:
-    lang = language(request)
-    tr = i18n.translator(lang)
+    """A discount or coupon list with the create form; when saving a form failed, with ``errors``, the
+    create form as typed (``new``) or the row being edited open with its form as typed (``edit_form``)."""
+    tr = i18n.translator(language(request))
     with cloud.db.read() as conn:
         page = chrome(conn, seller_id)
-        discounts = catalog.list_discounts(conn, seller_id)
-        choices = catalog.list_variant_choices(conn, seller_id)
-    products: dict[str, dict[str, Any]] = {}
-    for c in choices:
-        product = products.setdefault(
-            c.product_id,
-            {"id": c.product_id, "name": localized(lang, c.product_name, c.product_name_en), "variants": []},
-        )
-        product["variants"].append(
-            {"id": c.variant_id, "name": localized(lang, c.variant_name, c.variant_name_en)}
-        )
-    variant_names = {v["id"]: (p["name"], v["name"]) for p in products.values() for v in p["variants"]}
-
-    def scope(product_id: str | None, variant_id: str | None) -> str:
-        if variant_id:
-            product_name, variant_name = variant_names.get(variant_id, (tr("discount.gone"), ""))
-            return f"{product_name} · {variant_name}" if variant_name else product_name
-        if product_id:
-            name = products[product_id]["name"] if product_id in products else tr("discount.gone")
-            return tr("discount.wholeProduct", name=name)
-        return tr("discount.everything")
-
-    forms = {d.discount_id: DiscountForm.from_discount(d) for d in discounts}
-    if editing and edit_form is not None:
-        forms[editing] = edit_form
+        listed = kind.list_rows(conn, seller_id, tr, now)
+    rows = [
+        replace(row, form=edit_form) if edit_form is not None and row.campaign_id == editing else row
+        for row in listed.rows
+    ]
     return render(
         request,
-        "discounts.html",
+        f"{kind.name}s.html",
         status_code=status_code,
         page=page,
         errors=errors,
-        tab="discounts",
-        discounts=discounts,
-        forms=forms,
-        new=new or DiscountForm(),
+        tab=f"{kind.name}s",
+        rows=rows,
+        new=new or kind.blank_form(),
+        # A link may open one row's edit form (?edit=<id>); a failed save keeps its row open.
         editing=editing or request.query_params.get("edit", ""),
-        products=list(products.values()),
-        scope={d.discount_id: scope(d.product_id, d.variant_id) for d in discounts},
-        state={d.discount_id: campaign_state(d.active, d.starts_at, d.ends_at, now) for d in discounts},
-        off={d.discount_id: percent_off(tr, d.percent) for d in discounts},
-        window={d.discount_id: campaign_window(tr, d.starts_at, d.ends_at) for d in discounts},
+        **listed.fields_context,
     )
+
+
+# --- discounts ------------------------------------------------------------------------------------------
+
+
+def _discount_rows(
+    conn: Connection, seller_id: str, tr: Translator, now: datetime
+) -> CampaignList[DiscountForm]:
+    discounts = catalog.list_discounts(conn, seller_id)
+    products: dict[str, dict[str, Any]] = {}
+    for c in catalog.list_variant_choices(conn, seller_id):
+        product = products.setdefault(
+            c.product_id,
+            {
+                "id": c.product_id,
+                "name": tr.name(c.product_name, c.product_name_en),
+                "variants": [],
+            },
+        )
+        product["variants"].append({"id": c.variant_id, "name": tr.name(c.variant_name, c.variant_name_en)})
+    variant_names = {v["id"]: (p["name"], v["name"]) for p in products.values() for v in p["variants"]}
+
+    def scope(d: DiscountPublic) -> str:
+        if d.variant_id:
+            product_name, variant_name = variant_names.get(d.variant_id, (tr("discount.gone"), ""))
+            return f"{product_name} · {variant_name}" if variant_name else product_name
+        if d.product_id:
+            name = products[d.product_id]["name"] if d.product_id in products else tr("discount.gone")
+            return tr("discount.wholeProduct", name=name)
+        return tr("discount.everything")
+
+    rows = [
+        CampaignRow(
+            campaign_id=d.discount_id,
+            title=d.name,
+            off=percent_off(tr, d.percent),
+            state=campaign_state(d.active, d.starts_at, d.ends_at, now),
+            details=scope(d),
+            window=campaign_window(tr, d.starts_at, d.ends_at),
+            locked=tr("discount.targetFixed", scope=scope(d)),
+            confirm_delete=tr("discount.confirmDelete", name=d.name),
+            form=DiscountForm.from_discount(d),
+        )
+        for d in discounts
+    ]
+    # The create form's target select: every product, each with its variants.
+    return CampaignList(rows, {"products": list(products.values())})
+
+
+DISCOUNTS = CampaignKind("discount", _discount_rows, DiscountForm)
 
 
 def _variant_products(cloud: Cloud, seller_id: str) -> dict[str, str]:
@@ -134,7 +206,7 @@ def _variant_products(cloud: Cloud, seller_id: str) -> dict[str, str]:
 
 @router.get("/discounts")
 def discounts_page(request: Request, cloud: CloudDep, now: NowDep, seller_id: WebSeller) -> HTMLResponse:
-    return _discounts_page(request, cloud, seller_id, now)
+    return _campaigns_page(request, cloud, seller_id, now, DISCOUNTS)
 
 
 @router.post("/discounts")
@@ -147,7 +219,9 @@ def create_discount(
         with cloud.db.transaction() as conn:
             catalog.create_discount(conn, seller_id, body, now)
         return redirect("/discounts?msg=discountCreated")
-    return _discounts_page(request, cloud, seller_id, now, new=values, errors=errors, status_code=422)
+    return _campaigns_page(
+        request, cloud, seller_id, now, DISCOUNTS, new=values, errors=errors, status_code=422
+    )
 
 
 @router.post("/discounts/{discount_id}")
@@ -162,11 +236,12 @@ def update_discount(
         with cloud.db.transaction() as conn:
             catalog.update_discount(conn, seller_id, discount_id, body, now)
         return redirect("/discounts?msg=discountSaved")
-    return _discounts_page(
+    return _campaigns_page(
         request,
         cloud,
         seller_id,
         now,
+        DISCOUNTS,
         editing=discount_id,
         edit_form=values,
         errors=errors,
@@ -186,53 +261,53 @@ def delete_discount(
 # --- coupons --------------------------------------------------------------------------------------------
 
 
-def _coupons_page(
-    request: Request,
-    cloud: Cloud,
-    seller_id: str,
-    now: datetime,
-    *,
-    new: CouponForm | None = None,
-    editing: str = "",
-    edit_form: CouponForm | None = None,
-    errors: Sequence[FieldError] = (),
-    status_code: int = 200,
-) -> HTMLResponse:
-    tr = i18n.translator(language(request))
-    with cloud.db.read() as conn:
-        page = chrome(conn, seller_id)
-        coupons = catalog.list_coupons(conn, seller_id)
-        uses = catalog.coupon_uses(conn, seller_id)
-    forms = {c.coupon_id: CouponForm.from_coupon(c) for c in coupons}
-    if editing and edit_form is not None:
-        forms[editing] = edit_form
-    return render(
-        request,
-        "coupons.html",
-        status_code=status_code,
-        page=page,
-        errors=errors,
-        tab="coupons",
-        coupons=coupons,
-        forms=forms,
-        new=new or CouponForm(),
-        editing=editing or request.query_params.get("edit", ""),
-        kinds=[k.value for k in CouponKind],
-        uses=uses,
-        state={c.coupon_id: campaign_state(c.active, c.starts_at, c.ends_at, now) for c in coupons},
-        window={c.coupon_id: campaign_window(tr, c.starts_at, c.ends_at) for c in coupons},
-        off={
-            c.coupon_id: percent_off(tr, c.value)
-            if c.kind == CouponKind.PERCENT
-            else tr("coupon.amountOff", amount=tr.money(c.value))
-            for c in coupons
-        },
-    )
+def _coupon_off(tr: Translator, coupon: CouponPublic) -> str:
+    if coupon.kind == CouponKind.PERCENT:
+        return percent_off(tr, coupon.value)
+    return tr("coupon.amountOff", amount=tr.money(coupon.value))
+
+
+def _coupon_terms(tr: Translator, coupon: CouponPublic, used: int) -> str:
+    """ "滿 NT$1,000 可用 · 限用 5 次 · 已用於 2 筆訂單": the minimum spend (when there is one), the use
+    limit, and how many orders used it."""
+    terms = [tr("coupon.minSpend", amount=tr.money(coupon.min_spend))] if coupon.min_spend else []
+    if coupon.max_uses == 1:
+        terms.append(tr("coupon.singleUse"))
+    elif coupon.max_uses:
+        terms.append(tr("coupon.limit", n=coupon.max_uses))
+    else:
+        terms.append(tr("coupon.unlimited"))
+    terms.append(tr("coupon.used", n=used))
+    return " · ".join(terms)
+
+
+def _coupon_rows(conn: Connection, seller_id: str, tr: Translator, now: datetime) -> CampaignList[CouponForm]:
+    coupons = catalog.list_coupons(conn, seller_id)
+    uses = catalog.coupon_uses(conn, seller_id)
+    rows = [
+        CampaignRow(
+            campaign_id=c.coupon_id,
+            title=c.code,
+            off=_coupon_off(tr, c),
+            state=campaign_state(c.active, c.starts_at, c.ends_at, now),
+            details=_coupon_terms(tr, c, uses.get(c.code, 0)),
+            window=campaign_window(tr, c.starts_at, c.ends_at),
+            locked=tr("coupon.fixed"),
+            confirm_delete=tr("coupon.confirmDelete", code=c.code),
+            form=CouponForm.from_coupon(c),
+        )
+        for c in coupons
+    ]
+    # The create form's kind buttons.
+    return CampaignList(rows, {"kinds": [k.value for k in CouponKind]})
+
+
+COUPONS = CampaignKind("coupon", _coupon_rows, CouponForm)
 
 
 @router.get("/coupons")
 def coupons_page(request: Request, cloud: CloudDep, now: NowDep, seller_id: WebSeller) -> HTMLResponse:
-    return _coupons_page(request, cloud, seller_id, now)
+    return _campaigns_page(request, cloud, seller_id, now, COUPONS)
 
 
 @router.post("/coupons")
@@ -245,8 +320,8 @@ def create_coupon(
         with cloud.db.transaction() as conn:
             catalog.create_coupon(conn, seller_id, body, now)
         return redirect("/coupons?msg=couponCreated")
-    return _coupons_page(
-        request, cloud, seller_id, now, new=values, errors=coupon_errors(errors), status_code=422
+    return _campaigns_page(
+        request, cloud, seller_id, now, COUPONS, new=values, errors=coupon_errors(errors), status_code=422
     )
 
 
@@ -265,8 +340,16 @@ def update_coupon(
         with cloud.db.transaction() as conn:
             catalog.update_coupon(conn, seller_id, coupon_id, body, now)
         return redirect("/coupons?msg=couponSaved")
-    return _coupons_page(
-        request, cloud, seller_id, now, editing=coupon_id, edit_form=shown, errors=errors, status_code=422
+    return _campaigns_page(
+        request,
+        cloud,
+        seller_id,
+        now,
+        COUPONS,
+        editing=coupon_id,
+        edit_form=shown,
+        errors=errors,
+        status_code=422,
     )
 
 
@@ -284,7 +367,7 @@ def delete_coupon(
 
 @router.get("/group-buys")
 def group_buys_page(request: Request, cloud: CloudDep, now: NowDep, seller_id: WebSeller) -> HTMLResponse:
-    lang = language(request)
+    words = i18n.translator(language(request))
     with cloud.db.read() as conn:
         page = chrome(conn, seller_id)
         found = catalog.group_buy_progress(conn, seller_id)
@@ -299,7 +382,7 @@ def group_buys_page(request: Request, cloud: CloudDep, now: NowDep, seller_id: W
         rows.append(
             {
                 "product_id": g.product_id,
-                "name": localized(lang, g.name, g.name_en),
+                "name": words.name(g.name, g.name_en),
                 "sold": g.sold,
                 "min": gb.min_quantity,
                 "max": gb.max_quantity,

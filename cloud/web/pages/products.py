@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import Connection
 from starlette.datastructures import UploadFile
 
-from cloud import catalog, uploads
+from cloud import catalog, i18n, uploads
 from cloud.api.deps import CloudDep, NowDep
 from cloud.runtime import Cloud
 from cloud.web.forms import (
@@ -17,7 +17,7 @@ from cloud.web.forms import (
     ProductForm,
     form_errors,
 )
-from cloud.web.rendering import chrome, here, language, localized, render
+from cloud.web.rendering import chrome, here, language, render
 from cloud.web.routing import PAGE_SIZE, CsrfForm, WebSeller, page_router, redirect, with_params
 from models.catalog import PHONE_CATEGORY_ID, Condition
 from models.cloud_api import (
@@ -36,8 +36,9 @@ router = page_router()
 
 
 def _categories(conn: Connection, lang: str) -> list[dict[str, Any]]:
+    words = i18n.translator(lang)
     return [
-        {"id": c.category_id, "name": localized(lang, c.name, c.name_en), "parent": c.parent_id}
+        {"id": c.category_id, "name": words.name(c.name, c.name_en), "parent": c.parent_id}
         for c in catalog.list_categories(conn)
     ]
 
@@ -45,7 +46,8 @@ def _categories(conn: Connection, lang: str) -> list[dict[str, Any]]:
 def _brands(conn: Connection, seller_id: str, lang: str) -> list[dict[str, str]]:
     """The product editor's brand choices: the curated brands and the seller's own, never another's."""
     items: list[BrandPublic] = catalog.list_brands(conn, seller_id)
-    return [{"id": b.brand_id, "name": localized(lang, b.name, b.name_en)} for b in items]
+    words = i18n.translator(lang)
+    return [{"id": b.brand_id, "name": words.name(b.name, b.name_en)} for b in items]
 
 
 def _phone_categories(categories: list[dict[str, Any]]) -> list[str]:
