@@ -173,6 +173,13 @@ def _category_chain(conn: Connection, category_id: str | None) -> list[str]:
 def _check_product_rules(conn: Connection, seller_id: str, fields: dict[str, Any]) -> None:
     """References exist (the brand among those the seller sees), the sub-category sits under the category,
     and phones have brand and condition."""
+    _check_product_references(conn, seller_id, fields)
+    _check_sub_category(conn, fields)
+    _check_phone_fields(conn, fields)
+
+
+def _check_product_references(conn: Connection, seller_id: str, fields: dict[str, Any]) -> None:
+    """The category and sub-category named exist, and the brand is one the seller sees."""
     for key, column in (
         ("category_id", categories.c.category_id),
         ("sub_category_id", categories.c.category_id),
@@ -186,16 +193,23 @@ def _check_product_rules(conn: Connection, seller_id: str, fields: dict[str, Any
         if conn.execute(visible).first() is None:
             # Another seller's brand gets the answer a missing one gets: its existence is not revealed.
             raise InvalidInput(f"unknown brandId {brand_id}", code="unknownBrand", field="brandId")
+
+
+def _check_sub_category(conn: Connection, fields: dict[str, Any]) -> None:
+    """A sub-category comes with a category, and sits (at any depth) under it."""
     sub = fields.get("sub_category_id")
-    if sub is not None:
-        if fields.get("category_id") is None:
-            raise InvalidInput("a subCategoryId needs a categoryId", field="categoryId")
-        if fields["category_id"] not in _category_chain(conn, sub)[1:]:
-            raise InvalidInput(
-                f"{sub} is not a sub-category of {fields['category_id']}", field="subCategoryId"
-            )
-    chains = _category_chain(conn, fields.get("category_id")) + _category_chain(conn, sub)
-    if PHONE_CATEGORY_ID in chains:
+    if sub is None:
+        return
+    if fields.get("category_id") is None:
+        raise InvalidInput("a subCategoryId needs a categoryId", field="categoryId")
+    if fields["category_id"] not in _category_chain(conn, sub)[1:]:
+        raise InvalidInput(f"{sub} is not a sub-category of {fields['category_id']}", field="subCategoryId")
+
+
+def _check_phone_fields(conn: Connection, fields: dict[str, Any]) -> None:
+    """A product filed under phones (through its category or sub-category) names a brand and a condition."""
+    category, sub = fields.get("category_id"), fields.get("sub_category_id")
+    if PHONE_CATEGORY_ID in _category_chain(conn, category) + _category_chain(conn, sub):
         for key in ("brand_id", "condition"):
             if fields.get(key) is None:
                 raise InvalidInput(
@@ -264,6 +278,11 @@ def _write_variants(conn: Connection, seller_id: str, product_id: str, items: li
             )
 
 
+def _variant_documents(items: list[VariantInput]) -> list[dict[str, Any]]:
+    """The variants' part of the product's document: each one's metadata, by variant id."""
+    return [{"variantId": v.variant_id, "metadata": v.metadata} for v in items]
+
+
 def create_product(
     conn: Connection, meta: MetadataStore, seller_id: str, body: ProductCreate, now: datetime
 ) -> ProductDetail:
@@ -281,7 +300,7 @@ def create_product(
             "sellerId": seller_id,
             "description": body.description,
             "attributes": body.attributes,
-            "variants": [{"variantId": v.variant_id, "metadata": v.metadata} for v in items],
+            "variants": _variant_documents(items),
             "images": [],
             "refundRules": body.refund_rules.to_json_dict(),
             "updatedAt": now.isoformat(),
@@ -531,7 +550,24 @@ def update_product(
         "sellerId": seller_id,
         "images": [],
     }
-    values: dict[str, Any] = {"catalog_version": version, "updated_at": now}
+    values: dict[str, Any] = {
+        "catalog_version": version,
+        "updated_at": now,
+        **_changed_columns(body, changes),
+    }
+    if body.variants is not None:
+        items = _replace_variants(conn, seller_id, product_id, body.variants, row.name)
+        doc["variants"] = _variant_documents(items)
+    _change_document(doc, body, changes, now)
+    meta.put(doc)
+    conn.execute(update(products).where(products.c.product_id == product_id).values(**values))
+    return get_product(conn, meta, seller_id, product_id)
+
+
+def _changed_columns(body: ProductUpdate, changes: dict[str, Any]) -> dict[str, Any]:
+    """The product row's columns the update sets (``changes``: the fields the request gave, even as null),
+    enums and nested objects as the row stores them."""
+    values: dict[str, Any] = {}
     for key in ("name", "name_en", "category_id", "sub_category_id", "brand_id", "listed", "stocked_often"):
         if key in changes:
             values[key] = changes[key]
@@ -543,14 +579,27 @@ def update_product(
         values["shipping"] = [s.to_json_dict() for s in body.shipping or []]
     if "group_buy" in changes:
         values["group_buy"] = body.group_buy.to_json_dict() if body.group_buy else None
-    if body.variants is not None:
-        items = _normalise_variants(body.variants, None, row.name)
-        keep = {v.variant_id for v in items}
-        conn.execute(
-            variants.delete().where(variants.c.product_id == product_id, variants.c.variant_id.not_in(keep))
-        )
-        _write_variants(conn, seller_id, product_id, items)
-        doc["variants"] = [{"variantId": v.variant_id, "metadata": v.metadata} for v in items]
+    return values
+
+
+def _replace_variants(
+    conn: Connection, seller_id: str, product_id: str, inputs: list[VariantInput], product_name: str
+) -> list[VariantInput]:
+    """The product's variants become ``inputs``: those left out are deleted, the others written. Returns
+    them as stored (ids given to new ones, one default)."""
+    items = _normalise_variants(inputs, None, product_name)
+    keep = {v.variant_id for v in items}
+    conn.execute(
+        variants.delete().where(variants.c.product_id == product_id, variants.c.variant_id.not_in(keep))
+    )
+    _write_variants(conn, seller_id, product_id, items)
+    return items
+
+
+def _change_document(
+    doc: dict[str, Any], body: ProductUpdate, changes: dict[str, Any], now: datetime
+) -> None:
+    """The document fields the update changes (a null clears them), and its time of change."""
     if "description" in changes:
         doc["description"] = body.description or ""
     if "attributes" in changes:
@@ -558,9 +607,6 @@ def update_product(
     if "refund_rules" in changes:
         doc["refundRules"] = body.refund_rules.to_json_dict() if body.refund_rules else None
     doc["updatedAt"] = now.isoformat()
-    meta.put(doc)
-    conn.execute(update(products).where(products.c.product_id == product_id).values(**values))
-    return get_product(conn, meta, seller_id, product_id)
 
 
 def delete_product(conn: Connection, seller_id: str, product_id: str, now: datetime) -> None:

@@ -213,64 +213,96 @@ def catalog_delta(
     current = catalog.current_version(conn, seller_id)
     if held_version >= current or held_version < 1:
         return None
+    touched = _touched_since(conn, seller_id, held_version)
+    if touched is None:
+        return None  # the log does not reach back to the node's version
+    if sum(len(ids) for ids in touched.values()) > MAX_CATALOG_CHANGES // 2:
+        return None  # a snapshot says it more cheaply
+    changes = [
+        *_product_changes(conn, meta, seller_id, touched.get("product", set())),
+        *_discount_changes(conn, seller_id, touched.get("discount", set())),
+        *_coupon_changes(conn, touched.get("coupon", set())),
+    ]
+    return CatalogDelta(
+        store_id=store_id, from_version=held_version, to_version=current, changes=tuple(changes)
+    )
+
+
+def _touched_since(conn: Connection, seller_id: str, held_version: int) -> dict[str, set[str]] | None:
+    """The ids of each kind of entity (``product``, ``discount``, ``coupon``) the seller's catalog changed
+    after ``held_version``; None when the change log does not start right after it (nothing newer, or
+    pruned)."""
     rows = conn.execute(
         select(catalog_changes.c.entity, catalog_changes.c.entity_id, catalog_changes.c.version)
         .where(catalog_changes.c.seller_id == seller_id, catalog_changes.c.version > held_version)
         .order_by(catalog_changes.c.version)
     ).all()
     if not rows or rows[0].version != held_version + 1:
-        return None  # the log does not reach back to the node's version
+        return None
     touched: dict[str, set[str]] = {}
     for row in rows:
         touched.setdefault(row.entity, set()).add(row.entity_id)
-    if sum(len(ids) for ids in touched.values()) > MAX_CATALOG_CHANGES // 2:
-        return None  # a snapshot says it more cheaply
-    changes: list[CatalogChange] = []
+    return touched
 
-    product_ids = touched.get("product", set())
+
+def _product_changes(
+    conn: Connection, meta: MetadataStore, seller_id: str, product_ids: set[str]
+) -> list[CatalogChange]:
+    """The changed products as they are now (gone ones removed), preceded by the brands they name: a brand
+    reaches a store only beside a product that names it."""
     live = {p.product_id: p for p in _products(conn, meta, seller_id, product_ids)}
-    for brand in _brands(conn, seller_id, {p.brand_id for p in live.values() if p.brand_id}):
-        changes.append(_upsert(CatalogEntity.BRAND, brand.brand_id, brand))
+    changes = [
+        _upsert(CatalogEntity.BRAND, brand.brand_id, brand)
+        for brand in _brands(conn, seller_id, {p.brand_id for p in live.values() if p.brand_id})
+    ]
     for product_id in sorted(product_ids):
         if product_id in live:
             changes.append(_upsert(CatalogEntity.PRODUCT, product_id, live[product_id]))
         else:
-            changes.append(
-                CatalogChange(entity=CatalogEntity.PRODUCT, op=ChangeOp.REMOVE, entity_id=product_id)
-            )
+            changes.append(_remove(CatalogEntity.PRODUCT, product_id))
+    return changes
 
-    discount_ids = touched.get("discount", set())
-    if discount_ids:
-        # Which products and variants the store's catalog holds (ids only: no metadata documents needed).
-        in_catalog = (
-            select(variants.c.product_id, variants.c.variant_id)
-            .join(products, products.c.product_id == variants.c.product_id)
-            .where(products.c.seller_id == seller_id, products.c.deleted_at.is_(None))
-        )
-        catalog_rows = conn.execute(in_catalog).all()
-        store_products = {r.product_id for r in catalog_rows}
-        store_variants = {r.variant_id for r in catalog_rows}
-        for d in conn.execute(select(discounts).where(discounts.c.discount_id.in_(list(discount_ids)))):
-            if d.deleted_at is None and _sells(d, store_products, store_variants):
-                changes.append(_upsert(CatalogEntity.DISCOUNT, d.discount_id, _discount(d)))
-            else:
-                changes.append(
-                    CatalogChange(entity=CatalogEntity.DISCOUNT, op=ChangeOp.REMOVE, entity_id=d.discount_id)
-                )
 
-    coupon_ids = touched.get("coupon", set())
+def _discount_changes(conn: Connection, seller_id: str, discount_ids: set[str]) -> list[CatalogChange]:
+    """The changed discounts as they are now; one deleted, or on nothing the store's catalog holds, is
+    removed."""
+    if not discount_ids:
+        return []
+    # Which products and variants the store's catalog holds (ids only: no metadata documents needed).
+    in_catalog = (
+        select(variants.c.product_id, variants.c.variant_id)
+        .join(products, products.c.product_id == variants.c.product_id)
+        .where(products.c.seller_id == seller_id, products.c.deleted_at.is_(None))
+    )
+    catalog_rows = conn.execute(in_catalog).all()
+    store_products = {r.product_id for r in catalog_rows}
+    store_variants = {r.variant_id for r in catalog_rows}
+    changes: list[CatalogChange] = []
+    for d in conn.execute(select(discounts).where(discounts.c.discount_id.in_(list(discount_ids)))):
+        if d.deleted_at is None and _sells(d, store_products, store_variants):
+            changes.append(_upsert(CatalogEntity.DISCOUNT, d.discount_id, _discount(d)))
+        else:
+            changes.append(_remove(CatalogEntity.DISCOUNT, d.discount_id))
+    return changes
+
+
+def _coupon_changes(conn: Connection, coupon_ids: set[str]) -> list[CatalogChange]:
+    """The changed coupons as they are now, by code (what the store knows them by); deleted ones removed."""
+    changes: list[CatalogChange] = []
     for c in conn.execute(select(coupons).where(coupons.c.coupon_id.in_(list(coupon_ids)))):
         if c.deleted_at is None:
             changes.append(_upsert(CatalogEntity.COUPON, c.code, _coupon(c)))
         else:
-            changes.append(CatalogChange(entity=CatalogEntity.COUPON, op=ChangeOp.REMOVE, entity_id=c.code))
-    return CatalogDelta(
-        store_id=store_id, from_version=held_version, to_version=current, changes=tuple(changes)
-    )
+            changes.append(_remove(CatalogEntity.COUPON, c.code))
+    return changes
 
 
 def _upsert(entity: CatalogEntity, entity_id: str, model: Any) -> CatalogChange:
     return CatalogChange(entity=entity, op=ChangeOp.UPSERT, entity_id=entity_id, data=model.to_json_dict())
+
+
+def _remove(entity: CatalogEntity, entity_id: str) -> CatalogChange:
+    return CatalogChange(entity=entity, op=ChangeOp.REMOVE, entity_id=entity_id)
 
 
 def publish_snapshot(

@@ -37,7 +37,7 @@ from models.stock import LOW_STOCK_THRESHOLD, StockDelta
 from sync_protocol.encoding import DEFAULT_MAX_BATCH_BYTES, decode_batch, encode
 from sync_protocol.envelope import Ack, Batch, OrderTransition, SeqRange, UplinkPayload, validate_payload
 from sync_protocol.errors import InvalidTopic, MessageRejected, RejectReason
-from sync_protocol.record_checks import PriceDifference, Sender, check_record
+from sync_protocol.record_checks import PriceDifference, SellerFacts, Sender, check_record
 from sync_protocol.rules import MergeResult
 from sync_protocol.sequence import SeqState, ack_for, classify
 from sync_protocol.streams import Stream
@@ -369,11 +369,7 @@ def _commit(
     for seq, payload in todo:
         try:
             with conn.begin_nested():  # one bad record is dead-lettered; the rest of the batch still applies
-                differences = check_record(payload, device.sender, facts)
-                if _apply(conn, device.seller_id, payload, now, low_threshold) and differences:
-                    _ring_price_differences(conn, device.seller_id, differences, now)
-                if share_stock and isinstance(payload, StockDelta):
-                    sync_downlink.queue_deltas(conn, [payload], now)
+                _check_and_apply(conn, payload, device, facts, now, low_threshold, share_stock=share_stock)
         except MessageRejected as exc:
             refuse(seq, exc.reason, f"seq {seq}: {exc.detail}")
         except Exception as exc:
@@ -386,6 +382,26 @@ def _commit(
             refuse(seq, RejectReason.APPLY_FAILED, f"seq {seq}: {type(exc).__name__}: {exc}")
     _save_state(conn, batch.device_id, batch.stream, decision.state, now)
     return _ack(decision.state, batch.store_id, batch.device_id, batch.stream, dead)
+
+
+def _check_and_apply(
+    conn: Connection,
+    payload: UplinkPayload,
+    device: _Registered,
+    facts: SellerFacts,
+    now: datetime,
+    low_threshold: int,
+    *,
+    share_stock: bool,
+) -> None:
+    """One record of a batch: judged against what the sender may say, applied, the seller told of prices
+    that differ from the store's catalog, and a stock delta passed on to the store's other devices
+    (``share_stock``). A refusal raises ``MessageRejected``."""
+    differences = check_record(payload, device.sender, facts)
+    if _apply(conn, device.seller_id, payload, now, low_threshold) and differences:
+        _ring_price_differences(conn, device.seller_id, differences, now)
+    if share_stock and isinstance(payload, StockDelta):
+        sync_downlink.queue_deltas(conn, [payload], now)
 
 
 def _ack(state: SeqState, store_id: str, device_id: str, stream: Stream, dead: list[int]) -> Ack:

@@ -47,7 +47,8 @@ def load_cart_row(conn: Connection, cart_id: str) -> Row[Any]:
     return row
 
 
-def _open_cart(conn: Connection, cart_id: str) -> Row[Any]:
+def open_cart(conn: Connection, cart_id: str) -> Row[Any]:
+    """The cart, refused (``cartClosed``) once it is checked out."""
     row = load_cart_row(conn, cart_id)
     if row.status != CartStatus.OPEN:
         raise Conflict(f"cart {cart_id} is already checked out", code="cartClosed", order_id=row.order_id)
@@ -68,7 +69,7 @@ def _sellable_price(conn: Connection, variant_id: str) -> int:
 
 def add_item(conn: Connection, cart_id: str, variant_id: str, quantity: int, at: datetime) -> None:
     """Add units of a variant; adding a variant already in the cart raises that line's quantity."""
-    _open_cart(conn, cart_id)
+    open_cart(conn, cart_id)
     price = _sellable_price(conn, variant_id)
     existing = conn.execute(
         select(cart_items).where(cart_items.c.cart_id == cart_id, cart_items.c.variant_id == variant_id)
@@ -91,7 +92,7 @@ def add_item(conn: Connection, cart_id: str, variant_id: str, quantity: int, at:
 
 
 def set_item_quantity(conn: Connection, cart_id: str, item_id: str, quantity: int, at: datetime) -> None:
-    _open_cart(conn, cart_id)
+    open_cart(conn, cart_id)
     line = conn.execute(
         select(cart_items.c.variant_id, variants.c.price)
         .join(variants, variants.c.variant_id == cart_items.c.variant_id)
@@ -118,7 +119,7 @@ def _refuse_over_limit(conn: Connection, cart_id: str, variant_id: str, price: i
 
 
 def remove_item(conn: Connection, cart_id: str, item_id: str, at: datetime) -> None:
-    _open_cart(conn, cart_id)
+    open_cart(conn, cart_id)
     done = conn.execute(
         delete(cart_items).where(cart_items.c.cart_id == cart_id, cart_items.c.item_id == item_id)
     )

@@ -33,28 +33,49 @@ def load_snapshot(
     difference to the current level is written as a ``count`` delta, plus ``uncounted`` (sales made here
     that the levels do not include yet). Returns the number of products applied.
     """
+    _check_newer(conn, snapshot.version)
+    store_id = _claim_store(conn, snapshot.store_id)
+    _replace_small_tables(conn, snapshot)
+    _replace_products(conn, snapshot.products)
+    if take_stock:
+        _take_stock(conn, snapshot, store_id, at, uncounted or {})
+    node_state.put(conn, node_state.CATALOG_VERSION, str(snapshot.version))
+    return len(snapshot.products)
+
+
+def _check_newer(conn: Connection, version: int) -> None:
+    """A snapshot replaces the catalog only with a newer version: an older one is refused."""
     current = node_state.catalog_version(conn)
-    if current is not None and snapshot.version <= current:
+    if current is not None and version <= current:
         raise Conflict(
-            f"catalog version {snapshot.version} is not newer than the loaded version {current}",
+            f"catalog version {version} is not newer than the loaded version {current}",
             code="staleCatalog",
             loaded_version=current,
         )
+
+
+def _claim_store(conn: Connection, snapshot_store_id: str | None) -> str:
+    """The node's store: the one it has, or the one the snapshot names (then kept); a snapshot for another
+    store than the node's, or no store on either side, is refused."""
     store_id = node_state.get(conn, node_state.STORE_ID)
-    if snapshot.store_id is not None:
-        if store_id is not None and store_id != snapshot.store_id:
+    if snapshot_store_id is not None:
+        if store_id is not None and store_id != snapshot_store_id:
             raise Conflict(
-                f"this node belongs to store {store_id}, the catalog is for {snapshot.store_id}",
+                f"this node belongs to store {store_id}, the catalog is for {snapshot_store_id}",
                 code="wrongStore",
             )
-        store_id = snapshot.store_id
+        store_id = snapshot_store_id
         node_state.put(conn, node_state.STORE_ID, store_id)
     if store_id is None:
         raise Conflict(
             "the node has no store id: set EDGESTORE_STORE_ID or load a catalog that names one",
             code="noStoreId",
         )
+    return store_id
 
+
+def _replace_small_tables(conn: Connection, snapshot: CatalogSnapshot) -> None:
+    """Categories, brands, discounts and coupons: replaced outright by the snapshot's."""
     for table in (categories, brands, discounts, coupons):
         conn.execute(delete(table))
     _insert_many(conn, categories, [c.to_row() for c in snapshot.categories])
@@ -62,34 +83,40 @@ def load_snapshot(
     _insert_many(conn, discounts, [d.to_row() for d in snapshot.discounts])
     _insert_many(conn, coupons, [c.to_row() for c in snapshot.coupons])
 
+
+def _replace_products(conn: Connection, snapshot_products: list[Product]) -> None:
+    """The snapshot's products listed and searchable, every other one unlisted (kept for carts and past
+    orders)."""
     conn.execute(update(products).values(listed=False))
     conn.execute(update(variants).values(listed=False))
     conn.execute(delete(product_search))
-    for product in snapshot.products:
+    for product in snapshot_products:
         upsert_product(conn, product)
 
-    if take_stock:
-        counted = {level.variant_id: level.quantity for level in snapshot.stock}
-        extra = uncounted or {}
-        for variant_id, current_level in stock.levels(conn, counted).items():
-            difference = counted[variant_id] + extra.get(variant_id, 0) - current_level
-            if difference:
-                stock.add_delta(
-                    conn,
-                    store_id=store_id,
-                    variant_id=variant_id,
-                    quantity=difference,
-                    reason=StockReason.COUNT,
-                    at=at,
-                    note=f"catalog v{snapshot.version}",
-                    # The snapshot's levels are the cloud's (a catalog file stands in for the cloud): it
-                    # holds them already, and sending them back would count them twice.
-                    send=False,
-                )
-        if snapshot.downlink_seq is not None:  # the cloud's levels include its feed up to here
-            node_state.put(conn, node_state.DOWNLINK_SEQ, str(snapshot.downlink_seq))
-    node_state.put(conn, node_state.CATALOG_VERSION, str(snapshot.version))
-    return len(snapshot.products)
+
+def _take_stock(
+    conn: Connection, snapshot: CatalogSnapshot, store_id: str, at: datetime, uncounted: dict[str, int]
+) -> None:
+    """The snapshot's levels as a count: each variant's difference to its level here (plus ``uncounted``)
+    written as a ``count`` delta, and the feed position the levels include remembered."""
+    counted = {level.variant_id: level.quantity for level in snapshot.stock}
+    for variant_id, current_level in stock.levels(conn, counted).items():
+        difference = counted[variant_id] + uncounted.get(variant_id, 0) - current_level
+        if difference:
+            stock.add_delta(
+                conn,
+                store_id=store_id,
+                variant_id=variant_id,
+                quantity=difference,
+                reason=StockReason.COUNT,
+                at=at,
+                note=f"catalog v{snapshot.version}",
+                # The snapshot's levels are the cloud's (a catalog file stands in for the cloud): it
+                # holds them already, and sending them back would count them twice.
+                send=False,
+            )
+    if snapshot.downlink_seq is not None:  # the cloud's levels include its feed up to here
+        node_state.put(conn, node_state.DOWNLINK_SEQ, str(snapshot.downlink_seq))
 
 
 def upsert_product(conn: Connection, product: Product) -> None:

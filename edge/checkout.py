@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, func, insert, select, update
 
 from edge import catalog, node_state, outbox, stock
-from edge.carts import cart_lines, load_cart_row, price_lines
+from edge.carts import cart_lines, open_cart, price_lines
 from edge.orders import get_order
 from edge.tables import carts, checkout_keys, coupon_redemptions, order_items, orders, payments
 from models.errors import Conflict, CouponNotApplicable, InsufficientStock
@@ -21,7 +21,7 @@ from models.money import CURRENCY
 from models.node_api import CheckoutRequest
 from models.order_states import Actor, OrderStatus, check_transition
 from models.pricing import PricedSale
-from models.sales import CartStatus, Channel, Order, PaymentStatus
+from models.sales import CartStatus, Channel, Order, PaymentMethod, PaymentStatus
 from models.stock import StockReason
 
 
@@ -36,24 +36,61 @@ def checkout(
 ) -> CheckoutResult:
     """Run inside ``Database.write()`` so stock is read and written under one lock."""
     if request.idempotency_key is not None:
-        previous = conn.execute(
-            select(checkout_keys).where(checkout_keys.c.idempotency_key == request.idempotency_key)
-        ).first()
-        if previous is not None:
-            if previous.cart_id != cart_id:
-                raise Conflict(
-                    "this idempotency key was used for another cart",
-                    code="idempotencyKeyReused",
-                    cart_id=cart_id,
-                )
-            return CheckoutResult(get_order(conn, previous.order_id), created=False)
+        earlier = _earlier_checkout(conn, cart_id, request.idempotency_key)
+        if earlier is not None:
+            return earlier
+    open_cart(conn, cart_id)
+    store_id = _store_id(conn)
+    lines = _lines_to_sell(conn, cart_id)
+    priced = _price_with_coupon(conn, lines, request.coupon_code, at)
+    check_transition(None, OrderStatus.COMPLETED, Actor.STORE)
+    order_id = new_id()
+    _write_order(
+        conn, order_id, lines, priced, request.payment_method, store_id=store_id, device_id=device_id, at=at
+    )
+    _close_cart(conn, cart_id, order_id, request.idempotency_key, at)
+    order = get_order(conn, order_id)
+    outbox.enqueue(conn, order, at)
+    for p in priced.lines:
+        stock.add_delta(
+            conn,
+            store_id=store_id,
+            variant_id=p.variant_id,
+            quantity=-p.quantity,
+            reason=StockReason.SALE,
+            ref_id=order_id,
+            at=at,
+        )
+    return CheckoutResult(order, created=True)
 
-    cart = load_cart_row(conn, cart_id)
-    if cart.status != CartStatus.OPEN:
-        raise Conflict(f"cart {cart_id} is already checked out", code="cartClosed", order_id=cart.order_id)
+
+def _earlier_checkout(conn: Connection, cart_id: str, idempotency_key: str) -> CheckoutResult | None:
+    """The order an earlier checkout with this key made, for a retry of it; None when the key is new. A key
+    used for another cart is refused."""
+    previous = conn.execute(
+        select(checkout_keys).where(checkout_keys.c.idempotency_key == idempotency_key)
+    ).first()
+    if previous is None:
+        return None
+    if previous.cart_id != cart_id:
+        raise Conflict(
+            "this idempotency key was used for another cart",
+            code="idempotencyKeyReused",
+            cart_id=cart_id,
+        )
+    return CheckoutResult(get_order(conn, previous.order_id), created=False)
+
+
+def _store_id(conn: Connection) -> str:
+    """The store the node sells for: it has one once a catalog is loaded."""
     store_id = node_state.get(conn, node_state.STORE_ID)
     if store_id is None:
         raise Conflict("this node has no store yet: load a catalog first", code="noStoreId")
+    return store_id
+
+
+def _lines_to_sell(conn: Connection, cart_id: str) -> list[Row[Any]]:
+    """The cart's lines, once there is one, each still sold and in stock for its quantity."""
     lines = cart_lines(conn, cart_id)
     if not lines:
         raise Conflict("the cart is empty", code="cartEmpty")
@@ -70,10 +107,22 @@ def checkout(
             raise InsufficientStock(
                 line.variant_id, requested=line.quantity, available=levels[line.variant_id]
             )
+    return lines
 
-    priced = _price_with_coupon(conn, lines, request.coupon_code, at)
-    check_transition(None, OrderStatus.COMPLETED, Actor.STORE)
-    order_id = new_id()
+
+def _write_order(
+    conn: Connection,
+    order_id: str,
+    lines: list[Row[Any]],
+    priced: PricedSale,
+    payment_method: PaymentMethod,
+    *,
+    store_id: str,
+    device_id: str,
+    at: datetime,
+) -> None:
+    """The completed sale: the order, a line item per cart line, the payment of its total, and the coupon's
+    redemption (which counts the coupon's uses)."""
     conn.execute(
         insert(orders).values(
             order_id=order_id,
@@ -116,7 +165,7 @@ def checkout(
         insert(payments).values(
             payment_id=new_id(),
             order_id=order_id,
-            method=request.payment_method,
+            method=payment_method,
             amount=priced.total,
             status=PaymentStatus.CAPTURED,
             created_at=at,
@@ -126,30 +175,23 @@ def checkout(
         conn.execute(
             insert(coupon_redemptions).values(order_id=order_id, code=priced.coupon_code, redeemed_at=at)
         )
+
+
+def _close_cart(
+    conn: Connection, cart_id: str, order_id: str, idempotency_key: str | None, at: datetime
+) -> None:
+    """The cart checked out into the order, and the idempotency key (if any) remembered for a retry."""
     conn.execute(
         update(carts)
         .where(carts.c.cart_id == cart_id)
         .values(status=CartStatus.CHECKED_OUT, order_id=order_id, updated_at=at)
     )
-    if request.idempotency_key is not None:
+    if idempotency_key is not None:
         conn.execute(
             insert(checkout_keys).values(
-                idempotency_key=request.idempotency_key, cart_id=cart_id, order_id=order_id, created_at=at
+                idempotency_key=idempotency_key, cart_id=cart_id, order_id=order_id, created_at=at
             )
         )
-    order = get_order(conn, order_id)
-    outbox.enqueue(conn, order, at)
-    for p in priced.lines:
-        stock.add_delta(
-            conn,
-            store_id=store_id,
-            variant_id=p.variant_id,
-            quantity=-p.quantity,
-            reason=StockReason.SALE,
-            ref_id=order_id,
-            at=at,
-        )
-    return CheckoutResult(order, created=True)
 
 
 def _price_with_coupon(conn: Connection, lines: list[Row[Any]], code: str | None, at: datetime) -> PricedSale:

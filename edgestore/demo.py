@@ -16,9 +16,11 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -40,6 +42,9 @@ from edgestore.demo_cloud import (
 from models.catalog import CatalogSnapshot
 from plumbing import MOSQUITTO, Mosquitto, ServedApp, client_host, free_port, utcnow
 from sync_protocol.topics import CLOUD_USERNAME
+
+_SignalHandler = Callable[[int, FrameType | None], Any] | int | None
+"""What ``signal.getsignal`` returns and ``signal.signal`` takes back."""
 
 TRY_VARIANT = "pineapple-cake-1"  # the demo catalog's (and so the demo seller's) pineapple cake, box of 6
 LINK_WAIT_S = 20.0
@@ -351,6 +356,46 @@ def prepare(
     return Prepared(seeded, device, snapshot, settings, version, credentials)
 
 
+def _require_mosquitto() -> None:
+    """The demo runs its own broker: without Mosquitto installed it says so and exits (status 2)."""
+    if not Path(MOSQUITTO).is_file():
+        typer.echo(
+            "error: the demo runs Mosquitto, which is not installed: apt-get install mosquitto "
+            "(scripts/bootstrap installs it)",
+            err=True,
+        )
+        raise typer.Exit(2)
+
+
+def _serve_until_stopped(served: list[ServedApp]) -> bool:
+    """Serve until Ctrl-C or SIGTERM (True), or until a server stops on its own (False)."""
+    stop = threading.Event()
+
+    def request_stop(_signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    while not stop.wait(0.5):
+        if not all(s.running for s in served):
+            typer.echo("error: a server stopped on its own; stopping the demo", err=True)
+            return False
+    return True
+
+
+def _shut_down(served: list[ServedApp], broker: DemoBroker, on_interrupt: _SignalHandler) -> None:
+    """Stop the servers, the node first (it says goodbye over the broker), then the broker; then Ctrl-C
+    does again what it did before the demo (``on_interrupt``) and SIGTERM its default."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C does not cut the shutdown short
+    if served or broker.running:
+        typer.echo("stopping: the store node, the cloud and its sync service, the broker...")
+    for server in reversed(served):
+        server.stop()
+    broker.stop()
+    signal.signal(signal.SIGINT, on_interrupt)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def demo(
     data_dir: Annotated[Path, typer.Option(help="Where the demo keeps its data")] = Path("./edgestore-demo"),
     port: Annotated[int, typer.Option(help="Store node HTTP port")] = 8080,
@@ -364,13 +409,7 @@ def demo(
     from cloud.api.app import create_app as create_cloud_app
     from edge.api.app import create_app
 
-    if not Path(MOSQUITTO).is_file():
-        typer.echo(
-            "error: the demo runs Mosquitto, which is not installed: apt-get install mosquitto "
-            "(scripts/bootstrap installs it)",
-            err=True,
-        )
-        raise typer.Exit(2)
+    _require_mosquitto()
     data_dir = data_dir.resolve()  # Mosquitto reads absolute paths
     broker = DemoBroker(
         data_dir / "broker",
@@ -389,7 +428,6 @@ def demo(
         broker_acl_file=broker.acl_file,
         broker_pid_file=broker.pid_file,
     )
-    stop = threading.Event()
     # Each server in a thread of its own, so that this (main) thread keeps the signals and stops the servers
     # in the order it chooses.
     served: list[ServedApp] = []
@@ -429,31 +467,14 @@ def demo(
                 credentials=ready.credentials,
             )
         )
-
-        def request_stop(_signum: int, _frame: object) -> None:
-            stop.set()
-
-        signal.signal(signal.SIGINT, request_stop)
-        signal.signal(signal.SIGTERM, request_stop)
-        while not stop.wait(0.5):
-            if not all(s.running for s in served):
-                typer.echo("error: a server stopped on its own; stopping the demo", err=True)
-                failed = True
-                break
+        failed = not _serve_until_stopped(served)
     except KeyboardInterrupt:
         typer.echo("interrupted")
     except RuntimeError as exc:  # the broker or a server did not start: say why, then clean up
         typer.echo(f"error: {exc}", err=True)
         failed = True
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C does not cut the shutdown short
-        if served or broker.running:
-            typer.echo("stopping: the store node, the cloud and its sync service, the broker...")
-        for server in reversed(served):  # the node first: it says goodbye over the broker
-            server.stop()
-        broker.stop()
-        signal.signal(signal.SIGINT, on_interrupt)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        _shut_down(served, broker, on_interrupt)
     if failed:
         raise typer.Exit(1)
     typer.echo("demo stopped")

@@ -23,6 +23,7 @@ from sqlalchemy import Connection, func, select
 from cloud import catalog, devices, notifications, orders, sellers, stock, store_catalog
 from cloud.broker_credentials import verify_password
 from cloud.footfall import ingest_footfall
+from cloud.media.metadata_store import MetadataStore
 from cloud.runtime import Cloud
 from cloud.tables import devices as devices_table
 from cloud.tables import sellers as sellers_table
@@ -153,19 +154,16 @@ def _history_order(store_id: str, product: dict[str, Any], rng: random.Random, a
     )
 
 
+_StoreDay = tuple[list[FootfallEvent], list[Order]]
+"""One store's day of history: the footfall its door counted and its sales."""
+
+
 def seed_demo_cloud(cloud: Cloud, now: datetime, progress: Callable[[str], None] = print) -> DemoCloud:
     """Create the demo seller and data once; later runs find them and change nothing."""
     threshold = cloud.settings.low_stock_threshold
-    with cloud.db.read() as conn:
-        existing = conn.execute(
-            select(sellers_table.c.seller_id).where(func.lower(sellers_table.c.account) == DEMO_ACCOUNT)
-        ).scalar_one_or_none()
-    if existing is not None:
-        with cloud.db.read() as conn:
-            names, ids = _demo_stores(conn, existing)
-            count = orders.list_orders(conn, existing, limit=1).totals.orders
-            products = len(catalog.list_products(conn, existing, limit=200)[0])
-        return DemoCloud(DEMO_ACCOUNT, DEMO_PASSWORD, names, products, count, existing, ids)
+    found = _seeded_before(cloud)
+    if found is not None:
+        return found
 
     snapshot = demo_catalog(now=now)
     rng = random.Random(2026)  # noqa: S311 (demo data, reproducible)
@@ -192,75 +190,126 @@ def seed_demo_cloud(cloud: Cloud, now: datetime, progress: Callable[[str], None]
             ).store_id
             for name, address in DEMO_STORES
         ]
-        made: list[dict[str, Any]] = []
-        levels = {s.variant_id: s.quantity for s in snapshot.stock}
-        # (store, variant, the level the history ends at: the demo catalog's level x10)
-        closing: list[tuple[str, str, int]] = []
-        for p in snapshot.products:
-            category, sub = p.category_id, p.sub_category_id
-            if category == "phones":  # the cloud files phones under electronics
-                category, sub = "electronics", "phones"
-            created = catalog.create_product(
-                conn,
-                cloud.metadata,
-                seller_id,
-                ProductCreate(
-                    name=p.name,
-                    name_en=p.name_en,
-                    description=p.description,
-                    category_id=category,
-                    sub_category_id=sub,
-                    brand_id=brand_map.get(p.brand_id) if p.brand_id else None,
-                    condition=p.condition,
-                    variants=[
-                        VariantInput(
-                            variant_id=v.variant_id,  # the demo catalog's ids: the banner sells them
-                            name=v.name,
-                            name_en=v.name_en,
-                            price=v.price,
-                            barcode=v.barcode,
-                            sku=v.sku,
-                            is_default=v.is_default,
-                        )
-                        for v in p.variants
-                    ],
-                ),
-                now,
-            )
-            made.append(
-                {"product_id": created.product_id, "name": created.name, "variants": created.variants}
-            )
-            for store_id in store_ids:
-                for edge_variant, variant in zip(p.variants, created.variants, strict=True):
-                    closing.append(
-                        (store_id, variant.variant_id, levels.get(edge_variant.variant_id, 10) * 10)
-                    )
-        catalog.create_discount(
-            conn,
-            seller_id,
-            DiscountCreate(name="伴手禮週 9折", percent=10, product_id=made[4]["product_id"]),
-            now,
-        )
-        for coupon in snapshot.coupons:
-            catalog.create_coupon(
-                conn,
-                seller_id,
-                CouponCreate(
-                    code=coupon.code,
-                    kind=coupon.kind,
-                    value=coupon.value,
-                    min_spend=coupon.min_spend,
-                    max_uses=coupon.max_uses,
-                ),
-                now,
-            )
+        made, closing = _create_products(conn, cloud.metadata, seller_id, snapshot, brand_map, store_ids, now)
+        _create_offers(conn, seller_id, snapshot, made, now)
 
     progress(f"cloud: {HISTORY_DAYS} days of sales and footfall history...")
     # The history is drawn before any stock exists, so that the opening stock covers it: each variant opens
     # with what its 30 days sell plus its closing level, and ends the history at that level. No variant goes
     # below zero, so a fresh demo rings no negative-stock bell and its store node starts with none: the demo
     # stages no oversell (a negative level and its bell come from a real one, e.g. two offline nodes).
-    history: list[list[tuple[list[FootfallEvent], list[Order]]]] = []
+    history, sold = _draw_history(store_ids, made, rng, now)
+    with cloud.db.transaction() as conn:
+        _open_stock(conn, seller_id, closing, sold, now, threshold)
+    count = _ingest_history(cloud, history, now, threshold)
+    with cloud.db.transaction() as conn:
+        # The history's bells are old news: start the demo with an empty bell.
+        notifications.mark_all_read(conn, seller_id, now)
+    return DemoCloud(
+        DEMO_ACCOUNT, DEMO_PASSWORD, [name for name, _ in DEMO_STORES], len(made), count, seller_id, store_ids
+    )
+
+
+def _seeded_before(cloud: Cloud) -> DemoCloud | None:
+    """The demo seller an earlier run created, as it stands now; None on the first run."""
+    with cloud.db.read() as conn:
+        existing = conn.execute(
+            select(sellers_table.c.seller_id).where(func.lower(sellers_table.c.account) == DEMO_ACCOUNT)
+        ).scalar_one_or_none()
+    if existing is None:
+        return None
+    with cloud.db.read() as conn:
+        names, ids = _demo_stores(conn, existing)
+        count = orders.list_orders(conn, existing, limit=1).totals.orders
+        products = len(catalog.list_products(conn, existing, limit=200)[0])
+    return DemoCloud(DEMO_ACCOUNT, DEMO_PASSWORD, names, products, count, existing, ids)
+
+
+def _create_products(
+    conn: Connection,
+    meta: MetadataStore,
+    seller_id: str,
+    snapshot: CatalogSnapshot,
+    brand_map: dict[str, str],
+    store_ids: list[str],
+    now: datetime,
+) -> tuple[list[dict[str, Any]], list[tuple[str, str, int]]]:
+    """The edge demo catalog's products, as the seller's (its variant ids kept: the banner sells them).
+    Returns what the history sells (each product's id, name and variants) and, per store and variant, the
+    level the history ends at: the demo catalog's level x10."""
+    made: list[dict[str, Any]] = []
+    levels = {s.variant_id: s.quantity for s in snapshot.stock}
+    closing: list[tuple[str, str, int]] = []
+    for p in snapshot.products:
+        category, sub = p.category_id, p.sub_category_id
+        if category == "phones":  # the cloud files phones under electronics
+            category, sub = "electronics", "phones"
+        created = catalog.create_product(
+            conn,
+            meta,
+            seller_id,
+            ProductCreate(
+                name=p.name,
+                name_en=p.name_en,
+                description=p.description,
+                category_id=category,
+                sub_category_id=sub,
+                brand_id=brand_map.get(p.brand_id) if p.brand_id else None,
+                condition=p.condition,
+                variants=[
+                    VariantInput(
+                        variant_id=v.variant_id,  # the demo catalog's ids: the banner sells them
+                        name=v.name,
+                        name_en=v.name_en,
+                        price=v.price,
+                        barcode=v.barcode,
+                        sku=v.sku,
+                        is_default=v.is_default,
+                    )
+                    for v in p.variants
+                ],
+            ),
+            now,
+        )
+        made.append({"product_id": created.product_id, "name": created.name, "variants": created.variants})
+        for store_id in store_ids:
+            for edge_variant, variant in zip(p.variants, created.variants, strict=True):
+                closing.append((store_id, variant.variant_id, levels.get(edge_variant.variant_id, 10) * 10))
+    return made, closing
+
+
+def _create_offers(
+    conn: Connection, seller_id: str, snapshot: CatalogSnapshot, made: list[dict[str, Any]], now: datetime
+) -> None:
+    """A discount on the fifth product, and the edge demo catalog's coupons (the banner's checkout uses
+    one)."""
+    catalog.create_discount(
+        conn,
+        seller_id,
+        DiscountCreate(name="伴手禮週 9折", percent=10, product_id=made[4]["product_id"]),
+        now,
+    )
+    for coupon in snapshot.coupons:
+        catalog.create_coupon(
+            conn,
+            seller_id,
+            CouponCreate(
+                code=coupon.code,
+                kind=coupon.kind,
+                value=coupon.value,
+                min_spend=coupon.min_spend,
+                max_uses=coupon.max_uses,
+            ),
+            now,
+        )
+
+
+def _draw_history(
+    store_ids: list[str], made: list[dict[str, Any]], rng: random.Random, now: datetime
+) -> tuple[list[list[_StoreDay]], Counter[tuple[str, str]]]:
+    """``HISTORY_DAYS`` days of each store's footfall and sales, oldest first, and the units each store
+    sold of each variant over them."""
+    history: list[list[_StoreDay]] = []
     sold: Counter[tuple[str, str]] = Counter()
     for day in range(HISTORY_DAYS, 0, -1):
         opening = (now - timedelta(days=day)).replace(
@@ -268,44 +317,68 @@ def seed_demo_cloud(cloud: Cloud, now: datetime, progress: Callable[[str], None]
         )  # 10:00 Taipei
         stores_that_day = []
         for store_id in store_ids:
-            visitors = rng.randint(40, 120)
-            door = [
-                FootfallEvent(
-                    event_id=new_id(),
-                    store_id=store_id,
-                    device_id="demo-door",
-                    occurred_at=opening + timedelta(minutes=rng.randint(0, 11 * 60)),
-                    direction=Direction.IN,
-                    source=FootfallSource.FUSED,
-                )
-                for _ in range(visitors)
-            ]
-            sales = [
-                _history_order(
-                    store_id, rng.choice(made), rng, opening + timedelta(minutes=rng.randint(0, 11 * 60))
-                )
-                for _ in range(int(visitors * rng.uniform(0.08, 0.25)))
-            ]
+            door, sales = _draw_store_day(store_id, made, rng, opening)
             for order in sales:
                 for item in order.items:
                     sold[(store_id, item.variant_id)] += item.quantity
             stores_that_day.append((door, sales))
         history.append(stores_that_day)
-    with cloud.db.transaction() as conn:
-        for store_id, variant_id, level in closing:
-            stock.adjust(
-                conn,
-                seller_id,
-                store_id,
-                StockAdjustmentCreate(
-                    variant_id=variant_id,
-                    kind=AdjustmentKind.RESTOCK,
-                    quantity=level + sold[(store_id, variant_id)],
-                    reason="開幕進貨 opening stock",
-                ),
-                now - timedelta(days=HISTORY_DAYS + 1),
-                threshold,
-            )
+    return history, sold
+
+
+def _draw_store_day(
+    store_id: str, made: list[dict[str, Any]], rng: random.Random, opening: datetime
+) -> _StoreDay:
+    """One store's day from ``opening``: 40 to 120 visitors through the door over 11 hours, 8 to 25% of
+    them buying."""
+    visitors = rng.randint(40, 120)
+    door = [
+        FootfallEvent(
+            event_id=new_id(),
+            store_id=store_id,
+            device_id="demo-door",
+            occurred_at=opening + timedelta(minutes=rng.randint(0, 11 * 60)),
+            direction=Direction.IN,
+            source=FootfallSource.FUSED,
+        )
+        for _ in range(visitors)
+    ]
+    sales = [
+        _history_order(store_id, rng.choice(made), rng, opening + timedelta(minutes=rng.randint(0, 11 * 60)))
+        for _ in range(int(visitors * rng.uniform(0.08, 0.25)))
+    ]
+    return door, sales
+
+
+def _open_stock(
+    conn: Connection,
+    seller_id: str,
+    closing: list[tuple[str, str, int]],
+    sold: Counter[tuple[str, str]],
+    now: datetime,
+    threshold: int,
+) -> None:
+    """Each store's opening stock, the day before the history: what the history sells of each variant plus
+    the level it ends at."""
+    for store_id, variant_id, level in closing:
+        stock.adjust(
+            conn,
+            seller_id,
+            store_id,
+            StockAdjustmentCreate(
+                variant_id=variant_id,
+                kind=AdjustmentKind.RESTOCK,
+                quantity=level + sold[(store_id, variant_id)],
+                reason="開幕進貨 opening stock",
+            ),
+            now - timedelta(days=HISTORY_DAYS + 1),
+            threshold,
+        )
+
+
+def _ingest_history(cloud: Cloud, history: list[list[_StoreDay]], now: datetime, threshold: int) -> int:
+    """The history through the cloud's own ingestion (footfall, orders, their stock deltas), a transaction a
+    day. Returns the number of orders."""
     count = 0
     for stores_that_day in history:
         with cloud.db.transaction() as conn:
@@ -315,12 +388,7 @@ def seed_demo_cloud(cloud: Cloud, now: datetime, progress: Callable[[str], None]
                     orders.ingest_order(conn, order, now, low_threshold=threshold)
                     orders.ingest_sale_deltas(conn, order, now, low_threshold=threshold)
                     count += 1
-    with cloud.db.transaction() as conn:
-        # The history's bells are old news: start the demo with an empty bell.
-        notifications.mark_all_read(conn, seller_id, now)
-    return DemoCloud(
-        DEMO_ACCOUNT, DEMO_PASSWORD, [name for name, _ in DEMO_STORES], len(made), count, seller_id, store_ids
-    )
+    return count
 
 
 def _usable(conn: Connection, saved: DemoDevice, store_id: str) -> bool:

@@ -188,10 +188,15 @@ def _check_window(starts_at: datetime | None, ends_at: datetime | None) -> None:
 def _unique(ids: Iterable[str], what: str) -> set[str]:
     seen: set[str] = set()
     for ident in ids:
-        if ident in seen:
-            raise InvalidInput(f"duplicate {what} {ident}")
-        seen.add(ident)
+        _add_new(seen, ident, what)
     return seen
+
+
+def _add_new(seen: set[str], ident: str, what: str) -> None:
+    """Add ``ident`` to the ids ``seen`` so far, refusing one seen before."""
+    if ident in seen:
+        raise InvalidInput(f"duplicate {what} {ident}")
+    seen.add(ident)
 
 
 def _in_window(at: datetime, starts_at: datetime | None, ends_at: datetime | None) -> bool:
@@ -200,43 +205,65 @@ def _in_window(at: datetime, starts_at: datetime | None, ends_at: datetime | Non
 
 def check_catalog_references(snapshot: CatalogSnapshot) -> None:
     """Every id a snapshot refers to exists in it, and phones carry brand and condition."""
-    _unique((c.category_id for c in snapshot.categories), "categoryId")
-    categories = {c.category_id: c for c in snapshot.categories}
-    for category in snapshot.categories:
+    categories = _checked_categories(snapshot.categories)
+    brands = _unique((b.brand_id for b in snapshot.brands), "brandId")
+    _unique((d.discount_id for d in snapshot.discounts), "discountId")
+    _unique((c.code.upper() for c in snapshot.coupons), "coupon code")
+    product_ids, variant_ids = _checked_products(snapshot.products, categories, brands)
+    _check_discount_targets(snapshot.discounts, product_ids, variant_ids)
+    for level in snapshot.stock:
+        if level.variant_id not in variant_ids:
+            raise InvalidInput(f"stock refers to unknown variant {level.variant_id}")
+
+
+def _checked_categories(listed: list[Category]) -> dict[str, Category]:
+    """The categories by id, once each id is unique and every parent is one of them."""
+    _unique((c.category_id for c in listed), "categoryId")
+    categories = {c.category_id: c for c in listed}
+    for category in listed:
         if category.parent_id is not None and category.parent_id not in categories:
             raise InvalidInput(
                 f"category {category.category_id} refers to unknown parentId {category.parent_id}"
             )
-    brands = _unique((b.brand_id for b in snapshot.brands), "brandId")
-    _unique((d.discount_id for d in snapshot.discounts), "discountId")
-    _unique((c.code.upper() for c in snapshot.coupons), "coupon code")
-    variant_ids: set[str] = set()
+    return categories
+
+
+def _checked_products(
+    products: list[Product], categories: dict[str, Category], brands: set[str]
+) -> tuple[set[str], set[str]]:
+    """The product ids and the variant ids, once each is unique (a variant id across all products) and
+    every product's references hold. Product by product, so that of several faults the first product's is
+    the one reported."""
     product_ids: set[str] = set()
-    for product in snapshot.products:
-        if product.product_id in product_ids:
-            raise InvalidInput(f"duplicate productId {product.product_id}")
-        product_ids.add(product.product_id)
-        for ref, known, what in (
-            (product.category_id, categories, "categoryId"),
-            (product.sub_category_id, categories, "subCategoryId"),
-            (product.brand_id, brands, "brandId"),
-        ):
-            if ref is not None and ref not in known:
-                raise InvalidInput(f"product {product.product_id} refers to unknown {what} {ref}")
-        if is_phone(product, categories) and (product.brand_id is None or product.condition is None):
-            raise InvalidInput(f"product {product.product_id} is a phone: brandId and condition are required")
+    variant_ids: set[str] = set()
+    for product in products:
+        _add_new(product_ids, product.product_id, "productId")
+        _check_product_references(product, categories, brands)
         for variant in product.variants:
-            if variant.variant_id in variant_ids:
-                raise InvalidInput(f"duplicate variantId {variant.variant_id}")
-            variant_ids.add(variant.variant_id)
-    for discount in snapshot.discounts:
+            _add_new(variant_ids, variant.variant_id, "variantId")
+    return product_ids, variant_ids
+
+
+def _check_product_references(product: Product, categories: dict[str, Category], brands: set[str]) -> None:
+    """The product's category, sub-category and brand exist, and a phone names its brand and condition."""
+    for ref, known, what in (
+        (product.category_id, categories, "categoryId"),
+        (product.sub_category_id, categories, "subCategoryId"),
+        (product.brand_id, brands, "brandId"),
+    ):
+        if ref is not None and ref not in known:
+            raise InvalidInput(f"product {product.product_id} refers to unknown {what} {ref}")
+    if is_phone(product, categories) and (product.brand_id is None or product.condition is None):
+        raise InvalidInput(f"product {product.product_id} is a phone: brandId and condition are required")
+
+
+def _check_discount_targets(discounts: list[Discount], product_ids: set[str], variant_ids: set[str]) -> None:
+    """A discount on a product or a variant names one the snapshot holds."""
+    for discount in discounts:
         if discount.product_id is not None and discount.product_id not in product_ids:
             raise InvalidInput(f"discount {discount.discount_id} refers to unknown product")
         if discount.variant_id is not None and discount.variant_id not in variant_ids:
             raise InvalidInput(f"discount {discount.discount_id} refers to unknown variant")
-    for level in snapshot.stock:
-        if level.variant_id not in variant_ids:
-            raise InvalidInput(f"stock refers to unknown variant {level.variant_id}")
 
 
 def is_phone(product: Product, categories: dict[str, Category]) -> bool:

@@ -27,7 +27,7 @@ from models.errors import IllegalTransition
 from models.footfall import FootfallEvent
 from models.money import CURRENCY
 from models.order_states import Actor, check_transition
-from models.sales import Channel, Order, PaymentStatus
+from models.sales import Channel, Order, OrderItem, PaymentStatus
 from models.stock import StockDelta, StockReason
 from sync_protocol.envelope import OrderTransition, UplinkPayload
 from sync_protocol.errors import MessageRejected, RejectReason
@@ -161,18 +161,26 @@ def _check_order_children(order: Order, facts: SellerFacts) -> None:
 
 
 def _check_order_amounts(order: Order) -> None:
-    subtotal = discounts = 0
     for item in order.items:
-        if item.unit_discount > item.unit_price:
-            raise _amounts(
-                f"line {item.item_id}: discount {item.unit_discount} above price {item.unit_price}"
-            )
-        if item.unit_final_price != item.unit_price - item.unit_discount:
-            raise _amounts(f"line {item.item_id}: unit final price is not price minus discount")
-        if item.line_total != item.unit_final_price * item.quantity:
-            raise _amounts(f"line {item.item_id}: line total is not unit final price x quantity")
-        subtotal += item.unit_price * item.quantity
-        discounts += item.unit_discount * item.quantity
+        _check_line_amounts(item)
+    subtotal = sum(item.unit_price * item.quantity for item in order.items)
+    discounts = sum(item.unit_discount * item.quantity for item in order.items)
+    _check_order_totals(order, subtotal, discounts)
+    _check_payments_cover(order)
+
+
+def _check_line_amounts(item: OrderItem) -> None:
+    """One line adds up: its discount within its price, final price and line total worked out from them."""
+    if item.unit_discount > item.unit_price:
+        raise _amounts(f"line {item.item_id}: discount {item.unit_discount} above price {item.unit_price}")
+    if item.unit_final_price != item.unit_price - item.unit_discount:
+        raise _amounts(f"line {item.item_id}: unit final price is not price minus discount")
+    if item.line_total != item.unit_final_price * item.quantity:
+        raise _amounts(f"line {item.item_id}: line total is not unit final price x quantity")
+
+
+def _check_order_totals(order: Order, subtotal: int, discounts: int) -> None:
+    """The order's totals are its lines' (list price and discounts, times quantity) less the coupon."""
     if order.subtotal != subtotal:
         raise _amounts(f"subtotal {order.subtotal} is not the lines' {subtotal}")
     if order.discount_total != discounts:
@@ -184,6 +192,10 @@ def _check_order_amounts(order: Order) -> None:
     expected = subtotal - discounts - order.coupon_discount
     if order.total != expected:
         raise _amounts(f"total {order.total} is not lines - discounts - coupon = {expected}")
+
+
+def _check_payments_cover(order: Order) -> None:
+    """A new sale's payments are all captured and together cover its total."""
     paid = 0
     for payment in order.payments:
         if payment.status is not PaymentStatus.CAPTURED:

@@ -220,6 +220,50 @@ class _Operation:
                 f"{self.name} {where}={sent!r:.80}: {status} {response.text[:200]} ({wanted})"
             )
 
+    def try_parameters(
+        self,
+        spec: Mapping[str, Any],
+        path: str,
+        path_values: Mapping[str, str],
+        parameters: list[Mapping[str, Any]],
+        baseline: Any,
+    ) -> None:
+        """Each path and query parameter in turn takes each of its hostile values, the rest as in the
+        baseline."""
+        for param in parameters:
+            pname, where = param["name"], param["in"]
+            if where == "path":
+                for value, expect in text_hostiles(in_url=True):
+                    hostile_url = _url(path, {**path_values, pname: value})
+                    self.send(f"path {pname}", value, expect, url=hostile_url, body=baseline)
+            elif where == "query":
+                for value, expect in _query_hostiles(pname, _schema_of(spec, param["schema"])):
+                    hostile_url = _url(path, path_values, _query(pname, value))
+                    self.send(f"query {pname}", value, expect, url=hostile_url, body=baseline)
+
+    def try_bodies(self, url: str, baseline: Any) -> None:
+        """Hostile bodies as a whole, then each value of the baseline body (nested ones too) in turn
+        replaced by each of its hostile values."""
+        for whole in WHOLE_BODIES:
+            self.send("body", whole, None, url=url, body=whole)
+        for leaf_path, value in _leaves(baseline):
+            where = "body." + ".".join(str(p) for p in leaf_path) if leaf_path else "body"
+            for hostile, expect in _value_hostiles(value):
+                self.send(where, hostile, expect, url=url, body=_replaced(baseline, leaf_path, hostile))
+
+    def try_missing_fields(
+        self, spec: Mapping[str, Any], url: str, baseline: Any, body_schema: Mapping[str, Any]
+    ) -> None:
+        """Each top-level field the baseline body leaves out, added with each hostile value of its type."""
+        schema = _schema_of(spec, body_schema)
+        if not isinstance(baseline, dict):
+            return
+        for prop, prop_schema in schema.get("properties", {}).items():
+            if prop in baseline:
+                continue
+            for hostile, expect in _schema_hostiles(_schema_of(spec, prop_schema)):
+                self.send(f"body.{prop}", hostile, expect, url=url, body={**baseline, prop: hostile})
+
 
 def walk_api(
     client: httpx.Client,
@@ -248,31 +292,11 @@ def walk_api(
         operation = _Operation(client, result, name, method.upper(), takes_json)
         url = _url(path, path_values)
         operation.send("baseline", None, None, url=url, body=baseline)
-        for param in op.get("parameters", []):
-            pname, where = param["name"], param["in"]
-            if where == "path":
-                for value, expect in text_hostiles(in_url=True):
-                    hostile_url = _url(path, {**path_values, pname: value})
-                    operation.send(f"path {pname}", value, expect, url=hostile_url, body=baseline)
-            elif where == "query":
-                for value, expect in _query_hostiles(pname, _schema_of(spec, param["schema"])):
-                    hostile_url = _url(path, path_values, _query(pname, value))
-                    operation.send(f"query {pname}", value, expect, url=hostile_url, body=baseline)
-        if not takes_json:
-            continue
-        for whole in WHOLE_BODIES:
-            operation.send("body", whole, None, url=url, body=whole)
-        for leaf_path, value in _leaves(baseline):
-            where = "body." + ".".join(str(p) for p in leaf_path) if leaf_path else "body"
-            for hostile, expect in _value_hostiles(value):
-                operation.send(where, hostile, expect, url=url, body=_replaced(baseline, leaf_path, hostile))
-        schema = _schema_of(spec, op["requestBody"]["content"]["application/json"]["schema"])
-        if isinstance(baseline, dict):
-            for prop, prop_schema in schema.get("properties", {}).items():
-                if prop in baseline:
-                    continue
-                for hostile, expect in _schema_hostiles(_schema_of(spec, prop_schema)):
-                    operation.send(f"body.{prop}", hostile, expect, url=url, body={**baseline, prop: hostile})
+        operation.try_parameters(spec, path, path_values, op.get("parameters", []), baseline)
+        if takes_json:
+            operation.try_bodies(url, baseline)
+            body_schema = op["requestBody"]["content"]["application/json"]["schema"]
+            operation.try_missing_fields(spec, url, baseline, body_schema)
     return result
 
 

@@ -130,15 +130,21 @@ def _window(starts: str, ends: str, errors: list[FieldError]) -> tuple[datetime 
     day's start to the last day's end, so "ends on the 31st" sells all of the 31st."""
     bounds: list[datetime | None] = []
     for value, name, at in ((starts, "starts_at", time.min), (ends, "ends_at", time(23, 59, 59))):
-        try:
-            bounds.append(datetime.combine(date.fromisoformat(value), at, tzinfo=TAIWAN) if value else None)
-        except ValueError:
-            errors.append(FieldError(name, N_("err.badDate")))
-            bounds.append(None)
+        bounds.append(_day_at(value, at, name, errors) if value else None)
     start, end = bounds
     if start and end and end <= start:
         errors.append(FieldError("ends_at", N_("err.endsBeforeStarts")))
     return start, end
+
+
+def _day_at(value: str, at: time, field_name: str, errors: list[FieldError]) -> datetime | None:
+    """The moment ``at`` of the Taiwan day a date input holds; None, and a ``badDate`` error, when it holds
+    no date."""
+    try:
+        return datetime.combine(date.fromisoformat(value), at, tzinfo=TAIWAN)
+    except ValueError:
+        errors.append(FieldError(field_name, N_("err.badDate")))
+        return None
 
 
 # --- stores ---------------------------------------------------------------------------------------------
@@ -497,57 +503,11 @@ class ProductForm:
         ``existing`` are the product's current variants: what the form does not show (per-variant listing,
         metadata) is carried over, so saving the form never erases what the API set."""
         errors: list[FieldError] = []
-        known = {v.variant_id: v for v in existing}
-        variants = []
-        for i, row in enumerate(self.variants):
-            price = _int(row.price, "variant_price", errors, i) if row.price else None
-            if price is None and not row.price:
-                errors.append(FieldError("variant_price", N_("err.missing"), i))
-            before = known.get(row.variant_id)
-            variants.append(
-                {
-                    "variant_id": row.variant_id or None,
-                    "name": row.name,
-                    "name_en": row.name_en,
-                    "price": price if price is not None else 0,
-                    "barcode": row.barcode or None,
-                    "is_default": row.is_default,
-                    "sku": row.sku or None,
-                    "listed": before.listed if before else True,
-                    "metadata": before.metadata if before else {},
-                }
-            )
-        if not variants:
-            errors.append(FieldError("variants", N_("err.needAVariant")))
-        attributes: dict[str, str] = {}
-        for a in self.attributes:
-            if not a.name:
-                errors.append(FieldError("attr_name", N_("err.attributeNeedsName")))
-            elif a.name in attributes:
-                errors.append(FieldError("attr_name", N_("err.attributeRepeated"), text=a.name))
-            attributes[a.name] = a.value
-        if len(self.attributes) > MAX_ATTRIBUTES:
-            errors.append(FieldError("attributes", N_("err.too_long")))
-        shipping = []
-        for s in self.shipping:
-            if s.enabled:
-                fee = _int(s.fee, "shipping", errors)
-                shipping.append({"method": s.method, "fee": fee if fee is not None else 0})
+        variants = self._variants_payload(existing, errors)
+        attributes = self._attributes_payload(errors)
+        shipping = self._shipping_payload(errors)
         return_days = _int(self.return_days, "return_days", errors)
-        group_buy = None
-        if self.group_buy_min or self.group_buy_ends:
-            minimum = _int(self.group_buy_min, "group_buy_min", errors) if self.group_buy_min else None
-            maximum = _int(self.group_buy_max, "group_buy_max", errors) if self.group_buy_max else None
-            ends = None
-            try:
-                ends = datetime.combine(
-                    date.fromisoformat(self.group_buy_ends), time(23, 59, 59), tzinfo=TAIWAN
-                )
-            except ValueError:
-                errors.append(FieldError("group_buy_ends", N_("err.badDate")))
-            if minimum is None:
-                errors.append(FieldError("group_buy_min", N_("err.missing")))
-            group_buy = {"min_quantity": minimum or 1, "max_quantity": maximum, "ends_at": ends}
+        group_buy = self._group_buy_payload(errors)
         if errors:
             raise FormInvalid(errors)
         return {
@@ -572,3 +532,66 @@ class ProductForm:
             "variants": variants,
             "attributes": attributes,
         }
+
+    def _variants_payload(
+        self, existing: Sequence[VariantOut], errors: list[FieldError]
+    ) -> list[dict[str, Any]]:
+        """The variant rows as ``VariantInput`` bodies, each carrying over what the form does not show from
+        the variant it edits (``existing``); a blank price is missing, and a product needs a variant."""
+        known = {v.variant_id: v for v in existing}
+        variants = []
+        for i, row in enumerate(self.variants):
+            price = _int(row.price, "variant_price", errors, i) if row.price else None
+            if price is None and not row.price:
+                errors.append(FieldError("variant_price", N_("err.missing"), i))
+            before = known.get(row.variant_id)
+            variants.append(
+                {
+                    "variant_id": row.variant_id or None,
+                    "name": row.name,
+                    "name_en": row.name_en,
+                    "price": price if price is not None else 0,
+                    "barcode": row.barcode or None,
+                    "is_default": row.is_default,
+                    "sku": row.sku or None,
+                    "listed": before.listed if before else True,
+                    "metadata": before.metadata if before else {},
+                }
+            )
+        if not variants:
+            errors.append(FieldError("variants", N_("err.needAVariant")))
+        return variants
+
+    def _attributes_payload(self, errors: list[FieldError]) -> dict[str, str]:
+        """The attribute rows as a map of name to value: every row named, no name twice, not too many."""
+        attributes: dict[str, str] = {}
+        for a in self.attributes:
+            if not a.name:
+                errors.append(FieldError("attr_name", N_("err.attributeNeedsName")))
+            elif a.name in attributes:
+                errors.append(FieldError("attr_name", N_("err.attributeRepeated"), text=a.name))
+            attributes[a.name] = a.value
+        if len(self.attributes) > MAX_ATTRIBUTES:
+            errors.append(FieldError("attributes", N_("err.too_long")))
+        return attributes
+
+    def _shipping_payload(self, errors: list[FieldError]) -> list[dict[str, Any]]:
+        """The shipping methods ticked, each with its fee."""
+        shipping = []
+        for s in self.shipping:
+            if s.enabled:
+                fee = _int(s.fee, "shipping", errors)
+                shipping.append({"method": s.method, "fee": fee if fee is not None else 0})
+        return shipping
+
+    def _group_buy_payload(self, errors: list[FieldError]) -> dict[str, Any] | None:
+        """The group buy, when a minimum or an end day is given (it then needs both; the maximum is
+        optional), ending at the close of its last Taiwan day; None otherwise."""
+        if not (self.group_buy_min or self.group_buy_ends):
+            return None
+        minimum = _int(self.group_buy_min, "group_buy_min", errors) if self.group_buy_min else None
+        maximum = _int(self.group_buy_max, "group_buy_max", errors) if self.group_buy_max else None
+        ends = _day_at(self.group_buy_ends, time(23, 59, 59), "group_buy_ends", errors)
+        if minimum is None:
+            errors.append(FieldError("group_buy_min", N_("err.missing")))
+        return {"min_quantity": minimum or 1, "max_quantity": maximum, "ends_at": ends}
