@@ -600,7 +600,29 @@ def test_stock_orders_and_the_bell_through_the_pages(cloud_server: CloudServer):
         r = post_form(c, "/notifications", "/notifications/read-all", {})
         assert r.headers["location"] == "/notifications?msg=allRead"
         c.get("/lang/en", params={"next": "/"})
-        assert "New order NT$900" in c.get("/notifications").text
+        bell = c.get("/notifications").text
+        assert "New order NT$900" in bell
+        # English pages name products and variants in English where the seller gave English names
+        assert "Oolong tea 150 g x2" in bell
+        assert "Oolong tea" in c.get("/dashboard").text  # top products
+        assert "凍頂烏龍茶" not in c.get("/dashboard").text
+        stock = c.get(f"/stock?store={store_id}").text
+        assert "Oolong tea" in stock
+        assert "150 g" in stock
+        # the API writes the same notification in the language its caller reads, and says which
+        with httpx.Client(
+            base_url=cloud_server.base_url, cookies={"edgestore_session": c.cookies["edgestore_session"]}
+        ) as api:
+            for language, title in [
+                ("en-US,en;q=0.9", "New order NT$900: 信義旗艦店"),
+                ("zh-TW", "新訂單 NT$900：信義旗艦店"),
+            ]:
+                r = api.get("/notifications", headers={"Accept-Language": language})
+                assert r.headers["content-language"] == ("en" if language.startswith("en") else "zh-TW")
+                [newest] = [n for n in r.json()["items"] if n["kind"] == "newOrder"]
+                assert newest["title"] == title
+                assert newest["params"]["total"] == 900
+                assert "titleEn" not in newest["params"]
 
 
 def test_order_page_items_payments_history_and_a_change_behind_a_confirmation(cloud_server: CloudServer):
