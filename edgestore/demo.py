@@ -250,6 +250,9 @@ Try the sync: the checkout above reaches the cloud within seconds
   curl -s {api}/sync/status        # pendingTotal goes back to 0 once the cloud has acknowledged the sale
   curl -s -H "Authorization: Bearer $TOKEN" '{capi}/orders?limit=1'   # the sale, at {store}
   the dashboard's bell rings (新訂單 New order) and {web}/orders lists it
+  switch 中文 / EN in the dashboard's header: the bell, top products and stock read in English names
+  curl -s -H "Authorization: Bearer $TOKEN" -H 'Accept-Language: en' '{capi}/notifications?limit=1'
+      # the same notification in English (Content-Language: en); stored as a kind and its params
 And back down (the cloud's feed and catalog reach the node within a second or two):
   curl -s -X POST -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \\
       {capi}/stores/{device.store_id}/stock/adjustments -d '{{"variantId":"{variant_id}","kind":"restock","quantity":24}}'
