@@ -15,20 +15,13 @@ _names = itertools.count()
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
 
-def migrate_to(db: CloudDatabase, revision: str) -> None:
+def migrate_to(db: CloudDatabase, revision: str, *, back: bool = False) -> None:
+    """Up to ``revision`` (or, with ``back``, down to it) with the cloud's own migrations."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     with db.engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
-
-
-def migrate_back_to(db: CloudDatabase, revision: str) -> None:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with db.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, revision)
+        (command.downgrade if back else command.upgrade)(cfg, revision)
 
 
 def add_seller(conn, seller_id: str) -> None:

@@ -7,7 +7,7 @@ from sqlalchemy import text
 
 from cloud.db import CloudDatabase
 from tests.cloud.conftest import PostgresForTests
-from tests.cloud.test_brand_migration import migrate_back_to, migrate_to
+from tests.cloud.test_brand_migration import migrate_to
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -111,7 +111,7 @@ def test_notifications_written_as_words_keep_them_when_they_become_kind_and_para
         }
         # no English was written: English readers see the zh-TW words rather than nothing
         assert rows["n2"]["legacy"]["en"] == {"title": "庫存偏低：茶", "body": ""}
-        migrate_back_to(db, "0006")
+        migrate_to(db, "0006", back=True)
         with db.engine.connect() as conn:
             back = dict(conn.execute(text("SELECT notification_id, title FROM notifications")).all())
         assert back == {"n1": "門市裝置離線：櫃台", "n2": "庫存偏低：茶"}
