@@ -6,6 +6,7 @@ no oversell; a negative level and its bell come from a real one (two offline nod
 from datetime import UTC, datetime
 
 from cloud import notifications, stock
+from cloud.i18n import translator
 from edge.demo_catalog import demo_catalog
 from edgestore.demo_cloud import seed_demo_cloud
 from models.cloud_api import NotificationKind
@@ -28,5 +29,7 @@ def test_the_demo_seed_leaves_no_variant_below_zero_and_no_negative_stock_bell(c
             assert {level.variant_id: level.level for level in levels} == {
                 level.variant_id: closing.get(level.variant_id, 100) for level in levels
             }
-        bells = notifications.list_notifications(conn, seeded.seller_id, cursor=None, limit=500)
+        bells = notifications.list_notifications(
+            conn, seeded.seller_id, translator("en"), cursor=None, limit=500
+        )
     assert NotificationKind.NEGATIVE_STOCK not in {n.kind for n in bells.items}
