@@ -2,7 +2,7 @@
 the catalog's families add the keys the code builds at run time, and every language must translate each.
 
 ``extract`` reads Python with Babel's extractor and Jinja templates with Jinja's, taking the first argument
-of ``t(...)``, ``tr(...)`` and ``N_(...)`` when it is a literal. A key assembled at run time
+of ``t(...)``, ``tr(...)``, ``words(...)`` and ``N_(...)`` when it is a literal. A key assembled at run time
 (``t('status.' ~ order.status.value)``) is declared once as a *family*: a prefix and the values it takes,
 usually an enum, so a new enum member without words fails the check instead of showing its key.
 
@@ -24,7 +24,7 @@ from babel.messages.pofile import read_po, write_po
 
 from plumbing.i18n import Catalog, gettext_name
 
-KEYWORDS = {"t": None, "tr": None, "N_": None}
+KEYWORDS = {"t": None, "tr": None, "words": None, "N_": None}
 METHODS = [("**/templates/**.html", "jinja2.ext:babel_extract"), ("**.py", "python")]
 # The template environment's own settings, so the extractor parses the templates as the pages do.
 TEMPLATE_OPTIONS = {"**/templates/**.html": {"trim_blocks": "true", "lstrip_blocks": "true"}}
@@ -66,7 +66,16 @@ def _code_only(dirpath: str) -> bool:
 def _read(sources: CatalogSources, locale: str) -> BabelCatalog:
     path = sources.catalog.po_path(locale)
     if not path.exists():
-        return BabelCatalog(locale=gettext_name(locale), domain=sources.catalog.domain, project="edgestore")
+        # A new language: its header says who keeps it (the project), not Babel's placeholders.
+        return BabelCatalog(
+            locale=gettext_name(locale),
+            domain=sources.catalog.domain,
+            project="edgestore",
+            msgid_bugs_address="",
+            last_translator="edgestore",
+            language_team=locale,
+            fuzzy=False,
+        )
     with path.open("rb") as po:
         return read_po(po, locale=gettext_name(locale), domain=sources.catalog.domain)
 
