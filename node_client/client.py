@@ -248,7 +248,9 @@ class NodeClient:
 
 
 def _segment(ident: str) -> str:
-    """An id as one path segment: escaped, so no id can reach another route (``a/b``, ``..``)."""
+    """An id as one path segment of the URL: escaped, so a ``?``, ``#`` or ``%`` in it stays in the id
+    rather than ending the path or being read as an escape, and ``..`` is not taken for a step up. (The node
+    decodes a path before routing it, so an id holding ``/`` meets no route there: 404 ``notFound``.)"""
     if not ident:
         raise ValueError("an id is never empty")
     escaped = quote(ident, safe="")
