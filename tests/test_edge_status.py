@@ -1,5 +1,7 @@
 """``edgestore edge status`` against a real node, through typer's CliRunner."""
 
+import sqlite3
+
 import pytest
 from typer.testing import CliRunner
 
@@ -42,6 +44,16 @@ def test_status_shows_what_waits_for_the_cloud(address):
     assert "sync        3 waiting for the cloud, last ack never" in result.stdout
     orders = next(line for line in result.stdout.splitlines() if line.strip().startswith("orders"))
     assert "1 waiting, oldest " in orders
+
+
+def test_a_degraded_node_is_said_so_and_exits_1(edge, address):
+    with sqlite3.connect(edge.database_path) as conn:
+        conn.execute("DROP TABLE node_state")  # what health reads about the node: now unreadable
+    result = runner.invoke(app, ["edge", "status", "--edge-url", address])
+    assert result.exit_code == 1, result.output
+    assert "status      degraded (version " in result.stdout
+    assert "database    NOT READABLE" in result.stdout
+    assert "sync        0 waiting for the cloud, last ack never" in result.stdout
 
 
 def test_status_asks_this_machines_node_by_default(edge):
