@@ -6,12 +6,15 @@ import typer
 from cloud.cli import app as cloud_app
 from edge.cli import app as edge_app
 from edgestore.demo import demo
+from edgestore.edge_status import status as edge_status
 
 app = typer.Typer(
     help="edgestore: an edge-first store platform. Start with `edgestore demo`.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+# A client of the node, so it is not edge/'s to hold (the node does not import its client): added here.
+edge_app.command("status")(edge_status)
 app.add_typer(edge_app, name="edge")
 app.add_typer(cloud_app, name="cloud")
 app.command()(demo)

@@ -1,0 +1,284 @@
+"""``NodeClient``: the store node's HTTP API (docs/edge-api.md) as typed Python calls.
+
+Synchronous on purpose: the kiosk (Kivy) calls it from a worker thread, never from the UI thread, since a
+call may block for its timeouts and retries; the CLI and the BLE bridge's request handlers are plain
+threads too. One client may be shared by threads (httpx's connection pool is thread-safe).
+"""
+
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from types import TracebackType
+from typing import Any, Self, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import TypeAdapter, ValidationError
+
+from models.base import CamelModel
+from models.catalog import Category
+from models.cloud_api import OrderTransitionRequest
+from models.node_api import (
+    CartCreate,
+    CartItemCreate,
+    CartItemUpdate,
+    CartPublic,
+    CheckoutRequest,
+    Health,
+    Page,
+    ProductPublic,
+    ProductSummary,
+    SyncStatus,
+)
+from models.order_states import OrderStatus
+from models.sales import Order, PaymentMethod
+from node_client.errors import NodeUnreachable, UnexpectedResponse, error_for
+from node_client.retrying import RetryPolicy, retries_failure
+
+T = TypeVar("T")
+
+API_PREFIX = "/api/v1"
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+"""Reads outlast the node's 5 s SQLite busy timeout, so a busy node is seen as ``Busy`` (which is retried)
+rather than as a timeout; a node on the shop's LAN that accepts no connection within 3 s is down."""
+
+_HEALTH = TypeAdapter(Health)
+_SYNC_STATUS = TypeAdapter(SyncStatus)
+_PRODUCTS = TypeAdapter(Page[ProductSummary])
+_PRODUCT = TypeAdapter(ProductPublic)
+_CATEGORIES = TypeAdapter(list[Category])
+_CART = TypeAdapter(CartPublic)
+_ORDER = TypeAdapter(Order)
+_ORDERS = TypeAdapter(Page[Order])
+
+
+def api_root(base_url: str) -> str:
+    """The API's root from a node's address: ``http://pi:8080`` and ``http://pi:8080/api/v1`` alike."""
+    root = base_url.rstrip("/")
+    return root if root.endswith(API_PREFIX) else root + API_PREFIX
+
+
+def new_idempotency_key() -> str:
+    """A key for one checkout (the node takes 8-128 of ``A-Za-z0-9_.:-``)."""
+    return f"nc-{uuid.uuid4().hex}"
+
+
+class NodeClient:
+    """A store node's API. ``base_url`` is the node's address (``http://192.168.1.20:8080``).
+
+    Reads, and checkouts (they carry an idempotency key), are tried ``retries`` more times on a connection
+    failure or a 5xx, waiting ``backoff`` seconds doubled each time with jitter (``node_client.retrying``);
+    cart and order changes are sent once. ``token``, when set, goes as ``Authorization: Bearer`` on every
+    request (staff logins); assign it at any time. ``transport`` replaces httpx's (tests, a Unix socket).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        retries: int = 2,
+        backoff: float = 0.25,
+        max_backoff: float = 2.0,
+        transport: httpx.BaseTransport | None = None,
+        token: str | None = None,
+    ) -> None:
+        self.base_url = api_root(base_url)
+        self.retry = RetryPolicy(retries=retries, backoff=backoff, max_backoff=max_backoff)
+        self.token = token
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            timeout=timeout,
+            transport=transport,
+            headers={"Accept": "application/json"},
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # system
+
+    def health(self) -> Health:
+        return self._get(_HEALTH, "/health")
+
+    def sync_status(self) -> SyncStatus:
+        return self._get(_SYNC_STATUS, "/sync/status")
+
+    # catalog
+
+    def search_products(
+        self,
+        q: str | None = None,
+        *,
+        category_id: str | None = None,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> Page[ProductSummary]:
+        """One page of the listed products, optionally matching ``q`` (a name in either language, SKU or
+        barcode) or in a category; pass ``next_cursor`` back as ``cursor`` for the next page."""
+        params = {"q": q, "categoryId": category_id, "cursor": cursor, "limit": limit}
+        return self._get(_PRODUCTS, "/catalog/products", params)
+
+    def iter_products(
+        self, q: str | None = None, *, category_id: str | None = None, page_size: int = 100
+    ) -> Iterator[ProductSummary]:
+        """Every matching product, fetching page after page as the caller goes."""
+        return _every_item(
+            lambda cursor: self.search_products(q, category_id=category_id, cursor=cursor, limit=page_size)
+        )
+
+    def get_product(self, product_id: str) -> ProductPublic:
+        return self._get(_PRODUCT, f"/catalog/products/{_segment(product_id)}")
+
+    def list_categories(self) -> list[Category]:
+        return self._get(_CATEGORIES, "/catalog/categories")
+
+    # carts: each change is sent once (see node_client.retrying)
+
+    def create_cart(self, items: Iterable[tuple[str, int]] = ()) -> CartPublic:
+        """A new cart, with ``(variant_id, quantity)`` lines if given."""
+        lines = [CartItemCreate.model_construct(variant_id=v, quantity=q) for v, q in items]
+        return self._send(_CART, "POST", "/carts", CartCreate.model_construct(items=lines))
+
+    def get_cart(self, cart_id: str) -> CartPublic:
+        return self._get(_CART, f"/carts/{_segment(cart_id)}")
+
+    def add_item(self, cart_id: str, variant_id: str, quantity: int = 1) -> CartPublic:
+        """Add units of a variant; the same variant again adds to its line."""
+        body = CartItemCreate.model_construct(variant_id=variant_id, quantity=quantity)
+        return self._send(_CART, "POST", f"/carts/{_segment(cart_id)}/items", body)
+
+    def set_item_quantity(self, cart_id: str, item_id: str, quantity: int) -> CartPublic:
+        body = CartItemUpdate.model_construct(quantity=quantity)
+        path = f"/carts/{_segment(cart_id)}/items/{_segment(item_id)}"
+        return self._send(_CART, "PATCH", path, body)
+
+    def remove_item(self, cart_id: str, item_id: str) -> CartPublic:
+        path = f"/carts/{_segment(cart_id)}/items/{_segment(item_id)}"
+        return self._send(_CART, "DELETE", path)
+
+    def checkout(
+        self,
+        cart_id: str,
+        payment_method: PaymentMethod,
+        *,
+        coupon_code: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Order:
+        """Sell the cart: the order, status ``completed``.
+
+        Retried like a read, because it carries an idempotency key (a new one per call unless given): a
+        repeat after a lost answer gets the order the first attempt made, never a second sale. A caller that
+        may itself repeat the call (after a crash, or when the shopper presses again after
+        ``NodeUnreachable``) passes its own key, the same each time for the same sale."""
+        body = CheckoutRequest.model_construct(
+            payment_method=payment_method,
+            coupon_code=coupon_code,
+            idempotency_key=idempotency_key or new_idempotency_key(),
+        )
+        path = f"/carts/{_segment(cart_id)}/checkout"
+        return self._send(_ORDER, "POST", path, body, idempotent=True)
+
+    # orders
+
+    def list_orders(
+        self, *, status: OrderStatus | None = None, cursor: str | None = None, limit: int | None = None
+    ) -> Page[Order]:
+        """One page of this node's orders, most recent first."""
+        params = {"status": status, "cursor": cursor, "limit": limit}
+        return self._get(_ORDERS, "/orders", params)
+
+    def iter_orders(self, *, status: OrderStatus | None = None, page_size: int = 100) -> Iterator[Order]:
+        return _every_item(lambda cursor: self.list_orders(status=status, cursor=cursor, limit=page_size))
+
+    def get_order(self, order_id: str) -> Order:
+        return self._get(_ORDER, f"/orders/{_segment(order_id)}")
+
+    def transition_order(self, order_id: str, to_status: OrderStatus, note: str | None = None) -> Order:
+        """Move a sale on at the store (``returned``, ``refunded``); sent once, as a second ``returned``
+        would be refused as ``illegalTransition``."""
+        body = OrderTransitionRequest.model_construct(to_status=to_status, note=note)
+        return self._send(_ORDER, "POST", f"/orders/{_segment(order_id)}/transitions", body)
+
+    # the wire
+
+    def _get(self, adapter: TypeAdapter[T], path: str, params: dict[str, Any] | None = None) -> T:
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        return _parse(adapter, self._request("GET", path, params=query, idempotent=True))
+
+    def _send(
+        self,
+        adapter: TypeAdapter[T],
+        method: str,
+        path: str,
+        body: CamelModel | None = None,
+        *,
+        idempotent: bool = False,
+    ) -> T:
+        json = _wire(body) if body is not None else None
+        return _parse(adapter, self._request(method, path, json=json, idempotent=idempotent))
+
+    def _request(self, method: str, path: str, *, idempotent: bool, **kwargs: Any) -> httpx.Response:
+        attempts = self.retry.retries + 1 if idempotent else 1
+        attempt = 0
+        while True:
+            headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+            try:
+                response = self._http.request(method, path, headers=headers, **kwargs)
+            except httpx.TransportError as exc:
+                if attempt + 1 >= attempts:
+                    raise NodeUnreachable(self.base_url, attempt + 1, exc) from exc
+                time.sleep(self.retry.delay(attempt))
+            else:
+                if response.is_success:
+                    return response
+                error = error_for(response)
+                if attempt + 1 >= attempts or not retries_failure(response):
+                    raise error
+                time.sleep(self.retry.delay(attempt, error.retry_after))
+            attempt += 1
+
+
+def _segment(ident: str) -> str:
+    """An id as one path segment of the URL: escaped, so a ``?``, ``#`` or ``%`` in it stays in the id
+    rather than ending the path or being read as an escape, and ``..`` is not taken for a step up. (The node
+    decodes a path before routing it, so an id holding ``/`` meets no route there: 404 ``notFound``.)"""
+    if not ident:
+        raise ValueError("an id is never empty")
+    escaped = quote(ident, safe="")
+    # "." and ".." survive quote() and URLs drop them as dot-segments; escaped, they reach the node as ids.
+    return escaped.replace(".", "%2E") if escaped in (".", "..") else escaped
+
+
+def _wire(body: CamelModel) -> dict[str, Any]:
+    """A request body in its schema's wire names. Bodies are built with ``model_construct``, not validated
+    here: the node is the one judge of its input, so a bad quantity is its ``Invalid`` (422 naming the
+    field) and not a local pydantic error, and a caller handles one kind of refusal."""
+    wire: dict[str, Any] = body.model_dump(mode="json", by_alias=True, exclude_none=True, warnings=False)
+    return wire
+
+
+def _parse(adapter: TypeAdapter[T], response: httpx.Response) -> T:
+    try:
+        # Fields a newer node added are ignored, so a kiosk keeps working while the node is upgraded first.
+        return adapter.validate_json(response.content, extra="ignore")
+    except ValidationError as exc:
+        raise UnexpectedResponse(response.status_code, str(exc.errors()[:3])) from exc
+
+
+def _every_item(fetch: Callable[[str | None], Page[T]]) -> Iterator[T]:
+    cursor: str | None = None
+    while True:
+        page = fetch(cursor)
+        yield from page.items
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor

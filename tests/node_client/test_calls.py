@@ -1,0 +1,137 @@
+"""Every call of the client against a real node: typed answers, the same the API gives over plain HTTP."""
+
+from edge.demo_catalog import DEMO_STORE_ID
+from models.node_api import CartPublic, Health, Page, ProductPublic, ProductSummary, SyncStatus
+from models.order_states import OrderStatus
+from models.sales import CartStatus, Order, PaymentMethod
+from node_client import API_PREFIX, NodeClient
+
+
+def test_the_api_root_is_found_from_the_nodes_address_either_way(edge):
+    address = edge.base_url.removesuffix(API_PREFIX)
+    for url in (address, address + "/", edge.base_url, edge.base_url + "/"):
+        with NodeClient(url) as client:
+            assert client.base_url == edge.base_url
+            assert client.health().store_id == DEMO_STORE_ID
+
+
+def test_health_and_sync_status(node, edge):
+    health = node.health()
+    assert isinstance(health, Health)
+    assert (health.status, health.database_ok, health.store_id) == ("ok", True, DEMO_STORE_ID)
+    assert health.online is False
+    assert health.model_dump() == Health.model_validate(edge.client.get("/health").json()).model_dump()
+    status = node.sync_status()
+    assert isinstance(status, SyncStatus)
+    assert status.pending_total == 0
+    assert status.online is False
+
+
+def test_search_a_page_at_a_time_and_by_category(node):
+    page = node.search_products("奶茶")
+    assert isinstance(page, Page)
+    assert [p.product_id for p in page.items] == ["bubble-tea"]
+    assert isinstance(page.items[0], ProductSummary)
+    assert page.items[0].name_en == "Bubble milk tea"
+    assert page.next_cursor is None
+    first = node.search_products(limit=4)
+    assert len(first.items) == 4
+    assert first.next_cursor is not None
+    second = node.search_products(limit=4, cursor=first.next_cursor)
+    assert second.items[0].product_id > first.items[-1].product_id
+    tea = {p.product_id for p in node.search_products(category_id="tea").items}
+    drinks = {p.product_id for p in node.search_products(category_id="drinks").items}
+    assert "oolong-tea" in tea
+    assert tea < drinks
+
+
+def test_iterating_products_walks_every_page_once(node, injected, edge):
+    everything = list(node.iter_products(page_size=4))
+    assert len(everything) == 14 == len({p.product_id for p in everything})
+    assert [p.product_id for p in everything] == sorted(p.product_id for p in everything)
+    client, injector = injected(edge.base_url)
+    assert list(client.iter_products(page_size=4)) == everything
+    assert injector.attempts("GET", "/catalog/products") == 4  # 4 + 4 + 4 + 2, fetched as it went
+    assert [p.product_id for p in node.iter_products("cake", page_size=1)] == ["pineapple-cake", "sun-cake"]
+
+
+def test_product_detail_and_categories(node):
+    product = node.get_product("pineapple-cake")
+    assert isinstance(product, ProductPublic)
+    assert [v.variant_id for v in product.variants] == ["pineapple-cake-1", "pineapple-cake-2"]
+    assert (product.variants[0].price, product.variants[0].final_price) == (300, 270)
+    assert product.active_discount is not None
+    assert product.active_discount.discount_id == "souvenir-week"
+    categories = node.list_categories()
+    assert categories[0].parent_id is None
+    tea = next(c for c in categories if c.category_id == "tea")
+    assert (tea.name, tea.name_en, tea.parent_id) == ("茶飲", "Tea", "drinks")
+
+
+def test_a_cart_from_creation_to_checkout(node):
+    cart = node.create_cart()
+    assert isinstance(cart, CartPublic)
+    assert (cart.status, cart.items, cart.total) == (CartStatus.OPEN, [], 0)
+    cart = node.add_item(cart.cart_id, "bubble-tea-1", 2)
+    cart = node.add_item(cart.cart_id, "bubble-tea-1")  # the same variant adds to its line
+    assert [(i.variant_id, i.quantity) for i in cart.items] == [("bubble-tea-1", 3)]
+    cart = node.add_item(cart.cart_id, "pineapple-cake-1")
+    assert (cart.item_count, cart.subtotal, cart.discount_total, cart.total) == (4, 465, 30, 435)
+    tea = next(i for i in cart.items if i.variant_id == "bubble-tea-1")
+    cart = node.set_item_quantity(cart.cart_id, tea.item_id, 1)
+    assert cart.total == 55 + 270
+    cart = node.remove_item(cart.cart_id, tea.item_id)
+    assert [i.variant_id for i in cart.items] == ["pineapple-cake-1"]
+    assert node.get_cart(cart.cart_id) == cart
+    cart = node.add_item(cart.cart_id, "pineapple-cake-1")  # 540 after the discount: the coupon's minimum
+
+    order = node.checkout(cart.cart_id, PaymentMethod.CARD, coupon_code="welcome100")
+    assert isinstance(order, Order)
+    assert order.status is OrderStatus.COMPLETED
+    assert (order.subtotal, order.discount_total, order.coupon_code, order.total) == (
+        600,
+        60,
+        "WELCOME100",
+        440,
+    )
+    assert order.payments[0].method is PaymentMethod.CARD
+    closed = node.get_cart(cart.cart_id)
+    assert (closed.status, closed.order_id) == (CartStatus.CHECKED_OUT, order.order_id)
+    assert node.get_product("pineapple-cake").variants[0].stock == 18
+    assert node.sync_status().pending_total == 2  # the order and its stock delta wait for the cloud
+
+
+def test_a_cart_created_with_lines(node):
+    cart = node.create_cart([("latte-1", 2), ("oolong-tea-1", 1)])
+    assert sorted((i.variant_id, i.quantity) for i in cart.items) == [("latte-1", 2), ("oolong-tea-1", 1)]
+
+
+def test_orders_listed_paged_read_and_returned(node):
+    made = [node.checkout(node.create_cart([("tissues-1", 1)]).cart_id, PaymentMethod.CASH) for _ in range(5)]
+    newest_first = [o.order_id for o in reversed(made)]
+    page = node.list_orders(limit=2)
+    assert [o.order_id for o in page.items] == newest_first[:2]
+    assert page.next_cursor is not None
+    assert [o.order_id for o in node.iter_orders(page_size=2)] == newest_first
+    assert node.get_order(made[0].order_id) == made[0]
+
+    stock = node.get_product("tissues").variants[0].stock
+    returned = node.transition_order(made[0].order_id, OrderStatus.RETURNED, note="破損")
+    assert returned.status is OrderStatus.RETURNED
+    assert node.get_product("tissues").variants[0].stock == stock + 1  # the goods are back on the shelf
+    assert [o.order_id for o in node.iter_orders(status=OrderStatus.RETURNED)] == [made[0].order_id]
+    assert node.list_orders(status=OrderStatus.REFUNDED).items == []
+
+
+def test_the_token_goes_as_a_bearer_header_once_set(injected, edge):
+    client, injector = injected(edge.base_url)
+    client.health()
+    client.token = "staff-token-1"
+    client.health()
+    client.token = None
+    client.health()
+    sent = [r.headers.get("Authorization") for r in injector.seen]
+    assert sent == [None, "Bearer staff-token-1", None]
+    with NodeClient(edge.base_url, token="from-the-start", transport=injector.transport) as other:
+        other.health()
+    assert injector.seen[-1].headers["Authorization"] == "Bearer from-the-start"
