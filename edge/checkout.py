@@ -18,7 +18,7 @@ from edge.tables import carts, checkout_keys, coupon_redemptions, order_items, o
 from models.errors import Conflict, CouponNotApplicable, InsufficientStock
 from models.ids import new_id
 from models.money import CURRENCY
-from models.node_api import CheckoutRequest
+from models.node_api import CartQuote, CheckoutRequest
 from models.order_states import Actor, OrderStatus, check_transition
 from models.pricing import PricedSale
 from models.sales import CartStatus, Channel, Order, PaymentMethod, PaymentStatus
@@ -43,6 +43,12 @@ def checkout(
     store_id = _store_id(conn)
     lines = _lines_to_sell(conn, cart_id)
     priced = _price_with_coupon(conn, lines, request.coupon_code, at)
+    if request.expected_total is not None and priced.total != request.expected_total:
+        raise Conflict(
+            f"the cart now comes to {priced.total}, not the {request.expected_total} expected",
+            code="totalChanged",
+            total=priced.total,
+        )
     check_transition(None, OrderStatus.COMPLETED, Actor.STORE)
     order_id = new_id()
     _write_order(
@@ -192,6 +198,22 @@ def _close_cart(
                 idempotency_key=idempotency_key, cart_id=cart_id, order_id=order_id, created_at=at
             )
         )
+
+
+def quote(conn: Connection, cart_id: str, coupon_code: str | None, at: datetime) -> CartQuote:
+    """The open cart priced as checkout would price it now, with ``coupon_code`` (refused as checkout
+    refuses it); stock is not checked here, checkout checks it."""
+    open_cart(conn, cart_id)
+    lines = cart_lines(conn, cart_id)
+    priced = _price_with_coupon(conn, lines, coupon_code, at)
+    return CartQuote(
+        cart_id=cart_id,
+        subtotal=priced.subtotal,
+        discount_total=priced.discount_total,
+        coupon_code=priced.coupon_code,
+        coupon_discount=priced.coupon_discount,
+        total=priced.total,
+    )
 
 
 def _price_with_coupon(conn: Connection, lines: list[Row[Any]], code: str | None, at: datetime) -> PricedSale:

@@ -108,9 +108,29 @@ class CartPublic(CamelModel):
     updated_at: AwareDatetime
 
 
+CouponCodeInput = Annotated[str, Field(min_length=3, max_length=32)]
+
+
+class CartQuote(CamelModel):
+    """What the cart comes to with a coupon, priced as checkout prices it: what the kiosk shows as due and
+    charges a card for before it checks out."""
+
+    cart_id: str
+    subtotal: TWD
+    discount_total: TWD
+    coupon_code: str | None
+    coupon_discount: TWD
+    total: TWD
+
+
 class CheckoutRequest(CamelModel):
     payment_method: PaymentMethod
-    coupon_code: Annotated[str, Field(min_length=3, max_length=32)] | None = None
+    coupon_code: CouponCodeInput | None = None
+    expected_total: TWD | None = Field(
+        default=None,
+        description="The total the shopper was shown and charged (a quote's): the checkout is refused with "
+        "409 totalChanged when prices moved since, instead of selling for another amount",
+    )
     idempotency_key: (
         Annotated[str, Field(min_length=8, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")] | None
     ) = None

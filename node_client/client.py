@@ -23,6 +23,7 @@ from models.node_api import (
     CartItemCreate,
     CartItemUpdate,
     CartPublic,
+    CartQuote,
     CheckoutRequest,
     Health,
     Page,
@@ -48,6 +49,7 @@ _PRODUCTS = TypeAdapter(Page[ProductSummary])
 _PRODUCT = TypeAdapter(ProductPublic)
 _CATEGORIES = TypeAdapter(list[Category])
 _CART = TypeAdapter(CartPublic)
+_QUOTE = TypeAdapter(CartQuote)
 _ORDER = TypeAdapter(Order)
 _ORDERS = TypeAdapter(Page[Order])
 
@@ -172,6 +174,7 @@ class NodeClient:
         *,
         coupon_code: str | None = None,
         idempotency_key: str | None = None,
+        expected_total: int | None = None,
     ) -> Order:
         """Sell the cart: the order, status ``completed``.
 
@@ -183,9 +186,16 @@ class NodeClient:
             payment_method=payment_method,
             coupon_code=coupon_code,
             idempotency_key=idempotency_key or new_idempotency_key(),
+            expected_total=expected_total,
         )
         path = f"/carts/{_segment(cart_id)}/checkout"
         return self._send(_ORDER, "POST", path, body, idempotent=True)
+
+    def quote_cart(self, cart_id: str, coupon_code: str | None = None) -> CartQuote:
+        """The cart priced as checkout will price it, with ``coupon_code`` (``Conflict`` with code
+        ``couponNotApplicable`` when it does not apply): show its ``total``, charge it, and pass it to
+        ``checkout`` as ``expected_total`` so a sale whose prices moved in between is refused."""
+        return self._get(_QUOTE, f"/carts/{_segment(cart_id)}/quote", {"couponCode": coupon_code})
 
     # orders
 

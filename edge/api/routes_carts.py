@@ -2,11 +2,19 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Response, status
+from fastapi import APIRouter, Body, Query, Response, status
 
 from edge import carts, checkout
 from edge.api.deps import CartIdPath, ItemIdPath, NodeDep
-from models.node_api import CartCreate, CartItemCreate, CartItemUpdate, CartPublic, CheckoutRequest
+from models.node_api import (
+    CartCreate,
+    CartItemCreate,
+    CartItemUpdate,
+    CartPublic,
+    CartQuote,
+    CheckoutRequest,
+    CouponCodeInput,
+)
 from models.sales import Order
 
 router = APIRouter(prefix="/carts", tags=["carts"])
@@ -50,6 +58,18 @@ def remove_item(cart_id: CartIdPath, item_id: ItemIdPath, node: NodeDep) -> Cart
     with node.db.write() as conn:
         carts.remove_item(conn, cart_id, item_id, at)
         return carts.get_cart(conn, cart_id, at)
+
+
+@router.get("/{cartId}/quote")
+def quote_cart(
+    cart_id: CartIdPath,
+    node: NodeDep,
+    coupon_code: Annotated[CouponCodeInput | None, Query(alias="couponCode")] = None,
+) -> CartQuote:
+    """The cart priced with a coupon as checkout will price it (409 couponNotApplicable when it does not
+    apply); pass its ``total`` as the checkout's ``expectedTotal``."""
+    with node.db.read() as conn:
+        return checkout.quote(conn, cart_id, coupon_code, node.now())
 
 
 @router.post(

@@ -219,6 +219,35 @@ def test_coupons_apply_after_discounts_and_single_use_coupons_are_used_once(edge
     assert unknown.json()["error"]["reason"] == "unknown"
 
 
+def test_a_quote_prices_the_cart_with_its_coupon_as_checkout_will(edge):
+    cart = new_cart(edge.client, ("pineapple-cake-1", 2))
+    quote = edge.client.get(f"/carts/{cart['cartId']}/quote", params={"couponCode": "welcome100"})
+    assert quote.status_code == 200, quote.text
+    assert quote.json() | {"cartId": ""} == {
+        "cartId": "",
+        "subtotal": 600,
+        "discountTotal": 60,
+        "couponCode": "WELCOME100",
+        "couponDiscount": 100,
+        "total": 440,
+    }
+    assert edge.client.get(f"/carts/{cart['cartId']}/quote").json()["total"] == 540  # no coupon
+    refused = edge.client.get(f"/carts/{cart['cartId']}/quote", params={"couponCode": "NOPE123"})
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "couponNotApplicable"
+    # the total a card was charged goes with the sale: another total is refused, nothing is sold
+    moved = checkout(edge.client, cart["cartId"], couponCode="WELCOME100", expectedTotal=439)
+    assert moved.status_code == 409
+    assert moved.json()["error"] | {"message": ""} == {"code": "totalChanged", "message": "", "total": 440}
+    assert edge.client.get(f"/carts/{cart['cartId']}").json()["status"] == "open"
+    sold = checkout(edge.client, cart["cartId"], couponCode="WELCOME100", expectedTotal=440)
+    assert sold.status_code == 201
+    assert sold.json()["total"] == 440
+    closed = edge.client.get(f"/carts/{cart['cartId']}/quote")
+    assert closed.status_code == 409
+    assert closed.json()["error"]["code"] == "cartClosed"
+
+
 def test_orders_list_recent_first_with_cursor_paging(edge):
     made = []
     for _ in range(5):
