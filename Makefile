@@ -26,7 +26,7 @@ demo:
 # Bring every language's .po file in step with the message keys the code uses (docs/i18n.md), then
 # translate what it lists as missing.
 messages:
-	.venv/bin/python -m plumbing.message_catalogs cloud.message_sources:SOURCES
+	.venv/bin/python -m plumbing.message_catalogs cloud.message_sources:SOURCES kiosk_ui.message_sources:SOURCES
 
 # Re-resolve the lock file after changing dependencies in pyproject.toml (needs uv: pip install uv).
 lock:

@@ -7,6 +7,7 @@ from cloud.cli import app as cloud_app
 from edge.cli import app as edge_app
 from edgestore.demo import demo
 from edgestore.edge_status import status as edge_status
+from kiosk_ui.cli import kiosk
 
 app = typer.Typer(
     help="edgestore: an edge-first store platform. Start with `edgestore demo`.",
@@ -18,6 +19,7 @@ edge_app.command("status")(edge_status)
 app.add_typer(edge_app, name="edge")
 app.add_typer(cloud_app, name="cloud")
 app.command()(demo)
+app.command()(kiosk)
 
 
 def main() -> None:

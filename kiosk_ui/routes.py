@@ -1,0 +1,21 @@
+"""The kiosk's screens, in one table: a name to go to, and the class that draws it. The screens are
+imported only when the app starts (they import Kivy, which must be set up first: ``kivy_setup``)."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    screen: str  # "module:Class" under kiosk_ui.screens
+
+
+ROUTES = (
+    Route("attract", "attract:AttractScreen"),  # idle: touch to start
+    Route("browse", "browse:BrowseScreen"),  # categories, search with the on-screen keyboard, products
+    Route("product", "product:ProductScreen"),  # one product: variants, stock, discount, add
+    Route("cart", "cart:CartScreen"),  # lines, quantities, coupon, total
+    Route("pay", "pay:PayScreen"),  # cash (given, change) or card through the terminal
+    Route("receipt", "receipt:ReceiptScreen"),  # order number, lines, totals, QR; printed
+)
+HOME = "attract"

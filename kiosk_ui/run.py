@@ -1,0 +1,60 @@
+"""Starting the kiosk: Kivy set up first (``kivy_setup``), then the app on the node's client, the payment
+terminal, the printer and the fonts. ``edgestore kiosk`` calls ``run_kiosk``."""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kiosk_ui.fonts import kiosk_fonts
+from kiosk_ui.hardware.payment import PaymentTerminal, SimulatedTerminal
+from kiosk_ui.hardware.printer import receipt_printer
+from kiosk_ui.kivy_setup import prepare_kivy
+from kiosk_ui.theme import ThemeName
+from plumbing.clock import utcnow
+from plumbing.i18n import LOCALES
+
+if TYPE_CHECKING:
+    from kiosk_ui.app import KioskApp
+
+
+@dataclass(frozen=True)
+class KioskOptions:
+    edge_url: str
+    size: tuple[int, int] = (800, 480)
+    fullscreen: bool = False
+    locale: str = "zh-TW"
+    theme: ThemeName = ThemeName.DARK
+    printer: str | None = None  # file:PATH, network:HOST[:PORT], usb:VID:PID
+    home: Path = Path.home() / ".edgestore" / "kiosk"
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``800x480`` -> (800, 480)."""
+    width, sep, height = text.lower().partition("x")
+    if not sep or not width.isdigit() or not height.isdigit() or int(width) < 320 or int(height) < 240:
+        raise ValueError(f"size {text!r}: write WIDTHxHEIGHT, e.g. 800x480 or 1280x800")
+    return int(width), int(height)
+
+
+def build_app(options: KioskOptions, terminal: PaymentTerminal | None = None) -> "KioskApp":
+    """The app, ready to ``run()``; Kivy must already be set up (``prepare_kivy``)."""
+    from kiosk_ui.app import KioskApp
+    from kiosk_ui.viewmodels.kiosk import Kiosk
+    from node_client import NodeClient
+
+    if options.locale not in LOCALES:
+        raise ValueError(f"language {options.locale!r}: one of {', '.join(LOCALES)}")
+    kiosk = Kiosk(
+        node=NodeClient(options.edge_url),
+        terminal=terminal or SimulatedTerminal(delay_s=2.0),
+        printer=receipt_printer(options.printer) if options.printer else None,
+        now=utcnow,
+        locale=options.locale,
+    )
+    return KioskApp(kiosk, fonts=kiosk_fonts(), theme=options.theme, size=options.size)
+
+
+def run_kiosk(options: KioskOptions) -> None:
+    prepare_kivy(size=options.size, fullscreen=options.fullscreen, home=options.home)
+    app = build_app(options)
+    app.run()

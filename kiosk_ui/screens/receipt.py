@@ -1,0 +1,81 @@
+"""After paying: the order number (large, for the counter), what was bought, the totals and a QR code of
+the order; the printer prints the same. "Done" (or the idle timeout) starts over for the next shopper."""
+
+import io
+
+from kivy.core.image import Image as CoreImage
+from kivy.metrics import dp
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.image import Image
+from kivy.uix.scrollview import ScrollView
+
+from kiosk_ui.screens.base import KioskScreen
+from kiosk_ui.viewmodels.receipt import order_number, qr_png, receipt_of
+from kiosk_ui.widgets import Text, button
+
+
+class ReceiptScreen(KioskScreen):
+    def on_pre_enter(self, *_: object) -> None:
+        super().on_pre_enter()
+        app, payment = self.app, self.app.kiosk.payment
+        if app.kiosk.printer is not None and payment is not None and payment.order is not None:
+            receipt = receipt_of(payment.order, self.words, tendered=payment.tendered or None)
+            printer = app.kiosk.printer
+            app.call_node(lambda: printer.print_receipt(receipt), lambda _: None, redraw=False)
+
+    def build(self, body: BoxLayout) -> None:
+        app, words, payment = self.app, self.words, self.app.kiosk.payment
+        assert payment is not None
+        assert payment.order is not None
+        order = payment.order
+        receipt = receipt_of(order, words, tendered=payment.tendered or None)
+        body.add_widget(
+            Text(
+                words("receipt.thanks"),
+                size=app.sizes.title,
+                colour=app.palette.text,
+                bold=True,
+                halign="center",
+                size_hint_y=None,
+                height=dp(app.sizes.touch),
+            )
+        )
+        middle = BoxLayout(spacing=dp(app.sizes.gap))
+        scroll = ScrollView()
+        lines = BoxLayout(orientation="vertical", size_hint_y=None, spacing=dp(2))
+        lines.bind(minimum_height=lines.setter("height"))
+        for line in [*receipt.lines, *receipt.totals]:
+            row = BoxLayout(size_hint_y=None, height=dp(app.sizes.body * 1.8))
+            row.add_widget(Text(line.text, size=app.sizes.body, colour=app.palette.text))
+            row.add_widget(
+                Text(
+                    line.amount, size=app.sizes.body, colour=app.palette.text, halign="right", size_hint_x=0.4
+                )
+            )
+            lines.add_widget(row)
+        scroll.add_widget(lines)
+        middle.add_widget(scroll)
+        side = BoxLayout(orientation="vertical", size_hint_x=0.4)
+        side.add_widget(
+            Text(
+                words("receipt.order", number=order_number(order)),
+                size=app.sizes.title,
+                colour=app.palette.text,
+                bold=True,
+                halign="center",
+                size_hint_y=None,
+                height=dp(app.sizes.touch),
+            )
+        )
+        texture = CoreImage(io.BytesIO(qr_png(order.order_id)), ext="png").texture
+        texture.mag_filter = "nearest"  # a QR code's squares stay sharp when scaled up
+        side.add_widget(Image(texture=texture, fit_mode="contain"))
+        middle.add_widget(side)
+        body.add_widget(middle)
+        body.add_widget(
+            button(words("receipt.done"), self.done, app.palette, app.sizes, accent=True, name="done")
+        )
+
+    def done(self) -> None:
+        self.app.kiosk.end_session()
+        self.app.go("attract")

@@ -1,0 +1,47 @@
+"""The whole kiosk without a window: its view-models, the node's client, the hardware and the clock. The
+Kivy app shows one; the view-models' tests build one against a real node."""
+
+from dataclasses import dataclass, field
+
+from kiosk_ui.hardware.payment import PaymentTerminal
+from kiosk_ui.hardware.printer import ReceiptPrinter
+from kiosk_ui.viewmodels.cart import Cart
+from kiosk_ui.viewmodels.catalog import Catalog
+from kiosk_ui.viewmodels.keyboard import Keyboard
+from kiosk_ui.viewmodels.node_api import NodeApi
+from kiosk_ui.viewmodels.payment import Payment
+from kiosk_ui.viewmodels.session import Session
+from plumbing.clock import Clock as Now
+
+
+@dataclass
+class Kiosk:
+    """Everything the screens show and use."""
+
+    node: NodeApi
+    terminal: PaymentTerminal
+    printer: ReceiptPrinter | None
+    now: Now
+    session: Session = field(init=False)
+    catalog: Catalog = field(init=False)
+    cart: Cart = field(init=False)
+    keyboard: Keyboard = field(init=False)
+    locale: str = "zh-TW"
+    payment: Payment | None = None
+    product_id: str | None = None
+
+    def __post_init__(self) -> None:
+        self.session = Session(self.now(), locale=self.locale)
+        self.catalog = Catalog(self.node)
+        self.cart = Cart(self.node)
+        self.keyboard = Keyboard()
+
+    def new_payment(self) -> Payment:
+        self.payment = Payment(self.node, self.cart, self.terminal)
+        return self.payment
+
+    def end_session(self) -> None:
+        self.cart.clear()
+        self.keyboard.clear()
+        self.payment, self.product_id = None, None
+        self.session.reset(self.now())

@@ -1,0 +1,46 @@
+"""What the view-models need of the node: the part of ``node_client.NodeClient`` they call, as a Protocol,
+so a view-model's signature says what it uses (and the kiosk's benchmark can count the calls)."""
+
+from collections.abc import Iterable
+from typing import Protocol
+
+from models.catalog import Category
+from models.node_api import CartPublic, CartQuote, Health, Page, ProductPublic, ProductSummary
+from models.sales import Order, PaymentMethod
+
+
+class NodeApi(Protocol):
+    def health(self) -> Health: ...
+
+    def list_categories(self) -> list[Category]: ...
+
+    def search_products(
+        self,
+        q: str | None = None,
+        *,
+        category_id: str | None = None,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> Page[ProductSummary]: ...
+
+    def get_product(self, product_id: str) -> ProductPublic: ...
+
+    def create_cart(self, items: Iterable[tuple[str, int]] = ()) -> CartPublic: ...
+
+    def add_item(self, cart_id: str, variant_id: str, quantity: int = 1) -> CartPublic: ...
+
+    def set_item_quantity(self, cart_id: str, item_id: str, quantity: int) -> CartPublic: ...
+
+    def remove_item(self, cart_id: str, item_id: str) -> CartPublic: ...
+
+    def quote_cart(self, cart_id: str, coupon_code: str | None = None) -> CartQuote: ...
+
+    def checkout(
+        self,
+        cart_id: str,
+        payment_method: PaymentMethod,
+        *,
+        coupon_code: str | None = None,
+        idempotency_key: str | None = None,
+        expected_total: int | None = None,
+    ) -> Order: ...

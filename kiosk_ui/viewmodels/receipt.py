@@ -1,0 +1,50 @@
+"""The receipt: what the screen shows after paying and what the printer prints, in the shopper's
+language, with a QR code of the order number (staff scan it to find the order for a return)."""
+
+import io
+
+import segno
+
+from kiosk_ui.hardware.printer import Receipt, ReceiptLine
+from models.business_days import TAIWAN
+from models.sales import Order
+from plumbing.i18n import Translator
+
+
+def order_number(order: Order) -> str:
+    """What a shopper reads out: the last six characters of the order id (the QR holds all of it)."""
+    return order.order_id[-6:]
+
+
+def receipt_of(order: Order, words: Translator, *, tendered: int | None = None) -> Receipt:
+    lines = [
+        ReceiptLine(
+            words("receipt.line", name=f"{i.name} {i.variant_name}".strip(), quantity=i.quantity),
+            words.money(i.line_total),
+        )
+        for i in order.items
+    ]
+    totals = [ReceiptLine(words("receipt.subtotal"), words.money(order.subtotal))]  # at list prices
+    if order.discount_total:
+        totals.append(ReceiptLine(words("receipt.discounts"), words.money(-order.discount_total)))
+    if order.coupon_code:
+        totals.append(
+            ReceiptLine(words("receipt.coupon", code=order.coupon_code), words.money(-order.coupon_discount))
+        )
+    totals.append(ReceiptLine(words("receipt.total"), words.money(order.total)))
+    if tendered is not None:
+        totals.append(ReceiptLine(words("receipt.cash"), words.money(tendered)))
+        totals.append(ReceiptLine(words("receipt.change"), words.money(tendered - order.total)))
+    footer = [
+        words("receipt.order", number=order_number(order)),
+        order.created_at.astimezone(TAIWAN).strftime("%Y-%m-%d %H:%M"),
+        words("receipt.thanks"),
+    ]
+    return Receipt(words("receipt.title"), lines, totals, footer, qr=order.order_id)
+
+
+def qr_png(content: str, *, scale: int = 6) -> bytes:
+    """The QR code as a PNG for the screen (the printer draws its own)."""
+    out = io.BytesIO()
+    segno.make(content, error="m").save(out, kind="png", scale=scale, border=2)
+    return out.getvalue()

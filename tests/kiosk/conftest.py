@@ -1,0 +1,75 @@
+"""A virtual display for the kiosk's real Kivy window: the test starts its own Xvfb on a free display
+number, and each kiosk run is a process of its own on it (tests/kiosk/kiosk_driver.py)."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from plumbing import wait_until
+from tests.edge.conftest import edge
+
+__all__ = ["edge"]  # the real node of tests/edge, served per test
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_display() -> int:
+    for number in range(90, 200):
+        if not Path(f"/tmp/.X{number}-lock").exists() and not Path(f"/tmp/.X11-unix/X{number}").exists():
+            return number
+    raise RuntimeError("no free X display number between :90 and :199")
+
+
+@pytest.fixture(scope="session")
+def display(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    xvfb = shutil.which("Xvfb")
+    if xvfb is None:
+        pytest.fail("Xvfb is not installed (apt install xvfb; scripts/bootstrap does)")
+    number = _free_display()
+    server = subprocess.Popen(
+        [xvfb, f":{number}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until(
+            lambda: Path(f"/tmp/.X11-unix/X{number}").exists(), timeout_s=20, what="Xvfb", watch=server
+        )
+        # The kiosk's font, taken out of the collection once for every run of the session.
+        os.environ["EDGESTORE_TEST_FONT_CACHE"] = str(tmp_path_factory.mktemp("xdg-cache"))
+        yield f":{number}"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def run_kiosk(display: str, script: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """Run one scripted kiosk session in its own process on ``display``; what it saw."""
+    folder.mkdir(parents=True, exist_ok=True)
+    script = {"out": str(folder), **script}
+    path = folder / "script.json"
+    path.write_text(json.dumps(script, ensure_ascii=False))
+    env = {**os.environ, "DISPLAY": display, "XDG_CACHE_HOME": os.environ["EDGESTORE_TEST_FONT_CACHE"]}
+    env.pop("WAYLAND_DISPLAY", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.kiosk.kiosk_driver", str(path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    result_file = folder / "result.json"
+    if not result_file.exists():
+        raise AssertionError(f"the kiosk did not finish (exit {done.returncode}):\n{done.stderr[-4000:]}")
+    result: dict[str, Any] = json.loads(result_file.read_text())
+    assert result["error"] is None, result["error"]
+    return result

@@ -1,0 +1,76 @@
+"""The kiosk in a real Kivy window under Xvfb, driven by touches against a real node: a shopper's whole
+way from the attract screen to the receipt, and what the screens say on the way."""
+
+from pathlib import Path
+
+from tests.edge.conftest import EdgeServer
+from tests.kiosk.conftest import run_kiosk
+
+
+def test_a_shopper_buys_with_cash_from_touch_to_receipt(display: str, edge: EdgeServer, tmp_path: Path):
+    printer = tmp_path / "printer.bin"
+    seen = run_kiosk(
+        display,
+        {
+            "edgeUrl": edge.base_url,
+            "size": [800, 480],
+            "printer": f"file:{printer}",
+            "steps": [
+                {"screen": "attract"},
+                {"texts": "attract"},
+                {"tap": "start"},
+                {"screen": "browse"},
+                {"tap": "category:souvenirs"},
+                {"screen": "browse"},
+                {"texts": "souvenirs"},
+                {"tap": "keyboard"},
+                {"tap": "layout"},
+                *[{"tap": f"key:{k}"} for k in "PINEAPPLE"],
+                {"screen": "browse"},
+                {"texts": "search"},
+                {"tap": "keyboard"},
+                {"tap": "product:pineapple-cake"},
+                {"screen": "product"},
+                {"tap": "variant:pineapple-cake-2"},
+                {"tap": "more"},
+                {"texts": "product"},
+                {"tap": "add"},
+                {"screen": "browse"},
+                {"tap": "cart"},
+                {"screen": "cart"},
+                {"tap": "coupon"},
+                *[{"tap": f"key:{k}"} for k in "WELCOME100"],
+                {"tap": "couponUse"},
+                {"texts": "cart"},
+                {"tap": "pay"},
+                {"screen": "pay"},
+                {"tap": "cash"},
+                {"tap": "note:1000"},
+                {"tap": "note:100"},
+                {"texts": "cash"},
+                {"tap": "confirmCash"},
+                {"screen": "receipt"},
+                {"texts": "receipt"},
+                {"tap": "done"},
+                {"screen": "attract"},
+            ],
+        },
+        tmp_path / "run",
+    )
+    texts = seen["texts"]
+    assert "歡迎光臨" in texts["attract"]
+    assert any("鳳梨酥" in t for t in texts["souvenirs"])
+    assert not any("珍珠奶茶" in t for t in texts["souvenirs"])
+    assert any("鳳梨酥" in t for t in texts["search"])
+    assert "NT$504（原價 NT$560，10% off）" in texts["product"]
+    assert "2" in texts["product"]
+    assert "優惠碼 WELCOME100：結帳時折抵" in texts["cart"]
+    assert "合計 NT$908" in texts["cart"]  # 2 x 504, less the coupon's 100, quoted by the node
+    assert "收您 NT$1,100" in texts["cash"]
+    assert "應付 NT$908" in texts["cash"]
+    assert "找零 NT$192" in texts["cash"]
+    assert "謝謝光臨！" in texts["receipt"]
+    assert "NT$908" in texts["receipt"]
+    assert "鳳梨酥".encode("big5") in printer.read_bytes()
+    orders = edge.client.get("/orders").json()["items"]
+    assert [o["total"] for o in orders] == [908]
