@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, delete, func, insert, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from edge import node_state, stock
+from edge import node_state, search_index, stock
 from edge.tables import brands, categories, coupons, discounts, product_search, products, variants
 from models.catalog import CatalogSnapshot, Category, Coupon, Discount, Product
 from models.errors import Conflict, NotFound
@@ -130,9 +130,7 @@ def upsert_product(conn: Connection, product: Product) -> None:
         vrow = variant.to_row() | {"product_id": product.product_id}
         vstmt = sqlite_insert(variants).values(**vrow)
         conn.execute(vstmt.on_conflict_do_update(index_elements=[variants.c.variant_id], set_=vrow))
-    search = {"product_id": product.product_id, "text": search_text(product)}
-    sstmt = sqlite_insert(product_search).values(**search)
-    conn.execute(sstmt.on_conflict_do_update(index_elements=[product_search.c.product_id], set_=search))
+    search_index.put(conn, product)
 
 
 def unlist_product(conn: Connection, product_id: str) -> None:
@@ -149,21 +147,9 @@ def upsert_row(conn: Connection, table: Any, row: dict[str, Any]) -> None:
     conn.execute(stmt.on_conflict_do_update(index_elements=key, set_=row))
 
 
-def search_text(product: Product) -> str:
-    parts = [product.name, product.name_en]
-    for v in product.variants:
-        parts += [v.name, v.name_en, v.sku or "", v.barcode or ""]
-    return " ".join(p for p in parts if p).casefold()
-
-
 def _insert_many(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
     if rows:
         conn.execute(insert(table), rows)
-
-
-def _like_pattern(q: str) -> str:
-    escaped = q.casefold().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def active_discounts(conn: Connection) -> list[Discount]:
@@ -185,14 +171,15 @@ def search_products(
     cursor: str | None = None,
     limit: int = 20,
 ) -> Page[ProductSummary]:
-    """Listed products matching ``q`` (any part of a zh-TW or English name, variant, SKU or barcode) and
-    ``categoryId`` (a category or sub-category), in id order, one page at a time."""
+    """Listed products matching ``q`` (any part of a zh-TW or English name, variant, SKU or barcode, or the
+    Zhuyin initials of a name: ``edge.search_index``) and ``categoryId`` (a category or sub-category), in id
+    order, one page at a time."""
     stmt = (
         select(products).where(products.c.listed.is_(True)).order_by(products.c.product_id).limit(limit + 1)
     )
     if q:
         stmt = stmt.join(product_search, product_search.c.product_id == products.c.product_id).where(
-            product_search.c.text.like(_like_pattern(q.strip()), escape="\\")
+            search_index.condition(q)
         )
     if category_id:
         stmt = stmt.where(

@@ -4,7 +4,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from edge import node_state
+from edge import node_state, search_index
 from edge.db import Database
 from edge.settings import EdgeSettings
 from plumbing import Clock, utcnow
@@ -35,7 +35,8 @@ class Node:
 
     @classmethod
     def open(cls, settings: EdgeSettings, clock: Clock = utcnow) -> "Node":
-        """Open (creating if needed) the node's database, migrate it, and make sure the node has an id."""
+        """Open (creating if needed) the node's database, migrate it, make sure the node has an id, and bring
+        its search index up to date (rebuilt once after an upgrade changed how it is built)."""
         db = Database(
             settings.database_path,
             busy_timeout_ms=settings.sqlite_busy_timeout_ms,
@@ -44,6 +45,7 @@ class Node:
         db.migrate()
         with db.write() as conn:
             device_id, _ = node_state.ensure_identity(conn, settings.store_id, settings.device_id)
+            search_index.ensure_current(conn)
         return cls(settings=settings, db=db, device_id=device_id, clock=clock)
 
     def now(self) -> datetime:

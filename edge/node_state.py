@@ -1,4 +1,5 @@
-"""Facts about this node kept in its database: its device id, its store, the catalog version it holds."""
+"""Facts about this node kept in its database: its device id, its store, the catalog version it holds, how
+its search index was built."""
 
 from contextlib import suppress
 from datetime import datetime
@@ -17,6 +18,7 @@ CATALOG_VERSION = "catalogVersion"
 LAST_CLOUD_CONTACT_AT = "lastCloudContactAt"
 DOWNLINK_SEQ = "downlinkSeq"  # the position in the store's downlink feed applied up to
 HLC_LAST = "hlcLast"  # the node's latest HLC stamp, so stamps keep increasing across restarts
+SEARCH_INDEX_VERSION = "searchIndexVersion"  # how product_search's rows were built (edge.search_index)
 
 
 def get(conn: Connection, key: str) -> str | None:

@@ -35,7 +35,8 @@ node_state = Table(
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=True),
 )
-"""Small key/value facts about this node: deviceId, storeId, catalogVersion, lastCloudContactAt."""
+"""Small key/value facts about this node: deviceId, storeId, catalogVersion, searchIndexVersion (the keys are
+``edge.node_state``'s)."""
 
 product_search = Table(
     "product_search",
@@ -43,7 +44,8 @@ product_search = Table(
     Column("product_id", ID, ForeignKey("products.product_id", ondelete="CASCADE"), primary_key=True),
     Column("text", Text, nullable=False),
 )
-"""Lower-cased names (zh-TW and English), variant names, SKUs and barcodes of each product, for ``q``."""
+"""Per listed product: its names (zh-TW and English), variant names, SKUs and barcodes, case-folded, and the
+Zhuyin initials of its names, for ``q`` (the layout is ``edge.search_index``'s)."""
 
 stock_levels = Table(
     "stock_levels",

@@ -1,0 +1,137 @@
+"""The catalog's search index: one row of text per listed product in ``product_search``, and the SQL
+condition a search's ``q`` becomes.
+
+A row's text is the product's names, variant names, SKUs and barcodes, case-folded, followed by the Zhuyin
+initials of its names (``models.zhuyin``) as fixed-width slots, one per Chinese character. A slot is U+001F
+followed by 37 positions, one per initial in ``INITIALS`` order, holding that initial where some reading of
+the character begins with it and U+001E where none does. 銀行 is two slots:
+
+    US ··································ㄧ··      銀: ㄧ
+    US ··········ㄏ··ㄒ·······················      行: ㄏ (háng) or ㄒ (xíng)
+    RS
+    (US = U+001F, each dot a U+001E, RS a lone U+001E: the end of the run)
+
+Because each initial has its own position, "this character can begin with ㄒ" is one fixed offset, and a
+query of n initials is one GLOB pattern of n slots with ``?`` everywhere but at the asked initial. That is
+exact for every combination of every polyphone's readings, in space linear in the name (spelling every
+combination out grows as their product). A run ends with a lone U+001E where the next slot's U+001F would be,
+so no query crosses from one run (or name) into the next.
+
+Only U+001E, U+001F and Zhuyin initials follow the names. The API refuses control characters in a query,
+so an ordinary search (LIKE; text with something other than initials and spaces) cannot match there, and a
+Zhuyin search (GLOB; every slot starts with U+001F) matches nowhere else. The marker is ASCII so that SQLite
+finds slots with a byte scan: a non-ASCII character after GLOB's ``*`` makes it decode every character, about
+five times slower (docs/performance.md).
+
+The text is built when a catalog (or a product change) is loaded. ``SEARCH_INDEX_VERSION`` says how it is
+built; a node whose rows were built another way rebuilds them once, at start (``ensure_current``), so a
+change here needs no migration.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from sqlalchemy import ColumnElement, Connection, false, select
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from edge import node_state
+from edge.tables import product_search, products, variants
+from models.catalog import Product
+from models.zhuyin import INITIALS, initials, zhuyin_query
+
+SEARCH_INDEX_VERSION = 2
+"""1: names, SKUs and barcodes; 2: and the Zhuyin initials of the names (issue 17)."""
+
+SLOT = "\x1f"
+"""Starts each character's slot."""
+ABSENT = "\x1e"
+"""An initial the character cannot begin with; alone, where a slot would start, it ends a run."""
+_WIDTH = len(INITIALS)
+_MAX_QUERY = 200
+"""Initials in the longest run a name can have (a name is at most 200 characters): a longer query matches
+nothing, and its pattern would exceed SQLite's 50,000 bytes."""
+
+
+def search_text(names: Iterable[str], codes: Iterable[str]) -> str:
+    """A product's row: its ``names`` (zh-TW and English, of the product and its variants), searched by text
+    and by Zhuyin initials, and its ``codes`` (SKUs, barcodes), by text."""
+    names = [n for n in names if n]
+    plain = " ".join([*names, *(c for c in codes if c)]).casefold()
+    return plain + "".join(_run_slots(run) for name in names for run in initials(name))
+
+
+def _run_slots(run: tuple[str, ...]) -> str:
+    slots = (SLOT + "".join(s if s in found else ABSENT for s in INITIALS) for found in run)
+    return "".join(slots) + ABSENT
+
+
+def product_text(product: Product) -> str:
+    names = [product.name, product.name_en]
+    codes: list[str] = []
+    for v in sorted(product.variants, key=lambda v: v.variant_id):  # the order ensure_current reads
+        names += [v.name, v.name_en]
+        codes += [v.sku or "", v.barcode or ""]
+    return search_text(names, codes)
+
+
+def put(conn: Connection, product: Product) -> None:
+    """The product's row, written or replaced."""
+    _put_text(conn, product.product_id, product_text(product))
+
+
+def _put_text(conn: Connection, product_id: str, text: str) -> None:
+    row = {"product_id": product_id, "text": text}
+    stmt = sqlite_insert(product_search).values(**row)
+    conn.execute(stmt.on_conflict_do_update(index_elements=[product_search.c.product_id], set_=row))
+
+
+def condition(q: str) -> ColumnElement[bool]:
+    """What ``q`` asks of a row: its Zhuyin initials when ``q`` is made of them (「ㄓㄓㄋㄔ」), else any
+    part of its text, case-insensitively."""
+    symbols = zhuyin_query(q)
+    if symbols is None:
+        return product_search.c.text.like(_like_pattern(q.strip()), escape="\\")
+    if len(symbols) > _MAX_QUERY:
+        return false()
+    return product_search.c.text.op("GLOB")(_initials_pattern(symbols))
+
+
+def _like_pattern(q: str) -> str:
+    escaped = q.casefold().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _initials_pattern(symbols: str) -> str:
+    slots = []
+    for symbol in symbols:
+        at = INITIALS.index(symbol)
+        slots.append(SLOT + "?" * at + symbol + "?" * (_WIDTH - 1 - at))
+    return "*" + "".join(slots) + "*"
+
+
+def ensure_current(conn: Connection) -> bool:
+    """Rebuild every listed product's row when they were built by another version of ``search_text`` (a
+    node that upgraded); True when it did. In the caller's write transaction, once per start."""
+    if node_state.get(conn, node_state.SEARCH_INDEX_VERSION) == str(SEARCH_INDEX_VERSION):
+        return False
+    names: dict[str, list[str]] = defaultdict(list)
+    codes: dict[str, list[str]] = defaultdict(list)
+    listed = select(products.c.product_id, products.c.name, products.c.name_en).where(
+        products.c.listed.is_(True)
+    )
+    for p in conn.execute(listed):
+        names[p.product_id] += [p.name, p.name_en]
+    listed_variants = (
+        select(variants.c.product_id, variants.c.name, variants.c.name_en, variants.c.sku, variants.c.barcode)
+        .where(variants.c.listed.is_(True))
+        .order_by(variants.c.variant_id)
+    )
+    for v in conn.execute(listed_variants):
+        if v.product_id in names:
+            names[v.product_id] += [v.name, v.name_en]
+            codes[v.product_id] += [v.sku or "", v.barcode or ""]
+    conn.execute(product_search.delete())
+    for product_id, product_names in names.items():
+        _put_text(conn, product_id, search_text(product_names, codes[product_id]))
+    node_state.put(conn, node_state.SEARCH_INDEX_VERSION, str(SEARCH_INDEX_VERSION))
+    return True
