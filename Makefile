@@ -1,5 +1,5 @@
 # The verbs a newcomer looks for. Everything runs from ./.venv (made by scripts/bootstrap).
-.PHONY: install test lint format bench demo lock messages
+.PHONY: install test lint format bench demo lock messages screenshots
 
 install:
 	scripts/bootstrap
@@ -25,6 +25,11 @@ demo:
 
 # Bring every language's .po file in step with the message keys the code uses (docs/i18n.md), then
 # translate what it lists as missing.
+# The kiosk's screens at 800x480 and 1280x800, zh-TW and English, into docs/screenshots/kiosk/ (its own
+# node and Xvfb). The dashboard's: EDGESTORE_SCREENSHOTS_DIR=docs/screenshots pytest tests/cloud/test_dashboard_browser.py
+screenshots:
+	.venv/bin/python scripts/kiosk_screenshots.py
+
 messages:
 	.venv/bin/python -m plumbing.message_catalogs cloud.message_sources:SOURCES kiosk_ui.message_sources:SOURCES
 

@@ -142,9 +142,11 @@ def cart_lines(conn: Connection, cart_id: str) -> list[Row[Any]]:
                 variants.c.variant_id,
                 variants.c.product_id,
                 variants.c.name.label("variant_name"),
+                variants.c.name_en.label("variant_name_en"),
                 variants.c.price,
                 variants.c.listed.label("variant_listed"),
                 products.c.name,
+                products.c.name_en,
                 products.c.listed.label("product_listed"),
             )
             .join(variants, variants.c.variant_id == cart_items.c.variant_id)
@@ -185,6 +187,8 @@ def get_cart(conn: Connection, cart_id: str, at: datetime) -> CartPublic:
             variant_id=line.variant_id,
             name=line.name,
             variant_name=line.variant_name,
+            name_en=line.name_en,
+            variant_name_en=line.variant_name_en,
             quantity=line.quantity,
             unit_price=p.unit_price,
             unit_discount=p.unit_discount,

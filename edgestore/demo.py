@@ -13,7 +13,9 @@ A second run on the same data folder finds everything it made the first time: th
 import contextlib
 import getpass
 import os
+import shutil
 import signal
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -359,6 +361,59 @@ def prepare(
     return Prepared(seeded, device, snapshot, settings, version, credentials)
 
 
+def has_display() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def kiosk_command(settings: EdgeSettings, data_dir: Path) -> list[str]:
+    """The self-checkout against the demo's node, its receipts printed into a file of the demo's folder."""
+    api = f"http://{client_host(settings.host)}:{settings.port}/api/v1"
+    return [
+        "edgestore",
+        "kiosk",
+        "--edge-url",
+        api,
+        "--printer",
+        f"file:{data_dir / 'kiosk' / 'receipts.bin'}",
+    ]
+
+
+def kiosk_banner(settings: EdgeSettings, data_dir: Path, *, opened: bool, asked: bool) -> str:
+    command = " ".join(kiosk_command(settings, data_dir))
+    if opened:
+        where = (
+            "its window is open on this display (a process of its own: closing it leaves the demo running)"
+        )
+    elif asked:
+        where = "no display here: run it where there is one (on a Pi's touchscreen add --fullscreen)"
+    else:
+        where = "not opened (--no-kiosk)"
+    return f"""Kiosk (kiosk_ui/)      {where}
+  start                {command} [--size 1280x800] [--lang en]
+  try                  touch to start; search with the Zhuyin keyboard: ㄓㄓㄋㄔ finds 珍珠奶茶; coupon SAVE10;
+                       pay cash, or card (a simulated terminal that approves); English with the 中文/English button
+  receipts             {data_dir / "kiosk" / "receipts.bin"} (the ESC/POS bytes a receipt printer would get)
+"""
+
+
+def _open_kiosk(settings: EdgeSettings, data_dir: Path) -> "subprocess.Popen[bytes] | None":
+    """The kiosk as the shop runs it: a process of its own, a client of the node's API."""
+    command = kiosk_command(settings, data_dir)
+    command[0] = shutil.which("edgestore") or command[0]
+    try:
+        return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+    except OSError as problem:
+        typer.echo(f"the kiosk did not start ({problem}); the rest of the demo runs on", err=True)
+        return None
+
+
+def _close_kiosk(window: "subprocess.Popen[bytes] | None") -> None:
+    if window is not None and window.poll() is None:
+        window.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            window.wait(timeout=10)
+
+
 def _require_mosquitto() -> None:
     """The demo runs its own broker: without Mosquitto installed it says so and exits (status 2)."""
     if not Path(MOSQUITTO).is_file():
@@ -405,6 +460,7 @@ def demo(
     cloud_port: Annotated[int, typer.Option(help="Cloud HTTP port (dashboard and API)")] = 8000,
     broker_port: Annotated[int, typer.Option(help="MQTT port of the demo's broker (0: a free port)")] = 0,
     host: Annotated[str, typer.Option(help="Bind address")] = "127.0.0.1",
+    kiosk: Annotated[bool, typer.Option(help="Open the self-checkout window when there is a display")] = True,
 ) -> None:
     """Run the whole system on embedded defaults on this machine, linked over MQTT, and print what to try."""
     import secrets
@@ -436,6 +492,7 @@ def demo(
     served: list[ServedApp] = []
     failed = False
     on_interrupt = signal.getsignal(signal.SIGINT)
+    kiosk_window: subprocess.Popen[bytes] | None = None
     try:
         ready = prepare(data_dir, port, host, cloud_settings, broker)
         settings, device, snapshot = ready.settings, ready.device, ready.snapshot
@@ -470,6 +527,8 @@ def demo(
                 credentials=ready.credentials,
             )
         )
+        kiosk_window = _open_kiosk(settings, data_dir) if kiosk and has_display() else None
+        typer.echo(kiosk_banner(settings, data_dir, opened=kiosk_window is not None, asked=kiosk))
         failed = not _serve_until_stopped(served)
     except KeyboardInterrupt:
         typer.echo("interrupted")
@@ -477,6 +536,7 @@ def demo(
         typer.echo(f"error: {exc}", err=True)
         failed = True
     finally:
+        _close_kiosk(kiosk_window)
         _shut_down(served, broker, on_interrupt)
     if failed:
         raise typer.Exit(1)

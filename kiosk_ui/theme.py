@@ -74,7 +74,7 @@ class Sizes:
     key: float  # on-screen keyboard keys
 
 
-SMALL = Sizes(touch=64, gap=8, body=18, title=26, price=22, columns=3, key=52)
+SMALL = Sizes(touch=64, gap=8, body=18, title=26, price=22, columns=3, key=48)
 LARGE = Sizes(touch=72, gap=12, body=22, title=34, price=28, columns=4, key=64)
 
 

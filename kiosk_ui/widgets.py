@@ -4,6 +4,7 @@ instead of overflowing, and buttons that are big enough to touch. Screens build 
 from collections.abc import Callable
 from typing import Any
 
+from kivy.core.text import Label as CoreLabel
 from kivy.graphics import Color, Rectangle
 from kivy.metrics import dp, sp
 from kivy.uix.boxlayout import BoxLayout
@@ -11,6 +12,13 @@ from kivy.uix.button import Button
 from kivy.uix.label import Label
 
 from kiosk_ui.theme import Colour, Palette, Sizes
+
+
+def text_width(text: str, size: float) -> float:
+    """How wide ``text`` draws at ``size`` sp in the kiosk's font (Chinese is about twice Latin's width)."""
+    label = CoreLabel(text=text, font_size=sp(size))
+    label.refresh()
+    return float(label.texture.size[0])
 
 
 class Panel(BoxLayout):

@@ -87,6 +87,8 @@ class CartItemPublic(CamelModel):
     variant_id: str
     name: str
     variant_name: str
+    name_en: str = Field("", description="The product's English name, empty when it has none")
+    variant_name_en: str = ""
     quantity: int
     unit_price: TWD
     unit_discount: TWD

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from plumbing import free_port
+from plumbing import free_port, wait_until
 from tests.conftest import EDGESTORE
 
 pytestmark = pytest.mark.slow
@@ -41,6 +41,7 @@ class Demo:
                 str(self.port),
                 "--cloud-port",
                 str(self.cloud_port),
+                "--no-kiosk",  # a window would open on a developer's display
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -137,6 +138,8 @@ def test_the_demo_runs_linked_and_a_sale_reaches_the_cloud_then_a_rerun_finds_it
         assert broker_url, banner
         assert f"the node is connected to {broker_url.group(1)}" in banner
         assert f"{first.api}/orders" in banner
+        wait_until(lambda: "Kiosk (kiosk_ui/)" in first.output, timeout_s=30, what="the kiosk's lines")
+        assert f"edgestore kiosk --edge-url {first.api}" in first.output
         assert "'pineapple-cake-1'" in banner or '"variantId":"pineapple-cake-1"' in banner
         assert "reaches the cloud within seconds" in banner
         assert "demo / edgestore-demo" in banner

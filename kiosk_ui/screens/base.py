@@ -35,6 +35,8 @@ class KioskScreen(Screen):
             spacing=dp(self.app.sizes.gap),
         )
         self.build(body)
+        if all(child.size_hint_y is None for child in body.children):
+            body.add_widget(BoxLayout())  # what is left goes below: a screen of fixed rows starts at the top
         self.add_widget(body)
 
     def build(self, body: BoxLayout) -> None:

@@ -5,7 +5,7 @@ exist, so a 10,000-product catalog scrolls as smoothly as a small one)."""
 from functools import partial
 from typing import Any
 
-from kivy.metrics import dp, sp
+from kivy.metrics import dp
 from kivy.properties import StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
@@ -15,7 +15,8 @@ from kivy.uix.scrollview import ScrollView
 
 from kiosk_ui.screens.base import KioskScreen
 from kiosk_ui.screens.keypad import keypad
-from kiosk_ui.widgets import Panel, Text, button
+from kiosk_ui.theme import SMALL
+from kiosk_ui.widgets import Panel, Text, button, text_width
 from models.node_api import ProductSummary
 
 LOAD_MORE_AT = 0.15  # of the list left below the view
@@ -75,7 +76,7 @@ class ProductGrid(RecycleView):
         sizes = screen.app.sizes
         layout = RecycleGridLayout(
             cols=sizes.columns,
-            default_size=(None, dp(sizes.touch * 2)),
+            default_size=(None, dp(sizes.touch * 1.6)),
             default_size_hint=(1, None),
             size_hint_y=None,
             spacing=dp(sizes.gap),
@@ -94,7 +95,10 @@ class ProductGrid(RecycleView):
 class BrowseScreen(KioskScreen):
     def build(self, body: BoxLayout) -> None:
         app, words, kiosk = self.app, self.words, self.app.kiosk
-        body.add_widget(self.header(words("browse.title")))
+        if not (
+            self.keyboard_open and app.sizes is SMALL
+        ):  # a 7-inch screen gives the header's room to results
+            body.add_widget(self.header(words("browse.title")))
         body.add_widget(self._search_row())
         if app.problem:
             body.add_widget(
@@ -106,7 +110,8 @@ class BrowseScreen(KioskScreen):
                     height=dp(app.sizes.touch * 0.6),
                 )
             )
-        body.add_widget(self._categories())
+        if not self.keyboard_open:  # while typing, the results get the room
+            body.add_widget(self._categories())
         self.grid = ProductGrid(self)
         self.grid.data = [self._tile(p) for p in kiosk.catalog.items]
         if kiosk.catalog.loaded and not kiosk.catalog.items:
@@ -121,14 +126,18 @@ class BrowseScreen(KioskScreen):
     keyboard_open = False
 
     def _tile(self, product: ProductSummary) -> dict[str, Any]:
+        """A tile's three lines: the name, the price to pay, and under it the price before a discount or
+        "sold out" (the price line stays short, so it never needs shortening)."""
         words = self.words
-        note = words("browse.soldOut") if product.stock <= 0 else ""
-        price = words.money(product.final_price)
-        if product.final_price < product.price:
-            price = words("browse.discounted", price=price, was=words.money(product.price))
+        if product.stock <= 0:
+            note = words("browse.soldOut")
+        elif product.final_price < product.price:
+            note = words("browse.was", was=words.money(product.price))
+        else:
+            note = ""
         return {
             "title": words.name(product.name, product.name_en),
-            "price": price,
+            "price": words.money(product.final_price),
             "note": note,
             "product_id": product.product_id,
         }
@@ -177,7 +186,7 @@ class BrowseScreen(KioskScreen):
                     accent=chosen,
                     name=f"category:{category_id or 'all'}",
                     size_hint_x=None,
-                    width=dp(max(app.sizes.touch * 1.6, sp(app.sizes.body) * (len(label) + 2))),
+                    width=max(dp(app.sizes.touch * 1.6), text_width(label, app.sizes.body) + dp(32)),
                 )
             )
         strip.add_widget(row)

@@ -6,6 +6,7 @@ from kivy.uix.scrollview import ScrollView
 
 from kiosk_ui.screens.base import KioskScreen
 from kiosk_ui.screens.keypad import keypad
+from kiosk_ui.theme import SMALL
 from kiosk_ui.viewmodels.keyboard import Layout
 from kiosk_ui.widgets import Panel, Text, button
 from models.node_api import CartItemPublic
@@ -16,7 +17,10 @@ class CartScreen(KioskScreen):
 
     def build(self, body: BoxLayout) -> None:
         app, words, cart = self.app, self.words, self.app.kiosk.cart
-        body.add_widget(self.header(words("cart.title"), back="browse", cart=False))
+        # Typing a code on a 7-inch screen, the keyboard needs the header's and the totals' room.
+        compact = self.entering_coupon and app.sizes is SMALL
+        if not compact:
+            body.add_widget(self.header(words("cart.title"), back="browse", cart=False))
         if app.problem:
             body.add_widget(
                 Text(
@@ -70,7 +74,8 @@ class CartScreen(KioskScreen):
                 width=dp(app.sizes.touch * 2.4),
             )
         )
-        body.add_widget(totals)
+        if not compact:
+            body.add_widget(totals)
         if self.entering_coupon:
             body.add_widget(keypad(app, app.kiosk.keyboard, self.render, switchable=False))
 
@@ -83,7 +88,7 @@ class CartScreen(KioskScreen):
             spacing=dp(app.sizes.gap),
             padding=(dp(8), 0),
         )
-        name = f"{item.name} {item.variant_name}".strip()
+        name = f"{words.name(item.name, item.name_en)} {words.name(item.variant_name, item.variant_name_en)}".strip()
         if item.unit_discount:
             name = words("cart.lineDiscount", name=name, amount=words.money(item.unit_discount))
         row.add_widget(Text(name, size=app.sizes.body, colour=app.palette.text))

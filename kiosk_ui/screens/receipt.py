@@ -19,7 +19,12 @@ class ReceiptScreen(KioskScreen):
         super().on_pre_enter()
         app, payment = self.app, self.app.kiosk.payment
         if app.kiosk.printer is not None and payment is not None and payment.order is not None:
-            receipt = receipt_of(payment.order, self.words, tendered=payment.tendered or None)
+            receipt = receipt_of(
+                payment.order,
+                self.words,
+                tendered=payment.tendered or None,
+                english=app.kiosk.cart.english_names,
+            )
             printer = app.kiosk.printer
             app.call_node(lambda: printer.print_receipt(receipt), lambda _: None, redraw=False)
 
@@ -28,7 +33,9 @@ class ReceiptScreen(KioskScreen):
         assert payment is not None
         assert payment.order is not None
         order = payment.order
-        receipt = receipt_of(order, words, tendered=payment.tendered or None)
+        receipt = receipt_of(
+            order, words, tendered=payment.tendered or None, english=app.kiosk.cart.english_names
+        )
         body.add_widget(
             Text(
                 words("receipt.thanks"),

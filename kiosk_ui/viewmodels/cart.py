@@ -42,6 +42,12 @@ class Cart(Observable):
         return self.cart.total if self.cart else 0
 
     @property
+    def english_names(self) -> dict[str, tuple[str, str]]:
+        """The English product and variant names of the cart's lines, by variant id (for the receipt)."""
+        items = self.cart.items if self.cart else []
+        return {i.variant_id: (i.name_en, i.variant_name_en) for i in items}
+
+    @property
     def coupon_discount(self) -> int:
         return self.quote.coupon_discount if self.quote else 0
 

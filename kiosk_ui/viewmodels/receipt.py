@@ -2,6 +2,7 @@
 language, with a QR code of the order number (staff scan it to find the order for a return)."""
 
 import io
+from collections.abc import Mapping
 
 import segno
 
@@ -16,10 +17,24 @@ def order_number(order: Order) -> str:
     return order.order_id[-6:]
 
 
-def receipt_of(order: Order, words: Translator, *, tendered: int | None = None) -> Receipt:
+def receipt_of(
+    order: Order,
+    words: Translator,
+    *,
+    tendered: int | None = None,
+    english: Mapping[str, tuple[str, str]] | None = None,
+) -> Receipt:
+    """``english``: the English product and variant names by variant id (the cart's), since an order keeps
+    the zh-TW names it was sold under."""
+    names = english or {}
+
+    def line_name(variant_id: str, name: str, variant_name: str) -> str:
+        name_en, variant_name_en = names.get(variant_id, ("", ""))
+        return f"{words.name(name, name_en)} {words.name(variant_name, variant_name_en)}".strip()
+
     lines = [
         ReceiptLine(
-            words("receipt.line", name=f"{i.name} {i.variant_name}".strip(), quantity=i.quantity),
+            words("receipt.line", name=line_name(i.variant_id, i.name, i.variant_name), quantity=i.quantity),
             words.money(i.line_total),
         )
         for i in order.items

@@ -3,7 +3,6 @@ number, and each kiosk run is a process of its own on it (tests/kiosk/kiosk_driv
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from plumbing import wait_until
+from plumbing.xvfb import virtual_display
 from tests.edge.conftest import edge
 
 __all__ = ["edge"]  # the real node of tests/edge, served per test
@@ -20,34 +19,12 @@ __all__ = ["edge"]  # the real node of tests/edge, served per test
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _free_display() -> int:
-    for number in range(90, 200):
-        if not Path(f"/tmp/.X{number}-lock").exists() and not Path(f"/tmp/.X11-unix/X{number}").exists():
-            return number
-    raise RuntimeError("no free X display number between :90 and :199")
-
-
 @pytest.fixture(scope="session")
 def display(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    xvfb = shutil.which("Xvfb")
-    if xvfb is None:
-        pytest.fail("Xvfb is not installed (apt install xvfb; scripts/bootstrap does)")
-    number = _free_display()
-    server = subprocess.Popen(
-        [xvfb, f":{number}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_until(
-            lambda: Path(f"/tmp/.X11-unix/X{number}").exists(), timeout_s=20, what="Xvfb", watch=server
-        )
+    with virtual_display() as name:
         # The kiosk's font, taken out of the collection once for every run of the session.
         os.environ["EDGESTORE_TEST_FONT_CACHE"] = str(tmp_path_factory.mktemp("xdg-cache"))
-        yield f":{number}"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+        yield name
 
 
 def run_kiosk(display: str, script: dict[str, Any], folder: Path) -> dict[str, Any]:

@@ -87,10 +87,28 @@ class Driver:
         widget = named(self.app.screens.current_screen, name) or named(self.app.root, name)
         if self.app.busy or widget is None:
             return False
+        if not self.on_screen(widget):
+            return False
         touch = UnitTestTouch(*widget.to_window(*widget.center))
         touch.touch_down()
         touch.touch_up()
         return True
+
+    def on_screen(self, widget: Any) -> bool:
+        """Whether ``widget``'s centre is in the window; if not, its strip or list is scrolled to it (as a
+        shopper would swipe) and the tap waits for the next frame."""
+        from kivy.core.window import Window
+        from kivy.uix.scrollview import ScrollView
+
+        x, y = widget.to_window(*widget.center)
+        if 0 <= x < Window.width and 0 <= y < Window.height:
+            return True
+        parent = widget.parent
+        while parent is not None and not isinstance(parent, ScrollView):
+            parent = parent.parent
+        if parent is not None:
+            parent.scroll_to(widget, animate=False)
+        return False
 
     def do_shot(self, file: str) -> bool:
         if self.app.busy:

@@ -24,8 +24,7 @@ def test_a_shopper_buys_with_cash_from_touch_to_receipt(display: str, edge: Edge
                 {"screen": "browse"},
                 {"texts": "souvenirs"},
                 {"tap": "keyboard"},
-                {"tap": "layout"},
-                *[{"tap": f"key:{k}"} for k in "PINEAPPLE"],
+                *[{"tap": f"key:{k}"} for k in "ㄈㄌㄙ"],  # 鳳梨酥's Zhuyin initials, no input method
                 {"screen": "browse"},
                 {"texts": "search"},
                 {"tap": "keyboard"},
@@ -63,6 +62,7 @@ def test_a_shopper_buys_with_cash_from_touch_to_receipt(display: str, edge: Edge
     assert not any("珍珠奶茶" in t for t in texts["souvenirs"])
     assert any("鳳梨酥" in t for t in texts["search"])
     assert "NT$504（原價 NT$560，10% off）" in texts["product"]
+    assert "ㄈㄌㄙ" in texts["search"]
     assert "2" in texts["product"]
     assert "優惠碼 WELCOME100：結帳時折抵" in texts["cart"]
     assert "合計 NT$908" in texts["cart"]  # 2 x 504, less the coupon's 100, quoted by the node
@@ -74,3 +74,49 @@ def test_a_shopper_buys_with_cash_from_touch_to_receipt(display: str, edge: Edge
     assert "鳳梨酥".encode("big5") in printer.read_bytes()
     orders = edge.client.get("/orders").json()["items"]
     assert [o["total"] for o in orders] == [908]
+
+
+def test_a_declined_card_says_so_and_the_next_tap_pays_in_english(
+    display: str, edge: EdgeServer, tmp_path: Path
+):
+    seen = run_kiosk(
+        display,
+        {
+            "edgeUrl": edge.base_url,
+            "size": [1280, 800],
+            "terminal": ["declined"],
+            "steps": [
+                {"screen": "attract"},
+                {"tap": "language"},
+                {"texts": "attract"},
+                {"tap": "start"},
+                {"screen": "browse"},
+                {"tap": "product:latte"},
+                {"screen": "product"},
+                {"tap": "add"},
+                {"screen": "browse"},
+                {"texts": "browse"},
+                {"tap": "cart"},
+                {"screen": "cart"},
+                {"tap": "pay"},
+                {"screen": "pay"},
+                {"tap": "card"},
+                {"screen": "pay"},
+                {"texts": "declined"},
+                {"tap": "card"},
+                {"screen": "receipt"},
+                {"texts": "receipt"},
+            ],
+        },
+        tmp_path / "run",
+    )
+    texts = seen["texts"]
+    assert "Welcome" in texts["attract"]
+    assert "Caffè latte" in texts["browse"]
+    assert "Cart 1" in texts["browse"]
+    assert "The card was declined: try another way to pay" in texts["declined"]
+    assert "Thank you!" in texts["receipt"]
+    assert "Caffè latte Medium x1" in texts["receipt"]
+    [order] = edge.client.get("/orders").json()["items"]
+    assert order["payments"][0]["method"] == "card"
+    assert order["total"] == 65
