@@ -17,5 +17,6 @@ ROUTES = (
     Route("cart", "cart:CartScreen"),  # lines, quantities, coupon, total
     Route("pay", "pay:PayScreen"),  # cash (given, change) or card through the terminal
     Route("receipt", "receipt:ReceiptScreen"),  # order number, lines, totals, QR; printed
+    Route("scan", "scan:ScanScreen"),  # the camera, the recogniser's top three (when the node has a model)
 )
 HOME = "attract"

@@ -154,6 +154,18 @@ class BrowseScreen(KioskScreen):
             )
         )
         row.add_widget(shown)
+        if app.kiosk.session.can_scan:
+            row.add_widget(
+                button(
+                    words("browse.scan"),
+                    lambda: app.go("scan"),
+                    app.palette,
+                    app.sizes,
+                    name="scan",
+                    size_hint_x=None,
+                    width=dp(app.sizes.touch * 1.6),
+                )
+            )
         row.add_widget(
             button(
                 words("browse.keyboard") if not self.keyboard_open else words("browse.hideKeyboard"),

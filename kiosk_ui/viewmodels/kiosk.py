@@ -3,6 +3,7 @@ Kivy app shows one; the view-models' tests build one against a real node."""
 
 from dataclasses import dataclass, field
 
+from kiosk_ui.hardware.camera import Camera
 from kiosk_ui.hardware.payment import PaymentTerminal
 from kiosk_ui.hardware.printer import ReceiptPrinter
 from kiosk_ui.viewmodels.cart import Cart
@@ -10,6 +11,7 @@ from kiosk_ui.viewmodels.catalog import Catalog
 from kiosk_ui.viewmodels.keyboard import Keyboard
 from kiosk_ui.viewmodels.node_api import NodeApi
 from kiosk_ui.viewmodels.payment import Payment
+from kiosk_ui.viewmodels.scan import Recognizer
 from kiosk_ui.viewmodels.session import Session
 from plumbing.clock import Clock as Now
 
@@ -27,6 +29,8 @@ class Kiosk:
     cart: Cart = field(init=False)
     keyboard: Keyboard = field(init=False)
     locale: str = "zh-TW"
+    camera: Camera | None = None
+    recognizer: Recognizer | None = None
     payment: Payment | None = None
     product_id: str | None = None
 

@@ -9,6 +9,7 @@ A script is JSON: {"edgeUrl", "size": [w, h], "locale", "theme", "terminal": [ou
   {"screen": name}                   wait until that screen shows and the node has answered
   {"shot": file}                     save the window as out/file
   {"texts": label}                   record every text on screen under label
+  {"go": screen}                     straight to a screen (one no touch reaches in the test's setup)
   {"wait": seconds}
 The result, out/result.json: {"texts": {label: [...]}, "screens": [...], "error": null or a message}.
 """
@@ -122,6 +123,11 @@ class Driver:
         self.result["texts"][label] = texts_of(self.app.root)
         return True
 
+    def do_go(self, screen: str) -> bool:
+        """Straight to a screen no touch reaches in this setup (scan, without a recognition model)."""
+        self.app.go(screen)
+        return True
+
     def do_wait(self, seconds: float) -> bool:
         self.until = self.until or time.monotonic() + seconds
         if time.monotonic() < self.until:
@@ -133,6 +139,7 @@ class Driver:
 def build_app(script: dict[str, Any]) -> Any:
     from kiosk_ui.app import KioskApp
     from kiosk_ui.fonts import kiosk_fonts
+    from kiosk_ui.hardware.camera import FileCamera
     from kiosk_ui.hardware.payment import Outcome, SimulatedTerminal
     from kiosk_ui.hardware.printer import receipt_printer
     from kiosk_ui.theme import ThemeName
@@ -146,6 +153,7 @@ def build_app(script: dict[str, Any]) -> Any:
         printer=receipt_printer(script["printer"]) if script.get("printer") else None,
         now=utcnow,
         locale=script.get("locale", "zh-TW"),
+        camera=FileCamera(Path(script["camera"])) if script.get("camera") else None,
     )
     return KioskApp(
         kiosk, fonts=kiosk_fonts(), theme=ThemeName(script.get("theme", "dark")), size=tuple(script["size"])

@@ -95,3 +95,16 @@ def test_the_kiosk_font_is_the_traditional_chinese_face(tmp_path: Path):
         assert TTFont(str(path))["name"].getDebugName(1) == FAMILY
     again = kiosk_fonts(tmp_path)  # taken out once, then reused
     assert again.regular.stat().st_mtime == fonts.regular.stat().st_mtime
+
+
+def test_the_scan_view_model_previews_the_camera_and_waits_for_a_recogniser(tmp_path: Path):
+    from kiosk_ui.viewmodels.scan import Scan
+
+    Image.new("RGB", (8, 8), "green").save(tmp_path / "held-up.jpg")
+    scan = Scan(FileCamera(tmp_path), recognizer=None)
+    scan.start()
+    assert scan.capture() == (tmp_path / "held-up.jpg").read_bytes()
+    assert not scan.ready
+    assert scan.look() == []
+    scan.stop()
+    assert not scan.looking

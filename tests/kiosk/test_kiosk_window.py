@@ -3,6 +3,8 @@ way from the attract screen to the receipt, and what the screens say on the way.
 
 from pathlib import Path
 
+from PIL import Image
+
 from tests.edge.conftest import EdgeServer
 from tests.kiosk.conftest import run_kiosk
 
@@ -120,3 +122,39 @@ def test_a_declined_card_says_so_and_the_next_tap_pays_in_english(
     [order] = edge.client.get("/orders").json()["items"]
     assert order["payments"][0]["method"] == "card"
     assert order["total"] == 65
+
+
+def test_the_scan_screen_shows_the_camera_and_sends_the_shopper_to_browse(
+    display: str, edge: EdgeServer, tmp_path: Path
+):
+    stills = tmp_path / "stills"
+    stills.mkdir()
+    Image.new("RGB", (320, 240), "orange").save(stills / "held-up.jpg")
+    seen = run_kiosk(
+        display,
+        {
+            "edgeUrl": edge.base_url,
+            "size": [800, 480],
+            "camera": str(stills),
+            "steps": [
+                {"screen": "attract"},
+                {"tap": "start"},
+                {"screen": "browse"},
+                {"texts": "browse"},
+                {"go": "scan"},
+                {"screen": "scan"},
+                {"wait": 1.2},
+                {"shot": "scan.png"},
+                {"texts": "scan"},
+                {"tap": "notThis"},
+                {"screen": "browse"},
+            ],
+        },
+        tmp_path / "run",
+    )
+    # no recognition model on this node: no scan button, and the screen says so
+    assert "掃描" not in seen["texts"]["browse"]
+    assert "商品辨識尚未就緒，請改用搜尋" in seen["texts"]["scan"]
+    shot = Image.open(tmp_path / "run" / "scan.png").convert("RGB")
+    orange = sum(1 for r, g, b in shot.get_flattened_data() if r > 200 and 100 < g < 190 and b < 60)
+    assert orange > 10_000  # the camera's still is on the screen
