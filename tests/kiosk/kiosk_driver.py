@@ -9,6 +9,7 @@ A script is JSON: {"edgeUrl", "size": [w, h], "locale", "theme", "terminal": [ou
   {"screen": name}                   wait until that screen shows and the node has answered
   {"shot": file}                     save the window as out/file
   {"texts": label}                   record every text on screen under label
+  {"mark": name} / {"await": name}   tell the test a point was reached / wait until it did its part
   {"go": screen}                     straight to a screen (one no touch reaches in the test's setup)
   {"wait": seconds}
 The result, out/result.json: {"texts": {label: [...]}, "screens": [...], "error": null or a message}.
@@ -122,6 +123,15 @@ class Driver:
             return False
         self.result["texts"][label] = texts_of(self.app.root)
         return True
+
+    def do_mark(self, name: str) -> bool:
+        """Tell the test a point was reached (``out/mark-NAME``): it does something to the world."""
+        (self.out / f"mark-{name}").touch()
+        return True
+
+    def do_await(self, name: str) -> bool:
+        """Wait until the test says it is done (``out/done-NAME``)."""
+        return (self.out / f"done-{name}").exists()
 
     def do_go(self, screen: str) -> bool:
         """Straight to a screen no touch reaches in this setup (scan, without a recognition model)."""

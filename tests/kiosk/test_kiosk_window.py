@@ -1,11 +1,16 @@
 """The kiosk in a real Kivy window under Xvfb, driven by touches against a real node: a shopper's whole
 way from the attract screen to the receipt, and what the screens say on the way."""
 
+import threading
 from pathlib import Path
 
 from PIL import Image
 
-from tests.edge.conftest import EdgeServer
+from edge.demo_catalog import demo_catalog
+from edge.settings import EdgeSettings
+from plumbing import free_port, wait_until
+from tests.conftest import FakeClock
+from tests.edge.conftest import EdgeServer, load_catalog, start_server
 from tests.kiosk.conftest import run_kiosk
 
 
@@ -158,3 +163,70 @@ def test_the_scan_screen_shows_the_camera_and_sends_the_shopper_to_browse(
     shot = Image.open(tmp_path / "run" / "scan.png").convert("RGB")
     orange = sum(1 for r, g, b in shot.get_flattened_data() if r > 200 and 100 < g < 190 and b < 60)
     assert orange > 10_000  # the camera's still is on the screen
+
+
+def test_the_node_gone_and_back_the_sale_goes_through_with_its_cart_kept(
+    display: str, tmp_path: Path, clock: FakeClock
+):
+    settings = EdgeSettings(data_dir=tmp_path / "node", port=free_port())
+    load_catalog(settings, demo_catalog(now=clock()), clock())
+    served = [start_server(settings, clock)]
+    out = tmp_path / "run"
+
+    def world() -> None:
+        """Kill the node when the kiosk says so, bring it back when it says so."""
+        wait_until(lambda: (out / "mark-kill").exists(), timeout_s=120, what="the kiosk's cart")
+        served[0].stop(timeout_s=20)
+        (out / "done-kill").touch()
+        wait_until(lambda: (out / "mark-revive").exists(), timeout_s=120, what="the kiosk's failed payment")
+        served[0] = start_server(settings, clock)
+        (out / "done-revive").touch()
+
+    helper = threading.Thread(target=world, daemon=True)
+    helper.start()
+    try:
+        seen = run_kiosk(
+            display,
+            {
+                "edgeUrl": f"http://127.0.0.1:{settings.port}/api/v1",
+                "size": [800, 480],
+                "steps": [
+                    {"screen": "attract"},
+                    {"tap": "start"},
+                    {"screen": "browse"},
+                    {"tap": "product:latte"},
+                    {"screen": "product"},
+                    {"tap": "add"},
+                    {"screen": "browse"},
+                    {"tap": "cart"},
+                    {"screen": "cart"},
+                    {"tap": "pay"},
+                    {"screen": "pay"},
+                    {"tap": "cash"},
+                    {"tap": "note:100"},
+                    {"mark": "kill"},
+                    {"await": "kill"},
+                    {"wait": 6},  # the next health poll finds nobody
+                    {"tap": "confirmCash"},
+                    {"screen": "pay"},
+                    {"texts": "down"},
+                    {"mark": "revive"},
+                    {"await": "revive"},
+                    {"wait": 6},
+                    {"texts": "back"},
+                    {"tap": "confirmCash"},
+                    {"screen": "receipt"},
+                    {"texts": "receipt"},
+                ],
+            },
+            out,
+        )
+    finally:
+        served[0].stop(timeout_s=20)
+    texts = seen["texts"]
+    assert "結帳系統暫時無法連線，請稍候或洽詢店員" in texts["down"]  # the banner
+    assert "暫時無法連線，購物車仍保留，請稍後再試" in texts["down"]  # the payment's own message
+    assert "結帳系統暫時無法連線，請稍候或洽詢店員" not in texts["back"]
+    assert "謝謝光臨！" in texts["receipt"]
+    assert "找零" in texts["receipt"]
+    assert "NT$35" in texts["receipt"]  # the change from NT$100 for a NT$65 latte
