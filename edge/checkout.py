@@ -21,7 +21,7 @@ from models.money import CURRENCY
 from models.node_api import CheckoutRequest
 from models.order_states import Actor, OrderStatus, check_transition
 from models.pricing import PricedSale
-from models.sales import CartStatus, Channel, Order, PaymentMethod, PaymentStatus
+from models.sales import CartStatus, Channel, Order, PaymentStatus
 from models.stock import StockReason
 
 
@@ -45,9 +45,7 @@ def checkout(
     priced = _price_with_coupon(conn, lines, request.coupon_code, at)
     check_transition(None, OrderStatus.COMPLETED, Actor.STORE)
     order_id = new_id()
-    _write_order(
-        conn, order_id, lines, priced, request.payment_method, store_id=store_id, device_id=device_id, at=at
-    )
+    _write_order(conn, order_id, lines, priced, request, store_id=store_id, device_id=device_id, at=at)
     _close_cart(conn, cart_id, order_id, request.idempotency_key, at)
     order = get_order(conn, order_id)
     outbox.enqueue(conn, order, at)
@@ -115,14 +113,14 @@ def _write_order(
     order_id: str,
     lines: list[Row[Any]],
     priced: PricedSale,
-    payment_method: PaymentMethod,
+    request: CheckoutRequest,
     *,
     store_id: str,
     device_id: str,
     at: datetime,
 ) -> None:
-    """The completed sale: the order, a line item per cart line, the payment of its total, and the coupon's
-    redemption (which counts the coupon's uses)."""
+    """The completed sale: the order (with the shopper's e-invoice choice), a line item per cart line, the
+    payment of its total, and the coupon's redemption (which counts the coupon's uses)."""
     conn.execute(
         insert(orders).values(
             order_id=order_id,
@@ -137,6 +135,7 @@ def _write_order(
             coupon_discount=priced.coupon_discount,
             total=priced.total,
             catalog_version=node_state.catalog_version(conn),
+            einvoice=request.einvoice.to_json_dict() if request.einvoice else None,
             created_at=at,
             updated_at=at,
         )
@@ -165,7 +164,7 @@ def _write_order(
         insert(payments).values(
             payment_id=new_id(),
             order_id=order_id,
-            method=payment_method,
+            method=request.payment_method,
             amount=priced.total,
             status=PaymentStatus.CAPTURED,
             created_at=at,
