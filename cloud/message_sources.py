@@ -15,6 +15,7 @@ from cloud.i18n import CATALOG
 from cloud.web.rendering import FLASHES
 from models.catalog import Condition, CouponKind
 from models.cloud_api import AdjustmentKind, NotificationKind, ShippingMethod, StorageCondition
+from models.einvoice import EInvoiceKind
 from models.order_states import TERMINAL_STATES, Actor, OrderStatus
 from models.parties import ShopType
 from models.sales import Channel, PaymentMethod, PaymentStatus
@@ -126,6 +127,7 @@ SOURCES = CatalogSources(
         "actor": Actor,
         "channel": Channel,
         "payment": PaymentMethod,
+        "einvoice": EInvoiceKind,  # an order's e-invoice choice, with its value
         "paymentStatus": PaymentStatus,
         "kind": NotificationKind,
         "shopType": ShopType,

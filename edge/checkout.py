@@ -21,7 +21,7 @@ from models.money import CURRENCY
 from models.node_api import CartQuote, CheckoutRequest
 from models.order_states import Actor, OrderStatus, check_transition
 from models.pricing import PricedSale
-from models.sales import CartStatus, Channel, Order, PaymentMethod, PaymentStatus
+from models.sales import CartStatus, Channel, Order, PaymentStatus
 from models.stock import StockReason
 
 
@@ -51,9 +51,7 @@ def checkout(
         )
     check_transition(None, OrderStatus.COMPLETED, Actor.STORE)
     order_id = new_id()
-    _write_order(
-        conn, order_id, lines, priced, request.payment_method, store_id=store_id, device_id=device_id, at=at
-    )
+    _write_order(conn, order_id, lines, priced, request, store_id=store_id, device_id=device_id, at=at)
     _close_cart(conn, cart_id, order_id, request.idempotency_key, at)
     order = get_order(conn, order_id)
     outbox.enqueue(conn, order, at)
@@ -121,14 +119,14 @@ def _write_order(
     order_id: str,
     lines: list[Row[Any]],
     priced: PricedSale,
-    payment_method: PaymentMethod,
+    request: CheckoutRequest,
     *,
     store_id: str,
     device_id: str,
     at: datetime,
 ) -> None:
-    """The completed sale: the order, a line item per cart line, the payment of its total, and the coupon's
-    redemption (which counts the coupon's uses)."""
+    """The completed sale: the order (with the shopper's e-invoice choice), a line item per cart line, the
+    payment of its total, and the coupon's redemption (which counts the coupon's uses)."""
     conn.execute(
         insert(orders).values(
             order_id=order_id,
@@ -143,6 +141,7 @@ def _write_order(
             coupon_discount=priced.coupon_discount,
             total=priced.total,
             catalog_version=node_state.catalog_version(conn),
+            einvoice=request.einvoice.to_json_dict() if request.einvoice else None,
             created_at=at,
             updated_at=at,
         )
@@ -171,7 +170,7 @@ def _write_order(
         insert(payments).values(
             payment_id=new_id(),
             order_id=order_id,
-            method=payment_method,
+            method=request.payment_method,
             amount=priced.total,
             status=PaymentStatus.CAPTURED,
             created_at=at,

@@ -3,25 +3,22 @@ condition a search's ``q`` becomes.
 
 A row's text is the product's names, variant names, SKUs and barcodes, case-folded, followed by the Zhuyin
 initials of its names (``models.zhuyin``) as fixed-width slots, one per Chinese character. A slot is U+001F
-followed by 37 positions, one per initial in ``INITIALS`` order, holding that initial where some reading of
-the character begins with it and U+001E where none does. 銀行 is two slots:
+followed by 10 characters holding a 37-bit mask, bit i set when some reading of the character begins with
+``INITIALS[i]``, 4 bits per character written with 16 control characters (``_NIBBLES``). 行 (ㄏ, ㄒ: bits
+10 and 13) is U+001F, then 0, 0, 0b0100, 0b0010, then six 0s.
 
-    US ··································ㄧ··      銀: ㄧ
-    US ··········ㄏ··ㄒ·······················      行: ㄏ (háng) or ㄒ (xíng)
-    RS
-    (US = U+001F, each dot a U+001E, RS a lone U+001E: the end of the run)
+Because each initial has its own bit at a fixed offset from the slot's start, a query of n initials is one
+GLOB pattern of n slots: ``?`` at every character but the one holding the asked bit, and there the class
+of the 8 characters with that bit set. That is exact for every combination of every polyphone's readings,
+in space linear in the name (spelling every combination out grows as their product). A run ends with
+U+001E where the next slot's U+001F would be, so no query crosses from one run (or name) into the next.
 
-Because each initial has its own position, "this character can begin with ㄒ" is one fixed offset, and a
-query of n initials is one GLOB pattern of n slots with ``?`` everywhere but at the asked initial. That is
-exact for every combination of every polyphone's readings, in space linear in the name (spelling every
-combination out grows as their product). A run ends with a lone U+001E where the next slot's U+001F would be,
-so no query crosses from one run (or name) into the next.
-
-Only U+001E, U+001F and Zhuyin initials follow the names. The API refuses control characters in a query,
-so an ordinary search (LIKE; text with something other than initials and spaces) cannot match there, and a
-Zhuyin search (GLOB; every slot starts with U+001F) matches nowhere else. The marker is ASCII so that SQLite
-finds slots with a byte scan: a non-ASCII character after GLOB's ``*`` makes it decode every character, about
-five times slower (docs/performance.md).
+Only control characters other than tab and line breaks follow the names, and the API refuses those in a
+query: an ordinary search (LIKE) never matches there, and a Zhuyin search (GLOB, each slot starting with
+U+001F) matches nowhere else. Bits keep the rows short, which matters because a text search reads every
+character of the rows it scans: slots of 37 characters (one per initial, the initial itself where set: the
+first layout tried) made a text search that finds nothing in 10,000 products twice as slow, these add a
+quarter to a third (docs/performance.md). The markers are ASCII so that GLOB finds slots with a byte scan.
 
 The text is built when a catalog (or a product change) is loaded. ``SEARCH_INDEX_VERSION`` says how it is
 built; a node whose rows were built another way rebuilds them once, at start (``ensure_current``), so a
@@ -44,12 +41,15 @@ SEARCH_INDEX_VERSION = 2
 
 SLOT = "\x1f"
 """Starts each character's slot."""
-ABSENT = "\x1e"
-"""An initial the character cannot begin with; alone, where a slot would start, it ends a run."""
-_WIDTH = len(INITIALS)
+RUN_END = "\x1e"
+"""Where a slot would start: the run ends."""
+_NIBBLES = "\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f\x10\x11\x12\x13"
+"""The 16 characters that write 4 bits of a slot: control characters other than NUL, tab and line breaks
+(which a query may hold) and the two markers."""
+_GROUPS = -(-len(INITIALS) // 4)
 _MAX_QUERY = 200
 """Initials in the longest run a name can have (a name is at most 200 characters): a longer query matches
-nothing, and its pattern would exceed SQLite's 50,000 bytes."""
+nothing (and SQLite refuses a GLOB pattern over 50,000 bytes)."""
 
 
 def search_text(names: Iterable[str], codes: Iterable[str]) -> str:
@@ -61,8 +61,12 @@ def search_text(names: Iterable[str], codes: Iterable[str]) -> str:
 
 
 def _run_slots(run: tuple[str, ...]) -> str:
-    slots = (SLOT + "".join(s if s in found else ABSENT for s in INITIALS) for found in run)
-    return "".join(slots) + ABSENT
+    return "".join(_slot(found) for found in run) + RUN_END
+
+
+def _slot(found: str) -> str:
+    mask = sum(1 << INITIALS.index(symbol) for symbol in found)
+    return SLOT + "".join(_NIBBLES[mask >> (4 * group) & 15] for group in range(_GROUPS))
 
 
 def product_text(product: Product) -> str:
@@ -104,8 +108,9 @@ def _like_pattern(q: str) -> str:
 def _initials_pattern(symbols: str) -> str:
     slots = []
     for symbol in symbols:
-        at = INITIALS.index(symbol)
-        slots.append(SLOT + "?" * at + symbol + "?" * (_WIDTH - 1 - at))
+        group, bit = divmod(INITIALS.index(symbol), 4)
+        with_bit = "".join(c for value, c in enumerate(_NIBBLES) if value >> bit & 1)
+        slots.append(SLOT + "?" * group + f"[{with_bit}]" + "?" * (_GROUPS - 1 - group))
     return "*" + "".join(slots) + "*"
 
 

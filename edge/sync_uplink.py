@@ -19,7 +19,7 @@ from edge import node_state
 from edge.node import Node
 from edge.tables import outbox, sync_acks
 from sync_protocol.encoding import pack_batches
-from sync_protocol.envelope import Ack, Batch, Envelope
+from sync_protocol.envelope import Ack, Batch, Envelope, payload_schema_version
 from sync_protocol.hlc import HLC
 from sync_protocol.sequence import AckPlan, plan_after_ack
 from sync_protocol.streams import Stream
@@ -33,6 +33,20 @@ def _stamp(created_at: datetime, seq: int, device_id: str) -> HLC:
     # Stamped when the change was made (not when sent), so a resend carries the same envelope; the
     # stream sequence breaks ties between changes made in the same millisecond.
     return HLC(int(created_at.timestamp() * 1000), seq % 65_536, device_id)
+
+
+def _envelope(row: Any, stream: Stream, *, store_id: str, device_id: str) -> Envelope:
+    payload = json.loads(row.payload)
+    return Envelope(
+        schema_version=payload_schema_version(stream, payload),
+        message_id=row.message_id,
+        store_id=store_id,
+        device_id=device_id,
+        stream=stream,
+        seq=row.stream_seq,
+        hlc=_stamp(row.created_at, row.stream_seq, device_id).encode(),
+        payload=payload,
+    )
 
 
 def pending_batches(
@@ -49,18 +63,7 @@ def pending_batches(
         ).all()
         if stream is Stream.ORDER_STATUS:
             rows = _after_their_orders(conn, rows)
-        envelopes = [
-            Envelope(
-                message_id=r.message_id,
-                store_id=store_id,
-                device_id=device_id,
-                stream=stream,
-                seq=r.stream_seq,
-                hlc=_stamp(r.created_at, r.stream_seq, device_id).encode(),
-                payload=json.loads(r.payload),
-            )
-            for r in rows
-        ]
+        envelopes = [_envelope(r, stream, store_id=store_id, device_id=device_id) for r in rows]
         batches += pack_batches(_contiguous_prefix(envelopes), new_batch_id=new_batch_id)
     return batches
 

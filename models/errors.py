@@ -8,6 +8,8 @@ Routers never build error responses by hand: one exception handler per service m
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from pydantic_core import PydanticCustomError
+
 
 class DomainError(Exception):
     """Base of all domain errors. ``status`` is the HTTP status that fits it best."""
@@ -84,6 +86,17 @@ def error_body(code: str, message: str, **details: Any) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, **details}}
 
 
+ERROR_CODE = "errorCode"
+"""The context key of a schema check's failure that has an error code of its own."""
+
+
+def coded_validation_error(code: str, message: str) -> PydanticCustomError:
+    """A schema check's failure that the API answers with ``code`` (422 ``invalidTaxId``) rather than the
+    generic ``validationError``, when it is the request's first problem: raise it from a validator. Where a
+    client can fix a value by its kind (the kiosk naming the field of a tax ID), the code says which."""
+    return PydanticCustomError(code, message, {ERROR_CODE: code})
+
+
 def _field_name(loc: tuple[object, ...]) -> str:
     # ("body", "items", 0, "quantity") -> "items.0.quantity"; ("path", "cartId") -> "cartId"
     parts = [str(p) for p in loc if p not in ("body", "path", "query", "header", "cookie", "form")]
@@ -91,12 +104,19 @@ def _field_name(loc: tuple[object, ...]) -> str:
 
 
 def validation_error_body(errors: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """A request validation failure (pydantic's error list) as ``validationError`` naming the first field."""
+    """A request validation failure (pydantic's error list) as ``validationError`` naming the first field, or
+    as the first problem's own code when it has one (``coded_validation_error``)."""
+    errors = list(errors)
     problems = [
         {"field": _field_name(tuple(e.get("loc", ()))), "message": str(e.get("msg", "invalid"))}
         for e in errors
     ]
     first = problems[0] if problems else {"field": "body", "message": "invalid request"}
+    context = errors[0].get("ctx") if errors else None
+    code = context.get(ERROR_CODE) if isinstance(context, Mapping) else None
     return error_body(
-        "validationError", f"{first['field']}: {first['message']}", field=first["field"], problems=problems
+        code if isinstance(code, str) else "validationError",
+        f"{first['field']}: {first['message']}",
+        field=first["field"],
+        problems=problems,
     )

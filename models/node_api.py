@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, Field
 
 from models.base import CamelModel
 from models.catalog import Condition
+from models.einvoice import EInvoice
 from models.money import TWD
 from models.sales import CartStatus, PaymentMethod, Quantity
 
@@ -136,6 +137,11 @@ class CheckoutRequest(CamelModel):
     idempotency_key: (
         Annotated[str, Field(min_length=8, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")] | None
     ) = None
+    einvoice: EInvoice | None = Field(
+        default=None,
+        description="The shopper's e-invoice choice (電子發票); a refused value is 422 invalidCarrier, "
+        "invalidDonationCode or invalidTaxId",
+    )
 
 
 class CloudLink(CamelModel):

@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, Field
 
 from models.base import CamelModel
 from models.catalog import Ident, Name
+from models.einvoice import EInvoice
 from models.money import CURRENCY, TWD
 from models.order_states import OrderStatus
 
@@ -80,5 +81,12 @@ class Order(CamelModel):
     items: list[OrderItem] = Field(max_length=MAX_ORDER_LINES)
     payments: list[Payment] = Field(default=[], max_length=MAX_ORDER_PAYMENTS)
     catalog_version: Annotated[int, Field(strict=True, ge=1, le=2_147_483_647)] | None = None
+    einvoice: EInvoice | None = Field(
+        default=None,
+        # Absent rather than null when there is none: an order without one is then exactly what readers of
+        # sync schema version 1, which refuse unknown fields, read (docs/sync-protocol.md, "Versioning").
+        exclude_if=lambda choice: choice is None,
+        description="Where the sale's e-invoice went (電子發票); absent when the shopper was not asked",
+    )
     created_at: AwareDatetime
     updated_at: AwareDatetime

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     Column,
@@ -141,6 +142,8 @@ orders = Table(
     Column("coupon_discount", Integer, nullable=False, default=0),
     Column("total", Integer, CheckConstraint("total >= 0", name="total_not_negative"), nullable=False),
     Column("catalog_version", Integer, nullable=True),
+    # The shopper's e-invoice choice, {"kind", "value"} (models.einvoice.EInvoice); null when not asked.
+    Column("einvoice", JSON(none_as_null=True), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Index("ix_orders_store_created", "store_id", "created_at"),

@@ -44,8 +44,11 @@ from sync_protocol.ids import Ident, Ulid
 from sync_protocol.streams import DownlinkKind, Stream
 
 SCHEMA_VERSION = 1
-"""The schema version this code writes."""
-SUPPORTED_SCHEMA_VERSIONS = frozenset({1})
+"""The schema version this code writes, except on what only a later version carries
+(``payload_schema_version``)."""
+EINVOICE_SCHEMA_VERSION = 2
+"""Version 2 adds an order's ``einvoice`` (issue 17); nothing else changed."""
+SUPPORTED_SCHEMA_VERSIONS = frozenset({SCHEMA_VERSION, EINVOICE_SCHEMA_VERSION})
 """The versions this code reads. A reader learns a new version before any writer sends it."""
 
 MAX_MESSAGES_PER_BATCH = 500
@@ -475,18 +478,31 @@ def stream_of(payload: UplinkPayload) -> Stream:
     raise TypeError(f"no uplink stream carries {type(payload).__name__}")
 
 
+def payload_schema_version(stream: Stream, payload: Mapping[str, Any]) -> int:
+    """The lowest schema version that carries ``payload``, the one its envelope says: 2 for an order with an
+    e-invoice choice, 1 for everything else. Writing 1 wherever it suffices keeps a reader that speaks only
+    1 reading everything but those orders, which wait (their batch refused as ``unknownVersion``, nothing
+    lost) until it learns 2."""
+    if stream is Stream.ORDERS and "einvoice" in payload:
+        return EINVOICE_SCHEMA_VERSION
+    return SCHEMA_VERSION
+
+
 def make_envelope(
     *, message_id: str, store_id: str, device_id: str, seq: int, hlc: HLC, payload: UplinkPayload
 ) -> Envelope:
-    """Wrap a payload for its stream (chosen from the payload's type, so the two cannot disagree)."""
+    """Wrap a payload for its stream (chosen from the payload's type, so the two cannot disagree), at the
+    schema version it needs."""
+    stream, wire = stream_of(payload), payload.to_json_dict()
     return Envelope(
+        schema_version=payload_schema_version(stream, wire),
         message_id=message_id,
         store_id=store_id,
         device_id=device_id,
-        stream=stream_of(payload),
+        stream=stream,
         seq=seq,
         hlc=hlc.encode(),
-        payload=payload.to_json_dict(),
+        payload=wire,
     )
 
 
@@ -505,6 +521,15 @@ def validate_payload(envelope: Envelope) -> UplinkPayload:
             f"seq {envelope.seq}: not a valid {model.__name__}: {describe_validation_error(exc)}",
             seqs=(envelope.seq,),
         ) from None
+    needed = payload_schema_version(envelope.stream, envelope.payload)
+    if envelope.schema_version < needed:
+        # A version-1 reader refuses the field as unknown: so does this one, so a version means one thing.
+        raise MessageRejected(
+            RejectReason.BAD_PAYLOAD,
+            f"seq {envelope.seq}: schemaVersion {envelope.schema_version} cannot carry this payload "
+            f"(it needs {needed})",
+            seqs=(envelope.seq,),
+        )
     store_id = getattr(payload, "store_id", envelope.store_id)
     if store_id != envelope.store_id:
         raise MessageRejected(

@@ -2,6 +2,7 @@
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import inspect
 
 from cloud.db import CloudDatabase
 from cloud.tables import metadata
@@ -19,3 +20,22 @@ def test_migrations_match_the_declared_tables(postgres: PostgresForTests):
     finally:
         db.dispose()
     assert diff == []
+
+
+def test_the_einvoice_column_comes_and_goes(postgres: PostgresForTests):
+    """0009 (issue 17) adds orders.einvoice and takes it away again."""
+    postgres.server.create_database("einvoicecheck")
+    db = CloudDatabase(postgres.server.url("einvoicecheck"))
+    try:
+        migrate_to(db, "head")
+        migrate_to(db, "0007", back=True)
+        assert "einvoice" not in _order_columns(db)
+        migrate_to(db, "0009")
+        assert "einvoice" in _order_columns(db)
+    finally:
+        db.dispose()
+
+
+def _order_columns(db: CloudDatabase) -> set[str]:
+    with db.engine.connect() as conn:
+        return {c["name"] for c in inspect(conn).get_columns("orders")}

@@ -23,7 +23,7 @@ def test_migrate_is_idempotent_and_sets_pragmas(tmp_path):
     db = Database(tmp_path / "edge.sqlite3")
     db.migrate()
     db.migrate()
-    assert db.schema_version() == "0003"
+    assert db.schema_version() == "0005"
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
@@ -32,7 +32,7 @@ def test_migrate_is_idempotent_and_sets_pragmas(tmp_path):
     assert db.integrity_ok()
     db.dispose()
     with sqlite3.connect(tmp_path / "edge.sqlite3") as raw:
-        assert raw.execute("SELECT version_num FROM alembic_version").fetchall() == [("0003",)]
+        assert raw.execute("SELECT version_num FROM alembic_version").fetchall() == [("0005",)]
 
 
 def test_text_stored_before_the_control_character_rule_is_cleaned(tmp_path):
@@ -81,3 +81,46 @@ def test_text_stored_before_the_control_character_rule_is_cleaned(tmp_path):
         assert json.loads(stored["m1"]) == {"name": "珍珠奶茶", "note": "ok\nline", "n": 1}
         assert json.loads(stored["m2"]) == {"name": "ab"}
         assert raw.execute("SELECT detail FROM dead_letters").fetchone()[0] == "x\x01"
+
+
+def test_the_einvoice_column_comes_and_goes(tmp_path):
+    """0005 (issue 17) adds orders.einvoice and takes it away again, keeping the orders and their lines."""
+    from alembic import command
+    from alembic.config import Config
+
+    from edge.db import MIGRATIONS_DIR
+
+    db = Database(tmp_path / "edge.sqlite3")
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+
+    def columns() -> set[str]:
+        with db.engine.connect() as conn:
+            return {row[1] for row in conn.exec_driver_sql("PRAGMA table_info(orders)")}
+
+    with db.engine.connect() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+        assert "einvoice" in columns()
+    with sqlite3.connect(db.path) as raw:
+        raw.execute(
+            "INSERT INTO orders (order_id, store_id, channel, status, currency, subtotal, discount_total, "
+            "coupon_discount, total, einvoice, created_at, updated_at) VALUES ('o1', 's1', 'inStore', "
+            "'completed', 'TWD', 55, 0, 0, 55, '{\"kind\":\"none\",\"value\":null}', '2026-12-04 00:00:00', "
+            "'2026-12-04 00:00:00')"
+        )
+        raw.execute(
+            "INSERT INTO order_items (item_id, order_id, product_id, variant_id, name, variant_name, quantity, "
+            "unit_price, unit_discount, unit_final_price, line_total) "
+            "VALUES ('i1', 'o1', 'p1', 'v1', '拿鐵', '中杯', 1, 55, 0, 55, 55)"
+        )
+    with db.engine.connect() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0003")
+        assert "einvoice" not in columns()
+        command.upgrade(cfg, "head")
+    assert "einvoice" in columns()
+    db.dispose()
+    with sqlite3.connect(db.path) as raw:  # the order and its line survive, the choice went with the column
+        assert raw.execute("SELECT order_id, einvoice FROM orders").fetchall() == [("o1", None)]
+        assert raw.execute("SELECT item_id FROM order_items").fetchall() == [("i1",)]
