@@ -18,6 +18,7 @@ from pydantic import TypeAdapter, ValidationError
 from models.base import CamelModel
 from models.catalog import Category
 from models.cloud_api import OrderTransitionRequest
+from models.einvoice import EInvoice
 from models.node_api import (
     CartCreate,
     CartItemCreate,
@@ -175,6 +176,7 @@ class NodeClient:
         coupon_code: str | None = None,
         idempotency_key: str | None = None,
         expected_total: int | None = None,
+        einvoice: EInvoice | None = None,
     ) -> Order:
         """Sell the cart: the order, status ``completed``.
 
@@ -187,6 +189,7 @@ class NodeClient:
             coupon_code=coupon_code,
             idempotency_key=idempotency_key or new_idempotency_key(),
             expected_total=expected_total,
+            einvoice=einvoice,
         )
         path = f"/carts/{_segment(cart_id)}/checkout"
         return self._send(_ORDER, "POST", path, body, idempotent=True)

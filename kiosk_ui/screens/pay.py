@@ -8,8 +8,10 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.gridlayout import GridLayout
 
 from kiosk_ui.screens.base import KioskScreen
+from kiosk_ui.screens.keypad import keypad
 from kiosk_ui.viewmodels.payment import Payment, Step
 from kiosk_ui.widgets import Text, button
+from models.einvoice import EInvoiceKind
 from models.sales import Order
 
 NOTES = (100, 500, 1000)
@@ -64,7 +66,10 @@ class PayScreen(KioskScreen):
             body.add_widget(
                 button(words("pay.cancel"), payment.cancel_card, app.palette, app.sizes, name="cancelCard")
             )
+        elif self.editing_einvoice:
+            self._einvoice(body)
         else:
+            body.add_widget(self._einvoice_row())
             body.add_widget(BoxLayout())
             row = BoxLayout(size_hint_y=None, height=dp(app.sizes.touch * 1.5), spacing=dp(app.sizes.gap))
             row.add_widget(
@@ -91,6 +96,81 @@ class PayScreen(KioskScreen):
             )
             body.add_widget(row)
             body.add_widget(BoxLayout())
+
+    editing_einvoice = False
+
+    def _einvoice_row(self) -> BoxLayout:
+        """Where the e-invoice goes, as chosen so far, and the button to change it."""
+        app, words, chosen = self.app, self.words, self.payment.einvoice.chosen
+        row = BoxLayout(size_hint_y=None, height=dp(app.sizes.touch), spacing=dp(app.sizes.gap))
+        said = words(f"einvoice.{chosen.kind.value}", value=chosen.value or "")
+        row.add_widget(
+            Text(words("einvoice.label", choice=said), size=app.sizes.body, colour=app.palette.text)
+        )
+        row.add_widget(
+            button(
+                words("einvoice.change"),
+                self.edit_einvoice,
+                app.palette,
+                app.sizes,
+                name="einvoice",
+                size_hint_x=None,
+                width=dp(app.sizes.touch * 2),
+            )
+        )
+        return row
+
+    def _einvoice(self, body: BoxLayout) -> None:
+        """The four choices; for one with a value, its keyboard and what is typed; confirm."""
+        app, words, choice = self.app, self.words, self.payment.einvoice
+        kinds = BoxLayout(size_hint_y=None, height=dp(app.sizes.touch), spacing=dp(app.sizes.gap))
+        for kind in EInvoiceKind:
+            kinds.add_widget(
+                button(
+                    words(f"einvoice.kind.{kind.value}"),
+                    partial(self.choose_einvoice, kind),
+                    app.palette,
+                    app.sizes,
+                    accent=kind is choice.kind,
+                    name=f"einvoice:{kind.value}",
+                )
+            )
+        body.add_widget(kinds)
+        typed = BoxLayout(size_hint_y=None, height=dp(app.sizes.touch), spacing=dp(app.sizes.gap))
+        hint = words(choice.problem) if choice.problem else ""
+        if choice.kind is not EInvoiceKind.NONE:
+            typed.add_widget(
+                Text(choice.keyboard.text, size=app.sizes.price, colour=app.palette.text, size_hint_x=0.4)
+            )
+        typed.add_widget(Text(hint, size=app.sizes.body, colour=app.palette.danger, lines=2))
+        typed.add_widget(
+            button(
+                words("einvoice.confirm"),
+                self.confirm_einvoice,
+                app.palette,
+                app.sizes,
+                accent=True,
+                name="einvoiceConfirm",
+                size_hint_x=None,
+                width=dp(app.sizes.touch * 1.6),
+            )
+        )
+        body.add_widget(typed)
+        if choice.kind is not EInvoiceKind.NONE:
+            body.add_widget(keypad(app, choice.keyboard, self.render, switchable=False))
+
+    def edit_einvoice(self) -> None:
+        self.editing_einvoice = True
+        self.render()
+
+    def choose_einvoice(self, kind: EInvoiceKind) -> None:
+        self.payment.einvoice.choose(kind)
+        self.render()
+
+    def confirm_einvoice(self) -> None:
+        if self.payment.einvoice.confirm():
+            self.editing_einvoice = False
+        self.render()
 
     def _cash(self, body: BoxLayout) -> None:
         app, words, payment = self.app, self.words, self.payment

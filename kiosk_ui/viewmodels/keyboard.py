@@ -10,6 +10,8 @@ from kiosk_ui.viewmodels.observable import Observable
 class Layout(StrEnum):
     LATIN = "latin"
     ZHUYIN = "zhuyin"
+    CARRIER = "carrier"  # a mobile barcode carrier: / and 0-9 A-Z . + -
+    DIGITS = "digits"  # a donation code or a tax ID
 
 
 # Rows of keys. Zhuyin: the 37 symbols in the order every Taiwanese child learns them (ㄅㄆㄇㄈ...), since a
@@ -17,6 +19,8 @@ class Layout(StrEnum):
 ROWS: dict[Layout, tuple[str, ...]] = {
     Layout.LATIN: ("1234567890", "QWERTYUIOP", "ASDFGHJKL", "ZXCVBNM"),
     Layout.ZHUYIN: ("ㄅㄆㄇㄈㄉㄊㄋㄌㄍㄎ", "ㄏㄐㄑㄒㄓㄔㄕㄖㄗㄘ", "ㄙㄧㄨㄩㄚㄛㄜㄝㄞㄟ", "ㄠㄡㄢㄣㄤㄥㄦ"),
+    Layout.CARRIER: ("1234567890", "QWERTYUIOP", "ASDFGHJKL", "ZXCVBNM/.+-"),
+    Layout.DIGITS: ("1234567890",),
 }
 MAX_QUERY = 40
 
@@ -46,5 +50,11 @@ class Keyboard(Observable):
         self.changed()
 
     def switch_layout(self) -> None:
+        """The search box's two layouts, one after the other."""
         self.layout = Layout.LATIN if self.layout is Layout.ZHUYIN else Layout.ZHUYIN
+        self.changed()
+
+    def use(self, layout: Layout, text: str = "") -> None:
+        """A fixed layout for one field (a coupon code, an e-invoice value), starting from ``text``."""
+        self.layout, self.text = layout, text
         self.changed()

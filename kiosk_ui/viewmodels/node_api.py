@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from models.catalog import Category
+from models.einvoice import EInvoice
 from models.node_api import CartPublic, CartQuote, Health, Page, ProductPublic, ProductSummary
 from models.sales import Order, PaymentMethod
 
@@ -43,4 +44,5 @@ class NodeApi(Protocol):
         coupon_code: str | None = None,
         idempotency_key: str | None = None,
         expected_total: int | None = None,
+        einvoice: EInvoice | None = None,
     ) -> Order: ...

@@ -11,6 +11,7 @@ from enum import StrEnum
 
 from kiosk_ui.hardware.payment import Outcome, PaymentTerminal
 from kiosk_ui.viewmodels.cart import Cart
+from kiosk_ui.viewmodels.einvoice import EInvoiceChoice
 from kiosk_ui.viewmodels.node_api import NodeApi
 from kiosk_ui.viewmodels.observable import Observable
 from models.ids import new_id
@@ -46,6 +47,7 @@ class Payment(Observable):
         self.declined: Outcome | None = None
         # One key per payment: every retry of this checkout is the same sale to the node.
         self.idempotency_key = f"kiosk-{new_id()}"
+        self.einvoice = EInvoiceChoice()
 
     @property
     def total(self) -> int:
@@ -111,6 +113,7 @@ class Payment(Observable):
             coupon_code=self.cart.coupon_code,
             idempotency_key=self.idempotency_key,
             expected_total=self.total,
+            einvoice=self.einvoice.chosen,
         )
         self.step = Step.DONE
         self.changed()

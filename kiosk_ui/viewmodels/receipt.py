@@ -50,7 +50,17 @@ def receipt_of(
     if tendered is not None:
         totals.append(ReceiptLine(words("receipt.cash"), words.money(tendered)))
         totals.append(ReceiptLine(words("receipt.change"), words.money(tendered - order.total)))
-    footer = [
+    footer = (
+        [
+            words(
+                "einvoice.label",
+                choice=words(f"einvoice.{order.einvoice.kind.value}", value=order.einvoice.value or ""),
+            )
+        ]
+        if order.einvoice
+        else []
+    )
+    footer += [
         words("receipt.order", number=order_number(order)),
         order.created_at.astimezone(TAIWAN).strftime("%Y-%m-%d %H:%M"),
         words("receipt.thanks"),

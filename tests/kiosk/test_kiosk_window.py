@@ -50,6 +50,14 @@ def test_a_shopper_buys_with_cash_from_touch_to_receipt(display: str, edge: Edge
                 {"texts": "cart"},
                 {"tap": "pay"},
                 {"screen": "pay"},
+                {"tap": "einvoice"},
+                {"tap": "einvoice:carrier"},
+                *[{"tap": f"key:{k}"} for k in "ABC123"],
+                {"tap": "einvoiceConfirm"},
+                {"texts": "carrierShort"},
+                {"tap": "key:4"},
+                {"tap": "einvoiceConfirm"},
+                {"texts": "einvoice"},
                 {"tap": "cash"},
                 {"tap": "note:1000"},
                 {"tap": "note:100"},
@@ -76,11 +84,14 @@ def test_a_shopper_buys_with_cash_from_touch_to_receipt(display: str, edge: Edge
     assert "收您 NT$1,100" in texts["cash"]
     assert "應付 NT$908" in texts["cash"]
     assert "找零 NT$192" in texts["cash"]
+    assert "手機條碼為 / 加 7 碼（數字、大寫英文、. + -）" in texts["carrierShort"]
+    assert "電子發票：手機條碼 /ABC1234" in texts["einvoice"]
     assert "謝謝光臨！" in texts["receipt"]
     assert "NT$908" in texts["receipt"]
     assert "鳳梨酥".encode("big5") in printer.read_bytes()
+    assert "電子發票：手機條碼 /ABC1234".encode("big5") in printer.read_bytes()
     orders = edge.client.get("/orders").json()["items"]
-    assert [o["total"] for o in orders] == [908]
+    assert [(o["total"], o["einvoice"]) for o in orders] == [(908, {"kind": "carrier", "value": "/ABC1234"})]
 
 
 def test_a_declined_card_says_so_and_the_next_tap_pays_in_english(

@@ -14,6 +14,7 @@ from kiosk_ui.viewmodels.kiosk import Kiosk
 from kiosk_ui.viewmodels.payment import Step
 from kiosk_ui.viewmodels.problems import explain
 from kiosk_ui.viewmodels.receipt import order_number, qr_png, receipt_of
+from models.einvoice import EInvoice, EInvoiceKind
 from models.order_states import OrderStatus
 from models.sales import PaymentMethod
 from node_client import NodeClient
@@ -212,3 +213,33 @@ def test_the_banner_follows_the_node(kiosk: Kiosk, node: NodeClient):
     ):
         gone.health()
     assert explain(translator("en"), missing.value).startswith("Cannot reach the checkout")
+
+
+def test_the_e_invoice_is_checked_while_the_shopper_is_there_and_goes_with_the_sale(kiosk: Kiosk):
+    kiosk.cart.add("latte-1")
+    payment = kiosk.new_payment()
+    choice = payment.einvoice
+    assert choice.chosen.kind is EInvoiceKind.NONE
+    choice.choose(EInvoiceKind.CARRIER)
+    assert choice.keyboard.text == "/"
+    for key in "ABC123":
+        choice.keyboard.press(key)
+    assert not choice.confirm()  # six characters after the slash: one short
+    assert translator("zh-TW")(choice.problem).startswith("手機條碼為 / 加 7 碼")
+    choice.keyboard.press("4")
+    assert choice.confirm()
+    choice.choose(EInvoiceKind.TAX_ID)
+    for key in "04595258":
+        choice.keyboard.press(key)
+    assert not choice.confirm()
+    assert choice.problem == "einvoice.invalidTaxId"
+    assert choice.chosen == EInvoice(kind=EInvoiceKind.CARRIER, value="/ABC1234")  # the last good choice
+    choice.choose(EInvoiceKind.CARRIER)
+    for key in "ABC1234":
+        choice.keyboard.press(key)
+    assert choice.confirm()
+    payment.tender_note(100)
+    order = payment.confirm_cash()
+    assert order.einvoice == EInvoice(kind=EInvoiceKind.CARRIER, value="/ABC1234")
+    receipt = receipt_of(order, translator("en"))
+    assert "E-invoice: Mobile barcode /ABC1234" in receipt.footer
