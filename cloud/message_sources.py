@@ -18,6 +18,7 @@ from models.cloud_api import AdjustmentKind, NotificationKind, ShippingMethod, S
 from models.order_states import TERMINAL_STATES, Actor, OrderStatus
 from models.parties import ShopType
 from models.sales import Channel, PaymentMethod, PaymentStatus
+from models.staff import StaffRole
 from plumbing.message_catalogs import CatalogSources
 
 # pydantic's error types (and the project's own, from models) that the forms put in words: "err.<type>";
@@ -56,6 +57,8 @@ ERROR_CODES = (
     "orderNotFound",
     "phoneNeedsBrandAndCondition",
     "productNotFound",
+    "staffNameTaken",
+    "staffNotFound",
     "storeNotFound",
     "tooManyAttempts",
     "tooManyImages",
@@ -92,11 +95,13 @@ FIELD_LABELS = (
     "password2",
     "percent",
     "phone",
+    "pin",
     "product_id",
     "quantity",
     "reason",
     "refund_note",
     "return_days",
+    "role",
     "shipping",
     "shop_type",
     "starts_at",
@@ -129,6 +134,7 @@ SOURCES = CatalogSources(
         "paymentStatus": PaymentStatus,
         "kind": NotificationKind,
         "shopType": ShopType,
+        "role": StaffRole,
         "condition": Condition,
         "storage": StorageCondition,
         "shipping": ShippingMethod,
