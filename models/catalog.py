@@ -14,11 +14,11 @@ from pydantic import AwareDatetime, Field, model_validator
 
 from models.base import CamelModel
 from models.errors import InvalidInput
+from models.ids import Ident as Ident  # the id rule, where other models have long taken it from
 from models.money import TWD, Percent
 from models.staff import StaffRecord
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
-Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 Barcode = Annotated[str, Field(min_length=4, max_length=32, pattern=r"^[0-9A-Za-z-]+$")]
 
 PHONE_CATEGORY_ID = "phones"

@@ -14,7 +14,7 @@ from typing import Annotated
 from pydantic import ConfigDict, Field, StrictInt
 
 from models.base import CamelModel
-from models.ids import ULID_PATTERN
+from models.ids import Ident
 from models.order_states import TERMINAL_STATES, OrderStatus
 
 PIN_PATTERN = r"^[0-9]{4,8}$"
@@ -23,8 +23,6 @@ Pin = Annotated[str, Field(pattern=PIN_PATTERN, description="4 to 8 digits")]
 StaffName = Annotated[
     str, Field(min_length=1, max_length=64, pattern=r"^\S(?:[^\t\n\r]*\S)?$", description="1-64 characters")
 ]
-Ulid = Annotated[str, Field(pattern=ULID_PATTERN)]
-"""Staff ids are made where the account is (the cloud, or a node for its own), stores' by the cloud."""
 PinHash = Annotated[str, Field(min_length=20, max_length=200, pattern=r"^\$argon2(id|i|d)\$")]
 """An argon2 hash in its PHC string form (``$argon2id$v=19$m=...``): the only form a PIN is kept or sent in."""
 
@@ -60,8 +58,8 @@ class StaffRecord(CamelModel):
 
     model_config = ConfigDict(frozen=True)
 
-    staff_id: Ulid
-    store_id: Ulid
+    staff_id: Ident
+    store_id: Ident
     name: StaffName
     role: StaffRole
     pin_hash: PinHash
@@ -75,5 +73,5 @@ class StaffRef(CamelModel):
 
     model_config = ConfigDict(frozen=True)
 
-    staff_id: Ulid
+    staff_id: Ident
     name: StaffName
