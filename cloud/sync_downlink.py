@@ -3,8 +3,8 @@ per store.
 
 Written in the same transaction as the change (a dashboard transition, a restock, the stock effect of an
 order's merge, a staff account made, changed or removed), so a committed change is always in the feed and a
-rolled-back one never is. The sync service
-reads the feed after a node's position and publishes it; the node applies each message once, in order.
+rolled-back one never is. The sync service reads the feed after a node's position and publishes it; the node
+applies each message once, in order.
 
 The feed is pruned up to the lowest position the store's live devices have reported applying, so it holds
 what some device still needs and no more. A device that has never reported holds it back: it was provisioned

@@ -62,9 +62,14 @@ def _seconds_until(moment: datetime, now: datetime) -> int:
 
 def _count_attempt(conn: Connection, key: str, now: datetime) -> None:
     """Refuse while the name is locked; otherwise record this attempt as a failure (forgiven on success)."""
+    # Names nobody tried for a day count nothing any more: dropped, so a flood of made-up names cannot grow
+    # the table for good.
+    conn.execute(
+        delete(staff_login_failures).where(staff_login_failures.c.last_failure_at <= now - FORGET_AFTER)
+    )
     row = conn.execute(select(staff_login_failures).where(staff_login_failures.c.name_key == key)).first()
     failures = 0
-    if row is not None and row.last_failure_at > now - FORGET_AFTER:
+    if row is not None:
         if row.locked_until is not None and row.locked_until > now:
             raise TooManyAttempts(_seconds_until(row.locked_until, now))
         failures = int(row.failures)

@@ -185,6 +185,6 @@ staff_login_failures = Table(
     # Per name (name_key), whether or not an account has it, so the answer does not tell which names exist.
     Column("name_key", String(200), primary_key=True),
     Column("failures", Integer, nullable=False),
-    Column("last_failure_at", UTCDateTime, nullable=False),
+    Column("last_failure_at", UTCDateTime, nullable=False, index=True),  # old rows are forgotten by it
     Column("locked_until", UTCDateTime, nullable=True),
 )

@@ -1,10 +1,10 @@
 """Typed dependencies, so a route's signature says what it needs: the node, ids, paging, and who is acting.
 
 Staff routes take ``StaffDep``: the one dependency ``current_staff``, given the least role as its security
-scope. It reads ``Authorization: Bearer <token>``
-through FastAPI's ``HTTPBearer``, so every protected route shows the ``staffToken`` scheme and its role in
-the OpenAPI document, and answers ``401 unauthenticated`` (with ``WWW-Authenticate: Bearer``) without a live
-token and ``403 forbidden`` when the role is not enough. Shopper routes take none of it.
+scope. It reads ``Authorization: Bearer <token>`` through FastAPI's ``HTTPBearer``, so every protected route
+shows the ``staffToken`` scheme and its role in the OpenAPI document, and answers ``401 unauthenticated``
+(with ``WWW-Authenticate: Bearer``) without a live token and ``403 forbidden`` when the role is not enough.
+Shopper routes take none of it (docs/edge-api.md says which are which, and why).
 """
 
 from typing import Annotated

@@ -150,6 +150,21 @@ def test_parallel_guesses_are_each_counted(edge: EdgeServer):
     assert statuses == [401] * 5 + [429] * 19  # the lock set by the 5th holds all the others back
 
 
+def test_failures_are_forgotten_after_a_day_without_any(edge: EdgeServer):
+    add_staff(edge.settings, "林小美", StaffRole.CASHIER, "1357")
+    for _ in range(5):
+        login(edge, "林小美", "0000")
+    edge.clock.advance(seconds=30)
+    login(edge, "林小美", "0000")  # the 6th in a row
+    assert login(edge, "林小美", "1357").headers["Retry-After"] == "60"
+    edge.clock.advance(days=1)
+    for _ in range(5):  # five free ones again
+        assert login(edge, "林小美", "0000").status_code == 401
+    assert login(edge, "林小美", "1357").headers["Retry-After"] == "30"
+    with sqlite3.connect(edge.database_path) as conn:
+        assert conn.execute("SELECT count(*) FROM staff_login_failures").fetchone() == (1,)
+
+
 def test_a_locked_name_is_unlocked_at_the_console(edge: EdgeServer):
     add_staff(edge.settings, "林小美", StaffRole.CASHIER, "1357")
     for _ in range(6):

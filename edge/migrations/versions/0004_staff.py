@@ -49,6 +49,7 @@ def upgrade() -> None:
         sa.Column("locked_until", models.tables.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("name_key"),
     )
+    op.create_index("ix_staff_login_failures_last_failure_at", "staff_login_failures", ["last_failure_at"])
     # Nullable columns: SQLite adds them in place, no table copy.
     op.add_column("order_transitions", sa.Column("staff_id", sa.String(length=64), nullable=True))
     op.add_column("order_transitions", sa.Column("staff_name", sa.String(length=64), nullable=True))
@@ -58,6 +59,7 @@ def downgrade() -> None:
     with op.batch_alter_table("order_transitions") as batch:
         batch.drop_column("staff_name")
         batch.drop_column("staff_id")
+    op.drop_index("ix_staff_login_failures_last_failure_at", table_name="staff_login_failures")
     op.drop_table("staff_login_failures")
     op.drop_index("ix_staff_sessions_staff_id", table_name="staff_sessions")
     op.drop_table("staff_sessions")
