@@ -5,7 +5,8 @@ folder, from /proc)."""
 import os
 import signal
 import sys
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +110,38 @@ def api_client(base_url: str, token: str | None = None, *, timeout_s: float = 60
     """A client of an edgestore API, logged in with ``token`` when given."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return httpx.Client(base_url=base_url, timeout=timeout_s, headers=headers)
+
+
+BENCH_STAFF, BENCH_PIN = "bench", "2468"
+"""The manager a benchmark adds to its node (``add_staff_argv``): a node's orders and sync status are staff
+only."""
+
+
+def add_staff_argv(data_dir: Path) -> list[str]:
+    """``edgestore`` arguments that add the benchmark's manager to the node in ``data_dir``."""
+    return [
+        "edge",
+        "staff",
+        "add",
+        BENCH_STAFF,
+        "--role",
+        "manager",
+        "--pin",
+        BENCH_PIN,
+        "--data-dir",
+        str(data_dir),
+    ]
+
+
+@contextmanager
+def node_staff_client(base_url: str, *, timeout_s: float = 30.0) -> Iterator[httpx.Client]:
+    """A client of a node's API, logged in as the benchmark's manager (one login, one argon2 check)."""
+    with httpx.Client(base_url=base_url, timeout=timeout_s) as client:
+        token = expect(client.post("/staff/login", json={"name": BENCH_STAFF, "pin": BENCH_PIN}), 200)[
+            "token"
+        ]
+        client.headers["Authorization"] = f"Bearer {token}"
+        yield client
 
 
 def expect(response: httpx.Response, status: int) -> Any:

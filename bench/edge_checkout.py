@@ -50,12 +50,14 @@ from typing import Any
 import httpx
 from benchkit import (
     Stopped,
+    add_staff_argv,
     cpu_seconds,
     cpuinfo_field,
     edgestore_cmd,
     filesystem_of,
     log,
     mem_total_gib,
+    node_staff_client,
     percentile,
     stop_on_signals,
 )
@@ -113,6 +115,7 @@ def prepare_catalog(work: Path, data_dir: Path, products: int, synchronous: str)
     for argv in (
         ["edge", "demo-catalog", "--products", str(products), "-o", str(catalog)],
         ["edge", "load-catalog", str(catalog), "--data-dir", str(data_dir)],
+        add_staff_argv(data_dir),  # the checks read the node's orders and sync status: staff only
     ):
         done = subprocess.run(
             [*edgestore_cmd(), *argv], env=env, cwd=work, capture_output=True, text=True, check=False
@@ -465,7 +468,7 @@ def main(argv: list[str] | None = None) -> int:
         results: list[LevelResult] = []
         with running_node(work, data_dir, args.synchronous) as node:
             base_url = node.base_url
-            with httpx.Client(base_url=base_url, timeout=REQUEST_TIMEOUT_S) as admin:
+            with node_staff_client(base_url, timeout_s=REQUEST_TIMEOUT_S) as admin:
                 backlog_before = sync_backlog(admin)
                 orders_before = count_orders(admin)
 
@@ -480,7 +483,7 @@ def main(argv: list[str] | None = None) -> int:
             runs = [warmup, *results]
             ok_checkouts = sum(len(r.succeeded) for r in runs)
             ok_lines = sum(o.lines for r in runs for o in r.succeeded)
-            with httpx.Client(base_url=base_url, timeout=REQUEST_TIMEOUT_S) as admin:
+            with node_staff_client(base_url, timeout_s=REQUEST_TIMEOUT_S) as admin:
                 backlog_after = sync_backlog(admin)
                 orders_after = count_orders(admin)
         integrity, orders_in_file = check_file(data_dir / "edge.sqlite3")

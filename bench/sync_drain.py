@@ -66,6 +66,7 @@ import paho.mqtt.client as mqtt
 import psycopg
 from benchkit import (
     Stopped,
+    add_staff_argv,
     api_client,
     cpu_seconds,
     cpuinfo_field,
@@ -74,6 +75,7 @@ from benchkit import (
     filesystem_of,
     log,
     mem_total_gib,
+    node_staff_client,
     percentile,
     process_tree_cpu,
     stop_on_signals,
@@ -410,6 +412,7 @@ def provision_node(work: Path, data_dir: Path, shop: Shop) -> None:
     env = bench_env(EDGESTORE_DEVICE_ID=shop.device_id)
     out = run_cli(["edge", "load-catalog", str(snapshot), "--data-dir", str(data_dir)], env, work)
     log(f"  {out.strip()}")
+    run_cli(add_staff_argv(data_dir), env, work)  # the node's sync status is staff only
 
 
 def plan_carts(rng: random.Random, variants: list[str], count: int) -> list[list[str]]:
@@ -531,7 +534,7 @@ def measure_drain(
             log_path=work / "node-drain.log",
             cwd=work,
         ) as node,
-        httpx.Client(base_url=node_url, timeout=30) as kiosk,
+        node_staff_client(node_url) as kiosk,
         api_client(cloud_url, shop.token) as seller,
     ):
         drain.node_up_s = time.perf_counter() - t0
@@ -862,7 +865,7 @@ def run_node_side(
         queued: LevelResult = run_level(
             RunningNode(node_url, node.pid), args.clients, carts, "queue", progress_printer("queued")
         )
-        with httpx.Client(base_url=node_url, timeout=30) as kiosk:
+        with node_staff_client(node_url) as kiosk:
             _, backlog = node_backlog(kiosk)
     sold = Counter(
         v for outcome, cart in zip(queued.outcomes, carts, strict=True) if outcome.ok for v in cart
@@ -887,7 +890,7 @@ def run_node_side(
     after: dict[str, Any] = {}
 
     def while_up(url: str) -> None:
-        with httpx.Client(base_url=url, timeout=30) as kiosk, api_client(cloud_url, shop.token) as seller:
+        with node_staff_client(url) as kiosk, api_client(cloud_url, shop.token) as seller:
             after["pending"], after["backlog"] = node_backlog(kiosk)
             after["cloud_orders"] = cloud_order_total(seller, shop.store_id)
             after["cloud_stock"] = cloud_stock(seller, shop.store_id)

@@ -38,8 +38,9 @@ from starlette.responses import Response
 from cloud.db import CloudDatabase
 from cloud.settings import CloudSettings
 from cloud.tables import login_failures, sellers, sessions
-from models.errors import DomainError
+from models.errors import TooManyAttempts, Unauthenticated
 from models.text import has_control_characters
+from plumbing.credentials import new_token, token_hash
 
 _hasher = PasswordHasher()
 # Verifying against this when the account does not exist takes as long as a real check, so response
@@ -60,45 +61,23 @@ _SOURCE_MEMORY = timedelta(days=1)
 _LOCK_SPACE = 0x4C4F47  # "LOG"
 
 
-class Unauthenticated(DomainError):
-    status = 401
-    code = "unauthenticated"
-
-
-class TooManyAttempts(DomainError):
-    """A login refused before its password is checked; ``retry_after_s`` is when a try may go again."""
-
-    status = 429
-    code = "tooManyAttempts"
-
-    def __init__(self, retry_after_s: int) -> None:
-        super().__init__(
-            f"too many failed logins; try again in {retry_after_s} seconds", retry_after_s=retry_after_s
-        )
-        self.retry_after_s = retry_after_s
-
-
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def open_session(conn: Connection, seller_id: str, now: datetime, ttl: timedelta) -> tuple[str, datetime]:
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     expires_at = now + ttl
     conn.execute(
         insert(sessions).values(
-            token_hash=_token_hash(token), seller_id=seller_id, created_at=now, expires_at=expires_at
+            token_hash=token_hash(token), seller_id=seller_id, created_at=now, expires_at=expires_at
         )
     )
     return token, expires_at
 
 
 def close_session(conn: Connection, token: str) -> None:
-    conn.execute(delete(sessions).where(sessions.c.token_hash == _token_hash(token)))
+    conn.execute(delete(sessions).where(sessions.c.token_hash == token_hash(token)))
 
 
 def seller_for_token(conn: Connection, token: str, now: datetime) -> str:
@@ -107,7 +86,7 @@ def seller_for_token(conn: Connection, token: str, now: datetime) -> str:
         select(sessions.c.seller_id)
         .join(sellers, sellers.c.seller_id == sessions.c.seller_id)
         .where(
-            sessions.c.token_hash == _token_hash(token),
+            sessions.c.token_hash == token_hash(token),
             sessions.c.expires_at > now,
             sellers.c.status == "active",
         )

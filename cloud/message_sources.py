@@ -19,6 +19,7 @@ from models.einvoice import EInvoiceKind
 from models.order_states import TERMINAL_STATES, Actor, OrderStatus
 from models.parties import ShopType
 from models.sales import Channel, PaymentMethod, PaymentStatus
+from models.staff import StaffRole
 from plumbing.message_catalogs import CatalogSources
 
 # pydantic's error types (and the project's own, from models) that the forms put in words: "err.<type>";
@@ -57,6 +58,8 @@ ERROR_CODES = (
     "orderNotFound",
     "phoneNeedsBrandAndCondition",
     "productNotFound",
+    "staffNameTaken",
+    "staffNotFound",
     "storeNotFound",
     "tooManyAttempts",
     "tooManyImages",
@@ -93,11 +96,13 @@ FIELD_LABELS = (
     "password2",
     "percent",
     "phone",
+    "pin",
     "product_id",
     "quantity",
     "reason",
     "refund_note",
     "return_days",
+    "role",
     "shipping",
     "shop_type",
     "starts_at",
@@ -131,6 +136,7 @@ SOURCES = CatalogSources(
         "paymentStatus": PaymentStatus,
         "kind": NotificationKind,
         "shopType": ShopType,
+        "role": StaffRole,
         "condition": Condition,
         "storage": StorageCondition,
         "shipping": ShippingMethod,

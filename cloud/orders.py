@@ -32,6 +32,7 @@ from models.ids import new_id
 from models.order_states import TERMINAL_STATES, Actor, OrderStatus, allowed_targets, check_transition
 from models.paging import decode_time_cursor, encode_time_cursor
 from models.sales import Channel, Order, OrderItem, Payment, PaymentStatus
+from models.staff import StaffRef
 from models.stock import LOW_STOCK_THRESHOLD, StockDelta, StockReason
 from sync_protocol.envelope import CLOUD_ORIGIN, OrderTransition
 from sync_protocol.hlc import HLC, MAX_WALL_MS, HybridClock
@@ -439,7 +440,12 @@ def _with_lines(conn: Connection, rows: Sequence[Any], *, events: bool = False) 
             ):
                 history[r.order_id].append(
                     OrderEventPublic(
-                        from_status=r.from_status, to_status=r.to_status, actor=r.actor, note=r.note, at=r.at
+                        from_status=r.from_status,
+                        to_status=r.to_status,
+                        actor=r.actor,
+                        note=r.note,
+                        at=r.at,
+                        staff=_staff_of(r),
                     )
                 )
     out = []
@@ -488,9 +494,16 @@ def order_state(conn: Connection, order_id: str, created_at: datetime) -> Status
                 hlc=e.hlc or HLC(int(e.at.timestamp() * 1000), 0, device).encode(),
                 device_id=device,
                 note=e.note,
+                staff=_staff_of(e),
             )
         )
     return StatusState(order_id, frozenset(found))
+
+
+def _staff_of(event: Any) -> StaffRef | None:
+    """Who made an event at a store's counter, as its transition said (part of the transition's identity,
+    so a redelivered one is recognised as the same)."""
+    return StaffRef(staff_id=event.staff_id, name=event.staff_name) if event.staff_id else None
 
 
 def cloud_stamp(state: StatusState, now: datetime) -> str:
@@ -553,6 +566,8 @@ def _merge(
             at=now,
             hlc=incoming.hlc,
             device_id=incoming.device_id,
+            staff_id=incoming.staff.staff_id if incoming.staff else None,
+            staff_name=incoming.staff.name if incoming.staff else None,
         )
     )
     before, after = outcome.status_before, outcome.status_after

@@ -5,7 +5,8 @@ can load into a node by hand (``edgestore edge load-catalog``).
 The version is the seller's catalog version, so a node applies a snapshot only if it is newer than the
 one it holds, and a delta only if it starts from it. Snapshot stock levels are this store's, derived from
 its deltas; the snapshot also says which of them it counts (feed position, each device's stockDeltas seqs)
-so a node can add what it sold since.
+so a node can add what it sold since. It carries the store's staff accounts as of that feed position, with
+their PIN hashes: a node that starts from a snapshot never sees the feed before it.
 """
 
 import hashlib
@@ -14,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from cloud import catalog, sellers, stock
+from cloud import catalog, sellers, staff, stock
 from cloud.media.blob_store import BlobStore
 from cloud.media.metadata_store import MetadataStore
 from cloud.tables import (
@@ -201,6 +202,8 @@ def snapshot_for_store(
                 .where(devices.c.store_id == store_id, sync_streams.c.stream == Stream.STOCK_DELTAS.value)
             )
         },
+        # Read in the same transaction as downlinkSeq: the accounts as of that feed position.
+        staff=staff.records_for_store(conn, store_id),
     )
 
 

@@ -1,8 +1,10 @@
-"""The cloud's side of the downlink feed: what the cloud did to a store's orders and stock, numbered per store.
+"""The cloud's side of the downlink feed: what the cloud did to a store's orders, stock and staff, numbered
+per store.
 
 Written in the same transaction as the change (a dashboard transition, a restock, the stock effect of an
-order's merge), so a committed change is always in the feed and a rolled-back one never is. The sync service
-reads the feed after a node's position and publishes it; the node applies each message once, in order.
+order's merge, a staff account made, changed or removed), so a committed change is always in the feed and a
+rolled-back one never is. The sync service reads the feed after a node's position and publishes it; the node
+applies each message once, in order.
 
 The feed is pruned up to the lowest position the store's live devices have reported applying, so it holds
 what some device still needs and no more. A device that has never reported holds it back: it was provisioned
@@ -17,8 +19,9 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from cloud.tables import catalog_versions, devices, downlink_feed, stores
+from models.staff import StaffRecord
 from models.stock import StockDelta
-from sync_protocol.envelope import FeedMessage, OrderStatusUpdate, OrderTransition, StockAdjustment
+from sync_protocol.envelope import FEED_MODELS, FeedMessage, OrderTransition
 from sync_protocol.streams import DownlinkKind
 
 FEED_PAGE = 200
@@ -49,6 +52,10 @@ def queue_transition(conn: Connection, store_id: str, transition: OrderTransitio
 def queue_deltas(conn: Connection, deltas: list[StockDelta], now: datetime) -> None:
     for delta in deltas:
         _append(conn, delta.store_id, DownlinkKind.STOCK, {"delta": delta.to_json_dict()}, now)
+
+
+def queue_staff(conn: Connection, record: StaffRecord, now: datetime) -> int:
+    return _append(conn, record.store_id, DownlinkKind.STAFF, {"staff": record.to_json_dict()}, now)
 
 
 @dataclass(frozen=True)
@@ -127,6 +134,5 @@ def feed_after(
     for row in rows:
         kind = DownlinkKind(row.kind)
         common = {"storeId": store_id, "seq": int(row.seq), "latestSeq": max(latest, int(row.seq))}
-        model = OrderStatusUpdate if kind is DownlinkKind.ORDER_STATUS else StockAdjustment
-        out.append((kind, model.model_validate(common | row.payload)))
+        out.append((kind, FEED_MODELS[kind].model_validate(common | row.payload)))
     return out

@@ -98,6 +98,33 @@ devices = Table(
     Column("downlink_seq", BigInteger, nullable=True),
 )
 
+staff = Table(
+    "staff",
+    metadata,
+    # A store's staff, who log in at its store node with their name and PIN; sent down the store's feed
+    # (and in its snapshots) with every change, each one a new version.
+    Column("staff_id", ID, primary_key=True),
+    Column("seller_id", ID, ForeignKey("sellers.seller_id", ondelete="CASCADE"), nullable=False),
+    Column("store_id", ID, ForeignKey("stores.store_id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("name", String(64), nullable=False),
+    Column("name_key", String(200), nullable=False),  # models.staff.name_key(name)
+    Column("role", String(16), nullable=False),
+    Column("pin_hash", Text, nullable=False),  # argon2id, never the PIN
+    Column("version", Integer, nullable=False),
+    # Removed staff stay: nodes must hear of the removal, and past order events name them.
+    Column("removed_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+# One active account per name in a store, whatever its case or width: the name is the login at the node.
+Index(
+    "ux_staff_store_name",
+    staff.c.store_id,
+    staff.c.name_key,
+    unique=True,
+    postgresql_where=staff.c.removed_at.is_(None),
+)
+
 # Categories are shared reference data (every seller picks from them); the phone category the catalog rules
 # depend on is seeded by the first migration.
 categories = shared.categories.to_metadata(metadata)
@@ -255,6 +282,9 @@ order_events = Table(
     # rebuilds the order's state from these. NULL on rows written before sync stamped them.
     Column("hlc", String(96), nullable=True),
     Column("device_id", ID, nullable=True),
+    # Who made a store's change at the counter, as the store node said (its staff member logged in there).
+    Column("staff_id", ID, nullable=True),
+    Column("staff_name", String(64), nullable=True),
 )
 
 # Rollups kept in the same transaction as the order (and moved between statuses by transitions), so the

@@ -1,8 +1,9 @@
 """What Postgres knows about the ids one uplink batch names, for ``sync_protocol.record_checks``.
 
 The checks are pure; this module asks the database once per batch (a handful of ``IN`` queries, whatever
-the batch's size) for the sender's seller's variants, discounts and coupons among those named, and for the
-orders, items and payments that already exist under ids the batch uses, whoever owns them.
+the batch's size) for the sender's seller's variants, discounts and coupons among those named, for the
+orders, items and payments that already exist under ids the batch uses, whoever owns them, and for the
+stores of the staff accounts its status changes name.
 """
 
 from collections.abc import Iterable
@@ -10,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Table, func, select
 
-from cloud.tables import coupons, discounts, order_items, orders, payments, products, variants
+from cloud.tables import coupons, discounts, order_items, orders, payments, products, staff, variants
 from models.sales import Order
 from models.stock import StockDelta
 from sync_protocol.envelope import OrderTransition, UplinkPayload
@@ -24,6 +25,7 @@ def seller_facts(conn: Connection, seller_id: str, payloads: Iterable[UplinkPayl
     order_ids: set[str] = set()
     child_ids: set[str] = set()
     product_ids: set[str] = set()
+    staff_ids: set[str] = set()
     for payload in payloads:
         if isinstance(payload, Order):
             order_ids.add(payload.order_id)
@@ -40,6 +42,8 @@ def seller_facts(conn: Connection, seller_id: str, payloads: Iterable[UplinkPayl
             variant_ids.add(payload.variant_id)
         elif isinstance(payload, OrderTransition):
             order_ids.add(payload.order_id)
+            if payload.staff is not None:
+                staff_ids.add(payload.staff.staff_id)
     facts_variants = {}
     if variant_ids:
         rows = conn.execute(
@@ -75,6 +79,7 @@ def seller_facts(conn: Connection, seller_id: str, payloads: Iterable[UplinkPayl
             )
         },
         child_orders=_child_orders(conn, child_ids),
+        staff_stores=_staff_stores(conn, staff_ids),
     )
 
 
@@ -107,3 +112,11 @@ def _child_orders(conn: Connection, child_ids: set[str]) -> dict[str, str]:
             for row in conn.execute(select(id_column, table.c.order_id).where(id_column.in_(wanted)))
         )
     return found
+
+
+def _staff_stores(conn: Connection, staff_ids: set[str]) -> dict[str, str]:
+    """The store of each named staff account the cloud keeps, whoever's (one made at a node is not here)."""
+    if not staff_ids:
+        return {}
+    query = select(staff.c.staff_id, staff.c.store_id).where(staff.c.staff_id.in_(sorted(staff_ids)))
+    return {row.staff_id: row.store_id for row in conn.execute(query)}

@@ -17,6 +17,7 @@ from edge.tables import order_items, order_transitions, orders, payments
 from models.errors import NotFound
 from models.order_states import Actor, OrderStatus, check_transition
 from models.sales import PaymentStatus
+from models.staff import StaffRef
 from sync_protocol.envelope import OrderTransition
 from sync_protocol.hlc import HLC
 from sync_protocol.rules import (
@@ -53,16 +54,24 @@ def order_state(conn: Connection, order_id: str) -> StatusState:
                 hlc=t.hlc,
                 device_id=t.device_id,
                 note=t.note,
+                staff=StaffRef(staff_id=t.staff_id, name=t.staff_name) if t.staff_id else None,
             )
         )
     return StatusState(order_id, frozenset(seen))
 
 
 def transition_here(
-    conn: Connection, *, device_id: str, order_id: str, target: OrderStatus, note: str | None, now: datetime
+    conn: Connection,
+    *,
+    device_id: str,
+    order_id: str,
+    target: OrderStatus,
+    note: str | None,
+    now: datetime,
+    staff: StaffRef | None = None,
 ) -> MergeOutcome:
-    """A status change made at this store (staff at the counter): checked against the state machine for
-    the store, stamped by this node's clock, merged, and queued for the cloud."""
+    """A status change made at this store by ``staff`` at the counter: checked against the state machine
+    for the store, stamped by this node's clock, merged, and queued for the cloud."""
     row = _order_row(conn, order_id)
     source = OrderStatus(row.status)
     check_transition(source, target, Actor.STORE)
@@ -74,6 +83,7 @@ def transition_here(
         hlc=node_state.stamp(conn, device_id, now).encode(),
         device_id=device_id,
         note=note,
+        staff=staff,
     )
     outcome = merge(conn, change, now)
     outbox.enqueue(conn, change, now)
@@ -105,6 +115,8 @@ def merge(
             device_id=change.device_id,
             note=change.note,
             received_at=now,
+            staff_id=change.staff.staff_id if change.staff else None,
+            staff_name=change.staff.name if change.staff else None,
         )
         .on_conflict_do_nothing()
     )

@@ -53,6 +53,12 @@ class EdgeSettings(EdgestoreSettings):
         description="While linked, the node announces its downlink position at least this often; the cloud "
         "prunes the store's feed up to the lowest position its devices announced",
     )
+    staff_session_minutes: int = Field(
+        default=480,
+        ge=1,
+        le=480,
+        description="How long a staff login's token works (at most a shift, 8 hours); then log in again",
+    )
     page_size_default: int = Field(default=20, ge=1, le=100)
 
     @property

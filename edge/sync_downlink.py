@@ -1,12 +1,15 @@
 """The node's side of the downlink, without the network: each message from the cloud applied in one write
 transaction, by the rules in ``sync_protocol`` (feed order, catalog versions, status merge, stock by id).
 
-- Feed (stock deltas and order transitions made in the cloud): applied strictly in order; a message at or
-  below the position is a repeat, one beyond the next waits until the gap is filled.
+- Feed (stock deltas and order transitions made in the cloud, the store's staff accounts): applied strictly
+  in order; a message at or below the position is a repeat, one beyond the next waits until the gap is
+  filled.
 - Catalog delta: only on top of exactly the version it starts from; a snapshot otherwise.
 - Catalog snapshot: only if newer. Its stock levels are taken only on the node's first link to the cloud
   (feed position 0), plus the node's own sales the cloud had not counted when it made the snapshot; after
-  that, stock follows the feed, so nothing the node sold or was sent is counted twice.
+  that, stock follows the feed, so nothing the node sold or was sent is counted twice. Its staff accounts
+  are applied like feed messages, each only if newer (``edge.staff``): a node that starts from a snapshot
+  never sees the feed before it.
 - Snapshot and model announcements: the file they link to is fetched over HTTP (``take_snapshot``,
   ``take_model``), by the agent's loop thread, never by the MQTT network thread.
 
@@ -21,7 +24,7 @@ from datetime import datetime
 import httpx
 from sqlalchemy import Connection, delete, func, insert, select
 
-from edge import catalog, model_files, node_state, order_status, stock
+from edge import catalog, model_files, node_state, order_status, staff, stock
 from edge.node import Node
 from edge.tables import brands, categories, coupons, dead_letters, discounts, outbox, sync_acks
 from models.catalog import Brand, CatalogSnapshot, Category, Coupon, Discount, Product
@@ -38,6 +41,7 @@ from sync_protocol.envelope import (
     FeedMessage,
     ModelAnnouncement,
     OrderStatusUpdate,
+    StaffChange,
     StockAdjustment,
 )
 from sync_protocol.rules import CatalogVerdict, judge_catalog_delta, judge_catalog_snapshot
@@ -121,6 +125,8 @@ def apply_feed_message(
         except NotFound:
             # Another device's sale (or one from before this node): nothing here to move.
             log.info("feed %s: order %s is not at this node", message.seq, message.transition.order_id)
+    elif isinstance(message, StaffChange):
+        staff.apply_record(conn, message.staff, now)
     node_state.put(conn, node_state.DOWNLINK_SEQ, str(message.seq))
     return verdict
 
@@ -247,6 +253,7 @@ def apply_snapshot(
     if first_link and uncounted is None:
         return CatalogVerdict.STALE  # older than acks we hold: the cloud makes a fresh one when asked again
     catalog.load_snapshot(conn, snapshot, now, take_stock=first_link, uncounted=uncounted)
+    staff.apply_records(conn, snapshot.staff, now)
     return CatalogVerdict.APPLY
 
 

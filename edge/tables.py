@@ -1,6 +1,7 @@
 """The node's schema: the shared tables from ``models.tables`` plus what only a store node keeps."""
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Column,
     ForeignKey,
@@ -131,6 +132,10 @@ order_transitions = Table(
     Column("device_id", ID, nullable=False),
     Column("note", Text, nullable=True),
     Column("received_at", UTCDateTime, nullable=False),
+    # Who made a change at this store's counter (the staff member logged in), as the transition says;
+    # NULL for the cloud's changes and for those made before staff logged in.
+    Column("staff_id", ID, nullable=True),
+    Column("staff_name", String(64), nullable=True),
 )
 """Every status transition seen for an order after its sale, made here or in the cloud: the merge rule
 rebuilds the order's state from them (the sale itself is the creation, rebuilt from the order row)."""
@@ -146,3 +151,42 @@ dead_letters = Table(
     Column("payload", Text, nullable=False),  # the first 64 KiB, as received (UTF-8, invalid bytes replaced)
 )
 """Messages from the cloud this node refused (malformed, oversized, unknown version...), kept for a look."""
+
+staff = Table(
+    "staff",
+    metadata,
+    Column("staff_id", ID, primary_key=True),
+    Column("name", String(64), nullable=False),
+    # models.staff.name_key(name): what logins and the one-active-account-per-name rule compare.
+    Column("name_key", String(200), nullable=False, index=True),
+    Column("role", String(16), nullable=False),
+    Column("pin_hash", Text, nullable=False),  # argon2id, never the PIN
+    # "cloud": the seller's account, as the store's feed last sent it (its version); "local": made at this
+    # node with `edgestore edge staff add`, unknown to the cloud.
+    Column("origin", String(8), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("removed", Boolean, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+"""Who may log in at this node. Removed accounts are kept: past order events name them, and a cloud
+account's version must not go back."""
+
+staff_sessions = Table(
+    "staff_sessions",
+    metadata,
+    # Only a hash of the bearer token is stored: a copy of the file logs nobody in.
+    Column("token_hash", String(64), primary_key=True),
+    Column("staff_id", ID, ForeignKey("staff.staff_id"), nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+
+staff_login_failures = Table(
+    "staff_login_failures",
+    metadata,
+    # Per name (name_key), whether or not an account has it, so the answer does not tell which names exist.
+    Column("name_key", String(200), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_failure_at", UTCDateTime, nullable=False, index=True),  # old rows are forgotten by it
+    Column("locked_until", UTCDateTime, nullable=True),
+)

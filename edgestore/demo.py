@@ -1,8 +1,9 @@
 """``edgestore demo``: the whole system on embedded defaults, on one machine, linked.
 
-The cloud (embedded PostgreSQL, montydb, local files; a demo seller with history) with its sync service, a
-Mosquitto broker configured the way ``edgestore cloud broker-config`` configures one, and one store node
-registered as a device of the demo seller's first store, selling that store's catalog from the cloud and
+The cloud (embedded PostgreSQL, montydb, local files; a demo seller with history, and a manager and a
+cashier at its first store) with its sync service, a Mosquitto broker configured the way ``edgestore cloud
+broker-config`` configures one, and one store node registered as a device of the demo seller's first
+store, selling that store's catalog from the cloud (its staff logging in with the PINs the banner prints) and
 draining its sales to the cloud over MQTT. It prints what runs where and what to try, then serves until
 Ctrl-C (or SIGTERM), which stops the node, the cloud and the broker in that order.
 
@@ -12,13 +13,14 @@ A second run on the same data folder finds everything it made the first time: th
 
 import contextlib
 import getpass
+import json
 import os
 import shutil
 import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,17 +33,21 @@ import typer
 from cloud.runtime import Cloud
 from cloud.settings import CloudSettings
 from edge import node_state
+from edge import staff as node_staff
 from edge.catalog import load_snapshot
 from edge.node import Node
 from edge.settings import EdgeSettings
 from edgestore.demo_cloud import (
     DemoCloud,
     DemoDevice,
+    DemoStaff,
     ensure_demo_device,
+    ensure_demo_staff,
     seed_demo_cloud,
     store_snapshot,
 )
 from models.catalog import CatalogSnapshot
+from models.staff import StaffRole
 from plumbing import MOSQUITTO, Mosquitto, ServedApp, client_host, free_port, utcnow
 from sync_protocol.topics import CLOUD_USERNAME
 
@@ -144,14 +150,15 @@ def node_identity(settings: EdgeSettings) -> tuple[str, str | None] | None:
 
 def prepare_edge(settings: EdgeSettings, device: DemoDevice, snapshot: CatalogSnapshot) -> int | None:
     """Open (creating if needed) the node's database as the cloud's device of its store, and load the store's
-    catalog from the cloud if the node has none yet: its stock levels, and the downlink feed position they
-    count (later versions come over the downlink)."""
+    catalog from the cloud if the node has none yet: its stock levels and staff, and the downlink feed
+    position they count (later versions and staff changes come over the downlink)."""
     node = Node.open(settings)
     try:
         with node.db.write() as conn:
             node_state.put(conn, node_state.DEVICE_ID, device.device_id)
             if node_state.catalog_version(conn) is None:
                 load_snapshot(conn, snapshot, node.now())
+                node_staff.apply_records(conn, snapshot.staff, node.now())
             return node_state.catalog_version(conn)
     finally:
         node.close()
@@ -196,6 +203,7 @@ def banner(
     *,
     variant_id: str = TRY_VARIANT,
     credentials: Path | None = None,
+    staff: Sequence[DemoStaff] = (),
 ) -> str:
     api = f"http://{client_host(settings.host)}:{settings.port}/api/v1"
     web = (
@@ -206,6 +214,17 @@ def banner(
     capi = f"{web}/api/v1"
     store = (
         seeded.stores[seeded.store_ids.index(device.store_id)] if device.store_id in seeded.store_ids else ""
+    )
+    team = "\n".join(
+        f"  {m.role.value:<21}{m.name} / PIN {m.pin or '(changed in the dashboard)'}"
+        + ("   <- returns, refunds, cancels" if m.role is StaffRole.MANAGER else "")
+        for m in staff
+    )
+    boss = next((m for m in staff if m.role is StaffRole.MANAGER and m.pin), None)
+    boss_login = json.dumps(
+        {"name": boss.name, "pin": boss.pin} if boss else {"name": "NAME", "pin": "PIN"},
+        ensure_ascii=False,
+        separators=(",", ":"),
     )
     return f"""
 edgestore demo
@@ -228,6 +247,8 @@ Store node (edge/)     {api}
   device id            {device.device_id} (registered in the cloud; MQTT login in {credentials})
   catalog version      {catalog_version} (the store's catalog from the cloud, zh-TW and English)
   cloud link           {link.describe(broker.url)}
+Store staff            log in at the node with name and PIN (no cloud needed); {web}/staff manages them
+{team}
 
 Try the cloud:
   open {web}/ and log in; the bell (top right) updates live
@@ -246,10 +267,14 @@ Try the store node:
       -d '{{"items":[{{"variantId":"{variant_id}","quantity":2}}]}}' | python3 -c 'import sys,json;print(json.load(sys.stdin)["cartId"])')
   curl -s -X POST {api}/carts/$CART/checkout -H 'content-type: application/json' \\
       -d '{{"paymentMethod":"cash","couponCode":"WELCOME100","idempotencyKey":"demo-'$CART'"}}'
-  curl -s {api}/orders
+  STAFF=$(curl -s -X POST {api}/staff/login -H 'content-type: application/json' \\
+      -d '{boss_login}' | python3 -c 'import sys,json;print(json.load(sys.stdin)["token"])')
+      # a staff token (8 hours): orders, sync status and returns are staff only
+  curl -s -H "Authorization: Bearer $STAFF" {api}/orders
 
 Try the sync: the checkout above reaches the cloud within seconds
-  curl -s {api}/sync/status        # pendingTotal goes back to 0 once the cloud has acknowledged the sale
+  curl -s -H "Authorization: Bearer $STAFF" {api}/sync/status
+      # pendingTotal goes back to 0 once the cloud has acknowledged the sale
   curl -s -H "Authorization: Bearer $TOKEN" '{capi}/orders?limit=1'   # the sale, at {store}
   the dashboard's bell rings (新訂單 New order) and {web}/orders lists it
   switch 中文 / EN in the dashboard's header: the bell, top products and stock read in English names
@@ -260,9 +285,11 @@ And back down (the cloud's feed and catalog reach the node within a second or tw
       {capi}/stores/{device.store_id}/stock/adjustments -d '{{"variantId":"{variant_id}","kind":"restock","quantity":24}}'
   curl -s -G {api}/catalog/products --data-urlencode 'q=鳳梨酥'   # its "stock" (all sizes) rose by 24
   rename a product in {web}/products: /health's catalogVersion moves and the node shows the new name
-  ORDER=$(curl -s '{api}/orders?limit=1' | python3 -c 'import sys,json;print(json.load(sys.stdin)["items"][0]["orderId"])')
-  curl -s -X POST {api}/orders/$ORDER/transitions -H 'content-type: application/json' -d '{{"toStatus":"returned"}}'
-      # a return at the counter: goods back in stock here, the order "returned" in the cloud too
+  ORDER=$(curl -s -H "Authorization: Bearer $STAFF" '{api}/orders?limit=1' | python3 -c 'import sys,json;print(json.load(sys.stdin)["items"][0]["orderId"])')
+  curl -s -X POST {api}/orders/$ORDER/transitions -H "Authorization: Bearer $STAFF" \\
+      -H 'content-type: application/json' -d '{{"toStatus":"returned"}}'
+      # a return at the counter (a manager's): goods back in stock here, the order "returned" in the
+      # cloud too, its history naming who took it back ({web}/orders/$ORDER)
   curl -s -X PUT -H "Authorization: Bearer $TOKEN" --data-binary @/etc/hostname {capi}/models/product-recognizer
   curl -s {api}/health             # "models": {{"product-recognizer": 1}}: fetched, checked, installed
   curl -s -H "Authorization: Bearer $TOKEN" {capi}/stores/{device.store_id}/devices
@@ -270,10 +297,12 @@ And back down (the cloud's feed and catalog reach the node within a second or tw
 A device speaks only for its own store (docs/sync-protocol.md, "Trust"):
   curl -s -H "Authorization: Bearer $TOKEN" {capi}/sync/status
       # retrying (false unless Postgres fails) and deadLetters: records from your stores the cloud refused
-  curl -s -X POST {api}/orders/$ORDER/transitions -H 'content-type: application/json' \
-      -d '{{"toStatus":"refunded","note":"broken\\u0000"}}'   # 422: no control characters; nothing queued
+  curl -s -X POST {api}/orders/$ORDER/transitions -H "Authorization: Bearer $STAFF" \\
+      -H 'content-type: application/json' -d '{{"toStatus":"refunded","note":"broken\\u0000"}}'
+      # 422: no control characters; nothing queued
 
 Coupons: WELCOME100 (NT$100 off from NT$500), SAVE10 (10% off), ONCE50 (single use).
+A node that never went online gets staff with `edgestore edge staff add NAME --role manager`.
 Ctrl-C stops the demo (node, cloud, broker); the data stays in {settings.data_dir.parent}.
 """
 
@@ -309,6 +338,7 @@ class Prepared:
     settings: EdgeSettings
     catalog_version: int | None
     credentials: Path
+    staff: list[DemoStaff]
 
 
 def prepare(
@@ -331,6 +361,7 @@ def prepare(
             utcnow(),
             node_device_id=identity[0] if identity else None,
         )
+        team = ensure_demo_staff(cloud, seeded, utcnow())  # before the snapshot, which carries them
         snapshot = store_snapshot(cloud, seeded, device.store_id)
         broker.write_files(cloud)
     finally:
@@ -358,7 +389,7 @@ def prepare(
     )
     typer.echo("preparing the store node (database, migrations, the store's catalog from the cloud)...")
     version = prepare_edge(settings, device, snapshot)
-    return Prepared(seeded, device, snapshot, settings, version, credentials)
+    return Prepared(seeded, device, snapshot, settings, version, credentials, team)
 
 
 def has_display() -> bool:
@@ -525,6 +556,7 @@ def demo(
                 link,
                 variant_id=try_variant(snapshot),
                 credentials=ready.credentials,
+                staff=ready.staff,
             )
         )
         kiosk_window = _open_kiosk(settings, data_dir) if kiosk and has_display() else None

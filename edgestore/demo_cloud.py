@@ -1,6 +1,7 @@
 """The cloud half of ``edgestore demo``: a demo seller whose catalog is the store node's demo catalog (with
 the same variant ids, so the banner's curl lines work), two stores with stock, and 30 days of sales and
-footfall history so the dashboard has something to show; and the demo store node's device in the first store.
+footfall history so the dashboard has something to show; the demo store node's device in the first store,
+and that store's staff (a manager and a cashier with PINs the banner prints).
 The opening stock covers the history, so no variant ends it below zero: a fresh demo has no negative-stock
 bell, on purpose (it stages no oversell).
 
@@ -20,13 +21,14 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from cloud import catalog, devices, notifications, orders, sellers, stock, store_catalog
+from cloud import catalog, devices, notifications, orders, sellers, staff, stock, store_catalog
 from cloud.broker_credentials import verify_password
 from cloud.footfall import ingest_footfall
 from cloud.media.metadata_store import MetadataStore
 from cloud.runtime import Cloud
 from cloud.tables import devices as devices_table
 from cloud.tables import sellers as sellers_table
+from cloud.tables import staff as staff_table
 from edge.demo_catalog import demo_catalog
 from models.catalog import CatalogSnapshot
 from models.cloud_api import (
@@ -37,6 +39,7 @@ from models.cloud_api import (
     DiscountCreate,
     ProductCreate,
     SellerCreate,
+    StaffCreate,
     StockAdjustmentCreate,
     StoreCreate,
     VariantInput,
@@ -46,6 +49,8 @@ from models.footfall import Direction, FootfallEvent, FootfallSource
 from models.ids import new_id
 from models.order_states import OrderStatus
 from models.sales import Order, OrderItem, Payment, PaymentMethod
+from models.staff import StaffRole, name_key
+from plumbing.credentials import verify_pin
 
 DEMO_ACCOUNT = "demo"
 DEMO_PASSWORD = "edgestore-demo"  # noqa: S105 (printed in the banner: it is the demo's login)
@@ -55,6 +60,8 @@ DEMO_STORES = (
     ("駁二門市 Pier-2", "高雄市鹽埕區大勇路 1 號"),
 )
 DEMO_NODE_NAME = "Demo store node 示範門市主機"
+# The demo store's staff and their PINs (printed in the banner: they are the demo's logins at the node).
+DEMO_STAFF = (("王店長", StaffRole.MANAGER, "2468"), ("林小美", StaffRole.CASHIER, "1357"))
 
 
 @dataclass
@@ -443,3 +450,39 @@ def store_snapshot(cloud: Cloud, seeded: DemoCloud, store_id: str) -> CatalogSna
     """The catalog the store sells, as the cloud would send it to the store's node."""
     with cloud.db.read() as conn:
         return store_catalog.snapshot_for_store(conn, cloud.metadata, seeded.seller_id, store_id)
+
+
+@dataclass
+class DemoStaff:
+    """A staff member of the demo store; ``pin`` is None when the seller changed it in the dashboard since
+    (only its hash is kept, so the demo cannot say the new one)."""
+
+    name: str
+    role: StaffRole
+    pin: str | None
+
+
+def ensure_demo_staff(cloud: Cloud, seeded: DemoCloud, now: datetime) -> list[DemoStaff]:
+    """The demo store's manager and cashier, made through the cloud's staff service (so they go down the
+    store's feed like any seller's) when missing; ones the seller changed since are left as they are."""
+    store_id = seeded.store_ids[0]
+    found: list[DemoStaff] = []
+    with cloud.db.transaction() as conn:
+        for name, role, pin in DEMO_STAFF:
+            row = conn.execute(
+                select(staff_table.c.role, staff_table.c.pin_hash).where(
+                    staff_table.c.store_id == store_id,
+                    staff_table.c.name_key == name_key(name),
+                    staff_table.c.removed_at.is_(None),
+                )
+            ).first()
+            if row is None:
+                staff.create(
+                    conn, seeded.seller_id, store_id, StaffCreate(name=name, role=role, pin=pin), now
+                )
+                found.append(DemoStaff(name, role, pin))
+            else:
+                found.append(
+                    DemoStaff(name, StaffRole(row.role), pin if verify_pin(row.pin_hash, pin) else None)
+                )
+    return found

@@ -14,10 +14,11 @@ from pydantic import AwareDatetime, Field, model_validator
 
 from models.base import CamelModel
 from models.errors import InvalidInput
+from models.ids import Ident as Ident  # the id rule, where other models have long taken it from
 from models.money import TWD, Percent
+from models.staff import StaffRecord
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
-Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 Barcode = Annotated[str, Field(min_length=4, max_length=32, pattern=r"^[0-9A-Za-z-]+$")]
 
 PHONE_CATEGORY_ID = "phones"
@@ -169,6 +170,12 @@ class CatalogSnapshot(CamelModel):
         default={},
         description="From the cloud: per device of the store, the stockDeltas seqs the levels include, as "
         "[highWater, seqs committed above it...]; the node adds its own deltas not yet counted",
+    )
+    staff: list[StaffRecord] = Field(
+        default=[],
+        max_length=10_000,
+        description="From the cloud: the store's staff accounts (removed ones too) with their argon2 PIN "
+        "hashes, at the feed position downlinkSeq; keep a file holding them as you would a password file",
     )
 
     @model_validator(mode="after")

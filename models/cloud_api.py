@@ -17,6 +17,7 @@ from models.money import TWD, Percent
 from models.order_states import OrderStatus
 from models.parties import DeviceKind, ShopType
 from models.sales import Order
+from models.staff import Pin, StaffName, StaffRef, StaffRole
 from models.stock import StockReason
 
 Account = Annotated[str, Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.@+-]+$")]
@@ -128,6 +129,48 @@ class StorePublic(CamelModel):
     opening_hours: str | None
     created_at: AwareDatetime
     updated_at: AwareDatetime
+
+
+# --- staff ------------------------------------------------------------------------------------------------
+
+
+class StaffCreate(CamelModel):
+    name: StaffName
+    role: StaffRole = StaffRole.CASHIER
+    pin: Pin | None = Field(default=None, description="Left out: the cloud makes a 6-digit PIN, shown once")
+
+
+class StaffUpdate(PartialUpdate):
+    """A field left out is unchanged. ``pin`` sets a new PIN; ``newPin: true`` has the cloud make one (shown
+    once). Either ends the person's logins at the store node."""
+
+    name: StaffName | None = None
+    role: StaffRole | None = None
+    pin: Pin | None = None
+    new_pin: bool = False
+
+    @model_validator(mode="after")
+    def _one_way_to_a_pin(self) -> "StaffUpdate":
+        if self.pin is not None and self.new_pin:
+            raise ValueError("give a pin or ask for a new one, not both")
+        return self
+
+
+class StaffPublic(CamelModel):
+    staff_id: str
+    store_id: str
+    name: str
+    role: StaffRole
+    version: int = Field(description="Goes up with every change; the store node keeps the newest")
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+
+
+class StaffSaved(StaffPublic):
+    pin: str | None = Field(
+        description="The PIN the cloud made, shown this once (only its hash is kept); null when the seller "
+        "gave it or it did not change"
+    )
 
 
 # --- catalog ----------------------------------------------------------------------------------------------
@@ -434,6 +477,9 @@ class OrderEventPublic(CamelModel):
     actor: str
     note: str | None
     at: AwareDatetime
+    staff: StaffRef | None = Field(
+        default=None, description="For a change made at a store: the staff member logged in at its node"
+    )
 
 
 class OrderOut(Order):

@@ -68,6 +68,33 @@ class IllegalTransition(Conflict):
     code = "illegalTransition"
 
 
+class Unauthenticated(DomainError):
+    """No valid credentials: no token, or one that is wrong, expired or logged out (also a wrong login)."""
+
+    status = 401
+    code = "unauthenticated"
+
+
+class Forbidden(DomainError):
+    """The caller is known but their role may not do this (a cashier refunding a sale, say)."""
+
+    status = 403
+    code = "forbidden"
+
+
+class TooManyAttempts(DomainError):
+    """A login refused before its secret is checked; ``retry_after_s`` is when a try may go again."""
+
+    status = 429
+    code = "tooManyAttempts"
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(
+            f"too many failed logins; try again in {retry_after_s} seconds", retry_after_s=retry_after_s
+        )
+        self.retry_after_s = retry_after_s
+
+
 class InvalidInput(DomainError):
     """Input that passed schema validation but breaks a domain rule (e.g. a product without variants)."""
 

@@ -13,6 +13,7 @@ from models.catalog import Condition
 from models.einvoice import EInvoice
 from models.money import TWD
 from models.sales import CartStatus, PaymentMethod, Quantity
+from models.staff import Pin, StaffRole
 
 VariantId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
@@ -185,6 +186,29 @@ class SyncStatus(CamelModel):
         default=0,
         description="Batches sent again for want of an ack since the last ack came: the cloud is slow or failing",
     )
+
+
+class StaffLogin(CamelModel):
+    """Body of ``POST /staff/login``: a staff member's name (any case) and PIN."""
+
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+    pin: Pin
+
+
+class StaffPublic(CamelModel):
+    """Who is logged in, and until when their token works."""
+
+    staff_id: str
+    name: str
+    role: StaffRole
+    expires_at: AwareDatetime
+
+
+class StaffSession(StaffPublic):
+    """A staff login: send ``token`` as ``Authorization: Bearer <token>``; shown once (the node keeps only
+    its hash)."""
+
+    token: str
 
 
 CartCreate.model_rebuild()

@@ -25,6 +25,9 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = {}
         if "retry_after_s" in exc.details:  # a limit that lifts (a login delay): say when, as HTTP does
             headers["Retry-After"] = str(exc.details["retry_after_s"])
+        if exc.status == 401:
+            # HTTP requires a 401 to say how to authenticate; every API of ours takes a bearer token.
+            headers["WWW-Authenticate"] = "Bearer"
         return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)

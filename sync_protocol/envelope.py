@@ -37,6 +37,7 @@ from models.errors import IllegalTransition
 from models.footfall import FootfallEvent
 from models.order_states import Actor, OrderStatus, check_transition
 from models.sales import Order
+from models.staff import StaffRecord, StaffRef
 from models.stock import StockDelta
 from sync_protocol.errors import MessageRejected, RejectReason
 from sync_protocol.hlc import HLC
@@ -102,6 +103,8 @@ class OrderTransition(WireModel):
 
     ``hlc`` is the stamp of the device that made it (``deviceId``, the origin: a store node or a cloud
     process); the merge rule uses both to break ties. ``fromStatus`` is None for the order's creation.
+    ``staff`` is who made a store's change at the counter (the staff member logged in at the node); both
+    sides keep it with the order's event, and it is part of the transition's identity like every field.
     """
 
     order_id: Ident
@@ -111,6 +114,7 @@ class OrderTransition(WireModel):
     hlc: EncodedHLC
     device_id: Ident
     note: Annotated[str, StringConstraints(max_length=MAX_NOTE_LENGTH)] | None = None
+    staff: StaffRef | None = None
 
     @model_validator(mode="after")
     def _legal_and_stamped_by_its_origin(self) -> Self:
@@ -409,6 +413,19 @@ class StockAdjustment(FeedMessage):
         return self
 
 
+class StaffChange(FeedMessage):
+    """A staff account of the store as the cloud has it now (created, renamed, given a new role or PIN, or
+    removed), sent to the store's nodes. A node applies it only when its version is above the one it holds."""
+
+    staff: StaffRecord
+
+    @model_validator(mode="after")
+    def _same_store(self) -> Self:
+        if self.staff.store_id != self.store_id:
+            raise _inconsistent("the staff account is of store {theirs}", theirs=self.staff.store_id)
+        return self
+
+
 ModelName = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[a-z0-9][a-z0-9-]*$")]
 MAX_MODEL_BYTES = 256 * 1024 * 1024
 MAX_MODELS = 16
@@ -428,7 +445,9 @@ class ModelAnnouncement(WireModel):
     size: Annotated[int, Field(strict=True, ge=1, le=MAX_MODEL_BYTES)]
 
 
-DownlinkMessage = CatalogAnnouncement | CatalogDelta | OrderStatusUpdate | StockAdjustment | ModelAnnouncement
+DownlinkMessage = (
+    CatalogAnnouncement | CatalogDelta | OrderStatusUpdate | StockAdjustment | StaffChange | ModelAnnouncement
+)
 
 DOWNLINK_MODELS: Mapping[
     DownlinkKind,
@@ -436,6 +455,7 @@ DOWNLINK_MODELS: Mapping[
     | type[CatalogDelta]
     | type[OrderStatusUpdate]
     | type[StockAdjustment]
+    | type[StaffChange]
     | type[ModelAnnouncement],
 ] = MappingProxyType(
     {
@@ -443,9 +463,19 @@ DOWNLINK_MODELS: Mapping[
         DownlinkKind.CATALOG_DELTA: CatalogDelta,
         DownlinkKind.ORDER_STATUS: OrderStatusUpdate,
         DownlinkKind.STOCK: StockAdjustment,
+        DownlinkKind.STAFF: StaffChange,
         DownlinkKind.MODEL: ModelAnnouncement,
     }
 )
+FEED_MODELS: Mapping[DownlinkKind, type[OrderStatusUpdate] | type[StockAdjustment] | type[StaffChange]]
+FEED_MODELS = MappingProxyType(
+    {
+        DownlinkKind.ORDER_STATUS: OrderStatusUpdate,
+        DownlinkKind.STOCK: StockAdjustment,
+        DownlinkKind.STAFF: StaffChange,
+    }
+)
+"""The kinds that travel in a store's numbered feed, and their messages."""
 
 
 class DeviceStatus(WireModel):

@@ -72,7 +72,9 @@ class SellerFacts:
     seller's. ``discount_ids`` and ``coupon_codes`` (upper case: shoppers type codes in any case): the
     seller's own among those named. ``order_stores``: for order ids that exist already, the store (and
     device) that created each, ``storeId/deviceId``. ``child_orders``: for item and payment ids that exist
-    already, the order each belongs to. Everything a record names that is missing here is not the seller's.
+    already, the order each belongs to. ``staff_stores``: for staff ids named that are accounts the receiver
+    keeps, the store each works at (an account made at a node is unknown to the cloud: it is judged by the
+    node, which alone can know it). Everything else a record names that is missing here is not the seller's.
     """
 
     variants: Mapping[str, VariantFacts] = field(default_factory=dict)
@@ -82,6 +84,7 @@ class SellerFacts:
     coupon_codes: frozenset[str] = frozenset()
     order_stores: Mapping[str, str] = field(default_factory=dict)
     child_orders: Mapping[str, str] = field(default_factory=dict)
+    staff_stores: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -247,13 +250,18 @@ def check_stock_delta(delta: StockDelta, sender: Sender, facts: SellerFacts) -> 
         raise _amounts(f"a {delta.reason.value} of {delta.quantity} units goes the wrong way")
 
 
-def check_transition_origin(change: OrderTransition, sender: Sender, order_creator: str | None) -> None:
+def check_transition_origin(
+    change: OrderTransition, sender: Sender, order_creator: str | None, staff_store: str | None = None
+) -> None:
     """A status change reported by a store: made by the sender, at the store, on one of the store's
-    orders (``order_creator`` from ``creator_key``, None when the order is unknown)."""
+    orders (``order_creator`` from ``creator_key``, None when the order is unknown), and, when it names who
+    made it, not by another store's staff (``staff_store``: the store of the account it names, when known)."""
     if change.device_id != sender.device_id or change.actor is not Actor.STORE:
         raise _foreign(f"a change of order {change.order_id} not made by the sender at the store")
     if order_creator is None or not order_creator.startswith(f"{sender.store_id}/"):
         raise _foreign(f"order {change.order_id} is not the sender's store's")
+    if change.staff is not None and staff_store is not None and staff_store != sender.store_id:
+        raise _foreign(f"staff {change.staff.staff_id} works at another store")
 
 
 def check_footfall(event: FootfallEvent, sender: Sender) -> None:
@@ -268,7 +276,12 @@ def check_record(payload: UplinkPayload, sender: Sender, facts: SellerFacts) -> 
     if isinstance(payload, StockDelta):
         check_stock_delta(payload, sender, facts)
     elif isinstance(payload, OrderTransition):
-        check_transition_origin(payload, sender, facts.order_stores.get(payload.order_id))
+        check_transition_origin(
+            payload,
+            sender,
+            facts.order_stores.get(payload.order_id),
+            facts.staff_stores.get(payload.staff.staff_id) if payload.staff else None,
+        )
     else:
         check_footfall(payload, sender)
     return ()

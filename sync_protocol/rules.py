@@ -32,7 +32,7 @@ from sync_protocol.hlc import HLC
 # --- order status -----------------------------------------------------------------------------------------
 
 
-def precedence(transition: OrderTransition) -> tuple[int, int, int, str, str, str, str]:
+def precedence(transition: OrderTransition) -> tuple[int, int, int, str, str, str, str, str]:
     """How strongly a transition claims the state it leaves: the further it moves the order the stronger
     (``STATUS_RANK``: terminal > completed > shipping > toShip > unpaid), then the later HLC, then the higher
     device id. The last fields only order transitions a faulty device stamped identically, so the choice is
@@ -46,6 +46,7 @@ def precedence(transition: OrderTransition) -> tuple[int, int, int, str, str, st
         transition.to_status.value,
         transition.actor.value,
         transition.note or "",
+        transition.staff.staff_id if transition.staff else "",
     )
 
 

@@ -20,4 +20,5 @@ class DownlinkKind(StrEnum):
     CATALOG_DELTA = "catalogDelta"  # the changes from the held catalog version to the next (CatalogDelta)
     ORDER_STATUS = "orderStatus"  # a status transition made in the cloud (OrderTransition)
     STOCK = "stock"  # a stock delta made in the cloud: restock, count, write-off (StockAdjustment)
+    STAFF = "staff"  # a staff account of the store, as the cloud has it now (StaffChange)
     MODEL = "model"  # a new version of a model file to fetch, e.g. the recognition model (ModelAnnouncement)

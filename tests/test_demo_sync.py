@@ -120,10 +120,37 @@ def sell_and_see_it_in_the_cloud(demo: Demo, auth: dict[str, str], tag: str) -> 
             assert any(n["kind"] == "newOrder" and n["refId"] == order_id for n in bell)
             order = cloud.get(f"/orders/{order_id}").json()
             assert order["deviceId"] == node.get("/health").json()["deviceId"]
-        while node.get("/sync/status").json()["pendingTotal"]:  # the cloud's ack empties the outbox
-            assert time.monotonic() - sold_at < 20, node.get("/sync/status").text
+        while node.get("/health").json()["pendingOutbox"]:  # the cloud's ack empties the outbox
+            assert time.monotonic() - sold_at < 20, node.get("/health").text
             time.sleep(0.2)
     return order_id
+
+
+def return_at_the_counter(demo: Demo, auth: dict[str, str], banner: str, order_id: str) -> None:
+    """The banner's staff login and return: the manager it prints logs in at the node with its PIN, takes
+    the sale back, and the cloud's order names them."""
+    manager = re.search(r"^  manager +(\S+) / PIN (\d{4,8})", banner, re.MULTILINE)
+    assert manager, banner
+    assert re.search(r"^  cashier +\S+ / PIN \d{4,8}", banner, re.MULTILINE), banner
+    name, pin = manager.groups()
+    with httpx.Client(base_url=demo.api, timeout=30) as node:
+        session = node.post("/staff/login", json={"name": name, "pin": pin})
+        assert session.status_code == 200, session.text
+        token = {"Authorization": f"Bearer {session.json()['token']}"}
+        assert node.get("/orders", params={"limit": 1}).status_code == 401  # staff only
+        latest = node.get("/orders", params={"limit": 1}, headers=token).json()["items"][0]["orderId"]
+        assert latest == order_id
+        done = node.post(f"/orders/{order_id}/transitions", json={"toStatus": "returned"}, headers=token)
+        assert done.status_code == 200, done.text
+    deadline = time.monotonic() + 20
+    with httpx.Client(base_url=demo.capi, headers=auth, timeout=10) as cloud:
+        while cloud.get(f"/orders/{order_id}").json()["status"] != "returned":
+            assert time.monotonic() < deadline, f"the return did not reach the cloud:\n{demo.output}"
+            time.sleep(0.2)
+        [event] = [
+            e for e in cloud.get(f"/orders/{order_id}").json()["events"] if e["toStatus"] == "returned"
+        ]
+    assert event["staff"]["name"] == name
 
 
 def test_the_demo_runs_linked_and_a_sale_reaches_the_cloud_then_a_rerun_finds_it_all(reachable_tmp):
@@ -169,7 +196,8 @@ def test_the_demo_runs_linked_and_a_sale_reaches_the_cloud_then_a_rerun_finds_it
         assert devices[0]["downlinkSeq"] is not None  # its status on connect said where it stands
         assert "downlinkSeq" in banner
 
-        sell_and_see_it_in_the_cloud(first, auth, "first-run")
+        sold = sell_and_see_it_in_the_cloud(first, auth, "first-run")
+        return_at_the_counter(first, auth, banner, sold)
     finally:
         code = first.interrupt()
     out = first.output

@@ -15,6 +15,7 @@ from cloud.api import (
     routes_models,
     routes_notifications,
     routes_orders,
+    routes_staff,
     routes_stores,
     routes_sync,
     routes_uploads,
@@ -89,6 +90,7 @@ def create_app(settings: CloudSettings, clock: Clock = utcnow) -> FastAPI:
     for module in (
         routes_auth,
         routes_stores,
+        routes_staff,
         routes_catalog,
         routes_uploads,
         routes_orders,

@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import Depends, Path, Query, Request, Response
 
 from cloud import i18n
-from cloud.auth import SESSION_COOKIE, Unauthenticated, seller_for_token
+from cloud.auth import SESSION_COOKIE, seller_for_token
 from cloud.runtime import Cloud
 from models.cloud_api import FIRST_YEAR, LAST_YEAR
-from models.errors import InvalidInput
+from models.errors import InvalidInput, Unauthenticated
 from models.ids import ULID_PATTERN
 from models.paging import PlainInt
 from plumbing.i18n import Translator

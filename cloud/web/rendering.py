@@ -51,6 +51,9 @@ FLASHES = frozenset(
         "couponSaved",
         "couponDeleted",
         "profileSaved",
+        "staffAdded",
+        "staffSaved",
+        "staffRemoved",
     }
 )
 # The main menu: where each item goes, its label, and the paths that belong to it (the item is lit on them
@@ -61,7 +64,7 @@ NAV = (
     ("/products", N_("nav.products"), ("/products",)),
     ("/stock", N_("nav.stock"), ("/stock",)),
     ("/discounts", N_("nav.marketing"), ("/discounts", "/coupons", "/group-buys")),
-    ("/stores", N_("nav.stores"), ("/stores", "/profile")),
+    ("/stores", N_("nav.stores"), ("/stores", "/staff", "/profile")),
     ("/notifications", N_("nav.notifications"), ("/notifications",)),
 )
 CSP = (

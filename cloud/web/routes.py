@@ -25,6 +25,7 @@ from cloud.web.pages import (
     preferences,
     products,
     profile,
+    staff,
     stock,
     stores,
 )
@@ -38,6 +39,7 @@ for _area in (
     preferences,
     dashboard,
     stores,
+    staff,
     profile,
     products,
     stock,

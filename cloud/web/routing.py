@@ -23,7 +23,7 @@ from cloud.api.deps import CloudDep, NowDep, get_cloud
 from cloud.runtime import Cloud
 from cloud.web import security
 from cloud.web.rendering import here, render_error
-from models.errors import DomainError, NotFound
+from models.errors import DomainError, NotFound, Unauthenticated
 from plumbing.i18n import N_
 
 PAGE_SIZE = 25
@@ -112,7 +112,7 @@ def session_seller(request: Request, cloud: Cloud, now: datetime) -> str | None:
     try:
         with cloud.db.read() as conn:
             return auth.seller_for_token(conn, token, now)
-    except auth.Unauthenticated:
+    except Unauthenticated:
         return None
 
 

@@ -1,12 +1,23 @@
-"""Typed dependencies, so a route's signature says what it needs."""
+"""Typed dependencies, so a route's signature says what it needs: the node, ids, paging, and who is acting.
+
+Staff routes take ``StaffDep``: the one dependency ``current_staff``, given the least role as its security
+scope. It reads ``Authorization: Bearer <token>`` through FastAPI's ``HTTPBearer``, so every protected route
+shows the ``staffToken`` scheme and its role in the OpenAPI document, and answers ``401 unauthenticated``
+(with ``WWW-Authenticate: Bearer``) without a live token and ``403 forbidden`` when the role is not enough.
+Shopper routes take none of it (docs/edge-api.md says which are which, and why).
+"""
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, Path, Query, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityScopes
 
 from edge.node import Node
+from edge.staff_sessions import StaffMember, member_for_token
+from models.errors import Forbidden, Unauthenticated
 from models.ids import ULID_PATTERN
 from models.paging import PlainInt
+from models.staff import StaffRole
 
 CATALOG_ID_PATTERN = r"^[A-Za-z0-9_.:-]+$"
 
@@ -17,6 +28,40 @@ def get_node(request: Request) -> Node:
 
 
 NodeDep = Annotated[Node, Depends(get_node)]
+
+staff_token = HTTPBearer(
+    scheme_name="staffToken",
+    description="A staff member's token from POST /api/v1/staff/login. The operation's list names the "
+    "least role it needs (cashier, manager); a manager may do all a cashier may.",
+    auto_error=False,  # the 401 is ours: the API's error shape, raised below
+)
+
+
+def current_staff(
+    scopes: SecurityScopes,
+    node: NodeDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(staff_token)],
+) -> StaffMember:
+    """The staff member whose token the request carries, if their role is at least the scope's."""
+    if credentials is None:
+        raise Unauthenticated("staff only: log in with POST /api/v1/staff/login and send the token")
+    with node.db.read() as conn:
+        member = member_for_token(conn, credentials.credentials, node.now())
+    require_role(member, *(StaffRole(s) for s in scopes.scopes))
+    return member
+
+
+def require_role(member: StaffMember, *needed: StaffRole) -> None:
+    """``Forbidden`` unless the member's role covers every one of ``needed``."""
+    for role in needed:
+        if not member.role.allows(role):
+            raise Forbidden(f"a {role.value} may do this, not a {member.role.value}", role=role.value)
+
+
+StaffDep = Annotated[StaffMember, Security(current_staff, scopes=[StaffRole.CASHIER.value])]
+"""Any logged-in staff member (a cashier or a manager). A route whose role depends on its body (an order
+transition) takes this and calls ``require_role``; a route all of whose uses need a manager would take
+``Security(current_staff, scopes=["manager"])``, so the OpenAPI document says so."""
 CartIdPath = Annotated[str, Path(alias="cartId", pattern=ULID_PATTERN, description="A cart id (ULID)")]
 OrderIdPath = Annotated[str, Path(alias="orderId", pattern=ULID_PATTERN, description="An order id (ULID)")]
 ItemIdPath = Annotated[str, Path(alias="itemId", pattern=ULID_PATTERN, description="A cart line id (ULID)")]

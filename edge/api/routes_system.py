@@ -1,9 +1,14 @@
-"""Health and sync status: what field staff and the kiosk check first."""
+"""Health and sync status: what field staff and the kiosk check first.
+
+``/health`` is open: the kiosk, a monitor and a technician read whether the node runs, is linked and has a
+backlog (``pendingOutbox``). ``/sync/status`` is staff only: per stream, what waits, the dead letters and the
+resends are for the people who run the shop.
+"""
 
 from fastapi import APIRouter
 
 from edge import model_files, node_state, outbox
-from edge.api.deps import NodeDep
+from edge.api.deps import NodeDep, StaffDep
 from edge.sync_downlink import dead_letter_count
 from models.node_api import CloudLink, Health, SyncStatus
 from plumbing import VERSION
@@ -38,7 +43,7 @@ def health(node: NodeDep) -> Health:
 
 
 @router.get("/sync/status")
-def sync_status(node: NodeDep) -> SyncStatus:
+def sync_status(node: NodeDep, _member: StaffDep) -> SyncStatus:
     with node.db.read() as conn:
         streams = outbox.backlog(conn)
         refused = dead_letter_count(conn)

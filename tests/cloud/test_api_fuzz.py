@@ -24,14 +24,15 @@ NEVER = {
 
 
 def _seller_data(cloud_server: CloudServer, seller: httpx.Client) -> dict[str, str]:
-    """A store, a product with two variants, a sale of it (an order and a bell), a discount, a coupon and
-    a registered device: the ids the walk puts in paths."""
+    """A store, a product with two variants, a sale of it (an order and a bell), a discount, a coupon, a
+    registered device and a staff member: the ids the walk puts in paths."""
     store = seller.post("/stores", json={"name": "fuzz 店"}).json()
     product = make_product(seller)
     ingest(cloud_server, sale(store["storeId"], product, [(0, 1)], cloud_server.clock()))
     discount = seller.post("/discounts", json={"name": "九折", "percent": 10}).json()
     coupon = seller.post("/coupons", json={"code": "FUZZ10", "kind": "percent", "value": 10}).json()
     device = seller.post(f"/stores/{store['storeId']}/devices", json={"name": "kiosk"}).json()
+    member = seller.post(f"/stores/{store['storeId']}/staff", json={"name": "店員"}).json()
     return {
         "storeId": store["storeId"],
         "productId": product["productId"],
@@ -42,6 +43,7 @@ def _seller_data(cloud_server: CloudServer, seller: httpx.Client) -> dict[str, s
         "discountId": discount["discountId"],
         "couponId": coupon["couponId"],
         "deviceId": device["deviceId"],
+        "staffId": member["staffId"],
         "imageId": new_id(),
         "name": "product-recognizer",
     }
@@ -76,6 +78,12 @@ def _bodies(ids: dict[str, str], account: str) -> dict[str, object]:
             "openingHours": "10:00-22:00",
         },
         f"POST {PREFIX}/stores/{{storeId}}/devices": {"kind": "storeNode", "name": "kiosk 2"},
+        f"POST {PREFIX}/stores/{{storeId}}/staff": {"name": "走訪店員", "role": "cashier", "pin": "1234"},
+        f"PATCH {PREFIX}/stores/{{storeId}}/staff/{{staffId}}": {
+            "name": "店員 2",
+            "role": "manager",
+            "pin": "5678",
+        },
         f"POST {PREFIX}/brands": {"name": "走訪牌", "nameEn": "Walker"},
         f"POST {PREFIX}/products": {
             "name": "凍頂烏龍茶",

@@ -28,7 +28,7 @@ def test_the_einvoice_column_comes_and_goes(postgres: PostgresForTests):
     db = CloudDatabase(postgres.server.url("einvoicecheck"))
     try:
         migrate_to(db, "head")
-        migrate_to(db, "0007", back=True)
+        migrate_to(db, "0008", back=True)
         assert "einvoice" not in _order_columns(db)
         migrate_to(db, "0009")
         assert "einvoice" in _order_columns(db)

@@ -21,6 +21,7 @@ from cloud import auth
 from cloud.api.app import create_app
 from cloud.settings import CloudSettings
 from cloud.tables import login_failures
+from models.errors import TooManyAttempts
 from plumbing import serve_in_thread
 from tests.cloud.conftest import CloudServer, PostgresForTests, cloud_settings
 from tests.conftest import FakeClock
@@ -285,7 +286,7 @@ def test_failures_are_counted_where_every_cloud_process_sees_them(serve: Serve):
     register(server, "shared")
     for _ in range(server.settings.login_max_failures):
         api_login(server, "shared", WRONG)
-    with pytest.raises(auth.TooManyAttempts) as refused:
+    with pytest.raises(TooManyAttempts) as refused:
         auth.login(server.cloud.db, server.settings, "SHARED", RIGHT, "127.0.0.1", server.clock())
     assert refused.value.retry_after_s == 30
     with server.cloud.db.read() as conn:

@@ -25,6 +25,8 @@ BODIES: dict[str, dict] = {
     "POST /api/v1/products/{productId}/images/uploads": {"contentType": "image/png", "size": 100},
     "POST /api/v1/products/{productId}/images": {"uploadId": "01HZZZZZZZZZZZZZZZZZZZZZZZ"},
     "POST /api/v1/stores/{storeId}/devices": {"name": "taken over"},
+    "POST /api/v1/stores/{storeId}/staff": {"name": "內鬼 Mole", "role": "manager", "pin": "1234"},
+    "PATCH /api/v1/stores/{storeId}/staff/{staffId}": {"role": "manager", "pin": "1234"},
 }
 
 
@@ -40,6 +42,7 @@ def test_no_route_lets_one_seller_reach_anothers_data(
     order = sale(store["storeId"], product, [(0, 1)], cloud_server.clock())
     ingest(cloud_server, order)
     device = a.post(f"/stores/{store['storeId']}/devices", json={"name": "A 的 Pi"}).json()
+    cashier = a.post(f"/stores/{store['storeId']}/staff", json={"name": "A 的店員", "role": "cashier"}).json()
     a.put("/models/product-recognizer", content=b"A's model")
     notification = a.get("/notifications").json()["items"][0]
     ids = {
@@ -51,6 +54,7 @@ def test_no_route_lets_one_seller_reach_anothers_data(
         "orderId": order.order_id,
         "notificationId": notification["notificationId"],
         "deviceId": device["deviceId"],
+        "staffId": cashier["staffId"],
     }
     before = {
         "product": a.get(f"/products/{product['productId']}").json(),
@@ -62,6 +66,7 @@ def test_no_route_lets_one_seller_reach_anothers_data(
         "unread": a.get("/notifications/unread-count").json(),
         "devices": a.get(f"/stores/{store['storeId']}/devices").json(),
         "models": a.get("/models").json(),
+        "staff": a.get(f"/stores/{store['storeId']}/staff").json(),
     }
 
     schema = a.get("/openapi.json").json()
@@ -114,3 +119,4 @@ def test_no_route_lets_one_seller_reach_anothers_data(
     assert a.get("/notifications/unread-count").json() == before["unread"]
     assert a.get(f"/stores/{store['storeId']}/devices").json() == before["devices"]
     assert a.get("/models").json() == before["models"]
+    assert a.get(f"/stores/{store['storeId']}/staff").json() == before["staff"]

@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 import httpx
@@ -14,6 +15,7 @@ import pytest
 
 from cloud.sync_service import SyncService
 from edge.api.app import create_app as create_edge_app
+from edge.settings import EdgeSettings
 from plumbing import ServedApp, serve_in_thread
 from sync_protocol.mqtt_link import MqttLink
 from sync_protocol.streams import DownlinkKind
@@ -29,6 +31,7 @@ from tests.cloud.conftest import (
 )
 from tests.cloud.test_cloud_catalog import make_product
 from tests.cloud.test_sync_end_to_end import wait_for
+from tests.edge.helpers import as_staff
 
 pytestmark = pytest.mark.slow
 
@@ -37,6 +40,12 @@ pytestmark = pytest.mark.slow
 class StoreNode:
     store_id: str
     kiosk: httpx.Client
+    settings: EdgeSettings
+
+    @cached_property
+    def manager(self) -> dict[str, str]:
+        """A node-local manager's login (returns and refunds at the counter need one)."""
+        return as_staff(self.kiosk, self.settings)
 
     def sell(self, variant_id: str, n: int, tag: str) -> list[str]:
         order_ids = []
@@ -58,7 +67,7 @@ class StoreNode:
         return next(v["stock"] for v in r.json()["variants"] if v["variantId"] == variant_id)
 
     def pending(self) -> int:
-        return self.kiosk.get("/sync/status").json()["pendingTotal"]
+        return self.kiosk.get("/health").json()["pendingOutbox"]
 
 
 def cloud_level(seller: httpx.Client, store_id: str, variant_id: str) -> int:
@@ -89,7 +98,7 @@ class Rig:
         settings = settings.model_copy(update={"sync_status_interval_s": 0.5})  # the feed prunes sooner
         self.servers.append(serve_in_thread(create_edge_app(settings), settings.port))
         node = StoreNode(
-            store_id, httpx.Client(base_url=f"http://127.0.0.1:{settings.port}/api/v1", timeout=30)
+            store_id, httpx.Client(base_url=f"http://127.0.0.1:{settings.port}/api/v1", timeout=30), settings
         )
         self.nodes.append(node)
         return node
@@ -239,9 +248,13 @@ def test_a_cloud_refund_and_a_store_return_made_at_once_settle_the_same_on_both_
         assert (
             seller.post(f"/orders/{store_wins}/transitions", json={"toStatus": "refunded"}).status_code == 200
         )
-        r = node.kiosk.post(f"/orders/{store_wins}/transitions", json={"toStatus": "returned"})
+        r = node.kiosk.post(
+            f"/orders/{store_wins}/transitions", json={"toStatus": "returned"}, headers=node.manager
+        )
         assert r.status_code == 200, r.text
-        r = node.kiosk.post(f"/orders/{cloud_wins}/transitions", json={"toStatus": "returned"})
+        r = node.kiosk.post(
+            f"/orders/{cloud_wins}/transitions", json={"toStatus": "returned"}, headers=node.manager
+        )
         assert r.status_code == 200, r.text
         assert node.level(product["productId"], variant) == 10  # both returns put the goods back here
         cloud_server.clock.advance(hours=1)
@@ -252,7 +265,7 @@ def test_a_cloud_refund_and_a_store_return_made_at_once_settle_the_same_on_both_
 
         def statuses(order_id: str) -> tuple[str, str]:
             return (
-                node.kiosk.get(f"/orders/{order_id}").json()["status"],
+                node.kiosk.get(f"/orders/{order_id}", headers=node.manager).json()["status"],
                 seller.get(f"/orders/{order_id}").json()["status"],
             )
 
@@ -320,7 +333,10 @@ def test_a_message_the_node_refuses_is_kept_as_a_dead_letter_and_stops_nothing(
                 assert sender.publish(str(Topics.downlink(store, device, kind)), data)
         finally:
             sender.close()
-        wait_for(lambda: node.kiosk.get("/sync/status").json()["deadLetters"] == 2, what="two dead letters")
+        wait_for(
+            lambda: node.kiosk.get("/sync/status", headers=node.manager).json()["deadLetters"] == 2,
+            what="two dead letters",
+        )
         restock(seller, store, variant, 7)
         wait_for(lambda: node.level(product["productId"], variant) == 7, what="the restock after them")
 

@@ -54,6 +54,7 @@ from tests.cloud.test_dashboard_pages import browser, signup_and_login
 from tests.cloud.test_sync_end_to_end import wait_for
 from tests.cloud.test_sync_faults import DeviceClient, Shop, orders_batch, postgres_outage, shop  # noqa: F401 (a fixture)
 from tests.edge.conftest import load_catalog
+from tests.edge.helpers import as_staff
 
 T0 = 1_800_000_000_000
 
@@ -708,7 +709,9 @@ def test_while_postgres_is_down_the_ingest_retries_and_says_so(
 
 
 def _node_status(wired: Shop) -> dict[str, Any]:
-    return httpx.get(f"http://127.0.0.1:{wired.node.port}/api/v1/sync/status", timeout=10).json()
+    """The node's /sync/status, read by a manager of its own (the route is staff only)."""
+    with httpx.Client(base_url=f"http://127.0.0.1:{wired.node.port}/api/v1", timeout=10) as node:
+        return node.get("/sync/status", headers=as_staff(node, wired.node)).json()
 
 
 @pytest.mark.slow

@@ -5,6 +5,11 @@ from pathlib import Path
 
 import httpx
 
+from edge import staff
+from edge.node import Node
+from edge.settings import EdgeSettings
+from models.staff import StaffRole
+
 
 def new_cart(client: httpx.Client, *items: tuple[str, int]) -> dict:
     body = {"items": [{"variantId": v, "quantity": q} for v, q in items]}
@@ -26,3 +31,32 @@ def table_counts(database: Path) -> dict[str, int]:
     with sqlite3.connect(database) as conn:
         names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
         return {n: conn.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in names}
+
+
+def add_staff(settings: EdgeSettings, name: str, role: StaffRole, pin: str) -> None:
+    """A node-local account, made the way ``edgestore edge staff add`` makes one (through a second connection
+    to the node's file); nothing when an account of that name exists already."""
+    node = Node.open(settings)
+    try:
+        with node.db.write() as conn:
+            if staff.active_row(conn, name) is None:
+                staff.add_local(conn, name, role, pin, node.now())
+    finally:
+        node.close()
+
+
+def staff_login(client: httpx.Client, name: str, pin: str) -> dict[str, str]:
+    """Log in at the node; the header that carries the token."""
+    response = client.post("/staff/login", json={"name": name, "pin": pin})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+def as_staff(
+    client: httpx.Client, settings: EdgeSettings, role: StaffRole = StaffRole.MANAGER
+) -> dict[str, str]:
+    """Headers of a logged-in staff member of ``role`` (a manager by default: order transitions, returns and
+    refunds need one), for requests to the node's staff routes."""
+    name = {StaffRole.MANAGER: "店長 Manager", StaffRole.CASHIER: "收銀 Cashier"}[role]
+    add_staff(settings, name, role, "2468")
+    return staff_login(client, name, "2468")

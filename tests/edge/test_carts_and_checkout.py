@@ -5,7 +5,7 @@ import sqlite3
 
 import pytest
 
-from tests.edge.helpers import checkout, new_cart, stock_of, table_counts
+from tests.edge.helpers import as_staff, checkout, new_cart, stock_of, table_counts
 
 
 def test_cart_lifecycle_add_merge_update_remove(edge):
@@ -64,6 +64,7 @@ def test_malformed_json_is_422(edge):
 
 
 def test_unknown_ids_are_404_and_malformed_ids_422(edge):
+    staff = as_staff(edge.client, edge.settings)
     cid = new_cart(edge.client)["cartId"]
     missing_cart = "01J0000000000000000000000Z"
     response = edge.client.post(f"/carts/{cid}/items", json={"variantId": "no-such-variant"})
@@ -77,15 +78,16 @@ def test_unknown_ids_are_404_and_malformed_ids_422(edge):
     response = edge.client.get("/carts/not-a-cart-id")
     assert response.status_code == 422
     assert response.json()["error"]["field"] == "cartId"
-    response = edge.client.get("/orders/123")
+    response = edge.client.get("/orders/123", headers=staff)
     assert response.status_code == 422
     assert response.json()["error"]["field"] == "orderId"
-    response = edge.client.get(f"/orders/{missing_cart}")
+    response = edge.client.get(f"/orders/{missing_cart}", headers=staff)
     assert (response.status_code, response.json()["error"]["code"]) == (404, "orderNotFound")
 
 
 def test_checkout_writes_a_completed_order_stock_deltas_and_outbox(edge):
-    before = edge.client.get("/sync/status").json()["pendingTotal"]
+    staff = as_staff(edge.client, edge.settings)
+    before = edge.client.get("/sync/status", headers=staff).json()["pendingTotal"]
     cart = new_cart(edge.client, ("pineapple-cake-1", 2), ("oolong-tea-1", 3))
     response = checkout(edge.client, cart["cartId"], paymentMethod="card")
     assert response.status_code == 201, response.text
@@ -119,8 +121,8 @@ def test_checkout_writes_a_completed_order_stock_deltas_and_outbox(edge):
     assert stock_of(edge.client, "pineapple-cake", "pineapple-cake-1") == 18
     assert stock_of(edge.client, "oolong-tea", "oolong-tea-1") == 57
     assert edge.client.get(f"/carts/{cart['cartId']}").json()["status"] == "checkedOut"
-    assert edge.client.get(f"/orders/{order['orderId']}").json() == order
-    status = edge.client.get("/sync/status").json()
+    assert edge.client.get(f"/orders/{order['orderId']}", headers=staff).json() == order
+    status = edge.client.get("/sync/status", headers=staff).json()
     assert status["pendingTotal"] == before + 3  # the order and two stock deltas
     streams = {s["stream"]: s["pending"] for s in status["streams"]}
     assert streams["orders"] == 1
@@ -153,12 +155,13 @@ def test_insufficient_stock_is_409_naming_the_variant_and_writes_nothing(edge):
 
 
 def test_retry_with_the_same_idempotency_key_returns_the_same_order(edge):
+    staff = as_staff(edge.client, edge.settings)
     cart = new_cart(edge.client, ("latte-1", 1))
     first = checkout(edge.client, cart["cartId"], idempotencyKey="kiosk-1-sale-0001")
     second = checkout(edge.client, cart["cartId"], idempotencyKey="kiosk-1-sale-0001")
     assert (first.status_code, second.status_code) == (201, 200)
     assert first.json() == second.json()
-    assert len(edge.client.get("/orders").json()["items"]) == 1
+    assert len(edge.client.get("/orders", headers=staff).json()["items"]) == 1
     assert stock_of(edge.client, "latte", "latte-1") == 29
     other = new_cart(edge.client, ("latte-1", 1))
     reused = checkout(edge.client, other["cartId"], idempotencyKey="kiosk-1-sale-0001")
@@ -249,25 +252,27 @@ def test_a_quote_prices_the_cart_with_its_coupon_as_checkout_will(edge):
 
 
 def test_orders_list_recent_first_with_cursor_paging(edge):
+    staff = as_staff(edge.client, edge.settings)
     made = []
     for _ in range(5):
         made.append(
             checkout(edge.client, new_cart(edge.client, ("tissues-1", 1))["cartId"]).json()["orderId"]
         )
-    first = edge.client.get("/orders", params={"limit": 2}).json()
+    first = edge.client.get("/orders", params={"limit": 2}, headers=staff).json()
     assert [o["orderId"] for o in first["items"]] == made[::-1][:2]
     seen = [o["orderId"] for o in first["items"]]
     cursor = first["nextCursor"]
     while cursor:
-        page = edge.client.get("/orders", params={"limit": 2, "cursor": cursor}).json()
+        page = edge.client.get("/orders", params={"limit": 2, "cursor": cursor}, headers=staff).json()
         seen += [o["orderId"] for o in page["items"]]
         cursor = page["nextCursor"]
     assert seen == made[::-1]
-    assert edge.client.get("/orders", params={"status": "refunded"}).json()["items"] == []
-    assert edge.client.get("/orders", params={"status": "nonsense"}).status_code == 422
+    assert edge.client.get("/orders", params={"status": "refunded"}, headers=staff).json()["items"] == []
+    assert edge.client.get("/orders", params={"status": "nonsense"}, headers=staff).status_code == 422
 
 
 def test_an_order_keeps_what_it_was_sold_at_when_the_catalog_changes(edge):
+    staff = as_staff(edge.client, edge.settings)
     from edge.demo_catalog import demo_catalog
 
     order = checkout(edge.client, new_cart(edge.client, ("latte-1", 2))["cartId"]).json()
@@ -278,7 +283,7 @@ def test_an_order_keeps_what_it_was_sold_at_when_the_catalog_changes(edge):
     newer.stock = []
     edge.load(newer)
     assert edge.client.get("/catalog/products/latte").json()["variants"][0]["price"] == 80
-    again = edge.client.get(f"/orders/{order['orderId']}").json()
+    again = edge.client.get(f"/orders/{order['orderId']}", headers=staff).json()
     assert again == order
     assert again["items"][0]["name"] == "拿鐵"
     assert again["items"][0]["unitPrice"] == 65

@@ -116,7 +116,7 @@ def test_the_einvoice_column_comes_and_goes(tmp_path):
         )
     with db.engine.connect() as conn:
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0003")
+        command.downgrade(cfg, "0004")
         assert "einvoice" not in columns()
         command.upgrade(cfg, "head")
     assert "einvoice" in columns()

@@ -15,7 +15,7 @@ from models.stock import StockDelta, StockReason
 from sync_protocol.envelope import OrderTransition
 from sync_protocol.hlc import HLC
 from tests.edge.conftest import EdgeServer
-from tests.edge.helpers import checkout, new_cart, table_counts
+from tests.edge.helpers import as_staff, checkout, new_cart, table_counts
 
 
 def sold(edge: EdgeServer) -> Order:
@@ -73,15 +73,20 @@ def test_records_the_cloud_would_refuse_are_never_queued(edge: EdgeServer):
 
 
 def test_a_return_note_with_a_nul_is_refused_before_anything_is_written(edge: EdgeServer):
+    manager = as_staff(edge.client, edge.settings)
     order = sold(edge)
     before = table_counts(edge.database_path)
     response = edge.client.post(
-        f"/orders/{order.order_id}/transitions", json={"toStatus": "returned", "note": "broken cup\u0000"}
+        f"/orders/{order.order_id}/transitions",
+        json={"toStatus": "returned", "note": "broken cup\u0000"},
+        headers=manager,
     )
     assert response.status_code == 422, response.text
     assert response.json()["error"]["code"] == "validationError"
     assert table_counts(edge.database_path) == before
     response = edge.client.post(
-        f"/orders/{order.order_id}/transitions", json={"toStatus": "returned", "note": "破損"}
+        f"/orders/{order.order_id}/transitions",
+        json={"toStatus": "returned", "note": "破損"},
+        headers=manager,
     )
     assert response.status_code == 200, response.text

@@ -5,6 +5,8 @@ import pytest
 from pydantic import ValidationError
 
 from models.order_states import Actor, OrderStatus
+from models.staff import StaffRecord, StaffRole
+from sync_protocol.encoding import decode_downlink, encode
 from sync_protocol.envelope import (
     MAX_MESSAGES_PER_BATCH,
     SCHEMA_VERSION,
@@ -20,6 +22,7 @@ from sync_protocol.envelope import (
     OrderStatusUpdate,
     OrderTransition,
     SeqRange,
+    StaffChange,
     StockAdjustment,
     make_envelope,
     stream_of,
@@ -27,7 +30,7 @@ from sync_protocol.envelope import (
 )
 from sync_protocol.errors import MessageRejected, RejectReason
 from sync_protocol.hlc import HLC
-from sync_protocol.streams import Stream
+from sync_protocol.streams import DownlinkKind, Stream
 from tests.sync_protocol.sync_factories import (
     DEVICE,
     OTHER_DEVICE,
@@ -341,6 +344,26 @@ def test_downlink_stock_and_status_messages():
     with pytest.raises(ValidationError) as caught:
         StockAdjustment(store_id=STORE, seq=5, latest_seq=4, delta=stock_delta())
     assert error_types(caught.value) == {"inconsistent"}
+
+
+def test_a_staff_account_travels_in_the_feed_of_its_own_store():
+    record = StaffRecord(
+        staff_id=ulid(3),
+        store_id=STORE,
+        name="王店長",
+        role=StaffRole.MANAGER,
+        pin_hash="$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+        version=2,
+    )
+    change = StaffChange(store_id=STORE, seq=3, latest_seq=3, staff=record)
+    assert decode_downlink(encode(change), DownlinkKind.STAFF) == change
+    assert change.to_json_dict()["staff"]["pinHash"].startswith("$argon2id$")
+    with pytest.raises(ValidationError) as caught:
+        StaffChange(store_id=OTHER_STORE, seq=1, latest_seq=1, staff=record)
+    assert error_types(caught.value) == {"inconsistent"}
+    for bad in ({"pin_hash": "2468"}, {"version": 0}, {"name": " 王店長"}, {"role": "owner"}):
+        with pytest.raises(ValidationError):
+            StaffRecord.model_validate(record.model_dump() | bad)
 
 
 def test_make_envelope_carries_the_stamp_it_was_given():

@@ -12,6 +12,7 @@ from models.footfall import FootfallEvent
 from models.order_states import Actor, OrderStatus
 from models.pricing import LineInput, price_sale
 from models.sales import Channel, Order, OrderItem, Payment, PaymentMethod, PaymentStatus
+from models.staff import StaffRef
 from models.stock import StockReason
 from sync_protocol.errors import MessageRejected, RejectReason
 from sync_protocol.record_checks import (
@@ -246,6 +247,23 @@ def test_a_status_change_is_the_senders_on_its_stores_order():
     as_seller = transition(OrderStatus.COMPLETED, OrderStatus.REFUNDED, Actor.SELLER)
     with pytest.raises(MessageRejected):
         check_transition_origin(as_seller, SENDER, mine)
+
+
+def test_a_status_change_names_no_other_stores_staff():
+    """Who made a change at the counter: one of the store's accounts, or one the receiver does not know
+    (made at the node itself); never an account of another store."""
+    mine = creator_key(STORE, DEVICE)
+    change = transition(OrderStatus.COMPLETED, OrderStatus.RETURNED, Actor.STORE).model_copy(
+        update={"staff": StaffRef(staff_id=ulid(7), name="王店長")}
+    )
+    check_transition_origin(change, SENDER, mine, STORE)
+    check_transition_origin(change, SENDER, mine, None)
+    with pytest.raises(MessageRejected) as caught:
+        check_transition_origin(change, SENDER, mine, OTHER_STORE)
+    assert caught.value.reason is RejectReason.FOREIGN_REFERENCE
+    facts = SellerFacts(order_stores={change.order_id: mine}, staff_stores={ulid(7): OTHER_STORE})
+    assert "another store" in refused(RejectReason.FOREIGN_REFERENCE, change, facts)
+    check_record(change, SENDER, SellerFacts(order_stores={change.order_id: mine}))
 
 
 def test_footfall_is_counted_by_the_sender():

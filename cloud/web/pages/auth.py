@@ -21,7 +21,7 @@ from cloud.web.routing import (
     session_seller,
 )
 from models.cloud_api import SellerCreate
-from models.errors import Conflict
+from models.errors import Conflict, TooManyAttempts, Unauthenticated
 from plumbing.i18n import N_
 
 router = page_router()
@@ -78,10 +78,10 @@ def login(request: Request, form: CsrfForm, cloud: CloudDep, now: NowDep) -> Res
             secret=cloud.secret,
             device=request.cookies.get(auth.DEVICE_COOKIE),
         )
-    except auth.TooManyAttempts as exc:
+    except TooManyAttempts as exc:
         wait_s = exc.retry_after_s
         return again(429, N_("err.code.tooManyAttempts"), wait_s, **{"Retry-After": str(wait_s)})
-    except auth.Unauthenticated:
+    except Unauthenticated:
         return again(401, N_("err.login.invalid"))
     response = redirect(next_url)
     auth.set_session_cookie(response, done.token, settings)

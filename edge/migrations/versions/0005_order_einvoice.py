@@ -1,7 +1,7 @@
 """orders keep the shopper's e-invoice choice (issue 17)
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-04 18:00:00
 
 0003, not 0004: another branch adds 0004, and the merge re-chains this onto it. The column is nullable and
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
