@@ -67,16 +67,33 @@ def status(
         ),
     ] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for each answer")] = 5.0,
+    staff: Annotated[
+        str | None, typer.Option("--staff", help="A staff member's name: the sync status is for staff only")
+    ] = None,
+    pin: Annotated[
+        str | None, typer.Option(envvar="EDGESTORE_STAFF_PIN", help="Their PIN (asked when not given)")
+    ] = None,
 ) -> None:
-    """Print a store node's health and sync status, asked over its HTTP API."""
+    """Print a store node's health and, for a staff member, its sync status, asked over its HTTP API."""
     # Imported here: the CLI's other commands (load-catalog on a Pi) need no HTTP client.
-    from node_client import NodeClient, NodeClientError, NodeUnreachable
+    from models.node_api import SyncStatus
+    from node_client import NodeClient, NodeClientError, NodeError, NodeUnreachable
 
     url = edge_url or _default_url()
+    if staff is not None and pin is None:
+        pin = typer.prompt("PIN", hide_input=True)
+    sync: SyncStatus | None = None
     with NodeClient(url, timeout=timeout, retries=1) as client:
         try:
             health = client.health()
-            sync = client.sync_status()
+            if staff is not None and pin is not None:
+                client.staff_login(staff, pin)
+                sync = client.sync_status()
+                client.staff_logout()
+        except NodeError as exc:
+            if exc.status in (401, 429):
+                fail(f"the store node at {url} refused the staff login: {exc.message}")
+            fail(f"the store node at {url} did not answer as a node does: {exc}")
         except NodeUnreachable as exc:
             reason = str(exc.cause) or type(exc.cause).__name__
             fail(
@@ -85,7 +102,12 @@ def status(
         except NodeClientError as exc:
             fail(f"the store node at {url} did not answer as a node does: {exc}")
     typer.echo(f"store node {client.base_url}")
-    for line in [*health_lines(health), *sync_lines(sync)]:
+    said = (
+        sync_lines(sync)
+        if sync is not None
+        else ["sync        for staff only: add --staff NAME (the PIN is asked)"]
+    )
+    for line in [*health_lines(health), *said]:
         typer.echo(line)
     if health.status != "ok":
         raise typer.Exit(1)

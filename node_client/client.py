@@ -30,6 +30,9 @@ from models.node_api import (
     Page,
     ProductPublic,
     ProductSummary,
+    StaffLogin,
+    StaffPublic,
+    StaffSession,
     SyncStatus,
 )
 from models.order_states import OrderStatus
@@ -51,6 +54,8 @@ _PRODUCT = TypeAdapter(ProductPublic)
 _CATEGORIES = TypeAdapter(list[Category])
 _CART = TypeAdapter(CartPublic)
 _QUOTE = TypeAdapter(CartQuote)
+_STAFF_SESSION = TypeAdapter(StaffSession)
+_STAFF = TypeAdapter(StaffPublic)
 _ORDER = TypeAdapter(Order)
 _ORDERS = TypeAdapter(Page[Order])
 
@@ -199,6 +204,28 @@ class NodeClient:
         ``couponNotApplicable`` when it does not apply): show its ``total``, charge it, and pass it to
         ``checkout`` as ``expected_total`` so a sale whose prices moved in between is refused."""
         return self._get(_QUOTE, f"/carts/{_segment(cart_id)}/quote", {"couponCode": coupon_code})
+
+    # staff: the token a login gives is what the staff-only calls (orders, returns, sync status) carry
+
+    def staff_login(self, name: str, pin: str) -> StaffSession:
+        """Log a staff member in at the node (checked there, offline) and carry the token from now on.
+        A wrong name or PIN is ``Unauthenticated``; a locked name ``TooMany`` with ``retry_after``."""
+        session = self._send(
+            _STAFF_SESSION, "POST", "/staff/login", StaffLogin.model_construct(name=name, pin=pin)
+        )
+        self.token = session.token
+        return session
+
+    def staff_me(self) -> StaffPublic:
+        return self._get(_STAFF, "/staff/me")
+
+    def staff_logout(self) -> None:
+        """End this token at the node and stop carrying it."""
+        if self.token is not None:
+            try:
+                self._request("POST", "/staff/logout", idempotent=False)
+            finally:
+                self.token = None
 
     # orders
 

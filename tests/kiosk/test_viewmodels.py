@@ -17,11 +17,13 @@ from kiosk_ui.viewmodels.receipt import order_number, qr_png, receipt_of
 from models.einvoice import EInvoice, EInvoiceKind
 from models.order_states import OrderStatus
 from models.sales import PaymentMethod
+from models.staff import StaffRole
 from node_client import NodeClient
 from node_client.errors import Conflict, NodeUnreachable
 from plumbing import free_port
 from tests.conftest import FakeClock
 from tests.edge.conftest import EdgeServer
+from tests.edge.helpers import add_staff
 
 
 @pytest.fixture
@@ -156,7 +158,9 @@ def test_paying_cash_shows_the_change_and_the_receipt_says_it_all(kiosk: Kiosk):
     assert qr_png(order.order_id).startswith(b"\x89PNG")
 
 
-def test_a_declined_card_pays_nothing_and_an_approval_sells_once(kiosk: Kiosk, node: NodeClient):
+def test_a_declined_card_pays_nothing_and_an_approval_sells_once(
+    kiosk: Kiosk, node: NodeClient, edge: EdgeServer
+):
     terminal = SimulatedTerminal([Outcome.DECLINED, Outcome.TIMED_OUT])
     kiosk.terminal = terminal
     kiosk.cart.add("latte-1")
@@ -170,7 +174,10 @@ def test_a_declined_card_pays_nothing_and_an_approval_sells_once(kiosk: Kiosk, n
     assert order.payments[0].method is PaymentMethod.CARD
     assert [c.outcome for c in terminal.charges] == [Outcome.DECLINED, Outcome.TIMED_OUT, Outcome.APPROVED]
     assert terminal.voided == []
-    assert len([o for o in node.iter_orders() if o.order_id == order.order_id]) == 1
+    with NodeClient(node.base_url) as staff:  # the orders are staff only; the kiosk is not logged in
+        add_staff(edge.settings, "店長 Manager", StaffRole.MANAGER, "2468")
+        staff.staff_login("店長 Manager", "2468")
+        assert [o.order_id for o in staff.iter_orders()] == [order.order_id]
 
 
 def test_an_approved_charge_the_node_cannot_record_is_voided(kiosk: Kiosk, node: NodeClient):

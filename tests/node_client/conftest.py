@@ -10,10 +10,12 @@ import pytest
 
 from edge.demo_catalog import demo_catalog
 from edge.settings import EdgeSettings
+from models.staff import StaffRole
 from node_client import NodeClient
 from plumbing import free_port
 from tests.conftest import FakeClock
 from tests.edge.conftest import edge, load_catalog, start_server
+from tests.edge.helpers import add_staff
 
 __all__ = ["edge"]  # the real node of tests/edge, served per test
 
@@ -21,9 +23,15 @@ QUICK = {"backoff": 0.01, "max_backoff": 0.05}
 """Retry waits short enough for tests; the policy's own figures are tested in test_retries."""
 
 
+MANAGER, PIN = "店長 Manager", "2468"
+
+
 @pytest.fixture
 def node(edge) -> Iterator[NodeClient]:
+    """A client logged in as a manager: orders, returns and the sync status are staff only."""
+    add_staff(edge.settings, MANAGER, StaffRole.MANAGER, PIN)
     with NodeClient(edge.base_url, **QUICK) as client:
+        client.staff_login(MANAGER, PIN)
         yield client
 
 
@@ -60,7 +68,8 @@ class Injector:
 
 @pytest.fixture
 def injected() -> Iterator[Callable[..., tuple[NodeClient, Injector]]]:
-    """``injected(base_url, *faults, after=None, retries=2)``: a client of that node through an Injector."""
+    """``injected(base_url, *faults, after=None, retries=2, token=None)``: a client of that node through an
+    Injector (``token``: a staff login's, for the staff-only calls)."""
     made: list[tuple[NodeClient, Injector]] = []
 
     def make(
@@ -68,9 +77,10 @@ def injected() -> Iterator[Callable[..., tuple[NodeClient, Injector]]]:
         *faults: str,
         after: Callable[[httpx.Response], None] | None = None,
         retries: int = 2,
+        token: str | None = None,
     ) -> tuple[NodeClient, Injector]:
         injector = Injector(*faults, after=after)
-        client = NodeClient(base_url, retries=retries, transport=injector.transport, **QUICK)
+        client = NodeClient(base_url, retries=retries, transport=injector.transport, token=token, **QUICK)
         made.append((client, injector))
         return client, injector
 
@@ -103,6 +113,7 @@ def busy_node(tmp_path: Path, clock: FakeClock) -> Iterator[tuple[str, Path]]:
     """A real node whose writers give up on the lock after 100 ms: ``(base_url, database path)``."""
     settings = EdgeSettings(data_dir=tmp_path / "busy", port=free_port(), sqlite_busy_timeout_ms=100)
     load_catalog(settings, demo_catalog(now=clock()), clock())
+    add_staff(settings, MANAGER, StaffRole.MANAGER, PIN)
     served = start_server(settings, clock)
     yield f"http://127.0.0.1:{settings.port}", settings.database_path
     served.stop(timeout_s=20)

@@ -1,10 +1,13 @@
 """Every call of the client against a real node: typed answers, the same the API gives over plain HTTP."""
 
+import pytest
+
 from edge.demo_catalog import DEMO_STORE_ID
 from models.node_api import CartPublic, Health, Page, ProductPublic, ProductSummary, SyncStatus
 from models.order_states import OrderStatus
 from models.sales import CartStatus, Order, PaymentMethod
 from node_client import API_PREFIX, NodeClient
+from node_client.errors import Unauthenticated
 
 
 def test_the_api_root_is_found_from_the_nodes_address_either_way(edge):
@@ -135,3 +138,17 @@ def test_the_token_goes_as_a_bearer_header_once_set(injected, edge):
     with NodeClient(edge.base_url, token="from-the-start", transport=injector.transport) as other:
         other.health()
     assert injector.seen[-1].headers["Authorization"] == "Bearer from-the-start"
+
+
+def test_staff_login_carries_the_token_and_logout_drops_it(edge, node):
+    me = node.staff_me()
+    assert (me.name, me.role) == ("店長 Manager", "manager")
+    node.staff_logout()
+    assert node.token is None
+    with pytest.raises(Unauthenticated):
+        node.list_orders()
+    with pytest.raises(Unauthenticated):
+        node.staff_login("店長 Manager", "0000")
+    session = node.staff_login("店長 Manager", "2468")
+    assert node.token == session.token
+    assert node.list_orders().items == []

@@ -8,7 +8,7 @@ import pytest
 from models.sales import PaymentMethod
 from node_client import NodeClient, NodeUnreachable, RetryPolicy
 from plumbing import free_port
-from tests.node_client.conftest import QUICK, HeldLock
+from tests.node_client.conftest import MANAGER, PIN, QUICK, HeldLock
 
 
 def test_reads_come_through_failed_connections(injected, edge):
@@ -82,6 +82,7 @@ def test_a_busy_node_is_asked_again_for_a_checkout(busy_node, injected):
         lock.close()
     assert order.status == "completed"
     assert injector.attempts("POST", "/checkout") == 2
+    client.staff_login(MANAGER, PIN)
     assert [o.order_id for o in client.iter_orders()] == [order.order_id]
 
 
@@ -98,7 +99,7 @@ def test_cart_and_order_changes_are_sent_once(injected, edge, node, fault):
         "POST /transitions": lambda c: c.transition_order(order.order_id, "returned"),
     }
     for target, change in changes.items():
-        client, injector = injected(edge.base_url, fault, retries=3)
+        client, injector = injected(edge.base_url, fault, retries=3, token=node.token)
         with pytest.raises(NodeUnreachable) as caught:
             change(client)
         method, path_end = target.split(" ")
