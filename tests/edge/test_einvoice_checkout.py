@@ -11,7 +11,7 @@ from edge.sync_uplink import pending_batches
 from models.ids import new_id
 from sync_protocol.envelope import Envelope
 from sync_protocol.streams import Stream
-from tests.edge.helpers import checkout, new_cart, stock_of, table_counts
+from tests.edge.helpers import as_staff, checkout, new_cart, stock_of, table_counts
 
 
 def _outbox_order(edge, order_id: str) -> dict:
@@ -42,7 +42,8 @@ def test_each_kind_is_kept_on_the_order_and_sent_with_it(edge, einvoice):
     order = response.json()
     expected = {"value": None} | einvoice
     assert order["einvoice"] == expected
-    assert edge.client.get(f"/orders/{order['orderId']}").json()["einvoice"] == expected
+    staff = as_staff(edge.client, edge.settings)
+    assert edge.client.get(f"/orders/{order['orderId']}", headers=staff).json()["einvoice"] == expected
     assert _outbox_order(edge, order["orderId"]) == order  # the cloud gets the choice with the order
 
 
