@@ -7,6 +7,8 @@ from kiosk_ui.hardware.payment import Outcome
 from kiosk_ui.i18n import CATALOG
 from kiosk_ui.viewmodels.keyboard import Layout
 from models.einvoice import EInvoiceKind
+from models.order_states import OrderStatus
+from models.staff import StaffRole
 from plumbing.message_catalogs import CatalogSources
 
 SOURCES = CatalogSources(
@@ -17,5 +19,7 @@ SOURCES = CatalogSources(
         "pay": [o for o in Outcome if o is not Outcome.APPROVED],  # why a card did not pay
         "einvoice": EInvoiceKind,  # the choice as it reads ("手機條碼 /ABC1234")
         "einvoice.kind": EInvoiceKind,  # the choice's button
+        "status": OrderStatus,  # an order's state, in staff mode
+        "staff.role": StaffRole,
     },
 )

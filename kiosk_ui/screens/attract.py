@@ -46,7 +46,19 @@ class AttractScreen(KioskScreen):
         )
         body.add_widget(start)
         body.add_widget(BoxLayout())
-        body.add_widget(
+        corner = BoxLayout(size_hint_y=None, height=dp(app.sizes.touch))
+        corner.add_widget(
+            button(
+                words("nav.staff"),
+                lambda: app.go("staff-login"),
+                app.palette,
+                app.sizes,
+                name="staff",
+                size_hint_x=0.3,
+            )
+        )
+        corner.add_widget(BoxLayout())
+        corner.add_widget(
             button(
                 words("nav.language"),
                 app.toggle_language,
@@ -54,9 +66,9 @@ class AttractScreen(KioskScreen):
                 app.sizes,
                 name="language",
                 size_hint_x=0.3,
-                pos_hint={"right": 1},
             )
         )
+        body.add_widget(corner)
 
     def on_touch_down(self, touch: Any) -> bool:
         # Anywhere but the language button starts (a shopper does not aim at "start").

@@ -42,6 +42,17 @@ class KioskScreen(Screen):
     def build(self, body: BoxLayout) -> None:
         raise NotImplementedError
 
+    def problem_line(self, text: str | None = None) -> Text:
+        """What went wrong, in the danger colour, under the header (the app's last problem by default)."""
+        app = self.app
+        return Text(
+            text if text is not None else app.problem,
+            size=app.sizes.body,
+            colour=app.palette.danger,
+            size_hint_y=None,
+            height=dp(app.sizes.touch * 0.6),
+        )
+
     def header(self, title: str, *, back: str | None = None, cart: bool = True) -> BoxLayout:
         """The top row: back, the title, the language toggle, the cart with its count."""
         app, words = self.app, self.words

@@ -1,6 +1,7 @@
 """The whole kiosk without a window: its view-models, the node's client, the hardware and the clock. The
 Kivy app shows one; the view-models' tests build one against a real node."""
 
+import contextlib
 from dataclasses import dataclass, field
 
 from kiosk_ui.hardware.camera import Camera
@@ -13,6 +14,8 @@ from kiosk_ui.viewmodels.node_api import NodeApi
 from kiosk_ui.viewmodels.payment import Payment
 from kiosk_ui.viewmodels.scan import Recognizer
 from kiosk_ui.viewmodels.session import Session
+from kiosk_ui.viewmodels.staff import StaffMode
+from node_client.errors import NodeClientError
 from plumbing.clock import Clock as Now
 
 
@@ -28,6 +31,7 @@ class Kiosk:
     catalog: Catalog = field(init=False)
     cart: Cart = field(init=False)
     keyboard: Keyboard = field(init=False)
+    staff: StaffMode = field(init=False)
     locale: str = "zh-TW"
     camera: Camera | None = None
     recognizer: Recognizer | None = None
@@ -39,12 +43,17 @@ class Kiosk:
         self.catalog = Catalog(self.node)
         self.cart = Cart(self.node)
         self.keyboard = Keyboard()
+        self.staff = StaffMode(self.node)
 
     def new_payment(self) -> Payment:
         self.payment = Payment(self.node, self.cart, self.terminal)
         return self.payment
 
     def end_session(self) -> None:
+        """The next shopper starts clean: no cart, no typing, no staff login (the node ends the token)."""
+        # A node that is gone cannot end the token: it expires there on its own.
+        with contextlib.suppress(NodeClientError):
+            self.staff.logout()
         self.cart.clear()
         self.keyboard.clear()
         self.payment, self.product_id = None, None

@@ -1,12 +1,13 @@
 """What the view-models need of the node: the part of ``node_client.NodeClient`` they call, as a Protocol,
 so a view-model's signature says what it uses (and the kiosk's benchmark can count the calls)."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Protocol
 
 from models.catalog import Category
 from models.einvoice import EInvoice
-from models.node_api import CartPublic, CartQuote, Health, Page, ProductPublic, ProductSummary
+from models.node_api import CartPublic, CartQuote, Health, Page, ProductPublic, ProductSummary, StaffSession
+from models.order_states import OrderStatus
 from models.sales import Order, PaymentMethod
 
 
@@ -46,3 +47,15 @@ class NodeApi(Protocol):
         expected_total: int | None = None,
         einvoice: EInvoice | None = None,
     ) -> Order: ...
+
+    # staff mode
+
+    def staff_login(self, name: str, pin: str) -> StaffSession: ...
+
+    def staff_logout(self) -> None: ...
+
+    def get_order(self, order_id: str) -> Order: ...
+
+    def iter_orders(self, *, status: OrderStatus | None = None, page_size: int = 100) -> Iterator[Order]: ...
+
+    def transition_order(self, order_id: str, to_status: OrderStatus, note: str | None = None) -> Order: ...

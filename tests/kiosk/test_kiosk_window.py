@@ -8,10 +8,11 @@ from PIL import Image
 
 from edge.demo_catalog import demo_catalog
 from edge.settings import EdgeSettings
+from models.staff import StaffRole
 from plumbing import free_port, wait_until
 from tests.conftest import FakeClock
 from tests.edge.conftest import EdgeServer, load_catalog, start_server
-from tests.edge.helpers import as_staff
+from tests.edge.helpers import add_staff, as_staff
 from tests.kiosk.conftest import run_kiosk
 
 
@@ -242,3 +243,50 @@ def test_the_node_gone_and_back_the_sale_goes_through_with_its_cart_kept(
     assert "謝謝光臨！" in texts["receipt"]
     assert "找零" in texts["receipt"]
     assert "NT$35" in texts["receipt"]  # the change from NT$100 for a NT$65 latte
+
+
+def test_a_manager_logs_in_finds_the_receipt_and_takes_the_order_back(
+    display: str, edge: EdgeServer, tmp_path: Path
+):
+    add_staff(edge.settings, "BOSS", StaffRole.MANAGER, "2468")
+    cart = edge.client.post("/carts", json={"items": [{"variantId": "latte-1", "quantity": 2}]}).json()
+    order = edge.client.post(f"/carts/{cart['cartId']}/checkout", json={"paymentMethod": "cash"}).json()
+    number = order["orderId"][-6:]
+    seen = run_kiosk(
+        display,
+        {
+            "edgeUrl": edge.base_url,
+            "size": [1280, 800],
+            "steps": [
+                {"screen": "attract"},
+                {"tap": "staff"},
+                {"screen": "staff-login"},
+                *[{"tap": f"key:{k}"} for k in "BOSS"],
+                {"tap": "staffPin"},
+                *[{"tap": f"key:{k}"} for k in "2468"],
+                {"texts": "login"},
+                {"tap": "staffLogin"},
+                {"screen": "staff"},
+                *[{"tap": f"key:{k}"} for k in number],
+                {"tap": "find"},
+                {"screen": "staff"},
+                {"texts": "found"},
+                {"tap": "return"},
+                {"tap": "confirmReturn"},
+                {"screen": "staff"},
+                {"texts": "returned"},
+                {"tap": "staffLogout"},
+                {"screen": "attract"},
+            ],
+        },
+        tmp_path / "run",
+    )
+    texts = seen["texts"]
+    assert "密碼：●●●●" in texts["login"]  # the PIN is never shown
+    assert "姓名：BOSS" in texts["login"]
+    assert "BOSS（店長）" in texts["found"]
+    assert f"訂單 {number} · 已完成 · NT$130" in texts["found"]
+    assert f"訂單 {number} · 退貨 · NT$130" in texts["returned"]
+    staff = as_staff(edge.client, edge.settings)
+    back = edge.client.get(f"/orders/{order['orderId']}", headers=staff).json()
+    assert back["status"] == "returned"

@@ -14,12 +14,13 @@ from kiosk_ui.viewmodels.kiosk import Kiosk
 from kiosk_ui.viewmodels.payment import Step
 from kiosk_ui.viewmodels.problems import explain
 from kiosk_ui.viewmodels.receipt import order_number, qr_png, receipt_of
+from kiosk_ui.viewmodels.staff import OrderNotFound
 from models.einvoice import EInvoice, EInvoiceKind
 from models.order_states import OrderStatus
 from models.sales import PaymentMethod
 from models.staff import StaffRole
 from node_client import NodeClient
-from node_client.errors import Conflict, NodeUnreachable
+from node_client.errors import Conflict, NodeUnreachable, Unauthenticated
 from plumbing import free_port
 from tests.conftest import FakeClock
 from tests.edge.conftest import EdgeServer
@@ -250,3 +251,33 @@ def test_the_e_invoice_is_checked_while_the_shopper_is_there_and_goes_with_the_s
     assert order.einvoice == EInvoice(kind=EInvoiceKind.CARRIER, value="/ABC1234")
     receipt = receipt_of(order, translator("en"))
     assert "E-invoice: Mobile barcode /ABC1234" in receipt.footer
+
+
+def test_staff_mode_finds_an_order_by_its_receipt_and_a_manager_takes_it_back(kiosk: Kiosk, edge: EdgeServer):
+    add_staff(edge.settings, "AMY", StaffRole.CASHIER, "1357")
+    add_staff(edge.settings, "BOSS", StaffRole.MANAGER, "2468")
+    kiosk.cart.add("latte-1")
+    payment = kiosk.new_payment()
+    payment.tender_note(100)
+    sold = payment.confirm_cash()
+    staff = kiosk.staff
+    with pytest.raises(Unauthenticated):
+        staff.login("AMY", "0000")
+    staff.login("amy", "1357")  # names in any case
+    assert (staff.logged_in, staff.is_manager) == (True, False)
+    assert staff.find(order_number(sold)).order_id == sold.order_id  # the receipt's number
+    assert staff.find(sold.order_id.lower()).order_id == sold.order_id  # the QR code, as a scanner types it
+    with pytest.raises(OrderNotFound):
+        staff.find("ZZZZZZ")
+    assert not staff.can_return  # a cashier sees it, a manager takes it back
+    staff.logout()
+    assert kiosk.node.token is None
+    staff.login("BOSS", "2468")
+    staff.find(order_number(sold))
+    assert staff.can_return
+    back = staff.return_order("shopper changed their mind")
+    assert back.status is OrderStatus.RETURNED
+    assert not staff.can_return
+    kiosk.end_session()  # the idle timeout: the staff login ends with the session
+    assert not staff.logged_in
+    assert kiosk.node.token is None

@@ -1,0 +1,228 @@
+"""Staff mode: log in (name on the Latin keyboard, PIN on the digits, shown as dots), then find an order by
+its receipt number or a scanned QR code, see it, and (a manager) take it back after a confirmation."""
+
+from kivy.metrics import dp
+from kivy.uix.boxlayout import BoxLayout
+
+from kiosk_ui.screens.base import KioskScreen
+from kiosk_ui.screens.keypad import keypad
+from kiosk_ui.viewmodels.keyboard import Keyboard, Layout
+from kiosk_ui.viewmodels.staff import OrderNotFound
+from kiosk_ui.widgets import Text, button
+from models.sales import Order
+
+
+class StaffLoginScreen(KioskScreen):
+    def on_pre_enter(self, *_: object) -> None:
+        self.name_keys, self.pin_keys = Keyboard(), Keyboard()
+        self.name_keys.use(Layout.LATIN)
+        self.pin_keys.use(Layout.DIGITS)
+        self.typing_pin = False
+        super().on_pre_enter()
+
+    def build(self, body: BoxLayout) -> None:
+        app, words = self.app, self.words
+        body.add_widget(self.header(words("staff.login"), back="attract", cart=False))
+        if app.problem:
+            body.add_widget(self.problem_line())
+        row = BoxLayout(size_hint_y=None, height=dp(app.sizes.touch), spacing=dp(app.sizes.gap))
+        row.add_widget(
+            button(
+                words("staff.name", name=self.name_keys.text or "…"),
+                self.type_name,
+                app.palette,
+                app.sizes,
+                accent=not self.typing_pin,
+                name="staffName",
+            )
+        )
+        row.add_widget(
+            button(
+                words("staff.pin", dots="●" * len(self.pin_keys.text) or "…"),
+                self.type_pin,
+                app.palette,
+                app.sizes,
+                accent=self.typing_pin,
+                name="staffPin",
+            )
+        )
+        row.add_widget(
+            button(
+                words("staff.enter"),
+                self.login,
+                app.palette,
+                app.sizes,
+                accent=True,
+                name="staffLogin",
+                size_hint_x=None,
+                width=dp(app.sizes.touch * 1.8),
+            )
+        )
+        body.add_widget(row)
+        keys = self.pin_keys if self.typing_pin else self.name_keys
+        body.add_widget(keypad(app, keys, self.render, switchable=False))
+
+    def type_name(self) -> None:
+        self.typing_pin = False
+        self.render()
+
+    def type_pin(self) -> None:
+        self.typing_pin = True
+        self.render()
+
+    def login(self) -> None:
+        staff, name, pin = self.app.kiosk.staff, self.name_keys.text, self.pin_keys.text
+        self.pin_keys.clear()  # a PIN is typed once, whatever the answer
+        self.app.call_node(lambda: staff.login(name, pin), lambda _: self.app.go("staff"))
+
+
+class StaffScreen(KioskScreen):
+    confirming = False
+
+    def on_pre_enter(self, *_: object) -> None:
+        self.number = Keyboard()
+        self.number.use(Layout.CARRIER)  # digits and capitals: an order's number or id
+        self.not_found = ""
+        self.confirming = False
+        super().on_pre_enter()
+
+    def build(self, body: BoxLayout) -> None:
+        app, words, staff = self.app, self.words, self.app.kiosk.staff
+        session = staff.session
+        title = words(
+            "staff.hello",
+            name=session.name if session else "",
+            role=words(f"staff.role.{session.role.value}") if session else "",
+        )
+        body.add_widget(self.header(title, back=None, cart=False))
+        if app.problem or self.not_found:
+            body.add_widget(self.problem_line(self.not_found or app.problem))
+        row = BoxLayout(size_hint_y=None, height=dp(app.sizes.touch), spacing=dp(app.sizes.gap))
+        row.add_widget(
+            Text(self.number.text or words("staff.findHint"), size=app.sizes.body, colour=app.palette.text)
+        )
+        row.add_widget(
+            button(
+                words("staff.find"),
+                self.find,
+                app.palette,
+                app.sizes,
+                accent=True,
+                name="find",
+                size_hint_x=None,
+                width=dp(app.sizes.touch * 1.6),
+            )
+        )
+        row.add_widget(
+            button(
+                words("staff.logout"),
+                self.logout,
+                app.palette,
+                app.sizes,
+                name="staffLogout",
+                size_hint_x=None,
+                width=dp(app.sizes.touch * 1.8),
+            )
+        )
+        body.add_widget(row)
+        if staff.order is not None:
+            self._order(body, staff.order)
+        else:
+            body.add_widget(keypad(app, self.number, self.render, switchable=False))
+
+    def _order(self, body: BoxLayout, order: Order) -> None:
+        app, words, staff = self.app, self.words, self.app.kiosk.staff
+        body.add_widget(
+            Text(
+                words(
+                    "staff.order",
+                    number=order.order_id[-6:],
+                    status=words(f"status.{order.status.value}"),
+                    total=words.money(order.total),
+                ),
+                size=app.sizes.price,
+                colour=app.palette.text,
+                bold=True,
+                size_hint_y=None,
+                height=dp(app.sizes.touch),
+            )
+        )
+        for item in order.items:
+            body.add_widget(
+                Text(
+                    words(
+                        "staff.line",
+                        name=f"{item.name} {item.variant_name}",
+                        quantity=item.quantity,
+                        amount=words.money(item.line_total),
+                    ),
+                    size=app.sizes.body,
+                    colour=app.palette.text,
+                    size_hint_y=None,
+                    height=dp(app.sizes.body * 1.8),
+                )
+            )
+        body.add_widget(BoxLayout())
+        actions = BoxLayout(size_hint_y=None, height=dp(app.sizes.touch), spacing=dp(app.sizes.gap))
+        actions.add_widget(
+            button(words("staff.another"), self.another, app.palette, app.sizes, name="another")
+        )
+        if self.confirming:
+            actions.add_widget(
+                button(
+                    words("staff.confirmReturn", total=words.money(order.total)),
+                    self.take_back,
+                    app.palette,
+                    app.sizes,
+                    accent=True,
+                    name="confirmReturn",
+                )
+            )
+        elif staff.can_return:
+            actions.add_widget(
+                button(
+                    words("staff.return"), self.confirm, app.palette, app.sizes, accent=True, name="return"
+                )
+            )
+        elif not staff.is_manager:
+            actions.add_widget(
+                Text(words("staff.managerOnly"), size=app.sizes.body, colour=app.palette.muted)
+            )
+        body.add_widget(actions)
+
+    # --- touches --------------------------------------------------------------------------------------
+
+    def find(self) -> None:
+        staff, typed = self.app.kiosk.staff, self.number.text
+        self.not_found = ""
+
+        def work() -> Order | None:
+            try:
+                return staff.find(typed)
+            except OrderNotFound:
+                return None
+
+        def done(order: Order | None) -> None:
+            self.not_found = "" if order is not None else self.words("staff.notFound", number=typed)
+            self.render()
+
+        self.app.call_node(work, done)
+
+    def another(self) -> None:
+        self.app.kiosk.staff.order = None
+        self.number.clear()
+        self.confirming = False
+        self.render()
+
+    def confirm(self) -> None:
+        self.confirming = True
+        self.render()
+
+    def take_back(self) -> None:
+        staff = self.app.kiosk.staff
+        self.confirming = False
+        self.app.call_node(staff.return_order, lambda _: self.render())
+
+    def logout(self) -> None:
+        staff = self.app.kiosk.staff
+        self.app.call_node(staff.logout, lambda _: self.app.go("attract"))
