@@ -17,11 +17,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from edge import staff  # noqa: E402
 from edge.api.app import create_app  # noqa: E402
 from edge.catalog import load_snapshot  # noqa: E402
 from edge.demo_catalog import demo_catalog  # noqa: E402
 from edge.node import Node  # noqa: E402
 from edge.settings import EdgeSettings  # noqa: E402
+from models.staff import StaffRole  # noqa: E402
 from plumbing import free_port, serve_in_thread, utcnow  # noqa: E402
 from plumbing.xvfb import virtual_display  # noqa: E402
 
@@ -82,6 +84,20 @@ def walk(prefix: str) -> list[dict[str, object]]:
         {"shot": f"{prefix}-9-receipt.png"},
         {"tap": "done"},
         {"screen": "attract"},
+        # staff mode: a manager finds the order just sold by its receipt number
+        {"tap": "staff"},
+        {"screen": "staff-login"},
+        *[{"tap": f"key:{k}"} for k in "BOSS"],
+        {"tap": "staffPin"},
+        *[{"tap": f"key:{k}"} for k in "2468"],
+        {"shot": f"{prefix}-10-staff-login.png"},
+        {"tap": "staffLogin"},
+        {"screen": "staff"},
+        {"tap": "find"},  # nothing typed: says so
+        {"screen": "staff"},
+        {"shot": f"{prefix}-11-staff.png"},
+        {"tap": "staffLogout"},
+        {"screen": "attract"},
     ]
 
 
@@ -91,6 +107,7 @@ def main() -> int:
     node = Node.open(settings)
     with node.db.write() as conn:
         load_snapshot(conn, demo_catalog(now=utcnow()), utcnow())
+        staff.add_local(conn, "BOSS", StaffRole.MANAGER, "2468", utcnow())
     node.close()
     served = serve_in_thread(create_app(settings), settings.port)
     env = dict(os.environ, XDG_CACHE_HOME=str(work / "cache"))

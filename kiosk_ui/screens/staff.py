@@ -6,6 +6,7 @@ from kivy.uix.boxlayout import BoxLayout
 
 from kiosk_ui.screens.base import KioskScreen
 from kiosk_ui.screens.keypad import keypad
+from kiosk_ui.theme import SMALL
 from kiosk_ui.viewmodels.keyboard import Keyboard, Layout
 from kiosk_ui.viewmodels.staff import OrderNotFound
 from kiosk_ui.widgets import Text, button
@@ -94,7 +95,9 @@ class StaffScreen(KioskScreen):
             name=session.name if session else "",
             role=words(f"staff.role.{session.role.value}") if session else "",
         )
-        body.add_widget(self.header(title, back=None, cart=False))
+        typing = staff.order is None
+        if not (typing and app.sizes is SMALL):  # a 7-inch screen gives the header's room to the keyboard
+            body.add_widget(self.header(title, back=None, cart=False))
         if app.problem or self.not_found:
             body.add_widget(self.problem_line(self.not_found or app.problem))
         row = BoxLayout(size_hint_y=None, height=dp(app.sizes.touch), spacing=dp(app.sizes.gap))
