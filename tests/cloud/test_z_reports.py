@@ -33,6 +33,8 @@ from sync_protocol.topics import Topics
 from tests.cloud.conftest import CloudServer, restock
 from tests.cloud.test_cloud_catalog import make_product
 from tests.cloud.test_dashboard_pages import browser
+from tests.cloud.test_sync_downlink import running_rig
+from tests.cloud.test_sync_end_to_end import wait_for
 from tests.cloud.test_sync_trust import Device, dead_seqs, publish, reasons, registered
 from tests.edge.helpers import as_staff
 
@@ -249,3 +251,31 @@ def test_a_device_reports_only_its_own_tills_periods_and_figures_that_add_up(
     assert [z["zReportId"] for z in listed] == [good.z_report_id]
     assert seller.get(f"/stores/{other.store}/z-reports").json()["items"] == []
     assert [n for n in seller.get("/notifications").json()["items"] if n["kind"] == "cashShort"] == []
+
+
+@pytest.mark.slow
+def test_a_z_report_goes_up_over_mosquitto_and_rings_the_bell(
+    cloud_server: CloudServer, seller: httpx.Client, tmp_path: Path
+):
+    """The whole way: a node linked over a real broker with the shipped ACL sells, a manager closes the
+    till short, and the report reaches the seller's list and bell through the cloud's sync service."""
+    store = seller.post("/stores", json={"name": "西門店"}).json()["storeId"]
+    product = make_product(seller)
+    variant = product["variants"][0]["variantId"]
+    restock(seller, store, variant, 10)
+    with running_rig(cloud_server, seller, tmp_path, [store]) as rig:
+        node = rig.start_node(0)
+        wait_for(lambda: node.level(product["productId"], variant) == 10, what="the node's catalog")
+        node.sell(variant, 2, "end-of-day")
+        closed = node.kiosk.post(
+            "/end-of-day", json={"openingFloat": 1000, "countedCash": 1800}, headers=node.manager
+        )
+        assert closed.status_code == 201, closed.text
+        report = closed.json()
+        assert report["figures"]["overShort"] == 1800 - (1000 + 2 * 450)
+        wait_for(lambda: node.pending() == 0, what="the outbox drained")
+        wait_for(lambda: seller.get(f"/stores/{store}/z-reports").json()["items"] != [], what="the report")
+    [kept] = seller.get(f"/stores/{store}/z-reports").json()["items"]
+    assert ZReport.model_validate(kept) == ZReport.model_validate(report)
+    [short] = [n for n in seller.get("/notifications").json()["items"] if n["kind"] == "cashShort"]
+    assert short["title"] == "西門店 日結 #1 現金短少 NT$100"
