@@ -112,6 +112,19 @@ def _coupon_reused(tr: Translator, p: Params) -> tuple[str, str]:
     )
 
 
+def _cash_short(tr: Translator, p: Params) -> tuple[str, str]:
+    return (
+        tr("notice.cashShort.title", short=tr.money(p["short"]), store=p["storeName"], number=p["number"]),
+        tr(
+            "notice.cashShort.body",
+            expected=tr.money(p["cashExpected"]),
+            counted=tr.money(p["countedCash"]),
+            day=p["businessDay"],
+            name=p["closedBy"],
+        ),
+    )
+
+
 _WORDS: dict[NotificationKind, Callable[[Translator, Params], tuple[str, str]]] = {
     NotificationKind.NEW_ORDER: _new_order,
     NotificationKind.NEGATIVE_STOCK: _negative_stock,
@@ -123,6 +136,7 @@ _WORDS: dict[NotificationKind, Callable[[Translator, Params], tuple[str, str]]] 
     NotificationKind.DEVICE_PROVISIONED: _device_provisioned,
     NotificationKind.PRICE_MISMATCH: _price_mismatch,
     NotificationKind.COUPON_REUSED: _coupon_reused,
+    NotificationKind.CASH_SHORT: _cash_short,
 }
 
 

@@ -22,13 +22,14 @@ from datetime import datetime
 from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from cloud import notifications, orders, stock, sync_downlink
+from cloud import notifications, orders, stock, sync_downlink, z_reports
 from cloud.db import CloudDatabase
 from cloud.failures import Failure, failure_of
 from cloud.footfall import ingest_footfall
 from cloud.tables import dead_letters, devices, sync_streams
 from cloud.uplink_facts import seller_facts
 from models.cloud_api import NotificationKind
+from models.end_of_day import ZReport
 from models.errors import DomainError
 from models.footfall import FootfallEvent
 from models.ids import new_id
@@ -166,6 +167,8 @@ def _apply(
         return stock.write_deltas(conn, seller_id, [payload], now, low_threshold) > 0
     if isinstance(payload, FootfallEvent):
         return ingest_footfall(conn, [payload]) > 0
+    if isinstance(payload, ZReport):
+        return z_reports.ingest_z_report(conn, seller_id, payload, now)
     _apply_store_transition(conn, seller_id, payload, now, low_threshold)
     return True
 

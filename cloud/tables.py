@@ -400,6 +400,25 @@ model_files = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
+z_reports = Table(
+    "z_reports",
+    metadata,
+    # A store till's closed period (a Z-report, models.end_of_day.ZReport) as its node sent it: kept once by
+    # its id, numbered per device at the node, never changed.
+    Column("z_report_id", ID, primary_key=True),
+    Column("seller_id", ID, ForeignKey("sellers.seller_id", ondelete="CASCADE"), nullable=False),
+    Column("store_id", ID, ForeignKey("stores.store_id", ondelete="CASCADE"), nullable=False),
+    Column("device_id", ID, nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("business_day", Date, nullable=False),
+    Column("period_end", UTCDateTime, nullable=False),
+    Column("report", JSON, nullable=False),  # the ZReport, camelCase, as sent
+    Column("received_at", UTCDateTime, nullable=False),
+    UniqueConstraint("device_id", "number", name="ux_z_reports_device_number"),
+    # A store's reports, the latest first (the API's and the dashboard's list).
+    Index("ix_z_reports_store_end", "store_id", "period_end", "z_report_id"),
+)
+
 upload_grant_uses = Table(
     "upload_grant_uses",
     metadata,

@@ -2,16 +2,27 @@
 
 The checks are pure; this module asks the database once per batch (a handful of ``IN`` queries, whatever
 the batch's size) for the sender's seller's variants, discounts and coupons among those named, for the
-orders, items and payments that already exist under ids the batch uses, whoever owns them, and for the
-stores of the staff accounts its status changes name.
+orders, items, payments and Z-reports that already exist under ids (or Z-report numbers) the batch uses,
+whoever owns them, and for the stores of the staff accounts its status changes and Z-reports name.
 """
 
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, func, select
+from sqlalchemy import ColumnElement, Connection, Table, func, select, tuple_
 
-from cloud.tables import coupons, discounts, order_items, orders, payments, products, staff, variants
+from cloud.tables import (
+    coupons,
+    discounts,
+    order_items,
+    orders,
+    payments,
+    products,
+    staff,
+    variants,
+    z_reports,
+)
+from models.end_of_day import ZReport
 from models.sales import Order
 from models.stock import StockDelta
 from sync_protocol.envelope import OrderTransition, UplinkPayload
@@ -25,7 +36,9 @@ def seller_facts(conn: Connection, seller_id: str, payloads: Iterable[UplinkPayl
     order_ids: set[str] = set()
     child_ids: set[str] = set()
     product_ids: set[str] = set()
-    staff_ids: set[str] = set()
+    payloads = list(payloads)
+    reports = [p for p in payloads if isinstance(p, ZReport)]
+    staff_ids = {r.closed_by.staff_id for r in reports}  # and, below, those the status changes name
     for payload in payloads:
         if isinstance(payload, Order):
             order_ids.add(payload.order_id)
@@ -80,6 +93,7 @@ def seller_facts(conn: Connection, seller_id: str, payloads: Iterable[UplinkPayl
         },
         child_orders=_child_orders(conn, child_ids),
         staff_stores=_staff_stores(conn, staff_ids),
+        **_z_reports(conn, reports),
     )
 
 
@@ -120,3 +134,23 @@ def _staff_stores(conn: Connection, staff_ids: set[str]) -> dict[str, str]:
         return {}
     query = select(staff.c.staff_id, staff.c.store_id).where(staff.c.staff_id.in_(sorted(staff_ids)))
     return {row.staff_id: row.store_id for row in conn.execute(query)}
+
+
+def _z_reports(conn: Connection, reports: list[ZReport]) -> dict[str, Any]:
+    """The Z-reports held under the ids, or the (device, number) pairs, that ``reports`` use, whoever's."""
+    if not reports:
+        return {}
+    rows = conn.execute(
+        select(
+            z_reports.c.z_report_id, z_reports.c.store_id, z_reports.c.device_id, z_reports.c.number
+        ).where(
+            z_reports.c.z_report_id.in_(sorted({r.z_report_id for r in reports}))
+            | tuple_(z_reports.c.device_id, z_reports.c.number).in_(
+                sorted({(r.device_id, r.number) for r in reports})
+            )
+        )
+    ).all()
+    return {
+        "z_report_owners": {r.z_report_id: creator_key(r.store_id, r.device_id) for r in rows},
+        "z_report_numbers": {(r.device_id, r.number): r.z_report_id for r in rows},
+    }

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, select, update
 from sqlalchemy.dialects.sqlite import insert
 
-from edge import node_state, outbox, stock
+from edge import node_state, outbox, stock, till
 from edge.tables import order_items, order_transitions, orders, payments
 from models.errors import NotFound
 from models.order_states import Actor, OrderStatus, check_transition
@@ -71,10 +71,13 @@ def transition_here(
     staff: StaffRef | None = None,
 ) -> MergeOutcome:
     """A status change made at this store by ``staff`` at the counter: checked against the state machine
-    for the store, stamped by this node's clock, merged, and queued for the cloud."""
+    for the store, stamped by this node's clock, merged, and queued for the cloud. One that gives the
+    money back (a refund, a return) is entered in the till's journal: the cash or card refund was made at
+    this till, whatever the cloud's changes make of the order later."""
     row = _order_row(conn, order_id)
     source = OrderStatus(row.status)
-    check_transition(source, target, Actor.STORE)
+    if check_transition(source, target, Actor.STORE).refunds_payment:
+        till.record_refund(conn, order_id, now)
     change = OrderTransition(
         order_id=order_id,
         from_status=source,

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, func, insert, select
 
 from edge.tables import outbox, sync_acks
 from edge.uplink_facts import node_facts, sender
+from models.end_of_day import ZReport
 from models.errors import Conflict
 from models.footfall import FootfallEvent
 from models.ids import new_id
@@ -27,6 +28,8 @@ def _aggregate_id(record: UplinkPayload) -> str:
         return record.delta_id
     if isinstance(record, FootfallEvent):
         return record.event_id
+    if isinstance(record, ZReport):
+        return record.z_report_id
     return record.order_id  # an order, or a change of one
 
 

@@ -190,3 +190,31 @@ staff_login_failures = Table(
     Column("last_failure_at", UTCDateTime, nullable=False, index=True),  # old rows are forgotten by it
     Column("locked_until", UTCDateTime, nullable=True),
 )
+
+till_entries = Table(
+    "till_entries",
+    metadata,
+    # "<kind>:<what it records>" ("sale:<order id>", "refund:<order id>"): made from what it records, so
+    # nothing is entered twice.
+    Column("entry_id", String(80), primary_key=True),
+    Column("kind", String(16), nullable=False),  # edge.till's kinds: sale, refund
+    Column("order_id", ID, ForeignKey("orders.order_id"), nullable=False, index=True),
+    Column("at", UTCDateTime, nullable=False),
+    # The Z-report that closed the period holding it; NULL while its period is open (indexed: the open
+    # period is read by it, and a node keeps years of closed rows).
+    Column("z_report_number", Integer, nullable=True, index=True),
+)
+"""The till's journal: each sale and each refund made at this node's till, written in the transaction that
+made it (``edge.till``). A Z-report closes every row still open, so each is in exactly one Z-report."""
+
+z_reports = Table(
+    "z_reports",
+    metadata,
+    Column("number", Integer, primary_key=True, autoincrement=False),  # 1, 2, 3... at this node
+    Column("z_report_id", ID, nullable=False, unique=True),
+    # A close sent again with the same key (its answer was lost) gets this report, not a second one.
+    Column("idempotency_key", String(128), nullable=True, unique=True),
+    Column("closed_at", UTCDateTime, nullable=False),  # where the next period starts
+    Column("report", Text, nullable=False),  # the ZReport as made and sent, camelCase JSON; never changed
+)
+"""The Z-reports this node closed (``edge.end_of_day``)."""

@@ -13,6 +13,7 @@ from pydantic_core import PydanticCustomError
 
 from models.base import CamelModel
 from models.catalog import Barcode, Condition, CouponKind, Ident, Name
+from models.end_of_day import ZReport
 from models.money import TWD, Percent
 from models.order_states import OrderStatus
 from models.parties import DeviceKind, ShopType
@@ -507,6 +508,16 @@ class OrderList(CamelModel):
     totals: OrderTotals = Field(description="Over every order matching the filter, not just this page")
 
 
+# --- end of day -------------------------------------------------------------------------------------------
+
+
+class ZReportList(CamelModel):
+    """A store's Z-reports as its nodes sent them (``models.end_of_day.ZReport``), the latest first."""
+
+    items: list[ZReport]
+    next_cursor: str | None
+
+
 # --- notifications ----------------------------------------------------------------------------------------
 
 
@@ -522,6 +533,7 @@ class NotificationKind(StrEnum):
     ORDER_STATUS = "orderStatus"
     PRICE_MISMATCH = "priceMismatch"  # a store sold at another price than the catalog it held
     COUPON_REUSED = "couponReused"  # a coupon redeemed beyond its uses at stores that were offline
+    CASH_SHORT = "cashShort"  # a store's Z-report counted less cash in the drawer than expected
 
 
 class NotificationPublic(CamelModel):

@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, Field
 from models.base import CamelModel
 from models.catalog import Condition
 from models.einvoice import EInvoice
+from models.end_of_day import ReportNote
 from models.money import TWD
 from models.sales import CartStatus, PaymentMethod, Quantity
 from models.staff import Pin, StaffRole
@@ -127,6 +128,10 @@ class CartQuote(CamelModel):
     total: TWD
 
 
+IdempotencyKey = Annotated[str, Field(min_length=8, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
+"""What a client sends again with a request whose answer it lost, to get the first answer, not a repeat."""
+
+
 class CheckoutRequest(CamelModel):
     payment_method: PaymentMethod
     coupon_code: CouponCodeInput | None = None
@@ -135,13 +140,25 @@ class CheckoutRequest(CamelModel):
         description="The total the shopper was shown and charged (a quote's): the checkout is refused with "
         "409 totalChanged when prices moved since, instead of selling for another amount",
     )
-    idempotency_key: (
-        Annotated[str, Field(min_length=8, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")] | None
-    ) = None
+    idempotency_key: IdempotencyKey | None = None
     einvoice: EInvoice | None = Field(
         default=None,
         description="The shopper's e-invoice choice (電子發票); a refused value is 422 invalidCarrier, "
         "invalidDonationCode or invalidTaxId",
+    )
+
+
+class EndOfDayClose(CamelModel):
+    """Body of ``POST /end-of-day``: a manager closes the till's period (a Z-report)."""
+
+    opening_float: TWD = Field(description="The cash put in the drawer when the period began")
+    counted_cash: TWD | None = Field(
+        default=None, description="The cash the manager counted in the drawer, when counted"
+    )
+    note: ReportNote | None = None
+    idempotency_key: IdempotencyKey | None = Field(
+        default=None,
+        description="The same key again (the answer was lost) gets the report made the first time",
     )
 
 

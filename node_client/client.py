@@ -19,6 +19,7 @@ from models.base import CamelModel
 from models.catalog import Category
 from models.cloud_api import OrderTransitionRequest
 from models.einvoice import EInvoice
+from models.end_of_day import XReport, ZReport
 from models.node_api import (
     CartCreate,
     CartItemCreate,
@@ -26,6 +27,7 @@ from models.node_api import (
     CartPublic,
     CartQuote,
     CheckoutRequest,
+    EndOfDayClose,
     Health,
     Page,
     ProductPublic,
@@ -58,6 +60,9 @@ _STAFF_SESSION = TypeAdapter(StaffSession)
 _STAFF = TypeAdapter(StaffPublic)
 _ORDER = TypeAdapter(Order)
 _ORDERS = TypeAdapter(Page[Order])
+_X_REPORT = TypeAdapter(XReport)
+_Z_REPORT = TypeAdapter(ZReport)
+_Z_REPORTS = TypeAdapter(Page[ZReport])
 
 
 def api_root(base_url: str) -> str:
@@ -67,7 +72,7 @@ def api_root(base_url: str) -> str:
 
 
 def new_idempotency_key() -> str:
-    """A key for one checkout (the node takes 8-128 of ``A-Za-z0-9_.:-``)."""
+    """A key for one checkout or close of the till (the node takes 8-128 of ``A-Za-z0-9_.:-``)."""
     return f"nc-{uuid.uuid4().hex}"
 
 
@@ -247,6 +252,47 @@ class NodeClient:
         would be refused as ``illegalTransition``."""
         body = OrderTransitionRequest.model_construct(to_status=to_status, note=note)
         return self._send(_ORDER, "POST", f"/orders/{_segment(order_id)}/transitions", body)
+
+    # end of day: staff only; closing the till's period is a manager's
+
+    def end_of_day_preview(self, opening_float: int = 0, counted_cash: int | None = None) -> XReport:
+        """The X-report: the till's period since its last Z-report as it would close now, with the cash
+        expected for ``opening_float`` and, given ``counted_cash``, the drawer's over/short. Changes nothing."""
+        params = {"openingFloat": opening_float, "countedCash": counted_cash}
+        return self._get(_X_REPORT, "/end-of-day/preview", params)
+
+    def close_day(
+        self,
+        opening_float: int,
+        *,
+        counted_cash: int | None = None,
+        note: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> ZReport:
+        """Close the till's period (a manager's token): the Z-report, numbered at the node.
+
+        Retried like a checkout, with an idempotency key (a new one per call unless given): a repeat after
+        a lost answer gets the report the first attempt made, never a second close. A caller that may itself
+        repeat the call (the manager pressing again after ``NodeUnreachable``) passes its own key, the same
+        each time; the key with other figures is ``Conflict`` (``idempotencyKeyReused``)."""
+        body = EndOfDayClose.model_construct(
+            opening_float=opening_float,
+            counted_cash=counted_cash,
+            note=note,
+            idempotency_key=idempotency_key or new_idempotency_key(),
+        )
+        return self._send(_Z_REPORT, "POST", "/end-of-day", body, idempotent=True)
+
+    def z_report(self, number: int) -> ZReport:
+        """A Z-report of this node by its number (``NotFound``, code ``zReportNotFound``, when there is none)."""
+        return self._get(_Z_REPORT, f"/end-of-day/{int(number)}")
+
+    def z_reports(self, *, cursor: str | None = None, limit: int | None = None) -> Page[ZReport]:
+        """One page of this node's Z-reports, the latest first."""
+        return self._get(_Z_REPORTS, "/end-of-day", {"cursor": cursor, "limit": limit})
+
+    def iter_z_reports(self, *, page_size: int = 100) -> Iterator[ZReport]:
+        return _every_item(lambda cursor: self.z_reports(cursor=cursor, limit=page_size))
 
     # the wire
 

@@ -33,6 +33,7 @@ from pydantic_core import PydanticCustomError
 
 from models.base import CamelModel
 from models.catalog import Brand, Category, Coupon, Discount, Product
+from models.end_of_day import ZReport
 from models.errors import IllegalTransition
 from models.footfall import FootfallEvent
 from models.order_states import Actor, OrderStatus, check_transition
@@ -134,15 +135,19 @@ class OrderTransition(WireModel):
         return HLC.parse(self.hlc)
 
 
-UplinkPayload = Order | StockDelta | OrderTransition | FootfallEvent
+UplinkPayload = Order | StockDelta | OrderTransition | FootfallEvent | ZReport
 
-PAYLOAD_MODELS: Mapping[Stream, type[Order] | type[StockDelta] | type[OrderTransition] | type[FootfallEvent]]
+PAYLOAD_MODELS: Mapping[
+    Stream,
+    type[Order] | type[StockDelta] | type[OrderTransition] | type[FootfallEvent] | type[ZReport],
+]
 PAYLOAD_MODELS = MappingProxyType(
     {
         Stream.ORDERS: Order,
         Stream.STOCK_DELTAS: StockDelta,
         Stream.ORDER_STATUS: OrderTransition,
         Stream.FOOTFALL: FootfallEvent,
+        Stream.Z_REPORTS: ZReport,
     }
 )
 """What each uplink stream carries as its envelopes' payload."""

@@ -2,10 +2,11 @@
 
 A Pi sits in a shop, so its credentials must be assumed stolen some day. The broker's ACL keeps a device on
 its own store's topics, and ``validate_payload`` keeps a payload on the envelope's store; the checks here go
-further, record by record: an order, its items and payments, a stock delta, a status change and a footfall
-event must belong to the sender's store and device, name only its seller's own products, variants, discounts
-and coupons, attach no child to an order the device did not create, and add up (``total = lines - discounts
-- coupon``, payments cover the total).
+further, record by record: an order, its items and payments, a stock delta, a status change, a footfall
+event and a Z-report must belong to the sender's store and device, name only its seller's own products,
+variants, discounts and coupons, attach no child to an order the device did not create, and add up
+(``total = lines - discounts - coupon``, payments cover the total; a Z-report's figures as
+``models.end_of_day.inconsistencies`` has them).
 
 The same functions run on both sides, so they are written once here and fed what each side knows:
 - the cloud, on every record it ingests, with its registry and the seller's catalog (``SellerFacts`` built
@@ -23,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from models.end_of_day import ZReport, inconsistencies
 from models.errors import IllegalTransition
 from models.footfall import FootfallEvent
 from models.money import CURRENCY
@@ -74,7 +76,10 @@ class SellerFacts:
     device) that created each, ``storeId/deviceId``. ``child_orders``: for item and payment ids that exist
     already, the order each belongs to. ``staff_stores``: for staff ids named that are accounts the receiver
     keeps, the store each works at (an account made at a node is unknown to the cloud: it is judged by the
-    node, which alone can know it). Everything else a record names that is missing here is not the seller's.
+    node, which alone can know it). ``z_report_owners``: for Z-report ids that exist already, the store and
+    device that closed each (``creator_key``); ``z_report_numbers``: for (device id, number) pairs named
+    that a Z-report holds already, that report's id. Everything else a record names that is missing here is
+    not the seller's.
     """
 
     variants: Mapping[str, VariantFacts] = field(default_factory=dict)
@@ -85,6 +90,8 @@ class SellerFacts:
     order_stores: Mapping[str, str] = field(default_factory=dict)
     child_orders: Mapping[str, str] = field(default_factory=dict)
     staff_stores: Mapping[str, str] = field(default_factory=dict)
+    z_report_owners: Mapping[str, str] = field(default_factory=dict)
+    z_report_numbers: Mapping[tuple[str, int], str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -230,7 +237,7 @@ def _check_order_catalog(order: Order, facts: SellerFacts) -> tuple[PriceDiffere
     return tuple(differences)
 
 
-# --- stock, status, footfall -----------------------------------------------------------------------------
+# --- stock, status, footfall, Z-reports ------------------------------------------------------------------
 
 _SIGN_OF_REASON: Mapping[StockReason, int] = MappingProxyType(
     {StockReason.SALE: -1, StockReason.REFUND: 1, StockReason.RESTOCK: 1}
@@ -269,6 +276,29 @@ def check_footfall(event: FootfallEvent, sender: Sender) -> None:
         raise _foreign(f"footfall event {event.event_id} was not counted by the sender")
 
 
+def check_z_report(report: ZReport, sender: Sender, facts: SellerFacts) -> None:
+    """A Z-report closed at the sender's till (its store and device), under an id and a number no other
+    report of the receiver holds, by no other store's staff, whose figures add up."""
+    if report.store_id != sender.store_id or report.device_id != sender.device_id:
+        raise _foreign(f"Z-report {report.z_report_id} was not closed at the sender's till")
+    owner = facts.z_report_owners.get(report.z_report_id)
+    if owner is not None and owner != creator_key(sender.store_id, sender.device_id):
+        raise _foreign(f"Z-report id {report.z_report_id} belongs to another till's report")
+    # A redelivery names the report the receiver holds under both its id and its number: an id held under
+    # another number, or a number held under another id, is another report.
+    held = facts.z_report_numbers.get((report.device_id, report.number))
+    if (held is not None or owner is not None) and held != report.z_report_id:
+        raise _refuse(RejectReason.BAD_PAYLOAD, f"the till's Z-report {report.number} is another report")
+    staff_store = facts.staff_stores.get(report.closed_by.staff_id)
+    if staff_store is not None and staff_store != sender.store_id:
+        raise _foreign(f"staff {report.closed_by.staff_id} works at another store")
+    if report.period_start is not None and report.period_start > report.period_end:
+        raise _refuse(RejectReason.BAD_PAYLOAD, f"Z-report {report.number} ends before it starts")
+    problems = inconsistencies(report.figures)
+    if problems:
+        raise _amounts(f"Z-report {report.number}: {problems[0]}")
+
+
 def check_record(payload: UplinkPayload, sender: Sender, facts: SellerFacts) -> tuple[PriceDifference, ...]:
     """Every check that applies to ``payload``: the one entry point both sides call."""
     if isinstance(payload, Order):
@@ -282,6 +312,8 @@ def check_record(payload: UplinkPayload, sender: Sender, facts: SellerFacts) -> 
             facts.order_stores.get(payload.order_id),
             facts.staff_stores.get(payload.staff.staff_id) if payload.staff else None,
         )
+    elif isinstance(payload, ZReport):
+        check_z_report(payload, sender, facts)
     else:
         check_footfall(payload, sender)
     return ()

@@ -13,6 +13,7 @@ class Stream(StrEnum):
     STOCK_DELTAS = "stockDeltas"  # signed stock changes with a reason
     ORDER_STATUS = "orderStatus"  # status transitions made at the store after the sale
     FOOTFALL = "footfall"  # door events
+    Z_REPORTS = "zReports"  # a till's period closed at the store (a Z-report, models.end_of_day.ZReport)
 
 
 class DownlinkKind(StrEnum):

@@ -19,6 +19,7 @@ from cloud.api import (
     routes_stores,
     routes_sync,
     routes_uploads,
+    routes_z_reports,
 )
 from cloud.runtime import Cloud
 from cloud.settings import CloudSettings
@@ -91,6 +92,7 @@ def create_app(settings: CloudSettings, clock: Clock = utcnow) -> FastAPI:
         routes_auth,
         routes_stores,
         routes_staff,
+        routes_z_reports,
         routes_catalog,
         routes_uploads,
         routes_orders,

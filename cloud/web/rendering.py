@@ -64,7 +64,7 @@ NAV = (
     ("/products", N_("nav.products"), ("/products",)),
     ("/stock", N_("nav.stock"), ("/stock",)),
     ("/discounts", N_("nav.marketing"), ("/discounts", "/coupons", "/group-buys")),
-    ("/stores", N_("nav.stores"), ("/stores", "/staff", "/profile")),
+    ("/stores", N_("nav.stores"), ("/stores", "/staff", "/z-reports", "/profile")),
     ("/notifications", N_("nav.notifications"), ("/notifications",)),
 )
 CSP = (

@@ -28,6 +28,7 @@ from cloud.web.pages import (
     staff,
     stock,
     stores,
+    z_reports,
 )
 from cloud.web.rendering import WEB_DIR
 
@@ -40,6 +41,7 @@ for _area in (
     dashboard,
     stores,
     staff,
+    z_reports,
     profile,
     products,
     stock,

@@ -7,7 +7,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from edge.api import routes_carts, routes_catalog, routes_orders, routes_staff, routes_system
+from edge.api import (
+    routes_carts,
+    routes_catalog,
+    routes_end_of_day,
+    routes_orders,
+    routes_staff,
+    routes_system,
+)
 from edge.api.errors import install_error_handlers
 from edge.node import Node
 from edge.settings import EdgeSettings
@@ -73,13 +80,20 @@ def create_app(settings: EdgeSettings, clock: Clock = utcnow) -> FastAPI:
     app = FastAPI(
         title="edgestore store node",
         version=VERSION,
-        summary="The store's offline-first API: catalog, carts, checkout, orders, staff login.",
+        summary="The store's offline-first API: catalog, carts, checkout, orders, staff login, end of day.",
         lifespan=lifespan,
         docs_url="/docs",
         openapi_url=f"{API_PREFIX}/openapi.json",
     )
     install_error_handlers(app)
     app.add_middleware(RefuseControlCharacters)
-    for module in (routes_system, routes_catalog, routes_carts, routes_orders, routes_staff):
+    for module in (
+        routes_system,
+        routes_catalog,
+        routes_carts,
+        routes_orders,
+        routes_staff,
+        routes_end_of_day,
+    ):
         app.include_router(module.router, prefix=API_PREFIX)
     return app

@@ -60,8 +60,10 @@ def require_role(member: StaffMember, *needed: StaffRole) -> None:
 
 StaffDep = Annotated[StaffMember, Security(current_staff, scopes=[StaffRole.CASHIER.value])]
 """Any logged-in staff member (a cashier or a manager). A route whose role depends on its body (an order
-transition) takes this and calls ``require_role``; a route all of whose uses need a manager would take
-``Security(current_staff, scopes=["manager"])``, so the OpenAPI document says so."""
+transition) takes this and calls ``require_role``; a route all of whose uses need a manager takes
+``ManagerDep``, so the OpenAPI document says so."""
+ManagerDep = Annotated[StaffMember, Security(current_staff, scopes=[StaffRole.MANAGER.value])]
+"""A logged-in manager (closing the till's period, say): a cashier's token is ``403 forbidden``."""
 CartIdPath = Annotated[str, Path(alias="cartId", pattern=ULID_PATTERN, description="A cart id (ULID)")]
 OrderIdPath = Annotated[str, Path(alias="orderId", pattern=ULID_PATTERN, description="An order id (ULID)")]
 ItemIdPath = Annotated[str, Path(alias="itemId", pattern=ULID_PATTERN, description="A cart line id (ULID)")]

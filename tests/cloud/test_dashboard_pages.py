@@ -30,6 +30,7 @@ PAGES = [
     "/coupons",
     "/group-buys",
     "/profile",
+    "/z-reports",
     "/notifications",
 ]
 

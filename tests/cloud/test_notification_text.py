@@ -55,6 +55,17 @@ PARAMS = {
         "laterOrderId": "01JEXAMPLE0000000000BBBBBB",
         "laterStoreId": "s2",
     },
+    K.CASH_SHORT: {
+        "zReportId": "01JEXAMPLE0000000000ZZZZZZ",
+        "storeId": "s1",
+        "storeName": "信義店",
+        "number": 12,
+        "businessDay": "2026-03-02",
+        "cashExpected": 3900,
+        "countedCash": 3400,
+        "short": 500,
+        "closedBy": "王店長",
+    },
 }
 
 

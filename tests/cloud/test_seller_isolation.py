@@ -67,6 +67,7 @@ def test_no_route_lets_one_seller_reach_anothers_data(
         "devices": a.get(f"/stores/{store['storeId']}/devices").json(),
         "models": a.get("/models").json(),
         "staff": a.get(f"/stores/{store['storeId']}/staff").json(),
+        "zReports": a.get(f"/stores/{store['storeId']}/z-reports").json(),
     }
 
     schema = a.get("/openapi.json").json()
@@ -120,3 +121,4 @@ def test_no_route_lets_one_seller_reach_anothers_data(
     assert a.get(f"/stores/{store['storeId']}/devices").json() == before["devices"]
     assert a.get("/models").json() == before["models"]
     assert a.get(f"/stores/{store['storeId']}/staff").json() == before["staff"]
+    assert a.get(f"/stores/{store['storeId']}/z-reports").json() == before["zReports"]

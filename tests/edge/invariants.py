@@ -30,6 +30,10 @@ def check_node_database(path: Path) -> dict[str, int]:
                 "SELECT count(*) FROM outbox WHERE stream='orders' AND aggregate_id=?", (order_id,)
             ).fetchone()[0]
             assert queued == 1, f"order {order_id} is not in the outbox exactly once"
+            entered = conn.execute(
+                "SELECT count(*) FROM till_entries WHERE kind='sale' AND order_id=?", (order_id,)
+            ).fetchone()[0]
+            assert entered == 1, f"order {order_id} is not in the till's journal exactly once"
         unqueued = conn.execute(
             "SELECT count(*) FROM stock_deltas d LEFT JOIN outbox o "
             "ON o.stream='stockDeltas' AND o.aggregate_id=d.delta_id WHERE o.seq IS NULL "

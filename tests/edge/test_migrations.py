@@ -23,7 +23,7 @@ def test_migrate_is_idempotent_and_sets_pragmas(tmp_path):
     db = Database(tmp_path / "edge.sqlite3")
     db.migrate()
     db.migrate()
-    assert db.schema_version() == "0005"
+    assert db.schema_version() == "0007"
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
@@ -32,7 +32,7 @@ def test_migrate_is_idempotent_and_sets_pragmas(tmp_path):
     assert db.integrity_ok()
     db.dispose()
     with sqlite3.connect(tmp_path / "edge.sqlite3") as raw:
-        assert raw.execute("SELECT version_num FROM alembic_version").fetchall() == [("0005",)]
+        assert raw.execute("SELECT version_num FROM alembic_version").fetchall() == [("0007",)]
 
 
 def test_text_stored_before_the_control_character_rule_is_cleaned(tmp_path):
@@ -124,3 +124,46 @@ def test_the_einvoice_column_comes_and_goes(tmp_path):
     with sqlite3.connect(db.path) as raw:  # the order and its line survive, the choice went with the column
         assert raw.execute("SELECT order_id, einvoice FROM orders").fetchall() == [("o1", None)]
         assert raw.execute("SELECT item_id FROM order_items").fetchall() == [("i1",)]
+
+
+def test_what_the_till_did_before_the_journal_is_entered_open(tmp_path):
+    """0007 (issue 17): the sales and the counter's refunds made before it are in the till's journal, open,
+    so the node's first Z-report covers them; a refund the cloud made gave nothing back at this till."""
+    from alembic import command
+    from alembic.config import Config
+
+    from edge.db import MIGRATIONS_DIR
+
+    db = Database(tmp_path / "edge.sqlite3")
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with db.engine.connect() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0005")
+    with sqlite3.connect(db.path) as raw:
+        raw.execute("INSERT INTO node_state (key, value) VALUES ('deviceId', 'node-a')")
+        for order_id in ("o1", "o2", "o3"):
+            raw.execute(
+                "INSERT INTO orders (order_id, store_id, device_id, channel, status, currency, subtotal, "
+                "discount_total, coupon_discount, total, created_at, updated_at) VALUES (?, 's1', 'node-a', "
+                "'inStore', 'completed', 'TWD', 55, 0, 0, 55, '2026-12-04 01:00:00', '2026-12-04 01:00:00')",
+                (order_id,),
+            )
+        for order_id, device, status in (("o1", "node-a", "returned"), ("o2", "cloud", "refunded")):
+            raw.execute(
+                "INSERT INTO order_transitions (order_id, hlc, to_status, from_status, actor, device_id, "
+                "received_at) VALUES (?, ?, ?, 'completed', ?, ?, '2026-12-04 02:00:00')",
+                (order_id, f"h-{order_id}", status, "store" if device == "node-a" else "seller", device),
+            )
+    db.migrate()
+    db.dispose()
+    with sqlite3.connect(db.path) as raw:
+        entries = raw.execute(
+            "SELECT entry_id, kind, at, z_report_number FROM till_entries ORDER BY entry_id"
+        ).fetchall()
+    assert entries == [
+        ("refund:o1", "refund", "2026-12-04 02:00:00", None),
+        ("sale:o1", "sale", "2026-12-04 01:00:00", None),
+        ("sale:o2", "sale", "2026-12-04 01:00:00", None),
+        ("sale:o3", "sale", "2026-12-04 01:00:00", None),
+    ]

@@ -48,6 +48,7 @@ def test_every_route_is_open_or_asks_for_the_right_staff(edge: EdgeServer):
         "itemId": cart["items"][0]["itemId"],
         "productId": "bubble-tea",
         "orderId": orders[0]["orderId"],
+        "number": 1,
     }
     bodies = {
         "POST /carts": {"items": [{"variantId": "bubble-tea-1", "quantity": 1}]},
@@ -56,6 +57,7 @@ def test_every_route_is_open_or_asks_for_the_right_staff(edge: EdgeServer):
         "POST /carts/{cartId}/checkout": {"paymentMethod": "cash"},
         "POST /orders/{orderId}/transitions": {"toStatus": "shipping"},  # illegal here, but any role's
         "POST /staff/login": {"name": "cashier", "pin": PINS[StaffRole.CASHIER]},
+        "POST /end-of-day": {"openingFloat": 2000},
     }
     spec = edge.client.get("/openapi.json").json()
     assert SCHEME in spec["components"]["securitySchemes"]
@@ -100,10 +102,14 @@ def test_every_route_is_open_or_asks_for_the_right_staff(edge: EdgeServer):
                     assert allowed.status_code not in (401, 403), (key, value, allowed.text)
     # What the node's API documents (docs/edge-api.md): shoppers' routes open, the shop's business staff's.
     assert sorted(protected) == [
+        "GET /end-of-day",
+        "GET /end-of-day/preview",
+        "GET /end-of-day/{number}",
         "GET /orders",
         "GET /orders/{orderId}",
         "GET /staff/me",
         "GET /sync/status",
+        "POST /end-of-day",
         "POST /orders/{orderId}/transitions",
         "POST /staff/logout",
     ]

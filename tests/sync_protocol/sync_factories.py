@@ -2,9 +2,11 @@
 
 from datetime import UTC, datetime, timedelta
 
+from models.end_of_day import TillRefund, TillSale, ZReport, till_figures
 from models.footfall import Direction, FootfallEvent, FootfallSource
 from models.order_states import Actor, OrderStatus
 from models.sales import Order, OrderItem, Payment, PaymentMethod
+from models.staff import StaffRef
 from models.stock import StockDelta, StockReason
 from sync_protocol.envelope import Batch, Envelope, OrderTransition, UplinkPayload, make_envelope
 from sync_protocol.hlc import HLC
@@ -116,6 +118,27 @@ def transition(
         hlc=HLC(wall, counter, device).encode(),
         device_id=device,
         note=note,
+    )
+
+
+def z_report(number: int = 1, *, store_id: str = STORE, device: str = DEVICE) -> ZReport:
+    """A Z-report of a period with two sales (cash, card) and a cash refund, the drawer counted NT$20 short."""
+    sales = [
+        TillSale(ulid(20_001), AT, 110, 12, 0, ((PaymentMethod.CASH, 98),)),
+        TillSale(ulid(20_002), AT, 300, 0, 50, ((PaymentMethod.CARD, 250),)),
+    ]
+    refunds = [TillRefund(ulid(20_001), AT, ((PaymentMethod.CASH, 98),))]
+    return ZReport(
+        store_id=store_id,
+        device_id=device,
+        business_day=AT.date(),
+        period_start=AT - timedelta(hours=10),
+        period_end=AT + timedelta(hours=1),
+        figures=till_figures(sales, refunds, opening_float=2000, counted_cash=1980),
+        z_report_id=ulid(80_000 + number),
+        number=number,
+        closed_by=StaffRef(staff_id=ulid(7), name="王店長"),
+        note="零錢不夠",
     )
 
 

@@ -44,6 +44,7 @@ from tests.sync_protocol.sync_factories import (
     stock_delta,
     transition,
     ulid,
+    z_report,
 )
 
 
@@ -66,7 +67,8 @@ def test_an_envelope_is_camel_case_on_the_wire_with_the_current_version():
 @pytest.mark.parametrize(
     ("payload", "stream"),
     [(order(), Stream.ORDERS), (stock_delta(), Stream.STOCK_DELTAS), (footfall(), Stream.FOOTFALL),
-     (transition(OrderStatus.COMPLETED, OrderStatus.REFUNDED, Actor.STORE), Stream.ORDER_STATUS)],
+     (transition(OrderStatus.COMPLETED, OrderStatus.REFUNDED, Actor.STORE), Stream.ORDER_STATUS),
+     (z_report(), Stream.Z_REPORTS)],
 )  # fmt: skip
 def test_the_stream_follows_from_the_payload_and_the_payload_validates_back(payload, stream):
     env = envelope(1, payload)

@@ -24,6 +24,7 @@ from sync_protocol.record_checks import (
     check_record,
     check_stock_delta,
     check_transition_origin,
+    check_z_report,
     creator_key,
 )
 from tests.sync_protocol.sync_factories import (
@@ -37,6 +38,7 @@ from tests.sync_protocol.sync_factories import (
     stock_delta,
     transition,
     ulid,
+    z_report,
 )
 
 SENDER = Sender(STORE, DEVICE)
@@ -273,6 +275,51 @@ def test_footfall_is_counted_by_the_sender():
     other: FootfallEvent = footfall().model_copy(update={"device_id": OTHER_DEVICE})
     with pytest.raises(MessageRejected):
         check_footfall(other, SENDER)
+
+
+def test_a_z_report_is_closed_at_the_senders_till_and_its_figures_add_up():
+    report = z_report()
+    check_z_report(report, SENDER, SellerFacts())
+    mine = creator_key(STORE, DEVICE)
+    again = SellerFacts(
+        z_report_owners={report.z_report_id: mine}, z_report_numbers={(DEVICE, 1): report.z_report_id}
+    )
+    assert check_record(report, SENDER, again) == ()  # a redelivery
+    refused(RejectReason.FOREIGN_REFERENCE, z_report(store_id=OTHER_STORE))
+    refused(RejectReason.FOREIGN_REFERENCE, z_report(device=OTHER_DEVICE))
+    refused(RejectReason.FOREIGN_REFERENCE, report, sender=Sender(STORE, OTHER_DEVICE))
+    # Its id is another till's report, or the till numbered another report alike.
+    taken = SellerFacts(z_report_owners={report.z_report_id: creator_key(STORE, OTHER_DEVICE)})
+    assert "another till" in refused(RejectReason.FOREIGN_REFERENCE, report, taken)
+    renumbered = SellerFacts(z_report_numbers={(DEVICE, 1): ulid(99)})
+    assert "another report" in refused(RejectReason.BAD_PAYLOAD, report, renumbered)
+    held_as_2 = SellerFacts(
+        z_report_owners={report.z_report_id: mine}, z_report_numbers={(DEVICE, 2): report.z_report_id}
+    )
+    assert "another report" in refused(RejectReason.BAD_PAYLOAD, report, held_as_2)
+    # Closed by another store's manager.
+    elsewhere = SellerFacts(staff_stores={ulid(7): OTHER_STORE})
+    assert "another store" in refused(RejectReason.FOREIGN_REFERENCE, report, elsewhere)
+    check_record(report, SENDER, SellerFacts(staff_stores={ulid(7): STORE}))
+    backwards = report.model_copy(update={"period_start": report.period_end + timedelta(seconds=1)})
+    assert "ends before it starts" in refused(RejectReason.BAD_PAYLOAD, backwards)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"net_sales": 1},
+        {"refunds": 0},
+        {"cash_expected": 2100},
+        {"over_short": 0},
+        {"takings": 0},
+        {"discounts": 0},
+    ],
+)
+def test_a_z_report_whose_figures_do_not_add_up_is_refused(change):
+    report = z_report()
+    figures = report.figures.model_copy(update=change)
+    refused(RejectReason.BAD_AMOUNTS, report.model_copy(update={"figures": figures}))
 
 
 # --- what the node's own pricing makes always passes ---------------------------------------------------
