@@ -15,12 +15,11 @@ ROUTES = (
     Route("browse", "browse:BrowseScreen"),  # categories, search with the on-screen keyboard, products
     Route("product", "product:ProductScreen"),  # one product: variants, stock, discount, add
     Route("cart", "cart:CartScreen"),  # lines, quantities, coupon, total
-    Route("pay", "pay:PayScreen"),  # cash (given, change) or card through the terminal
+    Route("pay", "pay:PayScreen"),  # cash (given, change) or card through the terminal; the e-invoice
     Route("receipt", "receipt:ReceiptScreen"),  # order number, lines, totals, QR; printed
-    Route("scan", "scan:ScanScreen"),
+    Route("scan", "scan:ScanScreen"),  # the camera, the recogniser's top three (when the node has a model)
     Route("staff-login", "staff:StaffLoginScreen"),  # a staff member's name and PIN
-    Route(
-        "staff", "staff:StaffScreen"
-    ),  # find an order by its number or QR; a manager takes it back  # the camera, the recogniser's top three (when the node has a model)
+    Route("staff", "staff:StaffScreen"),  # find an order by its number or QR; a manager takes it back
+    Route("end-of-day", "end_of_day:EndOfDayScreen"),  # the X-report; a manager closes the Z-report
 )
 HOME = "attract"

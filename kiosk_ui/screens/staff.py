@@ -118,6 +118,17 @@ class StaffScreen(KioskScreen):
         )
         row.add_widget(
             button(
+                words("staff.endOfDay"),
+                lambda: app.go("end-of-day"),
+                app.palette,
+                app.sizes,
+                name="endOfDay",
+                size_hint_x=None,
+                width=dp(app.sizes.touch * 1.8),
+            )
+        )
+        row.add_widget(
+            button(
                 words("staff.logout"),
                 self.logout,
                 app.palette,

@@ -6,6 +6,7 @@ from typing import Protocol
 
 from models.catalog import Category
 from models.einvoice import EInvoice
+from models.end_of_day import XReport, ZReport
 from models.node_api import CartPublic, CartQuote, Health, Page, ProductPublic, ProductSummary, StaffSession
 from models.order_states import OrderStatus
 from models.sales import Order, PaymentMethod
@@ -59,3 +60,14 @@ class NodeApi(Protocol):
     def iter_orders(self, *, status: OrderStatus | None = None, page_size: int = 100) -> Iterator[Order]: ...
 
     def transition_order(self, order_id: str, to_status: OrderStatus, note: str | None = None) -> Order: ...
+
+    def end_of_day_preview(self, opening_float: int = 0, counted_cash: int | None = None) -> XReport: ...
+
+    def close_day(
+        self,
+        opening_float: int,
+        *,
+        counted_cash: int | None = None,
+        note: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> ZReport: ...

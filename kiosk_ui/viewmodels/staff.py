@@ -9,6 +9,8 @@ them would), so staff who work the kiosk use a name it can type (``Amy``, ``LIN0
 
 from kiosk_ui.viewmodels.node_api import NodeApi
 from kiosk_ui.viewmodels.observable import Observable
+from models.end_of_day import XReport, ZReport
+from models.ids import new_id
 from models.node_api import StaffSession
 from models.order_states import OrderStatus
 from models.sales import Order
@@ -79,3 +81,36 @@ class StaffMode(Observable):
         self.order = self.node.transition_order(self.order.order_id, OrderStatus.RETURNED, note)
         self.changed()
         return self.order
+
+
+class EndOfDay(Observable):
+    """The till's end of day: any staff member sees the X-report (the period since the last Z-report, as it
+    would close now) for the float and the counted cash typed in; a manager closes it into a numbered
+    Z-report, which goes to the seller with the next sync. One idempotency key per closing, so pressing
+    again after a lost answer closes once."""
+
+    def __init__(self, node: NodeApi, staff: StaffMode) -> None:
+        super().__init__()
+        self.node, self.staff = node, staff
+        self.opening_float = 0
+        self.counted_cash: int | None = None
+        self.preview: XReport | None = None
+        self.closed: ZReport | None = None
+        self.idempotency_key = f"kiosk-eod-{new_id()}"
+
+    def look(self) -> XReport:
+        self.preview = self.node.end_of_day_preview(self.opening_float, self.counted_cash)
+        self.changed()
+        return self.preview
+
+    def close(self, note: str | None = None) -> ZReport:
+        if not self.staff.is_manager:
+            raise PermissionError("a manager closes the day")
+        self.closed = self.node.close_day(
+            self.opening_float,
+            counted_cash=self.counted_cash,
+            note=note,
+            idempotency_key=self.idempotency_key,
+        )
+        self.changed()
+        return self.closed

@@ -275,6 +275,20 @@ def test_a_manager_logs_in_finds_the_receipt_and_takes_the_order_back(
                 {"tap": "confirmReturn"},
                 {"screen": "staff"},
                 {"texts": "returned"},
+                {"tap": "endOfDay"},
+                {"screen": "end-of-day"},
+                *[{"tap": f"key:{k}"} for k in "2000"],
+                {"tap": "counted"},
+                *[{"tap": f"key:{k}"} for k in "2000"],
+                {"tap": "preview"},
+                {"screen": "end-of-day"},
+                {"texts": "preview"},
+                {"tap": "close"},
+                {"tap": "confirmClose"},
+                {"screen": "end-of-day"},
+                {"texts": "closed"},
+                {"tap": "back"},
+                {"screen": "staff"},
                 {"tap": "staffLogout"},
                 {"screen": "attract"},
             ],
@@ -287,6 +301,13 @@ def test_a_manager_logs_in_finds_the_receipt_and_takes_the_order_back(
     assert "BOSS（店長）" in texts["found"]
     assert f"訂單 {number} · 已完成 · NT$130" in texts["found"]
     assert f"訂單 {number} · 退貨 · NT$130" in texts["returned"]
+    assert "抽屜應有現金" in texts["preview"]
+    assert "NT$2,000" in texts["preview"]  # the float; the sale was refunded at this till
+    assert "相符" in texts["preview"]
+    assert "已關帳：Z 帳 #1" in texts["closed"]
     staff = as_staff(edge.client, edge.settings)
     back = edge.client.get(f"/orders/{order['orderId']}", headers=staff).json()
     assert back["status"] == "returned"
+    [report] = edge.client.get("/end-of-day", headers=staff).json()["items"]
+    assert report["closedBy"]["name"] == "BOSS"
+    assert report["figures"]["overShort"] == 0

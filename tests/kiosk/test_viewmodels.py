@@ -14,7 +14,7 @@ from kiosk_ui.viewmodels.kiosk import Kiosk
 from kiosk_ui.viewmodels.payment import Step
 from kiosk_ui.viewmodels.problems import explain
 from kiosk_ui.viewmodels.receipt import order_number, qr_png, receipt_of
-from kiosk_ui.viewmodels.staff import OrderNotFound
+from kiosk_ui.viewmodels.staff import EndOfDay, OrderNotFound
 from models.einvoice import EInvoice, EInvoiceKind
 from models.order_states import OrderStatus
 from models.sales import PaymentMethod
@@ -281,3 +281,27 @@ def test_staff_mode_finds_an_order_by_its_receipt_and_a_manager_takes_it_back(ki
     kiosk.end_session()  # the idle timeout: the staff login ends with the session
     assert not staff.logged_in
     assert kiosk.node.token is None
+
+
+def test_end_of_day_previews_for_staff_and_a_manager_closes_it_once(kiosk: Kiosk, edge: EdgeServer):
+    add_staff(edge.settings, "AMY", StaffRole.CASHIER, "1357")
+    add_staff(edge.settings, "BOSS", StaffRole.MANAGER, "2468")
+    kiosk.cart.add("latte-1", 2)  # 130 in cash
+    payment = kiosk.new_payment()
+    payment.tender_note(500)
+    payment.confirm_cash()
+    kiosk.staff.login("AMY", "1357")
+    day = EndOfDay(kiosk.node, kiosk.staff)
+    day.opening_float, day.counted_cash = 2000, 2100
+    preview = day.look()
+    assert (preview.figures.sales_count, preview.figures.net_sales) == (1, 130)
+    assert preview.figures.cash_expected == 2130
+    assert preview.figures.over_short == -30  # short
+    with pytest.raises(PermissionError):
+        day.close()
+    kiosk.staff.logout()
+    kiosk.staff.login("BOSS", "2468")
+    closed = day.close("end of a quiet Friday")
+    assert closed.number == 1
+    assert day.close("end of a quiet Friday").number == 1  # pressed again: the same report, not a second close
+    assert EndOfDay(kiosk.node, kiosk.staff).look().figures.sales_count == 0  # the next period is empty
