@@ -36,6 +36,7 @@ from models.catalog import Brand, Category, Coupon, Discount, Product
 from models.errors import IllegalTransition
 from models.footfall import FootfallEvent
 from models.order_states import Actor, OrderStatus, check_transition
+from models.returns import OrderReturn
 from models.sales import Order
 from models.staff import StaffRecord, StaffRef
 from models.stock import StockDelta
@@ -134,15 +135,19 @@ class OrderTransition(WireModel):
         return HLC.parse(self.hlc)
 
 
-UplinkPayload = Order | StockDelta | OrderTransition | FootfallEvent
+UplinkPayload = Order | StockDelta | OrderTransition | FootfallEvent | OrderReturn
 
-PAYLOAD_MODELS: Mapping[Stream, type[Order] | type[StockDelta] | type[OrderTransition] | type[FootfallEvent]]
+PAYLOAD_MODELS: Mapping[
+    Stream,
+    type[Order] | type[StockDelta] | type[OrderTransition] | type[FootfallEvent] | type[OrderReturn],
+]
 PAYLOAD_MODELS = MappingProxyType(
     {
         Stream.ORDERS: Order,
         Stream.STOCK_DELTAS: StockDelta,
         Stream.ORDER_STATUS: OrderTransition,
         Stream.FOOTFALL: FootfallEvent,
+        Stream.ORDER_RETURNS: OrderReturn,
     }
 )
 """What each uplink stream carries as its envelopes' payload."""
