@@ -6,13 +6,15 @@ Names follow their role: ``...Create``/``...Update`` come in, ``...Public`` goes
 
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, model_validator
 
 from models.base import CamelModel
 from models.catalog import Condition
 from models.einvoice import EInvoice
+from models.ids import ULID_PATTERN
 from models.money import TWD
-from models.sales import CartStatus, PaymentMethod, Quantity
+from models.returns import ReturnNote
+from models.sales import MAX_ORDER_LINES, CartStatus, PaymentMethod, Quantity
 from models.staff import Pin, StaffRole
 
 VariantId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
@@ -127,6 +129,10 @@ class CartQuote(CamelModel):
     total: TWD
 
 
+IdempotencyKey = Annotated[str, Field(min_length=8, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
+"""What a client sends so that a repeat of a request it lost the answer to does the work once."""
+
+
 class CheckoutRequest(CamelModel):
     payment_method: PaymentMethod
     coupon_code: CouponCodeInput | None = None
@@ -135,14 +141,40 @@ class CheckoutRequest(CamelModel):
         description="The total the shopper was shown and charged (a quote's): the checkout is refused with "
         "409 totalChanged when prices moved since, instead of selling for another amount",
     )
-    idempotency_key: (
-        Annotated[str, Field(min_length=8, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")] | None
-    ) = None
+    idempotency_key: IdempotencyKey | None = None
     einvoice: EInvoice | None = Field(
         default=None,
         description="The shopper's e-invoice choice (電子發票); a refused value is 422 invalidCarrier, "
         "invalidDonationCode or invalidTaxId",
     )
+
+
+class ReturnItemRequest(CamelModel):
+    item_id: Annotated[str, Field(pattern=ULID_PATTERN, description="An order line's itemId")]
+    quantity: Quantity
+
+
+class ReturnRequest(CamelModel):
+    """Body of ``POST /orders/{orderId}/returns``: the units of each line that come back."""
+
+    items: list[ReturnItemRequest] = Field(min_length=1, max_length=MAX_ORDER_LINES)
+    note: ReturnNote | None = None
+    idempotency_key: IdempotencyKey | None = Field(
+        default=None,
+        description="A retry with the same key gets the return made the first time (200), never a second "
+        "return; the same key on another order or for other units is 409 idempotencyKeyReused",
+    )
+
+    @model_validator(mode="after")
+    def _each_line_once(self) -> "ReturnRequest":
+        ids = [item.item_id for item in self.items]
+        if len(set(ids)) != len(ids):
+            raise ValueError("name each line once, with all of its units that come back")
+        return self
+
+    def wanted(self) -> dict[str, int]:
+        """Units per line (item id)."""
+        return {item.item_id: item.quantity for item in self.items}
 
 
 class CloudLink(CamelModel):

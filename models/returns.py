@@ -21,7 +21,7 @@ transition when a return brings back its last units (docs/domain.md, "Partial re
 """
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Annotated, Protocol, Self
+from typing import Annotated, Any, Protocol, Self
 
 from pydantic import AwareDatetime, Field, model_validator
 
@@ -80,6 +80,24 @@ class OrderReturn(CamelModel):
         if len(set(ids)) != len(ids):
             raise ValueError("a return names each line once")
         return self
+
+    def to_rows(self) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The rows of ``models.tables.order_returns`` and ``order_return_items`` that keep it (the node's
+        and the cloud's alike)."""
+        row = self.to_row(exclude={"items", "staff"}) | {
+            "refund_method": self.refund_method.value,
+            "staff_id": self.staff.staff_id if self.staff else None,
+            "staff_name": self.staff.name if self.staff else None,
+        }
+        return row, [item.to_row() | {"return_id": self.return_id} for item in self.items]
+
+    @classmethod
+    def from_rows(cls, row: Mapping[str, Any], items: Iterable[Mapping[str, Any]]) -> Self:
+        """A return read back from its rows (``to_rows``)."""
+        fields = {k: v for k, v in row.items() if k not in ("staff_id", "staff_name")}
+        staff = StaffRef(staff_id=row["staff_id"], name=row["staff_name"]) if row["staff_id"] else None
+        lines = [ReturnedItem(**{k: v for k, v in item.items() if k != "return_id"}) for item in items]
+        return cls(**fields, items=lines, staff=staff)
 
 
 class OrderWithReturns(Order):

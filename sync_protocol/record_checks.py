@@ -85,6 +85,15 @@ class SoldOrder:
     coupon_discount: int
     payment_methods: frozenset[str]
 
+    @classmethod
+    def of(cls, order: Order) -> "SoldOrder":
+        return cls(
+            creator_key(order.store_id, order.device_id),
+            tuple(SoldItem(i.item_id, i.quantity, i.line_total) for i in order.items),
+            order.coupon_discount,
+            frozenset(p.method.value for p in order.payments),
+        )
+
 
 @dataclass(frozen=True)
 class HeldReturn:
@@ -93,6 +102,13 @@ class HeldReturn:
 
     order_id: str
     units: tuple[tuple[str, int, int], ...]
+
+    @classmethod
+    def of(cls, order_return: OrderReturn) -> "HeldReturn":
+        return cls(
+            order_return.order_id,
+            tuple((i.item_id, i.returned_before, i.quantity) for i in order_return.items),
+        )
 
 
 @dataclass(frozen=True)

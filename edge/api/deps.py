@@ -62,6 +62,8 @@ StaffDep = Annotated[StaffMember, Security(current_staff, scopes=[StaffRole.CASH
 """Any logged-in staff member (a cashier or a manager). A route whose role depends on its body (an order
 transition) takes this and calls ``require_role``; a route all of whose uses need a manager would take
 ``Security(current_staff, scopes=["manager"])``, so the OpenAPI document says so."""
+ManagerDep = Annotated[StaffMember, Security(current_staff, scopes=[StaffRole.MANAGER.value])]
+"""A logged-in manager: for routes every use of which undoes a sale (a partial return)."""
 CartIdPath = Annotated[str, Path(alias="cartId", pattern=ULID_PATTERN, description="A cart id (ULID)")]
 OrderIdPath = Annotated[str, Path(alias="orderId", pattern=ULID_PATTERN, description="An order id (ULID)")]
 ItemIdPath = Annotated[str, Path(alias="itemId", pattern=ULID_PATTERN, description="A cart line id (ULID)")]

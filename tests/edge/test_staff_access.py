@@ -55,6 +55,9 @@ def test_every_route_is_open_or_asks_for_the_right_staff(edge: EdgeServer):
         "PATCH /carts/{cartId}/items/{itemId}": {"quantity": 2},
         "POST /carts/{cartId}/checkout": {"paymentMethod": "cash"},
         "POST /orders/{orderId}/transitions": {"toStatus": "shipping"},  # illegal here, but any role's
+        "POST /orders/{orderId}/returns": {
+            "items": [{"itemId": orders[1]["items"][0]["itemId"], "quantity": 1}]
+        },
         "POST /staff/login": {"name": "cashier", "pin": PINS[StaffRole.CASHIER]},
     }
     spec = edge.client.get("/openapi.json").json()
@@ -104,6 +107,7 @@ def test_every_route_is_open_or_asks_for_the_right_staff(edge: EdgeServer):
         "GET /orders/{orderId}",
         "GET /staff/me",
         "GET /sync/status",
+        "POST /orders/{orderId}/returns",
         "POST /orders/{orderId}/transitions",
         "POST /staff/logout",
     ]
