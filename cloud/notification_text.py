@@ -112,6 +112,17 @@ def _coupon_reused(tr: Translator, p: Params) -> tuple[str, str]:
     )
 
 
+def _return_conflict(tr: Translator, p: Params) -> tuple[str, str]:
+    title = tr(
+        "notice.returnConflict.title",
+        order=short_order(p["orderId"]),
+        units=p["units"],
+        refund=tr.money(p["refund"]),
+        status=_status(tr, p["status"]),
+    )
+    return title, tr("notice.returnConflict.body")
+
+
 _WORDS: dict[NotificationKind, Callable[[Translator, Params], tuple[str, str]]] = {
     NotificationKind.NEW_ORDER: _new_order,
     NotificationKind.NEGATIVE_STOCK: _negative_stock,
@@ -123,6 +134,7 @@ _WORDS: dict[NotificationKind, Callable[[Translator, Params], tuple[str, str]]] 
     NotificationKind.DEVICE_PROVISIONED: _device_provisioned,
     NotificationKind.PRICE_MISMATCH: _price_mismatch,
     NotificationKind.COUPON_REUSED: _coupon_reused,
+    NotificationKind.RETURN_CONFLICT: _return_conflict,
 }
 
 

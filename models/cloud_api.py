@@ -16,7 +16,7 @@ from models.catalog import Barcode, Condition, CouponKind, Ident, Name
 from models.money import TWD, Percent
 from models.order_states import OrderStatus
 from models.parties import DeviceKind, ShopType
-from models.sales import Order
+from models.returns import OrderWithReturns
 from models.staff import Pin, StaffName, StaffRef, StaffRole
 from models.stock import StockReason
 
@@ -482,7 +482,7 @@ class OrderEventPublic(CamelModel):
     )
 
 
-class OrderOut(Order):
+class OrderOut(OrderWithReturns):
     seller_id: str
     received_at: AwareDatetime
     events: list[OrderEventPublic] = []
@@ -522,6 +522,7 @@ class NotificationKind(StrEnum):
     ORDER_STATUS = "orderStatus"
     PRICE_MISMATCH = "priceMismatch"  # a store sold at another price than the catalog it held
     COUPON_REUSED = "couponReused"  # a coupon redeemed beyond its uses at stores that were offline
+    RETURN_CONFLICT = "returnConflict"  # a store's partial return met a whole refund or return made elsewhere
 
 
 class NotificationPublic(CamelModel):

@@ -29,7 +29,7 @@ from models.base import CamelModel
 from models.errors import Conflict, NotFound
 from models.ids import ULID_PATTERN, Ident
 from models.money import TWD
-from models.sales import MAX_ORDER_LINES, Order, PaymentMethod, PaymentStatus, Quantity
+from models.sales import MAX_ORDER_LINES, Order, Payment, PaymentMethod, PaymentStatus, Quantity
 from models.staff import StaffRef
 
 MAX_RETURN_NOTE = 500
@@ -120,7 +120,7 @@ class OrderWithReturns(Order):
         fields = dict(order)
         fields.update(
             returned_quantities=returned_quantities(order.items, returns),
-            refunded_amount=refunded_amount(order, returns),
+            refunded_amount=refunded_amount(order.total, order.payments, returns),
             returns=list(returns),
             **extra,
         )
@@ -189,13 +189,13 @@ def returned_quantities(lines: Iterable[SoldLine], returns: Iterable[OrderReturn
     return back
 
 
-def refunded_amount(order: Order, returns: Iterable[OrderReturn]) -> int:
-    """What went back to the shopper. Once a whole-order refund or return stood (its payments are marked
-    refunded), the whole total: that refund gave back what the partial returns had not. Otherwise the
-    partial returns' refunds, which never add up to more than the total."""
-    if any(p.status is PaymentStatus.REFUNDED for p in order.payments):
-        return order.total
-    return min(order.total, sum(r.refund for r in returns))
+def refunded_amount(total: int, payments: Iterable[Payment], returns: Iterable[OrderReturn]) -> int:
+    """What went back to the shopper of an order of ``total``. Once a whole-order refund or return stood
+    (its payments are marked refunded), the whole total: that refund gave back what the partial returns had
+    not. Otherwise the partial returns' refunds, which never add up to more than the total."""
+    if any(p.status is PaymentStatus.REFUNDED for p in payments):
+        return total
+    return min(total, sum(r.refund for r in returns))
 
 
 def plan_return(

@@ -55,6 +55,13 @@ PARAMS = {
         "laterOrderId": "01JEXAMPLE0000000000BBBBBB",
         "laterStoreId": "s2",
     },
+    K.RETURN_CONFLICT: {
+        "orderId": "01JEXAMPLE0000000000ABCDEF",
+        "returnId": "01JEXAMPLE0000000000RRRRRR",
+        "units": 2,
+        "refund": 231,
+        "status": "refunded",
+    },
 }
 
 

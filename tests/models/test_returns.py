@@ -235,11 +235,13 @@ def test_the_refunded_amount_is_the_returns_refunds_until_a_whole_refund_makes_i
     order = make_order([(50, 0, 2)])
     items, refund = plan_return(order, [], {order.items[0].item_id: 1})
     made = [a_return(0, items, refund)]
-    assert refunded_amount(order, made) == 50
+    assert refunded_amount(order.total, order.payments, made) == 50
     refunded = order.model_copy(
         update={"payments": [order.payments[0].model_copy(update={"status": PaymentStatus.REFUNDED})]}
     )
-    assert refunded_amount(refunded, made) == order.total == 100  # the whole refund gave back the rest
+    assert (
+        refunded_amount(order.total, refunded.payments, made) == order.total == 100
+    )  # the whole refund gave back the rest
 
 
 def test_the_order_as_it_stands_shows_units_back_per_line_and_its_returns_but_the_sale_does_not():
