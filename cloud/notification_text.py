@@ -125,6 +125,17 @@ def _cash_short(tr: Translator, p: Params) -> tuple[str, str]:
     )
 
 
+def _return_conflict(tr: Translator, p: Params) -> tuple[str, str]:
+    title = tr(
+        "notice.returnConflict.title",
+        order=short_order(p["orderId"]),
+        units=p["units"],
+        refund=tr.money(p["refund"]),
+        status=_status(tr, p["status"]),
+    )
+    return title, tr("notice.returnConflict.body")
+
+
 _WORDS: dict[NotificationKind, Callable[[Translator, Params], tuple[str, str]]] = {
     NotificationKind.NEW_ORDER: _new_order,
     NotificationKind.NEGATIVE_STOCK: _negative_stock,
@@ -137,6 +148,7 @@ _WORDS: dict[NotificationKind, Callable[[Translator, Params], tuple[str, str]]] 
     NotificationKind.PRICE_MISMATCH: _price_mismatch,
     NotificationKind.COUPON_REUSED: _coupon_reused,
     NotificationKind.CASH_SHORT: _cash_short,
+    NotificationKind.RETURN_CONFLICT: _return_conflict,
 }
 
 

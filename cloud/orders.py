@@ -1,8 +1,12 @@
-"""Orders in the cloud: ingest from the stores (idempotent), list with totals, detail, status transitions.
+"""Orders in the cloud: ingest from the stores (idempotent), list with totals, detail, status transitions,
+and the partial returns the stores take.
 
 An order arrives as the store sold it (``models.sales.Order``: names and prices as sold) and is written in
 one transaction with its items, payments, the daily rollups the dashboard reads and the seller's bell. The
-same order arriving twice is a no-op, so the sync layer may redeliver freely.
+same order arriving twice is a no-op, so the sync layer may redeliver freely. A partial return arrives the
+same way (``ingest_return``), with its stock effects; it leaves the rollups alone (the dashboard's sales are
+gross) and the order's status too (the store sends the status change when a return brings back the last
+units).
 """
 
 from collections.abc import Sequence
@@ -20,6 +24,8 @@ from cloud.tables import (
     daily_store_product_sales,
     order_events,
     order_items,
+    order_return_items,
+    order_returns,
     orders,
     payments,
     products,
@@ -31,6 +37,7 @@ from models.errors import InvalidInput, NotFound
 from models.ids import new_id
 from models.order_states import TERMINAL_STATES, Actor, OrderStatus, allowed_targets, check_transition
 from models.paging import decode_time_cursor, encode_time_cursor
+from models.returns import OrderReturn, refunded_amount, returned_quantities
 from models.sales import Channel, Order, OrderItem, Payment, PaymentStatus
 from models.staff import StaffRef
 from models.stock import LOW_STOCK_THRESHOLD, StockDelta, StockReason
@@ -45,6 +52,7 @@ from sync_protocol.rules import (
     judge_coupon,
     merge_order_status,
     refunds_payment,
+    return_effects,
     transition_effects,
 )
 
@@ -423,6 +431,7 @@ def _with_lines(conn: Connection, rows: Sequence[Any], *, events: bool = False) 
     lines: dict[str, list[OrderItem]] = {i: [] for i in ids}
     pays: dict[str, list[Payment]] = {i: [] for i in ids}
     history: dict[str, list[OrderEventPublic]] = {i: [] for i in ids}
+    returns = returns_of(conn, ids)
     if ids:
         for r in conn.execute(
             select(order_items).where(order_items.c.order_id.in_(ids)).order_by(order_items.c.item_id)
@@ -458,9 +467,36 @@ def _with_lines(conn: Connection, rows: Sequence[Any], *, events: bool = False) 
                 payments=pays[r.order_id],
                 events=history[r.order_id],
                 allowed_transitions=allowed_targets(OrderStatus(r.status), Actor.SELLER),
+                returned_quantities=returned_quantities(lines[r.order_id], returns[r.order_id]),
+                refunded_amount=refunded_amount(r.total, pays[r.order_id], returns[r.order_id]),
+                returns=returns[r.order_id],
             )
         )
     return out
+
+
+def returns_of(conn: Connection, order_ids: Sequence[str]) -> dict[str, list[OrderReturn]]:
+    """The partial returns of each order, oldest first (return ids are ULIDs the store made in order)."""
+    found: dict[str, list[OrderReturn]] = {order_id: [] for order_id in order_ids}
+    if not order_ids:
+        return found
+    rows = conn.execute(
+        select(order_returns)
+        .where(order_returns.c.order_id.in_(list(order_ids)))
+        .order_by(order_returns.c.return_id)
+    ).all()
+    if not rows:
+        return found
+    lines: dict[str, list[dict[str, Any]]] = {row.return_id: [] for row in rows}
+    for line in conn.execute(
+        select(order_return_items)
+        .where(order_return_items.c.return_id.in_(list(lines)))
+        .order_by(order_return_items.c.item_id)
+    ):
+        lines[line.return_id].append(line._asdict())
+    for row in rows:
+        found[row.order_id].append(OrderReturn.from_rows(row._asdict(), lines[row.return_id]))
+    return found
 
 
 def get_order(conn: Connection, seller_id: str, order_id: str) -> OrderOut:
@@ -590,10 +626,76 @@ def _merge(
             .values(status=PaymentStatus.REFUNDED.value)
         )
     items = conn.execute(select(order_items).where(order_items.c.order_id == order_id)).all()
-    effects = transition_effects(outcome, items, store_id=row.store_id, at=now)
+    returns = returns_of(conn, [order_id])[order_id]
+    effects = transition_effects(outcome, items, store_id=row.store_id, at=now, returns=returns)
     stock.write_deltas(conn, seller_id, effects, now, low_threshold)
     sync_downlink.queue_deltas(conn, effects, now)
     return outcome
+
+
+def lock_order(conn: Connection, seller_id: str, order_id: str) -> None:
+    """Hold the order's row until the transaction ends, so what is judged of it (its returns, its status)
+    stays so until what is judged is written. ``orderNotFound`` when it is not the seller's."""
+    _locked_order(conn, seller_id, order_id)
+
+
+def ingest_return(
+    conn: Connection,
+    seller_id: str,
+    order_return: OrderReturn,
+    now: datetime,
+    *,
+    low_threshold: int = LOW_STOCK_THRESHOLD,
+) -> bool:
+    """Write a partial return a store took, checked already (``sync_protocol.record_checks``), with its stock
+    effects (its units back, less those a whole return on the order's path put back already), sent down to
+    the store's devices like every stock effect. False when it was here already (a redelivery).
+
+    The order keeps its status: a return that brings back the last units is followed by the store's own
+    status change. One that arrives while the order stands refunded, returned or cancelled by someone else
+    (the seller in the dashboard, say) is kept all the same, since the goods and the money changed hands at
+    the counter; the seller's bell says so."""
+    row = _locked_order(conn, seller_id, order_return.order_id)
+    return_row, lines = order_return.to_rows()
+    inserted = conn.execute(
+        pg_insert(order_returns)
+        .values(return_row)
+        .on_conflict_do_nothing(index_elements=["return_id"])
+        .returning(order_returns.c.return_id)
+    ).first()
+    if inserted is None:
+        return False
+    conn.execute(insert(order_return_items), lines)
+    conn.execute(update(orders).where(orders.c.order_id == row.order_id).values(updated_at=now))
+    items = conn.execute(select(order_items).where(order_items.c.order_id == row.order_id)).all()
+    path = order_state(conn, row.order_id, row.created_at).path
+    effects = return_effects(order_return, items, path, store_id=row.store_id, at=now)
+    stock.write_deltas(conn, seller_id, effects, now, low_threshold)
+    sync_downlink.queue_deltas(conn, effects, now)
+    undone_elsewhere = [t for t in path if t.to_status.is_terminal and t.device_id != order_return.device_id]
+    if undone_elsewhere:
+        _ring_return_conflict(conn, seller_id, order_return, undone_elsewhere[-1].to_status, now)
+    return True
+
+
+def _ring_return_conflict(
+    conn: Connection, seller_id: str, order_return: OrderReturn, status: OrderStatus, now: datetime
+) -> None:
+    notifications.notify(
+        conn,
+        seller_id,
+        NotificationKind.RETURN_CONFLICT,
+        {
+            "orderId": order_return.order_id,
+            "returnId": order_return.return_id,
+            "units": sum(item.quantity for item in order_return.items),
+            "refund": order_return.refund,
+            "status": status.value,
+        },
+        ref_type="order",
+        ref_id=order_return.order_id,
+        now=now,
+    )
 
 
 def transition(

@@ -33,12 +33,13 @@ from models.end_of_day import ZReport
 from models.errors import DomainError
 from models.footfall import FootfallEvent
 from models.ids import new_id
+from models.returns import OrderReturn
 from models.sales import Order
 from models.stock import LOW_STOCK_THRESHOLD, StockDelta
 from sync_protocol.encoding import DEFAULT_MAX_BATCH_BYTES, decode_batch, encode
 from sync_protocol.envelope import Ack, Batch, OrderTransition, SeqRange, UplinkPayload, validate_payload
 from sync_protocol.errors import InvalidTopic, MessageRejected, RejectReason
-from sync_protocol.record_checks import PriceDifference, SellerFacts, Sender, check_record
+from sync_protocol.record_checks import PriceDifference, SellerFacts, Sender, check_record, check_return
 from sync_protocol.rules import MergeResult
 from sync_protocol.sequence import SeqState, ack_for, classify
 from sync_protocol.streams import Stream
@@ -158,9 +159,12 @@ def _ranges(seqs: list[int]) -> tuple[SeqRange, ...]:
 
 
 def _apply(
-    conn: Connection, seller_id: str, payload: UplinkPayload, now: datetime, low_threshold: int
+    conn: Connection, device: _Registered, payload: UplinkPayload, now: datetime, low_threshold: int
 ) -> bool:
     """Apply one record; False when it was here already (a redelivery)."""
+    seller_id = device.seller_id
+    if isinstance(payload, OrderReturn):
+        return _apply_return(conn, device, payload, now, low_threshold)
     if isinstance(payload, Order):
         return orders.ingest_order(conn, payload, now, low_threshold=low_threshold)
     if isinstance(payload, StockDelta):
@@ -171,6 +175,17 @@ def _apply(
         return z_reports.ingest_z_report(conn, seller_id, payload, now)
     _apply_store_transition(conn, seller_id, payload, now, low_threshold)
     return True
+
+
+def _apply_return(
+    conn: Connection, device: _Registered, order_return: OrderReturn, now: datetime, low_threshold: int
+) -> bool:
+    """A partial return taken at the store. The batch's facts were read before its earlier records applied,
+    so the units it brings back are judged again under the order's lock, against every return held now:
+    two returns of one batch cannot bring back the same units."""
+    orders.lock_order(conn, device.seller_id, order_return.order_id)
+    check_return(order_return, device.sender, seller_facts(conn, device.seller_id, [order_return]))
+    return orders.ingest_return(conn, device.seller_id, order_return, now, low_threshold=low_threshold)
 
 
 def _apply_store_transition(
@@ -401,7 +416,7 @@ def _check_and_apply(
     that differ from the store's catalog, and a stock delta passed on to the store's other devices
     (``share_stock``). A refusal raises ``MessageRejected``."""
     differences = check_record(payload, device.sender, facts)
-    if _apply(conn, device.seller_id, payload, now, low_threshold) and differences:
+    if _apply(conn, device, payload, now, low_threshold) and differences:
         _ring_price_differences(conn, device.seller_id, differences, now)
     if share_stock and isinstance(payload, StockDelta):
         sync_downlink.queue_deltas(conn, [payload], now)

@@ -265,6 +265,9 @@ Index("ix_orders_seller_status_created", orders.c.seller_id, orders.c.status, or
 
 order_items = shared.order_items.to_metadata(metadata)
 payments = shared.payments.to_metadata(metadata)
+# Partial returns as the store that took them sent them (models.returns.OrderReturn).
+order_returns = shared.order_returns.to_metadata(metadata)
+order_return_items = shared.order_return_items.to_metadata(metadata)
 stock_deltas = shared.stock_deltas.to_metadata(metadata)
 footfall_events = shared.footfall_events.to_metadata(metadata)
 

@@ -3,10 +3,12 @@
 The checks are pure; this module asks the database once per batch (a handful of ``IN`` queries, whatever
 the batch's size) for the sender's seller's variants, discounts and coupons among those named, for the
 orders, items, payments and Z-reports that already exist under ids (or Z-report numbers) the batch uses,
-whoever owns them, and for the stores of the staff accounts its status changes and Z-reports name.
+whoever owns them, for the stores of the staff accounts its status changes, returns and Z-reports name,
+and, for partial returns, the sales they are of with every return held of them.
 """
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Table, func, select, tuple_
@@ -15,6 +17,8 @@ from cloud.tables import (
     coupons,
     discounts,
     order_items,
+    order_return_items,
+    order_returns,
     orders,
     payments,
     products,
@@ -23,40 +27,66 @@ from cloud.tables import (
     z_reports,
 )
 from models.end_of_day import ZReport
+from models.returns import OrderReturn
 from models.sales import Order
 from models.stock import StockDelta
 from sync_protocol.envelope import OrderTransition, UplinkPayload
-from sync_protocol.record_checks import SellerFacts, VariantFacts, creator_key
+from sync_protocol.record_checks import (
+    HeldReturn,
+    SellerFacts,
+    SoldItem,
+    SoldOrder,
+    VariantFacts,
+    creator_key,
+)
+
+
+@dataclass
+class _Named:
+    """The ids a batch's records name, gathered to be asked for in one query per kind."""
+
+    variant_ids: set[str] = field(default_factory=set)
+    discount_ids: set[str] = field(default_factory=set)
+    codes: set[str] = field(default_factory=set)
+    order_ids: set[str] = field(default_factory=set)
+    child_ids: set[str] = field(default_factory=set)
+    product_ids: set[str] = field(default_factory=set)
+    staff_ids: set[str] = field(default_factory=set)
+    returned_orders: set[str] = field(default_factory=set)
+    return_ids: set[str] = field(default_factory=set)
+    reports: list[ZReport] = field(default_factory=list)
+
+    def add(self, payload: UplinkPayload) -> None:
+        if isinstance(payload, Order):
+            self.order_ids.add(payload.order_id)
+            for item in payload.items:
+                self.variant_ids.add(item.variant_id)
+                self.product_ids.add(item.product_id)
+                self.child_ids.add(item.item_id)
+                if item.discount_id is not None:
+                    self.discount_ids.add(item.discount_id)
+            self.child_ids.update(p.payment_id for p in payload.payments)
+            if payload.coupon_code is not None:
+                self.codes.add(payload.coupon_code.upper())
+        elif isinstance(payload, StockDelta):
+            self.variant_ids.add(payload.variant_id)
+        elif isinstance(payload, OrderTransition | OrderReturn):
+            self.order_ids.add(payload.order_id)
+            if payload.staff is not None:
+                self.staff_ids.add(payload.staff.staff_id)
+            if isinstance(payload, OrderReturn):
+                self.returned_orders.add(payload.order_id)
+                self.return_ids.add(payload.return_id)
+        elif isinstance(payload, ZReport):
+            self.reports.append(payload)
+            self.staff_ids.add(payload.closed_by.staff_id)
 
 
 def seller_facts(conn: Connection, seller_id: str, payloads: Iterable[UplinkPayload]) -> SellerFacts:
-    variant_ids: set[str] = set()
-    discount_ids: set[str] = set()
-    codes: set[str] = set()
-    order_ids: set[str] = set()
-    child_ids: set[str] = set()
-    product_ids: set[str] = set()
-    payloads = list(payloads)
-    reports = [p for p in payloads if isinstance(p, ZReport)]
-    staff_ids = {r.closed_by.staff_id for r in reports}  # and, below, those the status changes name
+    named = _Named()
     for payload in payloads:
-        if isinstance(payload, Order):
-            order_ids.add(payload.order_id)
-            for item in payload.items:
-                variant_ids.add(item.variant_id)
-                product_ids.add(item.product_id)
-                child_ids.add(item.item_id)
-                if item.discount_id is not None:
-                    discount_ids.add(item.discount_id)
-            child_ids.update(p.payment_id for p in payload.payments)
-            if payload.coupon_code is not None:
-                codes.add(payload.coupon_code.upper())
-        elif isinstance(payload, StockDelta):
-            variant_ids.add(payload.variant_id)
-        elif isinstance(payload, OrderTransition):
-            order_ids.add(payload.order_id)
-            if payload.staff is not None:
-                staff_ids.add(payload.staff.staff_id)
+        named.add(payload)
+    variant_ids, product_ids, order_ids = named.variant_ids, named.product_ids, named.order_ids
     facts_variants = {}
     if variant_ids:
         rows = conn.execute(
@@ -77,8 +107,10 @@ def seller_facts(conn: Connection, seller_id: str, payloads: Iterable[UplinkPayl
             conn, variants, variants.c.variant_id, seller_id, variant_ids - facts_variants.keys()
         )
         | _others(conn, products, products.c.product_id, seller_id, product_ids - own_products),
-        discount_ids=_ids(conn, discounts.c.discount_id, discounts.c.seller_id, seller_id, discount_ids),
-        coupon_codes=_ids(conn, func.upper(coupons.c.code), coupons.c.seller_id, seller_id, codes),
+        discount_ids=_ids(
+            conn, discounts.c.discount_id, discounts.c.seller_id, seller_id, named.discount_ids
+        ),
+        coupon_codes=_ids(conn, func.upper(coupons.c.code), coupons.c.seller_id, seller_id, named.codes),
         order_stores={
             r.order_id: creator_key(r.store_id, r.device_id)
             for r in (
@@ -91,10 +123,66 @@ def seller_facts(conn: Connection, seller_id: str, payloads: Iterable[UplinkPayl
                 else ()
             )
         },
-        child_orders=_child_orders(conn, child_ids),
-        staff_stores=_staff_stores(conn, staff_ids),
-        **_z_reports(conn, reports),
+        child_orders=_child_orders(conn, named.child_ids),
+        staff_stores=_staff_stores(conn, named.staff_ids),
+        sold_orders=_sold_orders(conn, seller_id, named.returned_orders),
+        held_returns=_held_returns(conn, named.returned_orders, named.return_ids),
+        **_z_reports(conn, named.reports),
     )
+
+
+def _sold_orders(conn: Connection, seller_id: str, order_ids: set[str]) -> dict[str, SoldOrder]:
+    """The seller's sales among ``order_ids``, as the checks of their returns need them."""
+    if not order_ids:
+        return {}
+    wanted = sorted(order_ids)
+    heads = conn.execute(
+        select(orders.c.order_id, orders.c.store_id, orders.c.device_id, orders.c.coupon_discount).where(
+            orders.c.seller_id == seller_id, orders.c.order_id.in_(wanted)
+        )
+    ).all()
+    lines: dict[str, list[SoldItem]] = {h.order_id: [] for h in heads}
+    for r in conn.execute(
+        select(
+            order_items.c.order_id, order_items.c.item_id, order_items.c.quantity, order_items.c.line_total
+        )
+        .where(order_items.c.order_id.in_(list(lines)))
+        .order_by(order_items.c.item_id)
+    ):
+        lines[r.order_id].append(SoldItem(r.item_id, r.quantity, r.line_total))
+    methods: dict[str, set[str]] = {h.order_id: set() for h in heads}
+    for paid in conn.execute(
+        select(payments.c.order_id, payments.c.method).where(payments.c.order_id.in_(list(lines)))
+    ):
+        methods[paid.order_id].add(paid.method)
+    return {
+        h.order_id: SoldOrder(
+            creator_key(h.store_id, h.device_id),
+            tuple(lines[h.order_id]),
+            h.coupon_discount,
+            frozenset(methods[h.order_id]),
+        )
+        for h in heads
+    }
+
+
+def _held_returns(conn: Connection, order_ids: set[str], return_ids: set[str]) -> dict[str, HeldReturn]:
+    """Every return held of those orders, and any held under one of those return ids, whoever's."""
+    if not order_ids and not return_ids:
+        return {}
+    rows = conn.execute(
+        select(order_returns.c.return_id, order_returns.c.order_id).where(
+            order_returns.c.order_id.in_(sorted(order_ids))
+            | order_returns.c.return_id.in_(sorted(return_ids))
+        )
+    ).all()
+    units: dict[str, list[tuple[str, int, int]]] = {r.return_id: [] for r in rows}
+    if rows:
+        for r in conn.execute(
+            select(order_return_items).where(order_return_items.c.return_id.in_(sorted(units)))
+        ):
+            units[r.return_id].append((r.item_id, r.returned_before, r.quantity))
+    return {r.return_id: HeldReturn(r.order_id, tuple(units[r.return_id])) for r in rows}
 
 
 def _ids(

@@ -1,9 +1,9 @@
 """Order status after the sale, at the store: transitions made here (a return at the counter) and ones made
 in the cloud (a seller's refund), merged by the rule the cloud uses too (``sync_protocol.rules``).
 
-Each merge writes its stock effects with ids both sides derive alike, queues them and the store's own
-transitions for the cloud, and moves the order to the end of its effective path, all in the caller's write
-transaction.
+Each merge writes its stock effects with ids both sides derive alike (a whole return counting back only
+the units partial returns had not), queues them and the store's own transitions for the cloud, and moves
+the order to the end of its effective path, all in the caller's write transaction.
 """
 
 from datetime import datetime
@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Row, select, update
 from sqlalchemy.dialects.sqlite import insert
 
 from edge import node_state, outbox, stock, till
+from edge.orders import returns_of
 from edge.tables import order_items, order_transitions, orders, payments
 from models.errors import NotFound
 from models.order_states import Actor, OrderStatus, check_transition
@@ -136,6 +137,7 @@ def merge(
             .values(status=PaymentStatus.REFUNDED.value)
         )
     items = conn.execute(select(order_items).where(order_items.c.order_id == change.order_id)).all()
-    for delta in transition_effects(outcome, items, store_id=row.store_id, at=now):
+    returns = returns_of(conn, [change.order_id])[change.order_id]
+    for delta in transition_effects(outcome, items, store_id=row.store_id, at=now, returns=returns):
         stock.record(conn, delta, send=True)
     return outcome

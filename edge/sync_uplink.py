@@ -61,7 +61,7 @@ def pending_batches(
             .order_by(outbox.c.stream_seq)
             .limit(per_stream)
         ).all()
-        if stream is Stream.ORDER_STATUS:
+        if stream in (Stream.ORDER_STATUS, Stream.ORDER_RETURNS):
             rows = _after_their_orders(conn, rows)
         envelopes = [_envelope(r, stream, store_id=store_id, device_id=device_id) for r in rows]
         batches += pack_batches(_contiguous_prefix(envelopes), new_batch_id=new_batch_id)
@@ -69,8 +69,8 @@ def pending_batches(
 
 
 def _after_their_orders(conn: Connection, rows: Sequence[Any]) -> Sequence[Any]:
-    """Streams are acknowledged independently, so a status change could overtake its order: hold status
-    changes from the first one whose order still waits to go up (the cloud could not place it yet)."""
+    """Streams are acknowledged independently, so a status change or a return could overtake its order:
+    hold them from the first one whose order still waits to go up (the cloud could not place it yet)."""
     waiting = set(
         conn.execute(select(outbox.c.aggregate_id).where(outbox.c.stream == Stream.ORDERS.value)).scalars()
     )

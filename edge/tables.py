@@ -27,6 +27,8 @@ coupons = shared.coupons.to_metadata(metadata)
 orders = shared.orders.to_metadata(metadata)
 order_items = shared.order_items.to_metadata(metadata)
 payments = shared.payments.to_metadata(metadata)
+order_returns = shared.order_returns.to_metadata(metadata)
+order_return_items = shared.order_return_items.to_metadata(metadata)
 stock_deltas = shared.stock_deltas.to_metadata(metadata)
 footfall_events = shared.footfall_events.to_metadata(metadata)
 
@@ -87,6 +89,16 @@ checkout_keys = Table(
     Column("order_id", ID, ForeignKey("orders.order_id"), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
 )
+
+return_keys = Table(
+    "return_keys",
+    metadata,
+    Column("idempotency_key", String(128), primary_key=True),
+    Column("order_id", ID, nullable=False),
+    Column("return_id", ID, ForeignKey("order_returns.return_id"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+"""The idempotency key of each partial return made with one: a retry gets the return made the first time."""
 
 coupon_redemptions = Table(
     "coupon_redemptions",

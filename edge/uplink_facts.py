@@ -15,13 +15,15 @@ from collections.abc import Iterable
 from sqlalchemy import Connection
 
 from edge import node_state
+from edge.orders import get_order, returns_of
 from models.end_of_day import ZReport
 from models.errors import Conflict
 from models.footfall import FootfallEvent
+from models.returns import OrderReturn
 from models.sales import Order
 from models.stock import StockDelta
 from sync_protocol.envelope import OrderTransition, UplinkPayload
-from sync_protocol.record_checks import SellerFacts, Sender, VariantFacts, creator_key
+from sync_protocol.record_checks import HeldReturn, SellerFacts, Sender, SoldOrder, VariantFacts, creator_key
 
 _SENDER = "SELECT key, value FROM node_state WHERE key IN (?, ?)"
 _VARIANT = "SELECT product_id, price FROM variants WHERE variant_id = ?"
@@ -51,6 +53,8 @@ def node_facts(conn: Connection, record: UplinkPayload) -> SellerFacts:
         return SellerFacts(order_stores={record.order_id: creator_key(row[0], row[1])} if row else {})
     if isinstance(record, StockDelta):
         return SellerFacts(variants=_variants(conn, [record.variant_id]))
+    if isinstance(record, OrderReturn):
+        return _return_facts(conn, record.order_id)
     assert isinstance(record, Order)
     # The order was written in this transaction under its own primary key: it is this node's, and no other
     # order here holds its id or its items' and payments' ids. What remains to judge is the catalog.
@@ -62,6 +66,15 @@ def node_facts(conn: Connection, record: UplinkPayload) -> SellerFacts:
         discount_ids=_found(conn, _DISCOUNT, {i.discount_id for i in record.items if i.discount_id}),
         coupon_codes=_found(conn, _COUPON, {record.coupon_code.upper()} if record.coupon_code else set()),
         order_stores={record.order_id: creator_key(record.store_id, record.device_id)},
+    )
+
+
+def _return_facts(conn: Connection, order_id: str) -> SellerFacts:
+    """The sale a return is of, and the order's returns (the new one among them: it is written before it is
+    queued, and the checks pass over a return's own units)."""
+    return SellerFacts(
+        sold_orders={order_id: SoldOrder.of(get_order(conn, order_id))},
+        held_returns={r.return_id: HeldReturn.of(r) for r in returns_of(conn, [order_id])[order_id]},
     )
 
 

@@ -17,7 +17,7 @@ from models.end_of_day import ZReport
 from models.money import TWD, Percent
 from models.order_states import OrderStatus
 from models.parties import DeviceKind, ShopType
-from models.sales import Order
+from models.returns import OrderWithReturns
 from models.staff import Pin, StaffName, StaffRef, StaffRole
 from models.stock import StockReason
 
@@ -483,7 +483,7 @@ class OrderEventPublic(CamelModel):
     )
 
 
-class OrderOut(Order):
+class OrderOut(OrderWithReturns):
     seller_id: str
     received_at: AwareDatetime
     events: list[OrderEventPublic] = []
@@ -534,6 +534,7 @@ class NotificationKind(StrEnum):
     PRICE_MISMATCH = "priceMismatch"  # a store sold at another price than the catalog it held
     COUPON_REUSED = "couponReused"  # a coupon redeemed beyond its uses at stores that were offline
     CASH_SHORT = "cashShort"  # a store's Z-report counted less cash in the drawer than expected
+    RETURN_CONFLICT = "returnConflict"  # a store's partial return met a whole refund or return made elsewhere
 
 
 class NotificationPublic(CamelModel):

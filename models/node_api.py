@@ -6,14 +6,16 @@ Names follow their role: ``...Create``/``...Update`` come in, ``...Public`` goes
 
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, model_validator
 
 from models.base import CamelModel
 from models.catalog import Condition
 from models.einvoice import EInvoice
 from models.end_of_day import ReportNote
+from models.ids import ULID_PATTERN
 from models.money import TWD
-from models.sales import CartStatus, PaymentMethod, Quantity
+from models.returns import ReturnNote
+from models.sales import MAX_ORDER_LINES, CartStatus, PaymentMethod, Quantity
 from models.staff import Pin, StaffRole
 
 VariantId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
@@ -160,6 +162,34 @@ class EndOfDayClose(CamelModel):
         default=None,
         description="The same key again (the answer was lost) gets the report made the first time",
     )
+
+
+class ReturnItemRequest(CamelModel):
+    item_id: Annotated[str, Field(pattern=ULID_PATTERN, description="An order line's itemId")]
+    quantity: Quantity
+
+
+class ReturnRequest(CamelModel):
+    """Body of ``POST /orders/{orderId}/returns``: the units of each line that come back."""
+
+    items: list[ReturnItemRequest] = Field(min_length=1, max_length=MAX_ORDER_LINES)
+    note: ReturnNote | None = None
+    idempotency_key: IdempotencyKey | None = Field(
+        default=None,
+        description="A retry with the same key gets the return made the first time (200), never a second "
+        "return; the same key on another order or for other units is 409 idempotencyKeyReused",
+    )
+
+    @model_validator(mode="after")
+    def _each_line_once(self) -> "ReturnRequest":
+        ids = [item.item_id for item in self.items]
+        if len(set(ids)) != len(ids):
+            raise ValueError("name each line once, with all of its units that come back")
+        return self
+
+    def wanted(self) -> dict[str, int]:
+        """Units per line (item id)."""
+        return {item.item_id: item.quantity for item in self.items}
 
 
 class CloudLink(CamelModel):

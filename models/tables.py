@@ -177,6 +177,36 @@ payments = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
+order_returns = Table(
+    "order_returns",
+    metadata,
+    Column("return_id", ID, primary_key=True),
+    Column("order_id", ID, ForeignKey("orders.order_id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("store_id", ID, nullable=False),
+    Column("device_id", ID, nullable=False),
+    Column("refund", Integer, CheckConstraint("refund >= 0", name="refund_not_negative"), nullable=False),
+    Column("refund_method", String(16), nullable=False),
+    # Who took the return at the counter, as the return says (a cloud account's id or a node-local one's).
+    Column("staff_id", ID, nullable=True),
+    Column("staff_name", String(64), nullable=True),
+    Column("note", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+"""Partial returns of in-store sales (``models.returns.OrderReturn``): made at the node that sold the order,
+kept by the cloud as it sent them."""
+
+order_return_items = Table(
+    "order_return_items",
+    metadata,
+    Column("return_id", ID, ForeignKey("order_returns.return_id", ondelete="CASCADE"), primary_key=True),
+    Column("item_id", ID, ForeignKey("order_items.item_id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "quantity", Integer, CheckConstraint("quantity > 0", name="return_quantity_positive"), nullable=False
+    ),
+    # Units of the line earlier returns brought back: this return's units follow them (models.returns).
+    Column("returned_before", Integer, nullable=False),
+)
+
 stock_deltas = Table(
     "stock_deltas",
     metadata,

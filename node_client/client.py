@@ -32,12 +32,15 @@ from models.node_api import (
     Page,
     ProductPublic,
     ProductSummary,
+    ReturnItemRequest,
+    ReturnRequest,
     StaffLogin,
     StaffPublic,
     StaffSession,
     SyncStatus,
 )
 from models.order_states import OrderStatus
+from models.returns import OrderReturn, OrderWithReturns
 from models.sales import Order, PaymentMethod
 from node_client.errors import NodeUnreachable, UnexpectedResponse, error_for
 from node_client.retrying import RetryPolicy, retries_failure
@@ -59,7 +62,9 @@ _QUOTE = TypeAdapter(CartQuote)
 _STAFF_SESSION = TypeAdapter(StaffSession)
 _STAFF = TypeAdapter(StaffPublic)
 _ORDER = TypeAdapter(Order)
-_ORDERS = TypeAdapter(Page[Order])
+_STANDING_ORDER = TypeAdapter(OrderWithReturns)
+_ORDERS = TypeAdapter(Page[OrderWithReturns])
+_RETURN = TypeAdapter(OrderReturn)
 _X_REPORT = TypeAdapter(XReport)
 _Z_REPORT = TypeAdapter(ZReport)
 _Z_REPORTS = TypeAdapter(Page[ZReport])
@@ -72,16 +77,16 @@ def api_root(base_url: str) -> str:
 
 
 def new_idempotency_key() -> str:
-    """A key for one checkout or close of the till (the node takes 8-128 of ``A-Za-z0-9_.:-``)."""
+    """A key for one checkout, return or close of the till (the node takes 8-128 of ``A-Za-z0-9_.:-``)."""
     return f"nc-{uuid.uuid4().hex}"
 
 
 class NodeClient:
     """A store node's API. ``base_url`` is the node's address (``http://192.168.1.20:8080``).
 
-    Reads, and checkouts (they carry an idempotency key), are tried ``retries`` more times on a connection
-    failure or a 5xx, waiting ``backoff`` seconds doubled each time with jitter (``node_client.retrying``);
-    cart and order changes are sent once. ``token``, when set, goes as ``Authorization: Bearer`` on every
+    Reads, and checkouts and returns (they carry an idempotency key), are tried ``retries`` more times on a
+    connection failure or a 5xx, waiting ``backoff`` seconds doubled each time with jitter
+    (``node_client.retrying``); cart changes and status changes are sent once. ``token``, when set, goes as ``Authorization: Bearer`` on every
     request (staff logins); assign it at any time. ``transport`` replaces httpx's (tests, a Unix socket).
     """
 
@@ -236,22 +241,49 @@ class NodeClient:
 
     def list_orders(
         self, *, status: OrderStatus | None = None, cursor: str | None = None, limit: int | None = None
-    ) -> Page[Order]:
-        """One page of this node's orders, most recent first."""
+    ) -> Page[OrderWithReturns]:
+        """One page of this node's orders, most recent first, each as it stands (with its returns)."""
         params = {"status": status, "cursor": cursor, "limit": limit}
         return self._get(_ORDERS, "/orders", params)
 
-    def iter_orders(self, *, status: OrderStatus | None = None, page_size: int = 100) -> Iterator[Order]:
+    def iter_orders(
+        self, *, status: OrderStatus | None = None, page_size: int = 100
+    ) -> Iterator[OrderWithReturns]:
         return _every_item(lambda cursor: self.list_orders(status=status, cursor=cursor, limit=page_size))
 
-    def get_order(self, order_id: str) -> Order:
-        return self._get(_ORDER, f"/orders/{_segment(order_id)}")
+    def get_order(self, order_id: str) -> OrderWithReturns:
+        """The order as it stands: its lines, payments, units back per line, refunded amount, returns."""
+        return self._get(_STANDING_ORDER, f"/orders/{_segment(order_id)}")
 
-    def transition_order(self, order_id: str, to_status: OrderStatus, note: str | None = None) -> Order:
+    def transition_order(
+        self, order_id: str, to_status: OrderStatus, note: str | None = None
+    ) -> OrderWithReturns:
         """Move a sale on at the store (``returned``, ``refunded``); sent once, as a second ``returned``
         would be refused as ``illegalTransition``."""
         body = OrderTransitionRequest.model_construct(to_status=to_status, note=note)
-        return self._send(_ORDER, "POST", f"/orders/{_segment(order_id)}/transitions", body)
+        return self._send(_STANDING_ORDER, "POST", f"/orders/{_segment(order_id)}/transitions", body)
+
+    def return_items(
+        self,
+        order_id: str,
+        items: Iterable[tuple[str, int]],
+        note: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> OrderReturn:
+        """Take back some units of a completed sale (a manager's token): ``(item_id, quantity)`` per line.
+        The answer's ``refund`` is what to hand back, the way the sale was paid (``refund_method``); the
+        return that brings back the last units moves the order to ``returned``. ``NotFound`` with code
+        ``orderItemNotFound``, ``Conflict`` with ``returnTooLarge`` or ``illegalTransition``.
+
+        Retried like a checkout, because it carries an idempotency key (a new one per call unless given): a
+        repeat after a lost answer gets the return the first attempt made, never a second refund. A caller
+        that may itself repeat the call passes its own key, the same each time for the same return."""
+        body = ReturnRequest.model_construct(
+            items=[ReturnItemRequest.model_construct(item_id=i, quantity=q) for i, q in items],
+            note=note,
+            idempotency_key=idempotency_key or new_idempotency_key(),
+        )
+        return self._send(_RETURN, "POST", f"/orders/{_segment(order_id)}/returns", body, idempotent=True)
 
     # end of day: staff only; closing the till's period is a manager's
 

@@ -37,6 +37,7 @@ from models.end_of_day import ZReport
 from models.errors import IllegalTransition
 from models.footfall import FootfallEvent
 from models.order_states import Actor, OrderStatus, check_transition
+from models.returns import OrderReturn
 from models.sales import Order
 from models.staff import StaffRecord, StaffRef
 from models.stock import StockDelta
@@ -135,11 +136,16 @@ class OrderTransition(WireModel):
         return HLC.parse(self.hlc)
 
 
-UplinkPayload = Order | StockDelta | OrderTransition | FootfallEvent | ZReport
+UplinkPayload = Order | StockDelta | OrderTransition | FootfallEvent | ZReport | OrderReturn
 
 PAYLOAD_MODELS: Mapping[
     Stream,
-    type[Order] | type[StockDelta] | type[OrderTransition] | type[FootfallEvent] | type[ZReport],
+    type[Order]
+    | type[StockDelta]
+    | type[OrderTransition]
+    | type[FootfallEvent]
+    | type[ZReport]
+    | type[OrderReturn],
 ]
 PAYLOAD_MODELS = MappingProxyType(
     {
@@ -148,6 +154,7 @@ PAYLOAD_MODELS = MappingProxyType(
         Stream.ORDER_STATUS: OrderTransition,
         Stream.FOOTFALL: FootfallEvent,
         Stream.Z_REPORTS: ZReport,
+        Stream.ORDER_RETURNS: OrderReturn,
     }
 )
 """What each uplink stream carries as its envelopes' payload."""

@@ -17,6 +17,10 @@ The same functions run on both sides, so they are written once here and fed what
 A refusal is a ``MessageRejected`` whose reason the receiver dead-letters; the stream goes on. Prices that
 differ from the catalog the node held are not refused (the shopper paid them): they come back as
 ``PriceDifference``s for the seller's bell.
+
+A partial return is judged against the receiver's copy of the sale: its lines, the units other returns
+brought back already and the refund ``models.returns`` gives for the units it brings back, so a device can
+neither bring back more than was sold nor refund more than was paid.
 """
 
 from collections import Counter
@@ -29,6 +33,7 @@ from models.errors import IllegalTransition
 from models.footfall import FootfallEvent
 from models.money import CURRENCY
 from models.order_states import Actor, check_transition
+from models.returns import OrderReturn, refund_for
 from models.sales import Channel, Order, OrderItem, PaymentStatus
 from models.stock import StockDelta, StockReason
 from sync_protocol.envelope import OrderTransition, UplinkPayload
@@ -64,6 +69,51 @@ class VariantFacts:
 
 
 @dataclass(frozen=True)
+class SoldItem:
+    """A line of a sale as the receiver holds it (``models.returns.SoldLine``)."""
+
+    item_id: str
+    quantity: int
+    line_total: int
+
+
+@dataclass(frozen=True)
+class SoldOrder:
+    """A sale as the receiver holds it, for judging its returns: who made it (``creator_key``), its lines,
+    its coupon and the ways it was paid."""
+
+    creator: str
+    lines: tuple[SoldItem, ...]
+    coupon_discount: int
+    payment_methods: frozenset[str]
+
+    @classmethod
+    def of(cls, order: Order) -> "SoldOrder":
+        return cls(
+            creator_key(order.store_id, order.device_id),
+            tuple(SoldItem(i.item_id, i.quantity, i.line_total) for i in order.items),
+            order.coupon_discount,
+            frozenset(p.method.value for p in order.payments),
+        )
+
+
+@dataclass(frozen=True)
+class HeldReturn:
+    """A return the receiver holds already: its order, and per line the units it brought back as
+    ``(item id, returned before, quantity)``."""
+
+    order_id: str
+    units: tuple[tuple[str, int, int], ...]
+
+    @classmethod
+    def of(cls, order_return: OrderReturn) -> "HeldReturn":
+        return cls(
+            order_return.order_id,
+            tuple((i.item_id, i.returned_before, i.quantity) for i in order_return.items),
+        )
+
+
+@dataclass(frozen=True)
 class SellerFacts:
     """What the receiver knows about the ids a set of records names, limited to the sender's seller.
 
@@ -78,8 +128,9 @@ class SellerFacts:
     keeps, the store each works at (an account made at a node is unknown to the cloud: it is judged by the
     node, which alone can know it). ``z_report_owners``: for Z-report ids that exist already, the store and
     device that closed each (``creator_key``); ``z_report_numbers``: for (device id, number) pairs named
-    that a Z-report holds already, that report's id. Everything else a record names that is missing here is
-    not the seller's.
+    that a Z-report holds already, that report's id. ``sold_orders``: the sales named by returns, as the receiver holds them;
+    ``held_returns``: by return id, every return the receiver holds of those sales, and any return held
+    under an id a record names. Everything else a record names that is missing here is not the seller's.
     """
 
     variants: Mapping[str, VariantFacts] = field(default_factory=dict)
@@ -92,6 +143,8 @@ class SellerFacts:
     staff_stores: Mapping[str, str] = field(default_factory=dict)
     z_report_owners: Mapping[str, str] = field(default_factory=dict)
     z_report_numbers: Mapping[tuple[str, int], str] = field(default_factory=dict)
+    sold_orders: Mapping[str, SoldOrder] = field(default_factory=dict)
+    held_returns: Mapping[str, HeldReturn] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -267,8 +320,65 @@ def check_transition_origin(
         raise _foreign(f"a change of order {change.order_id} not made by the sender at the store")
     if order_creator is None or not order_creator.startswith(f"{sender.store_id}/"):
         raise _foreign(f"order {change.order_id} is not the sender's store's")
-    if change.staff is not None and staff_store is not None and staff_store != sender.store_id:
-        raise _foreign(f"staff {change.staff.staff_id} works at another store")
+    if change.staff is not None:
+        _check_staff(change.staff.staff_id, staff_store, sender)
+
+
+def _check_staff(staff_id: str, staff_store: str | None, sender: Sender) -> None:
+    """A change made at the counter names a staff member who is not another store's (one the receiver does
+    not know was made at the node, and is the node's word)."""
+    if staff_store is not None and staff_store != sender.store_id:
+        raise _foreign(f"staff {staff_id} works at another store")
+
+
+def check_return(order_return: OrderReturn, sender: Sender, facts: SellerFacts) -> None:
+    """A partial return reported by a store: made by the sender, on a sale of its store, bringing back units
+    of that sale's lines that were sold and that no other return brought back, refunding what the rule
+    (``models.returns``) gives for them the way the sale was paid."""
+    sold = _check_return_origin(order_return, sender, facts)
+    _check_returned_units(order_return, sold, facts)
+    expected = refund_for(sold.lines, sold.coupon_discount, order_return.items)
+    if order_return.refund != expected:
+        raise _amounts(f"refund {order_return.refund} is not the {expected} paid for the units brought back")
+    if order_return.refund_method.value not in sold.payment_methods:
+        raise _amounts(f"a refund in {order_return.refund_method.value}, not the way the sale was paid")
+
+
+def _check_return_origin(ret: OrderReturn, sender: Sender, facts: SellerFacts) -> SoldOrder:
+    """Made by the sender, by a staff member not of another store, under an id no other order's return
+    holds, on a sale of the sender's store: that sale."""
+    if ret.store_id != sender.store_id or ret.device_id != sender.device_id:
+        raise _foreign(f"return {ret.return_id} was not made by the sender")
+    if ret.staff is not None:
+        _check_staff(ret.staff.staff_id, facts.staff_stores.get(ret.staff.staff_id), sender)
+    held = facts.held_returns.get(ret.return_id)
+    if held is not None and held.order_id != ret.order_id:
+        raise _foreign(f"return id {ret.return_id} belongs to a return of another order")
+    sold = facts.sold_orders.get(ret.order_id)
+    if sold is None or not sold.creator.startswith(f"{sender.store_id}/"):
+        raise _foreign(f"order {ret.order_id} is not the sender's store's")
+    return sold
+
+
+def _check_returned_units(ret: OrderReturn, sold: SoldOrder, facts: SellerFacts) -> None:
+    """Each line is the sale's, and the units brought back were sold and are not another return's."""
+    lines = {line.item_id: line for line in sold.lines}
+    taken = [
+        units
+        for return_id, other in facts.held_returns.items()
+        if other.order_id == ret.order_id and return_id != ret.return_id  # a redelivery is not its own rival
+        for units in other.units
+    ]
+    for item in ret.items:
+        line = lines.get(item.item_id)
+        if line is None:
+            raise _foreign(f"line {item.item_id} is not of order {ret.order_id}")
+        first, end = item.returned_before, item.returned_before + item.quantity
+        if end > line.quantity:
+            raise _amounts(f"line {item.item_id}: units {first + 1}-{end} of {line.quantity} sold")
+        for item_id, before, quantity in taken:
+            if item_id == item.item_id and first < before + quantity and before < end:
+                raise _amounts(f"line {item.item_id}: units {first + 1}-{end} were brought back already")
 
 
 def check_footfall(event: FootfallEvent, sender: Sender) -> None:
@@ -314,6 +424,8 @@ def check_record(payload: UplinkPayload, sender: Sender, facts: SellerFacts) -> 
         )
     elif isinstance(payload, ZReport):
         check_z_report(payload, sender, facts)
+    elif isinstance(payload, OrderReturn):
+        check_return(payload, sender, facts)
     else:
         check_footfall(payload, sender)
     return ()

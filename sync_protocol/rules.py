@@ -5,6 +5,9 @@ cloud both call, so both sides reach the same answer from the same facts, whatev
   moves the order further wins, then the later HLC, then the higher device id. The state is the set of
   transitions seen, so the result does not depend on delivery order; ``transition_effects`` gives the stock
   deltas of the path's changes, with ids both sides derive alike.
+- Partial returns do not move the status; ``return_effects`` gives their stock deltas. A unit a partial
+  return brought back is not brought back again by a whole return or cancellation on the path: both give
+  the deltas that take such units out again (and back, if that transition leaves the path).
 - Catalog: a snapshot applies only if newer than the held version; a delta only if it starts from it.
 - Coupons: a coupon redeemed beyond its uses offline (a single-use one at two stores): every sale stands,
   the later redemptions by HLC are flagged (the cloud rings ``couponReused``).
@@ -15,7 +18,7 @@ need no function here: each side's database does it with a primary key and a sum
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -24,6 +27,7 @@ from typing import Protocol
 
 from models.errors import IllegalTransition
 from models.order_states import STATUS_RANK, Actor, OrderStatus, check_transition, find_transition
+from models.returns import OrderReturn
 from models.sales import Order
 from models.stock import StockDelta, StockReason
 from sync_protocol.envelope import CatalogDelta, OrderTransition
@@ -202,23 +206,89 @@ def effect_delta_id(item_id: str, transition: OrderTransition, *, undo: bool = F
     return f"{item_id}.{digest}" + (".u" if undo else "")
 
 
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def _restocks(transition: OrderTransition) -> bool:
+    rule = find_transition(transition.from_status, transition.to_status)
+    return rule is not None and rule.restocks
+
+
+def return_delta_id(return_id: str, item_id: str) -> str:
+    """The id of the stock delta a partial return writes for one line: both sides derive it from the return,
+    so a retried or redelivered return never restocks twice."""
+    return f"{return_id}.{_digest(item_id)}"
+
+
+def overlap_delta_id(return_id: str, item_id: str, transition: OrderTransition, *, undo: bool = False) -> str:
+    """The id of the delta that takes a partial return's units out again when a restocking transition (a
+    whole return, a cancellation) put every unit of the order back (and of the one that undoes it)."""
+    key = _digest(
+        item_id, transition.order_id, str(transition.from_status), transition.to_status, transition.hlc
+    )
+    return f"{return_id}.{key}" + (".u" if undo else "")
+
+
+def _variants(lines: Iterable[OrderLine]) -> dict[str, str]:
+    return {line.item_id: line.variant_id for line in lines}
+
+
+def _overlaps(
+    returns: Iterable[OrderReturn],
+    transition: OrderTransition,
+    variants: Mapping[str, str],
+    *,
+    undo: bool,
+    store_id: str,
+    at: datetime,
+) -> list[StockDelta]:
+    """For a restocking transition joining the path (or leaving it: ``undo``), the units partial returns
+    brought back already taken out (or put back) again, so each unit is counted back once."""
+    return [
+        StockDelta(
+            delta_id=overlap_delta_id(r.return_id, item.item_id, transition, undo=undo),
+            store_id=store_id,
+            variant_id=variants[item.item_id],
+            quantity=item.quantity if undo else -item.quantity,
+            reason=StockReason.ADJUSTMENT,
+            ref_id=transition.order_id,
+            note=f"order {transition.to_status.value}: units of return {r.return_id} were back already"
+            + (" (undone)" if undo else ""),
+            created_at=at,
+        )
+        for r in returns
+        for item in r.items
+    ]
+
+
 def transition_effects(
-    outcome: MergeOutcome, lines: Iterable[OrderLine], *, store_id: str, at: datetime
+    outcome: MergeOutcome,
+    lines: Iterable[OrderLine],
+    *,
+    store_id: str,
+    at: datetime,
+    returns: Iterable[OrderReturn] = (),
 ) -> list[StockDelta]:
     """The stock deltas a merge calls for: goods back for each restocking transition that joined the
-    effective path, and the same taken back for each that left it.
+    effective path, and the same taken back for each that left it; with the order's partial ``returns``,
+    their units taken out again for each such transition joining (it put every unit back) and put back for
+    each leaving.
 
     Each side writes these for every merge it makes and sends them to the other (uplink ``stockDeltas``,
     downlink feed); deltas count once by id. So whichever side saw which transition first, both end with
     exactly the effects of the transitions on the final path: one that joined and later left a path cancels
-    out, one that never joined a side's path was never written there.
+    out, one that never joined a side's path was never written there. A return's overlap with a transition
+    follows the same rule: written by a side that knew both while the transition was on its path, undone
+    there when it left.
     """
     deltas: list[StockDelta] = []
     lines = list(lines)
+    returns = list(returns)
+    variants = _variants(lines)
     for transitions, undo in ((outcome.superseded, True), (outcome.newly_effective, False)):
         for transition in transitions:
-            rule = find_transition(transition.from_status, transition.to_status)
-            if rule is None or not rule.restocks:
+            if not _restocks(transition):
                 continue
             for line in lines:
                 deltas.append(
@@ -233,6 +303,39 @@ def transition_effects(
                         created_at=at,
                     )
                 )
+            deltas += _overlaps(returns, transition, variants, undo=undo, store_id=store_id, at=at)
+    return deltas
+
+
+def return_effects(
+    order_return: OrderReturn,
+    lines: Iterable[OrderLine],
+    path: Iterable[OrderTransition],
+    *,
+    store_id: str,
+    at: datetime,
+) -> list[StockDelta]:
+    """The stock deltas a partial return calls for where it is recorded: its units back (reason
+    ``refund``), and, for each restocking transition on the order's effective ``path`` (a whole return made
+    meanwhile that put every unit back), the same units taken out again. Both sides write them and exchange
+    them, as ``transition_effects``."""
+    variants = _variants(lines)
+    deltas = [
+        StockDelta(
+            delta_id=return_delta_id(order_return.return_id, item.item_id),
+            store_id=store_id,
+            variant_id=variants[item.item_id],
+            quantity=item.quantity,
+            reason=StockReason.REFUND,
+            ref_id=order_return.order_id,
+            note=f"return {order_return.return_id}",
+            created_at=at,
+        )
+        for item in order_return.items
+    ]
+    for transition in path:
+        if _restocks(transition):
+            deltas += _overlaps([order_return], transition, variants, undo=False, store_id=store_id, at=at)
     return deltas
 
 

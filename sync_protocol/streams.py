@@ -12,6 +12,7 @@ class Stream(StrEnum):
     ORDERS = "orders"  # a sale: the order with its items and payments, as sold
     STOCK_DELTAS = "stockDeltas"  # signed stock changes with a reason
     ORDER_STATUS = "orderStatus"  # status transitions made at the store after the sale
+    ORDER_RETURNS = "orderReturns"  # partial returns made at the store: units back, their refund
     FOOTFALL = "footfall"  # door events
     Z_REPORTS = "zReports"  # a till's period closed at the store (a Z-report, models.end_of_day.ZReport)
 

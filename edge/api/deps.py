@@ -63,7 +63,7 @@ StaffDep = Annotated[StaffMember, Security(current_staff, scopes=[StaffRole.CASH
 transition) takes this and calls ``require_role``; a route all of whose uses need a manager takes
 ``ManagerDep``, so the OpenAPI document says so."""
 ManagerDep = Annotated[StaffMember, Security(current_staff, scopes=[StaffRole.MANAGER.value])]
-"""A logged-in manager (closing the till's period, say): a cashier's token is ``403 forbidden``."""
+"""A logged-in manager (closing the till's period, a partial return): a cashier's token is ``403 forbidden``."""
 CartIdPath = Annotated[str, Path(alias="cartId", pattern=ULID_PATTERN, description="A cart id (ULID)")]
 OrderIdPath = Annotated[str, Path(alias="orderId", pattern=ULID_PATTERN, description="An order id (ULID)")]
 ItemIdPath = Annotated[str, Path(alias="itemId", pattern=ULID_PATTERN, description="A cart line id (ULID)")]

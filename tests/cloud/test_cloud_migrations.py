@@ -39,3 +39,22 @@ def test_the_einvoice_column_comes_and_goes(postgres: PostgresForTests):
 def _order_columns(db: CloudDatabase) -> set[str]:
     with db.engine.connect() as conn:
         return {c["name"] for c in inspect(conn).get_columns("orders")}
+
+
+def test_the_partial_returns_tables_come_and_go(postgres: PostgresForTests):
+    """0010 (issue 17) adds the partial returns and their lines, and takes them away again."""
+    postgres.server.create_database("returnscheck")
+    db = CloudDatabase(postgres.server.url("returnscheck"))
+    try:
+        migrate_to(db, "head")
+        migrate_to(db, "0009", back=True)
+        assert {"order_returns", "order_return_items"}.isdisjoint(_tables(db))
+        migrate_to(db, "0010")
+        assert {"order_returns", "order_return_items"} <= _tables(db)
+    finally:
+        db.dispose()
+
+
+def _tables(db: CloudDatabase) -> set[str]:
+    with db.engine.connect() as conn:
+        return set(inspect(conn).get_table_names())

@@ -66,6 +66,13 @@ PARAMS = {
         "short": 500,
         "closedBy": "王店長",
     },
+    K.RETURN_CONFLICT: {
+        "orderId": "01JEXAMPLE0000000000ABCDEF",
+        "returnId": "01JEXAMPLE0000000000RRRRRR",
+        "units": 2,
+        "refund": 231,
+        "status": "refunded",
+    },
 }
 
 

@@ -1,7 +1,9 @@
 """Property (hypothesis) through the real code on both sides: the same order status changes, made
 concurrently in the cloud and at the store and delivered to each side in its own random order, with the
 stock deltas each side writes exchanged afterwards, leave the node (SQLite) and the cloud (Postgres) with
-the same status, the one the rule defines, and the same stock."""
+the same status, the one the rule defines, and the same stock. A partial return taken at the store before
+its own changes, reaching the cloud at any point among the others, counts its units back once: none more
+when a whole return stands."""
 
 import json
 import random
@@ -14,7 +16,7 @@ from sqlalchemy import select
 from cloud import orders as cloud_orders
 from cloud import stock as cloud_stock
 from cloud.tables import downlink_feed
-from edge import carts, node_state, order_status
+from edge import carts, node_state, order_status, orders, returns
 from edge import stock as edge_stock
 from edge.catalog import load_snapshot
 from edge.checkout import checkout
@@ -22,9 +24,10 @@ from edge.node import Node
 from edge.settings import EdgeSettings
 from edge.tables import outbox as outbox_table
 from models.catalog import CatalogSnapshot
-from models.node_api import CheckoutRequest
+from models.node_api import CheckoutRequest, ReturnItemRequest, ReturnRequest
 from models.order_states import Actor, OrderStatus
 from models.sales import PaymentMethod
+from models.staff import StaffRef
 from models.stock import StockDelta
 from sync_protocol.envelope import CLOUD_ORIGIN, OrderTransition
 from sync_protocol.hlc import HLC
@@ -52,13 +55,31 @@ def test_the_node_and_the_cloud_converge_whatever_the_delivery_order(
     seller_id = rig["seller_id"]
 
     # A sale at the node, in the cloud as the uplink would put it there.
+    with node.db.read() as conn:
+        level_before = edge_stock.levels(conn, [variant])[variant]
+    quantity = data.draw(st.integers(1, 3), label="quantity")
     with node.db.write() as conn:
         cart = carts.create_cart(conn, now)
-        carts.add_item(conn, cart, variant, data.draw(st.integers(1, 3), label="quantity"), now)
+        carts.add_item(conn, cart, variant, quantity, now)
         order = checkout(
             conn, cart, CheckoutRequest(payment_method=PaymentMethod.CASH), device_id=node.device_id, at=now
         ).order
     ingest(cloud_server, order, with_deltas=False)  # its deltas go up with the node's below
+
+    # Some units back at the counter first (0: none), while the node still holds the sale completed.
+    returning = data.draw(st.integers(0, quantity - 1), label="returned units")
+    taken = None
+    if returning:
+        request = ReturnRequest(items=[ReturnItemRequest(item_id=order.items[0].item_id, quantity=returning)])
+        with node.db.write() as conn:
+            taken = returns.return_items(
+                conn,
+                device_id=node.device_id,
+                order_id=order.order_id,
+                request=request,
+                staff=StaffRef(staff_id="local-manager", name="店長"),
+                now=now,
+            ).order_return
 
     # Concurrent changes: the seller's in the cloud, the staff's at the store, with their own clocks.
     base = int(now.timestamp() * 1000)
@@ -82,9 +103,16 @@ def test_the_node_and_the_cloud_converge_whatever_the_delivery_order(
     for t in at_node:
         with node.db.write() as conn:
             order_status.merge(conn, t, now, device_id=node.device_id)
-    for t in in_cloud:
+    arrivals: list[OrderTransition | None] = list(in_cloud)
+    if taken is not None:  # the return reaches the cloud at any point among the transitions
+        arrivals.insert(data.draw(st.integers(0, len(in_cloud)), label="return arrives at"), None)
+    for t in arrivals:
         with cloud.db.transaction() as conn:
-            cloud_orders.merge_transition(conn, seller_id, order.order_id, t, now)
+            if t is None:
+                assert taken is not None
+                cloud_orders.ingest_return(conn, seller_id, taken, now)
+            else:
+                cloud_orders.merge_transition(conn, seller_id, order.order_id, t, now)
 
     _exchange_deltas(rig, cloud_server)
 
@@ -98,6 +126,14 @@ def test_the_node_and_the_cloud_converge_whatever_the_delivery_order(
         cloud_level = cloud_stock.levels(conn, store, [variant]).get(variant, 0)
     assert node_status == cloud_status == expected
     assert node_level == cloud_level
+    back = quantity if expected in (S.RETURNED, S.CANCELLED) else returning
+    assert node_level == level_before - quantity + back  # each unit back once, whoever put it back
+    with node.db.read() as conn:
+        at_node = orders.get_order_view(conn, order.order_id)
+    with cloud.db.read() as conn:
+        up_there = cloud_orders.get_order(conn, seller_id, order.order_id)
+    assert at_node.refunded_amount == up_there.refunded_amount <= order.total
+    assert at_node.returned_quantities == up_there.returned_quantities
 
 
 def _rig(cloud_server: CloudServer, seller: httpx.Client, tmp_path_factory) -> dict:

@@ -60,3 +60,13 @@ def as_staff(
     name = {StaffRole.MANAGER: "店長 Manager", StaffRole.CASHIER: "收銀 Cashier"}[role]
     add_staff(settings, name, role, "2468")
     return staff_login(client, name, "2468")
+
+
+def as_sold(order: dict) -> dict:
+    """An order as the node's staff routes show it, less what only an order standing after its sale has
+    (``returnedQuantities``, ``refundedAmount``, ``returns``), checked to say nothing came back: the sale as
+    checkout answered it and as it goes to the cloud."""
+    sale = dict(order)
+    assert sale.pop("returnedQuantities") == {i["itemId"]: 0 for i in order["items"]}
+    assert (sale.pop("refundedAmount"), sale.pop("returns")) == (0, [])
+    return sale

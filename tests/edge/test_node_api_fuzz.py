@@ -39,6 +39,11 @@ def test_hostile_values_in_every_parameter_and_field_of_every_operation(edge: Ed
             "idempotencyKey": "walk-0001",
         },
         f"POST {PREFIX}/orders/{{orderId}}/transitions": {"toStatus": "refunded", "note": "客人不要了"},
+        f"POST {PREFIX}/orders/{{orderId}}/returns": {
+            "items": [{"itemId": order["items"][0]["itemId"], "quantity": 1}],
+            "note": "杯子破了",
+            "idempotencyKey": "walk-return-1",
+        },
         # Hostile names and PINs fail the schema (422) or count as failures of other names: the manager's
         # own name is never locked.
         f"POST {PREFIX}/staff/login": {"name": "店長 Manager", "pin": "2468"},

@@ -56,6 +56,9 @@ def test_every_route_is_open_or_asks_for_the_right_staff(edge: EdgeServer):
         "PATCH /carts/{cartId}/items/{itemId}": {"quantity": 2},
         "POST /carts/{cartId}/checkout": {"paymentMethod": "cash"},
         "POST /orders/{orderId}/transitions": {"toStatus": "shipping"},  # illegal here, but any role's
+        "POST /orders/{orderId}/returns": {
+            "items": [{"itemId": orders[1]["items"][0]["itemId"], "quantity": 1}]
+        },
         "POST /staff/login": {"name": "cashier", "pin": PINS[StaffRole.CASHIER]},
         "POST /end-of-day": {"openingFloat": 2000},
     }
@@ -110,6 +113,7 @@ def test_every_route_is_open_or_asks_for_the_right_staff(edge: EdgeServer):
         "GET /staff/me",
         "GET /sync/status",
         "POST /end-of-day",
+        "POST /orders/{orderId}/returns",
         "POST /orders/{orderId}/transitions",
         "POST /staff/logout",
     ]

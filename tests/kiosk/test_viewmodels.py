@@ -303,5 +303,7 @@ def test_end_of_day_previews_for_staff_and_a_manager_closes_it_once(kiosk: Kiosk
     kiosk.staff.login("BOSS", "2468")
     closed = day.close("end of a quiet Friday")
     assert closed.number == 1
-    assert day.close("end of a quiet Friday").number == 1  # pressed again: the same report, not a second close
+    assert (
+        day.close("end of a quiet Friday").number == 1
+    )  # pressed again: the same report, not a second close
     assert EndOfDay(kiosk.node, kiosk.staff).look().figures.sales_count == 0  # the next period is empty

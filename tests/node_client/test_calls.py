@@ -7,7 +7,7 @@ from models.node_api import CartPublic, Health, Page, ProductPublic, ProductSumm
 from models.order_states import OrderStatus
 from models.sales import CartStatus, Order, PaymentMethod
 from node_client import API_PREFIX, NodeClient
-from node_client.errors import Unauthenticated
+from node_client.errors import Conflict, NotFound, Unauthenticated
 
 
 def test_the_api_root_is_found_from_the_nodes_address_either_way(edge):
@@ -116,7 +116,9 @@ def test_orders_listed_paged_read_and_returned(node):
     assert [o.order_id for o in page.items] == newest_first[:2]
     assert page.next_cursor is not None
     assert [o.order_id for o in node.iter_orders(page_size=2)] == newest_first
-    assert node.get_order(made[0].order_id) == made[0]
+    standing = node.get_order(made[0].order_id)
+    assert Order.model_validate(standing.model_dump(exclude=RETURN_FIELDS)) == made[0]  # the sale as sold
+    assert (standing.refunded_amount, standing.returns) == (0, [])
 
     stock = node.get_product("tissues").variants[0].stock
     returned = node.transition_order(made[0].order_id, OrderStatus.RETURNED, note="破損")
@@ -124,6 +126,36 @@ def test_orders_listed_paged_read_and_returned(node):
     assert node.get_product("tissues").variants[0].stock == stock + 1  # the goods are back on the shelf
     assert [o.order_id for o in node.iter_orders(status=OrderStatus.RETURNED)] == [made[0].order_id]
     assert node.list_orders(status=OrderStatus.REFUNDED).items == []
+
+
+RETURN_FIELDS = {"returned_quantities", "refunded_amount", "returns"}
+
+
+def test_a_manager_takes_back_some_units_and_the_order_shows_them(node):
+    sale = node.checkout(node.create_cart([("latte-1", 3)]).cart_id, PaymentMethod.CARD)
+    line = sale.items[0].item_id
+    stock = node.get_product("latte").variants[0].stock
+    taken = node.return_items(sale.order_id, [(line, 2)], note="太甜")
+    assert (taken.refund, taken.refund_method, taken.note) == (130, PaymentMethod.CARD, "太甜")
+    assert taken.staff is not None
+    assert taken.staff.name == "店長 Manager"
+    assert node.get_product("latte").variants[0].stock == stock + 2
+    standing = node.get_order(sale.order_id)
+    assert standing.status is OrderStatus.COMPLETED
+    assert (standing.returned_quantities, standing.refunded_amount) == ({line: 2}, 130)
+    assert standing.returns == [taken]
+    with pytest.raises(Conflict) as too_many:
+        node.return_items(sale.order_id, [(line, 2)])
+    assert (too_many.value.code, too_many.value.details["returnable"]) == ("returnTooLarge", 1)
+    with pytest.raises(NotFound) as unknown:
+        node.return_items(sale.order_id, [("01J0000000000000000000000Z", 1)])
+    assert unknown.value.code == "orderItemNotFound"
+    last = node.return_items(sale.order_id, [(line, 1)])
+    assert last.refund == 65
+    assert node.get_order(sale.order_id).status is OrderStatus.RETURNED
+    with pytest.raises(Conflict) as done:
+        node.return_items(sale.order_id, [(line, 1)])
+    assert done.value.code == "illegalTransition"
 
 
 def test_the_token_goes_as_a_bearer_header_once_set(injected, edge):

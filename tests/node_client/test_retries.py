@@ -65,6 +65,25 @@ def test_a_callers_own_key_makes_its_own_repeat_safe_too(node):
     assert len(node.list_orders().items) == 1
 
 
+def test_a_lost_return_answer_is_retried_with_the_same_key_and_refunds_once(injected, edge, node):
+    sale = node.checkout(node.create_cart([("latte-1", 2)]).cart_id, PaymentMethod.CASH)
+    stock = node.get_product("latte").variants[0].stock
+    client, injector = injected(edge.base_url, "lose", token=node.token)
+    taken = client.return_items(sale.order_id, [(sale.items[0].item_id, 1)])  # taken; the answer lost; again
+
+    sent = [r for r in injector.seen if r.url.path.endswith("/returns")]
+    assert len(sent) == 2
+    assert len({json.loads(r.content)["idempotencyKey"] for r in sent}) == 1
+    assert node.get_order(sale.order_id).returns == [taken]  # one return, one refund
+    assert node.get_product("latte").variants[0].stock == stock + 1  # back once
+    again = node.return_items(sale.order_id, [(sale.items[0].item_id, 1)], idempotency_key="till-2-return-7")
+    assert (
+        node.return_items(sale.order_id, [(sale.items[0].item_id, 1)], idempotency_key="till-2-return-7")
+        == again
+    )
+    assert len(node.get_order(sale.order_id).returns) == 2
+
+
 def test_a_busy_node_is_asked_again_for_a_checkout(busy_node, injected):
     base_url, database = busy_node
     with NodeClient(base_url, **QUICK) as plain:

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from models.end_of_day import TillRefund, TillSale, ZReport, till_figures
 from models.footfall import Direction, FootfallEvent, FootfallSource
 from models.order_states import Actor, OrderStatus
+from models.returns import OrderReturn, ReturnedItem, refund_for
 from models.sales import Order, OrderItem, Payment, PaymentMethod
 from models.staff import StaffRef
 from models.stock import StockDelta, StockReason
@@ -139,6 +140,32 @@ def z_report(number: int = 1, *, store_id: str = STORE, device: str = DEVICE) ->
         number=number,
         closed_by=StaffRef(staff_id=ulid(7), name="王店長"),
         note="零錢不夠",
+    )
+
+
+def order_return(
+    n: int = 1,
+    sold: Order | None = None,
+    *,
+    quantity: int = 1,
+    before: int = 0,
+    refund: int | None = None,
+    device: str = DEVICE,
+    store_id: str = STORE,
+) -> OrderReturn:
+    """A partial return of ``quantity`` units of the first line of ``sold`` (``order(1)`` by default),
+    after ``before`` came back; its refund is what the rule gives unless said."""
+    sold = sold or order(1)
+    items = [ReturnedItem(item_id=sold.items[0].item_id, quantity=quantity, returned_before=before)]
+    return OrderReturn(
+        return_id=ulid(80_000 + n),
+        order_id=sold.order_id,
+        store_id=store_id,
+        device_id=device,
+        items=items,
+        refund=refund_for(sold.items, sold.coupon_discount, items) if refund is None else refund,
+        refund_method=PaymentMethod.CASH,
+        created_at=AT,
     )
 
 

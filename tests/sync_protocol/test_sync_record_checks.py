@@ -1,5 +1,6 @@
 """The checks every uplink record passes (sync_protocol.record_checks): what a store device may say."""
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -16,8 +17,11 @@ from models.staff import StaffRef
 from models.stock import StockReason
 from sync_protocol.errors import MessageRejected, RejectReason
 from sync_protocol.record_checks import (
+    HeldReturn,
     SellerFacts,
     Sender,
+    SoldItem,
+    SoldOrder,
     VariantFacts,
     check_footfall,
     check_order,
@@ -35,6 +39,7 @@ from tests.sync_protocol.sync_factories import (
     STORE,
     footfall,
     order,
+    order_return,
     stock_delta,
     transition,
     ulid,
@@ -320,6 +325,74 @@ def test_a_z_report_whose_figures_do_not_add_up_is_refused(change):
     report = z_report()
     figures = report.figures.model_copy(update=change)
     refused(RejectReason.BAD_AMOUNTS, report.model_copy(update={"figures": figures}))
+
+
+# --- partial returns ------------------------------------------------------------------------------------
+
+SOLD = order(1, coupon_code="WELCOME10")  # 2 units of a line of 98, a coupon of 10: 88 paid
+
+
+def sold_facts(*held: HeldReturn, creator: str = creator_key(STORE, DEVICE), **more: object) -> SellerFacts:
+    """What the receiver holds of ``SOLD`` and its returns."""
+    line = SOLD.items[0]
+    return SellerFacts(
+        sold_orders={
+            SOLD.order_id: SoldOrder(
+                creator, (SoldItem(line.item_id, line.quantity, line.line_total),), 10, frozenset({"cash"})
+            )
+        },
+        held_returns={ulid(90_000 + n): h for n, h in enumerate(held)},
+        **more,  # type: ignore[arg-type]
+    )
+
+
+def held(before: int, quantity: int, order_id: str = SOLD.order_id) -> HeldReturn:
+    return HeldReturn(order_id, ((SOLD.items[0].item_id, before, quantity),))
+
+
+def test_a_return_as_the_node_makes_it_passes_whatever_arrived_before():
+    first, second = order_return(1, SOLD), order_return(2, SOLD, before=1)
+    assert (first.refund, second.refund) == (44, 44)  # 88 paid for 2 units
+    check_record(first, SENDER, sold_facts())
+    check_record(second, SENDER, sold_facts())  # the first not arrived yet: its units are not claimed
+    check_record(second, SENDER, sold_facts(held(0, 1)))
+    check_record(first, SENDER, sold_facts(held(1, 1)))  # in either order
+    # A redelivery is not its own rival.
+    check_record(first, SENDER, replace(sold_facts(), held_returns={first.return_id: held(0, 1)}))
+
+
+def test_a_return_is_the_senders_on_its_stores_sale_and_lines():
+    ret = order_return(1, SOLD)
+    refused(RejectReason.FOREIGN_REFERENCE, order_return(1, SOLD, store_id=OTHER_STORE), sold_facts())
+    refused(RejectReason.FOREIGN_REFERENCE, order_return(1, SOLD, device=OTHER_DEVICE), sold_facts())
+    refused(RejectReason.FOREIGN_REFERENCE, ret, SellerFacts())  # a sale the receiver does not hold
+    refused(RejectReason.FOREIGN_REFERENCE, ret, sold_facts(creator=creator_key(OTHER_STORE, DEVICE)))
+    check_record(ret, SENDER, sold_facts(creator=creator_key(STORE, OTHER_DEVICE)))  # another counter's
+    other_line = ret.model_copy(update={"items": [ret.items[0].model_copy(update={"item_id": ulid(5)})]})
+    assert "not of order" in refused(RejectReason.FOREIGN_REFERENCE, other_line, sold_facts())
+    taken_id = replace(sold_facts(), held_returns={ret.return_id: held(0, 1, order_id=ulid(6))})
+    assert "another order" in refused(RejectReason.FOREIGN_REFERENCE, ret, taken_id)
+    by_staff = ret.model_copy(update={"staff": StaffRef(staff_id=ulid(7), name="王店長")})
+    check_record(by_staff, SENDER, sold_facts(staff_stores={ulid(7): STORE}))
+    check_record(by_staff, SENDER, sold_facts())  # an account made at the node: the node's word
+    refused(RejectReason.FOREIGN_REFERENCE, by_staff, sold_facts(staff_stores={ulid(7): OTHER_STORE}))
+
+
+def test_a_return_brings_back_only_units_sold_and_not_brought_back_already():
+    assert "of 2 sold" in refused(
+        RejectReason.BAD_AMOUNTS, order_return(1, SOLD, quantity=2, before=1, refund=44), sold_facts()
+    )
+    assert "already" in refused(RejectReason.BAD_AMOUNTS, order_return(1, SOLD), sold_facts(held(0, 1)))
+    assert "already" in refused(
+        RejectReason.BAD_AMOUNTS, order_return(1, SOLD, quantity=2), sold_facts(held(1, 1))
+    )
+    check_record(order_return(1, SOLD), SENDER, sold_facts(held(0, 1, order_id=ulid(6))))  # another sale's
+
+
+def test_a_return_refunds_what_was_paid_for_its_units_the_way_it_was_paid():
+    assert "refund 45" in refused(RejectReason.BAD_AMOUNTS, order_return(1, SOLD, refund=45), sold_facts())
+    by_card = order_return(1, SOLD).model_copy(update={"refund_method": PaymentMethod.CARD})
+    assert "way the sale was paid" in refused(RejectReason.BAD_AMOUNTS, by_card, sold_facts())
 
 
 # --- what the node's own pricing makes always passes ---------------------------------------------------

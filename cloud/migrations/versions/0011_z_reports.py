@@ -1,7 +1,7 @@
 """the stores' Z-reports, as their nodes send them: end of day (issue 17)
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-10 18:00:00
 
 0009, not 0010: another branch adds 0010 (partial returns), and the merge re-chains this onto it.
@@ -13,7 +13,7 @@ from alembic import op
 import models.tables
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,8 @@
 """The orders list (filters by store, status and dates; totals over the filter) with the order's next step,
-and the order's own page: items, payments, its history (who moved it and when) and every status change the
-seller may make, each behind a confirmation. Refunds and returns are made on the order's page only: they
-undo a sale, so they are not a button on every completed order of the list."""
+and the order's own page: items (with the units partial returns brought back), payments, what was refunded,
+the partial returns the stores took (who, when, how much, why), its history (who moved it and when) and
+every status change the seller may make, each behind a confirmation. Refunds and returns are made on the
+order's page only: they undo a sale, so they are not a button on every completed order of the list."""
 
 from datetime import date
 
@@ -109,6 +110,10 @@ def _order_page(
         restocks=bool(rule and rule.restocks),
         refunds=bool(rule and rule.refunds_payment),
         order_error=error,
+        line_names={
+            i.item_id: i.name if i.variant_name == i.name else f"{i.name} {i.variant_name}"
+            for i in order.items
+        },
     )
 
 

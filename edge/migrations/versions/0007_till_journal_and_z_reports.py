@@ -1,7 +1,7 @@
 """the till's journal and the Z-reports that close it: end of day (issue 17)
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-10 18:00:00
 
 0005, not 0006: another branch adds 0006 (partial returns), and the merge re-chains this onto it.
@@ -16,7 +16,7 @@ from alembic import op
 import models.tables
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
