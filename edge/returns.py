@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, insert, select
 
-from edge import order_status, orders, outbox, stock
+from edge import order_status, orders, outbox, stock, till
 from edge.tables import order_return_items, order_returns, return_keys
 from models.errors import Conflict, IllegalTransition
 from models.ids import new_id
@@ -68,6 +68,7 @@ def return_items(
     row, lines = order_return.to_rows()
     conn.execute(insert(order_returns).values(row))
     conn.execute(insert(order_return_items), lines)
+    till.record_return(conn, order_return.return_id, order_id, now)  # the refund left this drawer
     if request.idempotency_key is not None:
         conn.execute(
             insert(return_keys).values(

@@ -183,3 +183,30 @@ def test_every_sale_is_in_exactly_one_z_report_while_sales_and_closes_interleave
     assert sum(z.figures.sales_count for z in reports) == len(sold) == 16
     assert sum(z.figures.net_sales for z in reports) == sum(sold)
     assert preview(edge, manager).figures.sales_count == 0
+
+
+def test_a_partial_return_is_a_refund_of_the_till_and_the_last_units_give_back_only_the_rest(
+    edge: EdgeServer,
+):
+    manager = as_staff(edge.client, edge.settings, StaffRole.MANAGER)
+    sold = sell(edge, ("bubble-tea-1", 3))  # cash 165
+    item = sold["items"][0]["itemId"]
+
+    def take_back(quantity: int) -> dict:
+        r = edge.client.post(
+            f"/orders/{sold['orderId']}/returns",
+            json={"items": [{"itemId": item, "quantity": quantity}]},
+            headers=manager,
+        )
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    first = take_back(1)
+    figures = preview(edge, manager, openingFloat=1000).figures
+    assert (figures.refund_count, figures.refunds) == (1, first["refund"])
+    assert figures.cash_expected == 1000 + 165 - first["refund"]
+    take_back(2)  # the last units: the order becomes returned, and only what was left goes back
+    figures = preview(edge, manager, openingFloat=1000).figures
+    assert figures.refunds == 165  # never more than the sale, however it came back
+    assert figures.cash_expected == 1000
+    assert inconsistencies(figures) == []
