@@ -1,6 +1,8 @@
 """Staff mode: log in (name on the Latin keyboard, PIN on the digits, shown as dots), then find an order by
 its receipt number or a scanned QR code, see it, and (a manager) take it back after a confirmation."""
 
+from functools import partial
+
 from kivy.metrics import dp
 from kivy.uix.boxlayout import BoxLayout
 
@@ -10,7 +12,7 @@ from kiosk_ui.theme import SMALL
 from kiosk_ui.viewmodels.keyboard import Keyboard, Layout
 from kiosk_ui.viewmodels.staff import OrderNotFound
 from kiosk_ui.widgets import Text, button
-from models.sales import Order
+from models.returns import OrderWithReturns
 
 
 class StaffLoginScreen(KioskScreen):
@@ -144,7 +146,7 @@ class StaffScreen(KioskScreen):
         else:
             body.add_widget(keypad(app, self.number, self.render, switchable=False))
 
-    def _order(self, body: BoxLayout, order: Order) -> None:
+    def _order(self, body: BoxLayout, order: OrderWithReturns) -> None:
         app, words, staff = self.app, self.words, self.app.kiosk.staff
         body.add_widget(
             Text(
@@ -163,17 +165,12 @@ class StaffScreen(KioskScreen):
         )
         for item in order.items:
             body.add_widget(
-                Text(
-                    words(
-                        "staff.line",
-                        name=f"{item.name} {item.variant_name}",
-                        quantity=item.quantity,
-                        amount=words.money(item.line_total),
-                    ),
-                    size=app.sizes.body,
-                    colour=app.palette.text,
-                    size_hint_y=None,
-                    height=dp(app.sizes.body * 1.8),
+                self._line(
+                    order,
+                    item.item_id,
+                    f"{item.name} {item.variant_name}",
+                    item.quantity,
+                    words.money(item.line_total),
                 )
             )
         body.add_widget(BoxLayout())
@@ -181,15 +178,38 @@ class StaffScreen(KioskScreen):
         actions.add_widget(
             button(words("staff.another"), self.another, app.palette, app.sizes, name="another")
         )
-        if self.confirming:
+        if self.confirming and staff.taking:
             actions.add_widget(
                 button(
-                    words("staff.confirmReturn", total=words.money(order.total)),
+                    words("staff.confirmUnits", refund=words.money(staff.refund_due)),
+                    self.take_units,
+                    app.palette,
+                    app.sizes,
+                    accent=True,
+                    name="confirmUnits",
+                )
+            )
+        elif self.confirming:
+            left = order.total - order.refunded_amount
+            actions.add_widget(
+                button(
+                    words("staff.confirmReturn", total=words.money(left)),
                     self.take_back,
                     app.palette,
                     app.sizes,
                     accent=True,
                     name="confirmReturn",
+                )
+            )
+        elif staff.can_return and staff.taking:
+            actions.add_widget(
+                button(
+                    words("staff.returnUnits", refund=words.money(staff.refund_due)),
+                    self.confirm,
+                    app.palette,
+                    app.sizes,
+                    accent=True,
+                    name="returnUnits",
                 )
             )
         elif staff.can_return:
@@ -204,19 +224,63 @@ class StaffScreen(KioskScreen):
             )
         body.add_widget(actions)
 
+    def _line(self, order: OrderWithReturns, item_id: str, name: str, sold: int, amount: str) -> BoxLayout:
+        """A line of the order: what was sold and brought back; for a manager, how many units to take back."""
+        app, words, staff = self.app, self.words, self.app.kiosk.staff
+        row = BoxLayout(size_hint_y=None, height=dp(app.sizes.touch), spacing=dp(app.sizes.gap))
+        back = order.returned_quantities.get(item_id, 0)
+        said = words("staff.line", name=name, quantity=sold, amount=amount)
+        if back:
+            said = words("staff.lineBack", line=said, n=back)
+        row.add_widget(Text(said, size=app.sizes.body, colour=app.palette.text))
+        if staff.can_return and staff.left(item_id):
+            row.add_widget(
+                button(
+                    "−",
+                    partial(self.take, item_id, -1),
+                    app.palette,
+                    app.sizes,
+                    name=f"takeLess:{item_id}",
+                    size_hint_x=None,
+                    width=dp(app.sizes.touch),
+                )
+            )
+            row.add_widget(
+                Text(
+                    str(staff.taking.get(item_id, 0)),
+                    size=app.sizes.body,
+                    colour=app.palette.text,
+                    halign="center",
+                    size_hint_x=None,
+                    width=dp(app.sizes.touch * 0.7),
+                )
+            )
+            row.add_widget(
+                button(
+                    "+",
+                    partial(self.take, item_id, 1),
+                    app.palette,
+                    app.sizes,
+                    name=f"take:{item_id}",
+                    size_hint_x=None,
+                    width=dp(app.sizes.touch),
+                )
+            )
+        return row
+
     # --- touches --------------------------------------------------------------------------------------
 
     def find(self) -> None:
         staff, typed = self.app.kiosk.staff, self.number.text
         self.not_found = ""
 
-        def work() -> Order | None:
+        def work() -> OrderWithReturns | None:
             try:
                 return staff.find(typed)
             except OrderNotFound:
                 return None
 
-        def done(order: Order | None) -> None:
+        def done(order: OrderWithReturns | None) -> None:
             self.not_found = "" if order is not None else self.words("staff.notFound", number=typed)
             self.render()
 
@@ -231,6 +295,16 @@ class StaffScreen(KioskScreen):
     def confirm(self) -> None:
         self.confirming = True
         self.render()
+
+    def take(self, item_id: str, more: int) -> None:
+        self.confirming = False
+        self.app.kiosk.staff.take(item_id, more)
+        self.render()
+
+    def take_units(self) -> None:
+        staff = self.app.kiosk.staff
+        self.confirming = False
+        self.app.call_node(staff.return_units, lambda _: self.render())
 
     def take_back(self) -> None:
         staff = self.app.kiosk.staff

@@ -9,6 +9,7 @@ from models.einvoice import EInvoice
 from models.end_of_day import XReport, ZReport
 from models.node_api import CartPublic, CartQuote, Health, Page, ProductPublic, ProductSummary, StaffSession
 from models.order_states import OrderStatus
+from models.returns import OrderReturn, OrderWithReturns
 from models.sales import Order, PaymentMethod
 
 
@@ -55,11 +56,23 @@ class NodeApi(Protocol):
 
     def staff_logout(self) -> None: ...
 
-    def get_order(self, order_id: str) -> Order: ...
+    def get_order(self, order_id: str) -> OrderWithReturns: ...
 
-    def iter_orders(self, *, status: OrderStatus | None = None, page_size: int = 100) -> Iterator[Order]: ...
+    def iter_orders(
+        self, *, status: OrderStatus | None = None, page_size: int = 100
+    ) -> Iterator[OrderWithReturns]: ...
 
-    def transition_order(self, order_id: str, to_status: OrderStatus, note: str | None = None) -> Order: ...
+    def transition_order(
+        self, order_id: str, to_status: OrderStatus, note: str | None = None
+    ) -> OrderWithReturns: ...
+
+    def return_items(
+        self,
+        order_id: str,
+        items: Iterable[tuple[str, int]],
+        note: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> OrderReturn: ...
 
     def end_of_day_preview(self, opening_float: int = 0, counted_cash: int | None = None) -> XReport: ...
 

@@ -13,7 +13,7 @@ from models.end_of_day import XReport, ZReport
 from models.ids import new_id
 from models.node_api import StaffSession
 from models.order_states import OrderStatus
-from models.sales import Order
+from models.returns import OrderReturn, OrderWithReturns, ReturnedItem, refund_for
 from models.staff import StaffRole
 
 ORDER_ID_LENGTH = 26  # a ULID: what the receipt's QR code holds
@@ -30,7 +30,9 @@ class StaffMode(Observable):
         super().__init__()
         self.node = node
         self.session: StaffSession | None = None
-        self.order: Order | None = None
+        self.order: OrderWithReturns | None = None
+        self.taking: dict[str, int] = {}  # units of each line (item id) a manager is about to take back
+        self.return_key = f"kiosk-return-{new_id()}"
 
     @property
     def logged_in(self) -> bool:
@@ -51,7 +53,7 @@ class StaffMode(Observable):
             self.node.staff_logout()
             self.changed()
 
-    def find(self, typed: str) -> Order:
+    def find(self, typed: str) -> OrderWithReturns:
         """An order by its full id (a scanned QR code) or by its receipt number (the id's last six)."""
         typed = typed.strip().upper()
         if len(typed) == ORDER_ID_LENGTH:
@@ -60,10 +62,11 @@ class StaffMode(Observable):
             self.order = self._by_number(typed)
         else:
             raise OrderNotFound(typed)
+        self._new_return()
         self.changed()
         return self.order
 
-    def _by_number(self, number: str) -> Order:
+    def _by_number(self, number: str) -> OrderWithReturns:
         for seen, order in enumerate(self.node.iter_orders(page_size=100)):
             if order.order_id.endswith(number):
                 return order
@@ -75,12 +78,53 @@ class StaffMode(Observable):
     def can_return(self) -> bool:
         return self.is_manager and self.order is not None and self.order.status is OrderStatus.COMPLETED
 
-    def return_order(self, note: str | None = None) -> Order:
-        """The whole order back: goods to stock, the payment refunded (a manager's)."""
+    def return_order(self, note: str | None = None) -> OrderWithReturns:
+        """The whole order back: goods to stock, what was not refunded yet given back (a manager's)."""
         assert self.order is not None
         self.order = self.node.transition_order(self.order.order_id, OrderStatus.RETURNED, note)
+        self._new_return()
         self.changed()
         return self.order
+
+    # --- a partial return: some units of some lines --------------------------------------------------
+
+    def _new_return(self) -> None:
+        self.taking = {}
+        self.return_key = f"kiosk-return-{new_id()}"  # one key per return, whatever the retries
+
+    def left(self, item_id: str) -> int:
+        """Units of the line not brought back yet."""
+        assert self.order is not None
+        sold = next(i.quantity for i in self.order.items if i.item_id == item_id)
+        return sold - self.order.returned_quantities.get(item_id, 0)
+
+    def take(self, item_id: str, more: int) -> None:
+        """One unit more (or fewer) of a line into the return, within what is left of it."""
+        units = min(max(self.taking.get(item_id, 0) + more, 0), self.left(item_id))
+        self.taking = {k: v for k, v in ({**self.taking, item_id: units}).items() if v}
+        self.changed()
+
+    @property
+    def refund_due(self) -> int:
+        """What the units chosen cost the shopper (the node's own rule: coupon shared over the lines)."""
+        if self.order is None or not self.taking:
+            return 0
+        items = [
+            ReturnedItem(item_id=i, quantity=q, returned_before=self.order.returned_quantities.get(i, 0))
+            for i, q in self.taking.items()
+        ]
+        return refund_for(self.order.items, self.order.coupon_discount, items)
+
+    def return_units(self, note: str | None = None) -> OrderReturn:
+        """Take the chosen units back (a manager's): stock back, the refund to hand over."""
+        assert self.order is not None
+        taken = self.node.return_items(
+            self.order.order_id, sorted(self.taking.items()), note=note, idempotency_key=self.return_key
+        )
+        self.order = self.node.get_order(self.order.order_id)
+        self._new_return()
+        self.changed()
+        return taken
 
 
 class EndOfDay(Observable):

@@ -252,6 +252,7 @@ def test_a_manager_logs_in_finds_the_receipt_and_takes_the_order_back(
     cart = edge.client.post("/carts", json={"items": [{"variantId": "latte-1", "quantity": 2}]}).json()
     order = edge.client.post(f"/carts/{cart['cartId']}/checkout", json={"paymentMethod": "cash"}).json()
     number = order["orderId"][-6:]
+    item = order["items"][0]["itemId"]
     seen = run_kiosk(
         display,
         {
@@ -271,6 +272,12 @@ def test_a_manager_logs_in_finds_the_receipt_and_takes_the_order_back(
                 {"tap": "find"},
                 {"screen": "staff"},
                 {"texts": "found"},
+                {"tap": f"take:{item}"},
+                {"texts": "taking"},
+                {"tap": "returnUnits"},
+                {"tap": "confirmUnits"},
+                {"screen": "staff"},
+                {"texts": "partly"},
                 {"tap": "return"},
                 {"tap": "confirmReturn"},
                 {"screen": "staff"},
@@ -300,9 +307,11 @@ def test_a_manager_logs_in_finds_the_receipt_and_takes_the_order_back(
     assert "姓名：BOSS" in texts["login"]
     assert "BOSS（店長）" in texts["found"]
     assert f"訂單 {number} · 已完成 · NT$130" in texts["found"]
+    assert "退回所選（退款 NT$65）" in texts["taking"]
+    assert "拿鐵 中杯 x2　NT$130（已退 1）" in texts["partly"]
     assert f"訂單 {number} · 退貨 · NT$130" in texts["returned"]
     assert "抽屜應有現金" in texts["preview"]
-    assert "NT$2,000" in texts["preview"]  # the float; the sale was refunded at this till
+    assert "NT$2,000" in texts["preview"]  # the float: the sale went back at this till, in two refunds
     assert "相符" in texts["preview"]
     assert "已關帳：Z 帳 #1" in texts["closed"]
     staff = as_staff(edge.client, edge.settings)

@@ -275,8 +275,16 @@ def test_staff_mode_finds_an_order_by_its_receipt_and_a_manager_takes_it_back(ki
     staff.login("BOSS", "2468")
     staff.find(order_number(sold))
     assert staff.can_return
-    back = staff.return_order("shopper changed their mind")
-    assert back.status is OrderStatus.RETURNED
+    line = sold.items[0].item_id
+    staff.take(line, 1)
+    staff.take(line, 5)  # no more than is left of the line
+    assert staff.taking == {line: 1}
+    assert staff.refund_due == 65
+    taken = staff.return_units("one was spilt")
+    assert taken.refund == 65
+    assert staff.order.returned_quantities == {line: 1}
+    assert staff.left(line) == 0
+    assert staff.order.status is OrderStatus.RETURNED  # the last unit of a one-unit sale
     assert not staff.can_return
     kiosk.end_session()  # the idle timeout: the staff login ends with the session
     assert not staff.logged_in
