@@ -422,7 +422,10 @@ def kiosk_banner(settings: EdgeSettings, data_dir: Path, *, opened: bool, asked:
     return f"""Kiosk (kiosk_ui/)      {where}
   start                {command} [--size 1280x800] [--lang en]
   try                  touch to start; search with the Zhuyin keyboard: ㄓㄓㄋㄔ finds 珍珠奶茶; coupon SAVE10;
-                       pay cash, or card (a simulated terminal that approves); English with the 中文/English button
+                       pay cash, or card (a simulated terminal that approves); an e-invoice carrier /ABC1234;
+                       English with the 中文/English button
+  staff mode           店員/Staff on the attract screen: BOSS, PIN 8642 (a manager); find an order by its
+                       receipt number, take back some units or all of it; end of day: the X-report, then close
   receipts             {data_dir / "kiosk" / "receipts.bin"} (the ESC/POS bytes a receipt printer would get)
 """
 

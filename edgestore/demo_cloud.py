@@ -61,7 +61,12 @@ DEMO_STORES = (
 )
 DEMO_NODE_NAME = "Demo store node 示範門市主機"
 # The demo store's staff and their PINs (printed in the banner: they are the demo's logins at the node).
-DEMO_STAFF = (("王店長", StaffRole.MANAGER, "2468"), ("林小美", StaffRole.CASHIER, "1357"))
+# The kiosk's staff mode types names on its Latin keyboard: the demo has a manager it can type too.
+DEMO_STAFF = (
+    ("王店長", StaffRole.MANAGER, "2468"),
+    ("林小美", StaffRole.CASHIER, "1357"),
+    ("BOSS", StaffRole.MANAGER, "8642"),
+)
 
 
 @dataclass
