@@ -320,3 +320,58 @@ def test_a_manager_logs_in_finds_the_receipt_and_takes_the_order_back(
     [report] = edge.client.get("/end-of-day", headers=staff).json()["items"]
     assert report["closedBy"]["name"] == "BOSS"
     assert report["figures"]["overShort"] == 0
+
+
+def test_sold_out_while_the_shopper_paid_is_said_in_words_and_nothing_is_sold(
+    display: str, edge: EdgeServer, tmp_path: Path
+):
+    out = tmp_path / "run"
+
+    def another_till() -> None:
+        """Another kiosk sells every latte while this shopper is on the pay screen."""
+        wait_until(
+            lambda: (out / "mark-paying").exists(), timeout_s=120, what="the shopper at the pay screen"
+        )
+        level = edge.client.get("/catalog/products/latte").json()["variants"][0]["stock"]
+        cart = edge.client.post(
+            "/carts", json={"items": [{"variantId": "latte-1", "quantity": level}]}
+        ).json()
+        assert (
+            edge.client.post(f"/carts/{cart['cartId']}/checkout", json={"paymentMethod": "cash"}).status_code
+            == 201
+        )
+        (out / "done-paying").touch()
+
+    threading.Thread(target=another_till, daemon=True).start()
+    seen = run_kiosk(
+        display,
+        {
+            "edgeUrl": edge.base_url,
+            "size": [800, 480],
+            "steps": [
+                {"screen": "attract"},
+                {"tap": "start"},
+                {"screen": "browse"},
+                {"tap": "product:latte"},
+                {"screen": "product"},
+                {"tap": "add"},
+                {"screen": "browse"},
+                {"tap": "cart"},
+                {"screen": "cart"},
+                {"tap": "pay"},
+                {"screen": "pay"},
+                {"tap": "cash"},
+                {"tap": "note:100"},
+                {"mark": "paying"},
+                {"await": "paying"},
+                {"tap": "confirmCash"},
+                {"screen": "pay"},
+                {"texts": "soldOut"},
+            ],
+        },
+        out,
+    )
+    assert "庫存不足，請減少數量" in seen["texts"]["soldOut"]
+    staff = as_staff(edge.client, edge.settings)
+    sold = edge.client.get("/orders", headers=staff).json()["items"]
+    assert len(sold) == 1  # the other till's sale only
