@@ -345,6 +345,13 @@ def print_report(
             f"  a full collection freed {gc_info['collected_by_generation'][2] / runs[2]:,.0f} objects on average "
             "(unreachable cycles: the widget trees the screens' render() replaced)"
         )
+    at_end = gc_info["at_end"]
+    if at_end:
+        print(
+            f"  after the flow, gc.collect() took {at_end['first_s'] * 1000:.0f} ms and freed "
+            f"{at_end['first_freed']:,} objects; at once again, with nothing to free, "
+            f"{at_end['walk_only_s'] * 1000:.0f} ms (only walking the tracked objects)"
+        )
     late = sum(s["frames_not_shown"] for s in flow.result["samples"])
     print(f"  frames drawn after a touch's state was done but before its result was in the widgets: {late}")
     first = {label_of(s): s["ms"] for s in flow.result["first"]}
@@ -415,7 +422,10 @@ def cold_phases(starts: list[KioskRun]) -> list[tuple[str, float]]:
     spawn = Stat.of([r.marks["main"] - r.spawned for r in starts]).median
     return [
         ("interpreter up, running the probe", spawn),
-        ("the command imported (`edgestore`: edge, cloud, kiosk_ui)", median_between("main", "cli_imported")),
+        (
+            "the command imported (edgestore.cli, or kiosk_ui.cli with --entry)",
+            median_between("main", "cli_imported"),
+        ),
         ("options parsed, Kivy set up", median_between("cli_imported", "build_app")),
         ("Kivy imported, window open, app made, fonts found", median_between("build_app", "app_made")),
         ("app built (every screen made, attract drawn)", median_between("app_made", "on_start")),

@@ -75,11 +75,13 @@ def resident_by_mapping(top: int = 12) -> list[tuple[str, int]]:
 @dataclass
 class Tap:
     """One touch: the widget (its kiosk_name, or a function giving it when the step runs), the screen it
-    leads to, and the label it is measured under (``None``: not reported)."""
+    leads to, the label it is measured under, and whether it calls the node (then a sample without a node
+    call is an error of the probe: the touch's handler did not run within the touch)."""
 
     name: str | Callable[[], str]
     expect: str
-    label: str | None = None
+    label: str
+    node: bool = False
 
 
 @dataclass
@@ -89,6 +91,7 @@ class Active:
     t0: float
     render_mark: int  # render count when the touch (or the last of its node calls' results) happened
     pending: int = 0  # node calls this touch started that have not come back
+    calls: int = 0  # node calls this touch started
     node_s: float = 0.0
     render_s: float = 0.0
     renders: int = 0
@@ -96,6 +99,7 @@ class Active:
     frames_not_shown: int = 0  # frames where (1)-(3) held but the result was not in the widget tree yet
     gc_s: float = 0.0  # the garbage collector's pauses meanwhile (in any thread: it holds the GIL)
     gc_full: int = 0  # of them, collections of the oldest generation
+    errors: list[str] = field(default_factory=list)  # what its node calls raised
 
 
 @dataclass
@@ -125,6 +129,7 @@ class Probe:
     gc_collected: list[int] = field(default_factory=lambda: [0, 0, 0])
     rss_by_cycle: list[int] = field(default_factory=list)
     rss_at: dict[str, int] = field(default_factory=dict)
+    gc_end: dict[str, float] = field(default_factory=dict)
     error: str | None = None
 
     # --- hooks ----------------------------------------------------------------------------------------
@@ -155,11 +160,15 @@ class Probe:
                 call_node(work, then, **kwargs)
                 return
             active.pending += 1
+            active.calls += 1
 
             def timed_work() -> Any:
                 t = time.monotonic()
                 try:
                     return work()
+                except Exception as exc:
+                    active.errors.append(f"{type(exc).__name__}: {exc}")
+                    raise
                 finally:
                     active.node_s += time.monotonic() - t  # one worker thread: no other writer
 
@@ -215,22 +224,25 @@ class Probe:
             active.frames_not_shown += 1
             return
         self.active = None
-        if active.tap.label is not None:
-            sample = {
-                "label": active.tap.label,
-                "cycle": self.cycle,
-                "widget": active.widget_name,
-                "ms": (now - active.t0) * 1000,
-                "node_ms": active.node_s * 1000,
-                "render_ms": active.render_s * 1000,
-                "renders": active.renders,
-                "frames": active.frames,
-                "frames_not_shown": active.frames_not_shown,
-                "gc_ms": active.gc_s * 1000,
-                "gc_full": active.gc_full,
-            }
-            (self.samples if self.cycle > 0 else self.first).append(sample)
-        self.ready_at = now + (float(self.config["settle"]) if self.next_is_measured() else 0.05)
+        if active.tap.node and not active.calls:
+            self.fail(f"{active.widget_name}: no node call within the touch (the probe would mis-time it)")
+            return
+        sample = {
+            "label": active.tap.label,
+            "cycle": self.cycle,
+            "widget": active.widget_name,
+            "ms": (now - active.t0) * 1000,
+            "node_ms": active.node_s * 1000,
+            "render_ms": active.render_s * 1000,
+            "renders": active.renders,
+            "calls": active.calls,
+            "frames": active.frames,
+            "frames_not_shown": active.frames_not_shown,
+            "gc_ms": active.gc_s * 1000,
+            "gc_full": active.gc_full,
+        }
+        (self.samples if self.cycle > 0 else self.first).append(sample)
+        self.ready_at = now + float(self.config["settle"])
         self.deadline = self.ready_at + STEP_TIMEOUT_S
 
     def state_done(self, active: Active) -> bool:
@@ -255,9 +267,6 @@ class Probe:
             return self.named(screen, "done") is not None
         return True
 
-    def next_is_measured(self) -> bool:
-        return bool(self.steps) and self.steps[0].label is not None
-
     # --- the shopper ----------------------------------------------------------------------------------
 
     def shopper(self) -> list[Tap]:
@@ -273,23 +282,23 @@ class Probe:
 
         query = str(self.config["query"])
         return [
-            Tap("start", "browse", "browse: attract -> first page"),
+            Tap("start", "browse", "browse: attract -> first page", node=True),
             Tap("keyboard", "browse", "open the keyboard"),
             *[
-                Tap(f"key:{k}", "browse", f"Zhuyin key ({i + 1} of {len(query)})")
+                Tap(f"key:{k}", "browse", f"Zhuyin key ({i + 1} of {len(query)})", node=True)
                 for i, k in enumerate(query)
             ],
-            Tap("clear", "browse", "clear the search"),
+            Tap("clear", "browse", "clear the search", node=True),
             Tap("keyboard", "browse", "hide the keyboard"),
-            Tap(category, "browse", "open a category"),
-            Tap(product, "product", "open a product"),
-            Tap("add", "browse", "add to cart: product -> browse"),
+            Tap(category, "browse", "open a category", node=True),
+            Tap(product, "product", "open a product", node=True),
+            Tap("add", "browse", "add to cart: product -> browse", node=True),
             Tap("cart", "cart", "open the cart"),
             Tap("pay", "pay", "pay: cart -> pay"),
             Tap("cash", "pay", "cash"),
             Tap("note:1000", "pay", "a NT$1,000 note"),
             Tap("note:1000", "pay", "a NT$1,000 note"),  # a synthetic product costs at most NT$1,999
-            Tap("confirmCash", "receipt", "pay: confirm cash -> receipt"),
+            Tap("confirmCash", "receipt", "pay: confirm cash -> receipt", node=True),
             Tap("done", "attract", "done -> attract"),
         ]
 
@@ -312,11 +321,17 @@ class Probe:
             self.cpu_at_flow_start = time.process_time()
             self.steps = self.shopper()
             self.deadline = now + STEP_TIMEOUT_S
-        if self.active is not None:
-            if self.app.problem:
-                self.fail(f"{self.active.widget_name}: the kiosk says {self.app.problem!r}")
+        active = self.active
+        if active is not None:
+            if active.errors or self.app.problem:
+                self.fail(
+                    f"{active.widget_name}: the node call failed {active.errors}, the kiosk says {self.app.problem!r}"
+                )
             elif now > self.deadline:
-                self.fail(f"{self.active.widget_name} never finished: {self.describe()}")
+                self.fail(
+                    f"{active.widget_name} never finished ({active.pending} node calls pending, "
+                    f"{active.renders} renders): {self.describe()}"
+                )
             return
         if not self.steps:
             self.progress()
@@ -426,6 +441,16 @@ class Probe:
         self.marks.setdefault(name, time.monotonic())
         self.rss_at.setdefault(name, rss_now())
 
+    def gc_probe(self) -> None:
+        """After the measurements: a full collection now (what the flow left to free), then at once another,
+        which has nothing left to free, so its time is only walking every tracked object."""
+        t0 = time.monotonic()
+        freed = gc.collect()
+        t1 = time.monotonic()
+        gc.collect()
+        t2 = time.monotonic()
+        self.gc_end = {"first_s": t1 - t0, "first_freed": freed, "walk_only_s": t2 - t1}
+
     def fail(self, message: str) -> None:
         self.error = message
         self.finish()
@@ -435,6 +460,8 @@ class Probe:
             return
         self.finished = True
         self.marks["end"] = time.monotonic()
+        if self.config["mode"] == "flow" and self.error is None:
+            self.gc_probe()
         result = {
             "mode": self.config["mode"],
             "marks": self.marks,
@@ -450,6 +477,7 @@ class Probe:
                 "pause_s_by_generation": self.gc_pause_s,
                 "collected_by_generation": self.gc_collected,
                 "tracked_objects": len(gc.get_objects()),
+                "at_end": self.gc_end,
             },
             "gl": self.gl,
             "frames": self.frames,
