@@ -270,7 +270,7 @@ def print_report(
     """Everything to stdout; True when every goal is met."""
     print("Kiosk benchmark (bench/kiosk.py)")
     print(f"date:          {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}")
-    for line in machine_lines(display, flow.result["gl"]):
+    for line in machine_lines(display, flow.result["gl"], args.load_at_start):
         print(line)
     print(
         f"run:           {node.products:,} products ({node.variants:,} variants), window {args.size}, "
@@ -481,7 +481,7 @@ def code_line() -> str:
     return str(ROOT)
 
 
-def machine_lines(display: str, gl: dict[str, str]) -> list[str]:
+def machine_lines(display: str, gl: dict[str, str], load_at_start: tuple[float, float, float]) -> list[str]:
     mem = mem_total_gib()
     cpu = cpuinfo_field("model name") or platform.processor() or "unknown"
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
@@ -496,7 +496,9 @@ def machine_lines(display: str, gl: dict[str, str]) -> list[str]:
         f"display:       {display}",
         f"OpenGL:        {gl.get('renderer', '?')}, {gl.get('version', gl.get('error', '?'))}",
         f"code:          {code_line()}",
-        f"load average:  {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1, 5, 15 min, at the end of the run)",
+        f"load average:  {' '.join(f'{x:.2f}' for x in load_at_start)} at the start, "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end (1, 5, 15 min; other work on the machine "
+        "shares its cores)",
     ]
 
 
@@ -533,7 +535,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    load_at_start = os.getloadavg()
     args = parse_args(argv)
+    args.load_at_start = load_at_start
     stop_on_signals()
     work = Path(tempfile.mkdtemp(prefix="edgestore-kiosk-bench-", dir=args.tmp_parent))
     node: StoreNode | None = None
