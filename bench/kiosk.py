@@ -301,7 +301,7 @@ def print_report(
     print(f"  the unmeasured first start (the font taken out of its collection): {warmup.cold_s:.2f} s")
     print("  where the time goes (median of the measured starts):")
     for name, seconds in cold_phases(starts):
-        print(f"    {name:<58} {seconds:6.2f} s")
+        print(f"    {name:<62} {seconds:6.2f} s")
     print()
     print("Touch to frame (ms): the touch -> the first frame showing its result")
     print(
