@@ -17,8 +17,11 @@ format:
 	.venv/bin/ruff format .
 	.venv/bin/ruff check --fix .
 
+# The store's own figures: the node's checkouts (about a minute), then the kiosk (about 4 minutes; its own
+# Xvfb when there is no display). The other benchmarks need PostgreSQL or Mosquitto: bench/README.md.
 bench:
 	.venv/bin/python bench/edge_checkout.py
+	.venv/bin/python bench/kiosk.py
 
 demo:
 	scripts/demo
