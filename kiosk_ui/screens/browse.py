@@ -101,15 +101,7 @@ class BrowseScreen(KioskScreen):
             body.add_widget(self.header(words("browse.title")))
         body.add_widget(self._search_row())
         if app.problem:
-            body.add_widget(
-                Text(
-                    app.problem,
-                    size=app.sizes.body,
-                    colour=app.palette.danger,
-                    size_hint_y=None,
-                    height=dp(app.sizes.touch * 0.6),
-                )
-            )
+            body.add_widget(self.problem_line())
         if not self.keyboard_open:  # while typing, the results get the room
             body.add_widget(self._categories())
         self.grid = ProductGrid(self)

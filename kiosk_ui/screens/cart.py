@@ -22,15 +22,7 @@ class CartScreen(KioskScreen):
         if not compact:
             body.add_widget(self.header(words("cart.title"), back="browse", cart=False))
         if app.problem:
-            body.add_widget(
-                Text(
-                    app.problem,
-                    size=app.sizes.body,
-                    colour=app.palette.danger,
-                    size_hint_y=None,
-                    height=dp(app.sizes.touch * 0.6),
-                )
-            )
+            body.add_widget(self.problem_line())
         if cart.cart is None or not cart.cart.items:
             body.add_widget(
                 Text(words("cart.empty"), size=app.sizes.title, colour=app.palette.muted, halign="center")

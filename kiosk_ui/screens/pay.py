@@ -48,15 +48,7 @@ class PayScreen(KioskScreen):
                 )
             )
         if app.problem:
-            body.add_widget(
-                Text(
-                    app.problem,
-                    size=app.sizes.body,
-                    colour=app.palette.danger,
-                    size_hint_y=None,
-                    height=dp(app.sizes.touch * 0.6),
-                )
-            )
+            body.add_widget(self.problem_line())
         if payment.step is Step.CASH:
             self._cash(body)
         elif payment.step is Step.WAITING_FOR_CARD:

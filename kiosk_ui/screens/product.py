@@ -31,7 +31,7 @@ class ProductScreen(KioskScreen):
         if detail is None:
             body.add_widget(self.header(words("product.loading"), back="browse"))
             if app.problem:
-                body.add_widget(Text(app.problem, size=app.sizes.body, colour=app.palette.danger))
+                body.add_widget(self.problem_line())
             return
         product, variant = detail.product, detail.variant
         body.add_widget(self.header(words.name(product.name, product.name_en), back="browse"))
@@ -90,15 +90,7 @@ class ProductScreen(KioskScreen):
             )
         )
         if app.problem:
-            body.add_widget(
-                Text(
-                    app.problem,
-                    size=app.sizes.body,
-                    colour=app.palette.danger,
-                    size_hint_y=None,
-                    height=dp(app.sizes.touch * 0.6),
-                )
-            )
+            body.add_widget(self.problem_line())
         body.add_widget(BoxLayout())
         row = BoxLayout(size_hint_y=None, height=dp(app.sizes.touch), spacing=dp(app.sizes.gap))
         row.add_widget(
