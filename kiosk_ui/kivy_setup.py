@@ -7,6 +7,7 @@ On a Raspberry Pi the kiosk runs without a desktop, straight on the display thro
 ``WAYLAND_DISPLAY``), full screen, with the touch panel read through mtdev / hidinput (docs/kiosk.md).
 """
 
+import logging
 import os
 from pathlib import Path
 
@@ -28,3 +29,7 @@ def prepare_kivy(*, size: tuple[int, int], fullscreen: bool, home: Path, quiet: 
     Config.set("graphics", "resizable", "0")
     Config.set("kivy", "exit_on_escape", "0")  # a shopper's keyboard must not close the kiosk
     Config.set("input", "mouse", "mouse,disable_multitouch")  # a mouse click is a touch, never a pinch
+    Config.set("kivy", "log_level", "warning" if quiet else "info")
+    # Kivy routes Python's logging to its console: every request to the node would be a line there.
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
