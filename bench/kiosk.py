@@ -55,6 +55,7 @@ sys.path.insert(0, str(ROOT))  # this checkout's edgestore, also when another is
 
 PROBE = Path(__file__).resolve().parent / "kiosk_probe.py"
 RUN_TIMEOUT_S = 900.0
+LOST_AFTER_S = 2.0  # as bench/kiosk_probe.py
 
 GOAL_COLD_S = 3.0
 GOAL_TOUCH_P95_MS = 100.0
@@ -361,6 +362,19 @@ def print_report(
             f"  after the flow, gc.collect() took {at_end['first_s'] * 1000:.0f} ms and freed "
             f"{at_end['first_freed']:,} objects; at once again, with nothing to free, "
             f"{at_end['walk_only_s'] * 1000:.0f} ms (only walking the tracked objects)"
+        )
+    lost = flow.result["lost"]
+    print(
+        f"  LOST TOUCHES: {len(lost)} of {flow.result['touches']} touches changed nothing (no handler ran) "
+        f"within {LOST_AFTER_S:.0f} s and were touched again (the retry is the sample)"
+        if lost
+        else f"  lost touches: none of {flow.result['touches']}"
+    )
+    for touch in lost:
+        print(
+            f"    shopper {touch['cycle']}: {touch['widget']} on {touch['screen']}, reached "
+            f"{', '.join(touch['seen']) or 'nothing'}; screen transition active at the touch: "
+            f"{touch['transition_active_at_touch']}, later: {touch['transition_active_now']}"
         )
     late = sum(s["frames_not_shown"] for s in flow.result["samples"])
     print(f"  frames drawn after a touch's state was done but before its result was in the widgets: {late}")

@@ -40,6 +40,7 @@ from typing import Any
 T_MAIN = time.monotonic()  # the interpreter is up and runs this file
 
 STEP_TIMEOUT_S = 30.0
+LOST_AFTER_S = 2.0  # a touch that changed nothing (no render, no node call) this long after was lost
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -100,6 +101,9 @@ class Active:
     gc_s: float = 0.0  # the garbage collector's pauses meanwhile (in any thread: it holds the GIL)
     gc_full: int = 0  # of them, collections of the oldest generation
     errors: list[str] = field(default_factory=list)  # what its node calls raised
+    touch_uid: int = -1
+    seen: list[str] = field(default_factory=list)  # who saw the touch: window, manager, screen, the widget
+    transition_active: bool = False  # the screen manager's, when touched (it ignores touches meanwhile)
 
 
 @dataclass
@@ -130,6 +134,8 @@ class Probe:
     rss_by_cycle: list[int] = field(default_factory=list)
     rss_at: dict[str, int] = field(default_factory=dict)
     gc_end: dict[str, float] = field(default_factory=dict)
+    lost: list[dict[str, Any]] = field(default_factory=list)
+    touches: int = 0
     error: str | None = None
 
     # --- hooks ----------------------------------------------------------------------------------------
@@ -186,8 +192,27 @@ class Probe:
         self.app.call_node = counted_call_node
         gc.callbacks.append(self.on_gc)
         self.app.bind(on_start=lambda *_: self.mark("on_start"))
+        Window.bind(on_touch_down=self.seen("window:down"), on_touch_up=self.seen("window:up"))
         Window.bind(on_flip=self.on_flip)
         Clock.schedule_interval(self.tick, 0)
+
+    def seen(self, where: str) -> Callable[..., None]:
+        """A listener noting that the measured touch reached ``where``: an ``on_touch_*`` listener (it never
+        handles the touch) or a button's ``on_press`` / ``on_release`` (the touch is its ``last_touch``)."""
+
+        def record(widget: Any, *args: Any) -> None:
+            touch = args[0] if args else getattr(widget, "last_touch", None)
+            active = self.active
+            if active is not None and touch is not None and active.touch_uid == touch.uid:
+                active.seen.append(where)
+
+        return record
+
+    def watch_screens(self) -> None:
+        screens = self.app.screens
+        screens.bind(on_touch_down=self.seen("manager:down"), on_touch_up=self.seen("manager:up"))
+        for screen in screens.screens:
+            screen.bind(on_touch_down=self.seen("screen:down"), on_touch_up=self.seen("screen:up"))
 
     def on_gc(self, phase: str, info: dict[str, int]) -> None:
         if phase == "start":
@@ -209,6 +234,7 @@ class Probe:
             self.marks["first_frame"] = now
             self.rss_at["first_frame"] = rss_now()
             self.read_gl()
+            self.watch_screens()
             if self.config["mode"] == "cold":
                 self.finish()
             else:
@@ -240,6 +266,7 @@ class Probe:
             "frames_not_shown": active.frames_not_shown,
             "gc_ms": active.gc_s * 1000,
             "gc_full": active.gc_full,
+            "seen": active.seen,
         }
         (self.samples if self.cycle > 0 else self.first).append(sample)
         self.ready_at = now + float(self.config["settle"])
@@ -322,6 +349,9 @@ class Probe:
             self.steps = self.shopper()
             self.deadline = now + STEP_TIMEOUT_S
         active = self.active
+        if active is not None and not (active.renders or active.calls) and now - active.t0 > LOST_AFTER_S:
+            self.touch_lost(active, now)
+            return
         if active is not None:
             if active.errors or self.app.problem:
                 self.fail(
@@ -343,6 +373,23 @@ class Probe:
         if now >= self.ready_at:
             self.touch_next(now)
 
+    def touch_lost(self, active: Active, now: float) -> None:
+        """The touch changed nothing: noted with who saw it, and touched again (as a shopper would)."""
+        self.lost.append(
+            {
+                "cycle": self.cycle,
+                "widget": active.widget_name,
+                "screen": self.app.screens.current,
+                "seen": active.seen,
+                "transition_active_at_touch": active.transition_active,
+                "transition_active_now": bool(self.app.screens.transition.is_active),
+            }
+        )
+        self.steps.insert(0, active.tap)
+        self.active = None
+        self.ready_at = now
+        self.deadline = now + STEP_TIMEOUT_S
+
     def touch_next(self, now: float) -> None:
         """Touch the next step's widget once it is on screen (until the step's deadline)."""
         tap = self.steps[0]
@@ -357,14 +404,20 @@ class Probe:
 
         self.steps.pop(0)
         touch = UnitTestTouch(*widget.to_window(*widget.center))
-        self.active = Active(tap, name, time.monotonic(), self.render_count)
-        self.deadline = self.active.t0 + STEP_TIMEOUT_S
+        active = Active(tap, name, time.monotonic(), self.render_count, touch_uid=touch.uid)
+        active.transition_active = bool(self.app.screens.transition.is_active)
+        self.active = active
+        self.touches += 1
+        self.deadline = active.t0 + STEP_TIMEOUT_S
+        pressed, released = self.seen("widget:press"), self.seen("widget:release")
+        widget.bind(on_press=pressed, on_release=released)
         self.attributing += 1
         try:
             touch.touch_down()
             touch.touch_up()
         finally:
             self.attributing -= 1
+            widget.unbind(on_press=pressed, on_release=released)
 
     def on_screen(self, widget: Any) -> bool:
         """Whether ``widget``'s centre is in the window; if not, its strip is scrolled to it (as a shopper
@@ -480,6 +533,8 @@ class Probe:
                 "at_end": self.gc_end,
             },
             "gl": self.gl,
+            "lost": self.lost,
+            "touches": self.touches,
             "frames": self.frames,
             "cpu_s": time.process_time(),
             "flow_cpu_s": time.process_time() - self.cpu_at_flow_start if self.started_flow else None,
