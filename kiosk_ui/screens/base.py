@@ -40,7 +40,8 @@ class KioskScreen(Screen):
         self.add_widget(body)
 
     def build(self, body: BoxLayout) -> None:
-        raise NotImplementedError
+        """Draw the screen's view-model into ``body``. Every screen of ``kiosk_ui.routes`` draws its own;
+        this base draws nothing (the background panel alone)."""
 
     def problem_line(self, text: str | None = None) -> Text:
         """What went wrong, in the danger colour, under the header (the app's last problem by default)."""
