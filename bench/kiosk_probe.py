@@ -44,6 +44,13 @@ LOST_AFTER_S = 2.0  # a touch that changed nothing (no render, no node call) thi
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
+def kivy_cache_usage() -> dict[str, int]:
+    """Kivy's own caches after the flow (label and image textures live there): objects per category."""
+    from kivy.cache import Cache
+
+    return {category: len(objects) for category, objects in Cache._objects.items() if objects}
+
+
 def rss_now() -> int:
     """This process's resident set in bytes (/proc/self/statm: cheap enough to read at each mark)."""
     try:
@@ -532,6 +539,7 @@ class Probe:
                 "tracked_objects": len(gc.get_objects()),
                 "at_end": self.gc_end,
             },
+            "kivy_cache": kivy_cache_usage(),
             "gl": self.gl,
             "lost": self.lost,
             "touches": self.touches,
@@ -544,9 +552,40 @@ class Probe:
         self.app.stop()
 
 
+def bare_kivy_window(config: dict[str, Any], out: Path) -> int:
+    """The floor under the kiosk's memory: Kivy set up as the kiosk sets it, one window, one label, nothing
+    of the kiosk; its RSS a second after the first frame."""
+    from kiosk_ui.kivy_setup import prepare_kivy
+
+    width, height = (int(n) for n in config["size"].split("x"))
+    prepare_kivy(size=(width, height), fullscreen=False, home=out / "kivy-home", quiet=True)
+    from kivy.app import App
+    from kivy.clock import Clock
+    from kivy.uix.label import Label
+
+    class Bare(App):
+        def build(self) -> Label:
+            Clock.schedule_once(self.measure, 1.0)
+            return Label(text="edgestore")
+
+        def measure(self, _dt: float) -> None:
+            info = psutil.Process().memory_full_info()
+            (out / "result.json").write_text(
+                json.dumps({"mode": "floor", "memory": {"rss": info.rss, "uss": info.uss}, "error": None})
+            )
+            self.stop()
+
+    import psutil
+
+    Bare().run()
+    return 0
+
+
 def main(config_path: str) -> int:
     config = json.loads(Path(config_path).read_text())
     out = Path(config["out"])
+    if config["mode"] == "floor":
+        return bare_kivy_window(config, out)
     marks: dict[str, float] = {"main": T_MAIN}
     rss_at = {"main": rss_now()}
     probes: list[Probe] = []

@@ -6,6 +6,7 @@ through Kivy's clock: a slow or missing node never freezes the screen. The app p
 """
 
 import importlib
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -19,6 +20,7 @@ from kivy.metrics import dp
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from kiosk_ui.fonts import KioskFonts
+from kiosk_ui.garbage import QuietCollector
 from kiosk_ui.routes import HOME, ROUTES
 from kiosk_ui.theme import PALETTES, Palette, Sizes, ThemeName, sizes_for
 from kiosk_ui.viewmodels.kiosk import Kiosk
@@ -48,6 +50,8 @@ class KioskApp(App):
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiosk-node")
         self.problem = ""
         self.busy = False
+        self.collector = QuietCollector()
+        self._touched_at = time.monotonic()
 
     # --- building -------------------------------------------------------------------------------------
 
@@ -79,7 +83,20 @@ class KioskApp(App):
         Clock.schedule_once(lambda _dt: self.check_health(), 0)
         return root
 
+    def on_start(self) -> None:
+        self.collector.start()
+        # After the frame is on the screen (on_flip), on the clock's next tick: not inside a frame.
+        Window.bind(on_flip=lambda *_: self._after_frame())
+        Clock.schedule_interval(
+            lambda _dt: self.collector.sweep(time.monotonic() - self._touched_at), HEALTH_EVERY_S
+        )
+
+    def _after_frame(self) -> None:
+        if self.collector.due and not self.busy:
+            Clock.schedule_once(lambda _dt: self.collector.frame_drawn(busy=self.busy), 0)
+
     def on_stop(self) -> None:
+        self.collector.stop()
         self._worker.shutdown(wait=False, cancel_futures=True)
 
     # --- moving between screens -----------------------------------------------------------------------
@@ -99,6 +116,7 @@ class KioskApp(App):
         self.redraw()
 
     def on_touch(self) -> None:
+        self._touched_at = time.monotonic()
         self.kiosk.session.touched(self.kiosk.now())
 
     def _end_if_idle(self) -> None:

@@ -2,6 +2,7 @@
 
 import json
 import subprocess
+import sys
 
 import pytest
 
@@ -58,3 +59,24 @@ def test_bad_catalog_files_get_a_clear_message_and_change_nothing(tmp_path, cont
     assert result.returncode == 2
     assert message in result.stderr
     assert not (tmp_path / "node" / "edge.sqlite3").exists()
+
+
+def test_a_command_imports_only_its_own_part():
+    """``edgestore kiosk`` on a kiosk's board loads neither the node nor the cloud (a second and ~100 MB)."""
+    probe = (
+        "import sys\n"
+        "from edgestore.cli import app\n"
+        "app(['kiosk', '--help'], standalone_mode=False)\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'edge', 'cloud', 'fastapi', 'sqlalchemy', 'pypinyin', 'escpos'}))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert out.stdout.splitlines()[-1] == "[]"
+    assert "Usage:" in out.stdout
+
+
+def test_an_unknown_command_is_refused():
+    result = run("no-such-command")
+    assert result.returncode == 2
+    assert "No such command 'no-such-command'" in result.stderr

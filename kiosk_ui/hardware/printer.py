@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from escpos.printer import File, Network, Usb
-
 CHINESE_ON = b"\x1c\x26"  # FS &
 CHINESE_OFF = b"\x1c\x2e"  # FS .
 WIDTH_58MM = 32  # columns of font A on 58 mm paper (80 mm paper: 48)
@@ -109,6 +107,10 @@ class PrinterAddressInvalid(ValueError):
 
 
 def receipt_printer(address: str, width: int = WIDTH_58MM) -> EscposReceiptPrinter:
+    # python-escpos takes 0.15 s and several MB to import (its printer capability database): a kiosk
+    # without a printer never pays for it.
+    from escpos.printer import File, Network, Usb
+
     kind, _, rest = address.partition(":")
     if kind == "file" and rest:
         Path(rest).parent.mkdir(parents=True, exist_ok=True)

@@ -38,6 +38,7 @@ class KioskScreen(Screen):
         if all(child.size_hint_y is None for child in body.children):
             body.add_widget(BoxLayout())  # what is left goes below: a screen of fixed rows starts at the top
         self.add_widget(body)
+        self.app.collector.rendered()  # the tree it replaced is freed after this frame (kiosk_ui/garbage.py)
 
     def build(self, body: BoxLayout) -> None:
         """Draw the screen's view-model into ``body``. Every screen of ``kiosk_ui.routes`` draws its own;
