@@ -275,6 +275,19 @@ def touch_rows(samples: list[dict[str, Any]]) -> list[tuple[str, Stat, list[dict
     ]
 
 
+def print_floor(flow: KioskRun, floor: KioskRun, rss_mb: float) -> None:
+    """What a bare Kivy window takes on this machine, so the kiosk's own share shows; Kivy's caches."""
+    floor_mb = floor.result["memory"]["rss"] / 1e6
+    print(
+        f"  the floor: a bare Kivy window (set up as the kiosk's, one label, nothing of the kiosk) holds RSS "
+        f"{floor_mb:.1f} MB (USS {floor.result['memory']['uss'] / 1e6:.1f} MB) on this machine; "
+        f"the kiosk's own share {rss_mb - floor_mb:.1f} MB"
+    )
+    caches = flow.result.get("kivy_cache", {})
+    if caches:
+        print("  Kivy's caches after the flow (objects): " + ", ".join(f"{k} {v}" for k, v in caches.items()))
+
+
 def print_report(
     args: argparse.Namespace,
     node: StoreNode,
@@ -404,15 +417,7 @@ def print_report(
         f"{memory['max_rss'] / 1e6:.1f} MB, {memory['threads']:.0f} threads; RSS right after a cold start: "
         f"median {Stat.of([r.result['memory']['rss'] / 1e6 for r in starts]).median:.1f} MB"
     )
-    floor_mb = floor.result["memory"]["rss"] / 1e6
-    print(
-        f"  the floor: a bare Kivy window (set up as the kiosk's, one label, nothing of the kiosk) holds RSS "
-        f"{floor_mb:.1f} MB (USS {floor.result['memory']['uss'] / 1e6:.1f} MB) on this machine; "
-        f"the kiosk's own share {rss_mb - floor_mb:.1f} MB"
-    )
-    caches = flow.result.get("kivy_cache", {})
-    if caches:
-        print("  Kivy's caches after the flow (objects): " + ", ".join(f"{k} {v}" for k, v in caches.items()))
+    print_floor(flow, floor, rss_mb)
     rss_at = flow.result["rss_at"]
     print(
         "  RSS along the way (this process): "
