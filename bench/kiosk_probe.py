@@ -563,7 +563,7 @@ def bare_kivy_window(config: dict[str, Any], out: Path) -> int:
     from kivy.clock import Clock
     from kivy.uix.label import Label
 
-    class Bare(App):
+    class Bare(App):  # type: ignore[misc]  # Kivy has no type hints
         def build(self) -> Label:
             Clock.schedule_once(self.measure, 1.0)
             return Label(text="edgestore")
