@@ -4,6 +4,7 @@ folder, from /proc)."""
 
 import os
 import signal
+import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -165,3 +166,21 @@ def stop_on_signals() -> None:
     """Turn SIGTERM and SIGHUP into ``Stopped`` in the main thread (Ctrl-C is KeyboardInterrupt already)."""
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _stop)
+
+
+def code_line(root: Path) -> str:
+    """Which checkout ran: its folder, its commit and how many tracked files differ from it."""
+    with suppress(OSError, subprocess.SubprocessError):
+        git = ["git", "-C", str(root)]
+        rev = subprocess.run(
+            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        )
+        dirty = subprocess.run(
+            [*git, "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        changed = len(dirty.stdout.splitlines())
+        return f"{root} at {rev.stdout.strip()}" + (f" + {changed} modified files" if changed else " (clean)")
+    return str(root)

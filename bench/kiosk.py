@@ -48,7 +48,16 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from benchkit import Stopped, cpu_seconds, cpuinfo_field, log, mem_total_gib, percentile, stop_on_signals
+from benchkit import (
+    Stopped,
+    code_line,
+    cpu_seconds,
+    cpuinfo_field,
+    log,
+    mem_total_gib,
+    percentile,
+    stop_on_signals,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's edgestore, also when another is installed in the venv
@@ -509,25 +518,6 @@ def _version(package: str) -> str:
         return "?"
 
 
-def code_line() -> str:
-    """Which checkout ran (the kiosk's PYTHONPATH starts with it): its commit and how many tracked files
-    differ from it."""
-    with contextlib.suppress(OSError, subprocess.SubprocessError):
-        git = ["git", "-C", str(ROOT)]
-        rev = subprocess.run(
-            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        )
-        dirty = subprocess.run(
-            [*git, "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        changed = len(dirty.stdout.splitlines())
-        return f"{ROOT} at {rev.stdout.strip()}" + (f" + {changed} modified files" if changed else " (clean)")
-    return str(ROOT)
-
-
 def machine_lines(display: str, gl: dict[str, str], load_at_start: tuple[float, float, float]) -> list[str]:
     mem = mem_total_gib()
     cpu = cpuinfo_field("model name") or platform.processor() or "unknown"
@@ -542,7 +532,7 @@ def machine_lines(display: str, gl: dict[str, str], load_at_start: tuple[float, 
         f"software:      {software}",
         f"display:       {display}",
         f"OpenGL:        {gl.get('renderer', '?')}, {gl.get('version', gl.get('error', '?'))}",
-        f"code:          {code_line()}",
+        f"code:          {code_line(ROOT)}",
         f"load average:  {' '.join(f'{x:.2f}' for x in load_at_start)} at the start, "
         f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end (1, 5, 15 min; other work on the machine "
         "shares its cores)",

@@ -68,6 +68,7 @@ from benchkit import (
     Stopped,
     add_staff_argv,
     api_client,
+    code_line,
     cpu_seconds,
     cpuinfo_field,
     edgestore_cmd,
@@ -665,29 +666,9 @@ def mosquitto_version() -> str:
     return "?"
 
 
-def code_line() -> str:
-    """Which edgestore ran (the servers import the same package as this process): its checkout and commit,
-    and how many tracked files differ from it."""
-    import cloud
-
-    root = Path(cloud.__file__).resolve().parent.parent
-    with suppress(OSError, subprocess.SubprocessError):
-        git = ["git", "-C", str(root)]
-        rev = subprocess.run(
-            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        )
-        dirty = subprocess.run(
-            [*git, "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        changed = len(dirty.stdout.splitlines())
-        return f"{root} at {rev.stdout.strip()}" + (f" + {changed} modified files" if changed else " (clean)")
-    return str(root)
-
-
 def machine_lines(work: Path, pg_version: str) -> list[str]:
+    import cloud  # the checkout whose cloud this run imports
+
     mem = mem_total_gib()
     cpu = cpuinfo_field("model name") or platform.processor() or "unknown"
     software = ", ".join(
@@ -704,7 +685,7 @@ def machine_lines(work: Path, pg_version: str) -> list[str]:
         f"mosquitto:     {mosquitto_version()}",
         f"software:      {software}",
         f"temp dir fs:   {filesystem_of(work)}",
-        f"code:          {code_line()}",
+        f"code:          {code_line(Path(cloud.__file__).resolve().parent.parent)}",
         f"load average:  {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1, 5, 15 min, at the end of the run)",
     ]
 
