@@ -15,6 +15,23 @@ from tests.edge.conftest import EdgeServer, load_catalog, start_server
 from tests.edge.helpers import add_staff, as_staff
 from tests.kiosk.conftest import run_kiosk
 
+# A shopper from the attract screen to the pay screen with a latte in the cart and a NT$100 note given.
+LATTE_TO_CASH_NOTE: list[dict[str, object]] = [
+    {"screen": "attract"},
+    {"tap": "start"},
+    {"screen": "browse"},
+    {"tap": "product:latte"},
+    {"screen": "product"},
+    {"tap": "add"},
+    {"screen": "browse"},
+    {"tap": "cart"},
+    {"screen": "cart"},
+    {"tap": "pay"},
+    {"screen": "pay"},
+    {"tap": "cash"},
+    {"tap": "note:100"},
+]
+
 
 def test_a_shopper_buys_with_cash_from_touch_to_receipt(display: str, edge: EdgeServer, tmp_path: Path):
     printer = tmp_path / "printer.bin"
@@ -204,19 +221,7 @@ def test_the_node_gone_and_back_the_sale_goes_through_with_its_cart_kept(
                 "edgeUrl": f"http://127.0.0.1:{settings.port}/api/v1",
                 "size": [800, 480],
                 "steps": [
-                    {"screen": "attract"},
-                    {"tap": "start"},
-                    {"screen": "browse"},
-                    {"tap": "product:latte"},
-                    {"screen": "product"},
-                    {"tap": "add"},
-                    {"screen": "browse"},
-                    {"tap": "cart"},
-                    {"screen": "cart"},
-                    {"tap": "pay"},
-                    {"screen": "pay"},
-                    {"tap": "cash"},
-                    {"tap": "note:100"},
+                    *LATTE_TO_CASH_NOTE,
                     {"mark": "kill"},
                     {"await": "kill"},
                     {"wait": 6},  # the next health poll finds nobody
@@ -349,19 +354,7 @@ def test_sold_out_while_the_shopper_paid_is_said_in_words_and_nothing_is_sold(
             "edgeUrl": edge.base_url,
             "size": [800, 480],
             "steps": [
-                {"screen": "attract"},
-                {"tap": "start"},
-                {"screen": "browse"},
-                {"tap": "product:latte"},
-                {"screen": "product"},
-                {"tap": "add"},
-                {"screen": "browse"},
-                {"tap": "cart"},
-                {"screen": "cart"},
-                {"tap": "pay"},
-                {"screen": "pay"},
-                {"tap": "cash"},
-                {"tap": "note:100"},
+                *LATTE_TO_CASH_NOTE,
                 {"mark": "paying"},
                 {"await": "paying"},
                 {"tap": "confirmCash"},
