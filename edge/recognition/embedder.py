@@ -14,7 +14,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from edge.recognition.bundle import Bundle, ModelSpec
 from edge.recognition.errors import BadModel, NotAnImage
 from edge.recognition.interpreter import Backend, load
-from edge.recognition.preprocess import center_crop_resize
+from edge.recognition.preprocess import center_crop_resize, to_int8
 
 MAX_PIXELS = 40_000_000  # a phone's photo is 12-50 MP; over this is refused rather than decoded
 Vector = npt.NDArray[np.float32]
@@ -83,8 +83,9 @@ class Embedder:
         size = self.spec.input_size
         pixels = center_crop_resize(rgb, size)
         if self.spec.input_dtype == "int8":
-            pixels = (pixels.astype(np.int16) - 128).astype(np.int8)
-        batch = pixels[np.newaxis, ...]
+            batch: npt.NDArray[np.generic] = to_int8(pixels)[np.newaxis, ...]
+        else:
+            batch = pixels[np.newaxis, ...]
         with self._lock:
             interpreter = self.interpreter
             interpreter.set_tensor(interpreter.get_input_details()[0]["index"], batch)
