@@ -2,7 +2,7 @@
 staff's enrolment of reference photos and their deletion (docs/edge-api.md)."""
 
 import time
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from sqlalchemy import Connection, select
@@ -33,8 +33,8 @@ router = APIRouter(tags=["recognition"])
 
 MAX_ENROLL_IMAGES = 24
 VariantIdForm = Annotated[str, Form(alias="variantId", pattern=CATALOG_ID_PATTERN, max_length=64)]
-_NO_MODEL = {503: {"description": "modelNotLoaded: no recognition model serves at this node (Retry-After)"}}
-_IMAGE_ERRORS = {
+_NO_MODEL: dict[int | str, dict[str, Any]] = {503: {"description": "modelNotLoaded: no recognition model serves at this node (Retry-After)"}}
+_IMAGE_ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"description": "imageTooLarge: a photo over the node's limit (recognitionMaxImageBytes)"},
     422: {"description": "notAnImage: not a JPEG, PNG or WebP the node can read; validationError"},
 }

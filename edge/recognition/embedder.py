@@ -31,8 +31,8 @@ def decode(data: bytes, *, at_least: int = 0) -> npt.NDArray[np.uint8]:
                 raise NotAnImage(f"an image of {image.width}x{image.height} pixels is over {MAX_PIXELS}")
             if at_least and image.format == "JPEG":
                 image.draft("RGB", (at_least, at_least))
-            image = ImageOps.exif_transpose(image).convert("RGB")
-            return np.asarray(image, dtype=np.uint8)
+            upright = ImageOps.exif_transpose(image).convert("RGB")
+            return np.asarray(upright, dtype=np.uint8)
     except NotAnImage:
         raise
     except (
@@ -97,4 +97,5 @@ class Embedder:
         if raw.dtype != np.float32 and scale:
             vector = (vector - float(zero_point)) * float(scale)
         norm = float(np.linalg.norm(vector))
-        return (vector / norm if norm > 0 else vector).astype(np.float32)
+        unit: Vector = (vector / norm if norm > 0 else vector).astype(np.float32)
+        return unit
