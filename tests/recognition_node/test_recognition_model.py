@@ -1,0 +1,208 @@
+"""The shipped model through the node's one loader: both runtimes, the bundle's checks, the index's
+threshold. No server: the recogniser's parts, on photos from the synthetic generator."""
+
+import hashlib
+import io
+import json
+import os
+import subprocess
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edge.recognition.bundle import Bundle, read_bundle, read_bundle_file
+from edge.recognition.embedder import Embedder
+from edge.recognition.errors import BadModel
+from edge.recognition.index import Index
+from edge.recognition.interpreter import BACKENDS, interpreter_class
+from tests.recognition_node.conftest import PRODUCTS, distractor_photo, enrolment, queries
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def loaded(bundle: Bundle, backend: str) -> Embedder:
+    """The bundle in ``backend``; the test is skipped where that runtime is not installed or cannot run next
+    to this NumPy (tflite-runtime 2.14's wheels are built against NumPy 1.x)."""
+    try:
+        interpreter_class(backend)  # type: ignore[arg-type]
+    except ImportError as exc:
+        pytest.skip(f"{backend} is not installed: {exc}")
+    try:
+        return Embedder.load(bundle, backend=backend)  # type: ignore[arg-type]
+    except BadModel as exc:
+        if (
+            backend == "tflite_runtime"
+            and np.__version__ >= "2"
+            and "NumPy" in repr(exc.__cause__) + str(exc)
+        ):
+            pytest.skip(f"tflite_runtime cannot run beside NumPy {np.__version__}: {exc.reason[:120]}")
+        if backend == "tflite_runtime" and isinstance(exc.__cause__, SystemError):
+            pytest.skip(f"tflite_runtime cannot run beside NumPy {np.__version__}: {exc.reason[:120]}")
+        raise
+
+
+def enrolled_index(embedder: Embedder) -> Index:
+    rows = [(v, embedder.embed(photo)) for v in PRODUCTS for photo in enrolment(v)]
+    return Index.build(rows, embedder.spec.embedding_dim)
+
+
+def top1(embedder: Embedder, index: Index) -> dict[tuple[str, int], str | None]:
+    seen = {}
+    for variant in PRODUCTS:
+        for n, photo in enumerate(queries(variant)):
+            result = index.search(embedder.embed(photo), embedder.spec, k=3)
+            seen[variant, n] = result.matches[0].variant_id if result.matches else None
+    return seen
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_each_runtime_recognises_the_enrolled_products(bundle_path: Path, backend: str):
+    bundle = read_bundle_file(bundle_path)
+    embedder = loaded(bundle, backend)
+    vector = embedder.embed(queries("latte-1")[0])
+    assert vector.shape == (bundle.spec.embedding_dim,)
+    assert abs(float(np.linalg.norm(vector)) - 1.0) < 1e-4
+    seen = top1(embedder, enrolled_index(embedder))
+    right = sum(1 for (variant, _), got in seen.items() if got == variant)
+    assert right >= len(seen) - 1, seen  # at most one of twelve photos missed
+
+
+# Run by a Python that has tflite-runtime (and NumPy 1.x): the same photos, the same index, its top-1s.
+OTHER_RUNTIME = """
+import json, sys
+from pathlib import Path
+from edge.recognition.bundle import read_bundle_file
+from edge.recognition.embedder import Embedder
+from edge.recognition.index import Index
+bundle_path, folder = Path(sys.argv[1]), Path(sys.argv[2])
+embedder = Embedder.load(read_bundle_file(bundle_path), backend="tflite_runtime")
+rows = [(p.name.split("~")[0], embedder.embed(p.read_bytes())) for p in sorted(folder.glob("*~enrol~*.jpg"))]
+index = Index.build(rows, embedder.spec.embedding_dim)
+seen = {}
+for p in sorted(folder.glob("*~query~*.jpg")):
+    result = index.search(embedder.embed(p.read_bytes()), embedder.spec, k=3)
+    seen[p.name] = result.matches[0].variant_id if result.matches else None
+print(json.dumps(seen))
+"""
+
+
+def test_both_runtimes_give_the_same_top1(bundle_path: Path, tmp_path: Path):
+    """LiteRT here; tflite-runtime here too where it runs beside this NumPy, else in the Python that
+    ``EDGESTORE_TEST_TFLITE_PYTHON`` names (a venv with tflite-runtime 2.14 and NumPy 1.x)."""
+    bundle = read_bundle_file(bundle_path)
+    litert = loaded(bundle, "ai_edge_litert")
+    for variant in PRODUCTS:
+        for n, photo in enumerate(enrolment(variant)):
+            (tmp_path / f"{variant}~enrol~{n}.jpg").write_bytes(photo)
+        for n, photo in enumerate(queries(variant)):
+            (tmp_path / f"{variant}~query~{n}.jpg").write_bytes(photo)
+    ours = {
+        f"{variant}~query~{n}.jpg": got for (variant, n), got in top1(litert, enrolled_index(litert)).items()
+    }
+    other_python = os.environ.get("EDGESTORE_TEST_TFLITE_PYTHON")
+    if other_python:
+        done = subprocess.run(
+            [other_python, "-c", OTHER_RUNTIME, str(bundle_path), str(tmp_path)],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        theirs = json.loads(done.stdout.strip().splitlines()[-1])
+    else:
+        old = loaded(bundle, "tflite_runtime")  # skips where it cannot run beside this NumPy
+        theirs = {
+            f"{variant}~query~{n}.jpg": got for (variant, n), got in top1(old, enrolled_index(old)).items()
+        }
+    assert theirs == ours
+
+
+def test_a_product_nobody_enrolled_is_unknown(bundle_path: Path):
+    bundle = read_bundle_file(bundle_path)
+    embedder = Embedder.load(bundle)
+    index = enrolled_index(embedder)
+    for seed in (7, 8, 9):
+        result = index.search(embedder.embed(distractor_photo(seed)), bundle.spec, k=3)
+        assert result.unknown, (seed, result.best_similarity, bundle.spec.unknown_threshold)
+        assert result.matches == []
+    known = index.search(embedder.embed(queries("oolong-tea-1")[0]), bundle.spec, k=3)
+    assert not known.unknown
+    assert known.matches[0].variant_id == "oolong-tea-1"
+    confidences = [m.confidence for m in known.matches]
+    assert confidences == sorted(confidences, reverse=True)
+    assert all(0.0 <= c <= 1.0 for c in confidences)
+
+
+def test_an_empty_index_knows_nothing(bundle_path: Path):
+    bundle = read_bundle_file(bundle_path)
+    embedder = Embedder.load(bundle)
+    result = Index.build([], bundle.spec.embedding_dim).search(
+        embedder.embed(queries("latte-1")[0]), bundle.spec
+    )
+    assert result.unknown
+    assert result.matches == []
+
+
+# Bundles the node must refuse (each a variation of the shipped one).
+
+
+def rezip(members: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+def shipped_members(bundle_path: Path) -> tuple[dict, bytes]:
+    with zipfile.ZipFile(bundle_path) as archive:
+        return json.loads(archive.read("model.json")), archive.read("model.tflite")
+
+
+def with_meta(meta: dict, tflite: bytes, **changes: object) -> bytes:
+    new = {**meta, "tfliteSha256": hashlib.sha256(tflite).hexdigest(), **changes}
+    return rezip({"model.json": json.dumps(new).encode(), "model.tflite": tflite})
+
+
+def refused_bundles(bundle_path: Path) -> dict[str, bytes]:
+    meta, tflite = shipped_members(bundle_path)
+    data = bundle_path.read_bytes()
+    garbled = bytearray(tflite)
+    for at in range(8, len(garbled), 97):  # the flatbuffer's tables, scrambled
+        garbled[at] ^= 0x5A
+    size = meta["input"]["size"]
+    return {
+        "truncated": data[: len(data) // 2],
+        "not a zip": b"#!/bin/sh\necho not a model\n",
+        "no model.tflite": rezip({"model.json": json.dumps(meta).encode()}),
+        "checksum": rezip({"model.json": json.dumps(meta).encode(), "model.tflite": tflite[:-1] + b"x"}),
+        "other format": with_meta(meta, tflite, format="edgestore-recognizer/9"),
+        "corrupt tflite": with_meta(meta, bytes(garbled)),
+        "truncated tflite": with_meta(meta, tflite[: len(tflite) // 3]),
+        "wrong input size": with_meta(meta, tflite, input={**meta["input"], "size": size + 32}),
+        "wrong input dtype": with_meta(
+            meta,
+            tflite,
+            input={**meta["input"], "dtype": "int8" if meta["input"]["dtype"] == "uint8" else "uint8"},
+        ),
+        "wrong embedding size": with_meta(meta, tflite, embeddingDim=meta["embeddingDim"] + 1),
+    }
+
+
+def test_bad_truncated_or_incompatible_bundles_are_refused_with_a_reason(bundle_path: Path):
+    for what, data in refused_bundles(bundle_path).items():
+        with pytest.raises(BadModel) as refused:
+            Embedder.load(read_bundle(data))
+        assert refused.value.reason, what
+
+
+def test_the_shipped_bundle_reads_and_says_what_it_is(bundle_path: Path):
+    bundle = read_bundle_file(bundle_path)
+    assert bundle.spec.name == "product-recognizer"
+    assert bundle.key == hashlib.sha256(bundle.tflite).hexdigest()
+    assert -1.0 <= bundle.spec.unknown_threshold <= 1.0
