@@ -3,10 +3,13 @@
 model the way the sync agent does)."""
 
 import functools
+import hashlib
 import http.server
 import io
+import json
 import threading
 import time
+import zipfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -140,3 +143,49 @@ def file_server(tmp_path: Path) -> Iterator[tuple[Path, str]]:
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         pass
+
+
+# Bundles the node must refuse (each a variation of the shipped one).
+
+
+def rezip(members: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+def shipped_members(bundle_path: Path) -> tuple[dict, bytes]:
+    with zipfile.ZipFile(bundle_path) as archive:
+        return json.loads(archive.read("model.json")), archive.read("model.tflite")
+
+
+def with_meta(meta: dict, tflite: bytes, **changes: object) -> bytes:
+    new = {**meta, "tfliteSha256": hashlib.sha256(tflite).hexdigest(), **changes}
+    return rezip({"model.json": json.dumps(new).encode(), "model.tflite": tflite})
+
+
+def refused_bundles(bundle_path: Path) -> dict[str, bytes]:
+    meta, tflite = shipped_members(bundle_path)
+    data = bundle_path.read_bytes()
+    garbled = bytearray(tflite)
+    for at in range(8, len(garbled), 97):  # the flatbuffer's tables, scrambled
+        garbled[at] ^= 0x5A
+    size = meta["input"]["size"]
+    return {
+        "truncated": data[: len(data) // 2],
+        "not a zip": b"#!/bin/sh\necho not a model\n",
+        "no model.tflite": rezip({"model.json": json.dumps(meta).encode()}),
+        "checksum": rezip({"model.json": json.dumps(meta).encode(), "model.tflite": tflite[:-1] + b"x"}),
+        "other format": with_meta(meta, tflite, format="edgestore-recognizer/9"),
+        "corrupt tflite": with_meta(meta, bytes(garbled)),
+        "truncated tflite": with_meta(meta, tflite[: len(tflite) // 3]),
+        "wrong input size": with_meta(meta, tflite, input={**meta["input"], "size": size + 32}),
+        "wrong input dtype": with_meta(
+            meta,
+            tflite,
+            input={**meta["input"], "dtype": "int8" if meta["input"]["dtype"] == "uint8" else "uint8"},
+        ),
+        "wrong embedding size": with_meta(meta, tflite, embeddingDim=meta["embeddingDim"] + 1),
+    }

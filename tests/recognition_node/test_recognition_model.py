@@ -2,11 +2,9 @@
 threshold. No server: the recogniser's parts, on photos from the synthetic generator."""
 
 import hashlib
-import io
 import json
 import os
 import subprocess
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +15,13 @@ from edge.recognition.embedder import Embedder
 from edge.recognition.errors import BadModel
 from edge.recognition.index import Index
 from edge.recognition.interpreter import BACKENDS, interpreter_class
-from tests.recognition_node.conftest import PRODUCTS, distractor_photo, enrolment, queries
+from tests.recognition_node.conftest import (
+    PRODUCTS,
+    distractor_photo,
+    enrolment,
+    queries,
+    refused_bundles,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -146,52 +150,6 @@ def test_an_empty_index_knows_nothing(bundle_path: Path):
     )
     assert result.unknown
     assert result.matches == []
-
-
-# Bundles the node must refuse (each a variation of the shipped one).
-
-
-def rezip(members: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return out.getvalue()
-
-
-def shipped_members(bundle_path: Path) -> tuple[dict, bytes]:
-    with zipfile.ZipFile(bundle_path) as archive:
-        return json.loads(archive.read("model.json")), archive.read("model.tflite")
-
-
-def with_meta(meta: dict, tflite: bytes, **changes: object) -> bytes:
-    new = {**meta, "tfliteSha256": hashlib.sha256(tflite).hexdigest(), **changes}
-    return rezip({"model.json": json.dumps(new).encode(), "model.tflite": tflite})
-
-
-def refused_bundles(bundle_path: Path) -> dict[str, bytes]:
-    meta, tflite = shipped_members(bundle_path)
-    data = bundle_path.read_bytes()
-    garbled = bytearray(tflite)
-    for at in range(8, len(garbled), 97):  # the flatbuffer's tables, scrambled
-        garbled[at] ^= 0x5A
-    size = meta["input"]["size"]
-    return {
-        "truncated": data[: len(data) // 2],
-        "not a zip": b"#!/bin/sh\necho not a model\n",
-        "no model.tflite": rezip({"model.json": json.dumps(meta).encode()}),
-        "checksum": rezip({"model.json": json.dumps(meta).encode(), "model.tflite": tflite[:-1] + b"x"}),
-        "other format": with_meta(meta, tflite, format="edgestore-recognizer/9"),
-        "corrupt tflite": with_meta(meta, bytes(garbled)),
-        "truncated tflite": with_meta(meta, tflite[: len(tflite) // 3]),
-        "wrong input size": with_meta(meta, tflite, input={**meta["input"], "size": size + 32}),
-        "wrong input dtype": with_meta(
-            meta,
-            tflite,
-            input={**meta["input"], "dtype": "int8" if meta["input"]["dtype"] == "uint8" else "uint8"},
-        ),
-        "wrong embedding size": with_meta(meta, tflite, embeddingDim=meta["embeddingDim"] + 1),
-    }
 
 
 def test_bad_truncated_or_incompatible_bundles_are_refused_with_a_reason(bundle_path: Path):

@@ -1,0 +1,144 @@
+"""A model the cloud delivers, the way the sync agent takes it (``take_model``: fetched over HTTP, checked,
+loaded in a fresh interpreter, the references embedded again, swapped in): no recognition is lost while it
+swaps, and a bad, truncated or incompatible model is refused, reported, and the old one serves on."""
+
+import hashlib
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from edge.sync_downlink import take_model
+from sync_protocol.envelope import ModelAnnouncement
+from tests.recognition_node.conftest import (
+    RecognitionNode,
+    enrolment,
+    queries,
+    refused_bundles,
+    shipped_members,
+    with_meta,
+)
+
+ENROLLED = ("latte-1", "oolong-tea-1")
+
+
+def announce(folder: Path, base_url: str, version: int, data: bytes) -> ModelAnnouncement:
+    (folder / f"v{version}.zip").write_bytes(data)
+    return ModelAnnouncement(
+        store_id="store-1",
+        name="product-recognizer",
+        version=version,
+        url=f"{base_url}/v{version}.zip",
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+    )
+
+
+def retrained(bundle_path: Path, label: str) -> bytes:
+    """Another model file (its bytes differ, so every reference is embedded again) with a new label."""
+    meta, tflite = shipped_members(bundle_path)
+    return with_meta(meta, tflite + bytes(64), modelVersion=label)
+
+
+def test_a_swap_while_recognitions_run_loses_none(
+    recognition_node: RecognitionNode, file_server: tuple[Path, str], bundle_path: Path
+):
+    node = recognition_node
+    for variant in ENROLLED:
+        assert node.enroll(variant, enrolment(variant)).status_code == 201
+    before = node.client.get("/recognition/status").json()
+    photo = queries("latte-1")[0]
+    expected = node.recognize(photo).json()["candidates"][0]["variantId"]
+
+    stop = threading.Event()
+    answers: list[list[tuple[int, str | None, str | None]]] = [[] for _ in range(4)]
+    sent = [0] * 4
+
+    def hammer(n: int) -> None:
+        with httpx.Client(base_url=node.base_url, timeout=60) as client:
+            while not stop.is_set():
+                sent[n] += 1
+                response = node.recognize(photo, client)
+                body = response.json()
+                top = (
+                    body.get("candidates", [{}])[0].get("variantId") if response.status_code == 200 else None
+                )
+                answers[n].append((response.status_code, body.get("modelVersion"), top))
+
+    threads = [threading.Thread(target=hammer, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    while min(len(a) for a in answers) < 3:
+        time.sleep(0.01)
+    folder, base_url = file_server
+    assert take_model(node.node, announce(folder, base_url, 2, retrained(bundle_path, "swap-test-2")))
+    swapped_at = [len(a) for a in answers]
+    while any(len(a) < at + 3 for a, at in zip(answers, swapped_at, strict=True)):
+        time.sleep(0.01)
+    stop.set()
+    for thread in threads:
+        thread.join()
+
+    every = [answer for per_thread in answers for answer in per_thread]
+    assert len(every) == sum(sent)  # each request answered
+    assert {status for status, _, _ in every} == {200}
+    assert {top for _, _, top in every} == {expected}
+    assert {version for _, version, _ in every} <= {before["modelVersion"], "swap-test-2"}
+    for per_thread, at in zip(answers, swapped_at, strict=True):
+        assert {version for _, version, _ in per_thread[at:]} == {"swap-test-2"}
+        # once a thread saw the new model it never saw the old one again
+        versions = [version for _, version, _ in per_thread]
+        first_new = versions.index("swap-test-2")
+        assert set(versions[first_new:]) == {"swap-test-2"}
+
+    after = node.client.get("/recognition/status").json()
+    assert after["modelVersion"] == "swap-test-2"
+    assert after["modelFileVersion"] == 2
+    assert after["referenceCount"] == before["referenceCount"] == 12
+    assert node.client.get("/health").json()["models"] == {"product-recognizer": 2}
+    assert node.recognize(photo).json()["modelVersion"] == "swap-test-2"
+
+
+def test_a_bad_model_is_refused_reported_and_the_old_one_serves_on(
+    recognition_node: RecognitionNode, file_server: tuple[Path, str], bundle_path: Path
+):
+    node = recognition_node
+    for variant in ENROLLED:
+        assert node.enroll(variant, enrolment(variant)).status_code == 201
+    serving = node.client.get("/recognition/status").json()["modelVersion"]
+    photo = queries("oolong-tea-1")[0]
+    expected = node.recognize(photo).json()["candidates"][0]["variantId"]
+    folder, base_url = file_server
+    bad = refused_bundles(bundle_path)
+    for version, what in enumerate(("truncated", "corrupt tflite", "wrong input size", "not a zip"), start=2):
+        announcement = announce(folder, base_url, version, bad[what])
+        assert take_model(node.node, announcement), what  # judged: refused
+        assert not take_model(node.node, announcement), what  # and not fetched again
+
+        status = node.client.get("/recognition/status").json()
+        assert (status["modelVersion"], status["modelFileVersion"]) == (serving, 0), what
+        assert status["rejected"]["version"] == version
+        assert status["rejected"]["reason"]
+        answer = node.recognize(photo).json()
+        assert (answer["modelVersion"], answer["candidates"][0]["variantId"]) == (serving, expected)
+
+        health = node.client.get("/health").json()
+        assert health["models"] == {"product-recognizer": 0}
+        assert health["recognition"]["loaded"] is True
+        assert health["recognition"]["rejected"] | {"reason": "", "at": ""} == {
+            "name": "product-recognizer",
+            "version": version,
+            "sha256": announcement.sha256,
+            "reason": "",
+            "at": "",
+        }
+        sync = node.client.get("/sync/status", headers=node.staff()).json()
+        assert [(r["name"], r["version"]) for r in sync["modelRejections"]] == [
+            ("product-recognizer", version)
+        ]
+
+    # a good model after the bad ones serves, and the rejection is no longer news
+    assert take_model(node.node, announce(folder, base_url, 9, retrained(bundle_path, "fixed-9")))
+    health = node.client.get("/health").json()["recognition"]
+    assert (health["modelVersion"], health["modelFileVersion"], health["rejected"]) == ("fixed-9", 9, None)
