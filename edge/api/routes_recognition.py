@@ -33,7 +33,9 @@ router = APIRouter(tags=["recognition"])
 
 MAX_ENROLL_IMAGES = 24
 VariantIdForm = Annotated[str, Form(alias="variantId", pattern=CATALOG_ID_PATTERN, max_length=64)]
-_NO_MODEL: dict[int | str, dict[str, Any]] = {503: {"description": "modelNotLoaded: no recognition model serves at this node (Retry-After)"}}
+_NO_MODEL: dict[int | str, dict[str, Any]] = {
+    503: {"description": "modelNotLoaded: no recognition model serves at this node (Retry-After)"}
+}
 _IMAGE_ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"description": "imageTooLarge: a photo over the node's limit (recognitionMaxImageBytes)"},
     422: {"description": "notAnImage: not a JPEG, PNG or WebP the node can read; validationError"},
