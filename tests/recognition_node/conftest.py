@@ -106,8 +106,10 @@ class RecognitionNode:
         return (client or self.client).post("/recognize", files={"image": ("shot.jpg", image, "image/jpeg")})
 
 
-def serve_node(settings: EdgeSettings, clock: FakeClock) -> tuple[FastAPI, ServedApp]:
-    load_catalog(settings, demo_catalog(now=clock()), clock())
+def serve_node(settings: EdgeSettings, clock: FakeClock, *, load: bool = True) -> tuple[FastAPI, ServedApp]:
+    """A node on ``settings`` (with the demo catalog loaded first, unless ``load`` is false: a restart)."""
+    if load:
+        load_catalog(settings, demo_catalog(now=clock()), clock())
     app = create_app(settings, clock)
     return app, serve_in_thread(app, settings.port)
 

@@ -9,13 +9,17 @@ from pathlib import Path
 
 import httpx
 
+from edge.settings import EdgeSettings
 from edge.sync_downlink import take_model
+from plumbing import free_port
 from sync_protocol.envelope import ModelAnnouncement
+from tests.conftest import FakeClock
 from tests.recognition_node.conftest import (
     RecognitionNode,
     enrolment,
     queries,
     refused_bundles,
+    serve_node,
     shipped_members,
     with_meta,
 )
@@ -142,3 +146,35 @@ def test_a_bad_model_is_refused_reported_and_the_old_one_serves_on(
     assert take_model(node.node, announce(folder, base_url, 9, retrained(bundle_path, "fixed-9")))
     health = node.client.get("/health").json()["recognition"]
     assert (health["modelVersion"], health["modelFileVersion"], health["rejected"]) == ("fixed-9", 9, None)
+
+
+def test_an_installed_model_that_no_longer_loads_is_refused_at_start_and_the_shipped_one_serves(
+    tmp_path: Path, clock: FakeClock, file_server: tuple[Path, str], bundle_path: Path
+):
+    settings = EdgeSettings(data_dir=tmp_path / "node", port=free_port(), recognition_bundle=bundle_path)
+    app, served = serve_node(settings, clock)
+    base_url = f"http://127.0.0.1:{settings.port}/api/v1"
+    try:
+        node = RecognitionNode(settings, app, httpx.Client(base_url=base_url, timeout=60), base_url)
+        assert node.wait_loaded()["modelFileVersion"] == 0
+        assert node.enroll("latte-1", enrolment("latte-1")).status_code == 201
+        folder, files_url = file_server
+        assert take_model(node.node, announce(folder, files_url, 2, retrained(bundle_path, "delivered-2")))
+        assert node.client.get("/recognition/status").json()["modelVersion"] == "delivered-2"
+        node.client.close()
+    finally:
+        served.stop(timeout_s=20)
+    [installed] = (settings.data_dir / "models" / "product-recognizer").glob("2-*.bin")
+    installed.write_bytes(installed.read_bytes()[:1000])  # the card went bad
+
+    app, served = serve_node(settings, clock, load=False)
+    try:
+        with httpx.Client(base_url=base_url, timeout=60) as client:
+            node = RecognitionNode(settings, app, client, base_url)
+            status = node.wait_loaded()
+            assert (status["modelFileVersion"], status["rejected"]["version"]) == (0, 2)
+            assert status["referenceCount"] == 6  # embedded again by the shipped model
+            answer = node.recognize(queries("latte-1")[0]).json()
+            assert answer["modelVersion"] == status["modelVersion"] != "delivered-2"
+    finally:
+        served.stop(timeout_s=20)

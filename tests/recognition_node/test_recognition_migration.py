@@ -29,7 +29,9 @@ def test_0008_up_down_and_up_again(tmp_path):
     assert "recognition_photos" not in tables(path)
     migrate(db, "0008")
     assert db.schema_version() == "0008"
-    assert {"recognition_photos", "recognition_embeddings", "ix_recognition_photos_variant_id"} <= tables(path)
+    assert {"recognition_photos", "recognition_embeddings", "ix_recognition_photos_variant_id"} <= tables(
+        path
+    )
     with sqlite3.connect(path) as raw:
         raw.execute("PRAGMA foreign_keys = ON")
         raw.execute(
