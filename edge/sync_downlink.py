@@ -63,9 +63,9 @@ class Position:
 
 
 def position(conn: Connection) -> Position:
-    return Position(
-        node_state.downlink_seq(conn), node_state.catalog_version(conn), model_files.versions(conn)
-    )
+    # The model shipped with the node (version 0) is not the cloud's: the cloud sees "none of yours".
+    delivered = {name: v for name, v in model_files.versions(conn).items() if v > model_files.SHIPPED_VERSION}
+    return Position(node_state.downlink_seq(conn), node_state.catalog_version(conn), delivered)
 
 
 def status_message(node: Node, store_id: str, *, online: bool, goodbye: bool = False) -> bytes:

@@ -10,9 +10,9 @@ from pathlib import Path
 import httpx
 
 from edge.settings import EdgeSettings
-from edge.sync_downlink import take_model
+from edge.sync_downlink import status_message, take_model
 from plumbing import free_port
-from sync_protocol.envelope import ModelAnnouncement
+from sync_protocol.envelope import DeviceStatus, ModelAnnouncement
 from tests.conftest import FakeClock
 from tests.recognition_node.conftest import (
     RecognitionNode,
@@ -178,3 +178,17 @@ def test_an_installed_model_that_no_longer_loads_is_refused_at_start_and_the_shi
             assert answer["modelVersion"] == status["modelVersion"] != "delivered-2"
     finally:
         served.stop(timeout_s=20)
+
+
+def test_the_status_to_the_cloud_names_only_delivered_models(
+    recognition_node: RecognitionNode, file_server: tuple[Path, str], bundle_path: Path
+):
+    """The shipped model is version 0 at the node (health), and none of the cloud's in its status message
+    (whose versions start at 1); a delivered one is reported by its version."""
+    node = recognition_node
+    message = DeviceStatus.model_validate_json(status_message(node.node, "store-1", online=True))
+    assert message.models == {}
+    folder, base_url = file_server
+    assert take_model(node.node, announce(folder, base_url, 3, retrained(bundle_path, "delivered-3")))
+    message = DeviceStatus.model_validate_json(status_message(node.node, "store-1", online=True))
+    assert message.models == {"product-recognizer": 3}
