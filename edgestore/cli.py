@@ -5,6 +5,7 @@ import typer
 
 from cloud.cli import app as cloud_app
 from edge.cli import app as edge_app
+from edge.recognition.training.command import train_recognizer
 from edgestore.demo import demo
 from edgestore.edge_status import status as edge_status
 from kiosk_ui.cli import kiosk
@@ -20,6 +21,8 @@ app.add_typer(edge_app, name="edge")
 app.add_typer(cloud_app, name="cloud")
 app.command()(demo)
 app.command()(kiosk)
+# Imports TensorFlow (the train extra) only when it runs.
+app.command("train-recognizer")(train_recognizer)
 
 
 def main() -> None:
