@@ -35,8 +35,8 @@ def main() -> None:
     shots = [kiosk_shot(product_image(seed, v % variant_count(seed)), rng) for v in range(4)]
     shots += [kiosk_shot(product_image(p, 0), rng) for p in products[1:9]]
     sheet(shots, 4, (320, 240)).save(OUT / "kiosk-shots.jpg", quality=85)
-    crops = [Image.fromarray(center_crop_resize(np.asarray(s), 112)) for s in shots[:8]]
-    sheet(crops, 8, (112, 112)).save(OUT / "model-input-112px.jpg", quality=90)
+    crops = [Image.fromarray(center_crop_resize(np.asarray(s), 96)) for s in shots[:8]]
+    sheet(crops, 8, (96, 96)).save(OUT / "model-input-96px.jpg", quality=90)
     strangers = [distractor(s) for s in range(12)]
     sheet(strangers, 6, (128, 128)).save(OUT / "distractors.png", optimize=True)
     sheet([kiosk_shot(d, rng) for d in strangers[:4]], 4, (320, 240)).save(

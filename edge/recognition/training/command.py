@@ -26,19 +26,19 @@ def train_recognizer(
     ] = 400,
     held_out: Annotated[int, typer.Option(help="Products never trained on: half calibrate, half test.")] = 80,
     shots: Annotated[int, typer.Option(help="Kiosk-camera shots generated per training variant.")] = 10,
-    epochs: Annotated[int, typer.Option(help="Passes over the training shots.")] = 20,
+    epochs: Annotated[int, typer.Option(help="Passes over the training shots.")] = 18,
     seed: Annotated[int, typer.Option(help="Seed of the product split, the shots and the training.")] = 0,
-    size: Annotated[int, typer.Option(help="Model input, px (square).")] = 112,
+    size: Annotated[int, typer.Option(help="Model input, px (square).")] = 96,
     embedding_dim: Annotated[int, typer.Option(help="Embedding dimensions.")] = 96,
     width: Annotated[float, typer.Option(help="Width multiplier of the network's channels.")] = 1.0,
-    batch_size: Annotated[int, typer.Option(help="Shots per training step.")] = 128,
+    batch_size: Annotated[int, typer.Option(help="Shots per training step.")] = 64,
     learning_rate: Annotated[
         float, typer.Option(help="Peak learning rate (cosine decay after warm-up).")
-    ] = 3e-3,
+    ] = 5e-3,
     distractors: Annotated[int, typer.Option(help="Objects in no catalog shown in evaluation.")] = 400,
     workers: Annotated[int, typer.Option(help="Processes generating the synthetic shots.")] = 1,
     threads: Annotated[int, typer.Option(help="TensorFlow's threads (at most the cores you may use).")] = 2,
-    max_minutes: Annotated[float, typer.Option(help="Stop training after this many minutes.")] = 25.0,
+    max_minutes: Annotated[float, typer.Option(help="Stop training after this many minutes.")] = 30.0,
     model_version: Annotated[
         str | None, typer.Option(help="The bundle's modelVersion (default: date-sha).")
     ] = None,

@@ -39,7 +39,7 @@ class CosineHead(keras.layers.Layer):  # type: ignore[misc]  # keras ships no ty
         return tf.matmul(embedding, tf.math.l2_normalize(self.centres, axis=0))
 
 
-def cosface_loss(scale: float = 30.0, margin: float = 0.25) -> "keras.losses.Loss":
+def cosface_loss(scale: float = 16.0, margin: float = 0.1) -> "keras.losses.Loss":
     """Softmax over ``scale * (cos - margin * [right class])``: pulls a variant's shots together and apart
     from every other variant by a margin, so the embedding separates variants it never saw."""
 
@@ -80,6 +80,9 @@ def embedder(size: int, embedding_dim: int, width: float = 1.0) -> keras.Model:
     for k, (filters, stride) in enumerate(BLOCKS):
         x = _block(x, max(8, int(filters * width)), stride, f"b{k}")
     x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
-    x = keras.layers.Dense(embedding_dim, name="embed")(x)
+    x = keras.layers.Dense(embedding_dim, use_bias=False, name="embed")(x)
+    # Centre the embedding before normalising it: the pooled ReLU features share one large positive
+    # direction that otherwise makes every picture's embedding alike early in training.
+    x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM, name="embed_bn")(x)
     outputs = L2Normalize(name="l2")(x)
     return keras.Model(inputs, outputs, name="product_embedder")

@@ -5,6 +5,7 @@ Nothing here reaches for a network: ``KERAS_HOME`` and ``TMPDIR`` point into the
 network is built from scratch (no pretrained weights).
 """
 
+import hashlib
 import os
 import tempfile
 import time
@@ -123,7 +124,7 @@ def train_recognizer(config: TrainConfig, say: Say) -> TrainResult:
         decay_steps=steps * config.epochs,
         alpha=0.02,
         warmup_target=config.learning_rate,
-        warmup_steps=min(steps, steps * config.epochs // 10),
+        warmup_steps=min(steps, max(1, steps * config.epochs // 10)),
     )
     trainer.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=5e-5), loss=cosface_loss())
     say(
@@ -147,6 +148,7 @@ def train_recognizer(config: TrainConfig, say: Say) -> TrainResult:
         callbacks=[progress.callback(keras)],
     )
     train_seconds = time.monotonic() - train_started
+    model.save(config.data_dir / "embedder.keras")  # the float model, to export or study again
 
     say("exporting int8 (full integer, uint8 input)")
     tflite = export_int8(model, config.size, _representative(data, 300, config.seed))
@@ -166,8 +168,6 @@ def train_recognizer(config: TrainConfig, say: Say) -> TrainResult:
         f"  top-1 {evaluation.top1:.3f}  top-3 {evaluation.top3:.3f}  false accepts {evaluation.false_accept:.3f}"
         f"  (right and accepted {evaluation.known_accepted:.3f}, wrong yet accepted {evaluation.known_wrong_accepted:.3f})"
     )
-    import hashlib
-
     version = config.model_version or (
         f"{datetime.now(UTC):%Y.%m.%d}-{hashlib.sha256(tflite).hexdigest()[:8]}"
     )

@@ -11,17 +11,17 @@ class TrainConfig:
     products: int = 400
     held_out: int = 80
     shots: int = 10
-    epochs: int = 20
+    epochs: int = 18
     seed: int = 0
-    size: int = 112
+    size: int = 96
     embedding_dim: int = 96
     width: float = 1.0
-    batch_size: int = 128
-    learning_rate: float = 3e-3
+    batch_size: int = 64
+    learning_rate: float = 5e-3
     distractors: int = 400
     workers: int = 1
     threads: int = 2
-    max_minutes: float = 25.0
+    max_minutes: float = 30.0
     model_version: str | None = None
 
     def command(self) -> str:
