@@ -54,7 +54,7 @@ def test_enrolled_variants_are_recognised_at_once(recognition_node: RecognitionN
     assert 0 < best["confidence"] <= 1
     assert len(answer["candidates"]) <= 3
     only = node.client.post(
-        "/recognize", params={"k": 1}, files={"image": ("s.jpg", queries("oolong-tea-1")[1], "image/jpeg")}
+        "/recognize", params={"k": 1}, files={"image": ("s.jpg", queries("oolong-tea-1")[0], "image/jpeg")}
     ).json()
     assert [c["variantId"] for c in only["candidates"]] == ["oolong-tea-1"]
 
