@@ -454,7 +454,8 @@ def kiosk_banner(settings: EdgeSettings, data_dir: Path, *, opened: bool, asked:
                        receipt number, take back some units or all of it; end of day: the X-report, then close
   receipts             {data_dir / "kiosk" / "receipts.bin"} (the ESC/POS bytes a receipt printer would get)
   scan                 掃描/Scan on the browse screen: the camera plays the stills in {data_dir / "kiosk" / "camera"}
-                       (one generated photo per product, in turn); 辨識/Look names the product in view
+                       (one generated photo per product, in turn); 辨識/Recognise names the product in view, or says
+                       it does not know it (the shipped model is unsure of a few stills: look again)
 """
 
 
