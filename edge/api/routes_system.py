@@ -5,15 +5,20 @@ backlog (``pendingOutbox``). ``/sync/status`` is staff only: per stream, what wa
 resends are for the people who run the shop.
 """
 
+import logging
+from typing import Any
+
 from fastapi import APIRouter
 
 from edge import model_files, node_state, outbox
 from edge.api.deps import NodeDep, StaffDep
 from edge.api.routes_recognition import recognition_health
+from edge.node import Node
 from edge.sync_downlink import dead_letter_count
 from models.node_api import CloudLink, Health, ModelRejection, SyncStatus
 from plumbing import VERSION
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["system"])
 
 
@@ -47,12 +52,22 @@ def health(node: NodeDep) -> Health:
     )
 
 
+def _model_rejections(node: Node) -> dict[str, dict[str, Any]]:
+    """The model files refused; none said when the node's state cannot be read (health says that)."""
+    try:
+        with node.db.read() as conn:
+            return model_files.rejections(conn)
+    except Exception:  # the sync status is still worth showing
+        log.exception("model rejections unreadable")
+        return {}
+
+
 @router.get("/sync/status")
 def sync_status(node: NodeDep, _member: StaffDep) -> SyncStatus:
     with node.db.read() as conn:
         streams = outbox.backlog(conn)
         refused = dead_letter_count(conn)
-        rejected = model_files.rejections(conn)
+    rejected = _model_rejections(node)
     acks = [s.last_ack_at for s in streams if s.last_ack_at is not None]
     return SyncStatus(
         online=node.cloud.connected,
