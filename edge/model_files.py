@@ -1,13 +1,19 @@
 """Model files the cloud ships to this node (the product recognition model): fetched, checked against their
 announcement, written atomically under ``<data dir>/models/<name>/``, and recorded in ``node_state``.
 
-What uses a model (the kiosk's recognition) reads ``installed(conn)`` for the path of the newest version.
-The previous version is kept beside it, so a bad model can be rolled back by hand.
+What uses a model (the node's recognition, ``edge.recognition.service``) reads ``installed(conn)`` for the
+path of the newest version. The previous version is kept beside it, so a bad model can be rolled back by hand.
+A file the node fetched but would not run (a bad, truncated or incompatible model) is not installed: it is
+recorded as rejected (``reject``, ``rejections``), the model before it keeps serving, and the same version is
+not fetched again. Version 0 is the model shipped with the node's code (``record_shipped``): any version the
+cloud delivers is newer.
 """
 
 import json
 import os
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection, select
 
@@ -17,6 +23,8 @@ from sync_protocol.encoding import check_fetched
 from sync_protocol.envelope import ModelAnnouncement
 
 KEY_PREFIX = "model:"
+REJECTED_PREFIX = "modelRejected:"
+SHIPPED_VERSION = 0
 KEEP_VERSIONS = 2
 
 
@@ -35,7 +43,10 @@ def versions(conn: Connection) -> dict[str, int]:
 
 
 def wants(conn: Connection, announcement: ModelAnnouncement) -> bool:
-    return versions(conn).get(announcement.name, 0) < announcement.version
+    rejected = rejections(conn).get(announcement.name)
+    if rejected and (rejected["version"], rejected["sha256"]) == (announcement.version, announcement.sha256):
+        return False  # refused once already: the same file would be refused again
+    return versions(conn).get(announcement.name, SHIPPED_VERSION - 1) < announcement.version
 
 
 def write_file(data_dir: Path, announcement: ModelAnnouncement, data: bytes) -> Path:
@@ -62,3 +73,41 @@ def record(conn: Connection, announcement: ModelAnnouncement, path: Path) -> Non
         KEY_PREFIX + announcement.name,
         json.dumps({"version": announcement.version, "path": str(path), "sha256": announcement.sha256}),
     )
+
+
+def record_shipped(conn: Connection, name: str, path: Path, sha256: str) -> None:
+    """The model shipped with the node's code serves: version 0, so any the cloud delivers is newer."""
+    node_state.put(
+        conn,
+        KEY_PREFIX + name,
+        json.dumps({"version": SHIPPED_VERSION, "path": str(path), "sha256": sha256}),
+    )
+
+
+def reject(
+    conn: Connection, name: str, version: int, sha256: str, reason: str, at: datetime, path: Path | None
+) -> None:
+    """Record that a model file was refused (the model before it keeps serving), for health and sync status."""
+    node_state.put(
+        conn,
+        REJECTED_PREFIX + name,
+        json.dumps(
+            {
+                "version": version,
+                "sha256": sha256,
+                "reason": reason[:500],
+                "at": at.isoformat(),
+                "path": str(path) if path else None,
+            }
+        ),
+    )
+
+
+def rejections(conn: Connection) -> dict[str, dict[str, Any]]:
+    """name -> {"version", "sha256", "reason", "at", "path"} of the latest model file refused, per model."""
+    rows = conn.execute(
+        select(node_state_table.c.key, node_state_table.c.value).where(
+            node_state_table.c.key.startswith(REJECTED_PREFIX)
+        )
+    )
+    return {row.key.removeprefix(REJECTED_PREFIX): json.loads(row.value) for row in rows if row.value}

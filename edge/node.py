@@ -3,11 +3,15 @@
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from edge import node_state, search_index
 from edge.db import Database
 from edge.settings import EdgeSettings
 from plumbing import Clock, utcnow
+
+if TYPE_CHECKING:  # numpy and the TFLite runtime load only where the app starts recognition
+    from edge.recognition.service import Recognizer
 
 
 @dataclass
@@ -32,6 +36,9 @@ class Node:
     device_id: str
     clock: Clock = utcnow
     cloud: CloudLinkState = field(default_factory=CloudLinkState)
+    # Product recognition, started by the app's lifespan (``edge.recognition.service``); None elsewhere (the
+    # CLI's short-lived nodes) or when recognition is off.
+    recognizer: "Recognizer | None" = None
 
     @classmethod
     def open(cls, settings: EdgeSettings, clock: Clock = utcnow) -> "Node":

@@ -60,6 +60,20 @@ class EdgeSettings(EdgestoreSettings):
         description="How long a staff login's token works (at most a shift, 8 hours); then log in again",
     )
     page_size_default: int = Field(default=20, ge=1, le=100)
+    recognition_enabled: bool = Field(
+        default=True, description="Run product recognition (POST /api/v1/recognize) with the node's model"
+    )
+    recognition_threads: int = Field(
+        default=1, ge=1, le=8, description="CPU threads the recognition model may use (the Pi has 4 cores)"
+    )
+    recognition_bundle: Path | None = Field(
+        default=None,
+        description="The model bundle served until the cloud delivers one; unset: the one shipped with the "
+        "node (edge/recognition/assets/product-recognizer.zip)",
+    )
+    recognition_max_image_bytes: int = Field(
+        default=8 * 1024 * 1024, ge=1024, description="Largest photo accepted by recognize and enroll"
+    )
 
     @property
     def database_path(self) -> Path:

@@ -63,9 +63,9 @@ class Position:
 
 
 def position(conn: Connection) -> Position:
-    return Position(
-        node_state.downlink_seq(conn), node_state.catalog_version(conn), model_files.versions(conn)
-    )
+    # The model shipped with the node (version 0) is not the cloud's: the cloud sees "none of yours".
+    delivered = {name: v for name, v in model_files.versions(conn).items() if v > model_files.SHIPPED_VERSION}
+    return Position(node_state.downlink_seq(conn), node_state.catalog_version(conn), delivered)
 
 
 def status_message(node: Node, store_id: str, *, online: bool, goodbye: bool = False) -> bytes:
@@ -227,13 +227,34 @@ def take_snapshot(node: Node, announcement: CatalogAnnouncement) -> bool:
 
 
 def take_model(node: Node, announcement: ModelAnnouncement) -> bool:
-    """Fetch and install an announced model file the node wants; True when installed. Raises
-    ``httpx.HTTPError``, ``ValueError`` or ``OSError`` when not taken."""
+    """Fetch and install an announced model file the node wants; True when installed or refused (a model the
+    node's recogniser cannot serve is recorded as rejected, ``model_files.reject``, and the one before it
+    serves on). Raises ``httpx.HTTPError``, ``ValueError`` or ``OSError`` when not taken."""
     with node.db.read() as conn:
         if not model_files.wants(conn, announcement):
             return False
     data = download(str(announcement.url), timeout_s=300)
     path = model_files.write_file(node.settings.data_dir, announcement, data)
+    if node.recognizer is not None and announcement.name == node.recognizer.model_name:
+        # A fresh interpreter, every reference embedded again, then one swap; the old model serves meanwhile
+        # and serves on if this one is refused.
+        from edge.recognition.errors import BadModel
+
+        try:
+            node.recognizer.install(path, announcement.version)
+        except BadModel as exc:
+            log.error("model %s v%s refused: %s", announcement.name, announcement.version, exc.reason)
+            with node.db.write() as conn:
+                model_files.reject(
+                    conn,
+                    announcement.name,
+                    announcement.version,
+                    announcement.sha256,
+                    exc.reason,
+                    node.now(),
+                    path,
+                )
+            return True  # judged: not fetched again
     with node.db.write() as conn:
         if model_files.wants(conn, announcement):
             model_files.record(conn, announcement, path)

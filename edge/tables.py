@@ -6,6 +6,7 @@ from sqlalchemy import (
     Column,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -230,3 +231,30 @@ z_reports = Table(
     Column("report", Text, nullable=False),  # the ZReport as made and sent, camelCase JSON; never changed
 )
 """The Z-reports this node closed (``edge.end_of_day``)."""
+
+recognition_photos = Table(
+    "recognition_photos",
+    metadata,
+    Column("photo_id", ID, primary_key=True),
+    # No foreign key: a catalog snapshot may replace the variants; a photo of one gone is ignored, and staff
+    # delete it with the variant's references.
+    Column("variant_id", ID, nullable=False, index=True),
+    Column("image", LargeBinary, nullable=False),  # JPEG, downscaled (edge.recognition.references)
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(64), nullable=True),  # the staff member who enrolled it
+)
+"""Reference photos of this store's variants, kept so a new model can embed them again."""
+
+recognition_embeddings = Table(
+    "recognition_embeddings",
+    metadata,
+    Column(
+        "photo_id",
+        ID,
+        ForeignKey("recognition_photos.photo_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("model_key", String(64), primary_key=True),  # the sha256 of the model.tflite that made it
+    Column("embedding", LargeBinary, nullable=False),  # float32 little-endian, unit length
+)
+"""Each reference photo's embedding per model (the running one's; a new one's while it is prepared)."""

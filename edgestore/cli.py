@@ -21,6 +21,8 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "cloud": ("cloud.cli", "app"),
     "demo": ("edgestore.demo", "demo"),
     "kiosk": ("kiosk_ui.cli", "kiosk"),
+    # Imports TensorFlow (the train extra) only when it runs.
+    "train-recognizer": ("edge.recognition.training.command", "train_recognizer"),
 }
 
 

@@ -291,7 +291,8 @@ And back down (the cloud's feed and catalog reach the node within a second or tw
       # a return at the counter (a manager's): goods back in stock here, the order "returned" in the
       # cloud too, its history naming who took it back ({web}/orders/$ORDER)
   curl -s -X PUT -H "Authorization: Bearer $TOKEN" --data-binary @/etc/hostname {capi}/models/product-recognizer
-  curl -s {api}/health             # "models": {{"product-recognizer": 1}}: fetched, checked, installed
+  curl -s {api}/health             # /etc/hostname is no model: "recognition": {{"rejected": {{"version": 1,
+      # "reason": ...}}}}: fetched, checked, refused; the model shipped with the node serves on
   curl -s -H "Authorization: Bearer $TOKEN" {capi}/stores/{device.store_id}/devices
       # the node's downlinkSeq (reported every minute): the store's feed is pruned up to it
 A device speaks only for its own store (docs/sync-protocol.md, "Trust"):
@@ -392,6 +393,29 @@ def prepare(
     return Prepared(seeded, device, snapshot, settings, version, credentials, team)
 
 
+def recognition_banner(node: Node, snapshot: CatalogSnapshot, settings: EdgeSettings, data_dir: Path) -> str:
+    """Enrol the store's products from generated photos (once), and say what to try."""
+    from edgestore.demo_recognition import enrol_demo_products
+
+    stills = data_dir / "kiosk" / "camera"
+    try:
+        added, model = enrol_demo_products(node, snapshot, stills)
+    except Exception as problem:  # the demo runs on without recognition
+        return f"Recognition            not ready ({problem}); the rest of the demo runs on\n"
+    if model is None:
+        return "Recognition            no model loaded at the node (GET /api/v1/recognition/status)\n"
+    api = f"http://{client_host(settings.host)}:{settings.port}/api/v1"
+    photo = stills / "latte.jpg"
+    return f"""Recognition (edge/recognition/)  model {model} (shipped with the node), each product enrolled from
+six generated photos ({added} enrolled now); one more photo of each is in {stills}
+  curl -s {api}/recognition/status
+  curl -s -F image=@{photo} {api}/recognize        # 拿鐵 Caffè latte, with its confidence
+  curl -s -F image=@ANY-OTHER-PHOTO.jpg {api}/recognize      # a thing not enrolled: "unknown": true
+  curl -s -H "Authorization: Bearer $STAFF" -F variantId=latte-1 -F images=@{photo} {api}/recognition/enroll
+  curl -s -X DELETE -H "Authorization: Bearer $STAFF" {api}/recognition/references/latte-1   # not recognised any more
+"""
+
+
 def has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
@@ -406,6 +430,8 @@ def kiosk_command(settings: EdgeSettings, data_dir: Path) -> list[str]:
         api,
         "--printer",
         f"file:{data_dir / 'kiosk' / 'receipts.bin'}",
+        "--camera",
+        f"files:{data_dir / 'kiosk' / 'camera'}",
     ]
 
 
@@ -427,6 +453,9 @@ def kiosk_banner(settings: EdgeSettings, data_dir: Path, *, opened: bool, asked:
   staff mode           店員/Staff on the attract screen: BOSS, PIN 8642 (a manager); find an order by its
                        receipt number, take back some units or all of it; end of day: the X-report, then close
   receipts             {data_dir / "kiosk" / "receipts.bin"} (the ESC/POS bytes a receipt printer would get)
+  scan                 掃描/Scan on the browse screen: the camera plays the stills in {data_dir / "kiosk" / "camera"}
+                       (one generated photo per product, in turn); 辨識/Recognise names the product in view, or says
+                       it does not know it (the shipped model is unsure of a few stills: look again)
 """
 
 
@@ -562,6 +591,7 @@ def demo(
                 staff=ready.staff,
             )
         )
+        typer.echo(recognition_banner(served[1].app.state.node, snapshot, settings, data_dir))
         kiosk_window = _open_kiosk(settings, data_dir) if kiosk and has_display() else None
         typer.echo(kiosk_banner(settings, data_dir, opened=kiosk_window is not None, asked=kiosk))
         failed = not _serve_until_stopped(served)

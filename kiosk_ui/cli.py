@@ -21,10 +21,14 @@ def kiosk(
     printer: Annotated[
         str | None, typer.Option(help="Receipt printer: file:PATH, network:HOST[:PORT] or usb:VID:PID")
     ] = None,
+    camera: Annotated[
+        str | None,
+        typer.Option(help="The scan camera: pi (picamera2), v4l2:0 (OpenCV) or files:FOLDER (stills)"),
+    ] = None,
 ) -> None:
     """The touchscreen self-checkout (a thin client of the node: it keeps selling while the store is offline)."""
     try:
-        options = KioskOptions(edge_url, parse_size(size), fullscreen, lang, theme, printer)
+        options = KioskOptions(edge_url, parse_size(size), fullscreen, lang, theme, printer, camera)
         if lang not in LOCALES:
             raise ValueError(f"--lang {lang!r}: one of {', '.join(LOCALES)}")
         run_kiosk(options)

@@ -25,6 +25,7 @@ class KioskOptions:
     locale: str = "zh-TW"
     theme: ThemeName = ThemeName.DARK
     printer: str | None = None  # file:PATH, network:HOST[:PORT], usb:VID:PID
+    camera: str | None = None  # pi, v4l2:INDEX, v4l2:/dev/videoN, files:FOLDER (kiosk_ui.hardware.camera)
     home: Path = Path.home() / ".edgestore" / "kiosk"
 
 
@@ -39,17 +40,22 @@ def parse_size(text: str) -> tuple[int, int]:
 def build_app(options: KioskOptions, terminal: PaymentTerminal | None = None) -> "KioskApp":
     """The app, ready to ``run()``; Kivy must already be set up (``prepare_kivy``)."""
     from kiosk_ui.app import KioskApp
+    from kiosk_ui.hardware.camera import camera_from
     from kiosk_ui.viewmodels.kiosk import Kiosk
+    from kiosk_ui.viewmodels.scan import NodeRecognizer
     from node_client import NodeClient
 
     if options.locale not in LOCALES:
         raise ValueError(f"language {options.locale!r}: one of {', '.join(LOCALES)}")
+    node = NodeClient(options.edge_url)
     kiosk = Kiosk(
-        node=NodeClient(options.edge_url),
+        node=node,
         terminal=terminal or SimulatedTerminal(delay_s=2.0),
         printer=receipt_printer(options.printer) if options.printer else None,
         now=utcnow,
         locale=options.locale,
+        camera=camera_from(options.camera) if options.camera else None,
+        recognizer=NodeRecognizer(node),
     )
     return KioskApp(kiosk, fonts=kiosk_fonts(), theme=options.theme, size=options.size)
 

@@ -197,6 +197,28 @@ class CloudLink(CamelModel):
     last_contact_at: AwareDatetime | None
 
 
+class ModelRejection(CamelModel):
+    """A model file the node fetched and refused (bad, truncated or incompatible): the one before it serves on,
+    and this version is not fetched again."""
+
+    name: str = Field(description="The model's name (product-recognizer)")
+    version: int = Field(description="The refused file's version, as the cloud announced it")
+    sha256: str
+    reason: str = Field(description="Why, for people (not a stable code)")
+    at: AwareDatetime = Field(description="When the node refused it")
+
+
+class RecognitionHealth(CamelModel):
+    loaded: bool = Field(description="A recognition model serves: the kiosk may offer scanning")
+    model_version: str | None = Field(description="The serving model's label (its model.json modelVersion)")
+    model_file_version: int | None = Field(
+        description="The serving model file's version: 0 the one shipped with the node, else the cloud's"
+    )
+    rejected: ModelRejection | None = Field(
+        default=None, description="The latest model file refused, when it is newer than the serving one"
+    )
+
+
 class Health(CamelModel):
     status: str = Field(description="ok or degraded")
     version: str
@@ -208,7 +230,11 @@ class Health(CamelModel):
     cloud: CloudLink
     pending_outbox: int
     models: dict[str, int] = Field(
-        default={}, description="Model files held (name -> version), from the cloud"
+        default={},
+        description="Model files held (name -> version), from the cloud (0: shipped with the node)",
+    )
+    recognition: RecognitionHealth | None = Field(
+        default=None, description="Product recognition at this node; null where the node runs none"
     )
 
 
@@ -233,6 +259,9 @@ class SyncStatus(CamelModel):
         default=0,
         description="Batches sent again for want of an ack since the last ack came: the cloud is slow or failing",
     )
+    model_rejections: list[ModelRejection] = Field(
+        default=[], description="Model files refused, the latest per model (the one before serves on)"
+    )
 
 
 class StaffLogin(CamelModel):
@@ -256,6 +285,46 @@ class StaffSession(StaffPublic):
     its hash)."""
 
     token: str
+
+
+class RecognitionCandidate(CamelModel):
+    variant_id: str
+    product_id: str
+    name: str = Field(description="The product's name (zh-TW), with the variant's when it is not the default")
+    name_en: str = Field("", description="The same in English, empty when there is none")
+    confidence: float = Field(ge=0, le=1, description="Calibrated probability that this is the product")
+
+
+class RecognitionResult(CamelModel):
+    """What ``POST /recognize`` saw: up to k variants, most likely first; none, and ``unknown``, when the
+    best match is below the model's threshold."""
+
+    candidates: list[RecognitionCandidate]
+    unknown: bool
+    model_version: str
+    latency_ms: float = Field(description="Time the node spent on the request (decode, model, search)")
+
+
+class EnrollmentResult(CamelModel):
+    variant_id: str
+    added: int = Field(description="Reference photos added now")
+    references: int = Field(description="Reference photos the variant has in all")
+
+
+class ReferencesDeleted(CamelModel):
+    variant_id: str
+    deleted: int = Field(description="Reference photos forgotten (0: the variant had none)")
+
+
+class RecognitionStatus(CamelModel):
+    loaded: bool
+    model_version: str | None
+    model_file_version: int | None
+    embedding_dim: int | None
+    threshold: float | None = Field(description="Cosine similarity below which a photo is unknown")
+    enrolled_variants: int = Field(description="Variants with at least one reference photo")
+    reference_count: int = Field(description="Reference photos embedded by the serving model")
+    rejected: ModelRejection | None = None
 
 
 CartCreate.model_rebuild()

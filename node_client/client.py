@@ -28,10 +28,14 @@ from models.node_api import (
     CartQuote,
     CheckoutRequest,
     EndOfDayClose,
+    EnrollmentResult,
     Health,
     Page,
     ProductPublic,
     ProductSummary,
+    RecognitionResult,
+    RecognitionStatus,
+    ReferencesDeleted,
     ReturnItemRequest,
     ReturnRequest,
     StaffLogin,
@@ -68,6 +72,10 @@ _RETURN = TypeAdapter(OrderReturn)
 _X_REPORT = TypeAdapter(XReport)
 _Z_REPORT = TypeAdapter(ZReport)
 _Z_REPORTS = TypeAdapter(Page[ZReport])
+_RECOGNITION = TypeAdapter(RecognitionResult)
+_RECOGNITION_STATUS = TypeAdapter(RecognitionStatus)
+_ENROLLMENT = TypeAdapter(EnrollmentResult)
+_REFERENCES_DELETED = TypeAdapter(ReferencesDeleted)
 
 
 def api_root(base_url: str) -> str:
@@ -325,6 +333,39 @@ class NodeClient:
 
     def iter_z_reports(self, *, page_size: int = 100) -> Iterator[ZReport]:
         return _every_item(lambda cursor: self.z_reports(cursor=cursor, limit=page_size))
+
+    # recognition: recognize is a shopper's call; enrolling and deleting references need a staff token
+
+    def recognize(
+        self, image: bytes, *, k: int | None = None, content_type: str = "image/jpeg"
+    ) -> RecognitionResult:
+        """What product a photo (JPEG, PNG or WebP bytes) shows: up to ``k`` (node default 3) candidates, most
+        likely first, or ``unknown`` with none. Retried like a read (it changes nothing). ``NotReady`` (503
+        ``modelNotLoaded``) while no model serves, ``Invalid`` (``notAnImage``), ``TooLarge``
+        (``imageTooLarge``)."""
+        params = {"k": k} if k is not None else {}
+        files = {"image": ("image", image, content_type)}
+        response = self._request("POST", "/recognize", idempotent=True, params=params, files=files)
+        return _parse(_RECOGNITION, response)
+
+    def enroll(self, variant_id: str, images: Iterable[bytes]) -> EnrollmentResult:
+        """Keep photos of a variant as its references (a staff token; about six photos from a few sides): it
+        is recognised at once. ``NotFound`` (``variantNotFound``); sent once (a repeat would add the photos
+        twice)."""
+        files = [("images", (f"{n}.jpg", data, "image/jpeg")) for n, data in enumerate(images)]
+        response = self._request(
+            "POST", "/recognition/enroll", idempotent=False, data={"variantId": variant_id}, files=files
+        )
+        return _parse(_ENROLLMENT, response)
+
+    def delete_references(self, variant_id: str) -> ReferencesDeleted:
+        """Forget a variant's reference photos (a staff token): it is no longer recognised."""
+        path = f"/recognition/references/{_segment(variant_id)}"
+        return _parse(_REFERENCES_DELETED, self._request("DELETE", path, idempotent=True))
+
+    def recognition_status(self) -> RecognitionStatus:
+        """The serving model (version, threshold), what is enrolled, and the latest model file refused."""
+        return self._get(_RECOGNITION_STATUS, "/recognition/status")
 
     # the wire
 

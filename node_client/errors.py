@@ -91,6 +91,10 @@ class Invalid(NodeError):
         return field if isinstance(field, str) else None
 
 
+class TooLarge(NodeError):
+    """413: ``imageTooLarge``, a photo over the node's limit (``limit`` in bytes in ``details``)."""
+
+
 class TooMany(NodeError):
     """429: too many attempts; ``retry_after`` says when a try may go again."""
 
@@ -100,11 +104,17 @@ class Busy(NodeError):
     request may be sent again (``retry_after`` says when); the client does so itself where it is safe."""
 
 
+class NotReady(Busy):
+    """503 ``modelNotLoaded``: no recognition model serves at the node yet (it is loading one, or has none):
+    recognition is not offered until ``Health.recognition.loaded``."""
+
+
 _FAMILIES: dict[int, type[NodeError]] = {
     401: Unauthenticated,
     403: Forbidden,
     404: NotFound,
     409: Conflict,
+    413: TooLarge,
     422: Invalid,
     429: TooMany,
     503: Busy,
@@ -122,6 +132,8 @@ def error_for(response: httpx.Response) -> NodeError:
         details = {k: v for k, v in error.items() if k not in ("code", "message")}
     except (ValueError, KeyError, TypeError):
         code, message, details = "httpError", response.text[:200] or response.reason_phrase, {}
+    if family is Busy and code == "modelNotLoaded":
+        family = NotReady
     return family(response.status_code, str(code), str(message), details, retry_after)
 
 

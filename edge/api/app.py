@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -12,6 +13,7 @@ from edge.api import (
     routes_catalog,
     routes_end_of_day,
     routes_orders,
+    routes_recognition,
     routes_staff,
     routes_system,
 )
@@ -36,6 +38,25 @@ async def _when_store_known(node: Node, start: Callable[[str], None]) -> None:
             return
 
 
+def start_recognition(node: Node) -> threading.Thread | None:
+    """Give the node its recogniser and load its model in the background: the node serves at once, and
+    recognition answers ``503 modelNotLoaded`` (health: ``recognition.loaded`` false) until the model is in."""
+    if not node.settings.recognition_enabled:
+        return None
+    from edge.recognition.service import SHIPPED_BUNDLE, Recognizer  # numpy and the runtime, only here
+
+    recognizer = Recognizer(
+        node.db,
+        node.now,
+        threads=node.settings.recognition_threads,
+        shipped_bundle=node.settings.recognition_bundle or SHIPPED_BUNDLE,
+    )
+    node.recognizer = recognizer
+    loading = threading.Thread(target=recognizer.start, name="recognition-start", daemon=True)
+    loading.start()
+    return loading
+
+
 def create_app(settings: EdgeSettings, clock: Clock = utcnow) -> FastAPI:
     """Build the app; the node (database, migrations, identity) opens in the lifespan and closes with it."""
 
@@ -43,6 +64,7 @@ def create_app(settings: EdgeSettings, clock: Clock = utcnow) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         node = Node.open(settings, clock)
         app.state.node = node
+        loading = start_recognition(node)
         agents: list[SyncAgent] = []
         waiting: asyncio.Task[None] | None = None
 
@@ -75,12 +97,15 @@ def create_app(settings: EdgeSettings, clock: Clock = utcnow) -> FastAPI:
                     await waiting
             for agent in agents:
                 agent.stop()
+            if loading is not None:
+                loading.join()
             node.close()
 
     app = FastAPI(
         title="edgestore store node",
         version=VERSION,
-        summary="The store's offline-first API: catalog, carts, checkout, orders, staff login, end of day.",
+        summary="The store's offline-first API: catalog, carts, checkout, orders, staff login, end of day, "
+        "product recognition.",
         lifespan=lifespan,
         docs_url="/docs",
         openapi_url=f"{API_PREFIX}/openapi.json",
@@ -94,6 +119,7 @@ def create_app(settings: EdgeSettings, clock: Clock = utcnow) -> FastAPI:
         routes_orders,
         routes_staff,
         routes_end_of_day,
+        routes_recognition,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     return app

@@ -67,6 +67,7 @@ ManagerDep = Annotated[StaffMember, Security(current_staff, scopes=[StaffRole.MA
 CartIdPath = Annotated[str, Path(alias="cartId", pattern=ULID_PATTERN, description="A cart id (ULID)")]
 OrderIdPath = Annotated[str, Path(alias="orderId", pattern=ULID_PATTERN, description="An order id (ULID)")]
 ItemIdPath = Annotated[str, Path(alias="itemId", pattern=ULID_PATTERN, description="A cart line id (ULID)")]
+VariantIdPath = Annotated[str, Path(alias="variantId", pattern=CATALOG_ID_PATTERN, max_length=64)]
 ProductIdPath = Annotated[str, Path(alias="productId", pattern=CATALOG_ID_PATTERN, max_length=64)]
 # No max_length: decode_cursor refuses an over-long cursor as invalidCursor, like any other it did not make.
 CursorQuery = Annotated[str | None, Query(description="nextCursor of the previous page")]

@@ -5,26 +5,35 @@ backlog (``pendingOutbox``). ``/sync/status`` is staff only: per stream, what wa
 resends are for the people who run the shop.
 """
 
+import logging
+from typing import Any
+
 from fastapi import APIRouter
 
 from edge import model_files, node_state, outbox
 from edge.api.deps import NodeDep, StaffDep
+from edge.api.routes_recognition import recognition_health
+from edge.node import Node
 from edge.sync_downlink import dead_letter_count
-from models.node_api import CloudLink, Health, SyncStatus
+from models.node_api import CloudLink, Health, ModelRejection, SyncStatus
 from plumbing import VERSION
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["system"])
 
 
 @router.get("/health")
 def health(node: NodeDep) -> Health:
     database_ok, pending, store_id, catalog_version, models = False, 0, None, None, {}
+    recognition = None
     try:
         with node.db.read() as conn:
             pending = outbox.pending_count(conn)
             store_id = node_state.get(conn, node_state.STORE_ID)
             catalog_version = node_state.catalog_version(conn)
             models = model_files.versions(conn)
+            if node.recognizer is not None:
+                recognition = recognition_health(node, conn)
         database_ok = True
     except Exception:  # health reports an unreadable database instead of failing
         database_ok = False
@@ -39,7 +48,18 @@ def health(node: NodeDep) -> Health:
         cloud=CloudLink(connected=node.cloud.connected, last_contact_at=node.cloud.last_contact_at),
         pending_outbox=pending,
         models=models,
+        recognition=recognition,
     )
+
+
+def _model_rejections(node: Node) -> dict[str, dict[str, Any]]:
+    """The model files refused; none said when the node's state cannot be read (health says that)."""
+    try:
+        with node.db.read() as conn:
+            return model_files.rejections(conn)
+    except Exception:  # the sync status is still worth showing
+        log.exception("model rejections unreadable")
+        return {}
 
 
 @router.get("/sync/status")
@@ -47,6 +67,7 @@ def sync_status(node: NodeDep, _member: StaffDep) -> SyncStatus:
     with node.db.read() as conn:
         streams = outbox.backlog(conn)
         refused = dead_letter_count(conn)
+    rejected = _model_rejections(node)
     acks = [s.last_ack_at for s in streams if s.last_ack_at is not None]
     return SyncStatus(
         online=node.cloud.connected,
@@ -56,4 +77,14 @@ def sync_status(node: NodeDep, _member: StaffDep) -> SyncStatus:
         dead_letters=refused,
         waiting_for_ack_since=node.cloud.waiting_for_ack_since,
         resends=node.cloud.resends,
+        model_rejections=[
+            ModelRejection(
+                name=name,
+                version=int(r["version"]),
+                sha256=str(r["sha256"]),
+                reason=str(r["reason"]),
+                at=r["at"],
+            )
+            for name, r in sorted(rejected.items())
+        ],
     )

@@ -64,6 +64,10 @@ class ScanScreen(KioskScreen):
             side.add_widget(
                 button(words("scan.look"), self.look, app.palette, app.sizes, accent=True, name="look")
             )
+            if scan.unknown:
+                side.add_widget(
+                    Text(words("scan.unknown"), size=app.sizes.body, colour=app.palette.muted, lines=2)
+                )
             for candidate in scan.candidates:
                 side.add_widget(
                     button(

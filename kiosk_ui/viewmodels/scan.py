@@ -2,8 +2,9 @@
 and a tap adds one (or "not this" goes back to browsing).
 
 The scan button shows only while the node reports a loaded recognition model (``Session.can_scan``). The
-recogniser itself is the node's (the recognition issue builds it); until a ``Recognizer`` is given, the
-screen shows the camera and says that recognition is not ready, and the shopper browses instead.
+recogniser is the node's (``POST /api/v1/recognize`` through ``node_client``): ``NodeRecognizer``. When the
+node does not know what it sees, ``Scan.unknown`` is set and the screen says "not recognised"; until a
+``Recognizer`` is given (no node model), the screen shows the camera and says recognition is not ready.
 """
 
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from typing import Protocol
 
 from kiosk_ui.hardware.camera import Camera
 from kiosk_ui.viewmodels.observable import Observable
+from models.node_api import RecognitionResult
 
 TOP = 3
 
@@ -21,10 +23,46 @@ class Candidate:
     name: str
     name_en: str
     score: float  # 0..1, the recogniser's confidence
+    variant_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What the recogniser made of one still: its candidates, or none and ``unknown``."""
+
+    candidates: list[Candidate]
+    unknown: bool
 
 
 class Recognizer(Protocol):
-    def recognize(self, image: bytes) -> list[Candidate]: ...
+    def recognize(self, image: bytes) -> Seen: ...
+
+
+class RecognizeApi(Protocol):
+    """The one call of the node's client a ``NodeRecognizer`` needs (``node_client.NodeClient`` has it)."""
+
+    def recognize(
+        self, image: bytes, *, k: int | None = None, content_type: str = "image/jpeg"
+    ) -> RecognitionResult: ...
+
+
+class NodeRecognizer:
+    """The node's recogniser, over its API: candidates with the catalog's names, or ``unknown``."""
+
+    def __init__(self, node: RecognizeApi, top: int = TOP) -> None:
+        self.node, self.top = node, top
+
+    def recognize(self, image: bytes) -> Seen:
+        result = self.node.recognize(image, k=self.top)
+        if result.unknown:
+            return Seen([], unknown=True)
+        return Seen(
+            [
+                Candidate(c.product_id, c.name, c.name_en, c.confidence, variant_id=c.variant_id)
+                for c in result.candidates
+            ],
+            unknown=not result.candidates,
+        )
 
 
 class Scan(Observable):
@@ -33,6 +71,7 @@ class Scan(Observable):
         self.camera, self.recognizer = camera, recognizer
         self.frame: bytes | None = None
         self.candidates: list[Candidate] = []
+        self.unknown = False  # the last look recognised nothing: the screen says "not recognised"
         self.looking = False
 
     @property
@@ -42,7 +81,7 @@ class Scan(Observable):
     def start(self) -> None:
         self.camera.start()
         self.looking = True
-        self.candidates = []
+        self.candidates, self.unknown = [], False
         self.changed()
 
     def capture(self) -> bytes:
@@ -52,11 +91,14 @@ class Scan(Observable):
         return self.frame
 
     def look(self) -> list[Candidate]:
-        """What the recogniser sees in the last still: its best ``TOP``, most likely first."""
+        """What the recogniser sees in the last still: its best ``TOP``, most likely first (none, and
+        ``unknown``, when it does not know the product)."""
         if self.recognizer is None:
             return []
         frame = self.frame if self.frame is not None else self.capture()
-        self.candidates = sorted(self.recognizer.recognize(frame), key=lambda c: -c.score)[:TOP]
+        seen = self.recognizer.recognize(frame)
+        self.candidates = sorted(seen.candidates, key=lambda c: -c.score)[:TOP]
+        self.unknown = seen.unknown or not self.candidates
         self.changed()
         return self.candidates
 

@@ -67,5 +67,10 @@ class Session(Observable):
 
     @property
     def can_scan(self) -> bool:
-        """The scan button shows only while the node holds a recognition model."""
-        return bool(self.health and self.health.models.get("product-recognizer"))
+        """The scan button shows only while the node reports a loaded recognition model."""
+        if self.health is None:
+            return False
+        if self.health.recognition is not None:
+            return self.health.recognition.loaded
+        # A node from before recognition served models (issue 18): one that holds the model file.
+        return bool(self.health.models.get("product-recognizer"))

@@ -3,7 +3,11 @@ follows catalog deltas and the store feed (restocks, dashboard transitions); 500
 broker is down and a cloud restock meanwhile converge exactly once; a refund in the cloud and a return at
 the store made concurrently settle on the same status and stock on both sides."""
 
+import hashlib
+import io
+import json
 import os
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -15,6 +19,7 @@ import pytest
 
 from cloud.sync_service import SyncService
 from edge.api.app import create_app as create_edge_app
+from edge.recognition.service import SHIPPED_BUNDLE
 from edge.settings import EdgeSettings
 from plumbing import ServedApp, serve_in_thread
 from sync_protocol.mqtt_link import MqttLink
@@ -287,7 +292,9 @@ def test_a_model_file_published_in_the_cloud_reaches_the_node_checked_and_versio
     cloud_server: CloudServer, seller: httpx.Client, tmp_path
 ):
     store = seller.post("/stores", json={"name": "信義店"}).json()["storeId"]
-    first, second = os.urandom(300_000), os.urandom(200_000)
+    # Real bundles (the node loads what it installs): the shipped one, then another model file of it.
+    first = SHIPPED_BUNDLE.read_bytes()
+    second = _another_model(first, "cloud-2")
     r = seller.put("/models/product-recognizer", content=first)
     assert r.status_code == 200, r.text
     assert r.json()["version"] == 1
@@ -303,7 +310,31 @@ def test_a_model_file_published_in_the_cloud_reaches_the_node_checked_and_versio
         wait_for(lambda: held() == {"product-recognizer": 2}, what="the new version at the node")
         assert next(folder.glob("2-*.bin")).read_bytes() == second
         assert len(list(folder.glob("*.bin"))) == 2  # the previous version stays for a rollback
-    assert [m["version"] for m in seller.get("/models").json()] == [2]
+        wait_for(
+            lambda: node.kiosk.get("/recognition/status").json()["modelVersion"] == "cloud-2",
+            what="the new model serving",
+        )
+        # A file that is no model: refused, reported, and the model before it serves on.
+        assert seller.put("/models/product-recognizer", content=os.urandom(1000)).json()["version"] == 3
+        wait_for(
+            lambda: (node.kiosk.get("/health").json()["recognition"]["rejected"] or {}).get("version") == 3,
+            what="the refusal reported",
+        )
+        assert held() == {"product-recognizer": 2}
+        assert node.kiosk.get("/recognition/status").json()["modelVersion"] == "cloud-2"
+    assert [m["version"] for m in seller.get("/models").json()] == [3]
+
+
+def _another_model(bundle: bytes, label: str) -> bytes:
+    """The bundle with another label and other bytes (padding the flatbuffer keeps it loadable)."""
+    with zipfile.ZipFile(io.BytesIO(bundle)) as archive:
+        meta, tflite = json.loads(archive.read("model.json")), archive.read("model.tflite") + bytes(64)
+    meta |= {"modelVersion": label, "tfliteSha256": hashlib.sha256(tflite).hexdigest()}
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("model.json", json.dumps(meta))
+        archive.writestr("model.tflite", tflite)
+    return out.getvalue()
 
 
 def test_bad_model_uploads_are_refused(seller: httpx.Client):

@@ -28,6 +28,7 @@ def test_hostile_values_in_every_parameter_and_field_of_every_operation(edge: Ed
         "productId": "bubble-tea",
         "orderId": order["orderId"],
         "number": "1",
+        "variantId": "latte-1",
     }
     bodies = {
         f"POST {PREFIX}/carts": {"items": [{"variantId": "bubble-tea-1", "quantity": 1}]},

@@ -49,6 +49,7 @@ def test_every_route_is_open_or_asks_for_the_right_staff(edge: EdgeServer):
         "productId": "bubble-tea",
         "orderId": orders[0]["orderId"],
         "number": 1,
+        "variantId": "latte-1",
     }
     bodies = {
         "POST /carts": {"items": [{"variantId": "bubble-tea-1", "quantity": 1}]},
@@ -105,6 +106,7 @@ def test_every_route_is_open_or_asks_for_the_right_staff(edge: EdgeServer):
                     assert allowed.status_code not in (401, 403), (key, value, allowed.text)
     # What the node's API documents (docs/edge-api.md): shoppers' routes open, the shop's business staff's.
     assert sorted(protected) == [
+        "DELETE /recognition/references/{variantId}",
         "GET /end-of-day",
         "GET /end-of-day/preview",
         "GET /end-of-day/{number}",
@@ -115,9 +117,12 @@ def test_every_route_is_open_or_asks_for_the_right_staff(edge: EdgeServer):
         "POST /end-of-day",
         "POST /orders/{orderId}/returns",
         "POST /orders/{orderId}/transitions",
+        "POST /recognition/enroll",
         "POST /staff/logout",
     ]
     assert "GET /health" in open_
     assert "POST /staff/login" in open_
     assert "POST /carts/{cartId}/checkout" in open_
     assert "GET /catalog/products" in open_
+    assert "POST /recognize" in open_  # a shopper's, like the catalog
+    assert "GET /recognition/status" in open_

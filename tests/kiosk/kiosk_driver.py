@@ -134,7 +134,7 @@ class Driver:
         return (self.out / f"done-{name}").exists()
 
     def do_go(self, screen: str) -> bool:
-        """Straight to a screen no touch reaches in this setup (scan, without a recognition model)."""
+        """Straight to a screen no touch reaches in this setup."""
         self.app.go(screen)
         return True
 
@@ -154,16 +154,19 @@ def build_app(script: dict[str, Any]) -> Any:
     from kiosk_ui.hardware.printer import receipt_printer
     from kiosk_ui.theme import ThemeName
     from kiosk_ui.viewmodels.kiosk import Kiosk
+    from kiosk_ui.viewmodels.scan import NodeRecognizer
     from node_client import NodeClient
     from plumbing.clock import utcnow
 
+    node = NodeClient(script["edgeUrl"], retries=1)
     kiosk = Kiosk(
-        node=NodeClient(script["edgeUrl"], retries=1),
+        node=node,
         terminal=SimulatedTerminal([Outcome(o) for o in script.get("terminal", [])], delay_s=0.3),
         printer=receipt_printer(script["printer"]) if script.get("printer") else None,
         now=utcnow,
         locale=script.get("locale", "zh-TW"),
         camera=FileCamera(Path(script["camera"])) if script.get("camera") else None,
+        recognizer=NodeRecognizer(node) if script.get("recognize") else None,
     )
     return KioskApp(
         kiosk, fonts=kiosk_fonts(), theme=ThemeName(script.get("theme", "dark")), size=tuple(script["size"])

@@ -108,3 +108,28 @@ def test_the_scan_view_model_previews_the_camera_and_waits_for_a_recogniser(tmp_
     assert scan.look() == []
     scan.stop()
     assert not scan.looking
+
+
+def test_the_camera_option_names_a_camera(tmp_path: Path):
+    from kiosk_ui.hardware.camera import OpenCvCamera, PiCamera, camera_from
+
+    assert isinstance(camera_from("pi"), PiCamera)
+    opencv = camera_from("v4l2:2")
+    assert isinstance(opencv, OpenCvCamera)
+    assert opencv.device == 2
+    assert camera_from("v4l2:/dev/video5").device == "/dev/video5"  # type: ignore[attr-defined]
+    files = camera_from(f"files:{tmp_path}")
+    assert isinstance(files, FileCamera)
+    assert files.folder == tmp_path
+    for wrong in ("", "usb", "files:", "pi:0"):
+        with pytest.raises(ValueError, match="camera"):
+            camera_from(wrong)
+
+
+def test_an_opencv_camera_that_is_not_there_says_so(tmp_path: Path):
+    from kiosk_ui.hardware.camera import CameraUnavailable, OpenCvCamera
+
+    camera = OpenCvCamera(str(tmp_path / "no-such-video-device"))
+    with pytest.raises(CameraUnavailable, match="no camera"):
+        camera.start()
+    camera.stop()

@@ -2,6 +2,7 @@
 way from the attract screen to the receipt, and what the screens say on the way."""
 
 import threading
+import time
 from pathlib import Path
 
 from PIL import Image
@@ -159,27 +160,34 @@ def test_a_declined_card_says_so_and_the_next_tap_pays_in_english(
     assert order["total"] == 65
 
 
-def test_the_scan_screen_shows_the_camera_and_sends_the_shopper_to_browse(
+def test_the_scan_screen_shows_the_camera_says_what_it_does_not_know_and_goes_back_to_browse(
     display: str, edge: EdgeServer, tmp_path: Path
 ):
     stills = tmp_path / "stills"
     stills.mkdir()
     Image.new("RGB", (320, 240), "orange").save(stills / "held-up.jpg")
+    deadline = time.monotonic() + 60
+    while not edge.client.get("/recognition/status").json()["loaded"]:  # the node loads its model
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
     seen = run_kiosk(
         display,
         {
             "edgeUrl": edge.base_url,
             "size": [800, 480],
             "camera": str(stills),
+            "recognize": True,
             "steps": [
                 {"screen": "attract"},
                 {"tap": "start"},
                 {"screen": "browse"},
                 {"texts": "browse"},
-                {"go": "scan"},
+                {"tap": "scan"},
                 {"screen": "scan"},
                 {"wait": 1.2},
                 {"shot": "scan.png"},
+                {"tap": "look"},
+                {"wait": 1.0},
                 {"texts": "scan"},
                 {"tap": "notThis"},
                 {"screen": "browse"},
@@ -187,9 +195,9 @@ def test_the_scan_screen_shows_the_camera_and_sends_the_shopper_to_browse(
         },
         tmp_path / "run",
     )
-    # no recognition model on this node: no scan button, and the screen says so
-    assert "掃描" not in seen["texts"]["browse"]
-    assert "商品辨識尚未就緒，請改用搜尋" in seen["texts"]["scan"]
+    # the node has a model: the scan button shows; an orange card is no product it knows
+    assert "掃描" in seen["texts"]["browse"]
+    assert "認不出這件商品：換個角度再試，或改用搜尋" in seen["texts"]["scan"]
     shot = Image.open(tmp_path / "run" / "scan.png").convert("RGB")
     orange = sum(1 for r, g, b in shot.get_flattened_data() if r > 200 and 100 < g < 190 and b < 60)
     assert orange > 10_000  # the camera's still is on the screen
