@@ -694,7 +694,9 @@ class ModelFileVersion(ModelFilePublic):
 
 
 class ModelRollback(CamelModel):
-    to_version: int = Field(ge=1, description="The older version to serve again (published anew as the next)")
+    to_version: StrictInt = Field(
+        ge=1, description="The older version to serve again (published anew as the next)"
+    )
 
 
 class SyncIngestStatus(CamelModel):
