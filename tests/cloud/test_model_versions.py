@@ -14,9 +14,9 @@ import pytest
 from cloud.sync_service import SyncService
 from sync_protocol.encoding import encode
 from sync_protocol.envelope import MODEL_REFUSALS_SCHEMA_VERSION, DeviceStatus, ModelRefusal
-from sync_protocol.mqtt_link import MqttLink, MqttSettings
+from sync_protocol.mqtt_link import MqttLink
 from sync_protocol.topics import Topics
-from tests.cloud.conftest import CloudServer, cloud_broker, cloud_mqtt
+from tests.cloud.conftest import CloudServer, cloud_broker, cloud_mqtt, device_mqtt
 from tests.cloud.test_dashboard_pages import browser, csrf_of, signup_and_login
 
 MODEL = "product-recognizer"
@@ -65,15 +65,8 @@ def test_a_nodes_status_says_what_it_serves_and_refuses_and_the_bell_rings_once(
     refused = publish(seller, bad)
     broker = cloud_broker(cloud_server, tmp_path / "broker").start()
     service = SyncService(cloud_server.cloud, cloud_mqtt(broker), cloud_server.clock)
-    creds = device["mqtt"]
     node = MqttLink(
-        MqttSettings(
-            host="127.0.0.1",
-            port=broker.port,
-            client_id=creds["clientId"],
-            username=creds["username"],
-            password=creds["password"],
-        ),
+        device_mqtt(broker, device),
         lambda topic, data: None,
     )
     status = DeviceStatus(
