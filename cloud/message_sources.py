@@ -47,6 +47,7 @@ VALIDATION_ERRORS = (
 # service's own English message on English pages and a generic one on zh-TW pages.
 ERROR_CODES = (
     "accountTaken",
+    "alreadyNewest",
     "brandExists",
     "corruptImage",
     "couponCodeTaken",
@@ -73,6 +74,7 @@ ERROR_CODES = (
 FIELD_LABELS = (
     "account",
     "address",
+    "bundle",
     "attr_name",
     "attributes",
     "brand_id",

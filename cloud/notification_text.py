@@ -136,6 +136,17 @@ def _return_conflict(tr: Translator, p: Params) -> tuple[str, str]:
     return title, tr("notice.returnConflict.body")
 
 
+def _model_refused(tr: Translator, p: Params) -> tuple[str, str]:
+    title = tr(
+        "notice.modelRefused.title",
+        name=p["name"],
+        version=p["version"],
+        device=p["deviceName"] or tr("notice.aNode"),
+        store=p["storeName"],
+    )
+    return title, tr("notice.modelRefused.body", reason=p["reason"])
+
+
 _WORDS: dict[NotificationKind, Callable[[Translator, Params], tuple[str, str]]] = {
     NotificationKind.NEW_ORDER: _new_order,
     NotificationKind.NEGATIVE_STOCK: _negative_stock,
@@ -149,6 +160,7 @@ _WORDS: dict[NotificationKind, Callable[[Translator, Params], tuple[str, str]]] 
     NotificationKind.COUPON_REUSED: _coupon_reused,
     NotificationKind.CASH_SHORT: _cash_short,
     NotificationKind.RETURN_CONFLICT: _return_conflict,
+    NotificationKind.MODEL_REFUSED: _model_refused,
 }
 
 

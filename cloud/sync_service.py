@@ -21,8 +21,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 
 from cloud import model_files, notifications, store_catalog, sync_downlink
 from cloud.failures import Failure, failure_of
@@ -31,7 +32,7 @@ from cloud.sync_uplink import dead_letter, handle_uplink
 from cloud.tables import devices, stores
 from models.cloud_api import NotificationKind
 from sync_protocol.encoding import decode_status, encode
-from sync_protocol.envelope import Ack, CatalogAnnouncement, CatalogDelta
+from sync_protocol.envelope import Ack, CatalogAnnouncement, CatalogDelta, DeviceStatus
 from sync_protocol.errors import InvalidTopic, MessageRejected
 from sync_protocol.mqtt_link import MqttLink, MqttSettings
 from sync_protocol.streams import DownlinkKind
@@ -288,6 +289,41 @@ class SyncService:
             return ack
         return None  # pragma: no cover - the loop returns on its last pass
 
+    @staticmethod
+    def _models_said(
+        conn: Connection,
+        parsed: StatusTopic,
+        device: Any,
+        status: DeviceStatus,
+        topic: str,
+        data: bytes,
+        now: datetime,
+    ) -> None:
+        """What an online node serves and refused (``cloud.model_files.record_status``); a refusal of a file
+        its seller never published is dead-lettered, and the rest of the status counts."""
+        unknown = model_files.record_status(
+            conn,
+            seller_id=device.seller_id,
+            store_id=parsed.store_id,
+            device_id=parsed.device_id,
+            serving=dict(status.models),
+            refusals=status.model_refusals,
+            words={"deviceName": device.name or "", "storeName": device.store_name},
+            now=now,
+        )
+        if unknown:
+            dead_letter(
+                conn,
+                topic=topic,
+                reason="unknownModel",
+                detail="refusal of a model file this seller did not publish: "
+                + ", ".join(f"{r.name} v{r.version}" for r in unknown),
+                data=data,
+                now=now,
+                store_id=parsed.store_id,
+                device_id=parsed.device_id,
+            )
+
     def _presence(self, parsed: StatusTopic, topic: str, data: bytes) -> None:
         now = self.clock()
         with self.cloud.db.transaction() as conn:
@@ -320,6 +356,7 @@ class SyncService:
             )
             if status.online:
                 sync_downlink.record_position(conn, parsed.device_id, status.downlink_seq)
+                self._models_said(conn, parsed, row, status, topic, data, now)
             with self._lock:
                 if status.online:
                     self._stranded.discard(parsed.device_id)

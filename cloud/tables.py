@@ -96,6 +96,8 @@ devices = Table(
     Column("revoked_at", UTCDateTime, nullable=True),
     # The store feed position the device last reported applying; NULL until its first status.
     Column("downlink_seq", BigInteger, nullable=True),
+    # The model files it last reported serving, name -> version (its status); NULL until its first status.
+    Column("models", JSON, nullable=True),
 )
 
 staff = Table(
@@ -401,6 +403,24 @@ model_files = Table(
     Column("size", BigInteger, nullable=False),
     Column("blob_key", String(512), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # A rollback publishes an older version's bytes again as a new version (nodes only move forward).
+    Column("rolled_back_from", Integer, nullable=True),
+)
+
+model_refusals = Table(
+    "model_refusals",
+    metadata,
+    # A model file a store node fetched and would not run (its status says so); kept once per device and
+    # version, when the seller's bell rang for it.
+    Column("device_id", ID, ForeignKey("devices.device_id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(40), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("seller_id", ID, ForeignKey("sellers.seller_id", ondelete="CASCADE"), nullable=False),
+    Column("store_id", ID, ForeignKey("stores.store_id", ondelete="CASCADE"), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("refused_at", UTCDateTime, nullable=False),
+    Index("ix_model_refusals_seller_model", "seller_id", "name", "version"),
 )
 
 z_reports = Table(

@@ -32,6 +32,9 @@ from models.errors import NotFound
 from models.ids import new_id
 from sync_protocol.encoding import check_fetched, encode
 from sync_protocol.envelope import (
+    MAX_REFUSAL_REASON,
+    MODEL_REFUSALS_SCHEMA_VERSION,
+    SCHEMA_VERSION,
     CatalogAnnouncement,
     CatalogChange,
     CatalogDelta,
@@ -40,6 +43,7 @@ from sync_protocol.envelope import (
     DeviceStatus,
     FeedMessage,
     ModelAnnouncement,
+    ModelRefusal,
     OrderStatusUpdate,
     StaffChange,
     StockAdjustment,
@@ -76,16 +80,36 @@ def status_message(node: Node, store_id: str, *, online: bool, goodbye: bool = F
         )
     with node.db.read() as conn:
         where = position(conn)
+        refusals = model_refusals(conn)
     return encode(
         DeviceStatus(
+            # Version 3 only when it carries refusals: a cloud that reads 1 and 2 still sees this node.
+            schema_version=MODEL_REFUSALS_SCHEMA_VERSION if refusals else SCHEMA_VERSION,
             store_id=store_id,
             device_id=node.device_id,
             online=True,
             downlink_seq=where.downlink_seq,
             catalog_version=where.catalog_version,
             models=where.models,
+            model_refusals=refusals,
         )
     )
+
+
+def model_refusals(conn: Connection) -> list[ModelRefusal]:
+    """The model files refused since the one serving (newer than it): what the cloud's bell should ring for.
+    A later install of the same model makes an older refusal moot."""
+    held = model_files.versions(conn)
+    return [
+        ModelRefusal(
+            name=name,
+            version=int(refused["version"]),
+            sha256=str(refused["sha256"]),
+            reason=str(refused["reason"])[:MAX_REFUSAL_REASON] or "refused",
+        )
+        for name, refused in sorted(model_files.rejections(conn).items())
+        if int(refused["version"]) > held.get(name, model_files.SHIPPED_VERSION)
+    ]
 
 
 DEAD_LETTER_PAYLOAD_CHARS = 64 * 1024

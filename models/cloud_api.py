@@ -535,6 +535,7 @@ class NotificationKind(StrEnum):
     COUPON_REUSED = "couponReused"  # a coupon redeemed beyond its uses at stores that were offline
     CASH_SHORT = "cashShort"  # a store's Z-report counted less cash in the drawer than expected
     RETURN_CONFLICT = "returnConflict"  # a store's partial return met a whole refund or return made elsewhere
+    MODEL_REFUSED = "modelRefused"  # a store node fetched a model file and would not run it
 
 
 class NotificationPublic(CamelModel):
@@ -666,6 +667,36 @@ class ModelFilePublic(CamelModel):
     size: int
     url: str = Field(description="Where store nodes fetch it (the cloud's file route)")
     created_at: AwareDatetime
+    rolled_back_from: int | None = Field(
+        default=None, description="A rollback: the older version whose file this version publishes again"
+    )
+
+
+class ModelDevice(CamelModel):
+    """A store node, as a model version's page names it."""
+
+    device_id: str
+    device_name: str | None
+    store_id: str
+    store_name: str
+
+
+class ModelRefusalPublic(ModelDevice):
+    reason: str = Field(description="Why the node would not run the file, in its words (not a stable code)")
+    refused_at: AwareDatetime
+
+
+class ModelFileVersion(ModelFilePublic):
+    """A version with where it stands: the nodes that last said they serve it, and those that refused it."""
+
+    serving: list[ModelDevice]
+    refusals: list[ModelRefusalPublic]
+
+
+class ModelRollback(CamelModel):
+    to_version: StrictInt = Field(
+        ge=1, description="The older version to serve again (published anew as the next)"
+    )
 
 
 class SyncIngestStatus(CamelModel):

@@ -24,9 +24,11 @@ from pydantic import (
     AfterValidator,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     StringConstraints,
     ValidationError,
     field_validator,
+    model_serializer,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -51,7 +53,11 @@ SCHEMA_VERSION = 1
 (``payload_schema_version``)."""
 EINVOICE_SCHEMA_VERSION = 2
 """Version 2 adds an order's ``einvoice`` (issue 17); nothing else changed."""
-SUPPORTED_SCHEMA_VERSIONS = frozenset({SCHEMA_VERSION, EINVOICE_SCHEMA_VERSION})
+MODEL_REFUSALS_SCHEMA_VERSION = 3
+"""Version 3 adds a device status's ``modelRefusals`` (issue 18); nothing else changed."""
+SUPPORTED_SCHEMA_VERSIONS = frozenset(
+    {SCHEMA_VERSION, EINVOICE_SCHEMA_VERSION, MODEL_REFUSALS_SCHEMA_VERSION}
+)
 """The versions this code reads. A reader learns a new version before any writer sends it."""
 
 MAX_MESSAGES_PER_BATCH = 500
@@ -490,6 +496,19 @@ FEED_MODELS = MappingProxyType(
 """The kinds that travel in a store's numbered feed, and their messages."""
 
 
+MAX_REFUSAL_REASON = 500
+
+
+class ModelRefusal(WireModel):
+    """A model file the node fetched and would not run (bad, truncated, incompatible): the model before it
+    serves on. ``reason`` is for people (the cloud's bell shows it), not a stable code."""
+
+    name: ModelName
+    version: Annotated[int, Field(strict=True, ge=1)]
+    sha256: Sha256Hex
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=MAX_REFUSAL_REASON)]
+
+
 class DeviceStatus(WireModel):
     """Retained on a device's status topic: ``online`` when it connects, ``false`` as its last will.
 
@@ -507,6 +526,25 @@ class DeviceStatus(WireModel):
         default={}, max_length=MAX_MODELS
     )
     goodbye: bool = False  # offline by a clean stop, not the last will: nobody needs to be alarmed
+    # Model files refused since the one serving (schema version 3): the cloud rings the seller's bell once each.
+    model_refusals: list[ModelRefusal] = Field(default=[], max_length=MAX_MODELS)
+
+    @model_serializer(mode="wrap")
+    def _without_empty_refusals(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Written only when there are refusals: a cloud that reads versions 1 and 2 refuses unknown fields.
+        data: dict[str, Any] = handler(self)
+        for key in ("modelRefusals", "model_refusals"):
+            if key in data and not data[key]:
+                del data[key]
+        return data
+
+    @model_validator(mode="after")
+    def _refusals_need_version_3(self) -> Self:
+        if self.model_refusals and self.schema_version < MODEL_REFUSALS_SCHEMA_VERSION:
+            raise _inconsistent(
+                "modelRefusals need schemaVersion {version}", version=MODEL_REFUSALS_SCHEMA_VERSION
+            )
+        return self
 
 
 # --- payloads ---------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from starlette.concurrency import run_in_threadpool
 
 from cloud import model_files
 from cloud.api.deps import CloudDep, NowDep, SellerId
-from models.cloud_api import ModelFilePublic
+from models.cloud_api import ModelFilePublic, ModelFileVersion, ModelRollback
 from models.errors import InvalidInput
 from sync_protocol.envelope import MAX_MODEL_BYTES
 
@@ -42,3 +42,21 @@ def list_models(cloud: CloudDep, seller_id: SellerId) -> list[ModelFilePublic]:
     """The newest version of each of the seller's model files."""
     with cloud.db.read() as conn:
         return model_files.newest(conn, seller_id, cloud.settings.base_url)
+
+
+@router.get("/models/{name}/versions")
+def model_versions(name: ModelNamePath, cloud: CloudDep, seller_id: SellerId) -> list[ModelFileVersion]:
+    """Every version of a model file, the newest first: the store nodes serving each (as their last status
+    said) and those that refused it (the bell rang for each)."""
+    with cloud.db.read() as conn:
+        return model_files.versions(conn, seller_id, name, cloud.settings.base_url)
+
+
+@router.post("/models/{name}/rollback")
+def rollback_model(
+    name: ModelNamePath, body: ModelRollback, cloud: CloudDep, now: NowDep, seller_id: SellerId
+) -> ModelFilePublic:
+    """Serve an older version again: its file is published as the next version, which every store node
+    installs (`409 alreadyNewest` when it is the newest already)."""
+    with cloud.db.transaction() as conn:
+        return model_files.rollback(conn, seller_id, name, body.to_version, now, cloud.settings.base_url)

@@ -54,6 +54,8 @@ FLASHES = frozenset(
         "staffAdded",
         "staffSaved",
         "staffRemoved",
+        "modelPublished",
+        "modelRolledBack",
     }
 )
 # The main menu: where each item goes, its label, and the paths that belong to it (the item is lit on them
@@ -64,7 +66,7 @@ NAV = (
     ("/products", N_("nav.products"), ("/products",)),
     ("/stock", N_("nav.stock"), ("/stock",)),
     ("/discounts", N_("nav.marketing"), ("/discounts", "/coupons", "/group-buys")),
-    ("/stores", N_("nav.stores"), ("/stores", "/staff", "/z-reports", "/profile")),
+    ("/stores", N_("nav.stores"), ("/stores", "/staff", "/z-reports", "/recognition", "/profile")),
     ("/notifications", N_("nav.notifications"), ("/notifications",)),
 )
 CSP = (

@@ -251,6 +251,18 @@ def cloud_mqtt(broker: MosquittoBroker) -> MqttSettings:
     )
 
 
+def device_mqtt(broker: MosquittoBroker, device: dict) -> MqttSettings:
+    """A registered device's own login to that broker (the credentials ``POST /stores/{id}/devices`` gave)."""
+    creds = device["mqtt"]
+    return MqttSettings(
+        host="127.0.0.1",
+        port=broker.port,
+        client_id=creds["clientId"],
+        username=creds["username"],
+        password=creds["password"],
+    )
+
+
 def provisioned_node(
     device: dict, broker: MosquittoBroker, data_dir: Path, store_id: str, snapshot: CatalogSnapshot | None
 ) -> EdgeSettings:

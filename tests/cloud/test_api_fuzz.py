@@ -78,6 +78,7 @@ def _bodies(ids: dict[str, str], account: str) -> dict[str, object]:
             "openingHours": "10:00-22:00",
         },
         f"POST {PREFIX}/stores/{{storeId}}/devices": {"kind": "storeNode", "name": "kiosk 2"},
+        f"POST {PREFIX}/models/{{name}}/rollback": {"toVersion": 1},
         f"POST {PREFIX}/stores/{{storeId}}/staff": {"name": "走訪店員", "role": "cashier", "pin": "1234"},
         f"PATCH {PREFIX}/stores/{{storeId}}/staff/{{staffId}}": {
             "name": "店員 2",

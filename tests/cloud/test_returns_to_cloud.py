@@ -191,7 +191,11 @@ def test_a_partial_return_reaches_the_cloud_with_its_units_refund_and_who_took_i
             assert "包裝破損" in page
             assert f'data-item="{small_item}">1</td>' in page
             assert re.search(r'id="order-refunded"><td>已退款</td><td class="num">−NT\$424', page)
+            # The list marks it: partly returned, with what went back.
+            listed = web.get("/orders").text
+            assert '<span class="tag warn partly-returned">部分退貨・已退 NT$424</span>' in listed
             web.get("/lang/en", params={"next": "/"})
+            assert "Partly returned · NT$424 refunded" in web.get("/orders").text
             english = web.get(f"/orders/{order['orderId']}").text
             assert "Partial returns" in english
             assert "Refund NT$424 (Card)" in english

@@ -43,7 +43,7 @@ def test_no_route_lets_one_seller_reach_anothers_data(
     ingest(cloud_server, order)
     device = a.post(f"/stores/{store['storeId']}/devices", json={"name": "A 的 Pi"}).json()
     cashier = a.post(f"/stores/{store['storeId']}/staff", json={"name": "A 的店員", "role": "cashier"}).json()
-    a.put("/models/product-recognizer", content=b"A's model")
+    a_model = a.put("/models/product-recognizer", content=b"A's model").json()["sha256"]
     notification = a.get("/notifications").json()["items"][0]
     ids = {
         "storeId": store["storeId"],
@@ -83,6 +83,20 @@ def test_no_route_lets_one_seller_reach_anothers_data(
                 r = other_seller.put("/models/product-recognizer", content=b"B's model")
                 assert r.status_code == 200
                 assert r.json()["version"] == 1
+                checked += 1
+                continue
+            if key in ("GET /api/v1/models/{name}/versions", "POST /api/v1/models/{name}/rollback"):
+                # B's versions and rollbacks of a name are B's own: never A's file (A's models are
+                # compared with before at the end).
+                r = other_seller.request(
+                    method.upper(),
+                    path.removeprefix("/api/v1").replace("{name}", "product-recognizer"),
+                    json={"toVersion": 1} if method == "post" else None,
+                )
+                assert r.status_code in (200, 404, 409), f"{key}: {r.status_code} {r.text}"
+                if r.status_code == 200:
+                    assert b"A's model" not in r.content
+                    assert all(v["sha256"] != a_model for v in (r.json() if method == "get" else [r.json()]))
                 checked += 1
                 continue
             url = path.removeprefix("/api/v1")

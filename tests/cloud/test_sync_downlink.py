@@ -322,7 +322,30 @@ def test_a_model_file_published_in_the_cloud_reaches_the_node_checked_and_versio
         )
         assert held() == {"product-recognizer": 2}
         assert node.kiosk.get("/recognition/status").json()["modelVersion"] == "cloud-2"
-    assert [m["version"] for m in seller.get("/models").json()] == [3]
+        # ... up to the cloud: the seller's bell rings once, and the version says who refused it
+        wait_for(lambda: len(_refused_bells(seller)) == 1, what="the bell for the refused model")
+        versions = seller.get("/models/product-recognizer/versions").json()
+        assert [len(v["refusals"]) for v in versions] == [1, 0, 0]
+        wait_for(
+            lambda: (
+                [len(v["serving"]) for v in seller.get("/models/product-recognizer/versions").json()]
+                == [0, 1, 0]
+            ),
+            what="the node reported serving version 2",
+        )
+        # Rolled back to version 1 in the cloud: its file again, as version 4, which the node installs.
+        assert (
+            seller.post("/models/product-recognizer/rollback", json={"toVersion": 1}).json()["version"] == 4
+        )
+        wait_for(lambda: held() == {"product-recognizer": 4}, what="the rollback at the node")
+        assert next(folder.glob("4-*.bin")).read_bytes() == first
+        assert node.kiosk.get("/health").json()["recognition"]["rejected"] is None  # moot once 4 serves
+        assert len(_refused_bells(seller)) == 1
+    assert [m["version"] for m in seller.get("/models").json()] == [4]
+
+
+def _refused_bells(seller: httpx.Client) -> list[dict]:
+    return [n for n in seller.get("/notifications").json()["items"] if n["kind"] == "modelRefused"]
 
 
 def _another_model(bundle: bytes, label: str) -> bytes:

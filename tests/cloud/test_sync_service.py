@@ -16,7 +16,7 @@ from sync_protocol.mqtt_link import MqttLink, MqttSettings
 from sync_protocol.streams import Stream
 from sync_protocol.topics import Topics
 from tests.broker import MosquittoBroker
-from tests.cloud.conftest import CloudServer, cloud_broker, cloud_mqtt, sale
+from tests.cloud.conftest import CloudServer, cloud_broker, cloud_mqtt, device_mqtt, sale
 from tests.cloud.test_cloud_catalog import make_product
 
 pytestmark = pytest.mark.slow
@@ -31,15 +31,8 @@ def test_a_batch_over_mqtt_becomes_orders_and_an_ack(
     broker = cloud_broker(cloud_server, tmp_path / "broker").start()
     service = SyncService(cloud_server.cloud, cloud_mqtt(broker), cloud_server.clock)
     acks: queue.Queue[bytes] = queue.Queue()
-    creds = device["mqtt"]
     node = MqttLink(
-        MqttSettings(
-            host="127.0.0.1",
-            port=broker.port,
-            client_id=creds["clientId"],
-            username=creds["username"],
-            password=creds["password"],
-        ),
+        device_mqtt(broker, device),
         lambda topic, data: acks.put(data),
     )
     try:

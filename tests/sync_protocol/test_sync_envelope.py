@@ -122,7 +122,7 @@ def test_an_envelope_stamped_by_another_device_is_inconsistent():
     ("field", "value"),
     [("message_id", "not-a-ulid"), ("message_id", "01hzzzzzzzzzzzzzzzzzzzzzzz"), ("store_id", "a/b"), ("store_id", "a+b"),
      ("device_id", "#"), ("device_id", ""), ("seq", 0), ("seq", "1"), ("seq", 1.0), ("hlc", "yesterday"),
-     ("stream", "refunds"), ("schema_version", 3), ("schema_version", 0)],
+     ("stream", "refunds"), ("schema_version", 4), ("schema_version", 0)],
 )  # fmt: skip
 def test_envelope_fields_are_checked(field, value):
     fields = {
@@ -376,3 +376,27 @@ def test_make_envelope_carries_the_stamp_it_was_given():
     assert env.stamp() == stamp
     assert env.seq == 9
     assert env.stream is Stream.FOOTFALL
+
+
+def test_a_status_carries_model_refusals_only_at_schema_version_3():
+    from sync_protocol.encoding import decode_status
+    from sync_protocol.envelope import MODEL_REFUSALS_SCHEMA_VERSION, ModelRefusal
+
+    refusal = ModelRefusal(name="product-recognizer", version=3, sha256="a" * 64, reason="not a zip file")
+    status = DeviceStatus(
+        schema_version=MODEL_REFUSALS_SCHEMA_VERSION,
+        store_id=STORE,
+        device_id=DEVICE,
+        online=True,
+        model_refusals=[refusal],
+    )
+    assert decode_status(encode(status)) == status
+    assert status.to_json_dict()["modelRefusals"] == [
+        {"name": "product-recognizer", "version": 3, "sha256": "a" * 64, "reason": "not a zip file"}
+    ]
+    with pytest.raises(ValidationError, match="modelRefusals need schemaVersion 3"):
+        DeviceStatus(store_id=STORE, device_id=DEVICE, online=True, model_refusals=[refusal])
+    # a status without refusals stays at version 1, which every cloud reads
+    assert "modelRefusals" not in DeviceStatus(store_id=STORE, device_id=DEVICE, online=True).to_json_dict()
+    with pytest.raises(MessageRejected):
+        decode_status(encode(status).replace(b'"reason":"not a zip file"', b'"reason":""'))
