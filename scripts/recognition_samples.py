@@ -1,6 +1,6 @@
 """Sample pictures of the synthetic product generator for docs/recognition.md (docs/screenshots/recognition/).
 
-    PYTHONPATH=. .venv/bin/python scripts/recognition_samples.py
+PYTHONPATH=. .venv/bin/python scripts/recognition_samples.py
 """
 
 from pathlib import Path
@@ -39,7 +39,9 @@ def main() -> None:
     sheet(crops, 8, (96, 96)).save(OUT / "model-input-96px.jpg", quality=90)
     strangers = [distractor(s) for s in range(12)]
     sheet(strangers, 6, (128, 128)).save(OUT / "distractors.png", optimize=True)
-    sheet([kiosk_shot(d, rng) for d in strangers[:4]], 4, (320, 240)).save(OUT / "distractor-shots.jpg", quality=85)
+    sheet([kiosk_shot(d, rng) for d in strangers[:4]], 4, (320, 240)).save(
+        OUT / "distractor-shots.jpg", quality=85
+    )
 
 
 if __name__ == "__main__":
