@@ -91,3 +91,22 @@ def test_the_cli_does_not_import_tensorflow_until_training_runs():
     code = "import sys, edgestore.cli; print('tensorflow' in sys.modules or 'keras' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_without_tensorflow_the_command_says_how_to_install_it(monkeypatch, tmp_path):
+    import importlib.util
+
+    from typer.testing import CliRunner
+
+    from edgestore.cli import app
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "tensorflow" else real_find_spec(name, *a),
+    )
+    result = CliRunner().invoke(app, ["train-recognizer", "--out", str(tmp_path / "m.zip")])
+    assert result.exit_code == 2
+    assert "pip install 'edgestore[train]'" in result.output
+    assert not (tmp_path / "m.zip").exists()

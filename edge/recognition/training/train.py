@@ -9,6 +9,7 @@ import hashlib
 import os
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -148,7 +149,10 @@ def train_recognizer(config: TrainConfig, say: Say) -> TrainResult:
         callbacks=[progress.callback(keras)],
     )
     train_seconds = time.monotonic() - train_started
-    model.save(config.data_dir / "embedder.keras")  # the float model, to export or study again
+    with warnings.catch_warnings():
+        # Keras 3.15's saving hands numpy 2.4 an array without the `copy` keyword (a DeprecationWarning).
+        warnings.simplefilter("ignore", DeprecationWarning)
+        model.save(config.data_dir / "embedder.keras")  # the float model, to export or study again
 
     say("exporting int8 (full integer, uint8 input)")
     tflite = export_int8(model, config.size, _representative(data, 300, config.seed))
