@@ -512,13 +512,13 @@ def report(
     )
     print(header)
     print("-" * len(header))
-    for t in timings:
-        ratio = percentile(t.e2e_ms, 50) / percentile(t.bare_ms, 50)
+    for tm in timings:
+        ratio = percentile(tm.e2e_ms, 50) / percentile(tm.bare_ms, 50)
         print(
-            f"{t.threads:>7} {percentile(t.e2e_ms, 50):>8.2f} ms {percentile(t.e2e_ms, 95):>6.2f} ms "
-            f"{percentile(t.bare_ms, 50):>9.2f} ms {percentile(t.bare_ms, 95):>6.2f} ms {ratio:>5.1f}x "
-            f"{percentile(t.decode_ms, 50):>7.2f} {percentile(t.preprocess_ms, 50):>8.2f} "
-            f"{percentile(t.search_ms, 50):>7.2f}"
+            f"{tm.threads:>7} {percentile(tm.e2e_ms, 50):>8.2f} ms {percentile(tm.e2e_ms, 95):>6.2f} ms "
+            f"{percentile(tm.bare_ms, 50):>9.2f} ms {percentile(tm.bare_ms, 95):>6.2f} ms {ratio:>5.1f}x "
+            f"{percentile(tm.decode_ms, 50):>7.2f} {percentile(tm.preprocess_ms, 50):>8.2f} "
+            f"{percentile(tm.search_ms, 50):>7.2f}"
         )
     print("(e2e: Embedder.embed(JPEG bytes) + Index.search; bare: set input + invoke + read output; the last")
     print(" three columns are medians in ms of decode, centre-crop + resize and the search, timed apart)")
@@ -565,12 +565,12 @@ def report(
         "| decode (ms) | preprocess (ms) | search (ms) |"
     )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for t in timings:
+    for tm in timings:
         print(
-            f"| {t.threads} | {percentile(t.e2e_ms, 50):.2f} | {percentile(t.e2e_ms, 95):.2f} "
-            f"| {percentile(t.bare_ms, 50):.2f} | {percentile(t.bare_ms, 95):.2f} "
-            f"| {percentile(t.e2e_ms, 50) / percentile(t.bare_ms, 50):.1f}x | {percentile(t.decode_ms, 50):.2f} "
-            f"| {percentile(t.preprocess_ms, 50):.2f} | {percentile(t.search_ms, 50):.2f} |"
+            f"| {tm.threads} | {percentile(tm.e2e_ms, 50):.2f} | {percentile(tm.e2e_ms, 95):.2f} "
+            f"| {percentile(tm.bare_ms, 50):.2f} | {percentile(tm.bare_ms, 95):.2f} "
+            f"| {percentile(tm.e2e_ms, 50) / percentile(tm.bare_ms, 50):.1f}x | {percentile(tm.decode_ms, 50):.2f} "
+            f"| {percentile(tm.preprocess_ms, 50):.2f} | {percentile(tm.search_ms, 50):.2f} |"
         )
     print()
     print("| goal | measured | |")
