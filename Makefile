@@ -18,7 +18,7 @@ format:
 	.venv/bin/ruff check --fix .
 
 # The store's own figures: the node's checkouts (about a minute), the kiosk (about 4 minutes; its own Xvfb
-# when there is no display), then product recognition (about 4 minutes). The other benchmarks need
+# when there is no display), then product recognition (about 2 minutes). The other benchmarks need
 # PostgreSQL or Mosquitto: bench/README.md.
 bench:
 	.venv/bin/python bench/edge_checkout.py

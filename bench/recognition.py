@@ -33,7 +33,7 @@ measured (a goal missed is a figure, not a failure), 2 when the bundle does not 
 
 Run from the repository root::
 
-    .venv/bin/python bench/recognition.py              # the shipped model (a few minutes on 2 cores)
+    .venv/bin/python bench/recognition.py              # the shipped model (about 2 minutes on 2 cores)
     .venv/bin/python bench/recognition.py --quick      # a smoke run in about 20 s
     .venv/bin/python bench/recognition.py --bundle /path/to/other.zip --workers 2
 """
