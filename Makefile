@@ -17,11 +17,13 @@ format:
 	.venv/bin/ruff format .
 	.venv/bin/ruff check --fix .
 
-# The store's own figures: the node's checkouts (about a minute), then the kiosk (about 4 minutes; its own
-# Xvfb when there is no display). The other benchmarks need PostgreSQL or Mosquitto: bench/README.md.
+# The store's own figures: the node's checkouts (about a minute), the kiosk (about 4 minutes; its own Xvfb
+# when there is no display), then product recognition (about 2 minutes). The other benchmarks need
+# PostgreSQL or Mosquitto: bench/README.md.
 bench:
 	.venv/bin/python bench/edge_checkout.py
 	.venv/bin/python bench/kiosk.py
+	.venv/bin/python bench/recognition.py
 
 demo:
 	scripts/demo

@@ -8,7 +8,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from edge.recognition.training.bundle import FORMAT, read_bundle
+from edge.recognition.bundle import FORMAT, read_bundle_file
 from edge.recognition.training.train_config import TrainConfig
 from tests.conftest import REPO
 
@@ -51,14 +51,17 @@ def test_the_bundle_holds_the_model_and_its_description(tiny_bundle):
     assert training["trainProducts"] == 6
     assert training["heldOutProducts"] == 4
     assert set(training["evaluation"]) == {"top1", "top3", "falseAccept"}
-    assert read_bundle(result.bundle).meta == meta  # the checksum matches
+    spec = read_bundle_file(result.bundle).spec  # the node's reader: the checksum and every field check out
+    assert spec.tflite_sha256 == meta["tfliteSha256"]
+    assert (spec.model_version, spec.input_size, spec.embedding_dim) == ("test-1", 48, 32)
+    assert spec.unknown_threshold == meta["unknownThreshold"]
 
 
 def test_the_model_is_int8_and_gives_unit_embeddings_in_litert(tiny_bundle):
     from ai_edge_litert.interpreter import Interpreter
 
     _, result, _ = tiny_bundle
-    bundle = read_bundle(result.bundle)
+    bundle = read_bundle_file(result.bundle)
     interpreter = Interpreter(model_content=bundle.tflite)
     interpreter.allocate_tensors()
     source, sink = interpreter.get_input_details()[0], interpreter.get_output_details()[0]

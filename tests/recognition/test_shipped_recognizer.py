@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 import edge.recognition
+from edge.recognition.bundle import FORMAT, read_bundle_file
 from edge.recognition.synthetic import dataset_split
-from edge.recognition.training.bundle import FORMAT, read_bundle
 from edge.recognition.training.data import ENROL_STREAM, QUERY_STREAM, distractor_set, shot_set
-from edge.recognition.training.evaluate import score
+from edge.recognition.training.evaluate import embed_all, score
 
 BUNDLE = Path(edge.recognition.__file__).parent / "assets" / "product-recognizer.zip"
 
@@ -38,22 +38,24 @@ def test_the_bundle_is_small_and_its_checksum_matches():
 
 def test_it_recognises_products_it_never_saw_and_turns_strangers_away():
     pytest.importorskip("ai_edge_litert")
-    from edge.recognition.training.evaluate import Embedder
+    from edge.recognition.embedder import Embedder
 
-    bundle = read_bundle(BUNDLE)
-    embed = Embedder(bundle.tflite)
-    assert embed.size == bundle.meta["input"]["size"]
-    assert embed.dim == bundle.meta["embeddingDim"]
+    bundle = read_bundle_file(BUNDLE)  # the node's reader and runtime
+    embedder = Embedder.load(bundle)
+    size = bundle.spec.input_size
     # Held-out products of another split seed: never trained on (held-out seeds are a range of their own).
     products = dataset_split(0, 8, seed=2026).held_out
-    enrolled = shot_set(products, 6, embed.size, ENROL_STREAM)
-    asked = shot_set(products, 2, embed.size, QUERY_STREAM)
-    references = embed(enrolled.images)
+    enrolled = shot_set(products, 6, size, ENROL_STREAM)
+    asked = shot_set(products, 2, size, QUERY_STREAM)
+    references = embed_all(embedder, enrolled.images)
+    assert references.shape == (len(enrolled.labels), bundle.spec.embedding_dim)
     assert np.allclose(np.linalg.norm(references, axis=1), 1.0, atol=1e-4)
-    known = score(references, enrolled.labels, embed(asked.images), asked.labels)
-    strangers = distractor_set(range(5000, 5060), embed.size)
-    unknown = score(references, enrolled.labels, embed(strangers), np.full(len(strangers), -1, np.int32))
-    threshold = bundle.meta["unknownThreshold"]
+    known = score(references, enrolled.labels, embed_all(embedder, asked.images), asked.labels)
+    strangers = distractor_set(range(5000, 5060), size)
+    unknown = score(
+        references, enrolled.labels, embed_all(embedder, strangers), np.full(len(strangers), -1, np.int32)
+    )
+    threshold = bundle.spec.unknown_threshold
     assert known.top1.mean() >= 0.8, known.top1.mean()
     assert known.top3.mean() >= 0.9, known.top3.mean()
     assert (unknown.best >= threshold).mean() <= 0.05  # strangers are unknown

@@ -1,23 +1,16 @@
-"""The model bundle: a zip holding ``model.tflite`` and ``model.json`` (format ``edgestore-recognizer/1``,
-docs/recognition.md). Written byte-for-byte reproducibly (fixed entry times), so the same model makes the
-same file."""
+"""Writing the model bundle: a zip holding ``model.tflite`` and ``model.json`` (format ``edgestore-recognizer/1``,
+docs/recognition.md), byte-for-byte reproducibly (fixed entry times), so the same model makes the same file.
+Reading and checking a bundle is the node's (``edge.recognition.bundle.read_bundle_file``): one reader."""
 
 import hashlib
 import json
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-FORMAT = "edgestore-recognizer/1"
-NAME = "product-recognizer"
+from edge.recognition.bundle import FORMAT, MODEL_NAME
+
 ZIP_TIME = (2026, 1, 1, 0, 0, 0)
-
-
-@dataclass(frozen=True)
-class Bundle:
-    tflite: bytes
-    meta: dict[str, Any]
 
 
 def model_json(
@@ -34,7 +27,7 @@ def model_json(
 ) -> dict[str, Any]:
     return {
         "format": FORMAT,
-        "name": NAME,
+        "name": MODEL_NAME,
         "modelVersion": model_version,
         "input": {"size": size, "dtype": input_dtype, "colorOrder": "RGB", "resize": "center-crop"},
         "embeddingDim": embedding_dim,
@@ -61,15 +54,3 @@ def write_bundle(path: Path, tflite: bytes, meta: dict[str, Any]) -> None:
             info.external_attr = 0o644 << 16
             zf.writestr(info, data)
     partial.replace(path)
-
-
-def read_bundle(path: Path) -> Bundle:
-    """The bundle's model and metadata; ValueError when the format or the checksum is wrong."""
-    with zipfile.ZipFile(path) as zf:
-        tflite = zf.read("model.tflite")
-        meta = json.loads(zf.read("model.json"))
-    if meta.get("format") != FORMAT:
-        raise ValueError(f"{path}: format {meta.get('format')!r}, expected {FORMAT!r}")
-    if meta.get("tfliteSha256") != hashlib.sha256(tflite).hexdigest():
-        raise ValueError(f"{path}: model.tflite does not match its tfliteSha256")
-    return Bundle(tflite, meta)

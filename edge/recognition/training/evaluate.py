@@ -1,4 +1,6 @@
-"""Measure an exported model with LiteRT, as the node will run it (no TensorFlow here).
+"""Measure an exported model as the node will run it: the node's own runtime (``edge.recognition.embedder``:
+the one loader, preprocessing and dequantisation), and pure numpy for the scores, the threshold and the Platt
+fit. No TensorFlow here.
 
 The protocol (docs/recognition.md): the held-out products, never trained on, are split in two halves of
 products. On each half every variant is enrolled from ``enrol`` shots, and other shots of it are queried
@@ -8,6 +10,7 @@ calibration half sets the unknown threshold (the lowest cosine similarity at whi
 which the threshold never saw, gives the figures.
 """
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -15,6 +18,8 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from edge.recognition.bundle import MODEL_NAME, Bundle, ModelSpec
+from edge.recognition.embedder import Embedder
 from edge.recognition.training.data import ENROL_STREAM, QUERY_STREAM, ShotSet, distractor_set, shot_set
 
 
@@ -47,33 +52,30 @@ class Evaluation:
         return asdict(self)
 
 
-class Embedder:
-    """A .tflite embedder in LiteRT: uint8 RGB pictures in, unit-norm float embeddings out."""
+def evaluation_embedder(tflite: bytes, size: int, embedding_dim: int, threads: int = 1) -> Embedder:
+    """The node's runtime (``edge.recognition.embedder``) on a model that has no bundle yet: its spec holds
+    what the training knows (input size, embedding dimensions, uint8 input); threshold and calibration are
+    what this evaluation sets, so they are placeholders here."""
+    spec = ModelSpec(
+        name=MODEL_NAME,
+        model_version="evaluating",
+        input_size=size,
+        input_dtype="uint8",
+        embedding_dim=embedding_dim,
+        unknown_threshold=0.0,
+        platt_a=1.0,
+        platt_b=0.0,
+        tflite_sha256=hashlib.sha256(tflite).hexdigest(),
+    )
+    return Embedder.load(Bundle(spec, tflite), threads=threads)
 
-    def __init__(self, model: Path | bytes, threads: int = 1) -> None:
-        from ai_edge_litert.interpreter import Interpreter  # the node's runtime; optional at import
 
-        kwargs = {"model_path": str(model)} if isinstance(model, Path) else {"model_content": model}
-        self._interpreter = Interpreter(num_threads=threads, **kwargs)
-        self._interpreter.allocate_tensors()
-        self._input = self._interpreter.get_input_details()[0]
-        self._output = self._interpreter.get_output_details()[0]
-        self.size = int(self._input["shape"][1])
-        self.dim = int(self._output["shape"][-1])
-
-    def __call__(self, images: NDArray[np.uint8]) -> NDArray[np.float32]:
-        out = np.zeros((len(images), self.dim), dtype=np.float32)
-        for i, image in enumerate(images):
-            x = image[None]
-            if self._input["dtype"] == np.int8:
-                x = (x.astype(np.int16) - 128).astype(np.int8)
-            self._interpreter.set_tensor(self._input["index"], x)
-            self._interpreter.invoke()
-            raw = self._interpreter.get_tensor(self._output["index"])[0]
-            scale, zero = self._output["quantization"]
-            vec = (raw.astype(np.float32) - zero) * scale if scale else raw.astype(np.float32)
-            out[i] = vec / max(float(np.linalg.norm(vec)), 1e-12)
-        return out
+def embed_all(embedder: Embedder, images: NDArray[np.uint8]) -> NDArray[np.float32]:
+    """Unit embeddings of pictures (N x H x W x 3, RGB uint8), one call of the node's embedder each."""
+    out = np.zeros((len(images), embedder.spec.embedding_dim), dtype=np.float32)
+    for i, image in enumerate(images):
+        out[i] = embedder.embed_pixels(image)
+    return out
 
 
 def score(
@@ -126,7 +128,7 @@ def fit_platt(
 
 
 def _half(
-    embed: Embedder,
+    embedder: Embedder,
     products: list[int],
     distractor_seeds: list[int],
     enrol: int,
@@ -134,23 +136,25 @@ def _half(
     cache_dir: Path | None,
     workers: int,
 ) -> tuple[Scores, Scores, int, int]:
-    enrolled: ShotSet = shot_set(
-        products, enrol, embed.size, ENROL_STREAM, cache_dir=cache_dir, workers=workers
-    )
-    asked: ShotSet = shot_set(
-        products, queries, embed.size, QUERY_STREAM, cache_dir=cache_dir, workers=workers
-    )
-    references = embed(enrolled.images)
-    known = score(references, enrolled.labels, embed(asked.images), asked.labels)
-    unknown_images = distractor_set(distractor_seeds, embed.size, cache_dir=cache_dir)
+    size = embedder.spec.input_size
+    enrolled: ShotSet = shot_set(products, enrol, size, ENROL_STREAM, cache_dir=cache_dir, workers=workers)
+    asked: ShotSet = shot_set(products, queries, size, QUERY_STREAM, cache_dir=cache_dir, workers=workers)
+    references = embed_all(embedder, enrolled.images)
+    known = score(references, enrolled.labels, embed_all(embedder, asked.images), asked.labels)
+    unknown_images = distractor_set(distractor_seeds, size, cache_dir=cache_dir)
     unknown = score(
-        references, enrolled.labels, embed(unknown_images), np.full(len(unknown_images), -1, np.int32)
+        references,
+        enrolled.labels,
+        embed_all(embedder, unknown_images),
+        np.full(len(unknown_images), -1, np.int32),
     )
     return known, unknown, len(enrolled.variants), len(references)
 
 
 def evaluate(
-    model: Path | bytes,
+    tflite: bytes,
+    size: int,
+    embedding_dim: int,
     held_out: tuple[int, ...],
     distractors: int = 400,
     enrol: int = 6,
@@ -161,7 +165,7 @@ def evaluate(
     say: Callable[[str], None] | None = None,
 ) -> Evaluation:
     """Enrol, query and calibrate on the held-out products (first half calibrates, second half tests)."""
-    embed = Embedder(model)
+    embed = evaluation_embedder(tflite, size, embedding_dim)
     middle = len(held_out) // 2
     calibration, test = list(held_out[:middle]), list(held_out[middle:])
     # Distractor seeds: calibration and test draw different objects.

@@ -162,6 +162,8 @@ def train_recognizer(config: TrainConfig, say: Say) -> TrainResult:
     )
     evaluation = evaluate(
         tflite,
+        config.size,
+        config.embedding_dim,
         split.held_out,
         distractors=config.distractors,
         cache_dir=cache,

@@ -1,0 +1,587 @@
+"""Benchmark the store node's product recognition (issue 18): how often it names the right variant, how
+often it turns away what no catalog holds, and how long one recognition takes, with the node's own code.
+
+Everything runs through ``edge.recognition`` as ``POST /recognize`` and enrolment do
+(``edge/recognition/service.py``): ``read_bundle_file`` and ``Embedder.load`` load the model,
+``references.downscale`` keeps an enrolment photo as the node keeps it, ``Embedder.embed`` decodes JPEG
+bytes, crops, resizes and runs the interpreter, ``Index.build`` / ``Index.search`` rank the variants and
+apply the model's ``unknownThreshold``. No TensorFlow: this runs on a node's dependencies.
+
+1. Reads the bundle (default: the shipped one) and its ``model.json`` ``training`` block: the split seed and
+   the numbers of training and held-out products, so ``dataset_split`` gives back exactly the products the
+   model never saw (``--seed``, ``--train-products``, ``--held-out-products`` when the bundle lacks them).
+2. Enrols every variant of the held-out products ("never trained") and of a seeded sample of the training
+   products ("trained") from ``--enrol`` kiosk shots each, all in one index, as a store would. The shots
+   come from seed streams the training never used (its streams are 11, 22, 33, 44), so even a trained
+   product is enrolled and queried with pictures the model has not seen.
+3. Queries ``--queries`` other shots of every variant (JPEG bytes, as the kiosk sends them) and counts:
+   the nearest variant right (top-1), the right one among the 3 nearest (top-3), and the node's answer:
+   right, ``unknown`` (below the threshold), or wrong (a confident wrong answer, the worst outcome).
+4. Queries ``--distractors`` objects in no catalog (``distractor(seed)``, seeds no training or calibration
+   used): any answer but ``unknown`` is a false accept.
+5. Times, for 1 and 2 interpreter threads, ``--calls`` recognitions of camera-sized JPEG frames
+   (``--frame``, 640x480 quality 90 like the kiosk's ``OpenCvCamera``) end to end: decode + preprocess +
+   embed (``Embedder.embed``) + ``Index.search`` over ``--references`` reference embeddings (the enrolled
+   ones padded with random unit vectors under made-up variant ids, ``--enrol`` per variant: the search
+   costs the same whatever the vectors hold), next to the bare interpreter call (set the input, invoke,
+   read the output; pixels ready), interleaved so both see the same machine. Median and p95 after
+   ``--warmup`` calls, with time.perf_counter_ns.
+
+Prints progress to stderr, then the machine (with the load average at start and end: the machine may be
+shared), the figures beside the issue's goals and a Markdown block for docs/performance.md. Exits 0 when
+measured (a goal missed is a figure, not a failure), 2 when the bundle does not load, 130 when interrupted.
+
+Run from the repository root::
+
+    .venv/bin/python bench/recognition.py              # the shipped model (about 2 minutes on 2 cores)
+    .venv/bin/python bench/recognition.py --quick      # a smoke run in about 20 s
+    .venv/bin/python bench/recognition.py --bundle /path/to/other.zip --workers 2
+"""
+
+import argparse
+import io
+import json
+import os
+import platform
+import random
+import sys
+import time
+import zipfile
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+from benchkit import Stopped, code_line, cpuinfo_field, log, mem_total_gib, percentile, stop_on_signals
+from PIL import Image
+
+from edge.recognition import references
+from edge.recognition.bundle import ModelSpec, read_bundle_file
+from edge.recognition.embedder import Embedder, decode
+from edge.recognition.errors import BadModel
+from edge.recognition.index import Index
+from edge.recognition.preprocess import center_crop_resize
+from edge.recognition.service import SHIPPED_BUNDLE
+from edge.recognition.synthetic import (
+    SHOT_SIZE,
+    dataset_split,
+    distractor,
+    kiosk_shot,
+    product_image,
+    variant_count,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+# Seed streams of this benchmark's shots: the training's are 11 (train), 22 (enrol), 33 (query), 44
+# (distractors), so none of these pictures was ever shown to the model or its calibration.
+ENROL_STREAM, QUERY_STREAM, DISTRACTOR_STREAM, FRAME_STREAM = 0xBE_C1, 0xBE_C2, 0xBE_C3, 0xBE_C4
+# Distractor seeds: the training's evaluation uses 0.. and 10**6.., the tests 5000..5060.
+FIRST_DISTRACTOR = 3_000_000
+TRAINED_SAMPLE_SEED = 0x7A1_BE
+FRAME_SIZE = (640, 480)  # the kiosk's OpenCvCamera and PiCamera default
+JPEG_QUALITY = 90  # the kiosk's OpenCvCamera
+GOAL_TOP1, GOAL_FALSE_ACCEPT, GOAL_MEDIAN_MS, GOAL_RATIO = 0.97, 0.01, 10.0, 2.0
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+# ---------------------------------------------------------------------------------------------- pictures
+
+
+def jpeg(picture: Image.Image | npt.NDArray[np.uint8], quality: int = JPEG_QUALITY) -> bytes:
+    image = picture if isinstance(picture, Image.Image) else Image.fromarray(picture)
+    out = io.BytesIO()
+    image.convert("RGB").save(out, format="JPEG", quality=quality)
+    return out.getvalue()
+
+
+def variant_shots(job: tuple[int, int, int, int, int, int, int]) -> list[bytes]:
+    """JPEG bytes of ``count`` kiosk shots (numbered from ``first``) of one variant, ``width`` x ``height``."""
+    product, variant, stream, first, count, width, height = job
+    picture = product_image(product, variant)
+    return [
+        jpeg(
+            kiosk_shot(picture, np.random.default_rng([stream, product, variant, first + k]), (width, height))
+        )
+        for k in range(count)
+    ]
+
+
+def distractor_shot(seed: int) -> bytes:
+    return jpeg(kiosk_shot(distractor(seed), np.random.default_rng([DISTRACTOR_STREAM, seed, 0])))
+
+
+def generate(fn: Callable[[T], R], jobs: Sequence[T], workers: int, what: str) -> list[R]:
+    """``fn`` over ``jobs`` in this process or in ``workers`` spawned ones, with progress every 10 %."""
+    out: list[R] = []
+    step = max(1, len(jobs) // 10)
+    started = time.monotonic()
+
+    def progress(results: Iterable[R]) -> list[R]:
+        for k, result in enumerate(results, 1):
+            out.append(result)
+            if k % step == 0 or k == len(jobs):
+                log(f"  {what}: {k}/{len(jobs)} ({time.monotonic() - started:.0f} s)")
+        return out
+
+    if workers <= 1:
+        return progress(fn(job) for job in jobs)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        return progress(pool.map(fn, jobs, chunksize=4))
+
+
+# ---------------------------------------------------------------------------------------------- accuracy
+
+
+@dataclass
+class Tally:
+    """Queries of one group of enrolled variants (or of distractors), as the node answered them."""
+
+    queries: int = 0
+    top1: int = 0  # the nearest variant is right (threshold not applied)
+    top3: int = 0  # the right variant is among the 3 nearest
+    right: int = 0  # the node's answer (threshold applied) names the right variant
+    unknown: int = 0  # the node answers unknown
+    wrong: int = 0  # the node names another variant: a confident wrong answer
+
+    def share(self, count: int) -> float:
+        return count / self.queries if self.queries else float("nan")
+
+
+@dataclass(frozen=True)
+class Catalog:
+    label: str
+    products: tuple[int, ...]
+
+    @property
+    def variants(self) -> list[tuple[int, int]]:
+        return [(p, v) for p in self.products for v in range(variant_count(p))]
+
+
+def variant_id(product: int, variant: int) -> str:
+    return f"{product}-{variant}"
+
+
+def ask(embedder: Embedder, index: Index, image: bytes, expected: str | None, tally: Tally) -> float:
+    """One query the node's way; counts it in ``tally``; the best similarity."""
+    query = embedder.embed(image)
+    ranked = index.search(query, replace(embedder.spec, unknown_threshold=-1.0), 3)  # the ranking alone
+    answer = index.search(query, embedder.spec, 3)  # what the node answers
+    nearest = [m.variant_id for m in ranked.matches]
+    tally.queries += 1
+    tally.top1 += int(bool(nearest) and nearest[0] == expected)
+    tally.top3 += int(expected in nearest)
+    if answer.unknown:
+        tally.unknown += 1
+    elif answer.matches[0].variant_id == expected:
+        tally.right += 1
+    else:
+        tally.wrong += 1
+    return float(ranked.best_similarity if ranked.best_similarity is not None else -1.0)
+
+
+# ---------------------------------------------------------------------------------------------- timing
+
+
+@dataclass
+class Timing:
+    threads: int
+    e2e_ms: list[float]
+    bare_ms: list[float]
+    decode_ms: list[float]
+    preprocess_ms: list[float]
+    search_ms: list[float]
+
+
+def bare_call(interpreter: Any, batch: npt.NDArray[np.uint8]) -> npt.NDArray[Any]:
+    """The interpreter alone, pixels ready: set the input, invoke, read the output."""
+    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], batch)
+    interpreter.invoke()
+    return np.array(interpreter.get_tensor(interpreter.get_output_details()[0]["index"]))
+
+
+def padded_index(index: Index, size: int, dim: int, per_variant: int, seed: int) -> Index:
+    """``index`` padded to ``size`` rows with random unit vectors, ``per_variant`` rows per made-up variant."""
+    extra = max(0, size - len(index))
+    rng = np.random.default_rng(seed)
+    noise = rng.standard_normal((extra, dim)).astype(np.float32)
+    noise /= np.linalg.norm(noise, axis=1, keepdims=True)
+    ids = tuple(f"pad-{k // per_variant}" for k in range(extra))
+    return Index(np.concatenate([index.matrix, noise]).astype(np.float32), index.variant_ids + ids)
+
+
+def measure(
+    bundle_spec: ModelSpec,
+    load: Callable[[int], Embedder],
+    threads: int,
+    frames: list[bytes],
+    index: Index,
+    calls: int,
+    warmup: int,
+) -> Timing:
+    embedder = load(threads)
+    size = embedder.spec.input_size
+    pixels = [center_crop_resize(decode(f, at_least=size), size)[np.newaxis, ...] for f in frames]
+    timing = Timing(threads, [], [], [], [], [])
+    clock = time.perf_counter_ns
+    for n in range(warmup + calls):
+        frame, batch = frames[n % len(frames)], pixels[n % len(frames)]
+        t0 = clock()
+        query = embedder.embed(frame)  # what Recognizer.recognize does, then the search
+        index.search(query, bundle_spec, 3)
+        t1 = clock()
+        bare_call(embedder.interpreter, batch)
+        t2 = clock()
+        rgb = decode(frame, at_least=size)
+        t3 = clock()
+        center_crop_resize(rgb, size)
+        t4 = clock()
+        index.search(query, bundle_spec, 3)
+        t5 = clock()
+        if n >= warmup:
+            timing.e2e_ms.append((t1 - t0) / 1e6)
+            timing.bare_ms.append((t2 - t1) / 1e6)
+            timing.decode_ms.append((t3 - t2) / 1e6)
+            timing.preprocess_ms.append((t4 - t3) / 1e6)
+            timing.search_ms.append((t5 - t4) / 1e6)
+        if n + 1 == warmup + calls or (n >= warmup and (n - warmup + 1) % max(1, calls // 4) == 0):
+            log(f"  {threads} thread(s): {max(0, n - warmup + 1)}/{calls} timed calls")
+    for values in (timing.e2e_ms, timing.bare_ms, timing.decode_ms, timing.preprocess_ms, timing.search_ms):
+        values.sort()
+    return timing
+
+
+# ---------------------------------------------------------------------------------------------- the run
+
+
+def loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
+
+
+def package_version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def training_block(path: Path) -> dict[str, Any]:
+    """``model.json``'s ``training`` block (read after ``read_bundle_file`` checked the bundle): where the model
+    came from, which the node's ``ModelSpec`` does not carry."""
+    with zipfile.ZipFile(path) as archive:
+        meta = json.loads(archive.read("model.json"))
+    training = meta.get("training")
+    return training if isinstance(training, dict) else {}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Benchmark the store node's product recognition: accuracy, false accepts, latency.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--bundle", type=Path, default=SHIPPED_BUNDLE, help="the model bundle (.zip)")
+    parser.add_argument(
+        "--seed", type=int, default=None, help="split seed (default: the bundle's training.seed)"
+    )
+    parser.add_argument("--train-products", type=int, default=None, help="default: training.trainProducts")
+    parser.add_argument(
+        "--held-out-products", type=int, default=None, help="default: training.heldOutProducts"
+    )
+    parser.add_argument("--held-out", type=int, default=None, help="use only the first N held-out products")
+    parser.add_argument("--trained", type=int, default=80, help="training products sampled and enrolled")
+    parser.add_argument("--enrol", type=int, default=6, help="kiosk shots enrolled per variant")
+    parser.add_argument("--queries", type=int, default=4, help="other shots queried per variant")
+    parser.add_argument("--distractors", type=int, default=1000, help="objects in no catalog queried")
+    parser.add_argument(
+        "--references", type=int, default=10_000, help="reference embeddings in the timed index"
+    )
+    parser.add_argument("--calls", type=int, default=1000, help="timed recognitions per thread count")
+    parser.add_argument("--warmup", type=int, default=50, help="untimed recognitions first")
+    parser.add_argument(
+        "--frames", type=int, default=50, help="distinct camera frames the timing cycles through"
+    )
+    parser.add_argument("--threads", default="1,2", help="interpreter threads to time, comma-separated")
+    parser.add_argument("--workers", type=int, default=1, help="processes generating the shots (not timed)")
+    parser.add_argument("--quick", action="store_true", help="8 + 8 products, 50 distractors, 100 calls")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.held_out, args.trained, args.distractors = 8, 8, 50
+        args.calls, args.warmup, args.frames = 100, 10, 10
+    args.threads = [int(t) for t in str(args.threads).split(",") if t.strip()]
+    if min(args.enrol, args.queries, args.calls, args.frames) < 1 or args.distractors < 0 or not args.threads:
+        parser.error("--enrol, --queries, --calls and --frames must be at least 1, --threads not empty")
+    return args
+
+
+def split_arguments(args: argparse.Namespace, training: dict[str, Any]) -> tuple[int, int, int]:
+    seed = args.seed if args.seed is not None else training.get("seed")
+    train = args.train_products if args.train_products is not None else training.get("trainProducts")
+    held = args.held_out_products if args.held_out_products is not None else training.get("heldOutProducts")
+    if not (isinstance(seed, int) and isinstance(train, int) and isinstance(held, int)):
+        flags = {"--seed": seed, "--train-products": train, "--held-out-products": held}
+        missing = ", ".join(flag for flag, value in flags.items() if not isinstance(value, int))
+        raise SystemExit(
+            f"{args.bundle}: model.json's training block does not say how the products were split; give {missing}"
+        )
+    return seed, train, held
+
+
+def pct(value: float) -> str:
+    return f"{100 * value:.1f} %"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    stop_on_signals()
+    load_start = loadavg()
+    started = time.monotonic()
+    try:
+        bundle = read_bundle_file(args.bundle)
+    except BadModel as exc:
+        log(f"{args.bundle}: {exc.reason}")
+        return 2
+    spec = bundle.spec
+    training = training_block(args.bundle)
+    seed, train_products, held_out_products = split_arguments(args, training)
+    split = dataset_split(train_products, held_out_products, seed)
+    held_out = Catalog("never trained (held out)", split.held_out[: args.held_out])
+    sample = sorted(
+        random.Random(TRAINED_SAMPLE_SEED).sample(split.train, min(args.trained, len(split.train)))
+    )
+    trained = Catalog("trained", tuple(sample))
+    catalogs = [held_out, trained]
+    log(
+        f"recognition benchmark: {args.bundle.name} ({spec.model_version}, {spec.input_size} px, "
+        f"{spec.embedding_dim} dims, unknown below {spec.unknown_threshold}); split seed {seed}, "
+        f"{train_products} training / {held_out_products} held-out products"
+    )
+    embedder = Embedder.load(bundle)  # one thread, as the node's default
+
+    # Enrolment: every variant of both groups in one index, the node's way (downscale, embed).
+    width, height = SHOT_SIZE
+    variants = [(c.label, p, v) for c in catalogs for p, v in c.variants]
+    total = args.enrol + args.queries
+    log(
+        f"generating {total} shots of each of {len(variants)} variants ({width}x{height}, JPEG q{JPEG_QUALITY})"
+    )
+    jobs = [(p, v, ENROL_STREAM, 0, total, width, height) for _, p, v in variants]
+    shots = generate(variant_shots, jobs, args.workers, "variants")
+    log("enrolling")
+    rows: list[tuple[str, npt.NDArray[np.float32]]] = []
+    for (_, p, v), images in zip(variants, shots, strict=True):
+        rows.extend(
+            (variant_id(p, v), embedder.embed(references.downscale(image))) for image in images[: args.enrol]
+        )
+    index = Index.build(rows, spec.embedding_dim)
+    log(f"  {len(index)} reference photos of {len(index.variants)} variants")
+
+    # Queries: the other shots of every variant, then the distractors.
+    tallies = {c.label: Tally() for c in catalogs}
+    for (label, p, v), images in zip(variants, shots, strict=True):
+        for image in images[args.enrol :]:
+            ask(embedder, index, image, variant_id(p, v), tallies[label])
+    log(f"querying {args.distractors} objects in no catalog")
+    strangers = generate(
+        distractor_shot,
+        list(range(FIRST_DISTRACTOR, FIRST_DISTRACTOR + args.distractors)),
+        args.workers,
+        "distractors",
+    )
+    unknowns = Tally()
+    stranger_best = sorted(ask(embedder, index, image, None, unknowns) for image in strangers)
+
+    # Timing.
+    log(f"generating {args.frames} camera frames ({FRAME_SIZE[0]}x{FRAME_SIZE[1]}, JPEG q{JPEG_QUALITY})")
+    frame_jobs = [
+        (p, v, FRAME_STREAM, 0, 1, FRAME_SIZE[0], FRAME_SIZE[1])
+        for _, p, v in variants[:: max(1, len(variants) // args.frames)][: args.frames]
+    ]
+    frames = [images[0] for images in generate(variant_shots, frame_jobs, args.workers, "frames")]
+    timed_index = padded_index(index, args.references, spec.embedding_dim, args.enrol, seed)
+    timings = [
+        measure(
+            spec, lambda n: Embedder.load(bundle, threads=n), t, frames, timed_index, args.calls, args.warmup
+        )
+        for t in args.threads
+    ]
+    load_end = loadavg()
+    elapsed = time.monotonic() - started
+
+    report(
+        args, bundle.tflite, spec, training, (seed, train_products, held_out_products), catalogs, tallies,
+        unknowns, stranger_best, len(index), len(index.variants), timed_index, frames, timings,
+        (load_start, load_end), elapsed,
+    )  # fmt: skip
+    return 0
+
+
+def report(
+    args: argparse.Namespace,
+    tflite: bytes,
+    spec: ModelSpec,
+    training: dict[str, Any],
+    split: tuple[int, int, int],
+    catalogs: list[Catalog],
+    tallies: dict[str, Tally],
+    unknowns: Tally,
+    stranger_best: list[float],
+    refs: int,
+    n_variants: int,
+    timed_index: Index,
+    frames: list[bytes],
+    timings: list[Timing],
+    loads: tuple[str, str],
+    elapsed: float,
+) -> None:
+    mem = mem_total_gib()
+    bundle_bytes = args.bundle.stat().st_size
+    seed, train_products, held_out_products = split
+    print("Product recognition benchmark (bench/recognition.py)")
+    print(f"date:          {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}")
+    print(f"platform:      {platform.platform()} ({platform.machine()})")
+    print(f"cpu:           {cpuinfo_field('model name') or platform.processor() or 'unknown'}")
+    print(f"cores:         {os.cpu_count()} logical")
+    print(f"memory:        {mem:.1f} GiB" if mem is not None else "memory:        unknown")
+    print(f"python:        {platform.python_implementation()} {platform.python_version()}")
+    print(
+        f"libraries:     ai-edge-litert {package_version('ai-edge-litert')}, numpy {np.__version__}, "
+        f"opencv {package_version('opencv-python-headless')}, Pillow {package_version('pillow')}"
+    )
+    print(f"load average:  {loads[0]} at start, {loads[1]} at end (1, 5, 15 min)")
+    print(f"code:          {code_line(ROOT)}")
+    print(
+        f"model:         {args.bundle} {spec.model_version}: bundle {bundle_bytes:,} bytes "
+        f"({bundle_bytes / 1024:.0f} KiB), model.tflite {len(tflite):,} bytes ({len(tflite) / 1024:.0f} KiB); "
+        f"{spec.input_size} px {spec.input_dtype} in, {spec.embedding_dim} dims, unknown below "
+        f"{spec.unknown_threshold}"
+    )
+    print(
+        f"split:         dataset_split({train_products}, {held_out_products}, seed={seed}) "
+        f"({'from the bundle' if training else 'from the flags'}); {len(catalogs[0].products)} held-out "
+        f"products and {len(catalogs[1].products)} sampled training products enrolled in one index: "
+        f"{n_variants} variants, {refs} reference photos ({args.enrol} per variant)"
+    )
+    print(
+        f"shots:         kiosk_shot at {SHOT_SIZE[0]}x{SHOT_SIZE[1]}, JPEG q{JPEG_QUALITY}, seed streams the "
+        f"training never used; {args.queries} queries per variant; {args.distractors} distractors "
+        f"(seeds {FIRST_DISTRACTOR}..)"
+    )
+    print(
+        f"timing:        {len(frames)} frames {FRAME_SIZE[0]}x{FRAME_SIZE[1]} JPEG q{JPEG_QUALITY} "
+        f"(about {sum(map(len, frames)) // len(frames) // 1024} KiB), index of {len(timed_index)} references "
+        f"({refs} real + {len(timed_index) - refs} random unit vectors, {args.enrol} per made-up variant), "
+        f"{args.calls} calls after {args.warmup} warm-up per thread count"
+    )
+    print(f"run time:      {elapsed:.0f} s")
+    print()
+
+    header = f"{'group':<26} {'queries':>7} {'top-1':>7} {'top-3':>7} {'answered right':>14} {'unknown':>8} {'wrong':>7}"
+    print(header)
+    print("-" * len(header))
+    for c in catalogs:
+        t = tallies[c.label]
+        print(
+            f"{c.label:<26} {t.queries:>7} {pct(t.share(t.top1)):>7} {pct(t.share(t.top3)):>7} "
+            f"{pct(t.share(t.right)):>14} {pct(t.share(t.unknown)):>8} {t.wrong:>7}"
+        )
+    fa = unknowns.queries - unknowns.unknown
+    print(
+        f"{'objects in no catalog':<26} {unknowns.queries:>7} {'':>7} {'':>7} {'':>14} "
+        f"{pct(unknowns.share(unknowns.unknown)):>8} {fa:>7}  (false accepts: {pct(unknowns.share(fa))}; "
+        f"highest similarity {stranger_best[-1] if stranger_best else float('nan'):.3f}, "
+        f"99th percentile {percentile(stranger_best, 99):.3f})"
+    )
+    print(
+        "(top-1/top-3: the nearest variants as the node ranks them, threshold not applied; answered right /"
+    )
+    print(" unknown / wrong: the node's answer with the model's threshold; wrong = a confident wrong answer)")
+    print()
+    header = (
+        f"{'threads':>7} {'e2e median':>11} {'e2e p95':>9} {'bare median':>12} {'bare p95':>9} {'ratio':>6}"
+        f" {'decode':>7} {'preproc':>8} {'search':>7}"
+    )
+    print(header)
+    print("-" * len(header))
+    for tm in timings:
+        ratio = percentile(tm.e2e_ms, 50) / percentile(tm.bare_ms, 50)
+        print(
+            f"{tm.threads:>7} {percentile(tm.e2e_ms, 50):>8.2f} ms {percentile(tm.e2e_ms, 95):>6.2f} ms "
+            f"{percentile(tm.bare_ms, 50):>9.2f} ms {percentile(tm.bare_ms, 95):>6.2f} ms {ratio:>5.1f}x "
+            f"{percentile(tm.decode_ms, 50):>7.2f} {percentile(tm.preprocess_ms, 50):>8.2f} "
+            f"{percentile(tm.search_ms, 50):>7.2f}"
+        )
+    print("(e2e: Embedder.embed(JPEG bytes) + Index.search; bare: set input + invoke + read output; the last")
+    print(" three columns are medians in ms of decode, centre-crop + resize and the search, timed apart)")
+    print()
+
+    never = tallies[catalogs[0].label]
+    one = timings[0]
+    e2e_med = percentile(one.e2e_ms, 50)
+    ratio = e2e_med / percentile(one.bare_ms, 50)
+    fa_rate = unknowns.share(fa)
+    goals = [
+        (f"top-1 on never-trained enrolled variants >= {GOAL_TOP1:.0%}", pct(never.share(never.top1)),
+         never.share(never.top1) >= GOAL_TOP1),
+        (f"false accepts <= {GOAL_FALSE_ACCEPT:.0%}", f"{pct(fa_rate)} ({fa} of {unknowns.queries})",
+         fa_rate <= GOAL_FALSE_ACCEPT),
+        (f"end to end <= {GOAL_MEDIAN_MS:.0f} ms median ({one.threads} thread)", f"{e2e_med:.2f} ms",
+         e2e_med <= GOAL_MEDIAN_MS),
+        (f"end to end <= {GOAL_RATIO:.0f}x the bare interpreter call ({one.threads} thread, medians)",
+         f"{ratio:.1f}x", ratio <= GOAL_RATIO),
+    ]  # fmt: skip
+    print("goals (issue 18):")
+    for goal, figure, ok in goals:
+        print(f"  {goal:<66} {figure:<18} {'meets' if ok else 'MISSES'}")
+    print()
+
+    print("Markdown:")
+    print()
+    print("| group | queries | top-1 (nearest) | top-3 | node's answer right | unknown | wrong answers |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for c in catalogs:
+        t = tallies[c.label]
+        print(
+            f"| {c.label}: {len(c.products)} products, {len(c.variants)} variants | {t.queries} "
+            f"| {pct(t.share(t.top1))} | {pct(t.share(t.top3))} | {pct(t.share(t.right))} "
+            f"| {pct(t.share(t.unknown))} | {t.wrong} |"
+        )
+    print(
+        f"| objects in no catalog | {unknowns.queries} | | | | {pct(unknowns.share(unknowns.unknown))} "
+        f"| {fa} false accepts ({pct(fa_rate)}) |"
+    )
+    print()
+    print(
+        "| threads | end to end median (ms) | p95 (ms) | bare interpreter median (ms) | p95 (ms) | ratio "
+        "| decode (ms) | preprocess (ms) | search (ms) |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for tm in timings:
+        print(
+            f"| {tm.threads} | {percentile(tm.e2e_ms, 50):.2f} | {percentile(tm.e2e_ms, 95):.2f} "
+            f"| {percentile(tm.bare_ms, 50):.2f} | {percentile(tm.bare_ms, 95):.2f} "
+            f"| {percentile(tm.e2e_ms, 50) / percentile(tm.bare_ms, 50):.1f}x | {percentile(tm.decode_ms, 50):.2f} "
+            f"| {percentile(tm.preprocess_ms, 50):.2f} | {percentile(tm.search_ms, 50):.2f} |"
+        )
+    print()
+    print("| goal | measured | |")
+    print("|---|---:|---|")
+    for goal, figure, ok in goals:
+        print(f"| {goal} | {figure} | {'meets' if ok else '**misses**'} |")
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except (KeyboardInterrupt, Stopped) as exc:
+        log(f"interrupted ({str(exc) or 'SIGINT'})")
+        sys.exit(130)
