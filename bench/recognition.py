@@ -213,8 +213,9 @@ def padded_index(index: Index, size: int, dim: int, per_variant: int, seed: int)
     rng = np.random.default_rng(seed)
     noise = rng.standard_normal((extra, dim)).astype(np.float32)
     noise /= np.linalg.norm(noise, axis=1, keepdims=True)
-    ids = tuple(f"pad-{k // per_variant}" for k in range(extra))
-    return Index(np.concatenate([index.matrix, noise]).astype(np.float32), index.variant_ids + ids)
+    ids = [f"pad-{k // per_variant}" for k in range(extra)]
+    rows = list(zip(index.variant_ids, index.matrix, strict=True)) + list(zip(ids, noise, strict=True))
+    return Index.build(rows, dim)
 
 
 def measure(

@@ -26,36 +26,46 @@ class Result:
 
 @dataclass(frozen=True)
 class Index:
-    """``matrix`` row i (unit vector) is a reference photo of ``variant_ids[i]``."""
+    """``matrix`` row i (unit vector) is a reference photo of ``variant_ids[i]``. Rows are grouped by
+    variant (``build`` sorts them): ``variants_in_order[j]``'s rows start at ``starts[j]``, so one
+    ``np.maximum.reduceat`` scores every variant by its best reference without a Python loop (10,000
+    references: 0.1 ms instead of 1 ms, docs/performance.md, "Product recognition")."""
 
     matrix: npt.NDArray[np.float32]
     variant_ids: tuple[str, ...]
+    variants_in_order: tuple[str, ...]
+    starts: npt.NDArray[np.intp]
 
     @classmethod
     def build(cls, rows: list[tuple[str, npt.NDArray[np.float32]]], dim: int) -> "Index":
         if not rows:
-            return cls(np.zeros((0, dim), dtype=np.float32), ())
-        matrix = np.stack([vector for _, vector in rows]).astype(np.float32)
-        return cls(matrix, tuple(variant for variant, _ in rows))
+            return cls(np.zeros((0, dim), dtype=np.float32), (), (), np.zeros(0, dtype=np.intp))
+        ordered = sorted(rows, key=lambda row: row[0])  # stable: a variant's photos keep their order
+        variant_ids = tuple(variant for variant, _ in ordered)
+        matrix = np.stack([vector for _, vector in ordered]).astype(np.float32)
+        starts = [i for i, variant in enumerate(variant_ids) if i == 0 or variant != variant_ids[i - 1]]
+        return cls(
+            matrix, variant_ids, tuple(variant_ids[i] for i in starts), np.asarray(starts, dtype=np.intp)
+        )
 
     def __len__(self) -> int:
         return len(self.variant_ids)
 
     @property
     def variants(self) -> set[str]:
-        return set(self.variant_ids)
+        return set(self.variants_in_order)
 
     def search(self, query: npt.NDArray[np.float32], spec: ModelSpec, k: int = 3) -> Result:
         if not self.variant_ids:
             return Result([], unknown=True, best_similarity=None)
-        similarities = self.matrix @ query
-        best: dict[str, float] = {}
-        for variant, similarity in zip(self.variant_ids, similarities.tolist(), strict=True):
-            if similarity > best.get(variant, -2.0):
-                best[variant] = similarity
-        ranked = sorted(best.items(), key=lambda item: -item[1])[:k]
-        top = ranked[0][1]
+        best = np.maximum.reduceat(self.matrix @ query, self.starts)
+        k = max(1, min(k, len(best)))
+        top_k = np.argpartition(-best, k - 1)[:k]
+        ranked = top_k[np.argsort(-best[top_k], kind="stable")]
+        top = float(best[ranked[0]])
         if top < spec.unknown_threshold:
             return Result([], unknown=True, best_similarity=top)
-        matches = [Match(v, s, spec.confidence(s)) for v, s in ranked]
+        matches = [
+            Match(self.variants_in_order[j], float(best[j]), spec.confidence(float(best[j]))) for j in ranked
+        ]
         return Result(matches, unknown=False, best_similarity=top)
