@@ -252,6 +252,8 @@ Store staff            log in at the node with name and PIN (no cloud needed); {
 
 Try the cloud:
   open {web}/ and log in; the bell (top right) updates live
+  {web}/recognition: the recognition model's versions (upload one, roll back to an older one; a node
+      that refuses a model rings the bell and is named there)
   TOKEN=$(curl -s -X POST {capi}/auth/login -H 'content-type: application/json' \\
       -d '{{"account":"{seeded.account}","password":"{seeded.password}"}}' | python3 -c 'import sys,json;print(json.load(sys.stdin)["token"])')
   curl -s -H "Authorization: Bearer $TOKEN" '{capi}/orders?limit=3'
@@ -405,7 +407,10 @@ def recognition_banner(node: Node, snapshot: CatalogSnapshot, settings: EdgeSett
     if model is None:
         return "Recognition            no model loaded at the node (GET /api/v1/recognition/status)\n"
     api = f"http://{client_host(settings.host)}:{settings.port}/api/v1"
-    photo = stills / "latte.jpg"
+    # The stills are named by product id (the cloud's ids in the demo): the latte's, for the lines below (a
+    # still the node names: edgestore.demo_recognition.camera_still).
+    latte = next((p for p in snapshot.products if any(v.variant_id == "latte-1" for v in p.variants)), None)
+    photo = stills / f"{latte.product_id if latte else 'latte'}.jpg"
     return f"""Recognition (edge/recognition/)  model {model} (shipped with the node), each product enrolled from
 six generated photos ({added} enrolled now); one more photo of each is in {stills}
   curl -s {api}/recognition/status
@@ -455,7 +460,7 @@ def kiosk_banner(settings: EdgeSettings, data_dir: Path, *, opened: bool, asked:
   receipts             {data_dir / "kiosk" / "receipts.bin"} (the ESC/POS bytes a receipt printer would get)
   scan                 掃描/Scan on the browse screen: the camera plays the stills in {data_dir / "kiosk" / "camera"}
                        (one generated photo per product, in turn); 辨識/Recognise names the product in view, or says
-                       it does not know it (the shipped model is unsure of a few stills: look again)
+                       it does not know it (hold up anything else: a photo of your own in that folder)
 """
 
 
