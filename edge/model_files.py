@@ -13,12 +13,12 @@ import json
 import os
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Connection, select
 
 from edge import node_state
 from edge.tables import node_state as node_state_table
+from models.node_api import ModelRejection
 from sync_protocol.encoding import check_fetched
 from sync_protocol.envelope import ModelAnnouncement
 
@@ -44,7 +44,7 @@ def versions(conn: Connection) -> dict[str, int]:
 
 def wants(conn: Connection, announcement: ModelAnnouncement) -> bool:
     rejected = rejections(conn).get(announcement.name)
-    if rejected and (rejected["version"], rejected["sha256"]) == (announcement.version, announcement.sha256):
+    if rejected and (rejected.version, rejected.sha256) == (announcement.version, announcement.sha256):
         return False  # refused once already: the same file would be refused again
     return versions(conn).get(announcement.name, SHIPPED_VERSION - 1) < announcement.version
 
@@ -103,11 +103,29 @@ def reject(
     )
 
 
-def rejections(conn: Connection) -> dict[str, dict[str, Any]]:
-    """name -> {"version", "sha256", "reason", "at", "path"} of the latest model file refused, per model."""
+def rejections(conn: Connection) -> dict[str, ModelRejection]:
+    """name -> the latest model file refused, per model."""
     rows = conn.execute(
         select(node_state_table.c.key, node_state_table.c.value).where(
             node_state_table.c.key.startswith(REJECTED_PREFIX)
         )
     )
-    return {row.key.removeprefix(REJECTED_PREFIX): json.loads(row.value) for row in rows if row.value}
+    return {
+        name: ModelRejection(
+            name=name,
+            version=int(kept["version"]),
+            sha256=str(kept["sha256"]),
+            reason=str(kept["reason"]),
+            at=kept["at"],
+        )
+        for name, kept in (
+            (row.key.removeprefix(REJECTED_PREFIX), json.loads(row.value)) for row in rows if row.value
+        )
+    }
+
+
+def outstanding_rejections(conn: Connection) -> list[ModelRejection]:
+    """The refused files newer than the version installed of their model, by name: a later install makes an
+    older refusal moot (what the node reports, in its health and to the cloud)."""
+    held = versions(conn)
+    return [r for _, r in sorted(rejections(conn).items()) if r.version > held.get(r.name, SHIPPED_VERSION)]

@@ -97,18 +97,12 @@ def status_message(node: Node, store_id: str, *, online: bool, goodbye: bool = F
 
 
 def model_refusals(conn: Connection) -> list[ModelRefusal]:
-    """The model files refused since the one serving (newer than it): what the cloud's bell should ring for.
-    A later install of the same model makes an older refusal moot."""
-    held = model_files.versions(conn)
+    """The model files refused since the one installed: what the cloud's bell should ring for."""
     return [
         ModelRefusal(
-            name=name,
-            version=int(refused["version"]),
-            sha256=str(refused["sha256"]),
-            reason=str(refused["reason"])[:MAX_REFUSAL_REASON] or "refused",
+            name=r.name, version=r.version, sha256=r.sha256, reason=r.reason[:MAX_REFUSAL_REASON] or "refused"
         )
-        for name, refused in sorted(model_files.rejections(conn).items())
-        if int(refused["version"]) > held.get(name, model_files.SHIPPED_VERSION)
+        for r in model_files.outstanding_rejections(conn)
     ]
 
 

@@ -17,7 +17,6 @@ from edge.tables import products, variants
 from models.errors import InvalidInput
 from models.node_api import (
     EnrollmentResult,
-    ModelRejection,
     RecognitionCandidate,
     RecognitionHealth,
     RecognitionResult,
@@ -160,15 +159,8 @@ def recognition_health(node: Node, conn: Connection) -> RecognitionHealth:
     serving = node.recognizer.serving if node.recognizer is not None else None
     rejected = model_files.rejections(conn).get(MODEL_NAME)
     version = serving.version if serving is not None else None
-    shown = None
-    if rejected is not None and (version is None or int(rejected["version"]) > version):
-        shown = ModelRejection(
-            name=MODEL_NAME,
-            version=int(rejected["version"]),
-            sha256=str(rejected["sha256"]),
-            reason=str(rejected["reason"]),
-            at=rejected["at"],
-        )
+    # Against the version serving (not installed): after a refusal at start the shipped model serves.
+    shown = rejected if rejected is not None and (version is None or rejected.version > version) else None
     return RecognitionHealth(
         loaded=serving is not None,
         model_version=serving.embedder.spec.model_version if serving is not None else None,

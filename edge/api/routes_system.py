@@ -6,7 +6,6 @@ resends are for the people who run the shop.
 """
 
 import logging
-from typing import Any
 
 from fastapi import APIRouter
 
@@ -52,7 +51,7 @@ def health(node: NodeDep) -> Health:
     )
 
 
-def _model_rejections(node: Node) -> dict[str, dict[str, Any]]:
+def _model_rejections(node: Node) -> dict[str, ModelRejection]:
     """The model files refused; none said when the node's state cannot be read (health says that)."""
     try:
         with node.db.read() as conn:
@@ -77,14 +76,5 @@ def sync_status(node: NodeDep, _member: StaffDep) -> SyncStatus:
         dead_letters=refused,
         waiting_for_ack_since=node.cloud.waiting_for_ack_since,
         resends=node.cloud.resends,
-        model_rejections=[
-            ModelRejection(
-                name=name,
-                version=int(r["version"]),
-                sha256=str(r["sha256"]),
-                reason=str(r["reason"]),
-                at=r["at"],
-            )
-            for name, r in sorted(rejected.items())
-        ],
+        model_rejections=[r for _, r in sorted(rejected.items())],
     )
