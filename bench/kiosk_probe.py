@@ -555,6 +555,8 @@ class Probe:
 def bare_kivy_window(config: dict[str, Any], out: Path) -> int:
     """The floor under the kiosk's memory: Kivy set up as the kiosk sets it, one window, one label, nothing
     of the kiosk; its RSS a second after the first frame."""
+    import psutil
+
     from kiosk_ui.kivy_setup import prepare_kivy
 
     width, height = (int(n) for n in config["size"].split("x"))
@@ -574,8 +576,6 @@ def bare_kivy_window(config: dict[str, Any], out: Path) -> int:
                 json.dumps({"mode": "floor", "memory": {"rss": info.rss, "uss": info.uss}, "error": None})
             )
             self.stop()
-
-    import psutil
 
     Bare().run()
     return 0

@@ -16,7 +16,7 @@ from cloud.web.forms import FieldError
 from cloud.web.rendering import chrome, render
 from cloud.web.routing import CsrfForm, WebSeller, page_router, redirect
 from models.cloud_api import ModelFileVersion
-from models.errors import DomainError, NotFound
+from models.errors import Conflict, DomainError, NotFound
 from plumbing.i18n import N_
 from sync_protocol.envelope import MAX_MODEL_BYTES
 
@@ -87,9 +87,7 @@ def rollback_model(
     try:
         with cloud.db.transaction() as conn:
             model_files.rollback(conn, seller_id, MODEL, version, now, cloud.settings.base_url)
-    except NotFound:
-        raise  # no such version of this seller's: the 404 page
-    except DomainError as exc:
+    except Conflict as exc:  # already the newest (no such version: NotFound, the 404 page)
         error = FieldError("version", "err.code." + exc.code, text=exc.message)
         return _page(request, cloud, seller_id, errors=[error], status_code=409)
     return redirect("/recognition?msg=modelRolledBack")
