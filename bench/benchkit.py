@@ -145,6 +145,23 @@ def node_staff_client(base_url: str, *, timeout_s: float = 30.0) -> Iterator[htt
         yield client
 
 
+def count_orders(client: httpx.Client) -> int:
+    """Page through ``GET /orders?limit=100`` to the end (bounded by a generous page cap)."""
+    total, cursor = 0, None
+    for _ in range(1_000_000):
+        params: dict[str, Any] = {"limit": 100}
+        if cursor:
+            params["cursor"] = cursor
+        page = client.get("/orders", params=params)
+        page.raise_for_status()
+        body = page.json()
+        total += len(body["items"])
+        cursor = body.get("nextCursor")
+        if not cursor:
+            return total
+    raise RuntimeError("GET /orders never reached the last page")
+
+
 def expect(response: httpx.Response, status: int) -> Any:
     """The response's JSON when it has ``status``; otherwise stop the benchmark with what came back."""
     if response.status_code != status:

@@ -51,6 +51,7 @@ import httpx
 from benchkit import (
     Stopped,
     add_staff_argv,
+    count_orders,
     cpu_seconds,
     cpuinfo_field,
     edgestore_cmd,
@@ -355,23 +356,6 @@ def sync_backlog(client: httpx.Client) -> dict[str, int]:
     status = client.get("/sync/status")
     status.raise_for_status()
     return {s["stream"]: int(s["pending"]) for s in status.json()["streams"]}
-
-
-def count_orders(client: httpx.Client) -> int:
-    """Page through ``GET /orders?limit=100`` to the end (bounded by a generous page cap)."""
-    total, cursor = 0, None
-    for _ in range(1_000_000):
-        params: dict[str, Any] = {"limit": 100}
-        if cursor:
-            params["cursor"] = cursor
-        page = client.get("/orders", params=params)
-        page.raise_for_status()
-        body = page.json()
-        total += len(body["items"])
-        cursor = body.get("nextCursor")
-        if not cursor:
-            return total
-    raise RuntimeError("GET /orders never reached the last page")
 
 
 def check_file(database: Path) -> tuple[str, int]:

@@ -49,12 +49,16 @@ from pathlib import Path
 from typing import Any
 
 from benchkit import (
+    BENCH_PIN,
+    BENCH_STAFF,
     Stopped,
     code_line,
+    count_orders,
     cpu_seconds,
     cpuinfo_field,
     log,
     mem_total_gib,
+    node_staff_client,
     percentile,
     stop_on_signals,
 )
@@ -66,7 +70,6 @@ PROBE = Path(__file__).resolve().parent / "kiosk_probe.py"
 RUN_TIMEOUT_S = 900.0
 LOST_AFTER_S = 2.0  # as bench/kiosk_probe.py
 
-STAFF_NAME, STAFF_PIN = "bench", "2468"  # a node-local cashier, to count the orders
 GOAL_COLD_S = 3.0
 GOAL_TOUCH_P95_MS = 100.0
 GOAL_RSS_MB = 150.0  # MB = 1,000,000 bytes (the stricter reading)
@@ -93,25 +96,9 @@ class StoreNode:
     served: Any
 
     def orders(self) -> int:
-        """Orders the node holds (``GET /orders``, paged to the end, as the benchmark's cashier: the order
-        list is staff-only)."""
-        import httpx
-
-        total, cursor = 0, None
-        with httpx.Client(base_url=self.url, timeout=30) as client:
-            login = client.post("/staff/login", json={"name": STAFF_NAME, "pin": STAFF_PIN})
-            login.raise_for_status()
-            client.headers["Authorization"] = f"Bearer {login.json()['token']}"
-            for _ in range(100_000):
-                params: dict[str, Any] = {"limit": 100, **({"cursor": cursor} if cursor else {})}
-                page = client.get("/orders", params=params)
-                page.raise_for_status()
-                body = page.json()
-                total += len(body["items"])
-                cursor = body.get("nextCursor")
-                if not cursor:
-                    return total
-        raise RuntimeError("GET /orders never reached the last page")
+        """Orders the node holds (``GET /orders`` to the end, as the benchmark's manager: the list is staff-only)."""
+        with node_staff_client(self.url) as client:
+            return count_orders(client)
 
 
 def start_node(work: Path, products: int) -> StoreNode:
@@ -133,7 +120,7 @@ def start_node(work: Path, products: int) -> StoreNode:
     node = Node.open(settings)
     with node.db.write() as conn:
         load_snapshot(conn, snapshot, utcnow())
-        staff.add_local(conn, STAFF_NAME, StaffRole.CASHIER, STAFF_PIN, utcnow())
+        staff.add_local(conn, BENCH_STAFF, StaffRole.MANAGER, BENCH_PIN, utcnow())  # to count the orders
     node.close()
     load_s = time.perf_counter() - started
     variants = sum(len(p.variants) for p in snapshot.products)
