@@ -55,8 +55,16 @@ EINVOICE_SCHEMA_VERSION = 2
 """Version 2 adds an order's ``einvoice`` (issue 17); nothing else changed."""
 MODEL_REFUSALS_SCHEMA_VERSION = 3
 """Version 3 adds a device status's ``modelRefusals`` (issue 18); nothing else changed."""
+RECOGNITION_PHOTOS_SCHEMA_VERSION = 4
+"""Version 4 adds a device status's ``recognitionPhotos`` (the cloud-enrolled photo set a node holds, issue
+18); nothing else changed."""
 SUPPORTED_SCHEMA_VERSIONS = frozenset(
-    {SCHEMA_VERSION, EINVOICE_SCHEMA_VERSION, MODEL_REFUSALS_SCHEMA_VERSION}
+    {
+        SCHEMA_VERSION,
+        EINVOICE_SCHEMA_VERSION,
+        MODEL_REFUSALS_SCHEMA_VERSION,
+        RECOGNITION_PHOTOS_SCHEMA_VERSION,
+    }
 )
 """The versions this code reads. A reader learns a new version before any writer sends it."""
 
@@ -463,8 +471,55 @@ class ModelAnnouncement(WireModel):
     size: Annotated[int, Field(strict=True, ge=1, le=MAX_MODEL_BYTES)]
 
 
+MAX_RECOGNITION_PHOTO_BYTES = 20 * 1024 * 1024
+MAX_RECOGNITION_PHOTOS = 100_000
+MAX_PHOTO_SET_BYTES = 64 * 1024 * 1024
+
+
+class RecognitionPhotoRef(WireModel):
+    """One reference photo of a variant that the seller enrolled in the cloud: the node fetches ``url``,
+    checks size and SHA-256, and embeds it with the model it runs. ``photoId`` is the cloud's, so the node
+    knows which of its references came from which photo (and forgets them when the photo is deleted)."""
+
+    photo_id: Ident
+    variant_id: Ident
+    url: HttpUrl
+    sha256: Sha256Hex
+    size: Annotated[int, Field(strict=True, ge=1, le=MAX_RECOGNITION_PHOTO_BYTES)]
+
+
+class RecognitionPhotoSet(WireModel):
+    """Every photo the seller has enrolled in the cloud for the store's catalog, as of ``version``: the file a
+    ``RecognitionPhotosAnnouncement`` links to (never sent over MQTT: a seller's set is thousands of photos).
+    The node makes its cloud-enrolled references equal to it: fetches the photos it lacks, forgets those
+    no longer listed; photos enrolled at the node itself (the kiosk's staff mode) are not touched."""
+
+    schema_version: SchemaVersion = SCHEMA_VERSION
+    store_id: Ident
+    version: Annotated[int, Field(strict=True, ge=1)]
+    photos: tuple[RecognitionPhotoRef, ...] = Field(max_length=MAX_RECOGNITION_PHOTOS)
+
+
+class RecognitionPhotosAnnouncement(WireModel):
+    """A new version of the seller's cloud-enrolled photo set for a node that holds an older one (its status
+    says which). Like a catalog snapshot, the set is fetched from ``url`` and checked (size, SHA-256)."""
+
+    schema_version: SchemaVersion = SCHEMA_VERSION
+    store_id: Ident
+    version: Annotated[int, Field(strict=True, ge=1)]
+    url: HttpUrl
+    sha256: Sha256Hex
+    size: Annotated[int, Field(strict=True, ge=1, le=MAX_PHOTO_SET_BYTES)]
+
+
 DownlinkMessage = (
-    CatalogAnnouncement | CatalogDelta | OrderStatusUpdate | StockAdjustment | StaffChange | ModelAnnouncement
+    CatalogAnnouncement
+    | CatalogDelta
+    | OrderStatusUpdate
+    | StockAdjustment
+    | StaffChange
+    | ModelAnnouncement
+    | RecognitionPhotosAnnouncement
 )
 
 DOWNLINK_MODELS: Mapping[
@@ -474,7 +529,8 @@ DOWNLINK_MODELS: Mapping[
     | type[OrderStatusUpdate]
     | type[StockAdjustment]
     | type[StaffChange]
-    | type[ModelAnnouncement],
+    | type[ModelAnnouncement]
+    | type[RecognitionPhotosAnnouncement],
 ] = MappingProxyType(
     {
         DownlinkKind.CATALOG: CatalogAnnouncement,
@@ -483,6 +539,7 @@ DOWNLINK_MODELS: Mapping[
         DownlinkKind.STOCK: StockAdjustment,
         DownlinkKind.STAFF: StaffChange,
         DownlinkKind.MODEL: ModelAnnouncement,
+        DownlinkKind.RECOGNITION_PHOTOS: RecognitionPhotosAnnouncement,
     }
 )
 FEED_MODELS: Mapping[DownlinkKind, type[OrderStatusUpdate] | type[StockAdjustment] | type[StaffChange]]
@@ -528,21 +585,32 @@ class DeviceStatus(WireModel):
     goodbye: bool = False  # offline by a clean stop, not the last will: nobody needs to be alarmed
     # Model files refused since the one serving (schema version 3): the cloud rings the seller's bell once each.
     model_refusals: list[ModelRefusal] = Field(default=[], max_length=MAX_MODELS)
+    # The version of the seller's cloud-enrolled photo set the node holds, 0 for none (schema version 4).
+    # Absent: the node takes no cloud photos (an older node, or one without recognition): none are announced.
+    recognition_photos: Annotated[int, Field(strict=True, ge=0)] | None = None
 
     @model_serializer(mode="wrap")
     def _without_empty_refusals(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        # Written only when there are refusals: a cloud that reads versions 1 and 2 refuses unknown fields.
+        # Written only when there are refusals, or a photo set version: a cloud that reads versions 1 and 2
+        # refuses unknown fields.
         data: dict[str, Any] = handler(self)
         for key in ("modelRefusals", "model_refusals"):
             if key in data and not data[key]:
                 del data[key]
+        for key in ("recognitionPhotos", "recognition_photos"):
+            if key in data and data[key] is None:
+                del data[key]
         return data
 
     @model_validator(mode="after")
-    def _refusals_need_version_3(self) -> Self:
+    def _fields_need_their_version(self) -> Self:
         if self.model_refusals and self.schema_version < MODEL_REFUSALS_SCHEMA_VERSION:
             raise _inconsistent(
                 "modelRefusals need schemaVersion {version}", version=MODEL_REFUSALS_SCHEMA_VERSION
+            )
+        if self.recognition_photos is not None and self.schema_version < RECOGNITION_PHOTOS_SCHEMA_VERSION:
+            raise _inconsistent(
+                "recognitionPhotos need schemaVersion {version}", version=RECOGNITION_PHOTOS_SCHEMA_VERSION
             )
         return self
 

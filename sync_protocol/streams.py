@@ -24,3 +24,5 @@ class DownlinkKind(StrEnum):
     STOCK = "stock"  # a stock delta made in the cloud: restock, count, write-off (StockAdjustment)
     STAFF = "staff"  # a staff account of the store, as the cloud has it now (StaffChange)
     MODEL = "model"  # a new version of a model file to fetch, e.g. the recognition model (ModelAnnouncement)
+    # a new version of the seller's cloud-enrolled recognition photos to fetch (RecognitionPhotosAnnouncement)
+    RECOGNITION_PHOTOS = "recognitionPhotos"

@@ -9,6 +9,7 @@ from models.staff import StaffRecord, StaffRole
 from sync_protocol.encoding import decode_downlink, encode
 from sync_protocol.envelope import (
     MAX_MESSAGES_PER_BATCH,
+    RECOGNITION_PHOTOS_SCHEMA_VERSION,
     SCHEMA_VERSION,
     Ack,
     Batch,
@@ -122,7 +123,7 @@ def test_an_envelope_stamped_by_another_device_is_inconsistent():
     ("field", "value"),
     [("message_id", "not-a-ulid"), ("message_id", "01hzzzzzzzzzzzzzzzzzzzzzzz"), ("store_id", "a/b"), ("store_id", "a+b"),
      ("device_id", "#"), ("device_id", ""), ("seq", 0), ("seq", "1"), ("seq", 1.0), ("hlc", "yesterday"),
-     ("stream", "refunds"), ("schema_version", 4), ("schema_version", 0)],
+     ("stream", "refunds"), ("schema_version", 5), ("schema_version", 0)],
 )  # fmt: skip
 def test_envelope_fields_are_checked(field, value):
     fields = {
@@ -400,3 +401,21 @@ def test_a_status_carries_model_refusals_only_at_schema_version_3():
     assert "modelRefusals" not in DeviceStatus(store_id=STORE, device_id=DEVICE, online=True).to_json_dict()
     with pytest.raises(MessageRejected):
         decode_status(encode(status).replace(b'"reason":"not a zip file"', b'"reason":""'))
+
+
+def test_a_status_says_its_photo_set_only_from_version_4() -> None:
+    """``recognitionPhotos`` (issue 18) is written only when the node takes cloud photos, and needs version 4:
+    a cloud that reads versions 1 to 3 still sees a node that does not."""
+    plain = DeviceStatus(store_id="s1", device_id="d1", online=True)
+    assert "recognitionPhotos" not in plain.to_json_dict()
+    with pytest.raises(ValidationError, match="recognitionPhotos need schemaVersion 4"):
+        DeviceStatus(store_id="s1", device_id="d1", online=True, recognition_photos=0)
+    taking = DeviceStatus(
+        schema_version=RECOGNITION_PHOTOS_SCHEMA_VERSION,
+        store_id="s1",
+        device_id="d1",
+        online=True,
+        recognition_photos=3,
+    )
+    assert taking.to_json_dict()["recognitionPhotos"] == 3
+    assert DeviceStatus.model_validate(taking.to_json_dict()) == taking
