@@ -17,6 +17,7 @@ from pydantic.alias_generators import to_camel
 from sqlalchemy import ColumnElement, Connection, and_, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from cloud import recognition_photo_sets
 from cloud.media.metadata_store import MetadataStore
 from cloud.tables import (
     brands,
@@ -556,7 +557,7 @@ def update_product(
         **_changed_columns(body, changes),
     }
     if body.variants is not None:
-        items = _replace_variants(conn, seller_id, product_id, body.variants, row.name)
+        items = _replace_variants(conn, seller_id, product_id, body.variants, row.name, now)
         doc["variants"] = _variant_documents(items)
     _change_document(doc, body, changes, now)
     meta.put(doc)
@@ -583,12 +584,23 @@ def _changed_columns(body: ProductUpdate, changes: dict[str, Any]) -> dict[str, 
 
 
 def _replace_variants(
-    conn: Connection, seller_id: str, product_id: str, inputs: list[VariantInput], product_name: str
+    conn: Connection,
+    seller_id: str,
+    product_id: str,
+    inputs: list[VariantInput],
+    product_name: str,
+    now: datetime,
 ) -> list[VariantInput]:
-    """The product's variants become ``inputs``: those left out are deleted, the others written. Returns
-    them as stored (ids given to new ones, one default)."""
+    """The product's variants become ``inputs``: those left out are deleted (with their recognition photos),
+    the others written. Returns them as stored (ids given to new ones, one default)."""
     items = _normalise_variants(inputs, None, product_name)
     keep = {v.variant_id for v in items}
+    leaving = conn.execute(
+        select(variants.c.variant_id).where(
+            variants.c.product_id == product_id, variants.c.variant_id.not_in(keep)
+        )
+    ).scalars()
+    recognition_photo_sets.forget(conn, seller_id, now, variant_ids=list(leaving))
     conn.execute(
         variants.delete().where(variants.c.product_id == product_id, variants.c.variant_id.not_in(keep))
     )
@@ -613,6 +625,7 @@ def delete_product(conn: Connection, seller_id: str, product_id: str, now: datet
     """Soft delete: orders keep pointing at it, stores are told to drop it at the next version."""
     _product_row(conn, seller_id, product_id, lock=True)
     version = bump_version(conn, seller_id, "product", product_id, "delete", now)
+    recognition_photo_sets.forget(conn, seller_id, now, product_id=product_id)
     conn.execute(
         update(products)
         .where(products.c.product_id == product_id)

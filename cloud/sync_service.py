@@ -7,7 +7,8 @@ killed at any point gets the batch again and the sequence state turns it into a 
 Downlink: a device's online status says where it stands (feed position, catalog version). A thread of this
 service sends each online device what follows: the store's feed (``cloud.sync_downlink``), a page at a time, and
 the catalog as a delta from the device's version or, when a delta cannot say it, a snapshot announcement,
-and an announcement of each model file newer than the device's. It
+an announcement of each model file newer than the device's, and of the seller's recognition photo set
+when the device holds an older one (``cloud.recognition_photos``). It
 looks again every ``downlink_interval_s``, so changes made by any cloud process reach online stores within
 about that. A node that finds a gap publishes its status again, which rewinds what this side thinks it sent.
 Every ``prune_interval_s`` it deletes the feed messages every live device of a store has applied (the
@@ -25,14 +26,21 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from cloud import model_files, notifications, store_catalog, sync_downlink
+from cloud import model_files, notifications, recognition_photos, store_catalog, sync_downlink
 from cloud.failures import Failure, failure_of
 from cloud.runtime import Cloud
 from cloud.sync_uplink import dead_letter, handle_uplink
 from cloud.tables import devices, stores
 from models.cloud_api import NotificationKind
 from sync_protocol.encoding import decode_status, encode
-from sync_protocol.envelope import Ack, CatalogAnnouncement, CatalogDelta, DeviceStatus
+from sync_protocol.envelope import (
+    Ack,
+    CatalogAnnouncement,
+    CatalogDelta,
+    DeviceStatus,
+    ModelAnnouncement,
+    RecognitionPhotosAnnouncement,
+)
 from sync_protocol.errors import InvalidTopic, MessageRejected
 from sync_protocol.mqtt_link import MqttLink, MqttSettings
 from sync_protocol.streams import DownlinkKind
@@ -50,6 +58,7 @@ class _Downstream:
     feed_seq: int
     catalog_version: int | None
     models: dict[str, int]
+    recognition_photos: int | None  # the photo set version it holds; None: it takes no cloud photos
     # A device at feed position 0 is sent a snapshot and nothing of the feed: the snapshot gives it its
     # position (its first link). Until it says where it stands, nothing more is sent.
     awaiting_position: bool = False
@@ -57,6 +66,11 @@ class _Downstream:
 
 def _stale_catalog(down: _Downstream, feed: sync_downlink.FeedEnds) -> bool:
     return down.catalog_version is None or down.catalog_version < feed.catalog_version
+
+
+def _newer_photos(down: _Downstream, photo_sets: dict[str, int]) -> bool:
+    """Whether the seller's recognition photo set moved past what a device that takes them holds."""
+    return down.recognition_photos is not None and down.recognition_photos < photo_sets.get(down.seller_id, 0)
 
 
 def _first_link(down: _Downstream, feed: sync_downlink.FeedEnds) -> bool:
@@ -164,6 +178,7 @@ class SyncService:
         with self.cloud.db.read() as conn:
             ends = sync_downlink.ends(conn, {down.store_id for _, down in targets})
             models = model_files.newest_versions(conn, {down.seller_id for _, down in targets})
+            photo_sets = recognition_photos.versions(conn, {down.seller_id for _, down in targets})
         out = []
         for device_id, down in targets:
             feed = ends.get(down.store_id)
@@ -190,7 +205,8 @@ class SyncService:
             newer_model = any(
                 down.models.get(name, 0) < v for name, v in models.get(down.seller_id, {}).items()
             )
-            if down.feed_seq < feed.end or _stale_catalog(down, feed) or newer_model:
+            newer_photos = _newer_photos(down, photo_sets)
+            if down.feed_seq < feed.end or _stale_catalog(down, feed) or newer_model or newer_photos:
                 out.append((device_id, down, feed))
         return out
 
@@ -221,6 +237,13 @@ class SyncService:
             new_models = model_files.announcements(
                 conn, down.seller_id, down.store_id, down.models, cloud.settings.base_url
             )
+            photos = (
+                recognition_photos.publish_set(
+                    conn, cloud.blobs, down.seller_id, down.store_id, cloud.settings.base_url
+                )
+                if _newer_photos(down, recognition_photos.versions(conn, [down.seller_id]))
+                else None
+            )
         if update is not None:
             kind = DownlinkKind.CATALOG_DELTA if isinstance(update, CatalogDelta) else DownlinkKind.CATALOG
             if not self.link.publish(str(Topics.downlink(down.store_id, device_id, kind)), encode(update)):
@@ -231,11 +254,25 @@ class SyncService:
             if not self.link.publish(str(Topics.downlink(down.store_id, device_id, kind)), encode(message)):
                 return
             down.feed_seq = message.seq
+        self._announce_files(device_id, down, new_models, photos)
+
+    def _announce_files(
+        self,
+        device_id: str,
+        down: _Downstream,
+        new_models: list[ModelAnnouncement],
+        photos: RecognitionPhotosAnnouncement | None,
+    ) -> None:
+        """The files a device fetches itself: model versions newer than its, and the photo set."""
         for model in new_models:
             topic = str(Topics.downlink(down.store_id, device_id, DownlinkKind.MODEL))
             if not self.link.publish(topic, encode(model)):
                 return
             down.models[model.name] = model.version
+        if photos is not None:
+            topic = str(Topics.downlink(down.store_id, device_id, DownlinkKind.RECOGNITION_PHOTOS))
+            if self.link.publish(topic, encode(photos)):
+                down.recognition_photos = photos.version
 
     def _on_message(self, topic: str, data: bytes) -> None:
         try:
@@ -356,6 +393,7 @@ class SyncService:
             )
             if status.online:
                 sync_downlink.record_position(conn, parsed.device_id, status.downlink_seq)
+                recognition_photos.record_held(conn, parsed.device_id, status.recognition_photos)
                 self._models_said(conn, parsed, row, status, topic, data, now)
             with self._lock:
                 if status.online:
@@ -366,6 +404,7 @@ class SyncService:
                         status.downlink_seq,
                         status.catalog_version,
                         dict(status.models),
+                        status.recognition_photos,
                     )
                 else:
                     self._online.pop(parsed.device_id, None)

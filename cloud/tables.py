@@ -98,6 +98,8 @@ devices = Table(
     Column("downlink_seq", BigInteger, nullable=True),
     # The model files it last reported serving, name -> version (its status); NULL until its first status.
     Column("models", JSON, nullable=True),
+    # The version of the seller's recognition photo set it last reported holding; NULL: it takes none.
+    Column("recognition_photos", Integer, nullable=True),
 )
 
 staff = Table(
@@ -421,6 +423,36 @@ model_refusals = Table(
     Column("reason", Text, nullable=False),
     Column("refused_at", UTCDateTime, nullable=False),
     Index("ix_model_refusals_seller_model", "seller_id", "name", "version"),
+)
+
+recognition_photos = Table(
+    "recognition_photos",
+    metadata,
+    # Reference photos of a variant for the store nodes' product recognition, enrolled in the dashboard or
+    # the API: the bytes in the blob store (named by their SHA-256), sent to every store node of the seller.
+    Column("photo_id", ID, primary_key=True),
+    Column("seller_id", ID, ForeignKey("sellers.seller_id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("product_id", ID, ForeignKey("products.product_id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "variant_id", ID, ForeignKey("variants.variant_id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("blob_key", String(512), nullable=False),
+    Column("content_type", String(32), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+recognition_photo_sets = Table(
+    "recognition_photo_sets",
+    metadata,
+    # The version of a seller's recognition photos as one set: every change moves it, and a store node that
+    # holds an older version is sent the set again (cloud.recognition_photos).
+    Column("seller_id", ID, ForeignKey("sellers.seller_id", ondelete="CASCADE"), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
 )
 
 z_reports = Table(

@@ -110,6 +110,16 @@ def grant_upload(
     )
 
 
+def claim_attach(conn: Connection, seller_id: str, product_id: str, upload_id: str, now: datetime) -> str:
+    """Claim a grant's ``attach`` step; the staging key of its file. Before the file is read: a replay is
+    refused without touching the store, and a concurrent attach of the same upload waits here until this
+    one commits. One image (or recognition photo, ``cloud.recognition_photos``) per grant, however often the
+    browser replayed an S3 POST."""
+    key = _staging_key(seller_id, product_id, upload_id)
+    _claim(conn, key, "attach", now)
+    return key
+
+
 def complete_upload(
     conn: Connection,
     blobs: BlobStore,
@@ -120,12 +130,8 @@ def complete_upload(
     now: datetime,
     max_bytes: int,
 ) -> ImagePublic:
-    key = _staging_key(seller_id, product_id, upload_id)
     catalog.product_metadata_id(conn, seller_id, product_id)
-    # Before reading the file: a replay is refused without touching the store, and a concurrent attach of
-    # the same upload waits here until this one commits. One image per grant, however often the browser
-    # replayed an S3 POST.
-    _claim(conn, key, "attach", now)
+    key = claim_attach(conn, seller_id, product_id, upload_id, now)
     try:
         data = blobs.get(key)
     except BlobNotFound:

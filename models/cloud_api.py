@@ -658,6 +658,41 @@ class DeviceRegistered(DevicePublic):
     mqtt: MqttCredentials
 
 
+class RecognitionPhotoPublic(CamelModel):
+    """A reference photo of a variant, enrolled in the cloud for the store nodes' product recognition."""
+
+    photo_id: str
+    product_id: str
+    variant_id: str
+    url: str = Field(description="The photo as uploaded (the cloud's file route; store nodes fetch it)")
+    sha256: str
+    size: int
+    width: int
+    height: int
+    content_type: str
+    created_at: AwareDatetime
+
+
+class RecognitionPhotoDevice(CamelModel):
+    """A store node and the version of the seller's recognition photo set it last said it holds."""
+
+    device_id: str
+    device_name: str | None
+    store_id: str
+    store_name: str
+    held: int | None = Field(description="The set version it holds; null: it has not said (older software)")
+    up_to_date: bool
+
+
+class RecognitionPhotoSetStatus(CamelModel):
+    """The seller's cloud-enrolled recognition photos as one set, and which store nodes hold it."""
+
+    version: int = Field(description="Moved by every photo added or removed (0: none ever)")
+    photos: int
+    variants: int
+    devices: list[RecognitionPhotoDevice]
+
+
 class ModelFilePublic(CamelModel):
     """One version of a seller's model file (e.g. ``product-recognizer``), sent to every store node."""
 

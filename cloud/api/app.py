@@ -15,6 +15,7 @@ from cloud.api import (
     routes_models,
     routes_notifications,
     routes_orders,
+    routes_recognition_photos,
     routes_staff,
     routes_stores,
     routes_sync,
@@ -98,6 +99,7 @@ def create_app(settings: CloudSettings, clock: Clock = utcnow) -> FastAPI:
         routes_orders,
         routes_notifications,
         routes_models,
+        routes_recognition_photos,
         routes_sync,
     ):
         app.include_router(module.router, prefix=API_PREFIX)

@@ -16,6 +16,7 @@ from cloud.media.blob_store import (
     UploadRejected,
 )
 from cloud.model_files import PREFIX as MODEL_PREFIX
+from cloud.recognition_photos import PREFIX as PHOTO_PREFIX
 from cloud.runtime import Cloud
 from cloud.store_catalog import SNAPSHOT_PREFIX
 from models.cloud_api import ImageAttach, ImagePublic, UploadGrant, UploadRequest
@@ -128,6 +129,12 @@ def catalog_snapshot_file(key: str, cloud: CloudDep) -> Response:
 def model_file(key: str, cloud: CloudDep) -> Response:
     """Model files, named by their SHA-256 (the link a node gets over MQTT)."""
     return _serve_blob(cloud, f"{MODEL_PREFIX}/{key}")
+
+
+@files_router.get(f"/files/{PHOTO_PREFIX}/{{key:path}}")
+def recognition_photo_file(key: str, cloud: CloudDep) -> Response:
+    """Recognition photos and the sets listing them, named by their SHA-256 (what store nodes fetch)."""
+    return _serve_blob(cloud, f"{PHOTO_PREFIX}/{key}")
 
 
 def _serve_blob(cloud: Cloud, full: str) -> Response:

@@ -56,6 +56,8 @@ FLASHES = frozenset(
         "staffRemoved",
         "modelPublished",
         "modelRolledBack",
+        "recognitionPhotosAdded",
+        "recognitionPhotoRemoved",
     }
 )
 # The main menu: where each item goes, its label, and the paths that belong to it (the item is lit on them

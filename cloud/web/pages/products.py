@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import Connection
 from starlette.datastructures import UploadFile
 
-from cloud import catalog, i18n, uploads
+from cloud import catalog, i18n, recognition_photos, uploads
 from cloud.api.deps import CloudDep, NowDep
 from cloud.runtime import Cloud
 from cloud.web.forms import (
@@ -118,6 +118,11 @@ def _product_page(
     with cloud.db.read() as conn:
         page = chrome(conn, seller_id)
         product = catalog.get_product(conn, cloud.metadata, seller_id, product_id) if product_id else None
+        photos = (
+            recognition_photos.of_product(conn, seller_id, product_id, cloud.settings.base_url)
+            if product_id
+            else []
+        )
         categories = _categories(conn, lang)
         brands = _brands(conn, seller_id, lang)
         progress = (
@@ -143,6 +148,11 @@ def _product_page(
         storage_conditions=[s.value for s in StorageCondition],
         shipping_methods=[m.value for m in ShippingMethod],
         max_image_mb=cloud.settings.max_image_bytes / 1024 / 1024,
+        recognition_photos={
+            v.variant_id: [p for p in photos if p.variant_id == v.variant_id]
+            for v in (product.variants if product else [])
+        },
+        photos_per_variant=recognition_photos.MAX_PER_VARIANT,
         group_buy_sold=progress.sold if progress else None,
     )
 
@@ -231,3 +241,53 @@ def delete_image(
     with cloud.db.transaction() as conn:
         uploads.remove_image(conn, cloud.blobs, cloud.metadata, seller_id, product_id, image_id, now)
     return redirect(f"/products/{product_id}?msg=imageRemoved#images")
+
+
+# --- recognition photos ---------------------------------------------------------------------------------
+
+
+@router.post("/products/{product_id}/recognition-photos")
+def upload_recognition_photos(
+    request: Request, product_id: str, form: CsrfForm, cloud: CloudDep, now: NowDep, seller_id: WebSeller
+) -> Response:
+    """Reference photos of one variant for the store nodes' recognition (``cloud.recognition_photos.add``),
+    several files in one form: all are enrolled or, when one is refused, none (one transaction)."""
+    with cloud.db.read() as conn:
+        catalog.product_metadata_id(conn, seller_id, product_id)  # another seller's product: the 404 page
+    variant_id = str(form.get("variant") or "")
+    files = [f for f in form.getlist("photos") if isinstance(f, UploadFile)]
+    limit = cloud.settings.max_image_bytes
+    try:
+        with cloud.db.transaction() as conn:
+            # No file at all reads as one empty one: refused as ``emptyImage``, like the images' form.
+            for data in [f.file.read(limit + 1) for f in files] or [b""]:
+                recognition_photos.add(
+                    conn,
+                    cloud.blobs,
+                    seller_id,
+                    product_id,
+                    variant_id,
+                    data,
+                    now,
+                    max_bytes=limit,
+                    base_url=cloud.settings.base_url,
+                )
+    except DomainError as exc:
+        error = FieldError("photos", "err.code." + exc.code, text=exc.message)
+        return _product_page(request, cloud, seller_id, product_id, errors=[error], status_code=422)
+    return redirect(f"/products/{product_id}?msg=recognitionPhotosAdded#recognition-photos")
+
+
+@router.post("/products/{product_id}/recognition-photos/{photo_id}/delete")
+def delete_recognition_photo(
+    request: Request,
+    product_id: str,
+    photo_id: str,
+    form: CsrfForm,
+    cloud: CloudDep,
+    now: NowDep,
+    seller_id: WebSeller,
+) -> RedirectResponse:
+    with cloud.db.transaction() as conn:
+        recognition_photos.remove(conn, cloud.blobs, seller_id, product_id, photo_id, now)
+    return redirect(f"/products/{product_id}?msg=recognitionPhotoRemoved#recognition-photos")

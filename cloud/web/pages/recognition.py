@@ -1,7 +1,8 @@
 """Product recognition (商品辨識, a tab of the shop area): the recognition model the seller's store nodes run.
 Every version with the nodes serving it and those that refused it (the bell rang for each); upload a new
 version; serve an older one again (a rollback publishes its file as the next version: nodes only move
-forward). The same as the API's ``/models/product-recognizer`` routes, through ``cloud.model_files``."""
+forward). Beside it, the reference photos enrolled on the product pages as one set, and which nodes hold
+its newest version. The same as the API's ``/models/product-recognizer`` routes, through ``cloud.model_files``."""
 
 import contextlib
 
@@ -9,7 +10,7 @@ from fastapi import Request, Response
 from fastapi.responses import HTMLResponse
 from starlette.datastructures import UploadFile
 
-from cloud import model_files
+from cloud import model_files, recognition_photos
 from cloud.api.deps import CloudDep, NowDep
 from cloud.runtime import Cloud
 from cloud.web.forms import FieldError
@@ -37,6 +38,7 @@ def _page(
         versions: list[ModelFileVersion] = []  # none published yet
         with contextlib.suppress(NotFound):
             versions = model_files.versions(conn, seller_id, MODEL, cloud.settings.base_url)
+        photos = recognition_photos.status(conn, seller_id)
     return render(
         request,
         "recognition.html",
@@ -44,6 +46,7 @@ def _page(
         page=page,
         errors=errors or [],
         versions=versions,
+        photos=photos,
         model=MODEL,
         max_mb=f"{_form_limit(cloud) / 1_000_000:g}",
         tab="recognition",
