@@ -457,6 +457,9 @@ def kiosk_banner(settings: EdgeSettings, data_dir: Path, *, opened: bool, asked:
                        English with the 中文/English button
   staff mode           店員/Staff on the attract screen: BOSS, PIN 8642 (a manager); find an order by its
                        receipt number, take back some units or all of it; end of day: the X-report, then close
+  teach a product      in staff mode, 登錄商品辨識/Teach a product: pick a variant, 開始拍照/Start takes six photos,
+                       儲存/Save sends them to the node (this camera plays every product's still in turn: for a
+                       clean try, restart the kiosk with --camera files:FOLDER holding photos of one product)
   receipts             {data_dir / "kiosk" / "receipts.bin"} (the ESC/POS bytes a receipt printer would get)
   scan                 掃描/Scan on the browse screen: the camera plays the stills in {data_dir / "kiosk" / "camera"}
                        (one generated photo per product, in turn); 辨識/Recognise names the product in view, or says

@@ -21,5 +21,6 @@ ROUTES = (
     Route("staff-login", "staff:StaffLoginScreen"),  # a staff member's name and PIN
     Route("staff", "staff:StaffScreen"),  # find an order by its number or QR; a manager takes it back
     Route("end-of-day", "end_of_day:EndOfDayScreen"),  # the X-report; a manager closes the Z-report
+    Route("enrol", "enrol:EnrolScreen"),  # staff teach the recogniser a variant: photos from the camera
 )
 HOME = "attract"

@@ -129,6 +129,18 @@ class StaffScreen(KioskScreen):
                 width=dp(app.sizes.touch * 1.8),
             )
         )
+        if app.kiosk.camera is not None:  # any staff member: the node's enrolment takes a cashier's token
+            row.add_widget(
+                button(
+                    words("staff.enrol"),
+                    lambda: app.go("enrol"),
+                    app.palette,
+                    app.sizes,
+                    name="enrol",
+                    size_hint_x=None,
+                    width=dp(app.sizes.touch * 2.2),
+                )
+            )
         row.add_widget(
             button(
                 words("staff.logout"),

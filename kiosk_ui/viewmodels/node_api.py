@@ -7,7 +7,17 @@ from typing import Protocol
 from models.catalog import Category
 from models.einvoice import EInvoice
 from models.end_of_day import XReport, ZReport
-from models.node_api import CartPublic, CartQuote, Health, Page, ProductPublic, ProductSummary, StaffSession
+from models.node_api import (
+    CartPublic,
+    CartQuote,
+    EnrollmentResult,
+    Health,
+    Page,
+    ProductPublic,
+    ProductSummary,
+    ReferencesDeleted,
+    StaffSession,
+)
 from models.order_states import OrderStatus
 from models.returns import OrderReturn, OrderWithReturns
 from models.sales import Order, PaymentMethod
@@ -84,3 +94,9 @@ class NodeApi(Protocol):
         note: str | None = None,
         idempotency_key: str | None = None,
     ) -> ZReport: ...
+
+    # teaching the recogniser a product (a staff token)
+
+    def enroll(self, variant_id: str, images: Iterable[bytes]) -> EnrollmentResult: ...
+
+    def delete_references(self, variant_id: str) -> ReferencesDeleted: ...

@@ -24,6 +24,9 @@ BY_CODE = {
     "quantityTooLarge": N_("problem.tooMany"),
     "noStoreId": N_("problem.notReady"),
     "staleCatalog": N_("problem.notReady"),
+    "modelNotLoaded": N_("problem.noModel"),
+    "imageTooLarge": N_("problem.photo"),
+    "notAnImage": N_("problem.photo"),
 }
 BY_FAMILY: tuple[tuple[type[NodeError], str], ...] = (
     (Unauthenticated, N_("problem.staffOnly")),
@@ -37,6 +40,8 @@ BY_FAMILY: tuple[tuple[type[NodeError], str], ...] = (
 
 
 def explain(words: Translator, error: BaseException) -> str:
+    if isinstance(error, PermissionError):  # a view-model's own refusal: staff only, or a manager's
+        return words("problem.staffOnly")
     if isinstance(error, NodeUnreachable):
         return words("problem.unreachable")
     if isinstance(error, NodeError):

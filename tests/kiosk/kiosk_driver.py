@@ -6,6 +6,7 @@ and by scripts/screenshots; one process per run, since Kivy keeps one window per
 A script is JSON: {"edgeUrl", "size": [w, h], "locale", "theme", "terminal": [outcomes], "printer",
 "out": folder, "steps": [...]}, each step one of
   {"tap": name}                      touch the widget with that kiosk_name (on the current screen)
+  {"see": name}                      wait until the widget with that kiosk_name shows (no touch)
   {"screen": name}                   wait until that screen shows and the node has answered
   {"shot": file}                     save the window as out/file
   {"texts": label}                   record every text on screen under label
@@ -95,6 +96,10 @@ class Driver:
         touch.touch_down()
         touch.touch_up()
         return True
+
+    def do_see(self, name: str) -> bool:
+        widget = named(self.app.screens.current_screen, name)
+        return not self.app.busy and widget is not None
 
     def on_screen(self, widget: Any) -> bool:
         """Whether ``widget``'s centre is in the window; if not, its strip or list is scrolled to it (as a
