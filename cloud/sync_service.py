@@ -58,7 +58,7 @@ class _Downstream:
     feed_seq: int
     catalog_version: int | None
     models: dict[str, int]
-    recognition_photos: int | None  # the photo set version it holds; None: it takes no cloud photos
+    recognition_photos: int | None = None  # the photo set version it holds; None: it takes no cloud photos
     # A device at feed position 0 is sent a snapshot and nothing of the feed: the snapshot gives it its
     # position (its first link). Until it says where it stands, nothing more is sent.
     awaiting_position: bool = False

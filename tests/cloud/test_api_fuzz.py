@@ -45,6 +45,7 @@ def _seller_data(cloud_server: CloudServer, seller: httpx.Client) -> dict[str, s
         "deviceId": device["deviceId"],
         "staffId": member["staffId"],
         "imageId": new_id(),
+        "photoId": new_id(),
         "name": "product-recognizer",
     }
 
@@ -158,6 +159,9 @@ def _bodies(ids: dict[str, str], account: str) -> dict[str, object]:
             "filename": "photo.png",
         },
         f"POST {PREFIX}/products/{{productId}}/images": {"uploadId": new_id()},
+        f"POST {PREFIX}/products/{{productId}}/variants/{{variantId}}/recognition-photos": {
+            "uploadId": new_id()
+        },
         f"POST {PREFIX}/stores/{{storeId}}/stock/adjustments": {
             "variantId": ids["variantId"],
             "kind": "restock",

@@ -281,7 +281,11 @@ def test_the_product_page_enrols_several_photos_and_removes_one(cloud_server: Cl
         signup_and_login(c, "photo.seller")
         r = c.post(
             "/api/v1/products",
-            json={"name": "阿里山高山茶", "categoryId": "drinks", "variants": [{"name": "75g", "price": 380}]},
+            json={
+                "name": "阿里山高山茶",
+                "categoryId": "drinks",
+                "variants": [{"name": "75g", "price": 380}],
+            },
         )
         assert r.status_code == 201, r.text
         product = r.json()

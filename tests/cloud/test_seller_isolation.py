@@ -9,6 +9,8 @@ import httpx
 from tests.cloud.conftest import CloudServer, ingest, sale
 from tests.cloud.test_cloud_catalog import make_product
 from tests.cloud.test_product_images import png, upload
+from tests.cloud.test_recognition_photos_cloud import enrol
+from tests.cloud.test_recognition_photos_cloud import photo as jpeg
 
 # A body B may send to each operation that takes one (valid in shape, so only ownership can refuse it).
 BODIES: dict[str, dict] = {
@@ -24,6 +26,9 @@ BODIES: dict[str, dict] = {
     "POST /api/v1/orders/{orderId}/transitions": {"toStatus": "refunded"},
     "POST /api/v1/products/{productId}/images/uploads": {"contentType": "image/png", "size": 100},
     "POST /api/v1/products/{productId}/images": {"uploadId": "01HZZZZZZZZZZZZZZZZZZZZZZZ"},
+    "POST /api/v1/products/{productId}/variants/{variantId}/recognition-photos": {
+        "uploadId": "01HZZZZZZZZZZZZZZZZZZZZZZZ"
+    },
     "POST /api/v1/stores/{storeId}/devices": {"name": "taken over"},
     "POST /api/v1/stores/{storeId}/staff": {"name": "內鬼 Mole", "role": "manager", "pin": "1234"},
     "PATCH /api/v1/stores/{storeId}/staff/{staffId}": {"role": "manager", "pin": "1234"},
@@ -37,6 +42,7 @@ def test_no_route_lets_one_seller_reach_anothers_data(
     store = a.post("/stores", json={"name": "A 店"}).json()
     product = make_product(a)
     image = upload(a, product["productId"], png()).json()
+    photo = enrol(a, product["productId"], product["variants"][0]["variantId"], jpeg(5)).json()
     discount = a.post("/discounts", json={"name": "A 折扣", "percent": 10}).json()
     coupon = a.post("/coupons", json={"code": "AONLY", "kind": "amount", "value": 10}).json()
     order = sale(store["storeId"], product, [(0, 1)], cloud_server.clock())
@@ -49,6 +55,8 @@ def test_no_route_lets_one_seller_reach_anothers_data(
         "storeId": store["storeId"],
         "productId": product["productId"],
         "imageId": image["imageId"],
+        "variantId": product["variants"][0]["variantId"],
+        "photoId": photo["photoId"],
         "discountId": discount["discountId"],
         "couponId": coupon["couponId"],
         "orderId": order.order_id,
@@ -68,6 +76,7 @@ def test_no_route_lets_one_seller_reach_anothers_data(
         "models": a.get("/models").json(),
         "staff": a.get(f"/stores/{store['storeId']}/staff").json(),
         "zReports": a.get(f"/stores/{store['storeId']}/z-reports").json(),
+        "recognitionPhotos": a.get(f"/products/{product['productId']}/recognition-photos").json(),
     }
 
     schema = a.get("/openapi.json").json()
@@ -136,3 +145,5 @@ def test_no_route_lets_one_seller_reach_anothers_data(
     assert a.get("/models").json() == before["models"]
     assert a.get(f"/stores/{store['storeId']}/staff").json() == before["staff"]
     assert a.get(f"/stores/{store['storeId']}/z-reports").json() == before["zReports"]
+    assert a.get(f"/products/{product['productId']}/recognition-photos").json() == before["recognitionPhotos"]
+    assert other_seller.get("/recognition-photos/status").json()["photos"] == 0
