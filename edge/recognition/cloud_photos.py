@@ -11,7 +11,7 @@ SHA-256 (``recognition_photo_refusals``) and not fetched again while the set lis
 No numpy here: the sync code imports this module whether or not the node runs recognition.
 """
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -116,13 +116,28 @@ def refuse(conn: Connection, photo: CloudPhoto, reason: str, now: datetime) -> N
 
 def forget_refusals(conn: Connection, photo_ids: Collection[str]) -> None:
     """Drop the refusals of these cloud photos (taken now after all)."""
-    if photo_ids:
-        conn.execute(delete(refusals_table).where(refusals_table.c.cloud_photo_id.in_(list(photo_ids))))
+    for chunk in chunked(photo_ids):
+        conn.execute(delete(refusals_table).where(refusals_table.c.cloud_photo_id.in_(chunk)))
 
 
 def keep_refusals(conn: Connection, listed: Collection[str]) -> None:
     """Drop the refusals of the cloud photos a set no longer lists."""
-    conn.execute(delete(refusals_table).where(refusals_table.c.cloud_photo_id.not_in(list(listed))))
+    forget_refusals(conn, [photo_id for photo_id in refusals(conn) if photo_id not in listed])
+
+
+SQL_CHUNK = 500
+"""Ids per ``IN (...)``: a set of up to 100,000 photos stays far below SQLite's bound-parameter limit."""
+
+
+def chunked(ids: Iterable[str], size: int = SQL_CHUNK) -> Iterator[list[str]]:
+    chunk: list[str] = []
+    for photo_id in ids:
+        chunk.append(photo_id)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import numpy.typing as npt
 from PIL import Image
 from sqlalchemy import Connection, delete, distinct, func, insert, select
 
+from edge.recognition.cloud_photos import chunked
 from edge.recognition.embedder import decode
 from edge.tables import recognition_embeddings as embeddings
 from edge.tables import recognition_photos as photos
@@ -85,11 +86,12 @@ def delete_variant(conn: Connection, variant_id: str) -> int:
 
 def delete_cloud(conn: Connection, cloud_photo_ids: Collection[str]) -> int:
     """Forget the reference photos that came from these cloud photos; how many there were."""
-    if not cloud_photo_ids:
-        return 0
-    ids = select(photos.c.photo_id).where(photos.c.cloud_photo_id.in_(list(cloud_photo_ids)))
-    conn.execute(delete(embeddings).where(embeddings.c.photo_id.in_(ids)))
-    return conn.execute(delete(photos).where(photos.c.cloud_photo_id.in_(list(cloud_photo_ids)))).rowcount
+    deleted = 0
+    for chunk in chunked(cloud_photo_ids):  # a seller may delete thousands at once
+        ids = select(photos.c.photo_id).where(photos.c.cloud_photo_id.in_(chunk))
+        conn.execute(delete(embeddings).where(embeddings.c.photo_id.in_(ids)))
+        deleted += conn.execute(delete(photos).where(photos.c.cloud_photo_id.in_(chunk))).rowcount
+    return deleted
 
 
 def missing(conn: Connection, model_key: str) -> list[tuple[str, bytes]]:

@@ -200,7 +200,11 @@ class Recognizer:
             raise ModelNotLoaded("no recognition model is loaded at this node: nothing can embed the photos")
         kept: list[tuple[CloudPhoto, bytes]] = []
         refused: list[tuple[CloudPhoto, str]] = []
+        seen: set[str] = set()
         for photo in additions:
+            if photo.photo_id in seen:
+                continue  # listed twice: the first counts
+            seen.add(photo.photo_id)
             try:
                 kept.append((photo, references.downscale(photo.data)))
             except NotAnImage as exc:

@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 
 from edge import catalog, node_state, sync_downlink
 from edge.demo_catalog import ean13
 from edge.node import Node
+from edge.recognition import cloud_photos, references
 from edge.recognition.cloud_photos import plan
 from edge.settings import EdgeSettings
 from edge.sync_agent import SyncAgent
@@ -394,3 +396,27 @@ def test_the_agent_takes_an_announced_set_on_its_loop_thread(
         assert node_state.recognition_photos_version(conn) == 2
     assert not agent._announced.is_set()  # it asks again: its status names the set it holds now
     agent.link.close()
+
+
+def test_thousands_of_cloud_photos_are_forgotten_and_refusals_kept_in_one_go(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """A seller's set is up to 100,000 photos: no statement binds more ids than SQLite takes."""
+    node = Node.open(EdgeSettings(data_dir=tmp_path / "plain", port=free_port()), clock)
+    ids = [f"c-{n}" for n in range(1_200)]
+    vector = np.ones(4, dtype=np.float32)
+    with node.db.write() as conn:
+        references.add(
+            conn, "latte-1", [(b"jpeg", vector)] * len(ids), "k", now=clock(), by=None, cloud_photo_ids=ids
+        )
+        for photo_id in ids:
+            cloud_photos.refuse(
+                conn, cloud_photos.CloudPhoto(photo_id, "latte-1", "a" * 64, b""), "no", clock()
+            )
+    with node.db.write() as conn:
+        cloud_photos.keep_refusals(conn, {f"c-{n}" for n in range(100, 40_000)})
+        assert len(cloud_photos.refusals(conn)) == 1_100
+        assert references.delete_cloud(conn, ids) == 1_200
+        assert cloud_photos.held(conn) == {}
+        assert references.vectors(conn, "k") == []
+    node.db.dispose()
