@@ -1,5 +1,5 @@
 """Facts about this node kept in its database: its device id, its store, the catalog version it holds, how
-its search index was built."""
+its search index was built, the cloud's recognition photo set version it holds."""
 
 from contextlib import suppress
 from datetime import datetime
@@ -19,6 +19,8 @@ LAST_CLOUD_CONTACT_AT = "lastCloudContactAt"
 DOWNLINK_SEQ = "downlinkSeq"  # the position in the store's downlink feed applied up to
 HLC_LAST = "hlcLast"  # the node's latest HLC stamp, so stamps keep increasing across restarts
 SEARCH_INDEX_VERSION = "searchIndexVersion"  # how product_search's rows were built (edge.search_index)
+# The version of the seller's cloud-enrolled recognition photo set the node holds in full (issue 18)
+RECOGNITION_PHOTOS_VERSION = "recognitionPhotosVersion"
 
 
 def get(conn: Connection, key: str) -> str | None:
@@ -53,6 +55,12 @@ def catalog_version(conn: Connection) -> int | None:
 
 def downlink_seq(conn: Connection) -> int:
     value = get(conn, DOWNLINK_SEQ)
+    return int(value) if value is not None else 0
+
+
+def recognition_photos_version(conn: Connection) -> int:
+    """The cloud-enrolled photo set version held in full; 0 for none (``edge.recognition.cloud_photos``)."""
+    value = get(conn, RECOGNITION_PHOTOS_VERSION)
     return int(value) if value is not None else 0
 
 

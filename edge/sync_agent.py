@@ -24,12 +24,18 @@ from edge.sync_downlink import (
     dead_letter,
     status_message,
     take_model,
+    take_recognition_photos,
     take_snapshot,
 )
 from edge.sync_uplink import InFlight, apply_ack, pending_batches
 from models.ids import new_id
 from sync_protocol.encoding import decode_ack, decode_downlink, encode
-from sync_protocol.envelope import CatalogAnnouncement, CatalogDelta, ModelAnnouncement
+from sync_protocol.envelope import (
+    CatalogAnnouncement,
+    CatalogDelta,
+    ModelAnnouncement,
+    RecognitionPhotosAnnouncement,
+)
 from sync_protocol.errors import MessageRejected
 from sync_protocol.mqtt_link import MqttLink, MqttSettings
 from sync_protocol.rules import CatalogVerdict
@@ -72,6 +78,7 @@ class SyncAgent:
         self._held = HeldFeed(node)
         self._announcement: CatalogAnnouncement | None = None
         self._models: dict[str, ModelAnnouncement] = {}  # announced model files, fetched by the loop thread
+        self._photos: RecognitionPhotosAnnouncement | None = None  # the newest photo set announced, likewise
         self.link.state_listeners.append(self._link_changed)
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -185,6 +192,11 @@ class SyncAgent:
         elif isinstance(message, ModelAnnouncement):
             self._models[message.name] = message
             self._wake.set()
+        elif isinstance(message, RecognitionPhotosAnnouncement):
+            held = self._photos
+            if held is None or held.version <= message.version:
+                self._photos = message
+            self._wake.set()
         elif isinstance(message, CatalogDelta):
             with self.node.db.write() as conn:
                 verdict = apply_catalog_delta(conn, message)
@@ -219,6 +231,14 @@ class SyncAgent:
                     self._ask_again()
             except (httpx.HTTPError, ValueError, OSError) as exc:
                 log.warning("model %s v%s not taken: %s", model.name, model.version, exc)
+                self._ask_again()
+        photos, self._photos = self._photos, None
+        if photos is not None:
+            try:
+                if take_recognition_photos(self.node, photos):
+                    self._ask_again()
+            except (httpx.HTTPError, ValueError, OSError) as exc:
+                log.warning("recognition photos v%s not taken: %s", photos.version, exc)
                 self._ask_again()
 
     # Announce

@@ -10,8 +10,9 @@ transaction, by the rules in ``sync_protocol`` (feed order, catalog versions, st
   that, stock follows the feed, so nothing the node sold or was sent is counted twice. Its staff accounts
   are applied like feed messages, each only if newer (``edge.staff``): a node that starts from a snapshot
   never sees the feed before it.
-- Snapshot and model announcements: the file they link to is fetched over HTTP (``take_snapshot``,
-  ``take_model``), by the agent's loop thread, never by the MQTT network thread.
+- Snapshot, model and recognition photo set announcements: the file they link to is fetched over HTTP
+  (``take_snapshot``, ``take_model``, ``take_recognition_photos``), by the agent's loop thread, never by the
+  MQTT network thread.
 
 The node's status (``status_message``) tells the cloud this position, so the cloud sends what follows it.
 """
@@ -26,6 +27,7 @@ from sqlalchemy import Connection, delete, func, insert, select
 
 from edge import catalog, model_files, node_state, order_status, staff, stock
 from edge.node import Node
+from edge.recognition import cloud_photos
 from edge.tables import brands, categories, coupons, dead_letters, discounts, outbox, sync_acks
 from models.catalog import Brand, CatalogSnapshot, Category, Coupon, Discount, Product
 from models.errors import NotFound
@@ -34,6 +36,7 @@ from sync_protocol.encoding import check_fetched, encode
 from sync_protocol.envelope import (
     MAX_REFUSAL_REASON,
     MODEL_REFUSALS_SCHEMA_VERSION,
+    RECOGNITION_PHOTOS_SCHEMA_VERSION,
     SCHEMA_VERSION,
     CatalogAnnouncement,
     CatalogChange,
@@ -45,6 +48,7 @@ from sync_protocol.envelope import (
     ModelAnnouncement,
     ModelRefusal,
     OrderStatusUpdate,
+    RecognitionPhotosAnnouncement,
     StaffChange,
     StockAdjustment,
 )
@@ -64,12 +68,18 @@ class Position:
     downlink_seq: int
     catalog_version: int | None
     models: dict[str, int]
+    # The cloud-enrolled recognition photo set version held (0: none); None when the node takes none.
+    recognition_photos: int | None = None
 
 
-def position(conn: Connection) -> Position:
+def position(conn: Connection, *, takes_recognition_photos: bool = False) -> Position:
+    """``takes_recognition_photos``: the node runs recognition (it has a recogniser), so it holds a version
+    of the seller's cloud-enrolled photo set, 0 for none; otherwise it says nothing of it and none is
+    announced to it."""
     # The model shipped with the node (version 0) is not the cloud's: the cloud sees "none of yours".
     delivered = {name: v for name, v in model_files.versions(conn).items() if v > model_files.SHIPPED_VERSION}
-    return Position(node_state.downlink_seq(conn), node_state.catalog_version(conn), delivered)
+    photos = node_state.recognition_photos_version(conn) if takes_recognition_photos else None
+    return Position(node_state.downlink_seq(conn), node_state.catalog_version(conn), delivered, photos)
 
 
 def status_message(node: Node, store_id: str, *, online: bool, goodbye: bool = False) -> bytes:
@@ -79,12 +89,19 @@ def status_message(node: Node, store_id: str, *, online: bool, goodbye: bool = F
             DeviceStatus(store_id=store_id, device_id=node.device_id, online=False, goodbye=goodbye)
         )
     with node.db.read() as conn:
-        where = position(conn)
+        where = position(conn, takes_recognition_photos=node.recognizer is not None)
         refusals = model_refusals(conn)
+    if where.recognition_photos is not None:
+        schema_version = RECOGNITION_PHOTOS_SCHEMA_VERSION  # 4 covers refusals (3) too
+    elif refusals:
+        schema_version = MODEL_REFUSALS_SCHEMA_VERSION
+    else:
+        schema_version = SCHEMA_VERSION
     return encode(
         DeviceStatus(
-            # Version 3 only when it carries refusals: a cloud that reads 1 and 2 still sees this node.
-            schema_version=MODEL_REFUSALS_SCHEMA_VERSION if refusals else SCHEMA_VERSION,
+            # Each field's version only when it carries that field: a cloud that reads 1 and 2 still sees a
+            # node without recognition and without refusals.
+            schema_version=schema_version,
             store_id=store_id,
             device_id=node.device_id,
             online=True,
@@ -92,6 +109,7 @@ def status_message(node: Node, store_id: str, *, online: bool, goodbye: bool = F
             catalog_version=where.catalog_version,
             models=where.models,
             model_refusals=refusals,
+            recognition_photos=where.recognition_photos,
         )
     )
 
@@ -277,6 +295,67 @@ def take_model(node: Node, announcement: ModelAnnouncement) -> bool:
         if model_files.wants(conn, announcement):
             model_files.record(conn, announcement, path)
     log.info("model %s v%s installed at %s", announcement.name, announcement.version, path)
+    return True
+
+
+PHOTOS_PER_BATCH = 32
+"""Cloud photos fetched, embedded and swapped in per ``Recognizer.apply_cloud_photos`` (one index build each):
+a set of thousands shows progress, and what was taken stays taken if a later fetch fails."""
+
+
+def take_recognition_photos(node: Node, announcement: RecognitionPhotosAnnouncement) -> bool:
+    """Make the node's cloud-enrolled reference photos equal to an announced set newer than the one it
+    holds (``edge.recognition.cloud_photos``): fetch it, fetch and embed the photos it lacks (in batches of
+    ``PHOTOS_PER_BATCH``), forget those no longer listed. The set's version is recorded only when nothing
+    was deferred (a photo of a variant the catalog does not have yet): until then the node's status names
+    the older version, the cloud announces again, and the next take fetches only what is still missing.
+    True when the version was recorded (the node's position moved: announce it). Photos enrolled at the node
+    are never touched; a node without recognition takes none. Raises ``httpx.HTTPError`` or ``ValueError``
+    (a file not as announced) when not taken; what was applied before stays."""
+    recognizer = node.recognizer
+    if recognizer is None:
+        return False
+    with node.db.read() as conn:
+        if node_state.recognition_photos_version(conn) >= announcement.version:
+            return False
+    if recognizer.serving is None:
+        log.info("recognition photos v%s wait for the model to load", announcement.version)
+        return False
+    photo_set = cloud_photos.read_photo_set(announcement, download(str(announcement.url), timeout_s=60))
+    with node.db.read() as conn:
+        todo = cloud_photos.plan(photo_set.photos, cloud_photos.held(conn), cloud_photos.refusals(conn))
+    removals: frozenset[str] = todo.forget
+    deferred, fetched = 0, 0
+    for start in range(0, max(len(todo.fetch), 1 if removals else 0), PHOTOS_PER_BATCH):
+        batch = todo.fetch[start : start + PHOTOS_PER_BATCH]
+        photos = [cloud_photos.check_photo(ref, download(str(ref.url), timeout_s=60)) for ref in batch]
+        applied = recognizer.apply_cloud_photos(photos, removals)
+        removals = frozenset()
+        deferred += len(applied.deferred)
+        fetched += len(batch)
+        if applied.refused:
+            log.warning("recognition photos refused (not an image): %s", ", ".join(applied.refused))
+        if todo.fetch:
+            log.info(
+                "recognition photos v%s: %d of %d fetched", announcement.version, fetched, len(todo.fetch)
+            )
+    with node.db.write() as conn:
+        cloud_photos.keep_refusals(conn, {ref.photo_id for ref in photo_set.photos})
+        if not deferred:
+            node_state.put(conn, node_state.RECOGNITION_PHOTOS_VERSION, str(announcement.version))
+    if deferred:
+        log.info(
+            "recognition photos v%s: %d wait for their variant in the catalog; not recorded yet",
+            announcement.version,
+            deferred,
+        )
+        return False
+    log.info(
+        "recognition photos v%s held: %d fetched, %d forgotten",
+        announcement.version,
+        len(todo.fetch),
+        len(todo.forget),
+    )
     return True
 
 

@@ -5,6 +5,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -12,6 +13,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from models import tables as shared
@@ -242,6 +244,15 @@ recognition_photos = Table(
     Column("image", LargeBinary, nullable=False),  # JPEG, downscaled (edge.recognition.references)
     Column("created_at", UTCDateTime, nullable=False),
     Column("created_by", String(64), nullable=True),  # the staff member who enrolled it
+    # The cloud's photo id when the photo came from the seller's cloud-enrolled set (migration 0009); NULL
+    # for a photo enrolled at the node (staff mode), which the cloud's set never touches.
+    Column("cloud_photo_id", String(64), nullable=True),
+    Index(
+        "ux_recognition_photos_cloud_photo_id",
+        "cloud_photo_id",
+        unique=True,
+        sqlite_where=text("cloud_photo_id IS NOT NULL"),
+    ),
 )
 """Reference photos of this store's variants, kept so a new model can embed them again."""
 
@@ -258,3 +269,14 @@ recognition_embeddings = Table(
     Column("embedding", LargeBinary, nullable=False),  # float32 little-endian, unit length
 )
 """Each reference photo's embedding per model (the running one's; a new one's while it is prepared)."""
+
+recognition_photo_refusals = Table(
+    "recognition_photo_refusals",
+    metadata,
+    Column("cloud_photo_id", String(64), primary_key=True),
+    Column("sha256", String(64), nullable=False),  # the file refused: another file under the id is fetched
+    Column("reason", String(500), nullable=False),
+    Column("refused_at", UTCDateTime, nullable=False),
+)
+"""Cloud photos the node cannot take for good (not an image it can read), so they are not fetched again while
+their SHA-256 is the same (migration 0009)."""

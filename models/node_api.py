@@ -325,6 +325,15 @@ class RecognitionStatus(CamelModel):
     enrolled_variants: int = Field(description="Variants with at least one reference photo")
     reference_count: int = Field(description="Reference photos embedded by the serving model")
     rejected: ModelRejection | None = None
+    # The seller's cloud-enrolled photos (issue 18); defaults so an older node's answer still reads.
+    cloud_photos_version: int = Field(
+        0, description="Version of the seller's cloud-enrolled photo set the node holds in full (0: none)"
+    )
+    cloud_references: int = Field(0, description="Reference photos from the seller's cloud-enrolled set")
+    node_references: int = Field(0, description="Reference photos enrolled at this node (staff mode)")
+    refused_cloud_photos: int = Field(
+        0, description="Cloud photos the node refused (not an image it reads): not fetched again"
+    )
 
 
 CartCreate.model_rebuild()

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from sqlalchemy import Connection, select
 
-from edge import model_files
+from edge import model_files, node_state
 from edge.api.deps import CATALOG_ID_PATTERN, NodeDep, StaffDep, VariantIdPath
 from edge.node import Node
-from edge.recognition import references
+from edge.recognition import cloud_photos, references
 from edge.recognition.bundle import MODEL_NAME
 from edge.recognition.errors import ImageTooLarge, ModelNotLoaded
 from edge.tables import products, variants
@@ -130,15 +130,20 @@ def enroll(
 
 @router.delete("/recognition/references/{variantId}")
 def delete_references(node: NodeDep, _member: StaffDep, variant_id: VariantIdPath) -> ReferencesDeleted:
-    """Forget a variant's reference photos: it is no longer recognised (``deleted`` 0 when it had none)."""
+    """Forget a variant's reference photos, those enrolled at this node and those from the seller's cloud set
+    alike: it is no longer recognised (``deleted`` 0 when it had none). The cloud's come back with the next
+    version of the seller's set; to drop them for good, delete them in the cloud."""
     return ReferencesDeleted(variant_id=variant_id, deleted=_recognizer(node).delete_references(variant_id))
 
 
 @router.get("/recognition/status")
 def recognition_status(node: NodeDep) -> RecognitionStatus:
-    """The serving model, what is enrolled, the threshold, and the latest model file refused."""
+    """The serving model, what is enrolled (from the cloud's photo set, at the node), the threshold, the
+    latest model file refused, the cloud photo set version held and the cloud photos refused."""
     with node.db.read() as conn:
         variants_enrolled, _ = references.counts(conn)
+        origins = cloud_photos.origins(conn)
+        photos_version = node_state.recognition_photos_version(conn)
         health = recognition_health(node, conn)
     serving = node.recognizer.serving if node.recognizer is not None else None
     spec = serving.embedder.spec if serving is not None else None
@@ -151,6 +156,10 @@ def recognition_status(node: NodeDep) -> RecognitionStatus:
         enrolled_variants=variants_enrolled,
         reference_count=len(serving.index) if serving is not None else 0,
         rejected=health.rejected,
+        cloud_photos_version=photos_version,
+        cloud_references=origins.cloud,
+        node_references=origins.node,
+        refused_cloud_photos=origins.refused,
     )
 
 

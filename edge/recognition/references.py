@@ -1,4 +1,4 @@
-"""The store's reference photos and their embeddings, in the node's SQLite file (migration 0008).
+"""The store's reference photos and their embeddings, in the node's SQLite file (migrations 0008, 0009).
 
 A photo is kept downscaled (JPEG, its longer side at most ``KEEP_SIDE``), and its embedding is computed from
 that kept copy, so when a new model arrives every reference is embedded again from exactly what the old
@@ -7,6 +7,7 @@ while it is prepared, and the old ones pruned once it serves.
 """
 
 import io
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 import numpy as np
@@ -14,6 +15,7 @@ import numpy.typing as npt
 from PIL import Image
 from sqlalchemy import Connection, delete, distinct, func, insert, select
 
+from edge.recognition.cloud_photos import chunked
 from edge.recognition.embedder import decode
 from edge.tables import recognition_embeddings as embeddings
 from edge.tables import recognition_photos as photos
@@ -49,14 +51,23 @@ def add(
     *,
     now: datetime,
     by: str | None,
+    cloud_photo_ids: Sequence[str] | None = None,
 ) -> list[str]:
-    """Keep photos of a variant with their embeddings under ``model_key``; their ids."""
+    """Keep photos of a variant with their embeddings under ``model_key``; their ids. ``cloud_photo_ids``
+    (one per photo): the photos came from the seller's cloud-enrolled set (``cloud_photos``)."""
+    if cloud_photo_ids is not None and len(cloud_photo_ids) != len(kept):
+        raise ValueError("one cloud photo id per photo")
     ids = []
-    for image, vector in kept:
+    for n, (image, vector) in enumerate(kept):
         photo_id = new_id()
         conn.execute(
             insert(photos).values(
-                photo_id=photo_id, variant_id=variant_id, image=image, created_at=now, created_by=by
+                photo_id=photo_id,
+                variant_id=variant_id,
+                image=image,
+                created_at=now,
+                created_by=by,
+                cloud_photo_id=cloud_photo_ids[n] if cloud_photo_ids is not None else None,
             )
         )
         conn.execute(
@@ -71,6 +82,16 @@ def delete_variant(conn: Connection, variant_id: str) -> int:
     ids = select(photos.c.photo_id).where(photos.c.variant_id == variant_id)
     conn.execute(delete(embeddings).where(embeddings.c.photo_id.in_(ids)))
     return conn.execute(delete(photos).where(photos.c.variant_id == variant_id)).rowcount
+
+
+def delete_cloud(conn: Connection, cloud_photo_ids: Collection[str]) -> int:
+    """Forget the reference photos that came from these cloud photos; how many there were."""
+    deleted = 0
+    for chunk in chunked(cloud_photo_ids):  # a seller may delete thousands at once
+        ids = select(photos.c.photo_id).where(photos.c.cloud_photo_id.in_(chunk))
+        conn.execute(delete(embeddings).where(embeddings.c.photo_id.in_(ids)))
+        deleted += conn.execute(delete(photos).where(photos.c.cloud_photo_id.in_(chunk))).rowcount
+    return deleted
 
 
 def missing(conn: Connection, model_key: str) -> list[tuple[str, bytes]]:

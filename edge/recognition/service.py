@@ -13,20 +13,22 @@ raises ``BadModel`` and nothing changes (``edge.sync_downlink.take_model`` recor
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+from sqlalchemy import select
 
 from edge import model_files
 from edge.db import Database
-from edge.recognition import references
+from edge.recognition import cloud_photos, references
 from edge.recognition.bundle import MODEL_NAME, Bundle, read_bundle_file
+from edge.recognition.cloud_photos import CloudPhoto
 from edge.recognition.embedder import Embedder
-from edge.recognition.errors import BadModel, ModelNotLoaded, VariantNotFound
+from edge.recognition.errors import BadModel, ModelNotLoaded, NotAnImage, VariantNotFound
 from edge.recognition.index import Index, Result
 from edge.recognition.interpreter import Backend
 from edge.tables import variants
@@ -48,6 +50,16 @@ class Serving:
 class Recognition:
     result: Result
     model_version: str
+
+
+@dataclass(frozen=True)
+class CloudPhotosApplied:
+    """What ``Recognizer.apply_cloud_photos`` did with a batch."""
+
+    added: tuple[str, ...]  # cloud photo ids now held
+    removed: int  # reference photos forgotten
+    deferred: tuple[str, ...]  # cloud photo ids of a variant not in the catalog (yet): try again later
+    refused: tuple[str, ...]  # cloud photo ids refused for good (not an image), recorded
 
 
 class Recognizer:
@@ -175,8 +187,78 @@ class Recognizer:
             self._serving = replace(serving, index=Index.build(rows, serving.embedder.spec.embedding_dim))
         return sum(1 for variant, _ in rows if variant == variant_id)
 
+    def apply_cloud_photos(
+        self, additions: Sequence[CloudPhoto], removals: Collection[str] = ()
+    ) -> CloudPhotosApplied:
+        """Take a batch of the seller's cloud-enrolled photos (``edge.recognition.cloud_photos``): keep and
+        embed ``additions``, forget the references that came from the cloud photo ids in ``removals``, then
+        one index build and one swap. A photo of a variant the catalog does not have (yet) is deferred, one
+        that is not an image is refused (recorded, not fetched again while its file is the same), one already
+        held is left as it is; none of these fails the batch. References enrolled at the node are untouched.
+        """
+        if self._serving is None:
+            raise ModelNotLoaded("no recognition model is loaded at this node: nothing can embed the photos")
+        kept: list[tuple[CloudPhoto, bytes]] = []
+        refused: list[tuple[CloudPhoto, str]] = []
+        seen: set[str] = set()
+        for photo in additions:
+            if photo.photo_id in seen:
+                continue  # listed twice: the first counts
+            seen.add(photo.photo_id)
+            try:
+                kept.append((photo, references.downscale(photo.data)))
+            except NotAnImage as exc:
+                refused.append((photo, str(exc)))
+        with self._changing:
+            serving = self._serving
+            assert serving is not None
+            with self.db.read() as conn:
+                held = cloud_photos.held(conn)
+                known = set(
+                    conn.execute(
+                        select(variants.c.variant_id).where(
+                            variants.c.variant_id.in_({photo.variant_id for photo, _ in kept})
+                        )
+                    ).scalars()
+                )
+            removing = set(removals)
+            deferred = [p.photo_id for p, _ in kept if p.variant_id not in known]
+            todo = [
+                (p, image)
+                for p, image in kept
+                if p.variant_id in known and (p.photo_id not in held or p.photo_id in removing)
+            ]
+            embedded = [(p, image, serving.embedder.embed(image)) for p, image in todo]
+            now = self.clock()
+            with self.db.write() as conn:
+                removed = references.delete_cloud(conn, removing)
+                for p, image, vector in embedded:
+                    references.add(
+                        conn,
+                        p.variant_id,
+                        [(image, vector)],
+                        serving.embedder.key,
+                        now=now,
+                        by=None,
+                        cloud_photo_ids=[p.photo_id],
+                    )
+                for p, reason in refused:
+                    cloud_photos.refuse(conn, p, reason, now)
+                cloud_photos.forget_refusals(conn, [p.photo_id for p, _, _ in embedded])
+                rows = references.vectors(conn, serving.embedder.key) if removed or embedded else None
+            if rows is not None:
+                self._serving = replace(serving, index=Index.build(rows, serving.embedder.spec.embedding_dim))
+        return CloudPhotosApplied(
+            added=tuple(p.photo_id for p, _, _ in embedded),
+            removed=removed,
+            deferred=tuple(deferred),
+            refused=tuple(p.photo_id for p, _ in refused),
+        )
+
     def delete_references(self, variant_id: str) -> int:
-        """Forget a variant's reference photos; how many there were (0: it had none)."""
+        """Forget a variant's reference photos, those enrolled at the node and those from the cloud's set
+        alike (a store manager who deletes them means the variant is no longer recognised here); how many
+        there were (0: it had none). The cloud's come back with the next version of its set."""
         with self._changing:
             with self.db.write() as conn:
                 deleted = references.delete_variant(conn, variant_id)
