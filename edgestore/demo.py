@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote
 
 import typer
@@ -50,6 +50,9 @@ from models.catalog import CatalogSnapshot
 from models.staff import StaffRole
 from plumbing import MOSQUITTO, Mosquitto, ServedApp, client_host, free_port, utcnow
 from sync_protocol.topics import CLOUD_USERNAME
+
+if TYPE_CHECKING:  # numpy and the recognizer load only when the demo enrols
+    from edgestore.demo_recognition import CloudKit
 
 _SignalHandler = Callable[[int, FrameType | None], Any] | int | None
 """What ``signal.getsignal`` returns and ``signal.signal`` takes back."""
@@ -206,11 +209,7 @@ def banner(
     staff: Sequence[DemoStaff] = (),
 ) -> str:
     api = f"http://{client_host(settings.host)}:{settings.port}/api/v1"
-    web = (
-        f"http://{client_host(cloud.cloud_host)}:{cloud.cloud_port}"
-        if cloud.public_url is None
-        else cloud.base_url
-    )
+    web = web_url(cloud)
     capi = f"{web}/api/v1"
     store = (
         seeded.stores[seeded.store_ids.index(device.store_id)] if device.store_id in seeded.store_ids else ""
@@ -395,13 +394,23 @@ def prepare(
     return Prepared(seeded, device, snapshot, settings, version, credentials, team)
 
 
-def recognition_banner(node: Node, snapshot: CatalogSnapshot, settings: EdgeSettings, data_dir: Path) -> str:
+def web_url(cloud: CloudSettings) -> str:
+    """Where a person on this machine opens the cloud's dashboard."""
+    if cloud.public_url is None:
+        return f"http://{client_host(cloud.cloud_host)}:{cloud.cloud_port}"
+    return cloud.base_url
+
+
+def recognition_banner(
+    node: Node, snapshot: CatalogSnapshot, settings: EdgeSettings, data_dir: Path, *, web: str
+) -> str:
     """Enrol the store's products from generated photos (once), and say what to try."""
-    from edgestore.demo_recognition import enrol_demo_products
+    from edgestore.demo_recognition import cloud_enrolment_kit, enrol_demo_products
 
     stills = data_dir / "kiosk" / "camera"
     try:
         added, model = enrol_demo_products(node, snapshot, stills)
+        kit = cloud_enrolment_kit(node, snapshot, data_dir / "enrol-in-the-cloud")
     except Exception as problem:  # the demo runs on without recognition
         return f"Recognition            not ready ({problem}); the rest of the demo runs on\n"
     if model is None:
@@ -418,6 +427,20 @@ six generated photos ({added} enrolled now); one more photo of each is in {still
   curl -s -F image=@ANY-OTHER-PHOTO.jpg {api}/recognize      # a thing not enrolled: "unknown": true
   curl -s -H "Authorization: Bearer $STAFF" -F variantId=latte-1 -F images=@{photo} {api}/recognition/enroll
   curl -s -X DELETE -H "Authorization: Bearer $STAFF" {api}/recognition/references/latte-1   # not recognised any more
+{_cloud_enrolment_lines(kit, api, web)}"""
+
+
+def _cloud_enrolment_lines(kit: "CloudKit | None", api: str, web: str) -> str:
+    """What to try with the photos of ``cloud_enrolment_kit``."""
+    if kit is None:
+        return ""
+    names = f"{kit.product.name} {kit.variant.name} ({kit.product.name_en}, {kit.variant.name_en})"
+    return f"""Enrol in the cloud (the photos reach the node over sync, and every node of the seller):
+  curl -s -F image=@{kit.query} {api}/recognize       # {names}: "unknown" for now
+  open {web}/products/{kit.product.product_id}#recognition-photos and upload, for 「{kit.variant.name}」,
+      the six photos in {kit.folder} (the Product recognition tab then shows the node holding the set)
+  curl -s {api}/recognition/status                  # within seconds: cloudPhotosVersion, cloudReferences 6
+  curl -s -F image=@{kit.query} {api}/recognize       # now it names {kit.variant.variant_id}
 """
 
 
@@ -599,7 +622,11 @@ def demo(
                 staff=ready.staff,
             )
         )
-        typer.echo(recognition_banner(served[1].app.state.node, snapshot, settings, data_dir))
+        typer.echo(
+            recognition_banner(
+                served[1].app.state.node, snapshot, settings, data_dir, web=web_url(cloud_settings)
+            )
+        )
         kiosk_window = _open_kiosk(settings, data_dir) if kiosk and has_display() else None
         typer.echo(kiosk_banner(settings, data_dir, opened=kiosk_window is not None, asked=kiosk))
         failed = not _serve_until_stopped(served)

@@ -1,10 +1,13 @@
 """The demo's product recognition: each of the store's products enrolled at its node from generated photos
 (the synthetic generator's packaging, one design per product), and a folder of stills of them for the
-kiosk's camera, so scanning works in the demo with the model shipped with the node."""
+kiosk's camera, so scanning works in the demo with the model shipped with the node. Plus six photos of one
+variant that is not enrolled anywhere (``cloud_enrolment_kit``), for trying enrolment in the cloud's
+dashboard: uploaded there, they reach the node over sync."""
 
 import io
 import time
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +18,7 @@ from edge.node import Node
 from edge.recognition.service import Recognizer
 from edge.recognition.synthetic import kiosk_shot, product_image
 from edge.tables import recognition_photos
-from models.catalog import CatalogSnapshot, Variant
+from models.catalog import CatalogSnapshot, Product, Variant
 
 PHOTOS = 6
 DESIGNS = 2**32  # product designs from here on: no product the model was trained or evaluated on
@@ -27,11 +30,14 @@ def product_seed(product_id: str) -> int:
     return DESIGNS + zlib.crc32(product_id.encode())
 
 
-def photo(product_id: str, n: int) -> bytes:
-    """The ``n``-th kiosk-camera photo of the product's generated packaging (the same on every run)."""
+def photo(product_id: str, n: int, *, variant: int = 0) -> bytes:
+    """The ``n``-th kiosk-camera photo of the product's generated packaging (the same on every run); ``variant``
+    picks the packaging of another variant of it (another colour and flavour text)."""
+    stream = [zlib.crc32(product_id.encode()), n]
+    if variant:  # the default variant's stream stays as it was: its stills and enrolled photos do not change
+        stream.insert(1, variant)
     shot: Image.Image = kiosk_shot(
-        product_image(product_seed(product_id), variant=0),
-        np.random.default_rng([zlib.crc32(product_id.encode()), n]),
+        product_image(product_seed(product_id), variant=variant), np.random.default_rng(stream)
     )
     out = io.BytesIO()
     shot.save(out, format="JPEG", quality=90)
@@ -80,3 +86,40 @@ def camera_still(recognizer: Recognizer, product_id: str, variant: Variant) -> b
         if matches and matches[0].variant_id == variant.variant_id:
             break
     return still
+
+
+@dataclass(frozen=True)
+class CloudKit:
+    """Photos of a variant no one has enrolled, to enrol in the cloud's dashboard, and a photo to ask with."""
+
+    product: Product
+    variant: Variant
+    folder: Path
+    query: Path
+
+
+def cloud_enrolment_kit(node: Node, snapshot: CatalogSnapshot, folder: Path) -> CloudKit | None:
+    """Six photos of the first product's second variant (enrolment at the node took each default one) in
+    ``folder``, and ``query.jpg``: a further shot that lies nearer those six than anything the node holds,
+    so once they are enrolled in the cloud and synced, the node names it (before, it cannot). None when no
+    product has a second variant or no model serves."""
+    serving = node.recognizer.serving if node.recognizer is not None else None
+    product = next((p for p in snapshot.products if p.listed and len(p.variants) > 1), None)
+    if serving is None or product is None:
+        return None
+    variant = next(v for v in product.variants if not v.is_default)
+    folder.mkdir(parents=True, exist_ok=True)
+    shots = [photo(product.product_id, n, variant=1) for n in range(PHOTOS)]
+    for n, data in enumerate(shots):
+        (folder / f"{variant.variant_id}-{n + 1}.jpg").write_bytes(data)
+    own = np.stack([serving.embedder.embed(data) for data in shots])
+    query = b""
+    for n in range(100, 100 + STILL_TRIES):
+        query = photo(product.product_id, n, variant=1)
+        vector = serving.embedder.embed(query)
+        others = serving.index.matrix @ vector if len(serving.index) else np.zeros(1, dtype=np.float32)
+        if float(np.max(own @ vector)) > max(float(np.max(others)), serving.embedder.spec.unknown_threshold):
+            break
+    path = folder / "query.jpg"
+    path.write_bytes(query)
+    return CloudKit(product, variant, folder, path)
