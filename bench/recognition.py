@@ -15,7 +15,7 @@ apply the model's ``unknownThreshold``. No TensorFlow: this runs on a node's dep
    come from seed streams the training never used (its streams are 11, 22, 33, 44), so even a trained
    product is enrolled and queried with pictures the model has not seen.
 3. Queries ``--queries`` other shots of every variant as the kiosk sends them, its *query frame*: the
-   shot's centre square at 192 px, JPEG quality 90, cut from the shot's pixels by the kiosk's own code
+   shot's centre square at 192 px, JPEG quality 95, cut from the shot's pixels by the kiosk's own code
    (``kiosk_ui.hardware.query_frame.query_from_pixels``, what ``OpenCvCamera.capture_frame`` does); and,
    for comparison, the whole shot as the kiosk sent it before. Counts: the nearest variant right (top-1),
    the right one among the 3 nearest (top-3), and the node's answer: right, ``unknown`` (below the

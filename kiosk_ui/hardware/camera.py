@@ -81,8 +81,8 @@ class PiCamera:  # pragma: no cover - needs the Pi's camera; FileCamera stands i
     Pi 4 and earlier allow there), from which ``capture_frame`` cuts the query frame without the kiosk
     scaling the full frame."""
 
-    def __init__(self, size: tuple[int, int] = (640, 480)) -> None:
-        self.size = size
+    def __init__(self, size: tuple[int, int] = (640, 480), quality: int = 90) -> None:
+        self.size, self.quality = size, quality  # quality: of the shown still made by capture_frame
         self.lores = lores_size(size)
         self._camera: Any = None
 
@@ -114,7 +114,7 @@ class PiCamera:  # pragma: no cover - needs the Pi's camera; FileCamera stands i
         # (H * 3 / 2) x stride, which may be wider than the picture.
         (main, lores), _metadata = self._camera.capture_arrays(["main", "lores"])
         bgr = cv2.cvtColor(lores, cv2.COLOR_YUV2BGR_I420)[:, : self.lores[0]]
-        return Frame(encode_bgr(main), query_from_pixels(bgr))
+        return Frame(encode_bgr(main, self.quality), query_from_pixels(bgr))
 
     def stop(self) -> None:
         if self._camera is not None:
