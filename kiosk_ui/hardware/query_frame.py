@@ -3,9 +3,9 @@
 The node's model looks at a 96 px centre square (``"resize": "center-crop"``); decoding the whole 640x480
 camera still for it cost the node twice the model's own time (docs/performance.md, "Product recognition").
 So the kiosk cuts the centre square out of its frame itself, scales it to ``QUERY_SIDE`` (192 px, twice the
-model's side) and sends that as a JPEG (quality ``QUERY_QUALITY``): the node's own crop then takes the whole of it. The square is
-``models.recognition_crop.centre_square``, the rule the node's ``center_crop_resize`` uses, and the scaling is
-OpenCV's ``INTER_AREA`` as there.
+model's side) and sends that as a JPEG (quality ``QUERY_QUALITY``): the node's own crop then takes the whole
+of it. The square is ``models.recognition_crop.centre_square``, the rule the node's ``center_crop_resize``
+uses, and the scaling is OpenCV's ``INTER_AREA`` as there.
 
 ``query_from_pixels`` makes it from pixels a camera already holds (OpenCV's frame, picamera2's lores
 stream); ``query_from_jpeg`` from a still the kiosk only has as a file (Pillow decodes it at a reduced
