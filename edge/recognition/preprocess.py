@@ -3,13 +3,16 @@
 ``"resize": "center-crop"`` in a bundle's model.json means :func:`center_crop_resize`: take the largest
 centred square of the RGB picture, then resize it to ``size`` x ``size``. Shrinking uses OpenCV's
 ``INTER_AREA`` (bilinear weights averaged over the source pixels, so a 640x480 camera frame and a 320x240
-synthetic shot alias alike); enlarging uses ``INTER_LINEAR``. The result is RGB uint8, ready for a model
+synthetic shot alias alike); enlarging uses ``INTER_LINEAR``. The square is ``models.recognition_crop``'s,
+which the kiosk's query frame uses too. The result is RGB uint8, ready for a model
 whose input is uint8 (or for ``to_int8`` when the model's input is int8).
 """
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
+
+from models.recognition_crop import centre_square
 
 __all__ = ["center_crop_resize", "to_int8"]
 
@@ -21,9 +24,7 @@ def center_crop_resize(rgb: NDArray[np.uint8], size: int) -> NDArray[np.uint8]:
     if size <= 0:
         raise ValueError(f"size must be positive, got {size}")
     height, width = rgb.shape[:2]
-    side = min(height, width)
-    top = (height - side) // 2
-    left = (width - side) // 2
+    left, top, side = centre_square(width, height)  # the kiosk's query frame cuts the same square
     square = rgb[top : top + side, left : left + side]
     if side == size:
         return np.ascontiguousarray(square, dtype=np.uint8)

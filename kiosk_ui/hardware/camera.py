@@ -1,6 +1,11 @@
 """The camera that looks at what a shopper holds up ("scan").
 
-``Camera.capture`` gives one still as JPEG bytes (what the recogniser decodes, and what the screen shows).
+``Camera.capture`` gives one still as JPEG bytes, the camera's whole frame (what the screen shows).
+``Camera.capture_frame`` gives that still and, from the same moment, the *query frame* the node's recogniser
+is sent: the frame's centre square at 192 px (``query_frame.py``; the node decodes a 192 px JPEG in a
+fraction of the time of a 640x480 one and crops nothing more from it). Each camera makes the query frame from
+pixels it already holds where it can: ``PiCamera`` from the ISP's second, low-resolution stream,
+``OpenCvCamera`` from the frame before it is encoded; ``FileCamera`` decodes its still once, at reduced scale.
 ``PiCamera`` is the Raspberry Pi camera through picamera2 (installed from Raspberry Pi OS's apt repository,
 imported only when used); ``OpenCvCamera`` any camera OpenCV opens (``cv2.VideoCapture``: V4L2 on Linux, a
 USB webcam on a laptop); ``FileCamera`` plays recorded stills from a folder, in name order and round again,
@@ -14,6 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
+from kiosk_ui.hardware.query_frame import QUERY_SIDE, Frame, encode_bgr, query_from_jpeg, query_from_pixels
+
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 
 
@@ -21,6 +28,8 @@ class Camera(Protocol):
     def start(self) -> None: ...
 
     def capture(self) -> bytes: ...
+
+    def capture_frame(self) -> Frame: ...
 
     def stop(self) -> None: ...
 
@@ -46,22 +55,47 @@ class FileCamera:
         assert self._frames is not None
         return next(self._frames).read_bytes()
 
+    def capture_frame(self) -> Frame:
+        still = self.capture()
+        try:
+            return Frame(still, query_from_jpeg(still))
+        except OSError:  # not a picture Pillow reads: sent as it is, the node says what it makes of it
+            return Frame(still, still)
+
     def stop(self) -> None:
         self._frames = None
 
 
-class PiCamera:  # pragma: no cover - needs the Pi's camera; FileCamera stands in elsewhere
-    """The Pi camera module, still frames at a size the recogniser wants (it scales down anyway)."""
+def lores_size(main: tuple[int, int], side: int = QUERY_SIDE) -> tuple[int, int]:
+    """picamera2's ``lores`` stream for a query frame of ``side``: the main stream's aspect (the ISP scales
+    the same field of view into both, so another aspect would squash the picture) with its shorter side
+    ``side``, even sizes, never larger than the main stream (picamera2 refuses that). 640x480 gives 256x192."""
+    width, height = main
+    scale = min(1.0, side / min(width, height))
+    return (max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2))
 
-    def __init__(self, size: tuple[int, int] = (640, 480)) -> None:
-        self.size = size
+
+class PiCamera:  # pragma: no cover - needs the Pi's camera; FileCamera stands in elsewhere
+    """The Pi camera module, still frames at a size the recogniser wants (it scales down anyway). The ISP
+    also delivers each frame scaled down into picamera2's ``lores`` stream (YUV420: the only format the
+    Pi 4 and earlier allow there), from which ``capture_frame`` cuts the query frame without the kiosk
+    scaling the full frame."""
+
+    def __init__(self, size: tuple[int, int] = (640, 480), quality: int = 90) -> None:
+        self.size, self.quality = size, quality  # quality: of the shown still made by capture_frame
+        self.lores = lores_size(size)
         self._camera: Any = None
 
     def start(self) -> None:
         from picamera2 import Picamera2  # type: ignore[import-not-found]  # apt's python3-picamera2
 
         self._camera = Picamera2()
-        self._camera.configure(self._camera.create_still_configuration(main={"size": self.size}))
+        self._camera.configure(
+            self._camera.create_still_configuration(
+                main={"size": self.size, "format": "RGB888"},  # B, G, R in memory: OpenCV's order
+                lores={"size": self.lores, "format": "YUV420"},
+            )
+        )
         self._camera.start()
 
     def capture(self) -> bytes:
@@ -70,6 +104,17 @@ class PiCamera:  # pragma: no cover - needs the Pi's camera; FileCamera stands i
         out = io.BytesIO()
         self._camera.capture_file(out, format="jpeg")
         return out.getvalue()
+
+    def capture_frame(self) -> Frame:
+        import cv2
+
+        if self._camera is None:
+            self.start()
+        # Both streams of one request (one moment): main as H x W x 3, lores as YUV420 planes of
+        # (H * 3 / 2) x stride, which may be wider than the picture.
+        (main, lores), _metadata = self._camera.capture_arrays(["main", "lores"])
+        bgr = cv2.cvtColor(lores, cv2.COLOR_YUV2BGR_I420)[:, : self.lores[0]]
+        return Frame(encode_bgr(main, self.quality), query_from_pixels(bgr))
 
     def stop(self) -> None:
         if self._camera is not None:
@@ -102,18 +147,26 @@ class OpenCvCamera:
         capture.set(cv2.CAP_PROP_FRAME_HEIGHT, self.size[1])
         self._capture = capture
 
-    def capture(self) -> bytes:
-        import cv2
-
+    def _read(self) -> Any:
         if self._capture is None:
             self.start()
         ok, frame = self._capture.read()  # BGR, what imencode expects
         if not ok or frame is None:
             raise CameraUnavailable(f"the camera at {self.device!r} gave no frame")
-        ok, jpeg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, self.quality])
-        if not ok:
-            raise CameraUnavailable("the frame could not be encoded as JPEG")
-        return bytes(jpeg.tobytes())
+        return frame
+
+    def _encode(self, frame: Any) -> bytes:
+        try:
+            return encode_bgr(frame, self.quality)
+        except ValueError as exc:
+            raise CameraUnavailable("the frame could not be encoded as JPEG") from exc
+
+    def capture(self) -> bytes:
+        return self._encode(self._read())
+
+    def capture_frame(self) -> Frame:
+        frame = self._read()
+        return Frame(self._encode(frame), query_from_pixels(frame))
 
     def stop(self) -> None:
         if self._capture is not None:

@@ -5,6 +5,10 @@ The scan button shows only while the node reports a loaded recognition model (``
 recogniser is the node's (``POST /api/v1/recognize`` through ``node_client``): ``NodeRecognizer``. When the
 node does not know what it sees, ``Scan.unknown`` is set and the screen says "not recognised"; until a
 ``Recognizer`` is given (no node model), the screen shows the camera and says recognition is not ready.
+
+Each still comes with its query frame (``Camera.capture_frame``): the screen shows the camera's whole frame,
+the recogniser is sent the frame's centre square at 192 px, all the node's model looks at
+(``kiosk_ui/hardware/query_frame.py``).
 """
 
 from dataclasses import dataclass
@@ -69,7 +73,8 @@ class Scan(Observable):
     def __init__(self, camera: Camera, recognizer: Recognizer | None) -> None:
         super().__init__()
         self.camera, self.recognizer = camera, recognizer
-        self.frame: bytes | None = None
+        self.frame: bytes | None = None  # the last still, as the screen shows it
+        self.query: bytes | None = None  # the same moment's query frame, what ``look`` sends the recogniser
         self.candidates: list[Candidate] = []
         self.unknown = False  # the last look recognised nothing: the screen says "not recognised"
         self.looking = False
@@ -85,8 +90,9 @@ class Scan(Observable):
         self.changed()
 
     def capture(self) -> bytes:
-        """One still for the preview (and for ``look``)."""
-        self.frame = self.camera.capture()
+        """One still for the preview (returned: the camera's whole frame), and its query frame for ``look``."""
+        frame = self.camera.capture_frame()
+        self.frame, self.query = frame.display, frame.query
         self.changed()
         return self.frame
 
@@ -95,8 +101,10 @@ class Scan(Observable):
         ``unknown``, when it does not know the product)."""
         if self.recognizer is None:
             return []
-        frame = self.frame if self.frame is not None else self.capture()
-        seen = self.recognizer.recognize(frame)
+        if self.query is None:
+            self.capture()
+        assert self.query is not None
+        seen = self.recognizer.recognize(self.query)
         self.candidates = sorted(seen.candidates, key=lambda c: -c.score)[:TOP]
         self.unknown = seen.unknown or not self.candidates
         self.changed()

@@ -2,22 +2,27 @@
 model, the node's recogniser names the product held up (with the catalog's names), and a product it does
 not know is "not recognised"."""
 
+import io
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
+from edge.recognition.synthetic import kiosk_shot, product_image
 from edge.settings import EdgeSettings
 from kiosk_ui.hardware.camera import FileCamera
 from kiosk_ui.viewmodels.scan import NodeRecognizer, Scan
 from kiosk_ui.viewmodels.session import Session
+from models.node_api import RecognitionResult
 from models.staff import StaffRole
 from node_client import NodeClient, NotReady
 from plumbing import free_port
 from tests.conftest import FakeClock
 from tests.edge.conftest import EdgeServer, start_server
 from tests.edge.helpers import add_staff
-from tests.recognition_node.conftest import PRODUCTS, distractor_photo, enrolment, queries
+from tests.recognition_node.conftest import PRODUCTS, distractor_photo, enrolment, jpeg, queries
 
 
 def wait_loaded(node: NodeClient, timeout_s: float = 60) -> None:
@@ -88,3 +93,46 @@ def test_no_scan_button_while_the_node_has_no_model(tmp_path: Path, clock: FakeC
             assert refused.value.code == "modelNotLoaded"
     finally:
         served.stop(timeout_s=20)
+
+
+class SentToTheNode:
+    """The real node's client, noting each picture the kiosk sends it (the node answers as ever)."""
+
+    def __init__(self, node: NodeClient) -> None:
+        self.node, self.sent = node, []
+
+    def recognize(
+        self, image: bytes, *, k: int | None = None, content_type: str = "image/jpeg"
+    ) -> RecognitionResult:
+        self.sent.append(image)
+        return self.node.recognize(image, k=k, content_type=content_type)
+
+
+def test_the_scan_shows_the_whole_frame_and_sends_the_node_the_query_frame(
+    edge: EdgeServer, clock: FakeClock, tmp_path: Path
+):
+    """A 640 x 480 camera frame is what the screen shows; the node is sent its centre square at 192 px and
+    names the product from it."""
+    camera_frame = jpeg(
+        kiosk_shot(product_image(PRODUCTS["latte-1"], 0), np.random.default_rng(640), (640, 480))
+    )
+    with NodeClient(edge.base_url) as node:
+        wait_loaded(node)
+        add_staff(edge.settings, "店長", StaffRole.MANAGER, "2468")
+        node.staff_login("店長", "2468")
+        for variant in PRODUCTS:
+            node.enroll(variant, enrolment(variant))
+        node.staff_logout()
+
+        sent = SentToTheNode(node)
+        scan = Scan(camera_showing(tmp_path / "latte", camera_frame), NodeRecognizer(sent))
+        scan.start()
+        assert scan.capture() == camera_frame  # the preview is the camera's whole frame
+        candidates = scan.look()
+        assert sent.sent == [scan.query]
+        with Image.open(io.BytesIO(sent.sent[0])) as query:
+            assert (query.format, query.size) == ("JPEG", (192, 192))
+        assert len(sent.sent[0]) < len(camera_frame) / 2
+        assert not scan.unknown
+        assert (candidates[0].product_id, candidates[0].variant_id) == ("latte", "latte-1")
+        scan.stop()
