@@ -15,7 +15,8 @@ apply the model's ``unknownThreshold``. No TensorFlow: this runs on a node's dep
    come from seed streams the training never used (its streams are 11, 22, 33, 44), so even a trained
    product is enrolled and queried with pictures the model has not seen.
 3. Queries ``--queries`` other shots of every variant as the kiosk sends them, its *query frame*: the
-   shot's centre square at 192 px, JPEG quality 95, cut from the shot's pixels by the kiosk's own code
+   shot's centre square at the model's input side (96 px), an uncompressed BMP, cut from the shot's pixels
+   by the kiosk's own code
    (``kiosk_ui.hardware.query_frame.query_from_pixels``, what ``OpenCvCamera.capture_frame`` does); and,
    for comparison, the whole shot as the kiosk sent it before. Counts: the nearest variant right (top-1),
    the right one among the 3 nearest (top-3), and the node's answer: right, ``unknown`` (below the
@@ -81,7 +82,7 @@ from edge.recognition.synthetic import (
     product_image,
     variant_count,
 )
-from kiosk_ui.hardware.query_frame import QUERY_QUALITY, QUERY_SIDE, query_from_pixels
+from kiosk_ui.hardware.query_frame import QUERY_SIDE, query_from_pixels
 
 ROOT = Path(__file__).resolve().parent.parent
 # Seed streams of this benchmark's shots: the training's are 11 (train), 22 (enrol), 33 (query), 44
@@ -458,7 +459,7 @@ def main(argv: list[str] | None = None) -> int:
     # Timing.
     log(
         f"generating {args.frames} camera frames ({FRAME_SIZE[0]}x{FRAME_SIZE[1]}, JPEG q{JPEG_QUALITY}) and "
-        f"their query frames ({QUERY_SIDE} px, q{QUERY_QUALITY})"
+        f"their query frames ({QUERY_SIDE} px, BMP)"
     )
     frame_jobs = [
         (p, v, FRAME_STREAM, 0, 1, FRAME_SIZE[0], FRAME_SIZE[1])
@@ -533,12 +534,12 @@ def report(
         f"shots:         kiosk_shot at {SHOT_SIZE[0]}x{SHOT_SIZE[1]}, JPEG q{JPEG_QUALITY}, seed streams the "
         f"training never used; {args.queries} queries per variant; {args.distractors} distractors "
         f"(seeds {FIRST_DISTRACTOR}..); each queried as the kiosk's query frame ({QUERY_SIDE} px centre "
-        f"square, q{QUERY_QUALITY}) and as the whole shot"
+        f"square, BMP) and as the whole shot"
     )
     print(
         f"timing:        {len(frames)} frames {FRAME_SIZE[0]}x{FRAME_SIZE[1]} JPEG q{JPEG_QUALITY} "
         f"(about {sum(len(f.whole) for f in frames) // len(frames) // 1024} KiB) and their query frames "
-        f"({QUERY_SIDE}x{QUERY_SIDE} q{QUERY_QUALITY}, about {sum(len(f.query) for f in frames) // len(frames) // 1024} KiB), "
+        f"({QUERY_SIDE}x{QUERY_SIDE} BMP, about {sum(len(f.query) for f in frames) // len(frames) // 1024} KiB), "
         f"index of {len(timed_index)} references "
         f"({refs} real + {len(timed_index) - refs} random unit vectors, {args.enrol} per made-up variant), "
         f"{args.calls} calls after {args.warmup} warm-up per thread count"

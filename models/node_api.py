@@ -217,6 +217,11 @@ class RecognitionHealth(CamelModel):
     rejected: ModelRejection | None = Field(
         default=None, description="The latest model file refused, when it is newer than the serving one"
     )
+    input_size: int | None = Field(
+        default=None,
+        description="The serving model's input side in pixels: a client that sends the centre square at "
+        "this size (lossless: BMP or PNG) spares the node all decoding and scaling",
+    )
 
 
 class Health(CamelModel):

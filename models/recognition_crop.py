@@ -3,7 +3,7 @@
 The node's preprocessing (``edge/recognition/preprocess.py``, ``"resize": "center-crop"`` in a bundle's
 model.json) takes the largest centred square of a picture and scales it to the model's input side. The kiosk
 (``kiosk_ui/hardware/query_frame.py``) cuts the same square out of its camera frame and sends it scaled to
-``QUERY_SIDE``: what the node then crops is the whole picture, so it sees what it would have seen in the full
+the model's input side: what the node then crops is the whole picture, so it sees what it would have seen in the full
 frame, for a fraction of the decoding. Pure geometry: the pixels are cut by whoever holds them (OpenCV,
 Pillow or numpy).
 """
@@ -12,11 +12,11 @@ from typing import NamedTuple
 
 __all__ = ["QUERY_SIDE", "Square", "centre_square"]
 
-# The side of the query frame the kiosk sends the node: twice the shipped model's 96 px input. A JPEG of
-# 192 px decodes at half scale (Pillow's draft, the DCT's own scaling) straight to 96 px, and a model with a
-# larger input still gets a frame it can crop and scale (the node's crop works for any size). The node's
-# GET /recognition/status does not report the model's input size, so this is a constant, not a question.
-QUERY_SIDE = 192
+# The side of the query frame the kiosk sends the node when the node has not said its model's input side
+# (``RecognitionHealth.inputSize`` in /health): the shipped model's 96 px. The frame is then exactly the
+# model's input, so the node neither decodes a JPEG nor scales anything (docs/performance.md, "Product
+# recognition"); a frame of another size is still cropped and scaled right by the node.
+QUERY_SIDE = 96
 
 
 class Square(NamedTuple):

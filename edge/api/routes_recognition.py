@@ -37,7 +37,7 @@ _NO_MODEL: dict[int | str, dict[str, Any]] = {
 }
 _IMAGE_ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"description": "imageTooLarge: a photo over the node's limit (recognitionMaxImageBytes)"},
-    422: {"description": "notAnImage: not a JPEG, PNG or WebP the node can read; validationError"},
+    422: {"description": "notAnImage: not a JPEG, PNG, WebP or BMP the node can read; validationError"},
 }
 
 
@@ -82,7 +82,12 @@ def _names(conn: Connection, variant_ids: list[str]) -> dict[str, tuple[str, str
 @router.post("/recognize", responses={**_IMAGE_ERRORS, **_NO_MODEL})
 def recognize(
     node: NodeDep,
-    image: Annotated[UploadFile, File(description="A photo of the product (JPEG, PNG or WebP)")],
+    image: Annotated[
+        UploadFile,
+        File(
+            description="A photo of the product (JPEG, PNG, WebP, or BMP: the kiosk's lossless query frame)"
+        ),
+    ],
     k: Annotated[int, Query(ge=1, le=10, description="How many candidates at most"), PlainInt] = 3,
 ) -> RecognitionResult:
     """What product the photo shows: up to ``k`` of this store's enrolled variants, most likely first, each
@@ -175,4 +180,5 @@ def recognition_health(node: Node, conn: Connection) -> RecognitionHealth:
         model_version=serving.embedder.spec.model_version if serving is not None else None,
         model_file_version=version,
         rejected=shown,
+        input_size=serving.embedder.spec.input_size if serving is not None else None,
     )

@@ -1,4 +1,4 @@
-"""Photo bytes -> the model's unit embedding: decode (Pillow: JPEG, PNG, WebP...), orient, RGB, centre-crop
+"""Photo bytes -> the model's unit embedding: decode (Pillow: JPEG, PNG, WebP, BMP), orient, RGB, centre-crop
 and resize (``preprocess``), run the interpreter, dequantise an int8 output, L2-normalise."""
 
 import io
@@ -17,6 +17,9 @@ from edge.recognition.interpreter import Backend, load
 from edge.recognition.preprocess import center_crop_resize, to_int8
 
 MAX_PIXELS = 40_000_000  # a phone's photo is 12-50 MP; over this is refused rather than decoded
+FORMATS = ("JPEG", "PNG", "WEBP", "BMP")
+"""What the node reads: photos (JPEG, PNG, WebP) and the kiosk's query frames (uncompressed BMP). Pillow
+knows dozens more; each decoder left out is one less that hostile bytes can reach."""
 Vector = npt.NDArray[np.float32]
 
 
@@ -26,7 +29,7 @@ def decode(data: bytes, *, at_least: int = 0) -> npt.NDArray[np.uint8]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            image = Image.open(io.BytesIO(data), formats=FORMATS)
             if image.width * image.height > MAX_PIXELS:
                 raise NotAnImage(f"an image of {image.width}x{image.height} pixels is over {MAX_PIXELS}")
             if at_least and image.format == "JPEG":
@@ -36,7 +39,7 @@ def decode(data: bytes, *, at_least: int = 0) -> npt.NDArray[np.uint8]:
     except NotAnImage:
         raise
     except Exception as exc:  # Pillow raises many kinds for a damaged or hostile file (and the bomb warning)
-        raise NotAnImage("not an image the node can read (JPEG, PNG or WebP)") from exc
+        raise NotAnImage("not an image the node can read (JPEG, PNG, WebP or BMP)") from exc
 
 
 @dataclass

@@ -2,8 +2,8 @@
 
 ``Camera.capture`` gives one still as JPEG bytes, the camera's whole frame (what the screen shows).
 ``Camera.capture_frame`` gives that still and, from the same moment, the *query frame* the node's recogniser
-is sent: the frame's centre square at 192 px (``query_frame.py``; the node decodes a 192 px JPEG in a
-fraction of the time of a 640x480 one and crops nothing more from it). Each camera makes the query frame from
+is sent: the frame's centre square at the model's input side, losslessly (``query_frame.py``: the node reads
+it in a fraction of the time of a 640x480 JPEG and scales nothing). Each camera makes the query frame from
 pixels it already holds where it can: ``PiCamera`` from the ISP's second, low-resolution stream,
 ``OpenCvCamera`` from the frame before it is encoded; ``FileCamera`` decodes its still once, at reduced scale.
 ``PiCamera`` is the Raspberry Pi camera through picamera2 (installed from Raspberry Pi OS's apt repository,
@@ -29,7 +29,7 @@ class Camera(Protocol):
 
     def capture(self) -> bytes: ...
 
-    def capture_frame(self) -> Frame: ...
+    def capture_frame(self, side: int = QUERY_SIDE) -> Frame: ...
 
     def stop(self) -> None: ...
 
@@ -55,10 +55,10 @@ class FileCamera:
         assert self._frames is not None
         return next(self._frames).read_bytes()
 
-    def capture_frame(self) -> Frame:
+    def capture_frame(self, side: int = QUERY_SIDE) -> Frame:
         still = self.capture()
         try:
-            return Frame(still, query_from_jpeg(still))
+            return Frame(still, query_from_jpeg(still, side))
         except OSError:  # not a picture Pillow reads: sent as it is, the node says what it makes of it
             return Frame(still, still)
 
@@ -66,7 +66,12 @@ class FileCamera:
         self._frames = None
 
 
-def lores_size(main: tuple[int, int], side: int = QUERY_SIDE) -> tuple[int, int]:
+LORES_SIDE = 2 * QUERY_SIDE
+"""The shorter side of picamera2's lores stream: a query frame of a model up to twice the shipped one's input
+is cut from it without scaling up."""
+
+
+def lores_size(main: tuple[int, int], side: int = LORES_SIDE) -> tuple[int, int]:
     """picamera2's ``lores`` stream for a query frame of ``side``: the main stream's aspect (the ISP scales
     the same field of view into both, so another aspect would squash the picture) with its shorter side
     ``side``, even sizes, never larger than the main stream (picamera2 refuses that). 640x480 gives 256x192."""
@@ -105,7 +110,7 @@ class PiCamera:  # pragma: no cover - needs the Pi's camera; FileCamera stands i
         self._camera.capture_file(out, format="jpeg")
         return out.getvalue()
 
-    def capture_frame(self) -> Frame:
+    def capture_frame(self, side: int = QUERY_SIDE) -> Frame:
         import cv2
 
         if self._camera is None:
@@ -114,7 +119,7 @@ class PiCamera:  # pragma: no cover - needs the Pi's camera; FileCamera stands i
         # (H * 3 / 2) x stride, which may be wider than the picture.
         (main, lores), _metadata = self._camera.capture_arrays(["main", "lores"])
         bgr = cv2.cvtColor(lores, cv2.COLOR_YUV2BGR_I420)[:, : self.lores[0]]
-        return Frame(encode_bgr(main, self.quality), query_from_pixels(bgr))
+        return Frame(encode_bgr(main, self.quality), query_from_pixels(bgr, side))
 
     def stop(self) -> None:
         if self._camera is not None:
@@ -164,9 +169,9 @@ class OpenCvCamera:
     def capture(self) -> bytes:
         return self._encode(self._read())
 
-    def capture_frame(self) -> Frame:
+    def capture_frame(self, side: int = QUERY_SIDE) -> Frame:
         frame = self._read()
-        return Frame(self._encode(frame), query_from_pixels(frame))
+        return Frame(self._encode(frame), query_from_pixels(frame, side))
 
     def stop(self) -> None:
         if self._capture is not None:

@@ -23,7 +23,7 @@ class ScanScreen(KioskScreen):
     def on_pre_enter(self, *_: object) -> None:
         kiosk = self.app.kiosk
         if kiosk.camera is not None:
-            self.scan = Scan(kiosk.camera, kiosk.recognizer)
+            self.scan = Scan(kiosk.camera, kiosk.recognizer, lambda: kiosk.session.query_side)
             self.scan.start()
             self._preview = Clock.schedule_interval(lambda _dt: self._refresh(), PREVIEW_EVERY_S)
         super().on_pre_enter()

@@ -7,14 +7,16 @@ node does not know what it sees, ``Scan.unknown`` is set and the screen says "no
 ``Recognizer`` is given (no node model), the screen shows the camera and says recognition is not ready.
 
 Each still comes with its query frame (``Camera.capture_frame``): the screen shows the camera's whole frame,
-the recogniser is sent the frame's centre square at 192 px, all the node's model looks at
-(``kiosk_ui/hardware/query_frame.py``).
+the recogniser is sent the frame's centre square at the model's input side (``query_side``: what the node
+says in /health), all the node's model looks at, losslessly (``kiosk_ui/hardware/query_frame.py``).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 from kiosk_ui.hardware.camera import Camera
+from kiosk_ui.hardware.query_frame import QUERY_CONTENT_TYPE, QUERY_SIDE
 from kiosk_ui.viewmodels.observable import Observable
 from models.node_api import RecognitionResult
 
@@ -57,7 +59,7 @@ class NodeRecognizer:
         self.node, self.top = node, top
 
     def recognize(self, image: bytes) -> Seen:
-        result = self.node.recognize(image, k=self.top)
+        result = self.node.recognize(image, k=self.top, content_type=QUERY_CONTENT_TYPE)
         if result.unknown:
             return Seen([], unknown=True)
         return Seen(
@@ -70,9 +72,14 @@ class NodeRecognizer:
 
 
 class Scan(Observable):
-    def __init__(self, camera: Camera, recognizer: Recognizer | None) -> None:
+    def __init__(
+        self,
+        camera: Camera,
+        recognizer: Recognizer | None,
+        query_side: Callable[[], int] = lambda: QUERY_SIDE,
+    ) -> None:
         super().__init__()
-        self.camera, self.recognizer = camera, recognizer
+        self.camera, self.recognizer, self.query_side = camera, recognizer, query_side
         self.frame: bytes | None = None  # the last still, as the screen shows it
         self.query: bytes | None = None  # the same moment's query frame, what ``look`` sends the recogniser
         self.candidates: list[Candidate] = []
@@ -91,7 +98,7 @@ class Scan(Observable):
 
     def capture(self) -> bytes:
         """One still for the preview (returned: the camera's whole frame), and its query frame for ``look``."""
-        frame = self.camera.capture_frame()
+        frame = self.camera.capture_frame(self.query_side())
         self.frame, self.query = frame.display, frame.query
         self.changed()
         return self.frame

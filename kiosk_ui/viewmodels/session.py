@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from kiosk_ui.i18n import translator
 from kiosk_ui.viewmodels.observable import Observable
 from models.node_api import Health
+from models.recognition_crop import QUERY_SIDE
 from plumbing.i18n import DEFAULT_LOCALE, LOCALES, Translator
 
 IDLE_S = 90
@@ -64,6 +65,14 @@ class Session(Observable):
         if self.health is not None and not self.health.online:
             return words("banner.offline")
         return ""
+
+    @property
+    def query_side(self) -> int:
+        """The side of the query frame scanning sends: the serving model's input, as the node last said."""
+        recognition = self.health.recognition if self.health is not None else None
+        if recognition is None or recognition.input_size is None:
+            return QUERY_SIDE
+        return recognition.input_size
 
     @property
     def can_scan(self) -> bool:

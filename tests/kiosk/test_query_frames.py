@@ -1,6 +1,6 @@
-"""The kiosk's query frame: the centre square of the camera's frame at 192 px, cut by the rule the node's
-preprocessing uses, decodable, upright, for landscape and portrait frames alike; and each camera gives it
-with the still it shows."""
+"""The kiosk's query frame: the centre square of the camera's frame at the model's input side, cut by the
+rule the node's preprocessing uses, a lossless BMP the node reads, upright, for landscape and portrait frames
+alike; and each camera gives it with the still it shows."""
 
 import io
 from pathlib import Path
@@ -40,17 +40,18 @@ def jpeg(rgb: npt.NDArray[np.uint8], exif_orientation: int | None = None) -> byt
     return out.getvalue()
 
 
-def rgb_of(data: bytes) -> npt.NDArray[np.uint8]:
+def rgb_of(data: bytes, kind: str = "JPEG") -> npt.NDArray[np.uint8]:
     with Image.open(io.BytesIO(data)) as image:
-        assert image.format == "JPEG"
+        assert image.format == kind
         return np.asarray(image.convert("RGB"), dtype=np.uint8)
 
 
-def assert_the_centre_square(query: bytes) -> None:
-    """192 x 192, no red margin, the blue quarter top-left and green elsewhere."""
-    rgb = rgb_of(query).astype(int)
-    assert rgb.shape == (QUERY_SIDE, QUERY_SIDE, 3)
-    half, edge = QUERY_SIDE // 2, 6  # away from the quarter's edges, where JPEG and scaling blur
+def assert_the_centre_square(query: bytes, side: int = QUERY_SIDE) -> None:
+    """A BMP of side x side, no red margin, the blue quarter top-left and green elsewhere."""
+    rgb = rgb_of(query, "BMP").astype(int)
+    assert rgb.shape == (side, side, 3)
+    assert decode(query).shape == (side, side, 3)  # what the node reads
+    half, edge = side // 2, 4  # away from the quarter's edges, where the still's JPEG and scaling blur
     blue = rgb[edge : half - edge, edge : half - edge]
     green = np.concatenate(
         [
@@ -84,10 +85,11 @@ def test_a_picture_without_pixels_has_no_square():
 
 
 @pytest.mark.parametrize(("width", "height"), [(640, 480), (480, 640), (1920, 1080), (300, 300), (120, 90)])
-def test_the_query_frame_is_the_centre_square_at_192_px(width: int, height: int):
+def test_the_query_frame_is_the_centre_square_at_the_models_side(width: int, height: int):
     rgb = framed(width, height)
     assert_the_centre_square(query_from_jpeg(jpeg(rgb)))  # enlarged from 90 px too
     assert_the_centre_square(query_from_pixels(np.ascontiguousarray(rgb[:, :, ::-1])))  # OpenCV's BGR
+    assert_the_centre_square(query_from_jpeg(jpeg(rgb), 128), 128)  # a model whose input is 128 px
 
 
 def test_the_query_frame_is_upright_as_the_node_reads_the_still():
@@ -99,21 +101,23 @@ def test_the_query_frame_is_upright_as_the_node_reads_the_still():
 
 
 def test_the_node_sees_in_the_query_frame_what_it_saw_in_the_whole_frame():
-    """The node's 96 px model input from the query frame and from the 640 x 480 still differ by JPEG noise
-    only: the same square, scaled the same way."""
+    """The node's 96 px model input from the query frame and from the 640 x 480 still differ by the still's
+    draft decoding only: the same square, scaled the same way, and the query frame is the input itself."""
     rng = np.random.default_rng(18)
     scene = cv2.GaussianBlur(rng.integers(0, 256, (480, 640, 3), dtype=np.uint8), (0, 0), 6)
     scene = cv2.normalize(scene, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
     still = jpeg(scene)
     from_still = center_crop_resize(decode(still, at_least=96), 96).astype(int)
-    from_query = center_crop_resize(decode(query_from_jpeg(still), at_least=96), 96).astype(int)
+    query = decode(query_from_jpeg(still), at_least=96)
+    assert np.array_equal(center_crop_resize(query, 96), query)  # nothing left for the node to scale
+    from_query = query.astype(int)
     assert np.abs(from_still - from_query).mean() < 3
     shifted = center_crop_resize(decode(still, at_least=96)[:, :-40], 96).astype(int)  # another square
     assert np.abs(from_still - shifted).mean() > 3 * np.abs(from_still - from_query).mean()
 
 
 def test_square_pixels_keeps_a_square_of_the_right_side_as_it_is():
-    pixels = framed(192, 192)
+    pixels = framed(QUERY_SIDE, QUERY_SIDE)
     assert np.array_equal(square_pixels(pixels), pixels)
     with pytest.raises(ValueError, match="H x W x C"):
         square_pixels(pixels[:, :, 0])

@@ -111,8 +111,8 @@ class SentToTheNode:
 def test_the_scan_shows_the_whole_frame_and_sends_the_node_the_query_frame(
     edge: EdgeServer, clock: FakeClock, tmp_path: Path
 ):
-    """A 640 x 480 camera frame is what the screen shows; the node is sent its centre square at 192 px and
-    names the product from it."""
+    """A 640 x 480 camera frame is what the screen shows; the node is sent its centre square at its model's
+    input side (what /health says), losslessly, and names the product from it."""
     camera_frame = jpeg(
         kiosk_shot(product_image(PRODUCTS["latte-1"], 0), np.random.default_rng(640), (640, 480))
     )
@@ -125,14 +125,17 @@ def test_the_scan_shows_the_whole_frame_and_sends_the_node_the_query_frame(
         node.staff_logout()
 
         sent = SentToTheNode(node)
-        scan = Scan(camera_showing(tmp_path / "latte", camera_frame), NodeRecognizer(sent))
+        recognition = node.health().recognition
+        assert recognition is not None
+        assert recognition.input_size == 96  # the shipped model's
+        side = recognition.input_size
+        scan = Scan(camera_showing(tmp_path / "latte", camera_frame), NodeRecognizer(sent), lambda: side)
         scan.start()
         assert scan.capture() == camera_frame  # the preview is the camera's whole frame
         candidates = scan.look()
         assert sent.sent == [scan.query]
         with Image.open(io.BytesIO(sent.sent[0])) as query:
-            assert (query.format, query.size) == ("JPEG", (192, 192))
-        assert len(sent.sent[0]) < len(camera_frame) / 2
+            assert (query.format, query.size) == ("BMP", (96, 96))
         assert not scan.unknown
         assert (candidates[0].product_id, candidates[0].variant_id) == ("latte", "latte-1")
         scan.stop()
