@@ -325,6 +325,7 @@ class RecognitionStatus(CamelModel):
     loaded: bool
     model_version: str | None
     model_file_version: int | None
+    input_size: int | None = Field(default=None, description="The serving model's input side in pixels")
     embedding_dim: int | None
     threshold: float | None = Field(description="Cosine similarity below which a photo is unknown")
     enrolled_variants: int = Field(description="Variants with at least one reference photo")

@@ -156,6 +156,7 @@ def recognition_status(node: NodeDep) -> RecognitionStatus:
         loaded=health.loaded,
         model_version=health.model_version,
         model_file_version=health.model_file_version,
+        input_size=health.input_size,
         embedding_dim=spec.embedding_dim if spec else None,
         threshold=spec.unknown_threshold if spec else None,
         enrolled_variants=variants_enrolled,
