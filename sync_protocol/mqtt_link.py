@@ -112,6 +112,12 @@ class MqttLink:
         """Disconnect cleanly (the broker does not send the last will) and stop the network thread."""
         self._client.disconnect()
         self._client.loop_stop()
+        # paho 2.x opens a wake-up socket pair in loop_start and closes it only when the client is garbage
+        # collected (its __del__): a process that makes and closes many links (the tests, a cloud that
+        # reconnects) would hold them open until then. Its own reset closes just that pair.
+        reset = getattr(self._client, "_reset_sockets", None)
+        if callable(reset):
+            reset(sockpair_only=True)
         self.connected.clear()
 
     # -- messaging ----------------------------------------------------------------------------------------
