@@ -21,11 +21,11 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
-from cloud.media.blob_store import BlobNotFound, BlobStore
+from cloud.media.blob_store import BlobStore
 from cloud.media.images import ImageRejected, inspect_image
 from cloud.recognition_photo_sets import bump
 from cloud.tables import devices, products, recognition_photo_sets, recognition_photos, stores, variants
-from cloud.uploads import claim_attach
+from cloud.uploads import claimed_upload
 from models.cloud_api import (
     RecognitionPhotoDevice,
     RecognitionPhotoPublic,
@@ -166,19 +166,10 @@ def attach_upload(
 ) -> RecognitionPhotoPublic:
     """Enrol the file uploaded with a product image grant (``cloud.uploads``) as a photo of the variant."""
     _live_variant(conn, seller_id, product_id, variant_id)
-    key = claim_attach(conn, seller_id, product_id, upload_id, now)
-    try:
-        data = blobs.get(key)
-    except BlobNotFound:
-        raise NotFound(
-            f"upload {upload_id} has no file (not uploaded, or already used)", code="uploadNotFound"
-        ) from None
-    try:
+    with claimed_upload(conn, blobs, seller_id, product_id, upload_id, now) as data:
         return add(
             conn, blobs, seller_id, product_id, variant_id, data, now, max_bytes=max_bytes, base_url=base_url
         )
-    finally:
-        blobs.delete(key)  # a refused file is not kept either
 
 
 def remove(

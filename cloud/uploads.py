@@ -18,6 +18,8 @@ steps are:
   sees those uploads, so the attach is where S3 grants are made single use (one image per grant).
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, delete
@@ -120,6 +122,25 @@ def claim_attach(conn: Connection, seller_id: str, product_id: str, upload_id: s
     return key
 
 
+@contextmanager
+def claimed_upload(
+    conn: Connection, blobs: BlobStore, seller_id: str, product_id: str, upload_id: str, now: datetime
+) -> Iterator[bytes]:
+    """The file uploaded with a grant, its ``attach`` step claimed (``claim_attach``); the staging file is
+    deleted afterwards, whether what was made of it was kept or refused."""
+    key = claim_attach(conn, seller_id, product_id, upload_id, now)
+    try:
+        data = blobs.get(key)
+    except BlobNotFound:
+        raise NotFound(
+            f"upload {upload_id} has no file (not uploaded, or already used)", code="uploadNotFound"
+        ) from None
+    try:
+        yield data
+    finally:
+        blobs.delete(key)  # a rejected file is not kept either
+
+
 def complete_upload(
     conn: Connection,
     blobs: BlobStore,
@@ -131,18 +152,8 @@ def complete_upload(
     max_bytes: int,
 ) -> ImagePublic:
     catalog.product_metadata_id(conn, seller_id, product_id)
-    key = claim_attach(conn, seller_id, product_id, upload_id, now)
-    try:
-        data = blobs.get(key)
-    except BlobNotFound:
-        raise NotFound(
-            f"upload {upload_id} has no file (not uploaded, or already used)", code="uploadNotFound"
-        ) from None
-    try:
-        image = add_image(conn, blobs, meta, seller_id, product_id, data, now, max_bytes)
-    finally:
-        blobs.delete(key)  # a rejected file is not kept either
-    return image
+    with claimed_upload(conn, blobs, seller_id, product_id, upload_id, now) as data:
+        return add_image(conn, blobs, meta, seller_id, product_id, data, now, max_bytes)
 
 
 def add_image(
