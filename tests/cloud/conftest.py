@@ -279,3 +279,21 @@ def provisioned_node(
             load_snapshot(conn, snapshot, node.now())
         node.close()
     return settings
+
+
+@pytest.fixture
+def s3_cloud(tmp_path: Path, postgres: PostgresForTests, moto_endpoint: str) -> Iterator[CloudServer]:
+    settings = cloud_settings(
+        tmp_path,
+        postgres.fresh_database(),
+        s3_endpoint=moto_endpoint,
+        s3_bucket="edgestore-images-test",
+        s3_access_key="testing",
+        s3_secret_key="testing",
+        s3_region="us-east-1",
+    )
+    clock = FakeClock()
+    app = create_app(settings, clock)
+    served = serve_in_thread(app, settings.cloud_port)
+    yield CloudServer(settings, f"http://127.0.0.1:{settings.cloud_port}/api/v1", clock, app)
+    served.stop(timeout_s=20)

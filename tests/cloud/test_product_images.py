@@ -2,19 +2,13 @@
 file store and on S3 (moto in server mode)."""
 
 import io
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
-import pytest
 from PIL import Image
 
-from cloud.api.app import create_app
-from plumbing import serve_in_thread
-from tests.cloud.conftest import CloudServer, PostgresForTests, cloud_settings, register_and_login
+from tests.cloud.conftest import CloudServer, register_and_login
 from tests.cloud.test_cloud_catalog import make_product
-from tests.conftest import FakeClock
 
 
 def png(width: int = 800, height: int = 600) -> bytes:
@@ -177,24 +171,6 @@ def test_another_seller_cannot_use_or_touch_images(seller: httpx.Client, other_s
     assert r.status_code == 404
     assert other_seller.delete(f"/products/{pid}/images/{image['imageId']}").status_code == 404
     assert len(seller.get(f"/products/{pid}").json()["images"]) == 1
-
-
-@pytest.fixture
-def s3_cloud(tmp_path: Path, postgres: PostgresForTests, moto_endpoint: str) -> Iterator[CloudServer]:
-    settings = cloud_settings(
-        tmp_path,
-        postgres.fresh_database(),
-        s3_endpoint=moto_endpoint,
-        s3_bucket="edgestore-images-test",
-        s3_access_key="testing",
-        s3_secret_key="testing",
-        s3_region="us-east-1",
-    )
-    clock = FakeClock()
-    app = create_app(settings, clock)
-    served = serve_in_thread(app, settings.cloud_port)
-    yield CloudServer(settings, f"http://127.0.0.1:{settings.cloud_port}/api/v1", clock, app)
-    served.stop(timeout_s=20)
 
 
 def test_image_upload_on_s3(s3_cloud: CloudServer):

@@ -27,7 +27,7 @@ from sync_protocol.envelope import (
 from sync_protocol.mqtt_link import MqttLink
 from sync_protocol.streams import DownlinkKind
 from sync_protocol.topics import DownlinkTopic, Topics, parse_topic
-from tests.cloud.conftest import CloudServer, cloud_broker, cloud_mqtt, device_mqtt
+from tests.cloud.conftest import CloudServer, cloud_broker, cloud_mqtt, device_mqtt, register_and_login
 from tests.cloud.test_cloud_catalog import make_product
 from tests.cloud.test_dashboard_pages import browser, csrf_of, signup_and_login
 
@@ -325,3 +325,25 @@ def test_the_product_page_enrols_several_photos_and_removes_one(cloud_server: Cl
         rec = c.get("/recognition")
         assert 'id="recognition-photo-set"' in rec.text
         assert "第 4 版:2 張照片,1 個規格" in rec.text
+
+
+def test_photos_and_their_set_on_s3(s3_cloud: CloudServer):
+    """On S3 (moto in server mode): the photo goes up with a presigned POST, and what a node fetches, the set
+    and each photo, is a redirect to a presigned GET of the same bytes."""
+    with s3_cloud.client() as seller:
+        register_and_login(seller)
+        store = seller.post("/stores", json={"name": "信義店"}).json()["storeId"]
+        product = make_product(seller)
+        made = enrol(seller, product["productId"], product["variants"][0]["variantId"], photo(70))
+        assert made.status_code == 201, made.text
+        with httpx.Client(timeout=30, follow_redirects=True) as raw:
+            assert raw.get(made.json()["url"]).content == photo(70)
+            with s3_cloud.cloud.db.read() as conn:
+                announced = recognition_photos.publish_set(
+                    conn, s3_cloud.cloud.blobs, seller_id_of(seller), store, s3_cloud.cloud.settings.base_url
+                )
+            fetched = raw.get(announced.url).content
+        assert hashlib.sha256(fetched).hexdigest() == announced.sha256
+        assert [p.photo_id for p in RecognitionPhotoSet.model_validate_json(fetched).photos] == [
+            made.json()["photoId"]
+        ]
