@@ -21,17 +21,18 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
+from cloud import catalog
 from cloud.media.blob_store import BlobStore
 from cloud.media.images import ImageRejected, inspect_image
 from cloud.recognition_photo_sets import bump
 from cloud.tables import devices, products, recognition_photo_sets, recognition_photos, stores, variants
-from cloud.uploads import claimed_upload
+from cloud.uploads import EXTENSIONS, ImageNotAccepted, claimed_upload
 from models.cloud_api import (
     RecognitionPhotoDevice,
     RecognitionPhotoPublic,
     RecognitionPhotoSetStatus,
 )
-from models.errors import DomainError, InvalidInput, NotFound
+from models.errors import InvalidInput, NotFound
 from models.ids import new_id
 from models.parties import DeviceKind
 from sync_protocol.envelope import (
@@ -48,12 +49,8 @@ PREFIX = "recognition-photos"
 MAX_PER_VARIANT = 24
 """About six photos make a variant recognisable (docs/recognition.md); more than this only slows the
 search and the re-embedding when a new model arrives."""
-_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
-
-
-class PhotoNotAccepted(DomainError):
-    status = 422
-    code = "imageRejected"
+MAX_PER_SELLER = MAX_RECOGNITION_PHOTOS
+"""What one set may list (``RecognitionPhotoSet``): a seller at it enrols no more until some are removed."""
 
 
 def _public(row: Any, base_url: str) -> RecognitionPhotoPublic:
@@ -73,8 +70,10 @@ def _public(row: Any, base_url: str) -> RecognitionPhotoPublic:
 
 def _live_variant(conn: Connection, seller_id: str, product_id: str, variant_id: str) -> None:
     """``NotFound`` unless the variant is of this seller's live product (another seller's is not found).
-    The variant's row stays locked to the end of the transaction: two uploads for one variant count its
-    photos one after the other."""
+    The variant's and the product's rows stay locked to the end of the transaction: two uploads for one
+    variant count its photos one after the other, and a catalog change that deletes the variant or the
+    product (which locks the product first) waits for this photo to commit, then sees it and moves the set
+    (``recognition_photo_sets.forget``), or comes first and this upload finds no variant."""
     found = conn.execute(
         select(variants.c.variant_id)
         .join(products, products.c.product_id == variants.c.product_id)
@@ -84,22 +83,10 @@ def _live_variant(conn: Connection, seller_id: str, product_id: str, variant_id:
             products.c.seller_id == seller_id,
             products.c.deleted_at.is_(None),
         )
-        .with_for_update(of=variants)
+        .with_for_update(of=[variants, products])
     ).first()
     if found is None:
         raise NotFound(f"product {product_id} has no variant {variant_id}", code="variantNotFound")
-
-
-def _product(conn: Connection, seller_id: str, product_id: str) -> None:
-    found = conn.execute(
-        select(products.c.product_id).where(
-            products.c.product_id == product_id,
-            products.c.seller_id == seller_id,
-            products.c.deleted_at.is_(None),
-        )
-    ).first()
-    if found is None:
-        raise NotFound(f"product {product_id} not found", code="productNotFound")
 
 
 def add(
@@ -123,13 +110,20 @@ def add(
         raise InvalidInput(
             f"a variant has at most {MAX_PER_VARIANT} recognition photos", code="tooManyPhotos"
         )
+    # The set moves now (its row locked to the end of the transaction): the seller's uploads count their
+    # photos one after the other, and a set published meanwhile cannot carry this version without the photo.
+    bump(conn, seller_id, now)
+    if conn.execute(select(func.count()).where(recognition_photos.c.seller_id == seller_id)).scalar_one() >= (
+        MAX_PER_SELLER
+    ):
+        raise InvalidInput(f"a seller has at most {MAX_PER_SELLER} recognition photos", code="tooManyPhotos")
     try:
         info = inspect_image(data, min(max_bytes, MAX_RECOGNITION_PHOTO_BYTES))
     except ImageRejected as exc:
-        raise PhotoNotAccepted(exc.message, code=exc.code) from None
+        raise ImageNotAccepted(exc.message, code=exc.code) from None
     photo_id = new_id()
     sha = hashlib.sha256(data).hexdigest()
-    key = f"{PREFIX}/{seller_id}/{photo_id}-{sha}.{_EXTENSIONS[info.content_type]}"
+    key = f"{PREFIX}/{seller_id}/{photo_id}-{sha}.{EXTENSIONS[info.content_type]}"
     blobs.put(key, data, info.content_type)
     row = conn.execute(
         insert(recognition_photos)
@@ -148,7 +142,6 @@ def add(
         )
         .returning(*recognition_photos.c)
     ).one()
-    bump(conn, seller_id, now)
     return _public(row, base_url)
 
 
@@ -172,9 +165,9 @@ def attach_upload(
         )
 
 
-def remove(
-    conn: Connection, blobs: BlobStore, seller_id: str, product_id: str, photo_id: str, now: datetime
-) -> None:
+def remove(conn: Connection, seller_id: str, product_id: str, photo_id: str, now: datetime) -> str:
+    """Remove a photo from the set; the key of its file, for the caller to delete once the transaction has
+    committed (deleted before, a failed commit would leave a listed photo without its file)."""
     row = conn.execute(
         delete(recognition_photos)
         .where(
@@ -187,14 +180,14 @@ def remove(
     if row is None:
         raise NotFound(f"recognition photo {photo_id} not found", code="photoNotFound")
     bump(conn, seller_id, now)
-    blobs.delete(row.blob_key)
+    return str(row.blob_key)
 
 
 def of_product(
     conn: Connection, seller_id: str, product_id: str, base_url: str
 ) -> list[RecognitionPhotoPublic]:
     """The product's recognition photos, by variant, oldest first."""
-    _product(conn, seller_id, product_id)
+    catalog.product_metadata_id(conn, seller_id, product_id)  # NotFound unless the seller's live product
     rows = conn.execute(
         select(recognition_photos)
         .where(recognition_photos.c.product_id == product_id, recognition_photos.c.seller_id == seller_id)

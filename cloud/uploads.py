@@ -37,7 +37,7 @@ from models.ids import new_id
 GRANT_SECONDS = 900
 ACCEPTED_TYPES = ("image/jpeg", "image/png", "image/webp")
 MAX_IMAGES = 12
-_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
+EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 
 
 class ImageNotAccepted(DomainError):
@@ -177,8 +177,8 @@ def add_image(
     except ImageRejected as exc:
         raise ImageNotAccepted(exc.message, code=exc.code) from None
     image_id = new_id()
-    key = f"images/{product_id}/{image_id}.{_EXTENSIONS[info.content_type]}"
-    thumb_key = f"images/{product_id}/{image_id}-thumb.{_EXTENSIONS[THUMBNAIL_CONTENT_TYPE]}"
+    key = f"images/{product_id}/{image_id}.{EXTENSIONS[info.content_type]}"
+    thumb_key = f"images/{product_id}/{image_id}-thumb.{EXTENSIONS[THUMBNAIL_CONTENT_TYPE]}"
     blobs.put(key, data, info.content_type)
     blobs.put(thumb_key, thumb, THUMBNAIL_CONTENT_TYPE)
     image = ImagePublic(

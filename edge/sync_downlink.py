@@ -48,6 +48,7 @@ from sync_protocol.envelope import (
     ModelAnnouncement,
     ModelRefusal,
     OrderStatusUpdate,
+    RecognitionPhotoRef,
     RecognitionPhotosAnnouncement,
     StaffChange,
     StockAdjustment,
@@ -238,11 +239,18 @@ def read_snapshot(announcement: CatalogAnnouncement, data: bytes) -> CatalogSnap
     return snapshot
 
 
-def download(url: str, *, timeout_s: float) -> bytes:
-    """What an announcement links to (the cloud's file route may redirect to a presigned S3 URL)."""
-    response = httpx.get(url, follow_redirects=True, timeout=timeout_s)
-    response.raise_for_status()
-    return response.content
+def download(url: str, *, timeout_s: float, max_bytes: int) -> bytes:
+    """What an announcement links to (the cloud's file route may redirect to a presigned S3 URL), read as it
+    streams in: ``ValueError`` as soon as it runs past ``max_bytes`` (the announced size), so a server that
+    sends more, or forever, costs the node that many bytes and no more."""
+    body = bytearray()
+    with httpx.stream("GET", url, follow_redirects=True, timeout=timeout_s) as response:
+        response.raise_for_status()
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > max_bytes:
+                raise ValueError(f"{url} sends more than the {max_bytes} bytes announced")
+    return bytes(body)
 
 
 def take_snapshot(node: Node, announcement: CatalogAnnouncement) -> bool:
@@ -255,7 +263,9 @@ def take_snapshot(node: Node, announcement: CatalogAnnouncement) -> bool:
     if url is None:
         log.warning("catalog v%s announced without a link; waiting for one", announcement.version)
         return False
-    snapshot = read_snapshot(announcement, download(url, timeout_s=60))
+    snapshot = read_snapshot(
+        announcement, download(url, timeout_s=60, max_bytes=min(announcement.size, MAX_SNAPSHOT_BYTES))
+    )
     with node.db.write() as conn:
         verdict = apply_snapshot(conn, snapshot, device_id=node.device_id, now=node.now())
     log.info("catalog v%s from the cloud: %s", snapshot.version, verdict.value)
@@ -269,7 +279,7 @@ def take_model(node: Node, announcement: ModelAnnouncement) -> bool:
     with node.db.read() as conn:
         if not model_files.wants(conn, announcement):
             return False
-    data = download(str(announcement.url), timeout_s=300)
+    data = download(str(announcement.url), timeout_s=300, max_bytes=announcement.size)
     path = model_files.write_file(node.settings.data_dir, announcement, data)
     if node.recognizer is not None and announcement.name == node.recognizer.model_name:
         # A fresh interpreter, every reference embedded again, then one swap; the old model serves meanwhile
@@ -298,20 +308,18 @@ def take_model(node: Node, announcement: ModelAnnouncement) -> bool:
     return True
 
 
-PHOTOS_PER_BATCH = 32
-"""Cloud photos fetched, embedded and swapped in per ``Recognizer.apply_cloud_photos`` (one index build each):
-a set of thousands shows progress, and what was taken stays taken if a later fetch fails."""
-
-
 def take_recognition_photos(node: Node, announcement: RecognitionPhotosAnnouncement) -> bool:
     """Make the node's cloud-enrolled reference photos equal to an announced set newer than the one it
-    holds (``edge.recognition.cloud_photos``): fetch it, fetch and embed the photos it lacks (in batches of
-    ``PHOTOS_PER_BATCH``), forget those no longer listed. The set's version is recorded only when nothing
-    was deferred (a photo of a variant the catalog does not have yet): until then the node's status names
-    the older version, the cloud announces again, and the next take fetches only what is still missing.
-    True when the version was recorded (the node's position moved: announce it). Photos enrolled at the node
-    are never touched; a node without recognition takes none. Raises ``httpx.HTTPError`` or ``ValueError``
-    (a file not as announced) when not taken; what was applied before stays."""
+    holds (``edge.recognition.cloud_photos``): fetch it, fetch and embed the photos it lacks (in
+    ``cloud_photos.batches``, one index swap each), forget those no longer listed. A photo of a variant the
+    catalog does not have yet waits, unfetched, and the set's version is recorded only when none waits: until
+    then the node's status names the older version, the cloud announces again, and the next take fetches
+    only what is still missing. True when the version was recorded (the node's position moved: announce
+    it). Photos enrolled at the node are never touched; a node without recognition takes none. Raises
+    ``httpx.HTTPError`` or ``ValueError`` (a file not as announced) when not taken; what was applied before
+    stays."""
+    from edge.recognition.errors import ModelNotLoaded
+
     recognizer = node.recognizer
     if recognizer is None:
         return False
@@ -321,39 +329,52 @@ def take_recognition_photos(node: Node, announcement: RecognitionPhotosAnnouncem
     if recognizer.serving is None:
         log.info("recognition photos v%s wait for the model to load", announcement.version)
         return False
-    photo_set = cloud_photos.read_photo_set(announcement, download(str(announcement.url), timeout_s=60))
+    photo_set = cloud_photos.read_photo_set(
+        announcement, download(str(announcement.url), timeout_s=60, max_bytes=announcement.size)
+    )
     with node.db.read() as conn:
         todo = cloud_photos.plan(photo_set.photos, cloud_photos.held(conn), cloud_photos.refusals(conn))
+        known = cloud_photos.known_variants(conn, {ref.variant_id for ref in todo.fetch})
+    fetch = [ref for ref in todo.fetch if ref.variant_id in known]
+    waiting = len(todo.fetch) - len(fetch)
     removals: frozenset[str] = todo.forget
-    deferred, fetched = 0, 0
-    for start in range(0, max(len(todo.fetch), 1 if removals else 0), PHOTOS_PER_BATCH):
-        batch = todo.fetch[start : start + PHOTOS_PER_BATCH]
-        photos = [cloud_photos.check_photo(ref, download(str(ref.url), timeout_s=60)) for ref in batch]
-        applied = recognizer.apply_cloud_photos(photos, removals)
-        removals = frozenset()
-        deferred += len(applied.deferred)
-        fetched += len(batch)
-        if applied.refused:
-            log.warning("recognition photos refused (not an image): %s", ", ".join(applied.refused))
-        if todo.fetch:
-            log.info(
-                "recognition photos v%s: %d of %d fetched", announcement.version, fetched, len(todo.fetch)
-            )
+    fetched = 0
+    # One pass even with nothing to fetch when something is to be forgotten.
+    work: list[list[RecognitionPhotoRef]] = list(cloud_photos.batches(fetch)) or ([[]] if removals else [])
+    try:
+        for batch in work:
+            photos = [
+                cloud_photos.check_photo(ref, download(str(ref.url), timeout_s=60, max_bytes=ref.size))
+                for ref in batch
+            ]
+            applied = recognizer.apply_cloud_photos(photos, removals)
+            removals = frozenset()
+            waiting += len(applied.deferred)  # the variant went from the catalog meanwhile
+            fetched += len(batch)
+            if applied.refused:
+                log.warning("recognition photos refused (not an image): %s", ", ".join(applied.refused))
+            if fetch:
+                log.info(
+                    "recognition photos v%s: %d of %d fetched", announcement.version, fetched, len(fetch)
+                )
+    except ModelNotLoaded:
+        log.info("recognition photos v%s wait for the model to load", announcement.version)
+        return False
     with node.db.write() as conn:
         cloud_photos.keep_refusals(conn, {ref.photo_id for ref in photo_set.photos})
-        if not deferred:
+        if not waiting:
             node_state.put(conn, node_state.RECOGNITION_PHOTOS_VERSION, str(announcement.version))
-    if deferred:
+    if waiting:
         log.info(
             "recognition photos v%s: %d wait for their variant in the catalog; not recorded yet",
             announcement.version,
-            deferred,
+            waiting,
         )
         return False
     log.info(
         "recognition photos v%s held: %d fetched, %d forgotten",
         announcement.version,
-        len(todo.fetch),
+        fetched,
         len(todo.forget),
     )
     return True

@@ -587,7 +587,7 @@ class DeviceStatus(WireModel):
     model_refusals: list[ModelRefusal] = Field(default=[], max_length=MAX_MODELS)
     # The version of the seller's cloud-enrolled photo set the node holds, 0 for none (schema version 4).
     # Absent: the node takes no cloud photos (an older node, or one without recognition): none are announced.
-    recognition_photos: Annotated[int, Field(strict=True, ge=0)] | None = None
+    recognition_photos: Annotated[int, Field(strict=True, ge=0, le=2**31 - 1)] | None = None
 
     @model_serializer(mode="wrap")
     def _without_empty_refusals(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:

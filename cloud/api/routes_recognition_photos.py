@@ -60,7 +60,8 @@ def remove_photo(
 ) -> Response:
     """The store nodes forget the photo's references at their next sync."""
     with cloud.db.transaction() as conn:
-        recognition_photos.remove(conn, cloud.blobs, seller_id, product_id, photo_id, now)
+        blob_key = recognition_photos.remove(conn, seller_id, product_id, photo_id, now)
+    cloud.blobs.delete(blob_key)  # once the removal has committed
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -135,9 +135,9 @@ def enroll(
 
 @router.delete("/recognition/references/{variantId}")
 def delete_references(node: NodeDep, _member: StaffDep, variant_id: VariantIdPath) -> ReferencesDeleted:
-    """Forget a variant's reference photos, those enrolled at this node and those from the seller's cloud set
-    alike: it is no longer recognised (``deleted`` 0 when it had none). The cloud's come back with the next
-    version of the seller's set; to drop them for good, delete them in the cloud."""
+    """Forget the reference photos of a variant enrolled at this node (``deleted`` 0 when it had none). Those
+    from the seller's cloud set stay (``GET /recognition/status`` counts them): the seller removes them in
+    the cloud's dashboard, and every node forgets them with the set's next version."""
     return ReferencesDeleted(variant_id=variant_id, deleted=_recognizer(node).delete_references(variant_id))
 
 

@@ -19,15 +19,15 @@ from sqlalchemy import Connection, delete, func, insert, select
 
 from edge.tables import recognition_photo_refusals as refusals_table
 from edge.tables import recognition_photos as photos
+from edge.tables import variants
 from sync_protocol.encoding import check_fetched
 from sync_protocol.envelope import (
     MAX_PHOTO_SET_BYTES,
+    MAX_REFUSAL_REASON,
     RecognitionPhotoRef,
     RecognitionPhotosAnnouncement,
     RecognitionPhotoSet,
 )
-
-MAX_REFUSAL_REASON = 500
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,35 @@ def check_photo(ref: RecognitionPhotoRef, data: bytes) -> CloudPhoto:
     """A fetched photo, checked against its reference (size, SHA-256; ``ValueError`` otherwise)."""
     check_fetched(data, size=ref.size, sha256=ref.sha256, what=f"recognition photo {ref.photo_id}")
     return CloudPhoto(ref.photo_id, ref.variant_id, ref.sha256, data)
+
+
+def known_variants(conn: Connection, variant_ids: Collection[str]) -> set[str]:
+    """Those of ``variant_ids`` the node's catalog has: a photo of any other waits, unfetched."""
+    known: set[str] = set()
+    for chunk in chunked(variant_ids):
+        known.update(
+            conn.execute(select(variants.c.variant_id).where(variants.c.variant_id.in_(chunk))).scalars()
+        )
+    return known
+
+
+BATCH_PHOTOS = 32
+BATCH_BYTES = 64 * 1024 * 1024
+
+
+def batches(refs: Iterable[RecognitionPhotoRef]) -> Iterator[list[RecognitionPhotoRef]]:
+    """The photos to fetch in batches of at most ``BATCH_PHOTOS`` and ``BATCH_BYTES`` (as announced), so the
+    node holds one batch in memory at a time whatever the photos weigh (a photo may be 20 MiB)."""
+    batch: list[RecognitionPhotoRef] = []
+    weight = 0
+    for ref in refs:
+        if batch and (len(batch) == BATCH_PHOTOS or weight + ref.size > BATCH_BYTES):
+            yield batch
+            batch, weight = [], 0
+        batch.append(ref)
+        weight += ref.size
+    if batch:
+        yield batch
 
 
 def held(conn: Connection) -> dict[str, str]:

@@ -78,10 +78,11 @@ def add(
 
 
 def delete_variant(conn: Connection, variant_id: str) -> int:
-    """Forget a variant's reference photos (and their embeddings); how many there were."""
-    ids = select(photos.c.photo_id).where(photos.c.variant_id == variant_id)
-    conn.execute(delete(embeddings).where(embeddings.c.photo_id.in_(ids)))
-    return conn.execute(delete(photos).where(photos.c.variant_id == variant_id)).rowcount
+    """Forget the reference photos of a variant enrolled at this node (and their embeddings); how many there
+    were. Those from the seller's cloud set stay: the set decides them (``delete_cloud``)."""
+    own = (photos.c.variant_id == variant_id) & photos.c.cloud_photo_id.is_(None)
+    conn.execute(delete(embeddings).where(embeddings.c.photo_id.in_(select(photos.c.photo_id).where(own))))
+    return conn.execute(delete(photos).where(own)).rowcount
 
 
 def delete_cloud(conn: Connection, cloud_photo_ids: Collection[str]) -> int:

@@ -256,9 +256,10 @@ class Recognizer:
         )
 
     def delete_references(self, variant_id: str) -> int:
-        """Forget a variant's reference photos, those enrolled at the node and those from the cloud's set
-        alike (a store manager who deletes them means the variant is no longer recognised here); how many
-        there were (0: it had none). The cloud's come back with the next version of its set."""
+        """Forget the reference photos of a variant enrolled at this node; how many there were (0: it had
+        none). Those from the seller's cloud set stay: the seller removes them in the cloud, and every node
+        forgets them with the next version of the set (a node that dropped them on its own would disagree
+        with the set it says it holds)."""
         with self._changing:
             with self.db.write() as conn:
                 deleted = references.delete_variant(conn, variant_id)

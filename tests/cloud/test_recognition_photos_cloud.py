@@ -317,6 +317,13 @@ def test_the_product_page_enrols_several_photos_and_removes_one(cloud_server: Cl
         )
         assert r.status_code == 422
         assert 'id="form-errors"' in r.text
+        # more files than a variant may hold: refused before any is read
+        r = c.post(
+            f"/products/{pid}/recognition-photos",
+            data={"csrf": csrf_of(page.text), "variant": variant},
+            files=[("photos", (f"{n}.jpg", b"x", "image/jpeg")) for n in range(25)],
+        )
+        assert r.status_code == 422
         r = c.post(
             f"/products/{pid}/recognition-photos/{photo_ids[0]}/delete", data={"csrf": csrf_of(page.text)}
         )

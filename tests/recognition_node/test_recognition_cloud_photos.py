@@ -17,7 +17,7 @@ import httpx
 import numpy as np
 import pytest
 
-from edge import catalog, node_state, sync_downlink
+from edge import catalog, node_state
 from edge.demo_catalog import ean13
 from edge.node import Node
 from edge.recognition import cloud_photos, references
@@ -186,7 +186,7 @@ def test_cloud_photos_are_fetched_embedded_and_recognised(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     node = recognition_node
-    monkeypatch.setattr(sync_downlink, "PHOTOS_PER_BATCH", 5)  # three batches of the twelve
+    monkeypatch.setattr(cloud_photos, "BATCH_PHOTOS", 5)  # three batches of the twelve
     announcement = photo_server.publish(1, cloud_photos_of("latte-1") + cloud_photos_of("oolong-tea-1"))
     with caplog.at_level(logging.INFO, logger="edge.sync_downlink"):
         assert take_recognition_photos(node.node, announcement)
@@ -237,19 +237,20 @@ def test_a_photo_no_longer_listed_is_forgotten_and_the_nodes_own_are_untouched(
     assert (status(node)["cloudReferences"], status(node)["nodeReferences"]) == (0, 6)
 
 
-def test_deleting_a_variants_references_at_the_node_forgets_the_clouds_too(
+def test_deleting_a_variants_references_at_the_node_leaves_the_clouds(
     recognition_node: RecognitionNode, photo_server: PhotoServer
 ) -> None:
     node = recognition_node
     assert node.enroll("latte-1", enrolment("latte-1", 2)).status_code == 201
     assert take_recognition_photos(node.node, photo_server.publish(1, cloud_photos_of("latte-1", 3)))
     deleted = node.client.delete("/recognition/references/latte-1", headers=node.staff())
-    assert deleted.json() == {"variantId": "latte-1", "deleted": 5}
-    assert served_variants(node) == set()
-    # The same version is held: they are not fetched again until the seller's set changes.
-    assert status(node)["cloudPhotosVersion"] == 1
-    assert take_recognition_photos(node.node, photo_server.publish(2, cloud_photos_of("latte-1", 3)))
+    assert deleted.json() == {"variantId": "latte-1", "deleted": 2}  # the node's own two
     assert (status(node)["cloudReferences"], status(node)["nodeReferences"]) == (3, 0)
+    assert served_variants(node) == {"latte-1"}  # still recognised, from the seller's set
+    assert status(node)["cloudPhotosVersion"] == 1  # the set the node says it holds is whole
+    # The seller removes them in the cloud: the next version forgets them.
+    assert take_recognition_photos(node.node, photo_server.publish(2, []))
+    assert served_variants(node) == set()
 
 
 def matcha() -> Product:
@@ -327,6 +328,9 @@ def test_a_set_or_photo_not_as_announced_records_nothing(
         take_recognition_photos(node.node, good.model_copy(update={"sha256": "0" * 64}))
     with pytest.raises(ValueError, match="bytes"):
         take_recognition_photos(node.node, good.model_copy(update={"size": good.size + 1}))
+    # A file longer than announced is dropped as soon as it runs past the size, not read to its end.
+    with pytest.raises(ValueError, match="sends more than the 10 bytes announced"):
+        take_recognition_photos(node.node, good.model_copy(update={"size": 10}))
     assert photo_server.photo_requests() == []
 
     # A photo whose file is not the one its reference names: nothing of the set is recorded.

@@ -419,3 +419,6 @@ def test_a_status_says_its_photo_set_only_from_version_4() -> None:
     )
     assert taking.to_json_dict()["recognitionPhotos"] == 3
     assert DeviceStatus.model_validate(taking.to_json_dict()) == taking
+    # the cloud keeps the version in a 32-bit column: more is refused here, not by the database
+    with pytest.raises(ValidationError, match="less than or equal"):
+        DeviceStatus.model_validate(taking.to_json_dict() | {"recognitionPhotos": 2**31})

@@ -257,10 +257,17 @@ def upload_recognition_photos(
     variant_id = str(form.get("variant") or "")
     files = [f for f in form.getlist("photos") if isinstance(f, UploadFile)]
     limit = cloud.settings.max_image_bytes
+    if len(files) > recognition_photos.MAX_PER_VARIANT:  # refused before a byte of them is read
+        error = FieldError(
+            "photos", "err.code.tooManyPhotos", text=f"at most {recognition_photos.MAX_PER_VARIANT} photos"
+        )
+        return _product_page(request, cloud, seller_id, product_id, errors=[error], status_code=422)
     try:
         with cloud.db.transaction() as conn:
             # No file at all reads as one empty one: refused as ``emptyImage``, like the images' form.
-            for data in [f.file.read(limit + 1) for f in files] or [b""]:
+            sent: list[UploadFile | None] = [*files] or [None]
+            for upload in sent:
+                data = upload.file.read(limit + 1) if upload is not None else b""
                 recognition_photos.add(
                     conn,
                     cloud.blobs,
@@ -289,5 +296,6 @@ def delete_recognition_photo(
     seller_id: WebSeller,
 ) -> RedirectResponse:
     with cloud.db.transaction() as conn:
-        recognition_photos.remove(conn, cloud.blobs, seller_id, product_id, photo_id, now)
+        blob_key = recognition_photos.remove(conn, seller_id, product_id, photo_id, now)
+    cloud.blobs.delete(blob_key)  # once the removal has committed
     return redirect(f"/products/{product_id}?msg=recognitionPhotoRemoved#recognition-photos")
