@@ -15,7 +15,8 @@ from pydantic import Field
 from ulid import ULID
 
 ULID_PATTERN = r"^[0-9A-HJKMNP-TV-Z]{26}$"
-Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+IDENT_PATTERN = r"^[A-Za-z0-9_.:-]+$"
+Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=IDENT_PATTERN)]
 """Any id a record may carry: ULIDs made here, and ids chosen by the catalog or a device's provisioning
 (letters, digits and ``_ . : -``, up to 64 characters)."""
 _ULID_RE = re.compile(ULID_PATTERN)

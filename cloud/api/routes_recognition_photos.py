@@ -8,11 +8,12 @@ from fastapi import APIRouter, Path, Response, status
 from cloud import recognition_photos
 from cloud.api.deps import CloudDep, NowDep, ProductIdPath, SellerId
 from models.cloud_api import ImageAttach, RecognitionPhotoPublic, RecognitionPhotoSetStatus
-from models.ids import ULID_PATTERN
+from models.ids import IDENT_PATTERN, ULID_PATTERN
 
 router = APIRouter(tags=["recognition photos"])
 
-VariantIdPath = Annotated[str, Path(alias="variantId", pattern=ULID_PATTERN)]
+# A variant's id is a ULID when the cloud made it, or one the catalog chose (the demo's "latte-1"): an Ident.
+VariantIdPath = Annotated[str, Path(alias="variantId", min_length=1, max_length=64, pattern=IDENT_PATTERN)]
 PhotoIdPath = Annotated[str, Path(alias="photoId", pattern=ULID_PATTERN)]
 
 

@@ -354,3 +354,16 @@ def test_photos_and_their_set_on_s3(s3_cloud: CloudServer):
         assert [p.photo_id for p in RecognitionPhotoSet.model_validate_json(fetched).photos] == [
             made.json()["photoId"]
         ]
+
+
+def test_a_variant_with_an_id_the_catalog_chose_takes_photos(seller: httpx.Client):
+    """Variant ids are ULIDs when the cloud makes them, or ids the catalog chose (the demo's "latte-1")."""
+    product = make_product(
+        seller,
+        variants=[{"variantId": "oolong-150g", "name": "150g", "price": 450, "isDefault": True}],
+    )
+    r = enrol(seller, product["productId"], "oolong-150g", photo(20))
+    assert r.status_code == 201, r.text
+    assert r.json()["variantId"] == "oolong-150g"
+    bad = enrol(seller, product["productId"], "no spaces", photo(21))
+    assert (bad.status_code, bad.json()["error"]["code"]) == (422, "validationError")
