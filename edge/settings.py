@@ -75,6 +75,17 @@ class EdgeSettings(EdgestoreSettings):
         default=8 * 1024 * 1024, ge=1024, description="Largest photo accepted by recognize and enroll"
     )
 
+    # The hardware and screens this node is set up to have (issue 19): ``edgestore doctor`` reports one that
+    # is not enabled as absent, not failed, and fails one that is enabled but missing.
+    camera_enabled: bool = Field(
+        default=False, description="A camera is attached (a USB /dev/video* one or the Pi camera)"
+    )
+    pir_enabled: bool = Field(default=False, description="A PIR motion sensor is wired to the GPIO header")
+    ble_enabled: bool = Field(default=False, description="A Bluetooth LE adapter serves the shoppers' phones")
+    kiosk_enabled: bool = Field(
+        default=False, description="This machine also runs the kiosk on its own display (edgestore kiosk)"
+    )
+
     @property
     def database_path(self) -> Path:
         return self.data_dir / "edge.sqlite3"
