@@ -36,7 +36,7 @@ screenshots:
 	.venv/bin/python scripts/kiosk_screenshots.py
 
 messages:
-	.venv/bin/python -m plumbing.message_catalogs cloud.message_sources:SOURCES kiosk_ui.message_sources:SOURCES
+	.venv/bin/python -m plumbing.message_catalogs cloud.message_sources:SOURCES kiosk_ui.message_sources:SOURCES provisioning.message_sources:SOURCES
 
 # Re-resolve the lock file after changing dependencies in pyproject.toml (needs uv: pip install uv).
 lock:

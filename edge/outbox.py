@@ -5,9 +5,11 @@ acknowledged them (acks are kept per stream in ``sync_acks``).
 """
 
 import json
+import sqlite3
 from datetime import datetime
+from pathlib import Path
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, create_engine, func, insert, select
 
 from edge.tables import outbox, sync_acks
 from edge.uplink_facts import node_facts, sender
@@ -99,3 +101,16 @@ def backlog(conn: Connection) -> list[StreamBacklog]:
             )
         )
     return result
+
+
+def read_backlog(database_path: Path) -> list[StreamBacklog]:
+    """The backlog of a node's database file, read beside the running node without a staff login and
+    without writing (``edgestore doctor``): the file is opened read-only, so a missing one raises
+    (SQLAlchemy's ``OperationalError``) instead of being made, and no migration runs."""
+    uri = f"{database_path.resolve().as_uri()}?mode=ro"
+    engine = create_engine("sqlite+pysqlite://", creator=lambda: sqlite3.connect(uri, uri=True))
+    try:
+        with engine.connect() as conn:
+            return backlog(conn)
+    finally:
+        engine.dispose()
