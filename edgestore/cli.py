@@ -20,6 +20,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "edge": ("edgestore.cli_edge", "app"),
     "cloud": ("cloud.cli", "app"),
     "demo": ("edgestore.demo", "demo"),
+    "doctor": ("edgestore.doctor", "doctor"),
     "kiosk": ("kiosk_ui.cli", "kiosk"),
     # Imports TensorFlow (the train extra) only when it runs.
     "train-recognizer": ("edge.recognition.training.command", "train_recognizer"),
