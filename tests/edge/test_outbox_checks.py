@@ -4,6 +4,7 @@ refuse (sync_protocol.record_checks), and a change that would be refused fails w
 from datetime import datetime
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from edge import outbox
 from edge.node import Node
@@ -90,3 +91,20 @@ def test_a_return_note_with_a_nul_is_refused_before_anything_is_written(edge: Ed
         headers=manager,
     )
     assert response.status_code == 200, response.text
+
+
+def test_the_backlog_is_read_beside_the_running_node_without_writing(edge: EdgeServer, tmp_path):
+    sold(edge)
+    node = Node.open(edge.settings)
+    try:
+        with node.db.read() as conn:
+            expected = outbox.backlog(conn)
+    finally:
+        node.close()
+    assert outbox.read_backlog(edge.database_path) == expected
+    assert sum(s.pending for s in expected) == 2  # the order and its line's stock delta
+    missing = tmp_path / "elsewhere" / "edge.sqlite3"
+    missing.parent.mkdir()
+    with pytest.raises(OperationalError):
+        outbox.read_backlog(missing)
+    assert not missing.exists()  # read-only: nothing made
