@@ -319,6 +319,11 @@ def test_the_store_page_makes_a_code_shows_it_once_with_its_qr_and_withdraws_one
         assert "認領碼已撤回" in after
         assert "目前沒有可用的認領碼" in after
 
+        for bad in ("x" * 201, "櫃台\x00Pi"):
+            refused = post_form(c, "/stores", f"/stores/{store_id}/claim-codes", {"name": bad})
+            assert refused.status_code == 422, refused.text
+            assert "shown-claim-code" not in refused.text
+
         c.get("/lang/en", params={"next": "/"})
         english = post_form(c, "/stores", f"/stores/{store_id}/claim-codes", {"name": ""})
         assert "Claim code for" in english.text

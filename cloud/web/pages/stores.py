@@ -107,11 +107,16 @@ def create_claim_code(
     request: Request, store_id: str, form: CsrfForm, cloud: CloudDep, now: NowDep, seller_id: WebSeller
 ) -> HTMLResponse:
     """A new claim code, shown once on the page this POST answers with (never in a URL)."""
-    name = str(form.get("name") or "").strip()[:200] or None
-    with cloud.db.transaction() as conn:
-        made = claim_codes.create(
-            conn, seller_id, store_id, ClaimCodeCreate(name=name), now, cloud.settings.base_url
+    with cloud.db.read() as conn:
+        sellers.get_store(conn, seller_id, store_id)  # another seller's store: the 404 page
+    try:
+        body = ClaimCodeCreate.model_validate({"name": str(form.get("name") or "").strip() or None})
+    except ValidationError as exc:
+        return _stores_page(
+            request, cloud, seller_id, editing=store_id, errors=validation_errors(exc), status_code=422
         )
+    with cloud.db.transaction() as conn:
+        made = claim_codes.create(conn, seller_id, store_id, body, now, cloud.settings.base_url)
     return _stores_page(request, cloud, seller_id, editing=store_id, shown=made, status_code=201)
 
 
