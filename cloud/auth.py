@@ -332,3 +332,43 @@ def set_device_cookie(response: Response, cookie: str, settings: CloudSettings) 
         secure=settings.cookie_secure,
         path="/",
     )
+
+
+# --- device claims (cloud.claim_codes): the per-address limit, on the same rows -------------------------
+
+CLAIM_ACCOUNT = "#claim"  # no seller's account can be this: '#' is not allowed in one
+_CLAIM_SOURCE = "claim:"
+
+
+def claim_attempt(db: CloudDatabase, settings: CloudSettings, client: str, now: datetime) -> int:
+    """Count a device claim from ``client`` (``request.client.host``) as a failure before its code is
+    checked, as a login is; returns the row to forget when the claim succeeds (``claim_succeeded``).
+
+    Claim codes are far too many to guess (31**12), but the claim route takes anyone: after
+    ``login_address_max_failures`` failed claims from one address in ``login_window_s`` it answers
+    ``TooManyAttempts``. Counted apart from logins (their own account and source), so a Pi retrying a
+    mistyped code holds no seller's login at that address."""
+    source = (_CLAIM_SOURCE + client)[:64]
+    with db.transaction() as conn:
+        _serialise(conn, CLAIM_ACCOUNT, source)
+        _forget_old(conn, CLAIM_ACCOUNT, source, now, settings)
+        wait = _window_wait(
+            conn,
+            login_failures.c.client == source,
+            settings.login_address_max_failures,
+            now,
+            settings.login_window_s,
+        )
+        if wait > 0:
+            raise TooManyAttempts(wait)
+        failure_id: int = conn.execute(
+            insert(login_failures)
+            .values(account=CLAIM_ACCOUNT, client=source, at=now)
+            .returning(login_failures.c.failure_id)
+        ).scalar_one()
+    return failure_id
+
+
+def claim_succeeded(conn: Connection, failure_id: int) -> None:
+    """Forget the attempt ``claim_attempt`` counted: the claim went through."""
+    conn.execute(delete(login_failures).where(login_failures.c.failure_id == failure_id))

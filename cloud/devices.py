@@ -38,8 +38,18 @@ def _public(row: Any) -> DevicePublic:
 
 
 def register(
-    conn: Connection, seller_id: str, store_id: str, body: DeviceCreate, now: datetime
+    conn: Connection,
+    seller_id: str,
+    store_id: str,
+    body: DeviceCreate,
+    now: datetime,
+    *,
+    hardware_id: str | None = None,
+    public_key: str | None = None,
 ) -> DeviceRegistered:
+    """A new device of the store with its MQTT password (returned once) and the bell rung. ``hardware_id``
+    and ``public_key`` are what a device that claimed its place said it is (``cloud.claim_codes``). The
+    caller refreshes the broker's files after the commit (``Cloud.refresh_broker_credentials``)."""
     store = sellers.get_store(conn, seller_id, store_id)
     device_id = new_id()
     password = secrets.token_urlsafe(24)
@@ -52,6 +62,8 @@ def register(
             name=body.name,
             mqtt_password_hash=hash_password(password),
             created_at=now,
+            hardware_id=hardware_id,
+            public_key=public_key,
         )
     )
     notifications.notify(

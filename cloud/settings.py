@@ -7,6 +7,7 @@ Names that the store node also uses (data dir, host, port) carry a ``cloud_`` pr
 import ipaddress
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, field_validator
 
@@ -56,6 +57,11 @@ class CloudSettings(EdgestoreSettings):
         default=None,
         description="mqtt://edgestore-cloud:PASSWORD@host:1883 (mqtts:// for TLS): the cloud then takes store "
         "nodes' uplink and presence over MQTT; unset: no sync service",
+    )
+    public_broker_url: str | None = Field(
+        default=None,
+        description="mqtt://host:1883 or mqtts://host:8883: the broker address a store node that claims its "
+        "place is told to use (what a Pi reaches); unset: the broker of cloud_mqtt_url, without its login",
     )
     broker_password_file: Path | None = Field(
         default=None,
@@ -129,6 +135,30 @@ class CloudSettings(EdgestoreSettings):
         ignored and ``request.client`` is the TCP peer."""
         trusted = _entries(self.cloud_forwarded_allow_ips)
         return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted}
+
+    @field_validator("public_broker_url")
+    @classmethod
+    def _broker_url_has_no_login(cls, value: str | None) -> str | None:
+        if value is not None:
+            parts = urlsplit(value)
+            if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+                raise ValueError("public_broker_url must be mqtt://host[:port] or mqtts://host[:port]")
+            if parts.username or parts.password:
+                raise ValueError("public_broker_url is handed to devices: it must carry no login")
+        return value
+
+    @property
+    def device_broker_url(self) -> str | None:
+        """The broker address handed to a device that claims its place: ``public_broker_url``, else the
+        cloud's own broker (``cloud_mqtt_url``) without the cloud's login; None when neither is set."""
+        if self.public_broker_url:
+            return self.public_broker_url.rstrip("/")
+        if not self.cloud_mqtt_url:
+            return None
+        parts = urlsplit(self.cloud_mqtt_url)
+        host = f"[{parts.hostname}]" if parts.hostname and ":" in parts.hostname else parts.hostname or ""
+        netloc = host + (f":{parts.port}" if parts.port else "")
+        return urlunsplit((parts.scheme, netloc, "", "", ""))
 
     @property
     def base_url(self) -> str:

@@ -100,6 +100,27 @@ devices = Table(
     Column("models", JSON, nullable=True),
     # The version of the seller's recognition photo set it last reported holding; NULL: it takes none.
     Column("recognition_photos", Integer, nullable=True),
+    # What a device that claimed its place with a claim code said it is (cloud.claim_codes): its hardware id
+    # and the Ed25519 public key it made (PEM or OpenSSH, as sent). NULL for devices registered by hand.
+    Column("hardware_id", String(128), nullable=True),
+    Column("public_key", Text, nullable=True),
+)
+
+claim_codes = Table(
+    "claim_codes",
+    metadata,
+    # A one-time, expiring code a store node claims its place in a store with (cloud.claim_codes). Only the
+    # SHA-256 of the code is kept: the code is shown once, when it is made.
+    Column("claim_code_id", ID, primary_key=True),
+    Column("seller_id", ID, ForeignKey("sellers.seller_id", ondelete="CASCADE"), nullable=False),
+    Column("store_id", ID, ForeignKey("stores.store_id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("code_hash", String(64), nullable=False),
+    Column("name", String(200), nullable=True),  # the name the claiming device gets
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime, nullable=True),
+    Column("used_by_device_id", ID, nullable=True),
+    UniqueConstraint("code_hash", name="ux_claim_codes_code_hash"),
 )
 
 staff = Table(

@@ -13,6 +13,7 @@ from pydantic_core import PydanticCustomError
 
 from models.base import CamelModel
 from models.catalog import Barcode, Condition, CouponKind, Ident, Name
+from models.device_keys import MAX_PUBLIC_KEY_CHARS, ed25519_public_key
 from models.end_of_day import ZReport
 from models.money import TWD, Percent
 from models.order_states import OrderStatus
@@ -656,6 +657,82 @@ class MqttCredentials(CamelModel):
 
 class DeviceRegistered(DevicePublic):
     mqtt: MqttCredentials
+
+
+CLAIM_CODE_DEFAULT_MINUTES = 60
+CLAIM_CODE_MAX_MINUTES = 24 * 60
+
+
+class ClaimCodeCreate(CamelModel):
+    """A one-time code a store node (a Pi) claims its place in the store with."""
+
+    expires_in_minutes: Annotated[StrictInt, Field(ge=1, le=CLAIM_CODE_MAX_MINUTES)] = (
+        CLAIM_CODE_DEFAULT_MINUTES
+    )
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
+        default=None, description="The name the claiming device gets (e.g. 'counter Pi')"
+    )
+
+
+class ClaimCodePublic(CamelModel):
+    """A claim code as listed: never the code itself (only its hash is kept)."""
+
+    claim_code_id: str
+    store_id: str
+    name: str | None
+    created_at: AwareDatetime
+    expires_at: AwareDatetime
+
+
+class ClaimCodeCreated(ClaimCodePublic):
+    """The answer to creating a claim code: the code, shown this once, and a QR code of it."""
+
+    code: str = Field(description="What the person at the Pi types, e.g. 7KQ4-M2XP-9RTD")
+    qr_text: str = Field(description="What the QR code holds: edgestore:claim?code=...&cloud=...")
+    qr_svg: str = Field(description="The QR code as an SVG document")
+
+
+def _public_key(text: str) -> str:
+    try:
+        ed25519_public_key(text)
+    except ValueError as exc:
+        raise PydanticCustomError("publicKey", "{reason}", {"reason": str(exc)}) from None
+    return text.strip()
+
+
+HardwareId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
+PublicKey = Annotated[str, Field(min_length=1, max_length=MAX_PUBLIC_KEY_CHARS), AfterValidator(_public_key)]
+
+
+class DeviceClaim(CamelModel):
+    """What a Pi sends to claim its place in a store: the code, its hardware id (e.g. the board's serial) and
+    the Ed25519 public key it made (PEM or an OpenSSH ``ssh-ed25519`` line)."""
+
+    code: Annotated[str, Field(min_length=1, max_length=64)]
+    hardware_id: HardwareId
+    public_key: PublicKey
+
+
+class MqttLogin(MqttCredentials):
+    """A claimed device's broker login and where the broker is (null host: the cloud knows no broker)."""
+
+    host: str | None
+    port: int | None
+    tls: bool
+    url: str | None = Field(description="The broker's URL, without credentials")
+
+
+class DeviceClaimed(CamelModel):
+    """The answer to a claim: who the device now is, where it belongs, and how it reaches the cloud and the
+    broker. The password is shown this once; the Pi keeps it (a re-run of provisioning does not claim again)."""
+
+    device_id: str
+    store_id: str
+    store_name: str
+    seller_id: str
+    mqtt: MqttLogin
+    cloud_url: str
+    broker_url: str | None
 
 
 class RecognitionPhotoPublic(CamelModel):

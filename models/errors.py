@@ -68,6 +68,13 @@ class IllegalTransition(Conflict):
     code = "illegalTransition"
 
 
+class Gone(DomainError):
+    """The thing existed but is no longer usable (e.g. an expired claim code)."""
+
+    status = 410
+    code = "gone"
+
+
 class Unauthenticated(DomainError):
     """No valid credentials: no token, or one that is wrong, expired or logged out (also a wrong login)."""
 

@@ -12,6 +12,7 @@ from cloud import orders, uploads
 from cloud.api import (
     routes_auth,
     routes_catalog,
+    routes_claim_codes,
     routes_models,
     routes_notifications,
     routes_orders,
@@ -92,6 +93,7 @@ def create_app(settings: CloudSettings, clock: Clock = utcnow) -> FastAPI:
     for module in (
         routes_auth,
         routes_stores,
+        routes_claim_codes,
         routes_staff,
         routes_z_reports,
         routes_catalog,

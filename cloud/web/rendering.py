@@ -36,6 +36,7 @@ FLASHES = frozenset(
         "loggedOut",
         "storeCreated",
         "storeSaved",
+        "claimCodeWithdrawn",
         "productCreated",
         "productSaved",
         "productDeleted",

@@ -17,6 +17,7 @@ from tests.cloud.conftest import CloudServer, ingest, sale
 from tests.cloud.test_cloud_catalog import make_product
 
 PREFIX = "/api/v1"
+PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl pi@store"
 NEVER = {
     f"POST {PREFIX}/auth/logout",  # would end the session the rest of the run uses
     f"GET {PREFIX}/notifications/stream",  # a stream that never ends by design
@@ -33,6 +34,7 @@ def _seller_data(cloud_server: CloudServer, seller: httpx.Client) -> dict[str, s
     coupon = seller.post("/coupons", json={"code": "FUZZ10", "kind": "percent", "value": 10}).json()
     device = seller.post(f"/stores/{store['storeId']}/devices", json={"name": "kiosk"}).json()
     member = seller.post(f"/stores/{store['storeId']}/staff", json={"name": "店員"}).json()
+    code = seller.post(f"/stores/{store['storeId']}/claim-codes", json={"name": "fuzz Pi"}).json()
     return {
         "storeId": store["storeId"],
         "productId": product["productId"],
@@ -44,6 +46,7 @@ def _seller_data(cloud_server: CloudServer, seller: httpx.Client) -> dict[str, s
         "couponId": coupon["couponId"],
         "deviceId": device["deviceId"],
         "staffId": member["staffId"],
+        "claimCodeId": code["claimCodeId"],
         "imageId": new_id(),
         "photoId": new_id(),
         "name": "product-recognizer",
@@ -80,6 +83,12 @@ def _bodies(ids: dict[str, str], account: str) -> dict[str, object]:
         },
         f"POST {PREFIX}/stores/{{storeId}}/devices": {"kind": "storeNode", "name": "kiosk 2"},
         f"POST {PREFIX}/models/{{name}}/rollback": {"toVersion": 1},
+        f"POST {PREFIX}/stores/{{storeId}}/claim-codes": {"expiresInMinutes": 30, "name": "走訪 Pi"},
+        f"POST {PREFIX}/devices/claim": {
+            "code": "7KQ4-M2XP-9RTD",
+            "hardwareId": "10000000abcdef01",
+            "publicKey": PUBLIC_KEY,
+        },
         f"POST {PREFIX}/stores/{{storeId}}/staff": {"name": "走訪店員", "role": "cashier", "pin": "1234"},
         f"PATCH {PREFIX}/stores/{{storeId}}/staff/{{staffId}}": {
             "name": "店員 2",

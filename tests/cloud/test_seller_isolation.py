@@ -30,6 +30,7 @@ BODIES: dict[str, dict] = {
         "uploadId": "01HZZZZZZZZZZZZZZZZZZZZZZZ"
     },
     "POST /api/v1/stores/{storeId}/devices": {"name": "taken over"},
+    "POST /api/v1/stores/{storeId}/claim-codes": {"name": "taken over"},
     "POST /api/v1/stores/{storeId}/staff": {"name": "內鬼 Mole", "role": "manager", "pin": "1234"},
     "PATCH /api/v1/stores/{storeId}/staff/{staffId}": {"role": "manager", "pin": "1234"},
 }
@@ -49,6 +50,7 @@ def test_no_route_lets_one_seller_reach_anothers_data(
     ingest(cloud_server, order)
     device = a.post(f"/stores/{store['storeId']}/devices", json={"name": "A 的 Pi"}).json()
     cashier = a.post(f"/stores/{store['storeId']}/staff", json={"name": "A 的店員", "role": "cashier"}).json()
+    claim_code = a.post(f"/stores/{store['storeId']}/claim-codes", json={"name": "A 的 Pi"}).json()
     a_model = a.put("/models/product-recognizer", content=b"A's model").json()["sha256"]
     notification = a.get("/notifications").json()["items"][0]
     ids = {
@@ -63,6 +65,7 @@ def test_no_route_lets_one_seller_reach_anothers_data(
         "notificationId": notification["notificationId"],
         "deviceId": device["deviceId"],
         "staffId": cashier["staffId"],
+        "claimCodeId": claim_code["claimCodeId"],
     }
     before = {
         "product": a.get(f"/products/{product['productId']}").json(),
@@ -75,6 +78,7 @@ def test_no_route_lets_one_seller_reach_anothers_data(
         "devices": a.get(f"/stores/{store['storeId']}/devices").json(),
         "models": a.get("/models").json(),
         "staff": a.get(f"/stores/{store['storeId']}/staff").json(),
+        "claimCodes": a.get(f"/stores/{store['storeId']}/claim-codes").json(),
         "zReports": a.get(f"/stores/{store['storeId']}/z-reports").json(),
         "recognitionPhotos": a.get(f"/products/{product['productId']}/recognition-photos").json(),
     }
@@ -144,6 +148,7 @@ def test_no_route_lets_one_seller_reach_anothers_data(
     assert a.get(f"/stores/{store['storeId']}/devices").json() == before["devices"]
     assert a.get("/models").json() == before["models"]
     assert a.get(f"/stores/{store['storeId']}/staff").json() == before["staff"]
+    assert a.get(f"/stores/{store['storeId']}/claim-codes").json() == before["claimCodes"]
     assert a.get(f"/stores/{store['storeId']}/z-reports").json() == before["zReports"]
     assert a.get(f"/products/{product['productId']}/recognition-photos").json() == before["recognitionPhotos"]
     assert other_seller.get("/recognition-photos/status").json()["photos"] == 0

@@ -1,4 +1,5 @@
-"""The seller's stores: the list, a form to create one, and an edit form under each."""
+"""The seller's stores: the list, a form to create one, and an edit form under each, with the store's device
+claim codes (make one, shown once as text and QR code on the page the POST answers with; withdraw one)."""
 
 from collections.abc import Sequence
 
@@ -6,13 +7,13 @@ from fastapi import Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
-from cloud import sellers
+from cloud import claim_codes, sellers
 from cloud.api.deps import CloudDep, NowDep
 from cloud.runtime import Cloud
 from cloud.web.forms import FieldError, StoreForm, validation_errors
 from cloud.web.rendering import chrome, render
 from cloud.web.routing import CsrfForm, WebSeller, page_router, redirect
-from models.cloud_api import StoreCreate, StoreUpdate
+from models.cloud_api import ClaimCodeCreate, ClaimCodeCreated, StoreCreate, StoreUpdate
 from models.parties import ShopType
 
 router = page_router()
@@ -26,12 +27,15 @@ def _stores_page(
     new: StoreForm | None = None,
     editing: str = "",
     edit_form: StoreForm | None = None,
+    shown: ClaimCodeCreated | None = None,
     errors: Sequence[FieldError] = (),
     status_code: int = 200,
 ) -> HTMLResponse:
+    now = request.app.state.clock()
     with cloud.db.read() as conn:
         page = chrome(conn, seller_id)
         stores = sellers.list_stores(conn, seller_id)
+        codes = {s.store_id: claim_codes.list_active(conn, seller_id, s.store_id, now) for s in stores}
     forms = {s.store_id: StoreForm.from_store(s) for s in stores}
     if editing and edit_form is not None:
         forms[editing] = edit_form
@@ -46,6 +50,9 @@ def _stores_page(
         new=new or StoreForm(),
         editing=editing or request.query_params.get("edit", ""),
         shop_types=[s.value for s in ShopType],
+        claim_codes=codes,
+        shown=shown,
+        shown_qr=claim_codes.qr_data_uri(shown.qr_text) if shown else None,
         tab="stores",
     )
 
@@ -93,3 +100,30 @@ def update_store(
     with cloud.db.transaction() as conn:
         sellers.update_store(conn, seller_id, store_id, body, now)
     return redirect("/stores?msg=storeSaved")
+
+
+@router.post("/stores/{store_id}/claim-codes")
+def create_claim_code(
+    request: Request, store_id: str, form: CsrfForm, cloud: CloudDep, now: NowDep, seller_id: WebSeller
+) -> HTMLResponse:
+    """A new claim code, shown once on the page this POST answers with (never in a URL)."""
+    with cloud.db.read() as conn:
+        sellers.get_store(conn, seller_id, store_id)  # another seller's store: the 404 page
+    try:
+        body = ClaimCodeCreate.model_validate({"name": str(form.get("name") or "").strip() or None})
+    except ValidationError as exc:
+        return _stores_page(
+            request, cloud, seller_id, editing=store_id, errors=validation_errors(exc), status_code=422
+        )
+    with cloud.db.transaction() as conn:
+        made = claim_codes.create(conn, seller_id, store_id, body, now, cloud.settings.base_url)
+    return _stores_page(request, cloud, seller_id, editing=store_id, shown=made, status_code=201)
+
+
+@router.post("/stores/{store_id}/claim-codes/{claim_code_id}/withdraw")
+def withdraw_claim_code(
+    store_id: str, claim_code_id: str, form: CsrfForm, cloud: CloudDep, seller_id: WebSeller
+) -> Response:
+    with cloud.db.transaction() as conn:
+        claim_codes.withdraw(conn, seller_id, store_id, claim_code_id)
+    return redirect("/stores?msg=claimCodeWithdrawn")
