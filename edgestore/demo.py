@@ -303,6 +303,14 @@ A device speaks only for its own store (docs/sync-protocol.md, "Trust"):
       -H 'content-type: application/json' -d '{{"toStatus":"refunded","note":"broken\\u0000"}}'
       # 422: no control characters; nothing queued
 
+Field staff (provisioning/, docs/field-guide.md):
+  {web}/stores: 新增裝置認領碼 New claim code, shown once as text and QR (or by the API:)
+  curl -s -X POST -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \
+      {capi}/stores/{device.store_id}/claim-codes -d '{{"expiresInMinutes":60}}'
+      # a Pi claims it once with POST {capi}/devices/claim (its hardware id and an Ed25519 key)
+  edgestore doctor --edge-url {api} --data-dir {settings.data_dir}        # add --json, --lang en
+      # one line per check: OS, Python, disk, clock, camera, PIR, BLE, display, node, broker, outbox
+
 Coupons: WELCOME100 (NT$100 off from NT$500), SAVE10 (10% off), ONCE50 (single use).
 A node that never went online gets staff with `edgestore edge staff add NAME --role manager`.
 Ctrl-C stops the demo (node, cloud, broker); the data stays in {settings.data_dir.parent}.
