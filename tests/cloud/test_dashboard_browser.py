@@ -162,7 +162,9 @@ def test_a_sellers_first_day_in_the_browser(cloud_server: CloudServer, tmp_path:
                 page.get_by_role("button", name="建立商店", exact=True).last.click()
                 expect(page.locator(".flash.ok")).to_have_text("商店已建立。")
                 expect(page.locator("#store-list")).to_contain_text(name)
-                stores.append(page.locator("#store-list form").last.get_attribute("action").split("/")[-1])
+                stores.append(
+                    page.locator("#store-list > li").last.get_attribute("id").removeprefix("store-")
+                )
 
             # a product with two variants and a photo
             page.goto(root + "/products")
