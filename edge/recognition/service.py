@@ -20,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import select
 
 from edge import model_files
 from edge.db import Database
@@ -184,7 +183,7 @@ class Recognizer:
                     by=by,
                 )
                 rows = references.vectors(conn, serving.embedder.key)
-            self._serving = replace(serving, index=Index.build(rows, serving.embedder.spec.embedding_dim))
+            self._swap_index(serving, rows)
         return sum(1 for variant, _ in rows if variant == variant_id)
 
     def apply_cloud_photos(
@@ -214,13 +213,7 @@ class Recognizer:
             assert serving is not None
             with self.db.read() as conn:
                 held = cloud_photos.held(conn)
-                known = set(
-                    conn.execute(
-                        select(variants.c.variant_id).where(
-                            variants.c.variant_id.in_({photo.variant_id for photo, _ in kept})
-                        )
-                    ).scalars()
-                )
+                known = cloud_photos.known_variants(conn, {photo.variant_id for photo, _ in kept})
             removing = set(removals)
             deferred = [p.photo_id for p, _ in kept if p.variant_id not in known]
             todo = [
@@ -247,13 +240,17 @@ class Recognizer:
                 cloud_photos.forget_refusals(conn, [p.photo_id for p, _, _ in embedded])
                 rows = references.vectors(conn, serving.embedder.key) if removed or embedded else None
             if rows is not None:
-                self._serving = replace(serving, index=Index.build(rows, serving.embedder.spec.embedding_dim))
+                self._swap_index(serving, rows)
         return CloudPhotosApplied(
             added=tuple(p.photo_id for p, _, _ in embedded),
             removed=removed,
             deferred=tuple(deferred),
             refused=tuple(p.photo_id for p, _ in refused),
         )
+
+    def _swap_index(self, serving: Serving, rows: list[tuple[str, npt.NDArray[np.float32]]]) -> None:
+        """Serve ``serving``'s model with an index of ``rows`` (under ``_changing``): one assignment."""
+        self._serving = replace(serving, index=Index.build(rows, serving.embedder.spec.embedding_dim))
 
     def delete_references(self, variant_id: str) -> int:
         """Forget the reference photos of a variant enrolled at this node; how many there were (0: it had
@@ -267,5 +264,5 @@ class Recognizer:
             if serving is not None and deleted:
                 with self.db.read() as conn:
                     rows = references.vectors(conn, serving.embedder.key)
-                self._serving = replace(serving, index=Index.build(rows, serving.embedder.spec.embedding_dim))
+                self._swap_index(serving, rows)
         return deleted
