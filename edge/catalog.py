@@ -152,6 +152,11 @@ def _insert_many(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> No
         conn.execute(insert(table), rows)
 
 
+def count_products(conn: Connection) -> int:
+    """How many products the node's catalog holds (listed or not)."""
+    return int(conn.execute(select(func.count()).select_from(products)).scalar_one())
+
+
 def active_discounts(conn: Connection) -> list[Discount]:
     return [Discount.model_validate(dict(row._mapping)) for row in conn.execute(select(discounts))]
 

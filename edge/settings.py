@@ -39,6 +39,11 @@ class EdgeSettings(EdgestoreSettings):
         description="mqtt://DEVICE_ID:PASSWORD@broker:1883 (mqtts:// for TLS), from provisioning; unset: the "
         "node sells offline and keeps its outbox",
     )
+    cloud_url: str | None = Field(
+        default=None,
+        description="The cloud's address, from provisioning: `edgestore doctor` compares this machine's clock "
+        "with it; the node itself reaches the cloud only through the broker and the links it announces",
+    )
     sync_interval_s: float = Field(
         default=1.0,
         gt=0,

@@ -22,6 +22,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("edgestore.demo", "demo"),
     "doctor": ("edgestore.doctor", "doctor"),
     "kiosk": ("kiosk_ui.cli", "kiosk"),
+    "provision": ("edgestore.provision", "provision"),
     # Imports TensorFlow (the train extra) only when it runs.
     "train-recognizer": ("edge.recognition.training.command", "train_recognizer"),
 }

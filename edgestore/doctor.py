@@ -112,7 +112,11 @@ def doctor(
     ] = None,
     cloud: Annotated[
         str | None,
-        typer.Option("--cloud", help="The cloud's address, to compare this machine's clock with it"),
+        typer.Option(
+            "--cloud",
+            help="The cloud's address, to compare this machine's clock with it [default: EDGESTORE_CLOUD_URL, "
+            "which provisioning sets]",
+        ),
     ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="A JSON list of {id, status, detail, advice}")
@@ -137,6 +141,7 @@ def doctor(
     machine = Machine.this()
     if root != Path("/"):
         machine = replace(machine, root=root, run=_no_commands)
+    cloud = cloud or settings.cloud_url
     checks = node_doctor_checks(settings, machine, edge_url=url, cloud_url=cloud, timeout_s=timeout)
     if as_json:
         typer.echo(json_text(checks, lang))

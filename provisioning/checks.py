@@ -284,6 +284,37 @@ class Hardware:
     display: bool = False
 
 
+def _usb_camera(machine: Machine) -> str | None:
+    """A USB (UVC) camera: udev's ``/dev/v4l/by-id`` names only real cameras, not the Pi's codec and ISP
+    nodes that make ``/dev/video*`` exist on every Pi."""
+    cameras = machine.glob("/dev/v4l/by-id", "usb-*-video-index0")
+    return cameras[0].name if cameras else None
+
+
+def _connected_display(machine: Machine) -> str | None:
+    """A display plugged in now: a DRM connector whose status is ``connected`` (a Pi has DRM cards with no
+    screen attached)."""
+    for status in machine.glob("/sys/class/drm", "card*-*/status"):
+        try:
+            if status.read_text(encoding="ascii", errors="replace").strip() == "connected":
+                return status.parent.name
+        except OSError:
+            continue
+    return None
+
+
+def detect_hardware(machine: Machine) -> Hardware:
+    """What provisioning finds attached, to set the node up with: a camera (the Pi camera or a USB one), a
+    Bluetooth adapter, a connected display. A PIR sensor on the GPIO header cannot be detected (every Pi has
+    GPIO chips): it is on only when asked for (``--pir``)."""
+    return Hardware(
+        camera=_pi_camera(machine) is not None or _usb_camera(machine) is not None,
+        pir=False,
+        ble=bool(machine.glob("/sys/class/bluetooth", "hci*")),
+        display=_connected_display(machine) is not None,
+    )
+
+
 def machine_checks(
     machine: Machine,
     data_dir: Path,
