@@ -23,6 +23,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("edgestore.doctor", "doctor"),
     "kiosk": ("kiosk_ui.cli", "kiosk"),
     "provision": ("edgestore.provision", "provision"),
+    "prepare-image": ("edgestore.prepare_image", "prepare_image"),
     # Imports TensorFlow (the train extra) only when it runs.
     "train-recognizer": ("edge.recognition.training.command", "train_recognizer"),
 }
