@@ -38,9 +38,11 @@ from edge.catalog import load_snapshot
 from edge.node import Node
 from edge.settings import EdgeSettings
 from edgestore.demo_cloud import (
+    DemoClaim,
     DemoCloud,
     DemoDevice,
     DemoStaff,
+    demo_claim_code,
     ensure_demo_device,
     ensure_demo_staff,
     seed_demo_cloud,
@@ -207,6 +209,7 @@ def banner(
     variant_id: str = TRY_VARIANT,
     credentials: Path | None = None,
     staff: Sequence[DemoStaff] = (),
+    claim: DemoClaim | None = None,
 ) -> str:
     api = f"http://{client_host(settings.host)}:{settings.port}/api/v1"
     web = web_url(cloud)
@@ -310,11 +313,25 @@ Field staff (provisioning/, docs/field-guide.md):
       # a Pi claims it once with POST {capi}/devices/claim (its hardware id and an Ed25519 key)
   edgestore doctor --edge-url {api} --data-dir {settings.data_dir}        # add --json, --lang en
       # one line per check: OS, Python, disk, clock, camera, PIR, BLE, display, node, broker, outbox
+{_provision_lines(web, claim, settings.data_dir.parent)}
 
 Coupons: WELCOME100 (NT$100 off from NT$500), SAVE10 (10% off), ONCE50 (single use).
 A node that never went online gets staff with `edgestore edge staff add NAME --role manager`.
 Ctrl-C stops the demo (node, cloud, broker); the data stays in {settings.data_dir.parent}.
 """
+
+
+def _provision_lines(web: str, claim: DemoClaim | None, data_dir: Path) -> str:
+    """How to try provisioning a second Pi, here, into a folder: the code was made at this start."""
+    if claim is None:
+        return ""
+    pi = data_dir / "second-pi"
+    return f"""  a second Pi, provisioned into a folder (code {claim.code} for {claim.store}, good for a day):
+  edgestore provision --cloud {web} --claim-code {claim.code} --root {pi} --port 8091 --no-kiosk
+      # checks, claim, {pi}/etc/edgestore/edgestore.toml, database, the store's catalog, systemd units
+  EDGESTORE_CONFIG_FILE={pi}/etc/edgestore/edgestore.toml edgestore edge serve   # that node, from its config
+  edgestore prepare-image --boot /media/$USER/bootfs --cloud {web} --claim-code CODE --wheel dist/*.whl
+      # a Raspberry Pi OS card that provisions its Pi on first boot (docs/field-guide.md)"""
 
 
 def wait_for_link(
@@ -349,6 +366,7 @@ class Prepared:
     catalog_version: int | None
     credentials: Path
     staff: list[DemoStaff]
+    claim: DemoClaim
 
 
 def prepare(
@@ -372,6 +390,7 @@ def prepare(
             node_device_id=identity[0] if identity else None,
         )
         team = ensure_demo_staff(cloud, seeded, utcnow())  # before the snapshot, which carries them
+        claim = demo_claim_code(cloud, seeded, utcnow())
         snapshot = store_snapshot(cloud, seeded, device.store_id)
         broker.write_files(cloud)
     finally:
@@ -399,7 +418,7 @@ def prepare(
     )
     typer.echo("preparing the store node (database, migrations, the store's catalog from the cloud)...")
     version = prepare_edge(settings, device, snapshot)
-    return Prepared(seeded, device, snapshot, settings, version, credentials, team)
+    return Prepared(seeded, device, snapshot, settings, version, credentials, team, claim)
 
 
 def web_url(cloud: CloudSettings) -> str:
@@ -628,6 +647,7 @@ def demo(
                 variant_id=try_variant(snapshot),
                 credentials=ready.credentials,
                 staff=ready.staff,
+                claim=ready.claim,
             )
         )
         typer.echo(

@@ -491,3 +491,26 @@ def ensure_demo_staff(cloud: Cloud, seeded: DemoCloud, now: datetime) -> list[De
                     DemoStaff(name, StaffRole(row.role), pin if verify_pin(row.pin_hash, pin) else None)
                 )
     return found
+
+
+@dataclass(frozen=True)
+class DemoClaim:
+    """A claim code made at each start, for trying ``edgestore provision`` against the demo's cloud."""
+
+    store: str
+    code: str
+
+
+def demo_claim_code(cloud: Cloud, seeded: DemoCloud, now: datetime) -> DemoClaim:
+    """A fresh code (a day long, the most a code lasts) for the demo seller's second store (its first holds
+    the demo's own node), through the cloud's claim-code service like the store page's."""
+    from cloud import claim_codes
+    from models.cloud_api import CLAIM_CODE_MAX_MINUTES, ClaimCodeCreate
+
+    index = 1 if len(seeded.store_ids) > 1 else 0
+    body = ClaimCodeCreate(expires_in_minutes=CLAIM_CODE_MAX_MINUTES, name="demo Pi")
+    with cloud.db.transaction() as conn:
+        made = claim_codes.create(
+            conn, seeded.seller_id, seeded.store_ids[index], body, now, cloud.settings.base_url
+        )
+    return DemoClaim(seeded.stores[index], made.code)

@@ -26,12 +26,10 @@ from provisioning.i18n import CATALOG
 from provisioning.machine import Machine
 from provisioning.node_checks import check_broker, check_model, check_node, check_outbox, check_service
 from provisioning.report import human_lines, json_text
+from provisioning.units import KIOSK, NODE
 
 if TYPE_CHECKING:
     from models.node_api import Health, StreamBacklog
-
-NODE_UNIT = "edgestore-node.service"
-KIOSK_UNIT = "edgestore-kiosk.service"
 
 
 def _health(url: str, timeout_s: float) -> "Health | None":
@@ -70,7 +68,8 @@ def node_doctor_checks(
     the machine's."""
     health = _health(edge_url, timeout_s)
     mqtt = settings.mqtt_url is not None
-    units = [NODE_UNIT, KIOSK_UNIT] if settings.kiosk_enabled else [NODE_UNIT]
+    # The units provisioning installs (provisioning.units).
+    units = [NODE, KIOSK] if settings.kiosk_enabled else [NODE]
     hardware = Hardware(
         camera=settings.camera_enabled,
         pir=settings.pir_enabled,

@@ -153,6 +153,27 @@ def return_at_the_counter(demo: Demo, auth: dict[str, str], banner: str, order_i
     assert event["staff"]["name"] == name
 
 
+def provision_a_second_pi(banner: str) -> None:
+    """The banner's provisioning line, run as printed: a second Pi claims its place in the demo seller's
+    other store and takes that store's catalog from the demo's cloud over the demo's broker."""
+    line = re.search(
+        r"^  (edgestore provision --cloud \S+ --claim-code \S+ --root \S+ .*)$", banner, re.MULTILINE
+    )
+    assert line, banner
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EDGESTORE_")}
+    done = subprocess.run(
+        [*EDGESTORE, *line.group(1).split()[1:], "--lang", "en"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "✓ Claim: device" in done.stdout
+    assert "✓ Catalog: catalog version" in done.stdout
+
+
 def test_the_demo_runs_linked_and_a_sale_reaches_the_cloud_then_a_rerun_finds_it_all(reachable_tmp):
     data_dir = reachable_tmp / "demo"
 
@@ -198,6 +219,7 @@ def test_the_demo_runs_linked_and_a_sale_reaches_the_cloud_then_a_rerun_finds_it
 
         sold = sell_and_see_it_in_the_cloud(first, auth, "first-run")
         return_at_the_counter(first, auth, banner, sold)
+        provision_a_second_pi(banner)
     finally:
         code = first.interrupt()
     out = first.output

@@ -13,7 +13,6 @@ import shutil
 import sqlite3
 import stat
 import subprocess
-import sys
 import time
 import tomllib
 from collections.abc import Iterator
@@ -29,12 +28,11 @@ from edgestore.demo import DemoBroker
 from plumbing import free_port, serve_in_thread
 from tests.cloud.conftest import CloudServer, PostgresForTests, cloud_settings, register_and_login, restock
 from tests.cloud.test_cloud_catalog import make_product
-from tests.conftest import FakeClock
+from tests.conftest import EDGESTORE, FakeClock
 
 pytestmark = pytest.mark.slow
 
 CLOUD_PASSWORD = "cloud-broker-secret"
-EDGESTORE = [sys.executable, "-m", "edgestore"]
 
 
 @dataclass

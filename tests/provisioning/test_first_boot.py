@@ -3,13 +3,13 @@ cloud-init settings kept, bookworm's cmdline.txt, and a first-boot script bash c
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from provisioning.first_boot import FirstBoot, Method, env_text, prepare
+from tests.conftest import EDGESTORE
 
 
 @pytest.fixture
@@ -107,7 +107,7 @@ def test_the_command_writes_the_card_or_says_why_not(tmp_path: Path, wheel: Path
     boot = tmp_path / "bootfs"
     boot.mkdir()
     args = ["--cloud", "https://cloud.example.tw", "--claim-code", "7KQ4-M2XP-9RTD", "--wheel", str(wheel)]
-    edgestore = [sys.executable, "-m", "edgestore", "prepare-image"]
+    edgestore = [*EDGESTORE, "prepare-image"]
     done = subprocess.run(
         [*edgestore, "--boot", str(boot), *args, "--", "--pir"], capture_output=True, text=True, check=False
     )

@@ -5,7 +5,6 @@ import json
 import os
 import stat
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from provisioning.checks import Hardware, detect_hardware
 from provisioning.identity import device_public_key, hardware_id
 from provisioning.machine import Machine
 from provisioning.node_config import ConfigUnreadable, mqtt_url, read_config, registration, write_config
+from tests.conftest import EDGESTORE
 
 
 def machine(root: Path, answers: dict[str, str] | None = None) -> Machine:
@@ -174,7 +174,7 @@ def test_a_flag_wins_over_the_config_which_wins_over_what_was_found():
 def run_provision(*args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("EDGESTORE_")}
     return subprocess.run(
-        [sys.executable, "-m", "edgestore", "provision", *args],
+        [*EDGESTORE, "provision", *args],
         capture_output=True,
         text=True,
         env=env,
