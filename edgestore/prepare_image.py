@@ -18,7 +18,7 @@ def prepare_image(
         str, typer.Option("--claim-code", help="A claim code of the store (good for 24 hours at most)")
     ],
     wheel: Annotated[
-        Path, typer.Option("--wheel", help="The edgestore wheel to install (python -m build --wheel)")
+        Path, typer.Option("--wheel", help="The edgestore wheel to install (pip wheel --no-deps -w dist .)")
     ],
     method: Annotated[
         Method, typer.Option("--method", help="cloud-init (Raspberry Pi OS trixie) or cmdline (bookworm)")

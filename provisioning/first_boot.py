@@ -117,7 +117,7 @@ def _cmdline(existing: str) -> str:
 def prepare(boot: Path, plan: FirstBoot, method: Method) -> list[Path]:
     """Write the first-boot files onto a mounted boot partition; returns what was written."""
     if not plan.wheel.is_file() or plan.wheel.suffix != ".whl":
-        raise ValueError(f"{plan.wheel} is not a wheel: build one with `python -m build --wheel`")
+        raise ValueError(f"{plan.wheel} is not a wheel: build one with `pip wheel --no-deps -w dist .`")
     if not boot.is_dir():
         raise ValueError(f"{boot} is not a folder: mount the card's boot partition and name it")
     folder = boot / FOLDER
