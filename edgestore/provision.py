@@ -195,8 +195,42 @@ def _database(layout: Layout, config: dict[str, Any], progress: Progress) -> Che
     return steps.database_ready(str(path), schema)
 
 
+def _running_node(port: int) -> dict[str, Any] | None:
+    """The health of a node already serving on this machine's port (provisioning run again beside it)."""
+    import httpx
+
+    try:
+        response = httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=2)
+        health = response.json() if response.status_code == httpx.codes.OK else None
+    except (httpx.HTTPError, ValueError):
+        return None
+    return health if isinstance(health, dict) else None
+
+
+def _wait_for_catalog(
+    node: Any, timeout_s: float, progress: Progress, linked: Callable[[], bool]
+) -> tuple[int, int] | None:
+    """The catalog's version and product count once the node holds one; None after ``timeout_s``."""
+    from edge import node_state
+    from edge.catalog import count_products
+
+    started = said = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        with node.db.read() as conn:
+            version = node_state.catalog_version(conn)
+            if version is not None:
+                return version, count_products(conn)
+        if time.monotonic() - said >= PROGRESS_EVERY_S:
+            said = time.monotonic()
+            progress(steps.PROGRESS_WAITING, seconds=round(said - started), linked="✓" if linked() else "…")
+        time.sleep(0.2)
+    return None
+
+
 def _catalog(layout: Layout, config: dict[str, Any], timeout_s: float, progress: Progress) -> Check:
-    """Take the store's catalog the way the running node does: its sync agent, linked with the new login."""
+    """Take the store's catalog the way the running node does: its sync agent, linked with the new login.
+    When the node already runs here, its own agent takes it (a second link with the same login would push
+    the node's off the broker): provisioning only waits for it."""
     from edge import node_state
     from edge.catalog import count_products
     from edge.node import Node
@@ -214,31 +248,25 @@ def _catalog(layout: Layout, config: dict[str, Any], timeout_s: float, progress:
             return steps.catalog_no_broker()
         broker = MqttSettings.from_url(settings.mqtt_url)
         progress(steps.PROGRESS_CONNECT, broker=f"{broker.host}:{broker.port}")
-        agent = SyncAgent(node, broker, store_id=settings.store_id, status_every_s=5.0, interval_s=0.2)
-        agent.start()
-        started = time.monotonic()
-        said = started
-        try:
-            while time.monotonic() - started < timeout_s:
-                with node.db.read() as conn:
-                    version = node_state.catalog_version(conn)
-                    if version is not None:
-                        agent.nudge()
-                        time.sleep(0.5)  # the agent says where it stands now: the cloud records the node
-                        return steps.catalog_taken(version, count_products(conn), before=False)
-                if time.monotonic() - said >= PROGRESS_EVERY_S:
-                    said = time.monotonic()
-                    progress(
-                        steps.PROGRESS_WAITING,
-                        seconds=round(said - started),
-                        linked="✓" if agent.link.connected.is_set() else "…",
-                    )
-                time.sleep(0.2)
-            connected = agent.link.connected.is_set()
-        finally:
-            agent.stop()
-        reason = f"{timeout_s:.0f} s"
-        return steps.catalog_failed(reason, connected=connected)
+        if not layout.image and _running_node(settings.port) is not None:
+            got = _wait_for_catalog(
+                node, timeout_s, progress, lambda: bool((_running_node(settings.port) or {}).get("online"))
+            )
+            connected = True
+        else:
+            agent = SyncAgent(node, broker, store_id=settings.store_id, status_every_s=5.0, interval_s=0.2)
+            agent.start()
+            try:
+                got = _wait_for_catalog(node, timeout_s, progress, agent.link.connected.is_set)
+                if got is not None:
+                    agent.nudge()
+                    time.sleep(0.5)  # the agent says where it stands now: the cloud records the node
+                connected = agent.link.connected.is_set()
+            finally:
+                agent.stop()
+        if got is None:
+            return steps.catalog_failed(f"{timeout_s:.0f} s", connected=connected)
+        return steps.catalog_taken(got[0], got[1], before=False)
     finally:
         node.close()
 

@@ -241,3 +241,47 @@ def test_spent_unknown_and_expired_codes_are_refused_by_name(deployment: Deploym
     assert nothing.returncode == 1
     assert "--claim-code CODE" in nothing.stdout
     assert len(seller.get(f"/stores/{store}/devices").json()) == 1
+
+
+def test_a_broker_down_at_provisioning_fails_the_catalog_and_a_second_run_completes_it(
+    deployment: Deployment, tmp_path: Path
+):
+    """Resumable: with the broker down the claim and the config are done and the catalog fails; the node
+    started from that config sells offline; once the broker is back a second run waits for the running
+    node's own link to take the catalog (no second connection with the node's login)."""
+    seller = deployment.seller
+    store = seller.post("/stores", json={"name": "中山店"}).json()["storeId"]
+    make_product(seller)
+    code = claim_code(seller, store)
+    root = tmp_path / "pi"
+    deployment.broker.stop()
+    first = provision(
+        root,
+        "--cloud",
+        deployment.web,
+        "--claim-code",
+        code,
+        "--port",
+        str(free_port()),
+        "--sync-timeout",
+        "3",
+    )
+    assert first.returncode == 1
+    assert "✓ Claim: device" in first.stdout
+    assert "✗ Catalog: no catalog after 3 s" in first.stdout
+    assert "The broker cannot be reached" in first.stdout
+    assert "✓ Services" in first.stdout  # the units are there: the node starts and takes it by itself
+    config_file = root / "etc/edgestore/edgestore.toml"
+    node = NodeProcess(config_file, tmp_path)
+    try:
+        assert not node.health()["online"]
+        deployment.broker.start()
+        again = provision(root)  # no code, no cloud: the config has both
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "registered before (no code used)" in again.stdout
+        assert "✓ Catalog: catalog version" in again.stdout
+        assert "(1 products)" in again.stdout
+        wait_for(lambda: node.health()["online"], what="the node to link")
+    finally:
+        node.stop()
+    assert len(seller.get(f"/stores/{store}/devices").json()) == 1
