@@ -54,6 +54,7 @@ ERROR_CODES = (
     "claimCodeUsed",
     "corruptImage",
     "couponCodeTaken",
+    "deviceNotFound",
     "emptyImage",
     "illegalTransition",
     "imageNotFound",
