@@ -194,13 +194,15 @@ def record_status(
 
 
 def revoked_among(conn: Connection, device_ids: list[str]) -> set[str]:
-    """Which of these devices are revoked (or gone)."""
+    """Which of these devices are revoked."""
     if not device_ids:
         return set()
-    live = conn.execute(
-        select(devices.c.device_id).where(devices.c.device_id.in_(device_ids), devices.c.revoked_at.is_(None))
+    revoked = conn.execute(
+        select(devices.c.device_id).where(
+            devices.c.device_id.in_(device_ids), devices.c.revoked_at.is_not(None)
+        )
     ).scalars()
-    return set(device_ids) - set(live)
+    return set(revoked)
 
 
 def _one(seller_id: str, store_id: str, device_id: str) -> tuple[Any, ...]:

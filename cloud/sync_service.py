@@ -295,7 +295,8 @@ class SyncService:
         except InvalidTopic:
             parsed = None
         if isinstance(parsed, StatusTopic):
-            self._presence(parsed, topic, data)
+            if data:  # empty: a retained status cleared (``_presence`` clears a revoked device's)
+                self._presence(parsed, topic, data)
             return
         if parsed is not None and not isinstance(parsed, UplinkTopic):
             return  # our own acks and downlink echo back to us only if the ACL allowed it: ignore them
@@ -402,6 +403,9 @@ class SyncService:
                     data=data,
                     now=now,
                 )
+                # A revoked device's retained status would come back at every subscription (each restart of
+                # this service): cleared, it is dead-lettered once.
+                self.link.publish(topic, b"", retain=True, wait=False)
                 return
             cloud_devices.record_status(
                 conn, parsed.device_id, online=status.online, health=status.health, now=now

@@ -46,7 +46,9 @@ def healthy(store: str, device: str, *, downlink_seq: int = 0, **health: Any) ->
     )
 
 
-def test_the_list_shows_what_each_devices_last_status_said(cloud_server: CloudServer, seller: httpx.Client):
+def test_the_list_shows_what_each_devices_last_status_said(
+    cloud_server: CloudServer, seller: httpx.Client
+) -> None:
     store = seller.post("/stores", json={"name": "信義店"}).json()["storeId"]
     device = seller.post(f"/stores/{store}/devices", json={"name": "櫃台 Pi"}).json()["deviceId"]
     quiet = seller.post(f"/stores/{store}/devices", json={"name": "門口感測器", "kind": "doorSensor"}).json()
@@ -115,7 +117,7 @@ def test_the_list_shows_what_each_devices_last_status_said(cloud_server: CloudSe
 )
 def test_a_status_with_health_out_of_bounds_is_dead_lettered(
     cloud_server: CloudServer, seller: httpx.Client, bad: dict[str, Any]
-):
+) -> None:
     store = seller.post("/stores", json={"name": "信義店"}).json()["storeId"]
     device = seller.post(f"/stores/{store}/devices", json={"name": "櫃台 Pi"}).json()["deviceId"]
     good = healthy(store, device)
@@ -135,7 +137,7 @@ def test_a_status_with_health_out_of_bounds_is_dead_lettered(
     assert seller.get(f"/stores/{store}/devices").json()[0]["online"] is True
 
 
-def test_a_device_is_renamed(seller: httpx.Client, other_seller: httpx.Client):
+def test_a_device_is_renamed(seller: httpx.Client, other_seller: httpx.Client) -> None:
     store = seller.post("/stores", json={"name": "信義店"}).json()["storeId"]
     other_store = seller.post("/stores", json={"name": "大安店"}).json()["storeId"]
     device = seller.post(f"/stores/{store}/devices", json={"name": "櫃台 Pi"}).json()["deviceId"]
