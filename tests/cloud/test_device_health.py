@@ -155,3 +155,19 @@ def test_a_device_is_renamed(seller: httpx.Client, other_seller: httpx.Client) -
     r = seller.patch(f"/stores/{store}/devices/01HZZZZZZZZZZZZZZZZZZZZZZZ", json={"name": "x"})
     assert (r.status_code, r.json()["error"]["code"]) == (404, "deviceNotFound")
     assert seller.get(f"/stores/{store}/devices").json()[0]["name"] == "收銀台 Pi"
+
+
+def test_nothing_more_goes_to_a_device_revoked_while_online(
+    cloud_server: CloudServer, seller: httpx.Client
+) -> None:
+    """The broker publishes no last will for a device it drops at a reload, so the sync service forgets a
+    device revoked while online at its next tick, instead of sending it the feed for ever."""
+    store = seller.post("/stores", json={"name": "信義店"}).json()["storeId"]
+    device = seller.post(f"/stores/{store}/devices", json={"name": "櫃台 Pi"}).json()["deviceId"]
+    restock(seller, store, make_product(seller)["variants"][0]["variantId"], 1)
+    service = status_service(cloud_server)
+    service._on_message(str(Topics.status(store, device)), healthy(store, device))
+    assert [d for d, _, _ in service._behind(list(service._online.items()))] == [device]
+    assert seller.delete(f"/stores/{store}/devices/{device}").status_code == 200
+    assert service._behind(list(service._online.items())) == []
+    assert device not in service._online
