@@ -609,7 +609,8 @@ class DeviceStatus(WireModel):
 
     An online status also says where the node stands downstream: the feed position it has applied up to
     (``downlinkSeq``), the catalog version it holds and the version of each model file it has. The cloud answers with what follows both; a node
-    that sees a gap in the feed publishes its status again to ask for the rest."""
+    that sees a gap in the feed publishes its status again to ask for the rest. From schema version 5 it also
+    says how the node is doing (``health``), for the seller's Devices page."""
 
     schema_version: SchemaVersion = SCHEMA_VERSION
     store_id: Ident
