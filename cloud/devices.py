@@ -2,29 +2,58 @@
 
 Registering a device makes its MQTT password (shown once; Postgres keeps Mosquitto's PBKDF2 hash), rings the
 seller's bell, and rewrites the broker's password file from the live devices; revoking removes it. The
-broker re-reads the file on SIGHUP (``reload_broker``), so a revoked device is refused at its next connect.
+broker re-reads the file on SIGHUP (``reload_broker``): Mosquitto 2 then disconnects every client whose login
+is no longer in it, so a revoked device is cut off at once and refused at its next connect
+(``tests/cloud/test_device_revocation.py`` checks it on a real broker).
+
+The Devices page and ``GET /stores/{id}/devices`` show what each device's last status said
+(``record_status``): online, its health (version, uptime, address, outbox backlog) and how far behind the
+store's feed it is.
 """
 
 import os
 import secrets
 import signal
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, update
 
 from cloud import notifications, sellers
 from cloud.broker_credentials import hash_password, password_file_lines
-from cloud.tables import devices
-from models.cloud_api import DeviceCreate, DevicePublic, DeviceRegistered, MqttCredentials, NotificationKind
+from cloud.tables import devices, stores
+from models.cloud_api import (
+    DeviceCreate,
+    DevicePublic,
+    DeviceRegistered,
+    DeviceSyncLag,
+    DeviceUpdate,
+    MqttCredentials,
+    NotificationKind,
+)
 from models.errors import NotFound
 from models.ids import new_id
 from sync_protocol.broker_config import mosquitto_conf
+from sync_protocol.envelope import DeviceHealth
 from sync_protocol.topics import CLOUD_USERNAME, mosquitto_acl
 
 
-def _public(row: Any) -> DevicePublic:
+def _public(row: Any, *, feed_end: int | None = None, now: datetime | None = None) -> DevicePublic:
+    """A device as the API shows it: ``feed_end`` is its store's feed end (``stores.downlink_seq``), what its
+    feed position is behind; ``now`` ages its outbox's oldest message."""
+    health: dict[str, Any] = row.health if isinstance(row.health, dict) else {}
+    health_at: datetime | None = row.health_at
+    addresses = [str(a) for a in health.get("addresses") or []]
+    pending, oldest_age = health.get("outboxPending"), health.get("outboxOldestAgeS")
+    oldest_at = (
+        health_at - timedelta(seconds=oldest_age)
+        if health_at is not None and oldest_age is not None
+        else None
+    )
+    feed_behind = (
+        max(0, feed_end - row.downlink_seq) if feed_end is not None and row.downlink_seq is not None else None
+    )
     return DevicePublic(
         device_id=row.device_id,
         store_id=row.store_id,
@@ -34,6 +63,22 @@ def _public(row: Any) -> DevicePublic:
         last_seen_at=row.last_seen_at,
         revoked_at=row.revoked_at,
         downlink_seq=row.downlink_seq,
+        hardware_id=row.hardware_id,
+        online=bool(row.online) and row.revoked_at is None,
+        software_version=health.get("softwareVersion"),
+        models=dict(row.models or {}),
+        ip=addresses[0] if addresses else None,
+        addresses=addresses,
+        uptime_s=health.get("uptimeS"),
+        health_at=health_at if health else None,
+        sync_lag=DeviceSyncLag(
+            outbox_pending=pending,
+            outbox_oldest_at=oldest_at,
+            outbox_oldest_age_s=(
+                max(0, int((now - oldest_at).total_seconds())) if now is not None and oldest_at else None
+            ),
+            feed_behind=feed_behind,
+        ),
     )
 
 
@@ -82,28 +127,100 @@ def register(
     )
 
 
-def list_devices(conn: Connection, seller_id: str, store_id: str) -> list[DevicePublic]:
-    sellers.get_store(conn, seller_id, store_id)
+def list_devices(conn: Connection, seller_id: str, store_id: str, now: datetime) -> list[DevicePublic]:
+    """The store's devices, oldest first, revoked ones too (with ``revokedAt``)."""
+    feed_end = _feed_end(conn, seller_id, store_id)
     rows = conn.execute(
         select(devices)
         .where(devices.c.store_id == store_id, devices.c.seller_id == seller_id)
         .order_by(devices.c.created_at, devices.c.device_id)
     )
-    return [_public(r) for r in rows]
+    return [_public(r, feed_end=feed_end, now=now) for r in rows]
 
 
-def revoke(conn: Connection, seller_id: str, store_id: str, device_id: str, now: datetime) -> DevicePublic:
+def get(conn: Connection, seller_id: str, store_id: str, device_id: str, now: datetime) -> DevicePublic:
+    """One device of the seller's store; another seller's or store's is ``deviceNotFound``."""
+    feed_end = _feed_end(conn, seller_id, store_id)
+    row = conn.execute(select(devices).where(*_one(seller_id, store_id, device_id))).first()
+    if row is None:
+        raise _not_found(device_id)
+    return _public(row, feed_end=feed_end, now=now)
+
+
+def rename(
+    conn: Connection, seller_id: str, store_id: str, device_id: str, body: DeviceUpdate, now: datetime
+) -> DevicePublic:
+    feed_end = _feed_end(conn, seller_id, store_id)
     row = conn.execute(
         update(devices)
-        .where(
-            devices.c.device_id == device_id, devices.c.store_id == store_id, devices.c.seller_id == seller_id
-        )
-        .values(revoked_at=now)
+        .where(*_one(seller_id, store_id, device_id))
+        .values(name=body.name)
         .returning(*devices.c)
     ).first()
     if row is None:
-        raise NotFound(f"device {device_id} not found", code="deviceNotFound")
-    return _public(row)
+        raise _not_found(device_id)
+    return _public(row, feed_end=feed_end, now=now)
+
+
+def revoke(conn: Connection, seller_id: str, store_id: str, device_id: str, now: datetime) -> DevicePublic:
+    """Revoked from now (a second revocation keeps the first time) and offline: its status no longer counts
+    (``cloud.sync_service`` dead-letters it) and its feed position no longer holds back pruning. The caller
+    refreshes the broker's files after the commit, which drops its connection (``Cloud.
+    refresh_broker_credentials``)."""
+    feed_end = _feed_end(conn, seller_id, store_id)
+    row = conn.execute(
+        update(devices)
+        .where(*_one(seller_id, store_id, device_id))
+        .values(revoked_at=func.coalesce(devices.c.revoked_at, now), online=False)
+        .returning(*devices.c)
+    ).first()
+    if row is None:
+        raise _not_found(device_id)
+    return _public(row, feed_end=feed_end, now=now)
+
+
+def record_status(
+    conn: Connection, device_id: str, *, online: bool, health: DeviceHealth | None, now: datetime
+) -> None:
+    """What a live device's status said (``cloud.sync_service``): seen now, online or not, and, for an online
+    status, its health (None from a node that does not say it: nothing stale is kept)."""
+    values: dict[str, Any] = {"last_seen_at": now, "online": online}
+    if online:
+        values |= {
+            "health": None if health is None else health.to_json_dict(),
+            "health_at": None if health is None else now,
+        }
+    conn.execute(update(devices).where(devices.c.device_id == device_id).values(**values))
+
+
+def revoked_among(conn: Connection, device_ids: list[str]) -> set[str]:
+    """Which of these devices are revoked."""
+    if not device_ids:
+        return set()
+    revoked = conn.execute(
+        select(devices.c.device_id).where(
+            devices.c.device_id.in_(device_ids), devices.c.revoked_at.is_not(None)
+        )
+    ).scalars()
+    return set(revoked)
+
+
+def _one(seller_id: str, store_id: str, device_id: str) -> tuple[Any, ...]:
+    return (
+        devices.c.device_id == device_id,
+        devices.c.store_id == store_id,
+        devices.c.seller_id == seller_id,
+    )
+
+
+def _not_found(device_id: str) -> NotFound:
+    return NotFound(f"device {device_id} not found", code="deviceNotFound")
+
+
+def _feed_end(conn: Connection, seller_id: str, store_id: str) -> int:
+    """The store's feed end; another seller's store is ``storeNotFound``."""
+    sellers.get_store(conn, seller_id, store_id)
+    return int(conn.execute(select(stores.c.downlink_seq).where(stores.c.store_id == store_id)).scalar_one())
 
 
 def broker_password_file(conn: Connection, service_accounts: dict[str, str]) -> str:

@@ -17,7 +17,7 @@ from models.catalog import Condition, CouponKind
 from models.cloud_api import AdjustmentKind, NotificationKind, ShippingMethod, StorageCondition
 from models.einvoice import EInvoiceKind
 from models.order_states import TERMINAL_STATES, Actor, OrderStatus
-from models.parties import ShopType
+from models.parties import DeviceKind, ShopType
 from models.sales import Channel, PaymentMethod, PaymentStatus
 from models.staff import StaffRole
 from plumbing.message_catalogs import CatalogSources
@@ -54,6 +54,7 @@ ERROR_CODES = (
     "claimCodeUsed",
     "corruptImage",
     "couponCodeTaken",
+    "deviceNotFound",
     "emptyImage",
     "illegalTransition",
     "imageNotFound",
@@ -144,6 +145,7 @@ SOURCES = CatalogSources(
         "paymentStatus": PaymentStatus,
         "kind": NotificationKind,
         "shopType": ShopType,
+        "deviceKind": DeviceKind,
         "role": StaffRole,
         "condition": Condition,
         "storage": StorageCondition,

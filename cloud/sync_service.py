@@ -24,8 +24,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, select
 
+from cloud import devices as cloud_devices
 from cloud import model_files, notifications, recognition_photos, store_catalog, sync_downlink
 from cloud.failures import Failure, failure_of
 from cloud.runtime import Cloud
@@ -170,12 +171,26 @@ class SyncService:
         if pruned:
             log.info("downlink feed pruned for %d store(s)", len(pruned))
 
+    def _without_revoked(
+        self, conn: Connection, targets: list[tuple[str, _Downstream]]
+    ) -> list[tuple[str, _Downstream]]:
+        """Forget the devices revoked while online (the broker dropped them, and no will of theirs counts):
+        nothing more is sent to them."""
+        revoked = cloud_devices.revoked_among(conn, [device_id for device_id, _ in targets])
+        if not revoked:
+            return targets
+        with self._lock:
+            for device_id in revoked:
+                self._online.pop(device_id, None)
+        return [(device_id, down) for device_id, down in targets if device_id not in revoked]
+
     def _behind(
         self, targets: list[tuple[str, _Downstream]]
     ) -> list[tuple[str, _Downstream, sync_downlink.FeedEnds]]:
         """The devices with something to receive, with where their store's feed stands: two queries for all
         online devices, so an idle tick costs the same however many stores are online."""
         with self.cloud.db.read() as conn:
+            targets = self._without_revoked(conn, targets)
             ends = sync_downlink.ends(conn, {down.store_id for _, down in targets})
             models = model_files.newest_versions(conn, {down.seller_id for _, down in targets})
             photo_sets = recognition_photos.versions(conn, {down.seller_id for _, down in targets})
@@ -280,7 +295,8 @@ class SyncService:
         except InvalidTopic:
             parsed = None
         if isinstance(parsed, StatusTopic):
-            self._presence(parsed, topic, data)
+            if data:  # empty: a retained status cleared (``_presence`` clears a revoked device's)
+                self._presence(parsed, topic, data)
             return
         if parsed is not None and not isinstance(parsed, UplinkTopic):
             return  # our own acks and downlink echo back to us only if the ACL allowed it: ignore them
@@ -387,9 +403,12 @@ class SyncService:
                     data=data,
                     now=now,
                 )
+                # A revoked device's retained status would come back at every subscription (each restart of
+                # this service): cleared, it is dead-lettered once.
+                self.link.publish(topic, b"", retain=True, wait=False)
                 return
-            conn.execute(
-                update(devices).where(devices.c.device_id == parsed.device_id).values(last_seen_at=now)
+            cloud_devices.record_status(
+                conn, parsed.device_id, online=status.online, health=status.health, now=now
             )
             if status.online:
                 sync_downlink.record_position(conn, parsed.device_id, status.downlink_seq)

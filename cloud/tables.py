@@ -104,6 +104,12 @@ devices = Table(
     # and the Ed25519 public key it made (PEM or OpenSSH, as sent). NULL for devices registered by hand.
     Column("hardware_id", String(128), nullable=True),
     Column("public_key", Text, nullable=True),
+    # What its last status said (migration 0015, issue 19): online (false after its last will, a goodbye or
+    # revocation), and the health an online status carried (``sync_protocol.envelope.DeviceHealth`` as JSON,
+    # camelCase) with when the cloud received it; NULL until a node that says it (schema version 5) links.
+    Column("online", Boolean, nullable=False, server_default="false"),
+    Column("health", JSON, nullable=True),
+    Column("health_at", UTCDateTime, nullable=True),
 )
 
 claim_codes = Table(

@@ -1,5 +1,6 @@
 """The running node: its database, settings and identity, built once at start and handed to the routes."""
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,6 +40,8 @@ class Node:
     # Product recognition, started by the app's lifespan (``edge.recognition.service``); None elsewhere (the
     # CLI's short-lived nodes) or when recognition is off.
     recognizer: "Recognizer | None" = None
+    # When this process opened the node (``time.monotonic``): its status tells the cloud the uptime.
+    started: float = field(default_factory=time.monotonic)
 
     @classmethod
     def open(cls, settings: EdgeSettings, clock: Clock = utcnow) -> "Node":
@@ -57,6 +60,10 @@ class Node:
 
     def now(self) -> datetime:
         return self.clock()
+
+    def uptime_s(self) -> int:
+        """Whole seconds since the node was opened (monotonic: a clock set by NTP does not move it)."""
+        return max(0, int(time.monotonic() - self.started))
 
     def close(self) -> None:
         self.db.dispose()

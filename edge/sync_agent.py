@@ -252,7 +252,8 @@ class SyncAgent:
         if self._announced.is_set() and time.monotonic() - self._announced_at <= self.status_every_s:
             return
         topic = str(Topics.status(self.store_id, self.node.device_id))
-        if self.link.publish(topic, status_message(self.node, self.store_id, online=True), retain=True):
+        message = status_message(self.node, self.store_id, online=True, address=self.link.local_address())
+        if self.link.publish(topic, message, retain=True):
             self._announced.set()
             self._announced_at = time.monotonic()
 

@@ -27,22 +27,25 @@ from sqlalchemy import Connection, delete, func, insert, select
 
 from edge import catalog, model_files, node_state, order_status, staff, stock
 from edge.node import Node
+from edge.outbox import backlog
 from edge.recognition import cloud_photos
 from edge.tables import brands, categories, coupons, dead_letters, discounts, outbox, sync_acks
 from models.catalog import Brand, CatalogSnapshot, Category, Coupon, Discount, Product
 from models.errors import NotFound
 from models.ids import new_id
+from models.node_api import StreamBacklog
+from plumbing.version import VERSION
 from sync_protocol.encoding import check_fetched, encode
 from sync_protocol.envelope import (
+    DEVICE_HEALTH_SCHEMA_VERSION,
+    MAX_HEALTH_COUNT,
     MAX_REFUSAL_REASON,
-    MODEL_REFUSALS_SCHEMA_VERSION,
-    RECOGNITION_PHOTOS_SCHEMA_VERSION,
-    SCHEMA_VERSION,
     CatalogAnnouncement,
     CatalogChange,
     CatalogDelta,
     CatalogEntity,
     ChangeOp,
+    DeviceHealth,
     DeviceStatus,
     FeedMessage,
     ModelAnnouncement,
@@ -83,8 +86,12 @@ def position(conn: Connection, *, takes_recognition_photos: bool = False) -> Pos
     return Position(node_state.downlink_seq(conn), node_state.catalog_version(conn), delivered, photos)
 
 
-def status_message(node: Node, store_id: str, *, online: bool, goodbye: bool = False) -> bytes:
-    """The node's presence: online with its position, or offline (its last will, or a clean goodbye)."""
+def status_message(
+    node: Node, store_id: str, *, online: bool, goodbye: bool = False, address: str | None = None
+) -> bytes:
+    """The node's presence: online with its position and health, or offline (its last will, or a clean
+    goodbye). ``address``: the local address of the node's connection to the broker (``MqttLink``), the
+    one the seller's Devices page shows."""
     if not online:
         return encode(
             DeviceStatus(store_id=store_id, device_id=node.device_id, online=False, goodbye=goodbye)
@@ -92,17 +99,12 @@ def status_message(node: Node, store_id: str, *, online: bool, goodbye: bool = F
     with node.db.read() as conn:
         where = position(conn, takes_recognition_photos=node.recognizer is not None)
         refusals = model_refusals(conn)
-    if where.recognition_photos is not None:
-        schema_version = RECOGNITION_PHOTOS_SCHEMA_VERSION  # 4 covers refusals (3) too
-    elif refusals:
-        schema_version = MODEL_REFUSALS_SCHEMA_VERSION
-    else:
-        schema_version = SCHEMA_VERSION
+        waiting = backlog(conn)
     return encode(
         DeviceStatus(
-            # Each field's version only when it carries that field: a cloud that reads 1 and 2 still sees a
-            # node without recognition and without refusals.
-            schema_version=schema_version,
+            # Version 5 covers every field before it (health, photos, refusals). A cloud that reads only up
+            # to 4 dead-letters it as unknownVersion: the cloud learns a version before the nodes write it.
+            schema_version=DEVICE_HEALTH_SCHEMA_VERSION,
             store_id=store_id,
             device_id=node.device_id,
             online=True,
@@ -111,7 +113,23 @@ def status_message(node: Node, store_id: str, *, online: bool, goodbye: bool = F
             models=where.models,
             model_refusals=refusals,
             recognition_photos=where.recognition_photos,
+            health=health(node, waiting, address),
         )
+    )
+
+
+def health(node: Node, waiting: list[StreamBacklog], address: str | None) -> DeviceHealth:
+    """How the node is doing, as its status says it: its version, uptime, address, and what waits in its
+    outbox (``edge.outbox.backlog``, the figures ``/sync/status`` and ``edgestore doctor`` show too)."""
+    pending = sum(s.pending for s in waiting)
+    oldest = min((s.oldest_pending_at for s in waiting if s.oldest_pending_at is not None), default=None)
+    age = None if oldest is None else (node.now() - oldest).total_seconds()
+    return DeviceHealth(
+        software_version=VERSION,
+        uptime_s=min(node.uptime_s(), MAX_HEALTH_COUNT),
+        addresses=[address] if address else [],
+        outbox_pending=min(pending, MAX_HEALTH_COUNT),
+        outbox_oldest_age_s=None if age is None else min(max(0, int(age)), MAX_HEALTH_COUNT),
     )
 
 

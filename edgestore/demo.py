@@ -347,7 +347,7 @@ def wait_for_link(
         if connected:
             cloud = cloud_app.state.cloud
             with cloud.db.read() as conn:
-                for d in devices.list_devices(conn, seeded.seller_id, device.store_id):
+                for d in devices.list_devices(conn, seeded.seller_id, device.store_id, since):
                     if d.device_id == device.device_id and d.last_seen_at and d.last_seen_at >= since:
                         seen = d.last_seen_at
         if seen is not None or time.monotonic() > deadline:

@@ -629,9 +629,31 @@ class ImageAttach(CamelModel):
 # --- devices ----------------------------------------------------------------------------------------------
 
 
+DeviceName = Annotated[str, Field(min_length=1, max_length=200)]
+
+
 class DeviceCreate(CamelModel):
     kind: DeviceKind = DeviceKind.STORE_NODE
-    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    name: DeviceName | None = None
+
+
+class DeviceUpdate(CamelModel):
+    """A device's new name (the seller's word for it: "counter Pi")."""
+
+    name: DeviceName
+
+
+class DeviceSyncLag(CamelModel):
+    """How far behind a device is, both ways. Up: what waited in its outbox at its last status (how many
+    messages, since when by the cloud's clock, and how long ago that is now). Down: how many messages of
+    the store's feed it had not applied. None where it never said (an older node, or never linked)."""
+
+    outbox_pending: int | None = None
+    outbox_oldest_at: AwareDatetime | None = None
+    outbox_oldest_age_s: int | None = None
+    feed_behind: int | None = Field(
+        default=None, description="The store's feed end minus the position the device last reported"
+    )
 
 
 class DevicePublic(CamelModel):
@@ -645,6 +667,17 @@ class DevicePublic(CamelModel):
     # The store feed position the device last reported applying (None: never linked); the store's feed is
     # pruned up to the lowest of these.
     downlink_seq: int | None = None
+    hardware_id: str | None = None
+    # What its last status said (a revoked device is offline): online, and the health an online status of a
+    # node that says it carried (schema version 5), as of ``healthAt``.
+    online: bool = False
+    software_version: str | None = None
+    models: dict[str, int] = Field(default={}, description="Model files it serves, name -> version")
+    ip: str | None = Field(default=None, description="The address it reaches the broker from")
+    addresses: list[str] = []
+    uptime_s: int | None = Field(default=None, description="Seconds it had run at its last status")
+    health_at: AwareDatetime | None = None
+    sync_lag: DeviceSyncLag = DeviceSyncLag()
 
 
 class MqttCredentials(CamelModel):

@@ -35,7 +35,8 @@ DEFAULT_MAX_BATCH_BYTES = 256 * 1024
 DEFAULT_MAX_ACK_BYTES = 16 * 1024
 DEFAULT_MAX_DOWNLINK_BYTES = 1024 * 1024
 """Catalog deltas can be large; whole snapshots never travel over MQTT (they are fetched by URL)."""
-DEFAULT_MAX_STATUS_BYTES = 1024
+DEFAULT_MAX_STATUS_BYTES = 16 * 1024
+"""Room for the most a status may carry: 16 model versions, 16 refusals with their reasons, its health."""
 MAX_JSON_DEPTH = 32
 """Deeper than any message of ours (an order with items is 4 levels inside a batch's payload)."""
 

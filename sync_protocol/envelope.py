@@ -14,6 +14,7 @@ Validation errors that the decoder must tell apart from plain schema errors carr
 type (``unknownVersion``, ``inconsistent``, ``illegalTransition``); see ``sync_protocol.encoding``.
 """
 
+import ipaddress
 from collections.abc import Mapping
 from enum import StrEnum
 from itertools import pairwise
@@ -58,12 +59,16 @@ MODEL_REFUSALS_SCHEMA_VERSION = 3
 RECOGNITION_PHOTOS_SCHEMA_VERSION = 4
 """Version 4 adds a device status's ``recognitionPhotos`` (the cloud-enrolled photo set a node holds, issue
 18); nothing else changed."""
+DEVICE_HEALTH_SCHEMA_VERSION = 5
+"""Version 5 adds a device status's ``health`` (software version, uptime, addresses, outbox backlog: the cloud's
+Devices page, issue 19); nothing else changed."""
 SUPPORTED_SCHEMA_VERSIONS = frozenset(
     {
         SCHEMA_VERSION,
         EINVOICE_SCHEMA_VERSION,
         MODEL_REFUSALS_SCHEMA_VERSION,
         RECOGNITION_PHOTOS_SCHEMA_VERSION,
+        DEVICE_HEALTH_SCHEMA_VERSION,
     }
 )
 """The versions this code reads. A reader learns a new version before any writer sends it."""
@@ -566,12 +571,46 @@ class ModelRefusal(WireModel):
     reason: Annotated[str, StringConstraints(min_length=1, max_length=MAX_REFUSAL_REASON)]
 
 
+MAX_HEALTH_COUNT = 2**31 - 1
+"""The bound of a health figure (seconds, messages): 68 years of uptime, more messages than a node holds."""
+MAX_ADDRESSES = 8
+
+
+def _check_address(value: str) -> str:
+    ipaddress.ip_address(value)  # a ValueError: pydantic reports it as a validation error
+    return value
+
+
+IpAddress = Annotated[str, StringConstraints(min_length=2, max_length=45), AfterValidator(_check_address)]
+"""An IPv4 or IPv6 address in its text form (45 characters hold the longest IPv6 one)."""
+SoftwareVersion = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z.+_-]+$")
+]
+"""A package version (PEP 440 and local labels: ``0.4.0``, ``0.0.0+source``)."""
+HealthCount = Annotated[int, Field(strict=True, ge=0, le=MAX_HEALTH_COUNT)]
+
+
+class DeviceHealth(WireModel):
+    """How a node is doing, for the seller's Devices page (schema version 5). Every field is bounded, so a
+    status no page could show is dead-lettered instead of stored."""
+
+    software_version: SoftwareVersion
+    uptime_s: HealthCount
+    # The node's own addresses, the one it reaches the broker from first (its MQTT socket's local address).
+    addresses: list[IpAddress] = Field(default=[], max_length=MAX_ADDRESSES)
+    # What waits in its outbox to go up: how many messages, and how old the oldest is (seconds, by the
+    # node's clock at the time of the status; absent when nothing waits).
+    outbox_pending: HealthCount = 0
+    outbox_oldest_age_s: HealthCount | None = None
+
+
 class DeviceStatus(WireModel):
     """Retained on a device's status topic: ``online`` when it connects, ``false`` as its last will.
 
     An online status also says where the node stands downstream: the feed position it has applied up to
     (``downlinkSeq``), the catalog version it holds and the version of each model file it has. The cloud answers with what follows both; a node
-    that sees a gap in the feed publishes its status again to ask for the rest."""
+    that sees a gap in the feed publishes its status again to ask for the rest. From schema version 5 it also
+    says how the node is doing (``health``), for the seller's Devices page."""
 
     schema_version: SchemaVersion = SCHEMA_VERSION
     store_id: Ident
@@ -588,6 +627,8 @@ class DeviceStatus(WireModel):
     # The version of the seller's cloud-enrolled photo set the node holds, 0 for none (schema version 4).
     # Absent: the node takes no cloud photos (an older node, or one without recognition): none are announced.
     recognition_photos: Annotated[int, Field(strict=True, ge=0, le=2**31 - 1)] | None = None
+    # How the node is doing (schema version 5): absent from offline statuses and from older nodes.
+    health: DeviceHealth | None = None
 
     @model_serializer(mode="wrap")
     def _without_empty_refusals(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -597,7 +638,7 @@ class DeviceStatus(WireModel):
         for key in ("modelRefusals", "model_refusals"):
             if key in data and not data[key]:
                 del data[key]
-        for key in ("recognitionPhotos", "recognition_photos"):
+        for key in ("recognitionPhotos", "recognition_photos", "health"):
             if key in data and data[key] is None:
                 del data[key]
         return data
@@ -612,6 +653,8 @@ class DeviceStatus(WireModel):
             raise _inconsistent(
                 "recognitionPhotos need schemaVersion {version}", version=RECOGNITION_PHOTOS_SCHEMA_VERSION
             )
+        if self.health is not None and self.schema_version < DEVICE_HEALTH_SCHEMA_VERSION:
+            raise _inconsistent("health needs schemaVersion {version}", version=DEVICE_HEALTH_SCHEMA_VERSION)
         return self
 
 

@@ -120,6 +120,22 @@ class MqttLink:
             reset(sockpair_only=True)
         self.connected.clear()
 
+    def local_address(self) -> str | None:
+        """The address this end of the connection to the broker has (the machine's address on the network
+        that reaches the broker), or None while not connected."""
+        sock = self._client.socket()
+        getsockname = getattr(sock, "getsockname", None)  # a socket, or paho's TLS or WebSocket wrapper
+        if getsockname is None or not self.connected.is_set():
+            return None
+        try:
+            name = getsockname()
+        except OSError:
+            return None
+        if not isinstance(name, tuple) or not name:
+            return None
+        host = str(name[0])
+        return host.partition("%")[0] or None  # an IPv6 link-local address's zone is not part of the address
+
     # -- messaging ----------------------------------------------------------------------------------------
 
     def subscribe(self, topic_filter: str, qos: int = 1) -> None:

@@ -13,6 +13,7 @@ from cloud.api import (
     routes_auth,
     routes_catalog,
     routes_claim_codes,
+    routes_devices,
     routes_models,
     routes_notifications,
     routes_orders,
@@ -93,6 +94,7 @@ def create_app(settings: CloudSettings, clock: Clock = utcnow) -> FastAPI:
     for module in (
         routes_auth,
         routes_stores,
+        routes_devices,
         routes_claim_codes,
         routes_staff,
         routes_z_reports,

@@ -1,25 +1,14 @@
-"""A seller's stores (shops): a seller has many; each physical one has a store node."""
+"""A seller's stores (shops): a seller has many; each physical one has a store node (its devices:
+``routes_devices``)."""
 
-from typing import Annotated
+from fastapi import APIRouter, status
 
-from fastapi import APIRouter, Path, status
-
-from cloud import devices, sellers, store_catalog
+from cloud import sellers, store_catalog
 from cloud.api.deps import CloudDep, NowDep, SellerId, StoreIdPath
 from models.catalog import CatalogSnapshot
-from models.cloud_api import (
-    DeviceCreate,
-    DevicePublic,
-    DeviceRegistered,
-    StoreCreate,
-    StorePublic,
-    StoreUpdate,
-)
-from models.ids import ULID_PATTERN
+from models.cloud_api import StoreCreate, StorePublic, StoreUpdate
 
 router = APIRouter(tags=["stores"])
-
-DeviceIdPath = Annotated[str, Path(alias="deviceId", pattern=ULID_PATTERN)]
 
 
 @router.post("/stores", status_code=status.HTTP_201_CREATED)
@@ -54,32 +43,3 @@ def catalog_snapshot(store_id: StoreIdPath, cloud: CloudDep, seller_id: SellerId
     ``edgestore edge load-catalog`` takes (and what sync sends a new or long-offline node)."""
     with cloud.db.read() as conn:
         return store_catalog.snapshot_for_store(conn, cloud.metadata, seller_id, store_id)
-
-
-@router.post("/stores/{storeId}/devices", status_code=status.HTTP_201_CREATED)
-def register_device(
-    store_id: StoreIdPath, body: DeviceCreate, cloud: CloudDep, now: NowDep, seller_id: SellerId
-) -> DeviceRegistered:
-    """Register a store node or door sensor. The response carries its MQTT password, once; the broker's
-    password file is rewritten so the device can connect at once."""
-    with cloud.db.transaction() as conn:
-        registered = devices.register(conn, seller_id, store_id, body, now)
-    cloud.refresh_broker_credentials()
-    return registered
-
-
-@router.get("/stores/{storeId}/devices")
-def list_devices(store_id: StoreIdPath, cloud: CloudDep, seller_id: SellerId) -> list[DevicePublic]:
-    with cloud.db.read() as conn:
-        return devices.list_devices(conn, seller_id, store_id)
-
-
-@router.delete("/stores/{storeId}/devices/{deviceId}")
-def revoke_device(
-    store_id: StoreIdPath, device_id: DeviceIdPath, cloud: CloudDep, now: NowDep, seller_id: SellerId
-) -> DevicePublic:
-    """Revoke a device: its broker credentials stop working at its next connection."""
-    with cloud.db.transaction() as conn:
-        revoked = devices.revoke(conn, seller_id, store_id, device_id, now)
-    cloud.refresh_broker_credentials()
-    return revoked

@@ -37,6 +37,8 @@ FLASHES = frozenset(
         "storeCreated",
         "storeSaved",
         "claimCodeWithdrawn",
+        "deviceRenamed",
+        "deviceRevoked",
         "productCreated",
         "productSaved",
         "productDeleted",

@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from cloud.web.pages import (
     auth,
     dashboard,
+    devices,
     marketing,
     notifications,
     orders,
@@ -41,6 +42,7 @@ for _area in (
     preferences,
     dashboard,
     stores,
+    devices,
     staff,
     z_reports,
     recognition,

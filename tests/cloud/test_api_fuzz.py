@@ -82,6 +82,7 @@ def _bodies(ids: dict[str, str], account: str) -> dict[str, object]:
             "openingHours": "10:00-22:00",
         },
         f"POST {PREFIX}/stores/{{storeId}}/devices": {"kind": "storeNode", "name": "kiosk 2"},
+        f"PATCH {PREFIX}/stores/{{storeId}}/devices/{{deviceId}}": {"name": "櫃台 Pi 2"},
         f"POST {PREFIX}/models/{{name}}/rollback": {"toVersion": 1},
         f"POST {PREFIX}/stores/{{storeId}}/claim-codes": {"expiresInMinutes": 30, "name": "走訪 Pi"},
         f"POST {PREFIX}/devices/claim": {

@@ -58,3 +58,22 @@ def test_the_partial_returns_tables_come_and_go(postgres: PostgresForTests):
 def _tables(db: CloudDatabase) -> set[str]:
     with db.engine.connect() as conn:
         return set(inspect(conn).get_table_names())
+
+
+def test_the_device_health_columns_come_and_go(postgres: PostgresForTests):
+    """0015 (issue 19) adds what a device's last status said (online, health, when) and takes it away again."""
+    postgres.server.create_database("devicehealthcheck")
+    db = CloudDatabase(postgres.server.url("devicehealthcheck"))
+    try:
+        migrate_to(db, "head")
+        migrate_to(db, "0014", back=True)
+        assert {"online", "health", "health_at"}.isdisjoint(_device_columns(db))
+        migrate_to(db, "0015")
+        assert {"online", "health", "health_at"} <= _device_columns(db)
+    finally:
+        db.dispose()
+
+
+def _device_columns(db: CloudDatabase) -> set[str]:
+    with db.engine.connect() as conn:
+        return {c["name"] for c in inspect(conn).get_columns("devices")}

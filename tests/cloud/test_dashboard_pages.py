@@ -22,6 +22,7 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "cloud" / "web" / "templates"
 PAGES = [
     "/dashboard",
     "/stores",
+    "/devices",
     "/products",
     "/products/new",
     "/stock",

@@ -104,3 +104,20 @@ def test_a_device_behind_the_pruned_feed_is_told_to_the_log_once_and_sent_nothin
         ]
     finally:
         service.link.close()
+
+
+def test_a_revoked_device_that_never_reported_holds_nothing_back(
+    cloud_server: CloudServer, seller: httpx.Client
+):
+    """A device that never said where it stands holds the whole feed back while live (it may need any of it);
+    revoked (a Pi lost before it ever linked, say), it no longer does."""
+    store = seller.post("/stores", json={"name": "信義店"}).json()["storeId"]
+    variant = make_product(seller)["variants"][0]["variantId"]
+    counter = seller.post(f"/stores/{store}/devices", json={"name": "counter"}).json()
+    lost = seller.post(f"/stores/{store}/devices", json={"name": "lost Pi"}).json()
+    restock_times(seller, store, variant, 4)
+    report(cloud_server, counter, 4)
+    assert prune(cloud_server) == {}
+    assert seller.delete(f"/stores/{store}/devices/{lost['deviceId']}").status_code == 200
+    assert prune(cloud_server) == {store: 4}
+    assert store_feed(cloud_server, store) == (4, 4, [])

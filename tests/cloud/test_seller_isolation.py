@@ -30,6 +30,7 @@ BODIES: dict[str, dict] = {
         "uploadId": "01HZZZZZZZZZZZZZZZZZZZZZZZ"
     },
     "POST /api/v1/stores/{storeId}/devices": {"name": "taken over"},
+    "PATCH /api/v1/stores/{storeId}/devices/{deviceId}": {"name": "taken over"},
     "POST /api/v1/stores/{storeId}/claim-codes": {"name": "taken over"},
     "POST /api/v1/stores/{storeId}/staff": {"name": "內鬼 Mole", "role": "manager", "pin": "1234"},
     "PATCH /api/v1/stores/{storeId}/staff/{staffId}": {"role": "manager", "pin": "1234"},

@@ -11,6 +11,7 @@ from cloud.sync_service import SyncService
 from edge.api.app import create_app as create_edge_app
 from models.catalog import CatalogSnapshot
 from plumbing import serve_in_thread
+from plumbing.version import VERSION
 from tests.cloud.conftest import CloudServer, cloud_broker, cloud_mqtt, provisioned_node, restock
 from tests.cloud.test_cloud_catalog import make_product
 
@@ -54,6 +55,13 @@ def test_node_to_cloud_over_mqtt_with_the_broker_down_in_between(
 
     try:
         wait_for(lambda: kiosk.get("/health").json()["online"], what="the node to connect")
+        # its status says how it is doing (issue 19): the seller's Devices page shows it
+        wait_for(lambda: seller.get(f"/stores/{store}/devices").json()[0]["online"], what="its status")
+        listed = seller.get(f"/stores/{store}/devices").json()[0]
+        assert listed["softwareVersion"] == VERSION
+        assert listed["ip"] == "127.0.0.1"  # the address it reaches the broker from
+        assert listed["uptimeS"] is not None
+        assert listed["syncLag"]["feedBehind"] == 0
         sell(3, "online")
         wait_for(lambda: cloud_orders() == 3, what="3 orders in the cloud")
         wait_for(lambda: kiosk.get("/health").json()["pendingOutbox"] == 0, what="the outbox to drain")

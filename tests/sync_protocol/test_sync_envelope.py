@@ -123,7 +123,7 @@ def test_an_envelope_stamped_by_another_device_is_inconsistent():
     ("field", "value"),
     [("message_id", "not-a-ulid"), ("message_id", "01hzzzzzzzzzzzzzzzzzzzzzzz"), ("store_id", "a/b"), ("store_id", "a+b"),
      ("device_id", "#"), ("device_id", ""), ("seq", 0), ("seq", "1"), ("seq", 1.0), ("hlc", "yesterday"),
-     ("stream", "refunds"), ("schema_version", 5), ("schema_version", 0)],
+     ("stream", "refunds"), ("schema_version", 6), ("schema_version", 0)],
 )  # fmt: skip
 def test_envelope_fields_are_checked(field, value):
     fields = {
@@ -422,3 +422,50 @@ def test_a_status_says_its_photo_set_only_from_version_4() -> None:
     # the cloud keeps the version in a 32-bit column: more is refused here, not by the database
     with pytest.raises(ValidationError, match="less than or equal"):
         DeviceStatus.model_validate(taking.to_json_dict() | {"recognitionPhotos": 2**31})
+
+
+def test_a_status_says_its_health_only_from_version_5() -> None:
+    """``health`` (issue 19: the cloud's Devices page) is written only when set and needs version 5; every
+    figure is bounded, so a status the cloud could not show is refused (and dead-lettered) whole."""
+    from sync_protocol.encoding import decode_status
+    from sync_protocol.envelope import DEVICE_HEALTH_SCHEMA_VERSION, DeviceHealth
+
+    plain = DeviceStatus(store_id="s1", device_id="d1", online=True)
+    assert "health" not in plain.to_json_dict()
+    health = DeviceHealth(
+        software_version="0.4.0+source",
+        uptime_s=3600,
+        addresses=["192.168.1.20", "fe80::1"],
+        outbox_pending=3,
+        outbox_oldest_age_s=42,
+    )
+    with pytest.raises(ValidationError, match="health needs schemaVersion 5"):
+        DeviceStatus(store_id="s1", device_id="d1", online=True, health=health)
+    status = DeviceStatus(
+        schema_version=DEVICE_HEALTH_SCHEMA_VERSION, store_id="s1", device_id="d1", online=True, health=health
+    )
+    assert status.to_json_dict()["health"] == {
+        "softwareVersion": "0.4.0+source",
+        "uptimeS": 3600,
+        "addresses": ["192.168.1.20", "fe80::1"],
+        "outboxPending": 3,
+        "outboxOldestAgeS": 42,
+    }
+    assert decode_status(encode(status)) == status
+    good = encode(status)
+    for bad in (
+        good.replace(b'"uptimeS":3600', b'"uptimeS":-1'),
+        good.replace(b'"uptimeS":3600', b'"uptimeS":2147483648'),
+        good.replace(b'"uptimeS":3600', b'"uptimeS":"3600"'),
+        good.replace(b'"outboxPending":3', b'"outboxPending":3.5'),
+        good.replace(b'"192.168.1.20"', b'"999.1.1.1"'),
+        good.replace(b'"192.168.1.20"', b'"' + b"1" * 46 + b'"'),
+        good.replace(b'"192.168.1.20"', b",".join([b'"10.0.0.1"'] * 9)),
+        good.replace(b'"0.4.0+source"', b'"0.4 <script>"'),
+        good.replace(b'"0.4.0+source"', b'"' + b"9" * 65 + b'"'),
+        good.replace(b'"outboxPending":3', b'"outboxPending":3,"extra":1'),
+        good.replace(b'"schemaVersion":5', b'"schemaVersion":4'),
+    ):
+        assert bad != good
+        with pytest.raises(MessageRejected):
+            decode_status(bad)
