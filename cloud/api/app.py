@@ -20,6 +20,7 @@ from cloud.api import (
     routes_staff,
     routes_stores,
     routes_sync,
+    routes_team,
     routes_uploads,
     routes_z_reports,
 )
@@ -95,6 +96,7 @@ def create_app(settings: CloudSettings, clock: Clock = utcnow) -> FastAPI:
         routes_stores,
         routes_claim_codes,
         routes_staff,
+        routes_team,
         routes_z_reports,
         routes_catalog,
         routes_uploads,

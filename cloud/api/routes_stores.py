@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, status
 
 from cloud import devices, sellers, store_catalog
-from cloud.api.deps import CloudDep, NowDep, SellerId, StoreIdPath
+from cloud.api.deps import CloudDep, DeviceAdminSellerId, NowDep, SellerId, StoreIdPath
 from models.catalog import CatalogSnapshot
 from models.cloud_api import (
     DeviceCreate,
@@ -29,13 +29,13 @@ def create_store(body: StoreCreate, cloud: CloudDep, now: NowDep, seller_id: Sel
 
 
 @router.get("/stores")
-def list_stores(cloud: CloudDep, seller_id: SellerId) -> list[StorePublic]:
+def list_stores(cloud: CloudDep, seller_id: DeviceAdminSellerId) -> list[StorePublic]:
     with cloud.db.read() as conn:
         return sellers.list_stores(conn, seller_id)
 
 
 @router.get("/stores/{storeId}")
-def get_store(store_id: StoreIdPath, cloud: CloudDep, seller_id: SellerId) -> StorePublic:
+def get_store(store_id: StoreIdPath, cloud: CloudDep, seller_id: DeviceAdminSellerId) -> StorePublic:
     with cloud.db.read() as conn:
         return sellers.get_store(conn, seller_id, store_id)
 
@@ -58,7 +58,7 @@ def catalog_snapshot(store_id: StoreIdPath, cloud: CloudDep, seller_id: SellerId
 
 @router.post("/stores/{storeId}/devices", status_code=status.HTTP_201_CREATED)
 def register_device(
-    store_id: StoreIdPath, body: DeviceCreate, cloud: CloudDep, now: NowDep, seller_id: SellerId
+    store_id: StoreIdPath, body: DeviceCreate, cloud: CloudDep, now: NowDep, seller_id: DeviceAdminSellerId
 ) -> DeviceRegistered:
     """Register a store node or door sensor. The response carries its MQTT password, once; the broker's
     password file is rewritten so the device can connect at once."""
@@ -69,14 +69,20 @@ def register_device(
 
 
 @router.get("/stores/{storeId}/devices")
-def list_devices(store_id: StoreIdPath, cloud: CloudDep, seller_id: SellerId) -> list[DevicePublic]:
+def list_devices(
+    store_id: StoreIdPath, cloud: CloudDep, seller_id: DeviceAdminSellerId
+) -> list[DevicePublic]:
     with cloud.db.read() as conn:
         return devices.list_devices(conn, seller_id, store_id)
 
 
 @router.delete("/stores/{storeId}/devices/{deviceId}")
 def revoke_device(
-    store_id: StoreIdPath, device_id: DeviceIdPath, cloud: CloudDep, now: NowDep, seller_id: SellerId
+    store_id: StoreIdPath,
+    device_id: DeviceIdPath,
+    cloud: CloudDep,
+    now: NowDep,
+    seller_id: DeviceAdminSellerId,
 ) -> DevicePublic:
     """Revoke a device: its broker credentials stop working at its next connection."""
     with cloud.db.transaction() as conn:
