@@ -17,9 +17,10 @@ from models.catalog import Condition, CouponKind
 from models.cloud_api import AdjustmentKind, NotificationKind, ShippingMethod, StorageCondition
 from models.einvoice import EInvoiceKind
 from models.order_states import TERMINAL_STATES, Actor, OrderStatus
-from models.parties import ShopType
+from models.parties import DeviceKind, ShopType
 from models.sales import Channel, PaymentMethod, PaymentStatus
 from models.staff import StaffRole
+from models.team import Role
 from plumbing.message_catalogs import CatalogSources
 
 # pydantic's error types (and the project's own, from models) that the forms put in words: "err.<type>";
@@ -55,10 +56,14 @@ ERROR_CODES = (
     "corruptImage",
     "couponCodeTaken",
     "emptyImage",
+    "forbiddenForRole",
     "illegalTransition",
     "imageNotFound",
     "imageRejected",
     "imageTooLarge",
+    "inviteExpired",
+    "inviteNotFound",
+    "inviteUsed",
     "orderNotFound",
     "phoneNeedsBrandAndCondition",
     "photoNotFound",
@@ -66,6 +71,7 @@ ERROR_CODES = (
     "staffNameTaken",
     "staffNotFound",
     "storeNotFound",
+    "teamMemberNotFound",
     "tooManyAttempts",
     "tooManyImages",
     "tooManyPhotos",
@@ -88,6 +94,7 @@ FIELD_LABELS = (
     "condition",
     "coupon_kind",
     "description",
+    "email",
     "ends_at",
     "group_buy_ends",
     "group_buy_max",
@@ -145,6 +152,9 @@ SOURCES = CatalogSources(
         "kind": NotificationKind,
         "shopType": ShopType,
         "role": StaffRole,
+        "team.role": Role,  # a cloud session's role (models.team): the owner, field staff
+        "team.status": ("invited", "inviteExpired", "active"),
+        "devices.kind": DeviceKind,
         "condition": Condition,
         "storage": StorageCondition,
         "shipping": ShippingMethod,

@@ -29,6 +29,7 @@ from cloud.web.pages import (
     staff,
     stock,
     stores,
+    team,
     z_reports,
 )
 from cloud.web.rendering import WEB_DIR
@@ -44,6 +45,7 @@ for _area in (
     staff,
     z_reports,
     recognition,
+    team,
     profile,
     products,
     stock,

@@ -31,6 +31,7 @@ PAGES = [
     "/group-buys",
     "/profile",
     "/z-reports",
+    "/team",
     "/notifications",
 ]
 
