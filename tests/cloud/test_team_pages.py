@@ -2,12 +2,16 @@
 invitee sets a password and logs in at the ordinary login page, lands on the stores, sees only them (claim
 codes and devices, no store forms, no bell), and every owner's page is the 403 page; removal logs them out."""
 
+import importlib
+import pkgutil
 import re
 from html import unescape
 from urllib.parse import urlsplit
 
 import httpx
 
+from cloud.web import pages
+from cloud.web.routing import WebRoute
 from tests.cloud.conftest import CloudServer
 from tests.cloud.test_dashboard_pages import (
     PAGES,
@@ -140,3 +144,63 @@ def test_the_invitation_page_says_when_a_link_is_used_unknown_or_expired(cloud_s
             team = owner.get("/team", headers={"Accept-Language": "en"}).text
             assert "Invitation expired" in team
             assert "Active" in team
+
+
+# Pages anyone may open (no login, or any session's own: its language, theme, logging out).
+PUBLIC_PAGES = {
+    "GET /",
+    "GET /login",
+    "POST /login",
+    "GET /signup",
+    "POST /signup",
+    "GET /logout",
+    "POST /logout",
+    "GET /lang/{code}",
+    "GET /theme/{name}",
+    "GET /invite/{token}",
+    "POST /invite/{token}",
+}
+FIELD_STAFF_PAGES = {
+    "GET /stores",
+    "POST /stores/{store_id}/claim-codes",
+    "POST /stores/{store_id}/claim-codes/{claim_code_id}/withdraw",
+}
+
+
+def page_routes() -> list[tuple[str, str]]:
+    """(method, path) of every dashboard page: the routers of every module in ``cloud.web.pages``, so a page
+    area added later is walked too."""
+    found = []
+    for info in pkgutil.iter_modules(pages.__path__):
+        module = importlib.import_module(f"{pages.__name__}.{info.name}")
+        for route in module.router.routes:
+            assert isinstance(route, WebRoute), route
+            found += [(method, route.path) for method in sorted(route.methods)]
+    return found
+
+
+def test_every_owners_page_and_form_is_403_to_field_staff(cloud_server: CloudServer):
+    """Every page route, from the page modules, as field staff: the allowed ones answer (not 403), every
+    other one is the 403 page, whatever it is (a GET, or a POST with a good CSRF token)."""
+    routes = page_routes()
+    with browser(cloud_server) as owner:
+        signup_and_login(owner, "walkowner")
+        store_id = create_store(owner)
+        invite_path = invite_on_the_page(owner, "walker@example.tw")
+    with browser(cloud_server) as member:
+        accept_and_login(member, invite_path, "walker@example.tw")
+        token = csrf_of(member.get("/stores").text)
+        values = {"store_id": store_id, "code": "zh-TW", "name": "dark", "token": "not-a-token", "version": "1"}
+        for method, path in routes:
+            key = f"{method} {path}"
+            if key == "POST /logout":
+                continue
+            url = re.sub(r"{(\w+)}", lambda m: values.get(m.group(1), "01HZZZZZZZZZZZZZZZZZZZZZZZ"), path)
+            r = member.request(method, url, data={"csrf": token} if method == "POST" else None)
+            if key in PUBLIC_PAGES or key in FIELD_STAFF_PAGES:
+                assert r.status_code != 403, f"{key} refused to field staff"
+                assert r.status_code < 500, key
+            else:
+                assert r.status_code == 403, f"{key} as field staff: {r.status_code}"
+                assert "你的角色不能使用這個頁面或功能" in r.text, key
+        assert {f"{m} {p}" for m, p in routes} >= PUBLIC_PAGES | FIELD_STAFF_PAGES
