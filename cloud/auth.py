@@ -127,11 +127,6 @@ def caller_for_token(conn: Connection, token: str, now: datetime) -> Caller:
     return Caller(str(row.seller_id), Role(row.role), str(row.team_member_id))
 
 
-def seller_for_token(conn: Connection, token: str, now: datetime) -> str:
-    """The seller of a live session token, whoever's session it is; raises Unauthenticated otherwise."""
-    return caller_for_token(conn, token, now).seller_id
-
-
 # --- login names: sellers' accounts and team members' emails are one name space ------------------------
 
 

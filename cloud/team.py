@@ -108,6 +108,18 @@ def get_member(conn: Connection, seller_id: str, team_member_id: str, now: datet
     return _public(row, now)
 
 
+def session_member(conn: Connection, seller_id: str, team_member_id: str) -> TeamMemberPublic:
+    """The member a live session belongs to: accepted, so ``active`` whatever the time (no clock needed)."""
+    row = conn.execute(
+        select(team_members).where(
+            team_members.c.team_member_id == team_member_id, team_members.c.seller_id == seller_id
+        )
+    ).first()
+    if row is None or row.accepted_at is None:
+        raise NotFound(f"team member {team_member_id} not found", code="teamMemberNotFound")
+    return _public(row, row.accepted_at)
+
+
 def list_members(conn: Connection, seller_id: str, now: datetime) -> list[TeamMemberPublic]:
     rows = conn.execute(
         select(team_members)

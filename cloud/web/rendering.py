@@ -7,7 +7,7 @@ gets the same headers (CSP, no caching), the same CSRF token and the same pre-se
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -164,8 +164,7 @@ def chrome(conn: Connection, who: str | auth.Caller) -> Chrome:
             sellers.get_seller(conn, who.seller_id), notifications.unread_count(conn, who.seller_id)
         )
     # A team member sees neither the seller's profile nor the bell (it speaks of sales and stock).
-    now = datetime.now(UTC)
-    return Chrome(None, 0, team.get_member(conn, who.seller_id, who.team_member_id, now))
+    return Chrome(None, 0, team.session_member(conn, who.seller_id, who.team_member_id))
 
 
 def _message(tr: Translator, key: str, detail: str | None) -> str:

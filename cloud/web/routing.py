@@ -117,12 +117,6 @@ def session_caller(request: Request, cloud: Cloud, now: datetime) -> auth.Caller
         return None
 
 
-def session_seller(request: Request, cloud: Cloud, now: datetime) -> str | None:
-    """The seller of the session cookie, whoever's session it is (the owner's or a team member's)."""
-    caller = session_caller(request, cloud, now)
-    return caller.seller_id if caller else None
-
-
 def home(caller: auth.Caller) -> str:
     """Where a session starts: the dashboard, or for a team member the first page their role may see."""
     return "/dashboard" if caller.may(Capability.OWNER_ONLY) else "/stores"
@@ -165,7 +159,9 @@ async def csrf_form(request: Request) -> AsyncIterator[FormData]:
 
 
 WebCaller = Annotated[auth.Caller, Depends(web_caller)]
+"""Any live session (logging out)."""
 WebSeller = Annotated[str, Depends(web_seller)]
-WebDeviceAdmin = Annotated[auth.Caller, Depends(web_device_admin)]
 """The owner's pages: every page but the stores' (the default, as ``SellerId`` is the API's)."""
+WebDeviceAdmin = Annotated[auth.Caller, Depends(web_device_admin)]
+"""The stores' page with its claim codes and devices: the owner and field staff."""
 CsrfForm = Annotated[FormData, Depends(csrf_form)]

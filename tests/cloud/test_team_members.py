@@ -8,8 +8,11 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
+from sqlalchemy import inspect, text
 
-from tests.cloud.conftest import CloudServer, ingest, register_and_login, sale
+from cloud.db import CloudDatabase
+from tests.cloud.conftest import CloudServer, PostgresForTests, ingest, register_and_login, sale
+from tests.cloud.test_brand_migration import add_seller, migrate_to
 from tests.cloud.test_cloud_catalog import make_product
 from tests.cloud.test_seller_isolation import BODIES
 
@@ -256,3 +259,38 @@ def test_field_staff_logins_are_held_by_the_login_limits(
         r = guesser.post("/auth/login", json={"account": "limited@example.tw", "password": PASSWORD})
         assert r.status_code == 429
         assert "Retry-After" in r.headers
+
+
+def test_the_team_tables_come_and_go(postgres: PostgresForTests):
+    """0016 adds team_members and sessions.team_member_id and takes them away again; going down ends the
+    members' sessions (they would otherwise become the owner's)."""
+    postgres.server.create_database("teamcheck")
+    db = CloudDatabase(postgres.server.url("teamcheck"))
+    try:
+        migrate_to(db, "0016")
+        with db.engine.begin() as conn:
+            add_seller(conn, "S1")
+            conn.execute(
+                text(
+                    "INSERT INTO team_members (team_member_id, seller_id, email, name, role, invited_at, "
+                    "accepted_at) VALUES ('M1', 'S1', 'm@example.tw', 'M', 'fieldStaff', now(), now())"
+                )
+            )
+            for token, member in (("owner", None), ("member", "M1")):
+                conn.execute(
+                    text(
+                        "INSERT INTO sessions (token_hash, seller_id, team_member_id, created_at, expires_at) "
+                        "VALUES (:token, 'S1', :member, now(), now())"
+                    ),
+                    {"token": token, "member": member},
+                )
+        migrate_to(db, "0016-1", back=True)
+        with db.engine.connect() as conn:
+            assert "team_members" not in inspect(conn).get_table_names()
+            assert "team_member_id" not in {c["name"] for c in inspect(conn).get_columns("sessions")}
+            assert conn.execute(text("SELECT token_hash FROM sessions")).scalars().all() == ["owner"]
+        migrate_to(db, "0016")
+        with db.engine.connect() as conn:
+            assert "team_members" in inspect(conn).get_table_names()
+    finally:
+        db.dispose()

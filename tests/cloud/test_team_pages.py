@@ -190,7 +190,13 @@ def test_every_owners_page_and_form_is_403_to_field_staff(cloud_server: CloudSer
     with browser(cloud_server) as member:
         accept_and_login(member, invite_path, "walker@example.tw")
         token = csrf_of(member.get("/stores").text)
-        values = {"store_id": store_id, "code": "zh-TW", "name": "dark", "token": "not-a-token", "version": "1"}
+        values = {
+            "store_id": store_id,
+            "code": "zh-TW",
+            "name": "dark",
+            "token": "not-a-token",
+            "version": "1",
+        }
         for method, path in routes:
             key = f"{method} {path}"
             if key == "POST /logout":
