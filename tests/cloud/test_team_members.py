@@ -5,6 +5,7 @@ authorisation: a field staff session reaches exactly the stores, claim codes and
 
 import re
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -294,3 +295,41 @@ def test_the_team_tables_come_and_go(postgres: PostgresForTests):
             assert "team_members" in inspect(conn).get_table_names()
     finally:
         db.dispose()
+
+
+def test_one_name_taken_at_once_by_many_is_taken_once(cloud_server: CloudServer, seller: httpx.Client):
+    """Invitations of one email by several sellers and a registration of it as an account, all at once: one
+    wins, the rest are 409 accountTaken (the advisory lock on the name); eight accepts of one link: one 200."""
+    owners = [seller] + [cloud_server.client() for _ in range(3)]
+    try:
+        for i, client in enumerate(owners[1:]):
+            register_and_login(client, f"racer{i}")
+
+        def invite_it(owner: httpx.Client) -> int:
+            body = {"email": "race@example.tw", "name": "搶", "role": "fieldStaff"}
+            return owner.post("/team-members", json=body).status_code
+
+        def register_it() -> int:
+            with cloud_server.client() as anyone:
+                body = {"account": "RACE@example.tw", "password": PASSWORD, "name": "搶"}
+                return anyone.post("/sellers", json=body).status_code
+
+        with ThreadPoolExecutor(8) as pool:
+            results = [pool.submit(invite_it, o) for o in owners] + [
+                pool.submit(register_it) for _ in range(2)
+            ]
+            codes = sorted(f.result() for f in results)
+        assert codes == [201] + [409] * 5
+    finally:
+        for client in owners[1:]:
+            client.close()
+
+    invited = invite(seller, "accept-race@example.tw")
+
+    def accept_it(_: int) -> int:
+        with cloud_server.client() as anyone:
+            body = {"token": invited["inviteToken"], "password": PASSWORD}
+            return anyone.post("/team-members/accept", json=body).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        assert sorted(pool.map(accept_it, range(8))) == [200] + [409] * 7
