@@ -2,6 +2,7 @@
 the invitee opens the link in their own browser, sets a password, logs in at the ordinary login, lands on the
 stores with only Stores in the menu, makes a claim code for a store, and gets the 403 page on the orders."""
 
+import os
 import re
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from tests.cloud.conftest import CloudServer, register_and_login
-from tests.cloud.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP
+from tests.cloud.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, SCREENSHOTS_ENV, shot
 
 pytestmark = pytest.mark.slow
 
@@ -18,6 +19,7 @@ MEMBER_PASSWORD = "field staff 1"
 
 
 def test_field_staff_join_and_make_a_claim_code_in_the_browser(cloud_server: CloudServer, tmp_path: Path):
+    shots = Path(os.environ.get(SCREENSHOTS_ENV) or tmp_path / "screenshots")
     root = f"http://127.0.0.1:{cloud_server.settings.cloud_port}"
     with cloud_server.client() as api:
         register_and_login(api, "mountain.tea", OWNER_PASSWORD)
@@ -44,6 +46,7 @@ def test_field_staff_join_and_make_a_claim_code_in_the_browser(cloud_server: Clo
             link = owner.locator("#shown-invite-url").inner_text().strip()
             assert re.fullmatch(r"http://\S+/invite/\S+", link), link
             expect(owner.locator("#team-list")).to_contain_text("ming@example.tw")
+            shot(owner, shots, "team")
 
             # The invitee, in their own browser.
             member_context = browser.new_context(viewport=DESKTOP, locale="zh-TW", timezone_id="Asia/Taipei")
@@ -76,6 +79,7 @@ def test_field_staff_join_and_make_a_claim_code_in_the_browser(cloud_server: Clo
                 re.compile(r"^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$")
             )
             expect(member.locator("#shown-claim-qr")).to_be_visible()
+            shot(member, shots, "field-staff-stores")
             assert not failed, failed
 
             # The orders are the seller's: the 403 page.
@@ -83,6 +87,6 @@ def test_field_staff_join_and_make_a_claim_code_in_the_browser(cloud_server: Clo
             assert response is not None
             assert response.status == 403
             expect(member.locator("main")).to_contain_text("你的角色不能使用這個頁面或功能")
-            member.screenshot(path=str(tmp_path / "field-staff-403.png"))
+            shot(member, shots, "field-staff-403")
         finally:
             browser.close()
