@@ -37,8 +37,9 @@ from starlette.responses import Response
 
 from cloud.db import CloudDatabase
 from cloud.settings import CloudSettings
-from cloud.tables import login_failures, sellers, sessions
-from models.errors import TooManyAttempts, Unauthenticated
+from cloud.tables import login_failures, sellers, sessions, team_members
+from models.errors import Forbidden, TooManyAttempts, Unauthenticated
+from models.team import Capability, Role, allows
 from models.text import has_control_characters
 from plumbing.credentials import new_token, token_hash
 
@@ -65,12 +66,19 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def open_session(conn: Connection, seller_id: str, now: datetime, ttl: timedelta) -> tuple[str, datetime]:
+def open_session(
+    conn: Connection, seller_id: str, now: datetime, ttl: timedelta, team_member_id: str | None = None
+) -> tuple[str, datetime]:
+    """A new session of the seller's owner, or of one of its team members."""
     token = new_token()
     expires_at = now + ttl
     conn.execute(
         insert(sessions).values(
-            token_hash=token_hash(token), seller_id=seller_id, created_at=now, expires_at=expires_at
+            token_hash=token_hash(token),
+            seller_id=seller_id,
+            team_member_id=team_member_id,
+            created_at=now,
+            expires_at=expires_at,
         )
     )
     return token, expires_at
@@ -80,20 +88,68 @@ def close_session(conn: Connection, token: str) -> None:
     conn.execute(delete(sessions).where(sessions.c.token_hash == token_hash(token)))
 
 
-def seller_for_token(conn: Connection, token: str, now: datetime) -> str:
-    """The seller a live session token belongs to; raises Unauthenticated otherwise."""
-    seller_id = conn.execute(
-        select(sessions.c.seller_id)
+@dataclass(frozen=True)
+class Caller:
+    """Who a live session belongs to: the seller whose data it reaches, and as whom (``models.team``)."""
+
+    seller_id: str
+    role: Role = Role.OWNER
+    team_member_id: str | None = None  # None: the owner
+
+    def may(self, capability: Capability) -> bool:
+        return allows(self.role, capability)
+
+    def seller_for(self, capability: Capability) -> str:
+        """The seller id, when this caller's role holds ``capability``; ``Forbidden`` (403
+        ``forbiddenForRole``) otherwise."""
+        if not self.may(capability):
+            raise Forbidden(f"a {self.role} session may not do this", code="forbiddenForRole", role=self.role)
+        return self.seller_id
+
+
+def caller_for_token(conn: Connection, token: str, now: datetime) -> Caller:
+    """Who a live session token belongs to; raises Unauthenticated otherwise (also for a removed member)."""
+    row = conn.execute(
+        select(sessions.c.seller_id, sessions.c.team_member_id, team_members.c.role)
         .join(sellers, sellers.c.seller_id == sessions.c.seller_id)
+        .outerjoin(team_members, team_members.c.team_member_id == sessions.c.team_member_id)
         .where(
             sessions.c.token_hash == token_hash(token),
             sessions.c.expires_at > now,
             sellers.c.status == "active",
+            or_(sessions.c.team_member_id.is_(None), team_members.c.removed_at.is_(None)),
         )
-    ).scalar_one_or_none()
-    if seller_id is None:
+    ).first()
+    if row is None:
         raise Unauthenticated("log in first: the session is missing, expired or logged out")
-    return str(seller_id)
+    if row.team_member_id is None:
+        return Caller(str(row.seller_id))
+    return Caller(str(row.seller_id), Role(row.role), str(row.team_member_id))
+
+
+# --- login names: sellers' accounts and team members' emails are one name space ------------------------
+
+
+def lock_login_name(conn: Connection, name: str) -> None:
+    """Serialise everything that takes ``name`` as a login (a seller registering, a member invited) until the
+    transaction ends, so a seller's account and a member's email can never be the same, whatever the case:
+    the login form has one field."""
+    conn.execute(
+        text("SELECT pg_advisory_xact_lock(CAST(:space AS integer), CAST(:key AS integer))"),
+        {"space": _LOCK_SPACE, "key": _lock_key("login-name", name.lower())},
+    )
+
+
+def login_name_taken(conn: Connection, name: str) -> bool:
+    """Whether a seller's account or a live team member (invited or active) logs in with ``name``."""
+    key = name.lower()
+    seller = conn.execute(select(sellers.c.seller_id).where(func.lower(sellers.c.account) == key)).first()
+    member = conn.execute(
+        select(team_members.c.team_member_id).where(
+            func.lower(team_members.c.email) == key, team_members.c.removed_at.is_(None)
+        )
+    ).first()
+    return seller is not None or member is not None
 
 
 # --- known devices ---------------------------------------------------------------------------------------
@@ -101,7 +157,8 @@ def seller_for_token(conn: Connection, token: str, now: datetime) -> str:
 
 @dataclass(frozen=True)
 class KnownDevice:
-    """What a valid device cookie says: this browser logged in as ``seller_id`` before."""
+    """What a valid device cookie says: this browser logged in as ``seller_id`` before (for a team member's
+    login, the member's id stands there)."""
 
     seller_id: str
     device_id: str
@@ -223,6 +280,55 @@ class Login:
     token: str
     expires_at: datetime
     device: str | None = None  # the known-device cookie to set (None when no secret was given)
+    team_member_id: str | None = None  # a team member's login (None: the owner's)
+    role: Role = Role.OWNER
+
+
+@dataclass(frozen=True)
+class _Account:
+    """Whoever logs in with a name: the owner of a seller account or an accepted team member."""
+
+    seller_id: str
+    principal: str  # what a known-device cookie names: the seller id, or the member's id
+    password_hash: str | None
+    active: bool
+    team_member_id: str | None = None
+    role: Role = Role.OWNER
+
+
+def _account(conn: Connection, key: str) -> _Account | None:
+    row = conn.execute(
+        select(sellers.c.seller_id, sellers.c.password_hash, sellers.c.status).where(
+            func.lower(sellers.c.account) == key
+        )
+    ).first()
+    if row is not None:
+        return _Account(str(row.seller_id), str(row.seller_id), row.password_hash, row.status == "active")
+    member = conn.execute(
+        select(
+            team_members.c.team_member_id,
+            team_members.c.seller_id,
+            team_members.c.password_hash,
+            team_members.c.role,
+            sellers.c.status,
+        )
+        .join(sellers, sellers.c.seller_id == team_members.c.seller_id)
+        .where(
+            func.lower(team_members.c.email) == key,
+            team_members.c.removed_at.is_(None),
+            team_members.c.accepted_at.is_not(None),
+        )
+    ).first()
+    if member is None:
+        return None
+    return _Account(
+        str(member.seller_id),
+        str(member.team_member_id),
+        member.password_hash,
+        member.status == "active",
+        str(member.team_member_id),
+        Role(member.role),
+    )
 
 
 def login(
@@ -255,13 +361,9 @@ def login(
     with db.transaction() as conn:
         _serialise(conn, key, client)
         _forget_old(conn, key, client, now, settings)
-        row = conn.execute(
-            select(sellers.c.seller_id, sellers.c.password_hash, sellers.c.status).where(
-                func.lower(sellers.c.account) == key
-            )
-        ).first()
-        # A device cookie counts only for the account it was given for.
-        known = presented if presented and row and presented.seller_id == str(row.seller_id) else None
+        row = _account(conn, key)
+        # A device cookie counts only for the account it was given for (a member's names the member).
+        known = presented if presented and row and presented.seller_id == row.principal else None
         source = _DEVICE_SOURCE + known.device_id if known else client
         waits = [_source_wait(conn, key, source, now, settings)]
         if known is None:
@@ -293,19 +395,33 @@ def login(
         # crash, a timeout or a dropped connection in between leaves it counted, which errs on the safe side.
         conn.execute(insert(login_failures).values(account=key, client=source, at=now))
     right = _verify(row.password_hash if row else None, password)  # always: unknown accounts cost the same
-    if row is None or not right or row.status != "active":
+    if row is None or not right or not row.active:
         raise Unauthenticated("wrong account or password", code="invalidCredentials")
-    seller_id = str(row.seller_id)
     with db.transaction() as conn:
         # Only this source's failures: a success must not wipe strangers' failures off the account's count.
         conn.execute(
             delete(login_failures).where(login_failures.c.account == key, login_failures.c.client == source)
         )
-        token, expires_at = open_session(conn, seller_id, now, timedelta(hours=settings.session_ttl_hours))
+        if row.team_member_id is not None and not _member_live(conn, row.team_member_id):
+            raise Unauthenticated("wrong account or password", code="invalidCredentials")  # removed meanwhile
+        token, expires_at = open_session(
+            conn, row.seller_id, now, timedelta(hours=settings.session_ttl_hours), row.team_member_id
+        )
     cookie = None
     if secret is not None:
-        cookie = device_cookie(secret, seller_id, known.device_id if known else None)
-    return Login(seller_id, token, expires_at, cookie)
+        cookie = device_cookie(secret, row.principal, known.device_id if known else None)
+    return Login(row.seller_id, token, expires_at, cookie, row.team_member_id, row.role)
+
+
+def _member_live(conn: Connection, team_member_id: str) -> bool:
+    """Whether the member is still on the team, with a lock on their row: a removal that ends their sessions
+    waits for this login to commit (and ends its session too), or this login sees the removal."""
+    removed = conn.execute(
+        select(team_members.c.removed_at)
+        .where(team_members.c.team_member_id == team_member_id)
+        .with_for_update()
+    ).first()
+    return removed is not None and removed.removed_at is None
 
 
 def set_session_cookie(response: Response, token: str, settings: CloudSettings) -> None:

@@ -20,6 +20,7 @@ from models.order_states import TERMINAL_STATES, Actor, OrderStatus
 from models.parties import DeviceKind, ShopType
 from models.sales import Channel, PaymentMethod, PaymentStatus
 from models.staff import StaffRole
+from models.team import Role
 from plumbing.message_catalogs import CatalogSources
 
 # pydantic's error types (and the project's own, from models) that the forms put in words: "err.<type>";
@@ -56,10 +57,14 @@ ERROR_CODES = (
     "couponCodeTaken",
     "deviceNotFound",
     "emptyImage",
+    "forbiddenForRole",
     "illegalTransition",
     "imageNotFound",
     "imageRejected",
     "imageTooLarge",
+    "inviteExpired",
+    "inviteNotFound",
+    "inviteUsed",
     "orderNotFound",
     "phoneNeedsBrandAndCondition",
     "photoNotFound",
@@ -67,6 +72,7 @@ ERROR_CODES = (
     "staffNameTaken",
     "staffNotFound",
     "storeNotFound",
+    "teamMemberNotFound",
     "tooManyAttempts",
     "tooManyImages",
     "tooManyPhotos",
@@ -89,6 +95,7 @@ FIELD_LABELS = (
     "condition",
     "coupon_kind",
     "description",
+    "email",
     "ends_at",
     "group_buy_ends",
     "group_buy_max",
@@ -147,6 +154,9 @@ SOURCES = CatalogSources(
         "shopType": ShopType,
         "deviceKind": DeviceKind,
         "role": StaffRole,
+        "team.role": Role,  # a cloud session's role (models.team): the owner, field staff
+        "team.status": ("invited", "inviteExpired", "active"),
+        "devices.kind": DeviceKind,
         "condition": Condition,
         "storage": StorageCondition,
         "shipping": ShippingMethod,

@@ -3,10 +3,10 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from cloud.auth import hash_password
+from cloud.auth import hash_password, lock_login_name, login_name_taken
 from cloud.tables import catalog_versions, sellers, stores
 from models.cloud_api import SellerCreate, SellerPublic, SellerUpdate, StoreCreate, StorePublic, StoreUpdate
 from models.errors import Conflict, NotFound
@@ -14,10 +14,8 @@ from models.ids import new_id
 
 
 def register(conn: Connection, body: SellerCreate, now: datetime) -> SellerPublic:
-    taken = conn.execute(
-        select(sellers.c.seller_id).where(func.lower(sellers.c.account) == body.account.lower())
-    ).first()
-    if taken:
+    lock_login_name(conn, body.account)  # a team member's email is a login too (cloud.team)
+    if login_name_taken(conn, body.account):
         raise Conflict(f"the account {body.account} is taken", code="accountTaken", field="account")
     seller_id = new_id()
     try:

@@ -44,6 +44,34 @@ sellers = Table(
 # Accounts are unique whatever their case: "Alice" cannot register beside "alice".
 Index("ux_sellers_account", func.lower(sellers.c.account), unique=True)
 
+team_members = Table(
+    "team_members",
+    metadata,
+    # Who besides the owner logs in to a seller's account, with a role (models.team; cloud.team). Invited by
+    # the owner with a one-time link (only its SHA-256 kept); the password is set when the invitation is
+    # accepted. Removed members stay (removed_at) and their email is free again.
+    Column("team_member_id", ID, primary_key=True),
+    Column("seller_id", ID, ForeignKey("sellers.seller_id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("email", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("password_hash", Text, nullable=True),  # argon2, set when the invitation is accepted
+    Column("invite_hash", String(64), nullable=True),
+    Column("invite_expires_at", UTCDateTime, nullable=True),
+    Column("invited_at", UTCDateTime, nullable=False),
+    Column("accepted_at", UTCDateTime, nullable=True),
+    Column("removed_at", UTCDateTime, nullable=True),
+    UniqueConstraint("invite_hash", name="ux_team_members_invite_hash"),
+)
+# An email is one login: one live member per email, whatever its case (sellers' accounts are checked under
+# a lock, cloud.auth.lock_login_name).
+Index(
+    "ux_team_members_email",
+    func.lower(team_members.c.email),
+    unique=True,
+    postgresql_where=team_members.c.removed_at.is_(None),
+)
+
 sessions = Table(
     "sessions",
     metadata,
@@ -52,6 +80,14 @@ sessions = Table(
     Column("seller_id", ID, ForeignKey("sellers.seller_id", ondelete="CASCADE"), nullable=False, index=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
+    # A team member's session (null: the owner's); removing the member ends it.
+    Column(
+        "team_member_id",
+        ID,
+        ForeignKey("team_members.team_member_id", ondelete="CASCADE"),
+        nullable=True,
+        index=True,
+    ),
 )
 
 login_failures = Table(

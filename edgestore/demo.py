@@ -307,6 +307,8 @@ A device speaks only for its own store (docs/sync-protocol.md, "Trust"):
       # 422: no control characters; nothing queued
 
 Field staff (provisioning/, docs/field-guide.md):
+  {web}/team: invite them (團隊 Team; the link is shown once); they set a password at the link, log in at
+      {web}/login with their email and see only the stores, their claim codes and devices
   {web}/stores: 新增裝置認領碼 New claim code, shown once as text and QR (or by the API:)
   curl -s -X POST -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \
       {capi}/stores/{device.store_id}/claim-codes -d '{{"expiresInMinutes":60}}'

@@ -6,7 +6,7 @@ out. Updates are partial: a field left out is not changed.
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, AwareDatetime, Field, StrictInt, model_validator
 from pydantic_core import PydanticCustomError
@@ -21,6 +21,7 @@ from models.parties import DeviceKind, ShopType
 from models.returns import OrderWithReturns
 from models.staff import Pin, StaffName, StaffRef, StaffRole
 from models.stock import StockReason
+from models.team import Role
 
 Account = Annotated[str, Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.@+-]+$")]
 Password = Annotated[str, Field(min_length=8, max_length=256)]
@@ -99,10 +100,60 @@ class LoginRequest(CamelModel):
     password: Annotated[str, Field(min_length=1, max_length=256)]
 
 
+# --- the seller's team (models.team) ----------------------------------------------------------------------
+
+# A team member's email is their login: the login form's account field takes it, so it fits that field's
+# characters and length.
+Email = Annotated[
+    str,
+    Field(
+        min_length=6,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_.+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$",
+        description="The member's login; unique among sellers' accounts and team members",
+    ),
+]
+
+
+class TeamMemberCreate(CamelModel):
+    """An invitation: who, and the role they get once they accept."""
+
+    email: Email
+    name: Name
+    role: Literal["fieldStaff"]
+
+
+class TeamMemberPublic(CamelModel):
+    team_member_id: str
+    email: str
+    name: str
+    role: Role
+    status: Literal["invited", "inviteExpired", "active"]
+    invited_at: AwareDatetime
+    invite_expires_at: AwareDatetime | None = Field(description="Until an invitation is accepted")
+    accepted_at: AwareDatetime | None
+
+
+class TeamMemberInvited(CamelModel):
+    """The answer to an invitation: the link the invitee opens, shown this once (the cloud keeps its hash)."""
+
+    team_member: TeamMemberPublic
+    invite_token: str = Field(description="For POST /team-members/accept")
+    invite_url: str = Field(description="The page the invitee opens to set a password: /invite/{token}")
+    expires_at: AwareDatetime
+
+
+class InviteAccept(CamelModel):
+    token: Annotated[str, Field(min_length=1, max_length=128)]
+    password: Password
+
+
 class SessionPublic(CamelModel):
     token: str = Field(description="Send as 'Authorization: Bearer <token>'; also set as a cookie")
     expires_at: AwareDatetime
-    seller: SellerPublic
+    role: Role = Field(description="owner, or the team member's role (fieldStaff)")
+    seller: SellerPublic | None = Field(description="The seller's profile; null for a team member")
+    team_member: TeamMemberPublic | None = Field(default=None, description="Who logged in, for a team member")
 
 
 # --- stores -----------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from cloud.api import (
     routes_staff,
     routes_stores,
     routes_sync,
+    routes_team,
     routes_uploads,
     routes_z_reports,
 )
@@ -97,6 +98,7 @@ def create_app(settings: CloudSettings, clock: Clock = utcnow) -> FastAPI:
         routes_devices,
         routes_claim_codes,
         routes_staff,
+        routes_team,
         routes_z_reports,
         routes_catalog,
         routes_uploads,

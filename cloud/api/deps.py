@@ -1,4 +1,14 @@
-"""Typed dependencies, so a route's signature says what it needs (the cloud, the caller, a transaction)."""
+"""Typed dependencies, so a route's signature says what it needs (the cloud, the caller, a transaction).
+
+Authorisation is decided here and nowhere else: a route takes the seller id through the dependency that
+names what it needs (``models.team``), and the caller's role either holds that or the request is 403
+``forbiddenForRole``:
+
+- ``SellerId``: the owner only. The default: a route that names nothing else is refused to every team
+  member, so a new route is never opened to field staff by accident.
+- ``DeviceAdminSellerId``: the owner or field staff: the stores (read), claim codes and devices.
+- ``CallerDep``: any live session, whoever's (logging out).
+"""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -8,12 +18,13 @@ from typing import Annotated
 from fastapi import Depends, Path, Query, Request, Response
 
 from cloud import i18n
-from cloud.auth import SESSION_COOKIE, seller_for_token
+from cloud.auth import SESSION_COOKIE, Caller, caller_for_token
 from cloud.runtime import Cloud
 from models.cloud_api import FIRST_YEAR, LAST_YEAR
 from models.errors import InvalidInput, Unauthenticated
 from models.ids import ULID_PATTERN
 from models.paging import PlainInt
+from models.team import Capability
 from plumbing.i18n import Translator
 
 
@@ -35,13 +46,23 @@ def session_token(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE)
 
 
-def current_seller(request: Request, cloud: "CloudDep", now: "NowDep") -> str:
-    """The caller's seller id, from a Bearer token or the session cookie; 401 without a live session."""
+def current_caller(request: Request, cloud: "CloudDep", now: "NowDep") -> Caller:
+    """Who calls, from a Bearer token or the session cookie; 401 without a live session."""
     token = session_token(request)
     if not token:
         raise Unauthenticated("log in first: send 'Authorization: Bearer <token>' or the session cookie")
     with cloud.db.read() as conn:
-        return seller_for_token(conn, token, now)
+        return caller_for_token(conn, token, now)
+
+
+def current_seller(caller: "CallerDep") -> str:
+    """The caller's seller id, for the owner only: a team member's session is 403 ``forbiddenForRole``."""
+    return caller.seller_for(Capability.OWNER_ONLY)
+
+
+def device_admin_seller(caller: "CallerDep") -> str:
+    """The caller's seller id, for the owner or a member whose role looks after stores' devices."""
+    return caller.seller_for(Capability.DEVICE_ADMIN)
 
 
 CloudDep = Annotated[Cloud, Depends(get_cloud)]
@@ -57,7 +78,9 @@ def reader_words(request: Request, response: Response) -> Translator:
 
 
 ReaderDep = Annotated[Translator, Depends(reader_words)]
+CallerDep = Annotated[Caller, Depends(current_caller)]
 SellerId = Annotated[str, Depends(current_seller)]
+DeviceAdminSellerId = Annotated[str, Depends(device_admin_seller)]
 
 StoreIdPath = Annotated[str, Path(alias="storeId", pattern=ULID_PATTERN, description="A store id (ULID)")]
 ProductIdPath = Annotated[str, Path(alias="productId", pattern=ULID_PATTERN)]

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response, status
 
 from cloud import auth, claim_codes
-from cloud.api.deps import CloudDep, NowDep, SellerId, StoreIdPath
+from cloud.api.deps import CloudDep, DeviceAdminSellerId, NowDep, StoreIdPath
 from models.cloud_api import ClaimCodeCreate, ClaimCodeCreated, ClaimCodePublic, DeviceClaim, DeviceClaimed
 from models.ids import ULID_PATTERN
 
@@ -17,7 +17,7 @@ ClaimCodeIdPath = Annotated[str, Path(alias="claimCodeId", pattern=ULID_PATTERN)
 
 @router.post("/stores/{storeId}/claim-codes", status_code=status.HTTP_201_CREATED)
 def create_claim_code(
-    store_id: StoreIdPath, body: ClaimCodeCreate, cloud: CloudDep, now: NowDep, seller_id: SellerId
+    store_id: StoreIdPath, body: ClaimCodeCreate, cloud: CloudDep, now: NowDep, seller_id: DeviceAdminSellerId
 ) -> ClaimCodeCreated:
     """A one-time code a store node claims its place in this store with (``POST /devices/claim``). The code
     (and its QR code) is in this answer only: the cloud keeps its hash."""
@@ -27,7 +27,7 @@ def create_claim_code(
 
 @router.get("/stores/{storeId}/claim-codes")
 def list_claim_codes(
-    store_id: StoreIdPath, cloud: CloudDep, now: NowDep, seller_id: SellerId
+    store_id: StoreIdPath, cloud: CloudDep, now: NowDep, seller_id: DeviceAdminSellerId
 ) -> list[ClaimCodePublic]:
     """The store's codes not used and not expired (without the codes themselves)."""
     with cloud.db.read() as conn:
@@ -36,7 +36,7 @@ def list_claim_codes(
 
 @router.delete("/stores/{storeId}/claim-codes/{claimCodeId}", status_code=status.HTTP_204_NO_CONTENT)
 def withdraw_claim_code(
-    store_id: StoreIdPath, claim_code_id: ClaimCodeIdPath, cloud: CloudDep, seller_id: SellerId
+    store_id: StoreIdPath, claim_code_id: ClaimCodeIdPath, cloud: CloudDep, seller_id: DeviceAdminSellerId
 ) -> Response:
     """Withdraw an unused code: claiming it is then 404 ``claimCodeNotFound``."""
     with cloud.db.transaction() as conn:

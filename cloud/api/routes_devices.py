@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, status
 
 from cloud import devices
-from cloud.api.deps import CloudDep, NowDep, SellerId, StoreIdPath
+from cloud.api.deps import CloudDep, DeviceAdminSellerId, NowDep, StoreIdPath
 from models.cloud_api import DeviceCreate, DevicePublic, DeviceRegistered, DeviceUpdate
 from models.ids import ULID_PATTERN
 
@@ -18,7 +18,7 @@ DeviceIdPath = Annotated[str, Path(alias="deviceId", pattern=ULID_PATTERN)]
 
 @router.post("/stores/{storeId}/devices", status_code=status.HTTP_201_CREATED)
 def register_device(
-    store_id: StoreIdPath, body: DeviceCreate, cloud: CloudDep, now: NowDep, seller_id: SellerId
+    store_id: StoreIdPath, body: DeviceCreate, cloud: CloudDep, now: NowDep, seller_id: DeviceAdminSellerId
 ) -> DeviceRegistered:
     """Register a store node or door sensor. The response carries its MQTT password, once; the broker's
     password file is rewritten so the device can connect at once."""
@@ -30,7 +30,7 @@ def register_device(
 
 @router.get("/stores/{storeId}/devices")
 def list_devices(
-    store_id: StoreIdPath, cloud: CloudDep, now: NowDep, seller_id: SellerId
+    store_id: StoreIdPath, cloud: CloudDep, now: NowDep, seller_id: DeviceAdminSellerId
 ) -> list[DevicePublic]:
     """The store's devices, revoked ones too, each with what its last status said: online, its health
     (software version, model versions, address, uptime) and its sync lag (outbox backlog, feed behind)."""
@@ -45,7 +45,7 @@ def rename_device(
     body: DeviceUpdate,
     cloud: CloudDep,
     now: NowDep,
-    seller_id: SellerId,
+    seller_id: DeviceAdminSellerId,
 ) -> DevicePublic:
     """Rename a device (the name is the seller's; the device never sees it)."""
     with cloud.db.transaction() as conn:
@@ -54,7 +54,11 @@ def rename_device(
 
 @router.delete("/stores/{storeId}/devices/{deviceId}")
 def revoke_device(
-    store_id: StoreIdPath, device_id: DeviceIdPath, cloud: CloudDep, now: NowDep, seller_id: SellerId
+    store_id: StoreIdPath,
+    device_id: DeviceIdPath,
+    cloud: CloudDep,
+    now: NowDep,
+    seller_id: DeviceAdminSellerId,
 ) -> DevicePublic:
     """Revoke a device: the broker drops its connection at once and refuses it from then on; its status no
     longer counts and its feed position no longer holds the store's feed back."""

@@ -4,7 +4,7 @@
 from fastapi import APIRouter, status
 
 from cloud import sellers, store_catalog
-from cloud.api.deps import CloudDep, NowDep, SellerId, StoreIdPath
+from cloud.api.deps import CloudDep, DeviceAdminSellerId, NowDep, SellerId, StoreIdPath
 from models.catalog import CatalogSnapshot
 from models.cloud_api import StoreCreate, StorePublic, StoreUpdate
 
@@ -18,13 +18,13 @@ def create_store(body: StoreCreate, cloud: CloudDep, now: NowDep, seller_id: Sel
 
 
 @router.get("/stores")
-def list_stores(cloud: CloudDep, seller_id: SellerId) -> list[StorePublic]:
+def list_stores(cloud: CloudDep, seller_id: DeviceAdminSellerId) -> list[StorePublic]:
     with cloud.db.read() as conn:
         return sellers.list_stores(conn, seller_id)
 
 
 @router.get("/stores/{storeId}")
-def get_store(store_id: StoreIdPath, cloud: CloudDep, seller_id: SellerId) -> StorePublic:
+def get_store(store_id: StoreIdPath, cloud: CloudDep, seller_id: DeviceAdminSellerId) -> StorePublic:
     with cloud.db.read() as conn:
         return sellers.get_store(conn, seller_id, store_id)
 

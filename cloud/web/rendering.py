@@ -17,12 +17,12 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from jinja2.runtime import Context
 from sqlalchemy import Connection
 
-from cloud import i18n, notifications, sellers
+from cloud import auth, i18n, notifications, sellers, team
 from cloud.api.deps import get_cloud
 from cloud.web import security
 from cloud.web.forms import FieldError, day
 from models.business_days import TAIWAN
-from models.cloud_api import SellerPublic
+from models.cloud_api import SellerPublic, TeamMemberPublic
 from plumbing.i18n import N_, Translator
 
 WEB_DIR = Path(__file__).parent
@@ -61,6 +61,8 @@ FLASHES = frozenset(
         "modelRolledBack",
         "recognitionPhotosAdded",
         "recognitionPhotoRemoved",
+        "teamMemberRemoved",
+        "inviteAccepted",
     }
 )
 # The main menu: where each item goes, its label, and the paths that belong to it (the item is lit on them
@@ -71,9 +73,15 @@ NAV = (
     ("/products", N_("nav.products"), ("/products",)),
     ("/stock", N_("nav.stock"), ("/stock",)),
     ("/discounts", N_("nav.marketing"), ("/discounts", "/coupons", "/group-buys")),
-    ("/stores", N_("nav.stores"), ("/stores", "/staff", "/z-reports", "/recognition", "/profile")),
+    (
+        "/stores",
+        N_("nav.stores"),
+        ("/stores", "/devices", "/staff", "/z-reports", "/recognition", "/team", "/profile"),
+    ),
     ("/notifications", N_("nav.notifications"), ("/notifications",)),
 )
+# What a team member's menu shows (field staff: the stores, with their claim codes and devices).
+MEMBER_NAV = frozenset({"/stores"})
 CSP = (
     "default-src 'self'; img-src 'self' data: http: https:; style-src 'self'; script-src 'self'; "
     "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
@@ -105,10 +113,13 @@ def here(request: Request) -> str:
     return request.url.path + (f"?{query}" if query else "")
 
 
-def nav(path: str) -> list[tuple[str, str, bool]]:
-    """The main menu for a page at ``path``: (where, label key, lit)."""
+def nav(path: str, owner: bool = True) -> list[tuple[str, str, bool]]:
+    """The main menu for a page at ``path``: (where, label key, lit); a team member's holds only what their
+    role may see (``MEMBER_NAV``)."""
     return [
-        (href, key, any(path == p or path.startswith(p + "/") for p in paths)) for href, key, paths in NAV
+        (href, key, any(path == p or path.startswith(p + "/") for p in paths))
+        for href, key, paths in NAV
+        if owner or href in MEMBER_NAV
     ]
 
 
@@ -142,14 +153,24 @@ _env.globals["N_"] = N_
 
 @dataclass(frozen=True)
 class Chrome:
-    """What the header needs on every signed-in page: who, and the bell's unread count."""
+    """What the header needs on every signed-in page: who (the owner, or a team member), and the bell's
+    unread count (the owner's)."""
 
-    seller: SellerPublic
+    seller: SellerPublic | None
     unread: int
+    member: TeamMemberPublic | None = None
 
 
-def chrome(conn: Connection, seller_id: str) -> Chrome:
-    return Chrome(sellers.get_seller(conn, seller_id), notifications.unread_count(conn, seller_id))
+def chrome(conn: Connection, who: str | auth.Caller) -> Chrome:
+    """The header of a page for the owner (a seller id) or for whoever ``who`` is."""
+    if isinstance(who, str):
+        who = auth.Caller(who)
+    if who.team_member_id is None:
+        return Chrome(
+            sellers.get_seller(conn, who.seller_id), notifications.unread_count(conn, who.seller_id)
+        )
+    # A team member sees neither the seller's profile nor the bell (it speaks of sales and stock).
+    return Chrome(None, 0, team.session_member(conn, who.seller_id, who.team_member_id))
 
 
 def _message(tr: Translator, key: str, detail: str | None) -> str:
@@ -198,9 +219,10 @@ def render(
         "csrf": security.token_for(cloud.secret, bound),
         "csrf_field": security.CSRF_FIELD,
         "path": request.url.path,
-        "nav": nav(request.url.path),
+        "nav": nav(request.url.path, owner=page is None or page.member is None),
         "here": here(request),
         "seller": page.seller if page else None,
+        "member": page.member if page else None,
         "unread": page.unread if page else 0,
         # Signed-in pages say when the stores' sales are waiting on a failing database (sync retries).
         "ingest": cloud.ingest_health.snapshot() if page else None,

@@ -1,8 +1,9 @@
 """The sellers' dashboard: one router assembled from the page areas of ``cloud.web.pages``.
 
 Every page calls ``cloud/*.py`` directly (same process) inside ``cloud.db.read()``/``.transaction()``. The
-session is the API's: the ``edgestore_session`` cookie checked with ``cloud.auth.seller_for_token``; a page
-asked for without a live session redirects to ``/login``. Logging in through the page runs the same rate
+session is the API's: the ``edgestore_session`` cookie checked with ``cloud.auth.caller_for_token``; a page
+asked for without a live session redirects to ``/login``, one the session's role may not see (a team
+member's) is the 403 page (``routing.WebSeller``, ``routing.WebDeviceAdmin``). Logging in through the page runs the same rate
 limit and argon2 check as ``POST /api/v1/auth/login`` (the functions of ``cloud.auth``).
 
 Forms are POST + redirect (PRG); the order buttons and "mark read" also work through htmx, which swaps the
@@ -30,6 +31,7 @@ from cloud.web.pages import (
     staff,
     stock,
     stores,
+    team,
     z_reports,
 )
 from cloud.web.rendering import WEB_DIR
@@ -46,6 +48,7 @@ for _area in (
     staff,
     z_reports,
     recognition,
+    team,
     profile,
     products,
     stock,

@@ -24,6 +24,7 @@ from cloud.runtime import Cloud
 from cloud.web import security
 from cloud.web.rendering import here, render_error
 from models.errors import DomainError, NotFound, Unauthenticated
+from models.team import Capability
 from plumbing.i18n import N_
 
 PAGE_SIZE = 25
@@ -105,23 +106,41 @@ def client_address(request: Request) -> str:
 # --- the session and the form ---------------------------------------------------------------------------
 
 
-def session_seller(request: Request, cloud: Cloud, now: datetime) -> str | None:
+def session_caller(request: Request, cloud: Cloud, now: datetime) -> auth.Caller | None:
     token = request.cookies.get(auth.SESSION_COOKIE)
     if not token:
         return None
     try:
         with cloud.db.read() as conn:
-            return auth.seller_for_token(conn, token, now)
+            return auth.caller_for_token(conn, token, now)
     except Unauthenticated:
         return None
 
 
-def web_seller(request: Request, cloud: CloudDep, now: NowDep) -> str:
-    """The seller of the session cookie; ``LoginRequired`` (a redirect to /login) without a live one."""
-    seller_id = session_seller(request, cloud, now)
-    if seller_id is None:
+def home(caller: auth.Caller) -> str:
+    """Where a session starts: the dashboard, or for a team member the first page their role may see."""
+    return "/dashboard" if caller.may(Capability.OWNER_ONLY) else "/stores"
+
+
+def web_caller(request: Request, cloud: CloudDep, now: NowDep) -> auth.Caller:
+    """Who the session cookie belongs to; ``LoginRequired`` (a redirect to /login) without a live one."""
+    caller = session_caller(request, cloud, now)
+    if caller is None:
         raise LoginRequired
-    return seller_id
+    return caller
+
+
+def web_seller(caller: "WebCaller") -> str:
+    """The seller of the session cookie, for the owner only: a team member gets the 403 page
+    (``cloud.api.deps`` decides the same for the API)."""
+    return caller.seller_for(Capability.OWNER_ONLY)
+
+
+def web_device_admin(caller: "WebCaller") -> auth.Caller:
+    """The caller, when their role looks after stores' devices (the owner, field staff); the 403 page
+    otherwise."""
+    caller.seller_for(Capability.DEVICE_ADMIN)
+    return caller
 
 
 async def csrf_form(request: Request) -> AsyncIterator[FormData]:
@@ -139,5 +158,10 @@ async def csrf_form(request: Request) -> AsyncIterator[FormData]:
         await form.close()
 
 
+WebCaller = Annotated[auth.Caller, Depends(web_caller)]
+"""Any live session (logging out)."""
 WebSeller = Annotated[str, Depends(web_seller)]
+"""The owner's pages: every page but the stores' (the default, as ``SellerId`` is the API's)."""
+WebDeviceAdmin = Annotated[auth.Caller, Depends(web_device_admin)]
+"""The stores' page with its claim codes and devices: the owner and field staff."""
 CsrfForm = Annotated[FormData, Depends(csrf_form)]

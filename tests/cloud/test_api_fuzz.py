@@ -26,7 +26,7 @@ NEVER = {
 
 def _seller_data(cloud_server: CloudServer, seller: httpx.Client) -> dict[str, str]:
     """A store, a product with two variants, a sale of it (an order and a bell), a discount, a coupon, a
-    registered device and a staff member: the ids the walk puts in paths."""
+    registered device, a staff member and an invited team member: the ids the walk puts in paths."""
     store = seller.post("/stores", json={"name": "fuzz 店"}).json()
     product = make_product(seller)
     ingest(cloud_server, sale(store["storeId"], product, [(0, 1)], cloud_server.clock()))
@@ -35,6 +35,9 @@ def _seller_data(cloud_server: CloudServer, seller: httpx.Client) -> dict[str, s
     device = seller.post(f"/stores/{store['storeId']}/devices", json={"name": "kiosk"}).json()
     member = seller.post(f"/stores/{store['storeId']}/staff", json={"name": "店員"}).json()
     code = seller.post(f"/stores/{store['storeId']}/claim-codes", json={"name": "fuzz Pi"}).json()
+    team_member = seller.post(
+        "/team-members", json={"email": "fuzz-field@example.tw", "name": "外勤", "role": "fieldStaff"}
+    ).json()["teamMember"]
     return {
         "storeId": store["storeId"],
         "productId": product["productId"],
@@ -47,6 +50,7 @@ def _seller_data(cloud_server: CloudServer, seller: httpx.Client) -> dict[str, s
         "deviceId": device["deviceId"],
         "staffId": member["staffId"],
         "claimCodeId": code["claimCodeId"],
+        "teamMemberId": team_member["teamMemberId"],
         "imageId": new_id(),
         "photoId": new_id(),
         "name": "product-recognizer",
@@ -91,6 +95,15 @@ def _bodies(ids: dict[str, str], account: str) -> dict[str, object]:
             "publicKey": PUBLIC_KEY,
         },
         f"POST {PREFIX}/stores/{{storeId}}/staff": {"name": "走訪店員", "role": "cashier", "pin": "1234"},
+        f"POST {PREFIX}/team-members": {
+            "email": "walker@example.tw",
+            "name": "走訪外勤",
+            "role": "fieldStaff",
+        },
+        f"POST {PREFIX}/team-members/accept": {
+            "token": "not-a-real-invitation",
+            "password": "correct horse 1",
+        },
         f"PATCH {PREFIX}/stores/{{storeId}}/staff/{{staffId}}": {
             "name": "店員 2",
             "role": "manager",

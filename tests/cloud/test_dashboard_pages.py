@@ -32,6 +32,7 @@ PAGES = [
     "/group-buys",
     "/profile",
     "/z-reports",
+    "/team",
     "/notifications",
 ]
 

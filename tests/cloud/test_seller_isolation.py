@@ -52,6 +52,9 @@ def test_no_route_lets_one_seller_reach_anothers_data(
     device = a.post(f"/stores/{store['storeId']}/devices", json={"name": "A 的 Pi"}).json()
     cashier = a.post(f"/stores/{store['storeId']}/staff", json={"name": "A 的店員", "role": "cashier"}).json()
     claim_code = a.post(f"/stores/{store['storeId']}/claim-codes", json={"name": "A 的 Pi"}).json()
+    member = a.post(
+        "/team-members", json={"email": "a-field@example.tw", "name": "A 的外勤", "role": "fieldStaff"}
+    ).json()["teamMember"]
     a_model = a.put("/models/product-recognizer", content=b"A's model").json()["sha256"]
     notification = a.get("/notifications").json()["items"][0]
     ids = {
@@ -67,6 +70,7 @@ def test_no_route_lets_one_seller_reach_anothers_data(
         "deviceId": device["deviceId"],
         "staffId": cashier["staffId"],
         "claimCodeId": claim_code["claimCodeId"],
+        "teamMemberId": member["teamMemberId"],
     }
     before = {
         "product": a.get(f"/products/{product['productId']}").json(),
@@ -82,6 +86,7 @@ def test_no_route_lets_one_seller_reach_anothers_data(
         "claimCodes": a.get(f"/stores/{store['storeId']}/claim-codes").json(),
         "zReports": a.get(f"/stores/{store['storeId']}/z-reports").json(),
         "recognitionPhotos": a.get(f"/products/{product['productId']}/recognition-photos").json(),
+        "team": a.get("/team-members").json(),
     }
 
     schema = a.get("/openapi.json").json()
@@ -134,6 +139,7 @@ def test_no_route_lets_one_seller_reach_anothers_data(
     assert other_seller.get("/orders").json()["items"] == []
     assert other_seller.get("/discounts").json() == []
     assert other_seller.get("/coupons").json() == []
+    assert other_seller.get("/team-members").json() == []
     assert other_seller.get("/notifications").json()["items"] == []
     assert other_seller.get("/dashboard/summary").json()["orders"] == 0
     assert other_seller.get("/orders", params={"storeId": store["storeId"]}).json()["totals"]["orders"] == 0
@@ -153,3 +159,4 @@ def test_no_route_lets_one_seller_reach_anothers_data(
     assert a.get(f"/stores/{store['storeId']}/z-reports").json() == before["zReports"]
     assert a.get(f"/products/{product['productId']}/recognition-photos").json() == before["recognitionPhotos"]
     assert other_seller.get("/recognition-photos/status").json()["photos"] == 0
+    assert a.get("/team-members").json() == before["team"]

@@ -14,11 +14,12 @@ from cloud.web.forms import FieldError, domain_error, text, validation_errors
 from cloud.web.rendering import chrome, render
 from cloud.web.routing import (
     CsrfForm,
-    WebSeller,
+    WebCaller,
     client_address,
+    home,
     page_router,
     redirect,
-    session_seller,
+    session_caller,
 )
 from models.cloud_api import SellerCreate
 from models.errors import Conflict, TooManyAttempts, Unauthenticated
@@ -29,14 +30,16 @@ router = page_router()
 
 @router.get("/")
 def root(request: Request, cloud: CloudDep, now: NowDep) -> RedirectResponse:
-    return redirect("/dashboard" if session_seller(request, cloud, now) else "/login")
+    caller = session_caller(request, cloud, now)
+    return redirect(home(caller) if caller else "/login")
 
 
 @router.get("/login")
 def login_page(request: Request, cloud: CloudDep, now: NowDep) -> Response:
     next_url = security.safe_next(request.query_params.get("next"))
-    if session_seller(request, cloud, now):
-        return redirect(next_url)
+    caller = session_caller(request, cloud, now)
+    if caller:
+        return redirect(_landing(next_url, caller))
     account = request.query_params.get("account", "")[:64]
     return render(request, "login.html", account=account, next=next_url)
 
@@ -83,12 +86,18 @@ def login(request: Request, form: CsrfForm, cloud: CloudDep, now: NowDep) -> Res
         return again(429, N_("err.code.tooManyAttempts"), wait_s, **{"Retry-After": str(wait_s)})
     except Unauthenticated:
         return again(401, N_("err.login.invalid"))
-    response = redirect(next_url)
+    response = redirect(_landing(next_url, auth.Caller(done.seller_id, done.role, done.team_member_id)))
     auth.set_session_cookie(response, done.token, settings)
     if done.device:  # this browser now counts as the seller's known device (see cloud.auth)
         auth.set_device_cookie(response, done.device, settings)
     response.delete_cookie(security.CSRF_COOKIE, path="/")
     return response
+
+
+def _landing(next_url: str, caller: auth.Caller) -> str:
+    """Where a login goes: where it was asked to, but a team member is not sent to the dashboard they may not
+    see."""
+    return home(caller) if next_url == security.safe_next(None) else next_url
 
 
 @router.get("/signup")
@@ -127,9 +136,9 @@ def signup(request: Request, form: CsrfForm, cloud: CloudDep, now: NowDep) -> Re
 
 
 @router.get("/logout")
-def logout_page(request: Request, cloud: CloudDep, seller_id: WebSeller) -> HTMLResponse:
+def logout_page(request: Request, cloud: CloudDep, caller: WebCaller) -> HTMLResponse:
     with cloud.db.read() as conn:
-        page = chrome(conn, seller_id)
+        page = chrome(conn, caller)
     return render(request, "logout.html", page=page)
 
 

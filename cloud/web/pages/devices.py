@@ -12,13 +12,14 @@ from fastapi import Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
-from cloud import devices, sellers
+from cloud import auth, devices, sellers
 from cloud.api.deps import CloudDep, NowDep
 from cloud.runtime import Cloud
 from cloud.web.forms import FieldError, text, validation_errors
 from cloud.web.rendering import chrome, render
-from cloud.web.routing import CsrfForm, WebSeller, page_router, redirect
+from cloud.web.routing import CsrfForm, WebDeviceAdmin, page_router, redirect
 from models.cloud_api import DeviceUpdate
+from models.team import Capability
 
 router = page_router()
 
@@ -26,7 +27,7 @@ router = page_router()
 def _devices_page(
     request: Request,
     cloud: Cloud,
-    seller_id: str,
+    caller: auth.Caller,
     store_id: str | None,
     *,
     editing: str = "",
@@ -35,8 +36,9 @@ def _devices_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     now = request.app.state.clock()
+    seller_id = caller.seller_id
     with cloud.db.read() as conn:
-        page = chrome(conn, seller_id)
+        page = chrome(conn, caller)
         stores = sellers.list_stores(conn, seller_id)
         # The store asked for (another seller's: the 404 page), else the first one.
         store = sellers.get_store(conn, seller_id, store_id) if store_id else (stores[0] if stores else None)
@@ -57,6 +59,7 @@ def _devices_page(
         names=names,
         editing=editing,
         now=now,
+        owner=caller.may(Capability.OWNER_ONLY),  # field staff see no shop tabs (their pages are 403)
         tab="devices",
     )
 
@@ -66,13 +69,13 @@ def _back(store_id: str, msg: str) -> Response:
 
 
 @router.get("/devices")
-def devices_tab(request: Request, cloud: CloudDep, seller_id: WebSeller) -> HTMLResponse:
-    return _devices_page(request, cloud, seller_id, request.query_params.get("store") or None)
+def devices_tab(request: Request, cloud: CloudDep, caller: WebDeviceAdmin) -> HTMLResponse:
+    return _devices_page(request, cloud, caller, request.query_params.get("store") or None)
 
 
 @router.get("/stores/{store_id}/devices")
-def devices_page(request: Request, store_id: str, cloud: CloudDep, seller_id: WebSeller) -> HTMLResponse:
-    return _devices_page(request, cloud, seller_id, store_id)
+def devices_page(request: Request, store_id: str, cloud: CloudDep, caller: WebDeviceAdmin) -> HTMLResponse:
+    return _devices_page(request, cloud, caller, store_id)
 
 
 @router.post("/stores/{store_id}/devices/{device_id}")
@@ -83,8 +86,9 @@ def rename_device(
     form: CsrfForm,
     cloud: CloudDep,
     now: NowDep,
-    seller_id: WebSeller,
+    caller: WebDeviceAdmin,
 ) -> Response:
+    seller_id = caller.seller_id
     with cloud.db.read() as conn:
         devices.get(conn, seller_id, store_id, device_id, now)  # another seller's (or store's): the 404 page
     name = text(form, "name")
@@ -94,7 +98,7 @@ def rename_device(
         return _devices_page(
             request,
             cloud,
-            seller_id,
+            caller,
             store_id,
             editing=device_id,
             edit_name=name,
@@ -108,9 +112,9 @@ def rename_device(
 
 @router.post("/stores/{store_id}/devices/{device_id}/revoke")
 def revoke_device(
-    store_id: str, device_id: str, form: CsrfForm, cloud: CloudDep, now: NowDep, seller_id: WebSeller
+    store_id: str, device_id: str, form: CsrfForm, cloud: CloudDep, now: NowDep, caller: WebDeviceAdmin
 ) -> Response:
     with cloud.db.transaction() as conn:
-        devices.revoke(conn, seller_id, store_id, device_id, now)
+        devices.revoke(conn, caller.seller_id, store_id, device_id, now)
     cloud.refresh_broker_credentials()  # the broker drops its connection now
     return _back(store_id, "deviceRevoked")

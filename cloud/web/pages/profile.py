@@ -29,6 +29,7 @@ def _profile_page(
 ) -> HTMLResponse:
     with cloud.db.read() as conn:
         page = chrome(conn, seller_id)
+        seller = sellers.get_seller(conn, seller_id)
         stores = sellers.list_stores(conn, seller_id)
     return render(
         request,
@@ -37,7 +38,7 @@ def _profile_page(
         page=page,
         errors=errors,
         tab="profile",
-        form=form or ProfileForm.from_seller(page.seller),
+        form=form or ProfileForm.from_seller(seller),
         stores=stores,
     )
 
