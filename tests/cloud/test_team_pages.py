@@ -23,7 +23,7 @@ from tests.cloud.test_dashboard_pages import (
 )
 
 PASSWORD = "field staff 1"
-OWNER_PAGES = [p for p in PAGES if p != "/stores"] + ["/team", "/staff", "/recognition"]
+OWNER_PAGES = [p for p in PAGES if p not in ("/stores", "/devices")] + ["/team", "/staff", "/recognition"]
 
 
 def invite_on_the_page(owner: httpx.Client, email: str, name: str = "外勤 阿明") -> str:
@@ -87,7 +87,10 @@ def test_the_owner_invites_and_field_staff_see_only_the_stores(cloud_server: Clo
             assert 'id="new-store"' not in stores.text  # no store forms
             assert f'action="/stores/{store_id}"' not in stores.text
             assert f'id="claim-codes-{store_id}"' in stores.text
-            assert f'id="devices-{store_id}"' in stores.text
+            assert f'id="devices-of-{store_id}"' in stores.text  # the way to the store's Devices page
+            devices_page = member.get(f"/stores/{store_id}/devices")
+            assert devices_page.status_code == 200
+            assert 'class="tabs"' not in devices_page.text  # no tabs to the owner's pages
             # A claim code through the page, shown once.
             r = post_form(member, "/stores", f"/stores/{store_id}/claim-codes", {"name": "櫃台 Pi"})
             assert r.status_code == 201, r.text[:500]
