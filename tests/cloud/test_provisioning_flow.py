@@ -1,7 +1,8 @@
 """The field staff's whole flow against a cloud and a broker started here, configured as a deployment's
 (``edgestore cloud broker-config``): a claim code made by the seller, ``edgestore provision`` run as a
 command into a temporary root, the node started from the config it wrote and nothing else; the node takes
-its catalog, sells, and the sale reaches the cloud. Then what must not work: a second run claims nothing
+its catalog, sells, the sale reaches the cloud, and the seller's Devices page shows the node online with
+its version (Chromium). Then what must not work: a second run claims nothing
 new and keeps the database; a used, an unknown and an expired code are refused by name; a revoked device
 is cut off the broker and stays out.
 
@@ -16,23 +17,28 @@ import subprocess
 import time
 import tomllib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import Page, expect, sync_playwright
 
 from cloud.api.app import create_app
 from cloud.runtime import Cloud
 from edgestore.demo import DemoBroker
 from plumbing import free_port, serve_in_thread
+from plumbing.version import VERSION
 from tests.cloud.conftest import CloudServer, PostgresForTests, cloud_settings, register_and_login, restock
 from tests.cloud.test_cloud_catalog import make_product
+from tests.cloud.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP
 from tests.conftest import EDGESTORE, FakeClock
 
 pytestmark = pytest.mark.slow
 
 CLOUD_PASSWORD = "cloud-broker-secret"
+SELLER, SELLER_PASSWORD = "pi.flow", "correct horse 1"
 
 
 @dataclass
@@ -67,7 +73,7 @@ def deployment(tmp_path: Path, postgres: PostgresForTests, clock: FakeClock) -> 
     server = CloudServer(settings, f"{web}/api/v1", clock, app)
     try:
         with server.client() as seller:
-            register_and_login(seller)
+            register_and_login(seller, SELLER, SELLER_PASSWORD)
             yield Deployment(server, broker, web, seller)
     finally:
         served.stop(timeout_s=20)
@@ -121,6 +127,25 @@ class NodeProcess:
         self.process.terminate()
         self.process.wait(timeout=30)
         self.log.close()
+
+
+@contextmanager
+def devices_page(web: str, store_id: str) -> Iterator[Page]:
+    """The seller logged in, in Chromium, on the store's Devices page."""
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(viewport=DESKTOP, locale="zh-TW", timezone_id="Asia/Taipei").new_page()
+            page.set_default_timeout(15_000)
+            page.goto(web + "/login")
+            page.fill("input[name=account]", SELLER)
+            page.fill("input[name=password]", SELLER_PASSWORD)
+            page.get_by_role("button", name="登入").click()
+            expect(page).to_have_url(web + "/dashboard")
+            page.goto(f"{web}/stores/{store_id}/devices")
+            yield page
+        finally:
+            browser.close()
 
 
 def claim_code(seller: httpx.Client, store_id: str, **body: object) -> str:
@@ -203,10 +228,19 @@ def test_a_fresh_pi_is_provisioned_syncs_sells_and_can_be_cut_off(
         with sqlite3.connect(root / "var/lib/edgestore/edge.sqlite3") as db:
             assert db.execute("SELECT count(*) FROM orders").fetchone() == (1,)
 
-        # Revoked: the broker drops the live connection at once and refuses it from then on.
-        r = seller.delete(f"/stores/{store}/devices/{config['device_id']}")
-        assert r.status_code == 200, r.text
-        wait_for(lambda: not node.health()["online"], timeout=20, what="the broker to cut the node off")
+        # The seller's Devices page shows the new node as its status said (in a real browser).
+        with devices_page(deployment.web, store) as page:
+            row = page.locator(f"#device-{config['device_id']}")
+            expect(row.locator(".device-state")).to_have_text("上線")
+            expect(row.locator(".software-version")).to_have_text(VERSION)
+            expect(row.locator(".device-name")).to_have_text("櫃台 Pi")
+
+            # Revoked: the broker drops the live connection at once and refuses it from then on.
+            r = seller.delete(f"/stores/{store}/devices/{config['device_id']}")
+            assert r.status_code == 200, r.text
+            wait_for(lambda: not node.health()["online"], timeout=20, what="the broker to cut the node off")
+            page.reload()
+            expect(page.locator(f"#revoked-{config['device_id']}")).to_contain_text("櫃台 Pi")
         time.sleep(3)  # the node retries (paho's backoff) and is refused
         assert not node.health()["online"]
         assert "not authorised" in deployment.broker.log_tail(50).lower()
