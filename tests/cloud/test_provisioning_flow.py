@@ -23,7 +23,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from cloud.api.app import create_app
 from cloud.runtime import Cloud
@@ -32,7 +32,7 @@ from plumbing import free_port, serve_in_thread
 from plumbing.version import VERSION
 from tests.cloud.conftest import CloudServer, PostgresForTests, cloud_settings, register_and_login, restock
 from tests.cloud.test_cloud_catalog import make_product
-from tests.cloud.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP
+from tests.cloud.test_dashboard_browser import chromium, desk_page, log_in
 from tests.conftest import EDGESTORE, FakeClock
 
 pytestmark = pytest.mark.slow
@@ -132,20 +132,11 @@ class NodeProcess:
 @contextmanager
 def devices_page(web: str, store_id: str) -> Iterator[Page]:
     """The seller logged in, in Chromium, on the store's Devices page."""
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_context(viewport=DESKTOP, locale="zh-TW", timezone_id="Asia/Taipei").new_page()
-            page.set_default_timeout(15_000)
-            page.goto(web + "/login")
-            page.fill("input[name=account]", SELLER)
-            page.fill("input[name=password]", SELLER_PASSWORD)
-            page.get_by_role("button", name="登入").click()
-            expect(page).to_have_url(web + "/dashboard")
-            page.goto(f"{web}/stores/{store_id}/devices")
-            yield page
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = desk_page(browser)
+        log_in(page, web, SELLER, SELLER_PASSWORD)
+        page.goto(f"{web}/stores/{store_id}/devices")
+        yield page
 
 
 def claim_code(seller: httpx.Client, store_id: str, **body: object) -> str:
