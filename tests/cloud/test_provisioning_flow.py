@@ -239,7 +239,7 @@ def test_a_fresh_pi_is_provisioned_syncs_sells_and_can_be_cut_off(
         node.stop()
 
 
-def test_spent_unknown_and_expired_codes_are_refused_by_name(deployment: Deployment, tmp_path: Path):
+def test_spent_unknown_expired_and_other_sellers_codes(deployment: Deployment, tmp_path: Path):
     seller = deployment.seller
     store = seller.post("/stores", json={"name": "大安店"}).json()["storeId"]
     code = claim_code(seller, store)
@@ -265,6 +265,20 @@ def test_spent_unknown_and_expired_codes_are_refused_by_name(deployment: Deploym
     nothing = provision(tmp_path / "fifth")
     assert nothing.returncode == 1
     assert "--claim-code CODE" in nothing.stdout
+    assert len(seller.get(f"/stores/{store}/devices").json()) == 1
+
+    # Another seller's code puts the Pi in that seller's store, never in this one, and this seller cannot
+    # see it or make codes for that store.
+    with deployment.cloud.client() as other:
+        register_and_login(other)
+        theirs = other.post("/stores", json={"name": "別家店"}).json()["storeId"]
+        code = claim_code(other, theirs)
+        assert seller.post(f"/stores/{theirs}/claim-codes", json={}).status_code == 404
+        done = provision(tmp_path / "sixth", "--cloud", deployment.web, "--claim-code", code)
+        assert done.returncode == 0, done.stdout + done.stderr
+        device = tomllib.loads((tmp_path / "sixth/etc/edgestore/edgestore.toml").read_text())["device_id"]
+        assert [d["deviceId"] for d in other.get(f"/stores/{theirs}/devices").json()] == [device]
+    assert seller.get(f"/stores/{theirs}/devices").status_code == 404
     assert len(seller.get(f"/stores/{store}/devices").json()) == 1
 
 
