@@ -23,11 +23,13 @@ Exit status: 0 when every step passed, 1 when one failed (the checklist says wha
 error (a config file that is not TOML).
 """
 
+import contextlib
+import fcntl
 import os
 import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any
@@ -60,11 +62,16 @@ from provisioning.node_config import (
     read_config,
     registration,
     with_defaults,
+    writable,
     write_config,
 )
 from provisioning.report import human_lines, json_text
 
 DEFAULT_PORT = 8080
+# Where an image's units find edgestore (the first-boot script installs it there; docs/field-guide.md).
+IMAGE_PYTHON = "/opt/edgestore/bin/python"
+# Folders the services cannot see (ProtectHome=, PrivateTmp=): a Python installed there cannot run them.
+HIDDEN_FROM_SERVICES = (Path("/home"), Path("/root"), Path("/tmp"), Path("/run/user"))  # noqa: S108 - compared
 PROGRESS_EVERY_S = 5.0
 _HARDWARE_KEYS = {
     "camera": "camera_enabled",
@@ -110,6 +117,30 @@ class Progress:
             typer.echo("… " + self.t(key, **params), err=True)
 
 
+class AlreadyRunning(RuntimeError):
+    """Another ``edgestore provision`` works on the same root (first boot and a person at once)."""
+
+
+@contextlib.contextmanager
+def _only_run(layout: Layout) -> Iterator[None]:
+    """One provisioning at a time per root: two at once could both claim with one code, or both write."""
+    folder = layout.local(CONFIG_DIR)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = (folder / ".provision.lock").open("a")
+    except OSError:
+        yield  # a folder it cannot write: the config step says so
+        return
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise AlreadyRunning(
+                f"another edgestore provision is running on {layout.root}: wait for it"
+            ) from exc
+        yield
+
+
 def _no_commands(_args: object) -> str | None:
     """Under another root, this machine's commands would answer for the wrong machine."""
     return None
@@ -147,6 +178,10 @@ def _claim(
     if cloud is None or code is None:
         return steps.claim_missing(), config
     config_dir = layout.local(CONFIG_DIR)
+    try:
+        writable(layout.config_file)  # the login must be kept: a Pi that cannot write it must not claim
+    except OSError as exc:
+        return steps.config_failed(str(layout.config_file), str(exc)), config
     progress(steps.PROGRESS_CLAIM, cloud=cloud)
     try:
         body = DeviceClaim(
@@ -157,17 +192,45 @@ def _claim(
         return steps.claim_refused(exc.code, exc.message), config
     except ValueError as exc:  # a code that cannot be one (too long), a key file that is not ours
         return steps.claim_refused("validationFailed", str(exc).splitlines()[0]), config
-    config = {
-        **config,
-        "device_id": claimed.device_id,
-        "store_id": claimed.store_id,
-        "cloud_url": cloud_base(claimed.cloud_url or cloud),
-    }
-    if claimed.broker_url:
-        config["mqtt_url"] = mqtt_url(claimed.broker_url, claimed.mqtt.username, claimed.mqtt.password)
-    # The password exists nowhere else: it is on disk before anything else can fail.
-    write_config(layout.config_file, config)
+    try:
+        config = {
+            **config,
+            "device_id": claimed.device_id,
+            "store_id": claimed.store_id,
+            "cloud_url": cloud_base(claimed.cloud_url or cloud),
+        }
+        if claimed.broker_url:
+            config["mqtt_url"] = mqtt_url(claimed.broker_url, claimed.mqtt.username, claimed.mqtt.password)
+        # The password exists nowhere else: it is on disk before anything else can fail.
+        write_config(layout.config_file, config)
+    except (OSError, ValueError) as exc:
+        return steps.claim_not_kept(claimed.device_id, str(exc).splitlines()[0]), config
     return steps.claim_done(claimed.device_id, claimed.store_name), config
+
+
+def _earlier_store(layout: Layout, store_id: str) -> str | None:
+    """The store a database already in the data folder belongs to, when it is not ``store_id`` (a Pi moved
+    to another store, its config gone but its data kept)."""
+    path = layout.local(DATA_DIR) / "edge.sqlite3"
+    if not path.is_file():
+        return None
+    import sqlite3
+
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            row = db.execute("SELECT value FROM node_state WHERE key = 'storeId'").fetchone()
+    except sqlite3.Error:
+        return None
+    earlier = row[0] if row else None
+    return earlier if earlier and earlier != store_id else None
+
+
+def _move_aside(layout: Layout, earlier: str) -> Check:
+    """Keep another store's data out of this one's node, without deleting it (its outbox may hold sales)."""
+    data = layout.local(DATA_DIR)
+    aside = data.with_name(f"{data.name}-store-{earlier}-{utcnow():%Y%m%dT%H%M%S}")
+    data.rename(aside)
+    return steps.database_moved(str(aside), earlier)
 
 
 def _node_settings(layout: Layout, config: dict[str, Any]) -> Any:
@@ -190,7 +253,7 @@ def _database(layout: Layout, config: dict[str, Any], progress: Progress) -> Che
             schema = node.db.schema_version()
         finally:
             node.close()
-    except (SQLAlchemyError, OSError) as exc:
+    except (SQLAlchemyError, OSError, ValueError) as exc:  # ValueError: a bad value in the config (pydantic)
         return steps.database_failed(str(path), str(exc).splitlines()[0])
     return steps.database_ready(str(path), schema)
 
@@ -279,31 +342,61 @@ def _group_names(layout: Layout) -> set[str]:
     return {line.split(":", 1)[0] for line in lines if line and not line.startswith("#")}
 
 
-def _service_user(layout: Layout, machine: Machine) -> Check:
-    """The account the services run as, made on the running system when provisioning runs as root."""
-    if not layout.running_system or os.geteuid() != 0:
-        return steps.service_user(units.USER, None)
-    if machine.run(["getent", "passwd", units.USER]):
-        made = False
-    else:
-        import subprocess
+def _systemctl(*args: str) -> bool:
+    """Whether ``systemctl ARGS`` succeeded (its exit status: it prints nothing either way)."""
+    import subprocess
 
-        useradd = shutil.which("useradd") or "/usr/sbin/useradd"
-        try:
-            subprocess.run(  # noqa: S603 - fixed arguments, no shell
-                [useradd, "--system", "--home-dir", DATA_DIR, "--shell", "/usr/sbin/nologin", units.USER],
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-        except (OSError, subprocess.CalledProcessError) as exc:
-            return steps.service_user_failed(units.USER, str(getattr(exc, "stderr", "") or exc).strip())
-        made = True
-    # The services run as this account: their data, and the config (owner-only) they read.
-    data = layout.local(DATA_DIR)
-    for path in [data, *data.rglob("*"), layout.config_file]:
-        shutil.chown(path, units.USER, units.USER)
-    return steps.service_user(units.USER, made)
+    program = shutil.which("systemctl")
+    if program is None:
+        return False
+    try:
+        done = subprocess.run(  # noqa: S603 - fixed arguments, no shell
+            [program, *args], capture_output=True, timeout=120, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+def _systemd_here(layout: Layout) -> bool:
+    """Whether systemd runs this system and provisioning may ask it to act (root, not another root)."""
+    return layout.running_system and os.geteuid() == 0 and Path("/run/systemd/system").is_dir()
+
+
+def _run_ok(*args: str) -> str | None:
+    """None when the command succeeded, else what it said (or why it could not run)."""
+    import subprocess
+
+    program = shutil.which(args[0])
+    if program is None:
+        return f"{args[0]} is not installed"
+    try:
+        done = subprocess.run(  # noqa: S603 - fixed arguments, no shell
+            [program, *args[1:]], capture_output=True, text=True, timeout=120, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return str(exc)
+    return None if done.returncode == 0 else (done.stderr or done.stdout).strip() or f"exit {done.returncode}"
+
+
+def _service_account(layout: Layout, plan: units.UnitPlan, machine: Machine) -> Check:
+    """The services' account and what it owns, declared for systemd (sysusers.d, tmpfiles.d) and, on the
+    running system, applied now."""
+    try:
+        units.write_files(layout.root, units.account_files(plan))
+    except OSError as exc:
+        return steps.service_user_failed(plan.user, str(exc))
+    if not _systemd_here(layout):
+        return steps.service_user(plan.user, None)
+    there = bool(machine.run(["getent", "passwd", plan.user]))
+    for command in (
+        ("systemd-sysusers", units.SYSUSERS_FILE),
+        ("systemd-tmpfiles", "--create", units.TMPFILES_FILE),
+    ):
+        error = _run_ok(*command)
+        if error is not None:
+            return steps.service_user_failed(plan.user, error)
+    return steps.service_user(plan.user, not there)
 
 
 def _commands() -> set[str]:
@@ -312,19 +405,24 @@ def _commands() -> set[str]:
     return set(_COMMANDS)
 
 
-def _units(
-    layout: Layout, config: dict[str, Any], hardware: Hardware, machine: Machine, progress: Progress
-) -> Check:
-    progress(steps.PROGRESS_UNITS)
-    commands = _commands()
-    groups = _group_names(layout)
-    plan = units.UnitPlan(
-        python=sys.executable,
+def _unit_plan(layout: Layout, config: dict[str, Any], python: str | None) -> units.UnitPlan:
+    """What the units run. The Python is the one running now, unless asked (an image: its own install)."""
+    return units.UnitPlan(
+        python=python or (IMAGE_PYTHON if layout.image else sys.executable),
         config_file=layout.seen(f"{CONFIG_DIR}/{CONFIG_NAME}"),
         data_dir=layout.seen(DATA_DIR),
         node_port=int(config.get("port", DEFAULT_PORT)),
-        groups=frozenset(groups),
+        groups=frozenset(_group_names(layout)),
     )
+
+
+def _units(layout: Layout, plan: units.UnitPlan, hardware: Hardware, progress: Progress) -> Check:
+    progress(steps.PROGRESS_UNITS)
+    if layout.running_system and any(
+        Path(plan.python).is_relative_to(hidden) for hidden in HIDDEN_FROM_SERVICES
+    ):
+        return steps.units_hidden_python(plan.python)
+    commands = _commands()
     planned = units.node_units(
         plan,
         # The door counter and the BLE service run only where this edgestore has their commands.
@@ -333,14 +431,20 @@ def _units(
         kiosk=hardware.display,
     )
     try:
-        units.install(layout.root, planned)
+        changed = {path.name for path in units.install(layout.root, planned)}
     except OSError as exc:
         return steps.units_failed(str(exc))
     enabled = [unit.name for unit in planned if unit.enabled]
     started: bool | None = None
-    if layout.running_system and os.geteuid() == 0 and machine.run(["systemctl", "is-system-running"]):
-        reloaded = machine.run(["systemctl", "daemon-reload"]) is not None
-        started = reloaded and machine.run(["systemctl", "restart", *enabled]) is not None
+    if _systemd_here(layout):
+        # A repair run restarts only what changed: a running kiosk's sale is not cut short for nothing.
+        restart = [name for name in enabled if name in changed]
+        start = [name for name in enabled if name not in changed]
+        started = (
+            _systemctl("daemon-reload")
+            and (not restart or _systemctl("restart", *restart))
+            and (not start or _systemctl("start", *start))
+        )
     return steps.units_installed(enabled, started)
 
 
@@ -354,6 +458,7 @@ def run_provisioning(
     asked: dict[str, bool | None],
     sync_timeout_s: float,
     progress: Progress,
+    python: str | None = None,
     now: Callable[[], Any] = utcnow,
 ) -> list[Check]:
     """Every step, in order; a step whose inputs a failed step should have made is listed as skipped."""
@@ -368,21 +473,26 @@ def run_provisioning(
         cloud_url=cloud_base(cloud) if cloud else None,
         skew=lambda url: cloud_date_skew(url, now),
     )
+    earlier_claim = registration(config)
     claim_check, config = _claim(layout, machine, config, cloud, code, progress)
     checks.append(claim_check)
     if claim_check.status is Status.FAIL:
         return [
             *checks,
-            steps.skipped("config", "title.config"),
+            *([] if claim_check.id == "config" else [steps.skipped("config", "title.config")]),
             steps.skipped("database", "title.database"),
             steps.skipped("catalog", "title.catalog"),
             steps.skipped("units", "title.units"),
         ]
+    if earlier_claim is None and isinstance(config.get("store_id"), str):
+        earlier = _earlier_store(layout, config["store_id"])
+        if earlier is not None:
+            checks.append(_move_aside(layout, earlier))
     defaults = {"data_dir": layout.seen(DATA_DIR), "host": "127.0.0.1", "port": port}
     config = {**with_defaults(config, defaults), **hardware_keys}
     before = read_config(layout.config_file)
     try:
-        layout.local(DATA_DIR).mkdir(parents=True, exist_ok=True)
+        layout.local(DATA_DIR).mkdir(mode=0o750, parents=True, exist_ok=True)
         write_config(layout.config_file, config)
     except OSError as exc:
         return [*checks, steps.config_failed(str(layout.config_file), str(exc))]
@@ -392,8 +502,9 @@ def run_provisioning(
     if database.status is Status.FAIL:
         return [*checks, steps.skipped("catalog", "title.catalog"), steps.skipped("units", "title.units")]
     checks.append(_catalog(layout, config, sync_timeout_s, progress))
-    checks.append(_service_user(layout, machine))
-    checks.append(_units(layout, config, hardware, machine, progress))
+    plan = _unit_plan(layout, config, python)
+    checks.append(_service_account(layout, plan, machine))
+    checks.append(_units(layout, plan, hardware, progress))
     return checks
 
 
@@ -435,6 +546,13 @@ def provision(
             "--kiosk/--no-kiosk", help="The self-checkout on this Pi's display [default: a display found]"
         ),
     ] = None,
+    python: Annotated[
+        str | None,
+        typer.Option(
+            "--python",
+            help=f"The Python the units run edgestore with [default: this one; with --image {IMAGE_PYTHON}]",
+        ),
+    ] = None,
     sync_timeout: Annotated[
         float, typer.Option("--sync-timeout", min=1.0, help="Seconds to wait for the store's catalog")
     ] = 120.0,
@@ -453,17 +571,19 @@ def provision(
     t = translator(lang)
     started = time.monotonic()
     try:
-        checks = run_provisioning(
-            layout,
-            machine,
-            cloud=cloud,
-            code=claim_code,
-            port=port,
-            asked={"camera": camera, "pir": pir, "ble": ble, "display": kiosk},
-            sync_timeout_s=sync_timeout,
-            progress=Progress(t, quiet=as_json),
-        )
-    except ConfigUnreadable as exc:
+        with _only_run(layout):
+            checks = run_provisioning(
+                layout,
+                machine,
+                cloud=cloud,
+                code=claim_code,
+                port=port,
+                asked={"camera": camera, "pir": pir, "ble": ble, "display": kiosk},
+                sync_timeout_s=sync_timeout,
+                progress=Progress(t, quiet=as_json),
+                python=python,
+            )
+    except (ConfigUnreadable, AlreadyRunning) as exc:
         typer.echo(f"edgestore provision: {exc}", err=True)
         raise typer.Exit(2) from exc
     if as_json:

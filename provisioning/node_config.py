@@ -43,17 +43,36 @@ def read_config(path: Path) -> dict[str, Any]:
         raise ConfigUnreadable(f"{path} is not a TOML file: {exc}") from exc
 
 
+def writable(path: Path) -> None:
+    """Raise ``OSError`` unless a config can be written at ``path`` (checked before a claim: the login it
+    brings exists nowhere else)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    probe = path.with_name(path.name + ".probe")
+    probe.write_bytes(b"")
+    probe.unlink()
+
+
 def write_config(path: Path, values: Mapping[str, Any]) -> None:
-    """Replace the file atomically, owner-only from its first byte."""
+    """Replace the file atomically, owner-only from its first byte and owned as the file it replaces (the
+    services' account reads it: a repair run as root must not take it away from a running node), then make
+    the rename durable (a power cut right after the first claim must not lose the file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.unlink(missing_ok=True)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        if path.is_file() and os.geteuid() == 0:
+            old = path.stat()
+            os.fchown(handle.fileno(), old.st_uid, old.st_gid)
         handle.write(HEADER + tomli_w.dumps(dict(values)))
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
+    folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,28 @@ def claim_refused(code: str, message: str) -> Check:
     )
 
 
+def claim_not_kept(device_id: str, error: str) -> Check:
+    """Claimed, but the login could not be written: the device exists in the cloud with a login nobody has."""
+    return Check(
+        "claim",
+        Status.FAIL,
+        words(N_("title.claim")),
+        words(N_("claim.notKept"), device=device_id, error=error),
+        words(N_("claim.advice.notKept"), device=device_id),
+    )
+
+
+def database_moved(path: str, store: str) -> Check:
+    """Another store's database was in the data folder: moved aside, kept, not used."""
+    return Check(
+        "database.aside",
+        Status.WARN,
+        words(N_("title.database")),
+        words(N_("database.moved"), path=path, store=store),
+        words(N_("database.advice.moved")),
+    )
+
+
 def config_written(path: str, changed: bool) -> Check:
     detail = N_("config.written") if changed else N_("config.unchanged")
     return Check("config", Status.PASS, words(N_("title.config")), words(detail, path=path))
@@ -144,6 +166,16 @@ def units_installed(enabled: Sequence[str], started: bool | None) -> Check:
         )
     detail = N_("units.started") if started else N_("units.atBoot")
     return Check("units", Status.PASS, words(N_("title.units")), words(detail, units=names))
+
+
+def units_hidden_python(python: str) -> Check:
+    return Check(
+        "units",
+        Status.FAIL,
+        words(N_("title.units")),
+        words(N_("units.hiddenPython"), python=python),
+        words(N_("units.advice.hiddenPython")),
+    )
 
 
 def units_failed(error: str) -> Check:

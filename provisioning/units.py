@@ -16,6 +16,11 @@ units follow the install they were made by), each reading the node's config thro
 Enabling is what ``systemctl enable`` does for ``WantedBy=``: a link in ``<target>.wants/``. Doing it by
 hand works on a folder that is not the running system (an image, a test); on the running system
 provisioning then asks systemd to reload and start them.
+
+The services' account and the ownership of their files are systemd's declarations, not commands run once:
+``sysusers.d`` makes the ``edgestore`` account (and its group) and ``tmpfiles.d`` gives it the data folder
+(0750, recursively, never following a symlink planted in it) and the config (0600). systemd applies both at
+every boot, so an image gets them on its first; on the running system provisioning applies them at once.
 """
 
 import os
@@ -24,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 UNIT_DIR = "/etc/systemd/system"
+SYSUSERS_FILE = "/etc/sysusers.d/edgestore.conf"
+TMPFILES_FILE = "/etc/tmpfiles.d/edgestore.conf"
 TARGET = "multi-user.target"
 USER = "edgestore"
 NODE = "edgestore-node.service"
@@ -79,7 +86,7 @@ def _service(
         f"WorkingDirectory={plan.data_dir}",
         f"ExecStart={plan.python} -m edgestore {command}",
         "Restart=always",
-        "RestartSec=3",
+        "RestartSec=5",
         *extra_service,
         "",
         "[Install]",
@@ -126,10 +133,18 @@ def node_units(plan: UnitPlan, *, footfall: bool, ble: bool, kiosk: bool) -> lis
         description="edgestore self-checkout kiosk, full screen on tty1",
         command=f"kiosk --fullscreen --edge-url {edge_url}",
         after=("systemd-user-sessions.service", NODE),
-        extra_unit=["Conflicts=getty@tty1.service"],
+        # Given up after 5 failed starts in 2 minutes (a kiosk that cannot start): tty1 gets its login back.
+        extra_unit=[
+            "Conflicts=getty@tty1.service",
+            "OnFailure=getty@tty1.service",
+            "StartLimitIntervalSec=120",
+        ],
         extra_service=[
             "PAMName=login",  # a login session on tty1: the seat, the display and input belong to it
             "TTYPath=/dev/tty1",
+            "TTYReset=yes",
+            "TTYVHangup=yes",
+            "TTYVTDisallocate=yes",
             "StandardInput=tty",
             "StandardOutput=journal",
             *plan.supplementary("video", "render", "input"),
@@ -144,22 +159,47 @@ def node_units(plan: UnitPlan, *, footfall: bool, ble: bool, kiosk: bool) -> lis
     ]
 
 
+def account_files(plan: UnitPlan) -> dict[str, str]:
+    """``sysusers.d`` and ``tmpfiles.d`` lines for the services' account and what it owns."""
+    return {
+        SYSUSERS_FILE: (
+            "# Written by `edgestore provision`: the account the store node's services run as.\n"
+            f'u {plan.user} - "edgestore store node" {plan.data_dir} /usr/sbin/nologin\n'
+        ),
+        TMPFILES_FILE: (
+            "# Written by `edgestore provision`: what the store node's account owns (Z: recursively, no symlink\n"
+            "# followed).\n"
+            f"d {plan.data_dir} 0750 {plan.user} {plan.user} -\n"
+            f"Z {plan.data_dir} - {plan.user} {plan.user} -\n"
+            f"z {plan.config_file} 0600 {plan.user} {plan.user} -\n"
+        ),
+    }
+
+
+def write_files(root: Path, files: dict[str, str]) -> list[Path]:
+    """Write each file (an absolute path, under ``root``) whose text differs; returns those written."""
+    changed = []
+    for absolute, text in files.items():
+        path = root / absolute.lstrip("/")
+        if path.is_file() and path.read_text(encoding="utf-8") == text:
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.chmod(0o644)
+        os.replace(tmp, path)
+        changed.append(path)
+    return changed
+
+
 def install(root: Path, units: Sequence[Unit]) -> list[Path]:
     """Write each unit under ``root`` and link the enabled ones into the target's wants (removing a link of
     one no longer enabled); returns the files whose text changed."""
     folder = root / UNIT_DIR.lstrip("/")
     wants = folder / f"{TARGET}.wants"
-    folder.mkdir(parents=True, exist_ok=True)
-    wants.mkdir(exist_ok=True)
-    changed = []
+    wants.mkdir(parents=True, exist_ok=True)
+    changed = write_files(root, {f"{UNIT_DIR}/{unit.name}": unit.text for unit in units})
     for unit in units:
-        path = folder / unit.name
-        if not path.is_file() or path.read_text(encoding="utf-8") != unit.text:
-            tmp = path.with_name(path.name + ".tmp")
-            tmp.write_text(unit.text, encoding="utf-8")
-            tmp.chmod(0o644)
-            os.replace(tmp, path)
-            changed.append(path)
         link = wants / unit.name
         if unit.enabled:
             if link.is_symlink() and os.readlink(link) != f"{UNIT_DIR}/{unit.name}":

@@ -185,6 +185,10 @@ def test_a_fresh_pi_is_provisioned_syncs_sells_and_can_be_cut_off(
         "edgestore-node.service",
     ]
     assert [p.name for p in (unit_dir / "multi-user.target.wants").iterdir()] == ["edgestore-node.service"]
+    assert (root / "etc/sysusers.d/edgestore.conf").read_text().splitlines()[-1].startswith("u edgestore - ")
+    assert (
+        f"z {config_file} 0600 edgestore edgestore -" in (root / "etc/tmpfiles.d/edgestore.conf").read_text()
+    )
     node_unit = (unit_dir / "edgestore-node.service").read_text()
     assert f"Environment=EDGESTORE_CONFIG_FILE={config_file}" in node_unit
     if shutil.which("systemd-analyze"):
@@ -274,9 +278,13 @@ def test_spent_unknown_expired_and_other_sellers_codes(deployment: Deployment, t
         theirs = other.post("/stores", json={"name": "別家店"}).json()["storeId"]
         code = claim_code(other, theirs)
         assert seller.post(f"/stores/{theirs}/claim-codes", json={}).status_code == 404
-        done = provision(tmp_path / "sixth", "--cloud", deployment.web, "--claim-code", code)
+        # Into the first Pi, its config gone but its data kept: that store's database is moved aside, kept.
+        (tmp_path / "first/etc/edgestore/edgestore.toml").unlink()
+        done = provision(tmp_path / "first", "--cloud", deployment.web, "--claim-code", code)
         assert done.returncode == 0, done.stdout + done.stderr
-        device = tomllib.loads((tmp_path / "sixth/etc/edgestore/edgestore.toml").read_text())["device_id"]
+        assert f"held another store's node ({store}): moved aside" in done.stdout
+        assert len(list((tmp_path / "first/var/lib").glob(f"edgestore-store-{store}-*/edge.sqlite3"))) == 1
+        device = tomllib.loads((tmp_path / "first/etc/edgestore/edgestore.toml").read_text())["device_id"]
         assert [d["deviceId"] for d in other.get(f"/stores/{theirs}/devices").json()] == [device]
     assert seller.get(f"/stores/{theirs}/devices").status_code == 404
     assert len(seller.get(f"/stores/{store}/devices").json()) == 1

@@ -12,10 +12,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, generate_private_key
 
-from edgestore.provision import _hardware
+from edgestore.provision import AlreadyRunning, Layout, Progress, _hardware, _only_run, _units
 from models.device_keys import ed25519_public_key
 from provisioning import units
-from provisioning.checks import Hardware, detect_hardware
+from provisioning.checks import Hardware, Status, detect_hardware
+from provisioning.i18n import translator
 from provisioning.identity import device_public_key, hardware_id
 from provisioning.machine import Machine
 from provisioning.node_config import ConfigUnreadable, mqtt_url, read_config, registration, write_config
@@ -222,3 +223,41 @@ def test_a_config_that_is_not_toml_is_left_alone(tmp_path: Path):
     assert config.read_text() == "this is = = not toml"
     with pytest.raises(tomllib.TOMLDecodeError):
         tomllib.loads(config.read_text())
+
+
+def test_a_pi_that_cannot_keep_a_login_does_not_claim_one(tmp_path: Path):
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc/edgestore").write_text("a file where the config folder goes")
+    done = run_provision(
+        "--root",
+        str(tmp_path),
+        "--lang",
+        "en",
+        "--cloud",
+        "http://127.0.0.1:9",
+        "--claim-code",
+        "2222-3333-4444",
+    )
+    assert done.returncode == 1
+    assert "✗ Config: cannot write" in done.stdout
+    assert "claiming" not in done.stderr  # the cloud was never asked
+
+
+def test_the_units_refuse_a_python_the_services_cannot_see():
+    layout = Layout(Path("/"), image=False)
+    plan = units.UnitPlan(
+        python="/home/pi/venv/bin/python",
+        config_file="/etc/edgestore/edgestore.toml",
+        data_dir="/var/lib/edgestore",
+        node_port=8080,
+    )
+    check = _units(layout, plan, Hardware(), Progress(translator("en"), quiet=True))
+    assert check.status is Status.FAIL
+    assert check.advice is not None
+    assert "/opt/edgestore" in check.advice(translator("en"))
+
+
+def test_one_provisioning_at_a_time(tmp_path: Path):
+    layout = Layout(tmp_path, image=False)
+    with _only_run(layout), pytest.raises(AlreadyRunning), _only_run(layout):
+        pass
