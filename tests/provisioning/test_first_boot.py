@@ -37,22 +37,32 @@ def test_cloud_init_runs_the_script_and_keeps_what_the_imager_wrote(tmp_path: Pa
     )
     (boot / "user-data").write_text(imager)
     written = prepare(boot, plan(wheel, extra_args=("--pir",)), Method.CLOUD_INIT)
-    assert {p.name for p in written} == {wheel.name, "first-boot.sh", "first-boot.env", "user-data"}
+    assert {p.name for p in written} == {
+        wheel.name,
+        "first-boot.sh",
+        "install-first-boot.sh",
+        "edgestore-first-boot.service",
+        "first-boot.env",
+        "user-data",
+    }
     text = (boot / "user-data").read_text()
     assert text.startswith("#cloud-config\n")
     data = yaml.safe_load(text)
     assert data["hostname"] == "shop-pi"
     assert data["users"][0]["name"] == "field"
-    assert data["runcmd"] == [["bash", "/boot/firmware/edgestore/first-boot.sh"]]
-    prepare(boot, plan(wheel), Method.CLOUD_INIT)  # again: still one step
-    assert yaml.safe_load((boot / "user-data").read_text())["runcmd"] == [
-        ["bash", "/boot/firmware/edgestore/first-boot.sh"]
+    steps = [
+        ["bash", "/boot/firmware/edgestore/install-first-boot.sh"],
+        ["systemctl", "start", "--no-block", "edgestore-first-boot.service"],
     ]
+    assert data["runcmd"] == steps
+    prepare(boot, plan(wheel), Method.CLOUD_INIT)  # again: still those two steps
+    assert yaml.safe_load((boot / "user-data").read_text())["runcmd"] == steps
     env = (boot / "edgestore/first-boot.env").read_text()
     assert "EDGESTORE_FIRST_BOOT_CODE='7KQ4-M2XP-9RTD'" in env
     script = (boot / "edgestore/first-boot.sh").read_text()
     assert f"/boot/firmware/edgestore/{wheel.name}[kiosk,pi]" in script
-    assert "edgestore provision --cloud" in script
+    assert "/opt/edgestore/bin/edgestore provision \"${claim[@]}\"" in script
+    assert "rm -f /boot/firmware/edgestore/first-boot.env" in script  # the code leaves the card once claimed
 
 
 def test_bookworm_starts_it_from_cmdline_once(tmp_path: Path, wheel: Path):
@@ -66,7 +76,7 @@ def test_bookworm_starts_it_from_cmdline_once(tmp_path: Path, wheel: Path):
     cmdline = (boot / "cmdline.txt").read_text()
     assert cmdline.count("systemd.run=") == 1
     assert cmdline.endswith(
-        "systemd.run=/boot/firmware/edgestore/first-boot.sh systemd.run_success_action=reboot\n"
+        "systemd.run=/boot/firmware/edgestore/install-first-boot.sh systemd.run_success_action=reboot\n"
     )
     assert cmdline.startswith("console=tty1 root=PARTUUID=1234-02")
 
@@ -88,6 +98,44 @@ def test_the_script_is_bash_and_quotes_survive_the_env_file(tmp_path: Path, whee
         check=False,
     )
     assert read.stdout == "https://it's.example"
+    for script in ("first-boot.sh", "install-first-boot.sh"):
+        checked = subprocess.run(
+            [bash, "-n", str(boot / "edgestore" / script)], capture_output=True, check=False
+        )
+        assert checked.returncode == 0, checked.stderr
+
+
+def test_extra_options_survive_as_separate_words(tmp_path: Path, wheel: Path):
+    boot = tmp_path / "bootfs"
+    boot.mkdir()
+    prepare(boot, plan(wheel, extra_args=("--sync-timeout", "300", "--lang=a b*")), Method.CLOUD_INIT)
+    env = boot / "edgestore/first-boot.env"
+    said = subprocess.run(
+        ["bash", "-c", f'source {env}; printf "<%s>" "${{EDGESTORE_FIRST_BOOT_ARGS[@]}}"'],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert said.stdout == "<--sync-timeout><300><--lang=a b*>"
+
+
+def test_the_first_boot_service_is_a_valid_unit_that_runs_until_done(tmp_path: Path, wheel: Path):
+    boot = tmp_path / "bootfs"
+    boot.mkdir()
+    prepare(boot, plan(wheel), Method.CLOUD_INIT)
+    unit = (boot / "edgestore/edgestore-first-boot.service").read_text()
+    assert "After=network-online.target time-sync.target" in unit
+    assert "ConditionPathExists=!/etc/edgestore/.first-boot-done" in unit
+    assert "Restart=on-failure" in unit
+    if shutil.which("systemd-analyze"):
+        verified = subprocess.run(
+            ["systemd-analyze", "verify", str(boot / "edgestore/edgestore-first-boot.service")],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert verified.returncode == 0, verified.stderr
     assert "'\\''" in env_text(plan(wheel, cloud="'"))
 
 
@@ -113,7 +161,7 @@ def test_the_command_writes_the_card_or_says_why_not(tmp_path: Path, wheel: Path
     )
     assert done.returncode == 0, done.stderr
     assert "first-boot.log" in done.stdout
-    assert "EDGESTORE_FIRST_BOOT_ARGS='--pir'" in (boot / "edgestore/first-boot.env").read_text()
+    assert "EDGESTORE_FIRST_BOOT_ARGS=('--pir')" in (boot / "edgestore/first-boot.env").read_text()
     missing = subprocess.run(
         [*edgestore, "--boot", str(tmp_path / "nope"), *args], capture_output=True, text=True, check=False
     )
