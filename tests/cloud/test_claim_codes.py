@@ -5,6 +5,7 @@ by name; another seller cannot make codes for my store; the dashboard shows a ne
 import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -17,6 +18,7 @@ from sqlalchemy import select
 from cloud import claim_codes
 from cloud.api.app import create_app
 from cloud.settings import CloudSettings
+from cloud.tables import claim_codes as claim_code_rows
 from cloud.tables import devices
 from plumbing import free_port, serve_in_thread
 from sync_protocol.mqtt_link import MqttLink, MqttSettings
@@ -323,6 +325,23 @@ def test_the_store_page_makes_a_code_shows_it_once_with_its_qr_and_withdraws_one
             refused = post_form(c, "/stores", f"/stores/{store_id}/claim-codes", {"name": bad})
             assert refused.status_code == 422, refused.text
             assert "shown-claim-code" not in refused.text
+
+        # A day, for a card prepared to provision its Pi on first boot; what the form does not offer is 422.
+        assert 'name="expires_in_minutes"' in listing
+        day = post_form(
+            c, "/stores", f"/stores/{store_id}/claim-codes", {"name": "卡片", "expires_in_minutes": "1440"}
+        )
+        assert day.status_code == 201, day.text
+        with cloud_server.cloud.db.read() as conn:
+            lasts = conn.execute(
+                select(claim_code_rows.c.expires_at - claim_code_rows.c.created_at).where(
+                    claim_code_rows.c.name == "卡片"
+                )
+            ).scalar_one()
+        assert lasts == timedelta(days=1)
+        for bad in ("1441", "0", "abc", "-5"):
+            refused = post_form(c, "/stores", f"/stores/{store_id}/claim-codes", {"expires_in_minutes": bad})
+            assert refused.status_code == 422, bad
 
         c.get("/lang/en", params={"next": "/"})
         english = post_form(c, "/stores", f"/stores/{store_id}/claim-codes", {"name": ""})

@@ -22,6 +22,9 @@ from models.parties import ShopType
 from models.team import Capability
 
 router = page_router()
+# What the claim-code form offers, in minutes: an hour for a Pi being set up now, a day for a card prepared
+# to provision its Pi on first boot (docs/field-guide.md).
+CLAIM_LIFETIMES = (60, 480, 1440)
 
 
 def _stores_page(
@@ -61,6 +64,7 @@ def _stores_page(
         owner=caller.may(Capability.OWNER_ONLY),
         shown=shown,
         shown_qr=claim_codes.qr_data_uri(shown.qr_text) if shown else None,
+        claim_lifetimes=CLAIM_LIFETIMES,
         tab="stores",
     )
 
@@ -119,7 +123,14 @@ def create_claim_code(
     with cloud.db.read() as conn:
         sellers.get_store(conn, seller_id, store_id)  # another seller's store: the 404 page
     try:
-        body = ClaimCodeCreate.model_validate({"name": str(form.get("name") or "").strip() or None})
+        lasts = str(form.get("expires_in_minutes") or "").strip()
+        body = ClaimCodeCreate.model_validate(
+            {
+                "name": str(form.get("name") or "").strip() or None,
+                # One of the form's choices; anything else is the schema's 422 (an integer from 1 to a day).
+                **({"expires_in_minutes": int(lasts) if lasts.isdigit() else lasts} if lasts else {}),
+            }
+        )
     except ValidationError as exc:
         return _stores_page(
             request, cloud, caller, editing=store_id, errors=validation_errors(exc), status_code=422
