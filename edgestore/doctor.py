@@ -11,7 +11,9 @@ reported absent, not failed.
 Exit status: 1 when a check that applies failed, else 0 (warnings and absent parts do not count).
 """
 
-from collections.abc import Callable, Sequence
+import contextlib
+import os
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -21,10 +23,12 @@ import typer
 
 from edge.settings import EdgeSettings
 from plumbing import client_host, utcnow
+from plumbing.settings_sources import CONFIG_FILE_VARIABLE
 from provisioning.checks import Check, Hardware, cloud_date_skew, failed, machine_checks
 from provisioning.i18n import CATALOG
 from provisioning.machine import Machine
 from provisioning.node_checks import check_broker, check_model, check_node, check_outbox, check_service
+from provisioning.node_config import CONFIG_DIR, CONFIG_NAME
 from provisioning.report import human_lines, json_text
 from provisioning.units import KIOSK, NODE
 
@@ -92,6 +96,21 @@ def node_doctor_checks(
     ]
 
 
+@contextlib.contextmanager
+def _provisioned_config(root: Path) -> Iterator[None]:
+    """On a provisioned Pi, the node's own config file (its units name it; a shell does not), unless
+    ``EDGESTORE_CONFIG_FILE`` names one. It is owner-only: run doctor with sudo."""
+    provisioned = root / CONFIG_DIR.lstrip("/") / CONFIG_NAME
+    if CONFIG_FILE_VARIABLE in os.environ or not provisioned.is_file():
+        yield
+        return
+    os.environ[CONFIG_FILE_VARIABLE] = str(provisioned)
+    try:
+        yield
+    finally:
+        del os.environ[CONFIG_FILE_VARIABLE]
+
+
 def _no_commands(_args: Sequence[str]) -> str | None:
     """Under another root, this machine's commands would answer for the wrong machine."""
     return None
@@ -135,7 +154,8 @@ def doctor(
     """Check a running store node and its machine: a pass/fail line per check and what to do."""
     if lang not in CATALOG.locales:
         raise typer.BadParameter(f"one of {', '.join(CATALOG.locales)}", param_hint="--lang")
-    settings = EdgeSettings(data_dir=data_dir) if data_dir is not None else EdgeSettings()
+    with _provisioned_config(root):
+        settings = EdgeSettings(data_dir=data_dir) if data_dir is not None else EdgeSettings()
     url = edge_url or f"http://{client_host(settings.host)}:{settings.port}"
     machine = Machine.this()
     if root != Path("/"):

@@ -127,3 +127,16 @@ def test_clock_skew_from_a_real_servers_date_header(edge):
     assert ahead is not None
     assert 118.0 < ahead < 122.0
     assert cloud_date_skew(f"http://127.0.0.1:{free_port()}", utcnow, timeout_s=1) is None
+
+
+def test_on_a_provisioned_pi_doctor_reads_the_nodes_own_config(edge, root):
+    """No EDGESTORE_CONFIG_FILE in a shell: the config provisioning wrote is read (its cloud, its hardware)."""
+    config = root / "etc/edgestore/edgestore.toml"
+    config.parent.mkdir(parents=True)
+    cloud = f"http://127.0.0.1:{free_port()}"
+    config.write_text(f'cloud_url = "{cloud}"\ncamera_enabled = true\n')
+    result = doctor(edge, root, "--json", "--timeout", "1", env={"EDGESTORE_CONFIG_FILE": None})
+    by_id = {check["id"]: check for check in json.loads(result.stdout)}
+    assert cloud in by_id["clock"]["detail"]  # the cloud it was provisioned for, asked for the time
+    assert by_id["camera"]["status"] == "fail"  # configured there, not plugged in here
+    assert result.exit_code == 1
