@@ -378,13 +378,21 @@ class SyncService:
             )
 
     def _presence(self, parsed: StatusTopic, topic: str, data: bytes) -> None:
+        if self._record_presence(parsed, topic, data):
+            # A refused retained status would come back at every subscription (each restart of this
+            # service): cleared once its dead letter is committed, it is dead-lettered once. A device that
+            # may speak says where it stands again within its status interval.
+            self.link.publish(topic, b"", retain=True, wait=False)
+
+    def _record_presence(self, parsed: StatusTopic, topic: str, data: bytes) -> bool:
+        """Record what a status says; True when it was refused (dead-lettered) rather than applied."""
         now = self.clock()
         with self.cloud.db.transaction() as conn:
             try:
                 status = decode_status(data)
             except MessageRejected as exc:
                 dead_letter(conn, topic=topic, reason=exc.reason.value, detail=exc.detail, data=data, now=now)
-                return
+                return True
             row = conn.execute(
                 select(devices.c.seller_id, devices.c.name, stores.c.name.label("store_name"))
                 .join(stores, stores.c.store_id == devices.c.store_id)
@@ -403,10 +411,7 @@ class SyncService:
                     data=data,
                     now=now,
                 )
-                # A revoked device's retained status would come back at every subscription (each restart of
-                # this service): cleared, it is dead-lettered once.
-                self.link.publish(topic, b"", retain=True, wait=False)
-                return
+                return True
             cloud_devices.record_status(
                 conn, parsed.device_id, online=status.online, health=status.health, now=now
             )
@@ -438,3 +443,4 @@ class SyncService:
                     ref_id=parsed.store_id,
                     now=now,
                 )
+        return False

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import httpx
+from pydantic import ValidationError
 from sqlalchemy import Connection, delete, func, insert, select
 
 from edge import catalog, model_files, node_state, order_status, staff, stock
@@ -124,13 +125,18 @@ def health(node: Node, waiting: list[StreamBacklog], address: str | None) -> Dev
     pending = sum(s.pending for s in waiting)
     oldest = min((s.oldest_pending_at for s in waiting if s.oldest_pending_at is not None), default=None)
     age = None if oldest is None else (node.now() - oldest).total_seconds()
-    return DeviceHealth(
-        software_version=VERSION,
-        uptime_s=min(node.uptime_s(), MAX_HEALTH_COUNT),
-        addresses=[address] if address else [],
-        outbox_pending=min(pending, MAX_HEALTH_COUNT),
-        outbox_oldest_age_s=None if age is None else min(max(0, int(age)), MAX_HEALTH_COUNT),
-    )
+    figures = {
+        "software_version": VERSION,
+        "uptime_s": min(node.uptime_s(), MAX_HEALTH_COUNT),
+        "outbox_pending": min(pending, MAX_HEALTH_COUNT),
+        "outbox_oldest_age_s": None if age is None else min(max(0, int(age)), MAX_HEALTH_COUNT),
+    }
+    try:
+        return DeviceHealth(**figures, addresses=[address] if address else [])
+    except ValidationError:
+        # An address the schema does not take (a scoped IPv6 one, say) must not stop the node announcing
+        # itself: the status goes without it.
+        return DeviceHealth(**figures, addresses=[])
 
 
 def model_refusals(conn: Connection) -> list[ModelRefusal]:

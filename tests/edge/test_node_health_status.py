@@ -45,3 +45,14 @@ def test_an_offline_status_says_nothing_of_health(edge: EdgeServer):
         assert gone.schema_version == 1  # the last will stays readable by every cloud
     finally:
         node.close()
+
+
+def test_an_address_the_schema_refuses_leaves_the_status_without_it(edge: EdgeServer):
+    node = Node.open(edge.settings, edge.clock)
+    try:
+        odd = decode_status(status_message(node, "store-1", online=True, address="fe80::1%" + "x" * 60))
+        assert odd.health is not None
+        assert odd.health.addresses == []
+        assert odd.health.software_version == VERSION
+    finally:
+        node.close()
