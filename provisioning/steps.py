@@ -7,6 +7,16 @@ from collections.abc import Sequence
 from plumbing.i18n import N_
 from provisioning.checks import Check, Status, words
 
+
+def _line(
+    check_id: str, status: Status, title: str, detail: str, advice: str | None = None, **params: object
+) -> Check:
+    """One checklist line; the detail and the advice take the same fields."""
+    return Check(
+        check_id, status, words(title), words(detail, **params), words(advice, **params) if advice else None
+    )
+
+
 # What to do about each refusal of a claim, by the cloud's error code.
 _CLAIM_ADVICE = {
     "claimCodeUsed": N_("claim.advice.used"),
@@ -20,136 +30,116 @@ _CLAIM_ADVICE = {
 
 def claim_kept(device_id: str, store_id: str) -> Check:
     """A device that claimed its place on an earlier run: no code is used, no second device is made."""
-    return Check(
-        "claim",
-        Status.PASS,
-        words(N_("title.claim")),
-        words(N_("claim.kept"), device=device_id, store=store_id),
+    return _line(
+        "claim", Status.PASS, N_("title.claim"), N_("claim.kept"), None, device=device_id, store=store_id
     )
 
 
 def claim_done(device_id: str, store_name: str) -> Check:
-    return Check(
-        "claim",
-        Status.PASS,
-        words(N_("title.claim")),
-        words(N_("claim.done"), device=device_id, store=store_name),
+    return _line(
+        "claim", Status.PASS, N_("title.claim"), N_("claim.done"), None, device=device_id, store=store_name
     )
 
 
 def claim_missing() -> Check:
-    return Check(
-        "claim",
-        Status.FAIL,
-        words(N_("title.claim")),
-        words(N_("claim.missing")),
-        words(N_("claim.advice.missing")),
-    )
+    return _line("claim", Status.FAIL, N_("title.claim"), N_("claim.missing"), N_("claim.advice.missing"))
 
 
 def claim_refused(code: str, message: str) -> Check:
     advice = _CLAIM_ADVICE.get(code, N_("claim.advice.other"))
-    return Check(
-        "claim",
-        Status.FAIL,
-        words(N_("title.claim")),
-        words(N_("claim.refused"), code=code, message=message),
-        words(advice),
+    return _line(
+        "claim", Status.FAIL, N_("title.claim"), N_("claim.refused"), advice, code=code, message=message
     )
 
 
 def claim_not_kept(device_id: str, error: str) -> Check:
     """Claimed, but the login could not be written: the device exists in the cloud with a login nobody has."""
-    return Check(
+    return _line(
         "claim",
         Status.FAIL,
-        words(N_("title.claim")),
-        words(N_("claim.notKept"), device=device_id, error=error),
-        words(N_("claim.advice.notKept"), device=device_id),
+        N_("title.claim"),
+        N_("claim.notKept"),
+        N_("claim.advice.notKept"),
+        device=device_id,
+        error=error,
     )
 
 
 def database_moved(path: str, store: str) -> Check:
     """Another store's database was in the data folder: moved aside, kept, not used."""
-    return Check(
+    return _line(
         "database.aside",
         Status.WARN,
-        words(N_("title.database")),
-        words(N_("database.moved"), path=path, store=store),
-        words(N_("database.advice.moved")),
+        N_("title.database"),
+        N_("database.moved"),
+        N_("database.advice.moved"),
+        path=path,
+        store=store,
     )
 
 
 def config_written(path: str, changed: bool) -> Check:
     detail = N_("config.written") if changed else N_("config.unchanged")
-    return Check("config", Status.PASS, words(N_("title.config")), words(detail, path=path))
+    return _line("config", Status.PASS, N_("title.config"), detail, None, path=path)
 
 
 def config_failed(path: str, error: str) -> Check:
-    return Check(
+    return _line(
         "config",
         Status.FAIL,
-        words(N_("title.config")),
-        words(N_("config.failed"), path=path, error=error),
-        words(N_("config.advice")),
+        N_("title.config"),
+        N_("config.failed"),
+        N_("config.advice"),
+        path=path,
+        error=error,
     )
 
 
 def database_ready(path: str, schema: str | None) -> Check:
-    return Check(
+    return _line(
         "database",
         Status.PASS,
-        words(N_("title.database")),
-        words(N_("database.ready"), path=path, schema=schema or "?"),
+        N_("title.database"),
+        N_("database.ready"),
+        None,
+        path=path,
+        schema=schema or "?",
     )
 
 
 def database_failed(path: str, error: str) -> Check:
-    return Check(
+    return _line(
         "database",
         Status.FAIL,
-        words(N_("title.database")),
-        words(N_("database.failed"), path=path, error=error),
-        words(N_("database.advice")),
+        N_("title.database"),
+        N_("database.failed"),
+        N_("database.advice"),
+        path=path,
+        error=error,
     )
 
 
 def catalog_taken(version: int, products: int, *, before: bool) -> Check:
     detail = N_("catalog.kept") if before else N_("catalog.taken")
-    return Check(
-        "catalog",
-        Status.PASS,
-        words(N_("title.catalog")),
-        words(detail, version=version, products=products),
+    return _line(
+        "catalog", Status.PASS, N_("title.catalog"), detail, None, version=version, products=products
     )
 
 
 def catalog_no_broker() -> Check:
-    return Check(
-        "catalog",
-        Status.FAIL,
-        words(N_("title.catalog")),
-        words(N_("catalog.noBroker")),
-        words(N_("catalog.advice.noBroker")),
+    return _line(
+        "catalog", Status.FAIL, N_("title.catalog"), N_("catalog.noBroker"), N_("catalog.advice.noBroker")
     )
 
 
 def catalog_failed(reason: str, *, connected: bool) -> Check:
     advice = N_("catalog.advice.slow") if connected else N_("catalog.advice.unreachable")
-    return Check(
-        "catalog",
-        Status.FAIL,
-        words(N_("title.catalog")),
-        words(N_("catalog.failed"), reason=reason),
-        words(advice),
-    )
+    return _line("catalog", Status.FAIL, N_("title.catalog"), N_("catalog.failed"), advice, reason=reason)
 
 
 def skipped(check_id: str, title: str) -> Check:
     """A step not run because one before it failed (it runs on the next try)."""
-    return Check(
-        check_id, Status.FAIL, words(title), words(N_("step.skipped")), words(N_("step.advice.rerun"))
-    )
+    return _line(check_id, Status.FAIL, title, N_("step.skipped"), N_("step.advice.rerun"))
 
 
 def units_installed(enabled: Sequence[str], started: bool | None) -> Check:
@@ -157,53 +147,46 @@ def units_installed(enabled: Sequence[str], started: bool | None) -> Check:
     asked (another root, or no systemd running): they start at the next boot."""
     names = ", ".join(enabled)
     if started is False:
-        return Check(
+        return _line(
             "units",
             Status.FAIL,
-            words(N_("title.units")),
-            words(N_("units.notStarted"), units=names),
-            words(N_("units.advice.notStarted")),
+            N_("title.units"),
+            N_("units.notStarted"),
+            N_("units.advice.notStarted"),
+            units=names,
         )
     detail = N_("units.started") if started else N_("units.atBoot")
-    return Check("units", Status.PASS, words(N_("title.units")), words(detail, units=names))
+    return _line("units", Status.PASS, N_("title.units"), detail, None, units=names)
 
 
 def units_hidden_python(python: str) -> Check:
-    return Check(
+    return _line(
         "units",
         Status.FAIL,
-        words(N_("title.units")),
-        words(N_("units.hiddenPython"), python=python),
-        words(N_("units.advice.hiddenPython")),
+        N_("title.units"),
+        N_("units.hiddenPython"),
+        N_("units.advice.hiddenPython"),
+        python=python,
     )
 
 
 def units_failed(error: str) -> Check:
-    return Check(
-        "units",
-        Status.FAIL,
-        words(N_("title.units")),
-        words(N_("units.failed"), error=error),
-        words(N_("units.advice")),
-    )
+    return _line("units", Status.FAIL, N_("title.units"), N_("units.failed"), N_("units.advice"), error=error)
 
 
 def service_user(name: str, made: bool | None) -> Check:
     """The account the services run as: made now (True), there already (False), or not made here (None: not
     the running system, or not root)."""
-    title = words(N_("title.user"))
     if made is None:
-        return Check("user", Status.ABSENT, title, words(N_("user.notHere"), user=name))
-    return Check("user", Status.PASS, title, words(N_("user.made") if made else N_("user.there"), user=name))
+        return _line("user", Status.ABSENT, N_("title.user"), N_("user.notHere"), user=name)
+    return _line(
+        "user", Status.PASS, N_("title.user"), N_("user.made") if made else N_("user.there"), user=name
+    )
 
 
 def service_user_failed(name: str, error: str) -> Check:
-    return Check(
-        "user",
-        Status.FAIL,
-        words(N_("title.user")),
-        words(N_("user.failed"), user=name, error=error),
-        words(N_("user.advice")),
+    return _line(
+        "user", Status.FAIL, N_("title.user"), N_("user.failed"), N_("user.advice"), user=name, error=error
     )
 
 

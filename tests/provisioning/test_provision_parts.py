@@ -172,6 +172,10 @@ def test_a_flag_wins_over_the_config_which_wins_over_what_was_found():
     assert keys == {"camera_enabled": True, "pir_enabled": True, "ble_enabled": False, "kiosk_enabled": False}
 
 
+# In English, against a cloud nobody answers for, with a code that could be one.
+UNREACHABLE_CLOUD = ("--lang", "en", "--cloud", "http://127.0.0.1:9", "--claim-code", "2222-3333-4444")
+
+
 def run_provision(*args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("EDGESTORE_")}
     return subprocess.run(
@@ -197,16 +201,7 @@ def test_without_a_code_or_a_cloud_it_says_what_to_run_in_both_languages(tmp_pat
 
 
 def test_an_unreachable_cloud_fails_the_claim_and_changes_nothing(tmp_path: Path):
-    done = run_provision(
-        "--root",
-        str(tmp_path),
-        "--lang",
-        "en",
-        "--cloud",
-        "http://127.0.0.1:9",
-        "--claim-code",
-        "2222-3333-4444",
-    )
+    done = run_provision("--root", str(tmp_path), *UNREACHABLE_CLOUD)
     assert done.returncode == 1
     assert "unreachable" in done.stdout
     assert "check the network cable or Wi-Fi" in done.stdout
@@ -228,16 +223,7 @@ def test_a_config_that_is_not_toml_is_left_alone(tmp_path: Path):
 def test_a_pi_that_cannot_keep_a_login_does_not_claim_one(tmp_path: Path):
     (tmp_path / "etc").mkdir()
     (tmp_path / "etc/edgestore").write_text("a file where the config folder goes")
-    done = run_provision(
-        "--root",
-        str(tmp_path),
-        "--lang",
-        "en",
-        "--cloud",
-        "http://127.0.0.1:9",
-        "--claim-code",
-        "2222-3333-4444",
-    )
+    done = run_provision("--root", str(tmp_path), *UNREACHABLE_CLOUD)
     assert done.returncode == 1
     assert "✗ Config: cannot write" in done.stdout
     assert "claiming" not in done.stderr  # the cloud was never asked
