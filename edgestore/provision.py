@@ -214,14 +214,19 @@ def _earlier_store(layout: Layout, store_id: str) -> str | None:
     path = layout.local(DATA_DIR) / "edge.sqlite3"
     if not path.is_file():
         return None
-    import sqlite3
+    from sqlalchemy.exc import SQLAlchemyError
 
+    from edge import node_state
+    from edge.db import Database
+
+    db = Database(path)
     try:
-        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
-            row = db.execute("SELECT value FROM node_state WHERE key = 'storeId'").fetchone()
-    except sqlite3.Error:
-        return None
-    earlier = row[0] if row else None
+        with db.read() as conn:
+            earlier = node_state.get(conn, node_state.STORE_ID)
+    except SQLAlchemyError:
+        return None  # not a node's database we can read: the database step says what it is
+    finally:
+        db.dispose()
     return earlier if earlier and earlier != store_id else None
 
 
