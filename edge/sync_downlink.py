@@ -36,7 +36,7 @@ from models.errors import NotFound
 from models.ids import new_id
 from models.node_api import StreamBacklog
 from plumbing.version import VERSION
-from sync_protocol.encoding import check_fetched, encode
+from sync_protocol.encoding import encode, read_fetched
 from sync_protocol.envelope import (
     DEVICE_HEALTH_SCHEMA_VERSION,
     MAX_HEALTH_COUNT,
@@ -254,13 +254,7 @@ def wants_snapshot(conn: Connection, announcement: CatalogAnnouncement) -> bool:
 def read_snapshot(announcement: CatalogAnnouncement, data: bytes) -> CatalogSnapshot:
     """The announced snapshot from its bytes, checked against the announcement (size, SHA-256, store,
     version) before anything is parsed into the catalog."""
-    if len(data) > MAX_SNAPSHOT_BYTES:
-        raise ValueError(f"snapshot is {len(data)} bytes, more than a node takes ({MAX_SNAPSHOT_BYTES})")
-    check_fetched(data, size=announcement.size, sha256=announcement.sha256, what="snapshot")
-    snapshot = CatalogSnapshot.model_validate_json(data)
-    if snapshot.version != announcement.version or snapshot.store_id != announcement.store_id:
-        raise ValueError("snapshot is not the announced store and version")
-    return snapshot
+    return read_fetched(data, announcement, CatalogSnapshot, max_bytes=MAX_SNAPSHOT_BYTES, what="snapshot")
 
 
 def download(url: str, *, timeout_s: float, max_bytes: int) -> bytes:

@@ -75,6 +75,15 @@ class Check:
         }
 
 
+def line(
+    check_id: str, status: Status, title: str, detail: str, advice: str | None = None, **params: object
+) -> Check:
+    """A check from message keys: the detail and the advice take the same fields."""
+    return Check(
+        check_id, status, words(title), words(detail, **params), words(advice, **params) if advice else None
+    )
+
+
 def failed(checks: list[Check]) -> bool:
     """True when a check that applies to this node failed (warn and absent do not count)."""
     return any(check.status is Status.FAIL for check in checks)
@@ -97,15 +106,15 @@ def check_os(machine: Machine) -> Check:
     title = words(N_("title.os"))
     release = machine.path("/etc/os-release")
     if machine.system != "Linux" or not release.is_file():
-        return Check(
-            "os", Status.WARN, title, words(N_("os.unknown"), system=machine.system), words(N_("os.advice"))
+        return line(
+            "os", Status.WARN, N_("title.os"), N_("os.unknown"), N_("os.advice"), system=machine.system
         )
     info = _os_release(release.read_text(encoding="utf-8", errors="replace"))
     name = info.get("PRETTY_NAME") or info.get("NAME") or info.get("ID", "Linux")
     version = re.match(r"\d+", info.get("VERSION_ID", ""))
     if info.get("ID") in {"debian", "raspbian"} and version and int(version.group()) >= DEBIAN_BOOKWORM:
         return Check("os", Status.PASS, title, words(N_("os.pass"), name=name))
-    return Check("os", Status.WARN, title, words(N_("os.other"), name=name), words(N_("os.advice")))
+    return line("os", Status.WARN, N_("title.os"), N_("os.other"), N_("os.advice"), name=name)
 
 
 def check_python(machine: Machine) -> Check:
@@ -113,12 +122,8 @@ def check_python(machine: Machine) -> Check:
     version = ".".join(str(part) for part in machine.python)
     if machine.python[:2] >= PYTHON_MIN:
         return Check("python", Status.PASS, title, words(N_("python.pass"), version=version))
-    return Check(
-        "python",
-        Status.FAIL,
-        title,
-        words(N_("python.fail"), version=version),
-        words(N_("python.advice")),
+    return line(
+        "python", Status.FAIL, N_("title.python"), N_("python.fail"), N_("python.advice"), version=version
     )
 
 
@@ -150,7 +155,7 @@ def check_ntp(machine: Machine) -> Check:
         return Check("ntp", Status.ABSENT, title, words(N_("ntp.unknown")))
     if answer.strip() == "yes":
         return Check("ntp", Status.PASS, title, words(N_("ntp.pass")))
-    return Check("ntp", Status.WARN, title, words(N_("ntp.no")), words(N_("ntp.advice")))
+    return line("ntp", Status.WARN, N_("title.ntp"), N_("ntp.no"), N_("ntp.advice"))
 
 
 def check_clock_skew(cloud_url: str | None, skew_s: float | None) -> Check:
@@ -160,12 +165,13 @@ def check_clock_skew(cloud_url: str | None, skew_s: float | None) -> Check:
     if cloud_url is None:
         return Check("clock", Status.ABSENT, title, words(N_("clock.noCloud")))
     if skew_s is None:
-        return Check(
+        return line(
             "clock",
             Status.FAIL,
-            title,
-            words(N_("clock.unreachable"), url=cloud_url),
-            words(N_("clock.advice.unreachable")),
+            N_("title.clock"),
+            N_("clock.unreachable"),
+            N_("clock.advice.unreachable"),
+            url=cloud_url,
         )
     detail = words(N_("clock.skew"), seconds=f"{skew_s:+.0f}")
     if abs(skew_s) > SKEW_FAIL_S:

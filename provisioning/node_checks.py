@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from models.node_api import Health, StreamBacklog
 from plumbing.i18n import N_
-from provisioning.checks import Check, Status, words
+from provisioning.checks import Check, Status, line, words
 from provisioning.machine import Machine
 
 # Outbox age: past an hour a linked node should have sent; past a day something is wrong.
@@ -18,17 +18,16 @@ OUTBOX_FAIL_AGE = timedelta(days=1)
 def check_node(url: str, health: Health | None) -> Check:
     title = words(N_("title.node"))
     if health is None:
-        return Check(
+        return line(
             "node",
             Status.FAIL,
-            title,
-            words(N_("node.unreachable"), url=url),
-            words(N_("node.advice.unreachable")),
+            N_("title.node"),
+            N_("node.unreachable"),
+            N_("node.advice.unreachable"),
+            url=url,
         )
     if not health.database_ok:
-        return Check(
-            "node", Status.FAIL, title, words(N_("node.database")), words(N_("node.advice.database"))
-        )
+        return line("node", Status.FAIL, N_("title.node"), N_("node.database"), N_("node.advice.database"))
     return Check(
         "node", Status.PASS, title, words(N_("node.pass"), version=health.version, device=health.device_id)
     )
@@ -63,12 +62,8 @@ def check_outbox(streams: Sequence[StreamBacklog] | None, now: datetime, mqtt_co
     on purpose, so an old backlog there is only a warning."""
     title = words(N_("title.outbox"))
     if streams is None:
-        return Check(
-            "outbox",
-            Status.FAIL,
-            title,
-            words(N_("outbox.unreadable")),
-            words(N_("outbox.advice.unreadable")),
+        return line(
+            "outbox", Status.FAIL, N_("title.outbox"), N_("outbox.unreadable"), N_("outbox.advice.unreadable")
         )
     pending = sum(s.pending for s in streams)
     oldest = min((s.oldest_pending_at for s in streams if s.oldest_pending_at is not None), default=None)

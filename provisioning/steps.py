@@ -5,17 +5,7 @@ with what to do, or absent when it did not apply), shown with the machine's chec
 from collections.abc import Sequence
 
 from plumbing.i18n import N_
-from provisioning.checks import Check, Status, words
-
-
-def _line(
-    check_id: str, status: Status, title: str, detail: str, advice: str | None = None, **params: object
-) -> Check:
-    """One checklist line; the detail and the advice take the same fields."""
-    return Check(
-        check_id, status, words(title), words(detail, **params), words(advice, **params) if advice else None
-    )
-
+from provisioning.checks import Check, Status, line
 
 # What to do about each refusal of a claim, by the cloud's error code.
 _CLAIM_ADVICE = {
@@ -30,31 +20,31 @@ _CLAIM_ADVICE = {
 
 def claim_kept(device_id: str, store_id: str) -> Check:
     """A device that claimed its place on an earlier run: no code is used, no second device is made."""
-    return _line(
+    return line(
         "claim", Status.PASS, N_("title.claim"), N_("claim.kept"), None, device=device_id, store=store_id
     )
 
 
 def claim_done(device_id: str, store_name: str) -> Check:
-    return _line(
+    return line(
         "claim", Status.PASS, N_("title.claim"), N_("claim.done"), None, device=device_id, store=store_name
     )
 
 
 def claim_missing() -> Check:
-    return _line("claim", Status.FAIL, N_("title.claim"), N_("claim.missing"), N_("claim.advice.missing"))
+    return line("claim", Status.FAIL, N_("title.claim"), N_("claim.missing"), N_("claim.advice.missing"))
 
 
 def claim_refused(code: str, message: str) -> Check:
     advice = _CLAIM_ADVICE.get(code, N_("claim.advice.other"))
-    return _line(
+    return line(
         "claim", Status.FAIL, N_("title.claim"), N_("claim.refused"), advice, code=code, message=message
     )
 
 
 def claim_not_kept(device_id: str, error: str) -> Check:
     """Claimed, but the login could not be written: the device exists in the cloud with a login nobody has."""
-    return _line(
+    return line(
         "claim",
         Status.FAIL,
         N_("title.claim"),
@@ -67,7 +57,7 @@ def claim_not_kept(device_id: str, error: str) -> Check:
 
 def database_moved(path: str, store: str) -> Check:
     """Another store's database was in the data folder: moved aside, kept, not used."""
-    return _line(
+    return line(
         "database.aside",
         Status.WARN,
         N_("title.database"),
@@ -80,11 +70,11 @@ def database_moved(path: str, store: str) -> Check:
 
 def config_written(path: str, changed: bool) -> Check:
     detail = N_("config.written") if changed else N_("config.unchanged")
-    return _line("config", Status.PASS, N_("title.config"), detail, None, path=path)
+    return line("config", Status.PASS, N_("title.config"), detail, None, path=path)
 
 
 def config_failed(path: str, error: str) -> Check:
-    return _line(
+    return line(
         "config",
         Status.FAIL,
         N_("title.config"),
@@ -96,7 +86,7 @@ def config_failed(path: str, error: str) -> Check:
 
 
 def database_ready(path: str, schema: str | None) -> Check:
-    return _line(
+    return line(
         "database",
         Status.PASS,
         N_("title.database"),
@@ -108,7 +98,7 @@ def database_ready(path: str, schema: str | None) -> Check:
 
 
 def database_failed(path: str, error: str) -> Check:
-    return _line(
+    return line(
         "database",
         Status.FAIL,
         N_("title.database"),
@@ -121,25 +111,23 @@ def database_failed(path: str, error: str) -> Check:
 
 def catalog_taken(version: int, products: int, *, before: bool) -> Check:
     detail = N_("catalog.kept") if before else N_("catalog.taken")
-    return _line(
-        "catalog", Status.PASS, N_("title.catalog"), detail, None, version=version, products=products
-    )
+    return line("catalog", Status.PASS, N_("title.catalog"), detail, None, version=version, products=products)
 
 
 def catalog_no_broker() -> Check:
-    return _line(
+    return line(
         "catalog", Status.FAIL, N_("title.catalog"), N_("catalog.noBroker"), N_("catalog.advice.noBroker")
     )
 
 
 def catalog_failed(reason: str, *, connected: bool) -> Check:
     advice = N_("catalog.advice.slow") if connected else N_("catalog.advice.unreachable")
-    return _line("catalog", Status.FAIL, N_("title.catalog"), N_("catalog.failed"), advice, reason=reason)
+    return line("catalog", Status.FAIL, N_("title.catalog"), N_("catalog.failed"), advice, reason=reason)
 
 
 def skipped(check_id: str, title: str) -> Check:
     """A step not run because one before it failed (it runs on the next try)."""
-    return _line(check_id, Status.FAIL, title, N_("step.skipped"), N_("step.advice.rerun"))
+    return line(check_id, Status.FAIL, title, N_("step.skipped"), N_("step.advice.rerun"))
 
 
 def units_installed(enabled: Sequence[str], started: bool | None) -> Check:
@@ -147,7 +135,7 @@ def units_installed(enabled: Sequence[str], started: bool | None) -> Check:
     asked (another root, or no systemd running): they start at the next boot."""
     names = ", ".join(enabled)
     if started is False:
-        return _line(
+        return line(
             "units",
             Status.FAIL,
             N_("title.units"),
@@ -156,11 +144,11 @@ def units_installed(enabled: Sequence[str], started: bool | None) -> Check:
             units=names,
         )
     detail = N_("units.started") if started else N_("units.atBoot")
-    return _line("units", Status.PASS, N_("title.units"), detail, None, units=names)
+    return line("units", Status.PASS, N_("title.units"), detail, None, units=names)
 
 
 def units_hidden_python(python: str) -> Check:
-    return _line(
+    return line(
         "units",
         Status.FAIL,
         N_("title.units"),
@@ -171,21 +159,21 @@ def units_hidden_python(python: str) -> Check:
 
 
 def units_failed(error: str) -> Check:
-    return _line("units", Status.FAIL, N_("title.units"), N_("units.failed"), N_("units.advice"), error=error)
+    return line("units", Status.FAIL, N_("title.units"), N_("units.failed"), N_("units.advice"), error=error)
 
 
 def service_user(name: str, made: bool | None) -> Check:
     """The account the services run as: made now (True), there already (False), or not made here (None: not
     the running system, or not root)."""
     if made is None:
-        return _line("user", Status.ABSENT, N_("title.user"), N_("user.notHere"), user=name)
-    return _line(
+        return line("user", Status.ABSENT, N_("title.user"), N_("user.notHere"), user=name)
+    return line(
         "user", Status.PASS, N_("title.user"), N_("user.made") if made else N_("user.there"), user=name
     )
 
 
 def service_user_failed(name: str, error: str) -> Check:
-    return _line(
+    return line(
         "user", Status.FAIL, N_("title.user"), N_("user.failed"), N_("user.advice"), user=name, error=error
     )
 

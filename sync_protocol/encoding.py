@@ -10,7 +10,7 @@ stream's model.
 import hashlib
 import json
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 
@@ -294,3 +294,40 @@ def check_fetched(data: bytes, *, size: int, sha256: str, what: str) -> None:
         raise ValueError(f"{what} is {len(data)} bytes, announced {size}")
     if hashlib.sha256(data).hexdigest() != sha256:
         raise ValueError(f"{what} does not match its announced SHA-256")
+
+
+class _Announcement(Protocol):
+    @property
+    def store_id(self) -> str: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def sha256(self) -> str: ...
+
+
+class _Versioned(Protocol):
+    @property
+    def store_id(self) -> str: ...
+    @property
+    def version(self) -> int: ...
+
+
+Fetched = TypeVar("Fetched", bound=BaseModel)
+
+
+def read_fetched(
+    data: bytes, announcement: _Announcement, schema: type[Fetched], *, max_bytes: int, what: str
+) -> Fetched:
+    """A document fetched after its announcement (a catalog snapshot, a photo set), checked before anything
+    is taken from it: at most ``max_bytes``, exactly the announced bytes (``check_fetched``), and the
+    announced store's announced version. ValueError otherwise (a ``ValidationError`` is one)."""
+    if len(data) > max_bytes:
+        raise ValueError(f"{what} is {len(data)} bytes, more than a node takes ({max_bytes})")
+    check_fetched(data, size=announcement.size, sha256=announcement.sha256, what=what)
+    document = schema.model_validate_json(data)
+    said = cast(_Versioned, document)
+    if said.version != announcement.version or said.store_id != announcement.store_id:
+        raise ValueError(f"{what} is not the announced store and version")
+    return document

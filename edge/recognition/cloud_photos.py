@@ -20,7 +20,7 @@ from sqlalchemy import Connection, delete, func, insert, select
 from edge.tables import recognition_photo_refusals as refusals_table
 from edge.tables import recognition_photos as photos
 from edge.tables import variants
-from sync_protocol.encoding import check_fetched
+from sync_protocol.encoding import check_fetched, read_fetched
 from sync_protocol.envelope import (
     MAX_PHOTO_SET_BYTES,
     MAX_REFUSAL_REASON,
@@ -72,13 +72,9 @@ def plan(listed: Iterable[RecognitionPhotoRef], held: Mapping[str, str], refused
 def read_photo_set(announcement: RecognitionPhotosAnnouncement, data: bytes) -> RecognitionPhotoSet:
     """The announced set from its bytes, checked against the announcement (size, SHA-256, then store and
     version) before anything is taken from it; ``ValueError`` when it is not the announced one."""
-    if len(data) > MAX_PHOTO_SET_BYTES:
-        raise ValueError(f"photo set is {len(data)} bytes, more than a node takes ({MAX_PHOTO_SET_BYTES})")
-    check_fetched(data, size=announcement.size, sha256=announcement.sha256, what="recognition photo set")
-    photo_set = RecognitionPhotoSet.model_validate_json(data)
-    if photo_set.version != announcement.version or photo_set.store_id != announcement.store_id:
-        raise ValueError("recognition photo set is not the announced store and version")
-    return photo_set
+    return read_fetched(
+        data, announcement, RecognitionPhotoSet, max_bytes=MAX_PHOTO_SET_BYTES, what="recognition photo set"
+    )
 
 
 def check_photo(ref: RecognitionPhotoRef, data: bytes) -> CloudPhoto:
