@@ -22,6 +22,8 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("edgestore.demo", "demo"),
     "doctor": ("edgestore.doctor", "doctor"),
     "kiosk": ("kiosk_ui.cli", "kiosk"),
+    # The phone bridge: bumble and bleak (the ble extra) are imported only by the subcommand that runs.
+    "ble": ("edge.ble.cli", "app"),
     "provision": ("edgestore.provision", "provision"),
     "prepare-image": ("edgestore.prepare_image", "prepare_image"),
     # Imports TensorFlow (the train extra) only when it runs.
