@@ -95,7 +95,10 @@ def test_a_cart_sold_on_the_phone_meanwhile_is_not_claimed(edge):
 def test_a_code_that_is_not_six_digits_is_422(edge, code):
     response = claim(edge.client, code)
     assert response.status_code == 422
-    assert (response.json()["error"]["code"], response.json()["error"]["field"]) == ("validationError", "code")
+    assert (response.json()["error"]["code"], response.json()["error"]["field"]) == (
+        "validationError",
+        "code",
+    )
 
 
 def test_guessing_codes_is_throttled_across_the_node(edge):
