@@ -280,3 +280,37 @@ recognition_photo_refusals = Table(
 )
 """Cloud photos the node cannot take for good (not an image it can read), so they are not fetched again while
 their SHA-256 is the same (migration 0009)."""
+
+cart_handoffs = Table(
+    "cart_handoffs",
+    metadata,
+    # Unique among live codes only: a code whose row is dead (claimed, expired or voided) may be issued
+    # again, and then that old row is replaced (edge.handoffs).
+    Column("code", String(6), primary_key=True),
+    Column("cart_id", ID, ForeignKey("carts.cart_id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),  # a code voided by a newer one expires at once
+    Column("claimed_at", UTCDateTime, nullable=True),
+    Column("claimed_cart_id", ID, nullable=True),  # the kiosk's new cart the lines were copied into
+)
+"""Six-digit codes a phone shows for a kiosk to take over its cart (migration 0010, ``edge.handoffs``)."""
+
+receipt_tokens = Table(
+    "receipt_tokens",
+    metadata,
+    Column("order_id", ID, ForeignKey("orders.order_id"), primary_key=True),
+    Column("token", String(8), nullable=False),  # canonical: 8 upper-case Crockford base32 characters
+)
+"""Per sale made here, the token printed on its receipt: with the order id, a shopper's phone fetches the
+receipt without a staff login (migration 0010, ``edge.receipts``)."""
+
+product_revisions = Table(
+    "product_revisions",
+    metadata,
+    # No foreign key: rows follow the products the catalog cache holds, which are never deleted.
+    Column("product_id", ID, primary_key=True),
+    Column("version", Integer, nullable=False, index=True),  # the catalog version its digest last changed at
+    Column("digest", String(64), nullable=False),  # of what a phone lists of it (edge.catalog_changes)
+    Column("listed", Boolean, nullable=False),
+)
+"""Per product, when what a phone shows of it last changed, for ``GET /catalog/changes`` (migration 0010)."""

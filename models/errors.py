@@ -90,14 +90,14 @@ class Forbidden(DomainError):
 
 
 class TooManyAttempts(DomainError):
-    """A login refused before its secret is checked; ``retry_after_s`` is when a try may go again."""
+    """A login (or a guess of a hand-off code or receipt token) refused before its secret is checked; ``retry_after_s`` is when a try may go again."""
 
     status = 429
     code = "tooManyAttempts"
 
-    def __init__(self, retry_after_s: int) -> None:
+    def __init__(self, retry_after_s: int, what: str = "logins") -> None:
         super().__init__(
-            f"too many failed logins; try again in {retry_after_s} seconds", retry_after_s=retry_after_s
+            f"too many failed {what}; try again in {retry_after_s} seconds", retry_after_s=retry_after_s
         )
         self.retry_after_s = retry_after_s
 

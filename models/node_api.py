@@ -4,6 +4,7 @@ Shared by the node (edge/), the kiosk and the phone bridge, so all three agree o
 Names follow their role: ``...Create``/``...Update`` come in, ``...Public`` goes out.
 """
 
+import re
 from typing import Annotated, Generic, TypeVar
 
 from pydantic import AwareDatetime, Field, model_validator
@@ -134,6 +135,81 @@ IdempotencyKey = Annotated[str, Field(min_length=8, max_length=128, pattern=r"^[
 """What a client sends again with a request whose answer it lost, to get the first answer, not a repeat."""
 
 
+HANDOFF_QR_PREFIX = "edgestore-handoff:"
+HANDOFF_CODE_PATTERN = r"^[0-9]{6}$"
+HandoffCode = Annotated[str, Field(pattern=HANDOFF_CODE_PATTERN, description="Six digits")]
+
+
+def handoff_qr(code: str) -> str:
+    """The text of a hand-off code's QR code, as the phone shows it and the kiosk's camera reads it."""
+    return f"{HANDOFF_QR_PREFIX}{code}"
+
+
+def parse_handoff_qr(text: str) -> str | None:
+    """The six-digit code in what the kiosk was given: a scanned QR text (``edgestore-handoff:123456``) or
+    a code typed by hand, which may hold spaces or dashes (``123 456``, ``123-456``); None when it is
+    neither."""
+    text = text.strip()
+    if text.startswith(HANDOFF_QR_PREFIX):
+        text = text.removeprefix(HANDOFF_QR_PREFIX)
+    code = re.sub(r"[\s-]", "", text)
+    return code if re.fullmatch(HANDOFF_CODE_PATTERN, code, flags=re.ASCII) else None
+
+
+class CartHandoff(CamelModel):
+    """A code for a kiosk to take over a phone's cart (``POST /carts/{cartId}/handoff``): the phone shows
+    ``code`` and its QR (``qr``); the kiosk claims it (``POST /handoffs/{code}/claim``) before ``expires_at``."""
+
+    code: HandoffCode
+    cart_id: str
+    expires_at: AwareDatetime
+    qr: str = Field(description="The QR code's text: edgestore-handoff:<code>")
+
+
+RECEIPT_TOKEN_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+"""Crockford's base32: no I, L, O or U, so a token read off paper is not misread."""
+RECEIPT_TOKEN_LENGTH = 8
+# Crockford's decoding: the letters a reader may type for the digits they look like.
+_CROCKFORD_LOOKALIKES = str.maketrans({"I": "1", "L": "1", "O": "0"})
+
+
+def format_receipt_token(token: str) -> str:
+    """A receipt token as printed: ``ABCD-EFGH``."""
+    return f"{token[:4]}-{token[4:]}"
+
+
+def normalize_receipt_token(text: str) -> str | None:
+    """The canonical token (8 upper-case Crockford characters, no dash) in what a shopper typed or a phone
+    sent (any case, with or without the printed dash, I/L for 1 and O for 0); None when it cannot be one."""
+    token = text.strip().replace("-", "").upper().translate(_CROCKFORD_LOOKALIKES)
+    if len(token) != RECEIPT_TOKEN_LENGTH or any(c not in RECEIPT_TOKEN_ALPHABET for c in token):
+        return None
+    return token
+
+
+class ReceiptAccess(CamelModel):
+    """What the holder of a checked-out cart's id needs to fetch its receipt later
+    (``GET /receipts/{orderId}?token=``): the order and its receipt token (canonical: 8 characters, no dash;
+    printed on the receipt as ``XXXX-XXXX``)."""
+
+    order_id: str
+    receipt_token: str
+
+
+class CatalogChanges(CamelModel):
+    """What changed in the catalog since a version a phone holds (``GET /catalog/changes``).
+
+    ``reset``: the phone's copy cannot be brought up to date by changes (the version is older than the
+    changes the node keeps, newer than any it had, or discounts or categories changed since): fetch the
+    whole catalog again (``GET /catalog/products``); ``items`` and ``removed`` are then empty."""
+
+    catalog_version: int | None = Field(description="The node's catalog version now (null: it has none)")
+    reset: bool
+    items: list[ProductSummary] = Field(description="Listed products changed since, with stock and price now")
+    removed: list[str] = Field(description="Ids of products unlisted since")
+    next_cursor: str | None = None
+
+
 class CheckoutRequest(CamelModel):
     payment_method: PaymentMethod
     coupon_code: CouponCodeInput | None = None
@@ -240,6 +316,9 @@ class Health(CamelModel):
     )
     recognition: RecognitionHealth | None = Field(
         default=None, description="Product recognition at this node; null where the node runs none"
+    )
+    store_name: str | None = Field(
+        default=None, description="The store's name, from the catalog it loaded; null until one names it"
     )
 
 

@@ -40,6 +40,9 @@ class Channel(StrEnum):
 class CartStatus(StrEnum):
     OPEN = "open"
     CHECKED_OUT = "checkedOut"
+    # Taken over by a kiosk with a hand-off code: its lines were copied into a new cart there, and this one
+    # (whose id the phone knows) takes no more changes and is never sold.
+    HANDED_OFF = "handedOff"
 
 
 class Payment(CamelModel):

@@ -23,7 +23,7 @@ def test_migrate_is_idempotent_and_sets_pragmas(tmp_path):
     db = Database(tmp_path / "edge.sqlite3")
     db.migrate()
     db.migrate()
-    assert db.schema_version() == "0009"
+    assert db.schema_version() == "0010"
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
@@ -32,7 +32,7 @@ def test_migrate_is_idempotent_and_sets_pragmas(tmp_path):
     assert db.integrity_ok()
     db.dispose()
     with sqlite3.connect(tmp_path / "edge.sqlite3") as raw:
-        assert raw.execute("SELECT version_num FROM alembic_version").fetchall() == [("0009",)]
+        assert raw.execute("SELECT version_num FROM alembic_version").fetchall() == [("0010",)]
 
 
 def test_text_stored_before_the_control_character_rule_is_cleaned(tmp_path):

@@ -101,6 +101,6 @@ def test_0009_up_down_and_up_again_keeps_the_references(tmp_path):
         assert raw.execute("SELECT count(*) FROM recognition_photos").fetchone() == (4,)
         assert raw.execute("SELECT count(*) FROM recognition_embeddings").fetchone() == (1,)
     db.migrate()
-    assert db.schema_version() == "0009"
+    assert db.schema_version() == "0010"
     assert db.integrity_ok()
     db.dispose()
