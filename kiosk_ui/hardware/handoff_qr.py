@@ -3,25 +3,15 @@
 A shopper who built a cart on their phone (over Bluetooth) is shown a 6-digit hand-off code and a QR code
 whose text is ``edgestore-handoff:<code>``. The kiosk's "take my cart from my phone" screen looks for that QR
 in the frames its camera already grabs (the JPEG stills ``Camera.capture`` gives, or OpenCV's own pixels),
-with OpenCV's ``QRCodeDetector``; anything else in view (another QR, no QR at all) reads as None.
+with OpenCV's ``QRCodeDetector``, and its text read with the node's own rule
+(``models.node_api.parse_handoff_qr``); anything else in view (another QR, no QR at all) reads as None.
 """
-
-import re
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
-HANDOFF_PREFIX = "edgestore-handoff:"
-_CODE = re.compile(r"\d{6}")
-
-
-def parse_handoff(text: str) -> str | None:
-    """The code in a hand-off QR's text (or a bare 6-digit code); None for any other text."""
-    text = text.strip()
-    if text.startswith(HANDOFF_PREFIX):
-        text = text[len(HANDOFF_PREFIX) :].strip()
-    return text if _CODE.fullmatch(text) else None
+from models.node_api import parse_handoff_qr
 
 
 def handoff_code_in(frame: bytes | npt.NDArray[np.uint8]) -> str | None:
@@ -37,4 +27,4 @@ def handoff_code_in(frame: bytes | npt.NDArray[np.uint8]) -> str | None:
         text, _points, _straight = cv2.QRCodeDetector().detectAndDecode(pixels)
     except cv2.error:
         return None
-    return parse_handoff(text) if text else None
+    return parse_handoff_qr(text) if text else None
