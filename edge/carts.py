@@ -48,8 +48,11 @@ def load_cart_row(conn: Connection, cart_id: str) -> Row[Any]:
 
 
 def open_cart(conn: Connection, cart_id: str) -> Row[Any]:
-    """The cart, refused (``cartClosed``) once it is checked out."""
+    """The cart, refused once it is checked out (``cartClosed``) or taken over by a kiosk
+    (``cartHandedOff``: the kiosk's own cart holds its lines now, and this one is never sold)."""
     row = load_cart_row(conn, cart_id)
+    if row.status == CartStatus.HANDED_OFF:
+        raise Conflict(f"cart {cart_id} was handed off to a kiosk", code="cartHandedOff")
     if row.status != CartStatus.OPEN:
         raise Conflict(f"cart {cart_id} is already checked out", code="cartClosed", order_id=row.order_id)
     return row

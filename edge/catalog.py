@@ -8,11 +8,27 @@ from typing import Any
 from sqlalchemy import Connection, Row, delete, func, insert, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from edge import node_state, search_index, stock
-from edge.tables import brands, categories, coupons, discounts, product_search, products, variants
+from edge import node_state, product_revisions, search_index, stock
+from edge.tables import (
+    brands,
+    categories,
+    coupons,
+    discounts,
+    product_search,
+    products,
+    variants,
+)
+from edge.tables import product_revisions as revisions
 from models.catalog import CatalogSnapshot, Category, Coupon, Discount, Product
 from models.errors import Conflict, NotFound
-from models.node_api import DiscountPublic, Page, ProductPublic, ProductSummary, VariantPublic
+from models.node_api import (
+    CatalogChanges,
+    DiscountPublic,
+    Page,
+    ProductPublic,
+    ProductSummary,
+    VariantPublic,
+)
 from models.paging import decode_cursor, encode_cursor
 from models.pricing import LineInput, best_discount, price_line
 from models.stock import StockReason
@@ -31,12 +47,21 @@ def load_snapshot(
     Products and variants are upserted; ones missing from the snapshot are unlisted, not deleted, because
     carts and past orders still refer to them. With ``take_stock``, the snapshot's levels are a count: the
     difference to the current level is written as a ``count`` delta, plus ``uncounted`` (sales made here
-    that the levels do not include yet). Returns the number of products applied.
+    that the levels do not include yet). Each product whose listing changed gets the snapshot's version as
+    its revision (``edge.product_revisions``); the store's name, when the snapshot names it, is kept.
+    Returns the number of products applied.
     """
+    first = node_state.catalog_version(conn) is None
     _check_newer(conn, snapshot.version)
     store_id = _claim_store(conn, snapshot.store_id)
+    if snapshot.store_name is not None:
+        node_state.put(conn, node_state.STORE_NAME, snapshot.store_name)
+    rules_before = product_revisions.listing_rules_digest(conn)
     _replace_small_tables(conn, snapshot)
     _replace_products(conn, snapshot.products)
+    product_revisions.after_change(conn, snapshot.version, rules_before)
+    if first:  # a phone's copy from before the node's first catalog is nothing the node can bring up to date
+        node_state.put(conn, node_state.CATALOG_RESET_VERSION, str(snapshot.version))
     if take_stock:
         _take_stock(conn, snapshot, store_id, at, uncounted or {})
     node_state.put(conn, node_state.CATALOG_VERSION, str(snapshot.version))
@@ -121,7 +146,8 @@ def _take_stock(
 
 def upsert_product(conn: Connection, product: Product) -> None:
     """Insert or update one product with its variants (a variant it no longer has is unlisted) and its
-    search text."""
+    search text. The caller records the change's revision (``product_revisions.after_change``), once per
+    snapshot or delta, at the version it applies."""
     row = product.to_row(exclude={"variants"})
     stmt = sqlite_insert(products).values(**row)
     conn.execute(stmt.on_conflict_do_update(index_elements=[products.c.product_id], set_=row))
@@ -134,7 +160,8 @@ def upsert_product(conn: Connection, product: Product) -> None:
 
 
 def unlist_product(conn: Connection, product_id: str) -> None:
-    """Gone from the store's catalog: hidden from browsing and carts, kept for past orders."""
+    """Gone from the store's catalog: hidden from browsing and carts, kept for past orders. The caller
+    records the revision, as for ``upsert_product``."""
     conn.execute(update(products).where(products.c.product_id == product_id).values(listed=False))
     conn.execute(update(variants).where(variants.c.product_id == product_id).values(listed=False))
     conn.execute(delete(product_search).where(product_search.c.product_id == product_id))
@@ -198,6 +225,41 @@ def search_products(
     details = _variant_details(conn, [r.product_id for r in page], at)
     items = [_summary(row, details[row.product_id]) for row in page]
     return Page(items=items, next_cursor=encode_cursor(page[-1].product_id) if more and page else None)
+
+
+def catalog_changes(
+    conn: Connection, *, since: int, at: datetime, cursor: str | None = None, limit: int = 100
+) -> CatalogChanges:
+    """What changed for a phone whose cached catalog is at version ``since``: listed products whose listing
+    changed after it (as the search lists them, with stock and price now) and products unlisted after it,
+    in product id order, one page at a time. ``reset`` (nothing else) when changes cannot bring the copy up
+    to date: the node has no catalog, ``since`` is newer than the node's version (a catalog it never had)
+    or older than its reset version (discounts or categories changed since, or revisions were not kept)."""
+    after = decode_cursor(cursor)  # a forged cursor is refused even when the answer is a reset
+    current = node_state.catalog_version(conn)
+    reset_at = node_state.catalog_reset_version(conn)
+    if current is None or since > current or (reset_at is not None and since < reset_at):
+        return CatalogChanges(catalog_version=current, reset=True, items=[], removed=[])
+    stmt = (
+        select(products)
+        .join(revisions, revisions.c.product_id == products.c.product_id)
+        .where(revisions.c.version > since)
+        .order_by(products.c.product_id)
+        .limit(limit + 1)
+    )
+    if after is not None:
+        stmt = stmt.where(products.c.product_id > after)
+    rows = conn.execute(stmt).all()
+    page, more = rows[:limit], len(rows) > limit
+    listed = [r for r in page if r.listed]
+    details = _variant_details(conn, [r.product_id for r in listed], at)
+    return CatalogChanges(
+        catalog_version=current,
+        reset=False,
+        items=[_summary(r, details[r.product_id]) for r in listed],
+        removed=[r.product_id for r in page if not r.listed],
+        next_cursor=encode_cursor(page[-1].product_id) if more and page else None,
+    )
 
 
 def get_product(conn: Connection, product_id: str, at: datetime) -> ProductPublic:

@@ -1,8 +1,8 @@
 """Checkout: a cart becomes a completed in-store order in one SQLite write transaction.
 
 In that one transaction: validate the cart and stock, price it (discounts, coupon), write the order, its
-items and payment, enter the sale in the till's journal (for the end of day), write a negative stock delta
-per line, close the cart, remember the idempotency key, and queue the outbox messages for the cloud. Any error rolls all of it back: nothing is ever half-written.
+items and payment, enter the sale in the till's journal (for the end of day), make its receipt token, write a
+negative stock delta per line, close the cart, remember the idempotency key, and queue the outbox messages for the cloud. Any error rolls all of it back: nothing is ever half-written.
 """
 
 from dataclasses import dataclass
@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, func, insert, select, update
 
-from edge import catalog, node_state, outbox, stock, till
+from edge import catalog, node_state, outbox, receipts, stock, till
 from edge.carts import cart_lines, open_cart, price_lines
 from edge.orders import get_order
 from edge.tables import carts, checkout_keys, coupon_redemptions, order_items, orders, payments
@@ -53,6 +53,7 @@ def checkout(
     order_id = new_id()
     _write_order(conn, order_id, lines, priced, request, store_id=store_id, device_id=device_id, at=at)
     till.record_sale(conn, order_id, at)
+    receipts.record(conn, order_id)  # here, not on a replay: one token per sale, printed on its receipt
     _close_cart(conn, cart_id, order_id, request.idempotency_key, at)
     order = get_order(conn, order_id)
     outbox.enqueue(conn, order, at)

@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from edge import node_state, search_index
+from edge import node_state, product_revisions, search_index
 from edge.db import Database
 from edge.settings import EdgeSettings
+from edge.throttle import FailureThrottle
 from plumbing import Clock, utcnow
 
 if TYPE_CHECKING:  # numpy and the TFLite runtime load only where the app starts recognition
@@ -42,11 +43,16 @@ class Node:
     recognizer: "Recognizer | None" = None
     # When this process opened the node (``time.monotonic``): its status tells the cloud the uptime.
     started: float = field(default_factory=time.monotonic)
+    # Failed claims of hand-off codes and fetches of receipts with a wrong token, across the node: each
+    # kind is refused for a while after a burst of failures (edge.throttle says why in memory).
+    handoff_guesses: FailureThrottle = field(default_factory=lambda: FailureThrottle("hand-off claims"))
+    receipt_guesses: FailureThrottle = field(default_factory=lambda: FailureThrottle("receipt look-ups"))
 
     @classmethod
     def open(cls, settings: EdgeSettings, clock: Clock = utcnow) -> "Node":
         """Open (creating if needed) the node's database, migrate it, make sure the node has an id, and bring
-        its search index up to date (rebuilt once after an upgrade changed how it is built)."""
+        its search index up to date (rebuilt once after an upgrade changed how it is built), and its products'
+        revisions kept (stamped once on a node upgraded to keep them)."""
         db = Database(
             settings.database_path,
             busy_timeout_ms=settings.sqlite_busy_timeout_ms,
@@ -56,6 +62,7 @@ class Node:
         with db.write() as conn:
             device_id, _ = node_state.ensure_identity(conn, settings.store_id, settings.device_id)
             search_index.ensure_current(conn)
+            product_revisions.ensure_current(conn)
         return cls(settings=settings, db=db, device_id=device_id, clock=clock)
 
     def now(self) -> datetime:

@@ -1,5 +1,6 @@
-"""Facts about this node kept in its database: its device id, its store, the catalog version it holds, how
-its search index was built, the cloud's recognition photo set version it holds."""
+"""Facts about this node kept in its database: its device id, its store and the store's name, the catalog
+version it holds (and the version phones' cached catalogs must be reset before), how its search index was
+built, the cloud's recognition photo set version it holds."""
 
 from contextlib import suppress
 from datetime import datetime
@@ -21,6 +22,10 @@ HLC_LAST = "hlcLast"  # the node's latest HLC stamp, so stamps keep increasing a
 SEARCH_INDEX_VERSION = "searchIndexVersion"  # how product_search's rows were built (edge.search_index)
 # The version of the seller's cloud-enrolled recognition photo set the node holds in full (issue 18)
 RECOGNITION_PHOTOS_VERSION = "recognitionPhotosVersion"
+# A phone's cached catalog older than this cannot be brought up to date by per-product changes: discounts
+# or categories changed at this version (edge.product_revisions)
+CATALOG_RESET_VERSION = "catalogResetVersion"
+STORE_NAME = "storeName"  # the store's name, from the last catalog snapshot that named it
 
 
 def get(conn: Connection, key: str) -> str | None:
@@ -50,6 +55,11 @@ def ensure_identity(
 
 def catalog_version(conn: Connection) -> int | None:
     value = get(conn, CATALOG_VERSION)
+    return int(value) if value is not None else None
+
+
+def catalog_reset_version(conn: Connection) -> int | None:
+    value = get(conn, CATALOG_RESET_VERSION)
     return int(value) if value is not None else None
 
 

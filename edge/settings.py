@@ -64,6 +64,12 @@ class EdgeSettings(EdgestoreSettings):
         le=480,
         description="How long a staff login's token works (at most a shift, 8 hours); then log in again",
     )
+    handoff_ttl_seconds: int = Field(
+        default=600,
+        ge=30,
+        le=86_400,
+        description="How long a cart hand-off code (a phone's cart for a kiosk to take over) can be claimed",
+    )
     page_size_default: int = Field(default=20, ge=1, le=100)
     recognition_enabled: bool = Field(
         default=True, description="Run product recognition (POST /api/v1/recognize) with the node's model"

@@ -26,7 +26,7 @@ import httpx
 from pydantic import ValidationError
 from sqlalchemy import Connection, delete, func, insert, select
 
-from edge import catalog, model_files, node_state, order_status, staff, stock
+from edge import catalog, model_files, node_state, order_status, product_revisions, staff, stock
 from edge.node import Node
 from edge.outbox import backlog
 from edge.recognition import cloud_photos
@@ -216,8 +216,11 @@ def apply_catalog_delta(conn: Connection, delta: CatalogDelta) -> CatalogVerdict
     verdict = judge_catalog_delta(node_state.catalog_version(conn), delta)
     if verdict is not CatalogVerdict.APPLY:
         return verdict
+    rules_before = product_revisions.listing_rules_digest(conn)
     for change in delta.changes:
         _apply_change(conn, change)
+    touched = {c.entity_id for c in delta.changes if c.entity is CatalogEntity.PRODUCT}
+    product_revisions.after_change(conn, delta.to_version, rules_before, touched)
     node_state.put(conn, node_state.CATALOG_VERSION, str(delta.to_version))
     return verdict
 

@@ -166,7 +166,7 @@ class CartHandoff(CamelModel):
     qr: str = Field(description="The QR code's text: edgestore-handoff:<code>")
 
 
-RECEIPT_TOKEN_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+RECEIPT_TOKEN_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # noqa: S105 (an alphabet, not a secret)
 """Crockford's base32: no I, L, O or U, so a token read off paper is not misread."""
 RECEIPT_TOKEN_LENGTH = 8
 # Crockford's decoding: the letters a reader may type for the digits they look like.

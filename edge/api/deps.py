@@ -16,6 +16,7 @@ from edge.node import Node
 from edge.staff_sessions import StaffMember, member_for_token
 from models.errors import Forbidden, Unauthenticated
 from models.ids import ULID_PATTERN
+from models.node_api import HANDOFF_CODE_PATTERN
 from models.paging import PlainInt
 from models.staff import StaffRole
 
@@ -69,6 +70,9 @@ OrderIdPath = Annotated[str, Path(alias="orderId", pattern=ULID_PATTERN, descrip
 ItemIdPath = Annotated[str, Path(alias="itemId", pattern=ULID_PATTERN, description="A cart line id (ULID)")]
 VariantIdPath = Annotated[str, Path(alias="variantId", pattern=CATALOG_ID_PATTERN, max_length=64)]
 ProductIdPath = Annotated[str, Path(alias="productId", pattern=CATALOG_ID_PATTERN, max_length=64)]
+HandoffCodePath = Annotated[
+    str, Path(alias="code", pattern=HANDOFF_CODE_PATTERN, description="A cart hand-off code: six digits")
+]
 # No max_length: decode_cursor refuses an over-long cursor as invalidCursor, like any other it did not make.
 CursorQuery = Annotated[str | None, Query(description="nextCursor of the previous page")]
 LimitQuery = Annotated[int, Query(ge=1, le=100, description="Page size, 1-100"), PlainInt]

@@ -1,19 +1,23 @@
-"""Cart and checkout routes: thin wrappers over edge.carts and edge.checkout."""
+"""Cart and checkout routes: thin wrappers over edge.carts and edge.checkout, with a cart's hand-off to a
+kiosk (edge.handoffs) and, once sold, its receipt token (edge.receipts)."""
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Response, status
 
-from edge import carts, checkout
+from edge import carts, checkout, handoffs, receipts
 from edge.api.deps import CartIdPath, ItemIdPath, NodeDep
 from models.node_api import (
     CartCreate,
+    CartHandoff,
     CartItemCreate,
     CartItemUpdate,
     CartPublic,
     CartQuote,
     CheckoutRequest,
     CouponCodeInput,
+    ReceiptAccess,
 )
 from models.sales import Order
 
@@ -85,3 +89,21 @@ def checkout_cart(cart_id: CartIdPath, body: CheckoutRequest, node: NodeDep, res
     else:
         response.status_code = status.HTTP_200_OK
     return result.order
+
+
+@router.post("/{cartId}/handoff", status_code=status.HTTP_201_CREATED)
+def hand_off_cart(cart_id: CartIdPath, node: NodeDep) -> CartHandoff:
+    """A six-digit code (and its QR text) for a kiosk to take over this open, non-empty cart, good for
+    ``handoff_ttl_seconds``; the cart's earlier unclaimed codes stop working. 409 ``cartClosed``,
+    ``cartHandedOff``, ``cartEmpty``."""
+    at = node.now()
+    with node.db.write() as conn:
+        return handoffs.issue(conn, cart_id, at, timedelta(seconds=node.settings.handoff_ttl_seconds))
+
+
+@router.get("/{cartId}/receipt")
+def receipt_access(cart_id: CartIdPath, node: NodeDep) -> ReceiptAccess:
+    """The order a checked-out cart became and its receipt token, for ``GET /receipts/{orderId}?token=``
+    (409 ``cartNotCheckedOut`` while it is open or handed off)."""
+    with node.db.read() as conn:
+        return receipts.access(conn, cart_id)

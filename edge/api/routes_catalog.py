@@ -7,7 +7,8 @@ from fastapi import APIRouter, Query
 from edge import catalog
 from edge.api.deps import CursorQuery, LimitQuery, NodeDep, ProductIdPath
 from models.catalog import Category
-from models.node_api import Page, ProductPublic, ProductSummary
+from models.node_api import CatalogChanges, Page, ProductPublic, ProductSummary
+from models.paging import PlainInt
 
 router = APIRouter(prefix="/catalog", tags=["catalog"])
 
@@ -26,6 +27,24 @@ def search_products(
         return catalog.search_products(
             conn, at=node.now(), q=q, category_id=category_id, cursor=cursor, limit=limit
         )
+
+
+@router.get("/changes")
+def catalog_changes(
+    node: NodeDep,
+    since: Annotated[
+        int,
+        Query(ge=0, le=2_147_483_647, description="The catalog version the caller's copy is at"),
+        PlainInt,
+    ],
+    cursor: CursorQuery = None,
+    limit: LimitQuery = 100,
+) -> CatalogChanges:
+    """What changed since catalog version ``since``, for a phone keeping a copy: listed products changed
+    since (``items``, with stock and price now) and products unlisted since (``removed``), a page at a
+    time; ``reset`` when the copy must be fetched again whole."""
+    with node.db.read() as conn:
+        return catalog.catalog_changes(conn, since=since, at=node.now(), cursor=cursor, limit=limit)
 
 
 @router.get("/products/{productId}")

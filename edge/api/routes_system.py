@@ -24,11 +24,13 @@ router = APIRouter(tags=["system"])
 @router.get("/health")
 def health(node: NodeDep) -> Health:
     database_ok, pending, store_id, catalog_version, models = False, 0, None, None, {}
+    store_name = None
     recognition = None
     try:
         with node.db.read() as conn:
             pending = outbox.pending_count(conn)
             store_id = node_state.get(conn, node_state.STORE_ID)
+            store_name = node_state.get(conn, node_state.STORE_NAME)
             catalog_version = node_state.catalog_version(conn)
             models = model_files.versions(conn)
             if node.recognizer is not None:
@@ -48,6 +50,7 @@ def health(node: NodeDep) -> Health:
         pending_outbox=pending,
         models=models,
         recognition=recognition,
+        store_name=store_name,
     )
 
 
