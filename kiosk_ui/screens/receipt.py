@@ -112,8 +112,9 @@ class ReceiptScreen(KioskScreen):
                 colour=app.palette.text,
                 bold=True,
                 halign="center",
+                lines=2,  # the code on a line of its own rather than cut off on a 7-inch screen
                 size_hint_y=None,
-                height=dp(app.sizes.body * 1.8),
+                height=dp(app.sizes.body * 3),
             )
             code.kiosk_name = "receiptCode"
             side.add_widget(code)
