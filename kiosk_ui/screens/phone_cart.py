@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from kivy.clock import Clock
 from kivy.core.image import Image as CoreImage
+from kivy.graphics.texture import Texture
 from kivy.metrics import dp, sp
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.gridlayout import GridLayout
@@ -41,6 +42,7 @@ def open_phone_cart(app: "KioskApp", back: str) -> None:
 class PhoneCartScreen(KioskScreen):
     back = "attract"
     looking = False
+    still: Texture | None = None
 
     @property
     def phone(self) -> PhoneCart:
@@ -49,6 +51,7 @@ class PhoneCartScreen(KioskScreen):
     def on_pre_enter(self, *_: object) -> None:
         kiosk = self.app.kiosk
         kiosk.phone_cart.reset()
+        self.still = None
         if kiosk.camera is not None:
             kiosk.camera.start()
             self.looking = True
@@ -79,7 +82,8 @@ class PhoneCartScreen(KioskScreen):
         still, code = seen
         if self.app.screens.current != ROUTE:
             return
-        self.preview.texture = CoreImage(io.BytesIO(still), ext="jpg").texture
+        self.still = CoreImage(io.BytesIO(still), ext="jpg").texture
+        self.preview.texture, self.preview.opacity = self.still, 1
         if code is not None and self.phone.scanned(code):
             self.submit(code, scanned=True)
 
@@ -95,7 +99,8 @@ class PhoneCartScreen(KioskScreen):
             return
         row = BoxLayout(spacing=dp(app.sizes.gap))
         left = BoxLayout(orientation="vertical", spacing=dp(app.sizes.gap))
-        self.preview = Image(fit_mode="contain")
+        # The last still across redraws (a key press redraws); nothing, not a white box, before the first.
+        self.preview = Image(fit_mode="contain", texture=self.still, opacity=1 if self.still else 0)
         if app.kiosk.camera is not None:
             left.add_widget(self.preview)
             left.add_widget(
