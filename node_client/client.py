@@ -22,10 +22,12 @@ from models.einvoice import EInvoice
 from models.end_of_day import XReport, ZReport
 from models.node_api import (
     CartCreate,
+    CartHandoff,
     CartItemCreate,
     CartItemUpdate,
     CartPublic,
     CartQuote,
+    CatalogChanges,
     CheckoutRequest,
     EndOfDayClose,
     EnrollmentResult,
@@ -33,6 +35,7 @@ from models.node_api import (
     Page,
     ProductPublic,
     ProductSummary,
+    ReceiptAccess,
     RecognitionResult,
     RecognitionStatus,
     ReferencesDeleted,
@@ -76,6 +79,9 @@ _RECOGNITION = TypeAdapter(RecognitionResult)
 _RECOGNITION_STATUS = TypeAdapter(RecognitionStatus)
 _ENROLLMENT = TypeAdapter(EnrollmentResult)
 _REFERENCES_DELETED = TypeAdapter(ReferencesDeleted)
+_HANDOFF = TypeAdapter(CartHandoff)
+_RECEIPT_ACCESS = TypeAdapter(ReceiptAccess)
+_CATALOG_CHANGES = TypeAdapter(CatalogChanges)
 
 
 def api_root(base_url: str) -> str:
@@ -167,6 +173,15 @@ class NodeClient:
     def list_categories(self) -> list[Category]:
         return self._get(_CATEGORIES, "/catalog/categories")
 
+    def catalog_changes(
+        self, since: int, *, cursor: str | None = None, limit: int | None = None
+    ) -> CatalogChanges:
+        """What changed since catalog version ``since`` (a cached copy's): one page of listed products
+        changed since (``items``) and ids unlisted since (``removed``); pass ``next_cursor`` back as
+        ``cursor``. ``reset``: the copy cannot be brought up to date, fetch the catalog whole again."""
+        params = {"since": since, "cursor": cursor, "limit": limit}
+        return self._get(_CATALOG_CHANGES, "/catalog/changes", params)
+
     # carts: each change is sent once (see node_client.retrying)
 
     def create_cart(self, items: Iterable[tuple[str, int]] = ()) -> CartPublic:
@@ -222,6 +237,32 @@ class NodeClient:
         ``couponNotApplicable`` when it does not apply): show its ``total``, charge it, and pass it to
         ``checkout`` as ``expected_total`` so a sale whose prices moved in between is refused."""
         return self._get(_QUOTE, f"/carts/{_segment(cart_id)}/quote", {"couponCode": coupon_code})
+
+    # hand-off and receipts: a phone's cart taken over by a kiosk, a sale's receipt read later
+
+    def hand_off_cart(self, cart_id: str) -> CartHandoff:
+        """A six-digit code (and its QR text) for a kiosk to take over this open, non-empty cart; the cart's
+        earlier codes stop working. Sent once: a repeat would void the code the first one made.
+        ``Conflict``: ``cartEmpty``, ``cartClosed``, ``cartHandedOff``."""
+        return self._send(_HANDOFF, "POST", f"/carts/{_segment(cart_id)}/handoff")
+
+    def claim_handoff(self, code: str) -> CartPublic:
+        """Take over a phone's cart by its code (six digits: ``models.node_api.parse_handoff_qr`` reads a
+        scanned QR text or a typed code): a new cart at this kiosk with the same lines. Sent once: the code
+        is single use, so a repeat would be ``handoffUsed``; after ``NodeUnreachable`` ask for a new code.
+        ``NotFound`` (``handoffNotFound``), ``Conflict`` (``handoffExpired``, ``handoffUsed``), ``TooMany``
+        (``tooManyAttempts``, with ``retry_after``)."""
+        return self._send(_CART, "POST", f"/handoffs/{_segment(code)}/claim")
+
+    def receipt_access(self, cart_id: str) -> ReceiptAccess:
+        """The order a checked-out cart became and its receipt token (``Conflict`` ``cartNotCheckedOut``
+        while it is open or handed off)."""
+        return self._get(_RECEIPT_ACCESS, f"/carts/{_segment(cart_id)}/receipt")
+
+    def get_receipt(self, order_id: str, token: str) -> OrderWithReturns:
+        """A sale as it stands, for the holder of its receipt token (``XXXX-XXXX``, any case); no staff
+        login. ``NotFound`` (``receiptNotFound``) for a wrong token and an unknown order alike."""
+        return self._get(_STANDING_ORDER, f"/receipts/{_segment(order_id)}", {"token": token})
 
     # staff: the token a login gives is what the staff-only calls (orders, returns, sync status) carry
 

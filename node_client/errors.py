@@ -72,12 +72,13 @@ class Forbidden(NodeError):
 
 class NotFound(NodeError):
     """404: ``productNotFound``, ``variantNotFound``, ``cartNotFound``, ``cartItemNotFound``,
-    ``orderNotFound``, or an unknown route (``notFound``)."""
+    ``orderNotFound``, ``handoffNotFound``, ``receiptNotFound``, or an unknown route (``notFound``)."""
 
 
 class Conflict(NodeError):
     """409: well-formed but clashes with the node's state: ``insufficientStock`` (``variantId``,
-    ``requested``, ``available``), ``cartClosed`` (``orderId``), ``cartEmpty``, ``illegalTransition``,
+    ``requested``, ``available``), ``cartClosed`` (``orderId``), ``cartEmpty``, ``cartHandedOff``,
+    ``cartNotCheckedOut``, ``handoffExpired``, ``handoffUsed``, ``illegalTransition``,
     ``couponNotApplicable`` (``reason``), ``idempotencyKeyReused``..."""
 
 
@@ -96,7 +97,8 @@ class TooLarge(NodeError):
 
 
 class TooMany(NodeError):
-    """429: too many attempts; ``retry_after`` says when a try may go again."""
+    """429: ``tooManyAttempts`` (a locked staff name, or too many failed hand-off claims or receipt look-ups
+    across the node); ``retry_after`` says when a try may go again."""
 
 
 class Busy(NodeError):

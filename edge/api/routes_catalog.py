@@ -32,11 +32,13 @@ def search_products(
 @router.get("/changes")
 def catalog_changes(
     node: NodeDep,
+    # Optional (0: no copy yet, answered reset) so a bare request is a well-formed one, and a forged cursor is
+    # refused as invalidCursor on this route as on every paged one.
     since: Annotated[
         int,
-        Query(ge=0, le=2_147_483_647, description="The catalog version the caller's copy is at"),
+        Query(ge=0, le=2_147_483_647, description="The catalog version the caller's copy is at; 0: none"),
         PlainInt,
-    ],
+    ] = 0,
     cursor: CursorQuery = None,
     limit: LimitQuery = 100,
 ) -> CatalogChanges:
