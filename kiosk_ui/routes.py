@@ -17,6 +17,7 @@ ROUTES = (
     Route("cart", "cart:CartScreen"),  # lines, quantities, coupon, total
     Route("pay", "pay:PayScreen"),  # cash (given, change) or card through the terminal; the e-invoice
     Route("receipt", "receipt:ReceiptScreen"),  # order number, lines, totals, QR; printed
+    Route("phone-cart", "phone_cart:PhoneCartScreen"),  # a phone's hand-off code, typed or its QR seen
     Route("scan", "scan:ScanScreen"),  # the camera, the recogniser's top three (when the node has a model)
     Route("staff-login", "staff:StaffLoginScreen"),  # a staff member's name and PIN
     Route("staff", "staff:StaffScreen"),  # find an order by its number or QR; a manager takes it back

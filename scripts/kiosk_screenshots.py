@@ -98,6 +98,13 @@ def walk(prefix: str) -> list[dict[str, object]]:
         {"shot": f"{prefix}-11-staff.png"},
         {"tap": "staffLogout"},
         {"screen": "attract"},
+        # a cart from a phone: the hand-off code half typed (no camera here: the keypad alone)
+        {"tap": "phoneCart"},
+        {"screen": "phone-cart"},
+        *[{"tap": f"digit:{k}"} for k in "042"],
+        {"shot": f"{prefix}-12-phone-cart.png"},
+        {"tap": "back"},
+        {"screen": "attract"},
     ]
 
 

@@ -1,4 +1,5 @@
-"""Idle: the store's welcome, in both languages, until someone touches the screen."""
+"""Idle: the store's welcome, in both languages, until someone touches the screen; "take my cart from my
+phone" for a shopper who built one on their phone."""
 
 from typing import Any
 
@@ -6,6 +7,7 @@ from kivy.metrics import dp
 from kivy.uix.boxlayout import BoxLayout
 
 from kiosk_ui.screens.base import KioskScreen
+from kiosk_ui.screens.phone_cart import open_phone_cart
 from kiosk_ui.widgets import Text, button
 
 
@@ -45,6 +47,17 @@ class AttractScreen(KioskScreen):
             pos_hint={"center_x": 0.5},
         )
         body.add_widget(start)
+        body.add_widget(
+            button(
+                words("phoneCart.entry"),
+                lambda: open_phone_cart(app, "attract"),
+                app.palette,
+                app.sizes,
+                name="phoneCart",
+                size_hint_x=0.5,
+                pos_hint={"center_x": 0.5},
+            )
+        )
         body.add_widget(BoxLayout())
         corner = BoxLayout(size_hint_y=None, height=dp(app.sizes.touch))
         corner.add_widget(

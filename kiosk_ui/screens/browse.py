@@ -15,6 +15,7 @@ from kivy.uix.scrollview import ScrollView
 
 from kiosk_ui.screens.base import KioskScreen
 from kiosk_ui.screens.keypad import keypad
+from kiosk_ui.screens.phone_cart import open_phone_cart
 from kiosk_ui.theme import SMALL
 from kiosk_ui.widgets import Panel, Text, button, text_width
 from models.node_api import ProductSummary
@@ -156,6 +157,19 @@ class BrowseScreen(KioskScreen):
                     name="scan",
                     size_hint_x=None,
                     width=dp(app.sizes.touch * 1.6),
+                )
+            )
+        if not self.keyboard_open:  # while typing, the search line keeps its room
+            label = words("phoneCart.entry")
+            row.add_widget(
+                button(
+                    label,
+                    lambda: open_phone_cart(app, "browse"),
+                    app.palette,
+                    app.sizes,
+                    name="phoneCart",
+                    size_hint_x=None,
+                    width=max(dp(app.sizes.touch * 2.2), text_width(label, app.sizes.body) + dp(24)),
                 )
             )
         row.add_widget(

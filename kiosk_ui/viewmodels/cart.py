@@ -94,6 +94,11 @@ class Cart(Observable):
         self.quote = None
         self.changed()
 
+    def take(self, cart: CartPublic) -> None:
+        """Another cart becomes this session's (one a phone handed over): its lines, no coupon yet."""
+        self.cart, self.quote = cart, None
+        self.changed()
+
     def clear(self) -> None:
         """The session ended: the node's cart is left open and expires there; the kiosk forgets it."""
         self.cart, self.quote = None, None

@@ -12,6 +12,7 @@ from kiosk_ui.viewmodels.catalog import Catalog
 from kiosk_ui.viewmodels.keyboard import Keyboard
 from kiosk_ui.viewmodels.node_api import NodeApi
 from kiosk_ui.viewmodels.payment import Payment
+from kiosk_ui.viewmodels.phone_cart import PhoneCart
 from kiosk_ui.viewmodels.scan import Recognizer
 from kiosk_ui.viewmodels.session import Session
 from kiosk_ui.viewmodels.staff import StaffMode
@@ -32,6 +33,7 @@ class Kiosk:
     cart: Cart = field(init=False)
     keyboard: Keyboard = field(init=False)
     staff: StaffMode = field(init=False)
+    phone_cart: PhoneCart = field(init=False)
     locale: str = "zh-TW"
     camera: Camera | None = None
     recognizer: Recognizer | None = None
@@ -44,6 +46,7 @@ class Kiosk:
         self.cart = Cart(self.node)
         self.keyboard = Keyboard()
         self.staff = StaffMode(self.node)
+        self.phone_cart = PhoneCart(self.node, self.cart)
 
     def new_payment(self) -> Payment:
         self.payment = Payment(self.node, self.cart, self.terminal)
@@ -55,6 +58,7 @@ class Kiosk:
         with contextlib.suppress(NodeClientError):
             self.staff.logout()
         self.cart.clear()
+        self.phone_cart.reset()
         self.keyboard.clear()
         self.payment, self.product_id = None, None
         self.session.reset(self.now())

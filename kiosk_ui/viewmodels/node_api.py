@@ -15,6 +15,7 @@ from models.node_api import (
     Page,
     ProductPublic,
     ProductSummary,
+    ReceiptAccess,
     ReferencesDeleted,
     StaffSession,
 )
@@ -49,6 +50,8 @@ class NodeApi(Protocol):
 
     def quote_cart(self, cart_id: str, coupon_code: str | None = None) -> CartQuote: ...
 
+    def claim_handoff(self, code: str) -> CartPublic: ...
+
     def checkout(
         self,
         cart_id: str,
@@ -59,6 +62,8 @@ class NodeApi(Protocol):
         expected_total: int | None = None,
         einvoice: EInvoice | None = None,
     ) -> Order: ...
+
+    def receipt_access(self, cart_id: str) -> ReceiptAccess: ...
 
     # staff mode
 

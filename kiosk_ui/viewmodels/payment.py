@@ -15,7 +15,9 @@ from kiosk_ui.viewmodels.einvoice import EInvoiceChoice
 from kiosk_ui.viewmodels.node_api import NodeApi
 from kiosk_ui.viewmodels.observable import Observable
 from models.ids import new_id
+from models.node_api import format_receipt_token
 from models.sales import Order, PaymentMethod
+from node_client.errors import NodeClientError
 
 MAX_TENDER = 100_000  # NT$: more than any note pile a kiosk takes
 
@@ -48,6 +50,7 @@ class Payment(Observable):
         # One key per payment: every retry of this checkout is the same sale to the node.
         self.idempotency_key = f"kiosk-{new_id()}"
         self.einvoice = EInvoiceChoice()
+        self.receipt_code: str | None = None  # XXXX-XXXX, for the shopper's phone to fetch the receipt
 
     @property
     def total(self) -> int:
@@ -102,6 +105,19 @@ class Payment(Observable):
 
     def cancel_card(self) -> None:
         self.terminal.cancel()
+
+    def fetch_receipt_code(self) -> str | None:
+        """After the sale: the order's receipt token from the node, as the receipt prints it (``XXXX-XXXX``);
+        the shopper's phone fetches the receipt with it over Bluetooth. None when the node does not give it
+        (gone, or a node without receipts for phones): the receipt prints without it, the sale is done."""
+        cart_id = self.cart.cart_id
+        if self.receipt_code is None and self.order is not None and cart_id is not None:
+            try:
+                access = self.node.receipt_access(cart_id)
+            except NodeClientError:
+                return None
+            self.receipt_code = format_receipt_token(access.receipt_token)
+        return self.receipt_code
 
     def _checkout(self, method: PaymentMethod) -> Order:
         cart_id = self.cart.cart_id

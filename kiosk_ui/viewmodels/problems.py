@@ -27,6 +27,11 @@ BY_CODE = {
     "modelNotLoaded": N_("problem.noModel"),
     "imageTooLarge": N_("problem.photo"),
     "notAnImage": N_("problem.photo"),
+    # a phone's hand-off code
+    "handoffNotFound": N_("problem.handoffWrong"),
+    "handoffExpired": N_("problem.handoffExpired"),
+    "handoffUsed": N_("problem.handoffUsed"),
+    "tooManyAttempts": N_("problem.wait"),  # a hand-off code or a staff name tried too often
 }
 BY_FAMILY: tuple[tuple[type[NodeError], str], ...] = (
     (Unauthenticated, N_("problem.staffOnly")),

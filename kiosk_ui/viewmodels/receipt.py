@@ -23,9 +23,12 @@ def receipt_of(
     *,
     tendered: int | None = None,
     english: Mapping[str, tuple[str, str]] | None = None,
+    receipt_code: str | None = None,
 ) -> Receipt:
     """``english``: the English product and variant names by variant id (the cart's), since an order keeps
-    the zh-TW names it was sold under."""
+    the zh-TW names it was sold under. ``receipt_code``: the order's receipt token (``XXXX-XXXX``), printed
+    with a line saying the shopper's phone can fetch the receipt with it over Bluetooth; left out when the
+    node did not give one."""
     names = english or {}
 
     def line_name(variant_id: str, name: str, variant_name: str) -> str:
@@ -60,6 +63,8 @@ def receipt_of(
         if order.einvoice
         else []
     )
+    if receipt_code is not None:
+        footer += [words("receipt.code", code=receipt_code), words("receipt.bluetooth")]
     footer += [
         words("receipt.order", number=order_number(order)),
         order.created_at.astimezone(TAIWAN).strftime("%Y-%m-%d %H:%M"),
