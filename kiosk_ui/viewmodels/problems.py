@@ -21,17 +21,18 @@ BY_CODE = {
     "couponNotApplicable": N_("problem.coupon"),
     "cartClosed": N_("problem.cartClosed"),
     "cartNotFound": N_("problem.cartClosed"),
+    "cartHandedOff": N_("problem.cartHandedOff"),
+    # A phone's cart taken over at the kiosk by its code (docs/edge-api.md, "Cart hand-off")
+    "handoffNotFound": N_("problem.handoffNotFound"),
+    "handoffExpired": N_("problem.handoffExpired"),
+    "handoffUsed": N_("problem.handoffUsed"),
+    "tooManyAttempts": N_("problem.wait"),  # too many wrong codes (or PINs): wait a minute
     "quantityTooLarge": N_("problem.tooMany"),
     "noStoreId": N_("problem.notReady"),
     "staleCatalog": N_("problem.notReady"),
     "modelNotLoaded": N_("problem.noModel"),
     "imageTooLarge": N_("problem.photo"),
     "notAnImage": N_("problem.photo"),
-    # a phone's hand-off code
-    "handoffNotFound": N_("problem.handoffWrong"),
-    "handoffExpired": N_("problem.handoffExpired"),
-    "handoffUsed": N_("problem.handoffUsed"),
-    "tooManyAttempts": N_("problem.wait"),  # a hand-off code or a staff name tried too often
 }
 BY_FAMILY: tuple[tuple[type[NodeError], str], ...] = (
     (Unauthenticated, N_("problem.staffOnly")),

@@ -88,7 +88,7 @@ def test_a_scanned_code_is_taken_and_a_refused_one_not_sent_again(kiosk: Kiosk, 
     # The same QR, still in view at the next kiosk: used now, said so once, not sent again.
     assert phone.scanned(code)
     assert not phone.claim(code, scanned=True)
-    assert refusal(kiosk) == "這個購物車已經被取走了"
+    assert refusal(kiosk) == "這個代碼已經用過，請在手機上重新產生"
     assert phone.code == ""
     assert not phone.scanned(code)
     other = phone_code(node, ("latte-1", 1))
@@ -105,9 +105,9 @@ def test_wrong_and_expired_codes_say_so_and_clear_the_keypad(
     for digit in wrong:
         phone.press(digit)
     assert not phone.claim(phone.code)
-    assert refusal(kiosk) == "代碼不對，請再看一次手機上的代碼"
+    assert refusal(kiosk) == "找不到這個代碼的購物車，請確認手機上的代碼"
     assert explain(translator("en"), phone.refusal or Exception()) == (
-        "That code is not right: check the code on your phone"
+        "No cart has that code: check the code on your phone"
     )
     assert phone.code == ""
     phone.press("1")
@@ -115,7 +115,7 @@ def test_wrong_and_expired_codes_say_so_and_clear_the_keypad(
     phone.clear()
     clock.advance(seconds=601)  # the node's hand-off codes last 10 minutes
     assert not phone.claim(code)
-    assert refusal(kiosk) == "代碼已過期，請在手機上重新取得代碼"
+    assert refusal(kiosk) == "這個代碼已過期，請在手機上重新產生"
     assert kiosk.cart.cart is None
 
 

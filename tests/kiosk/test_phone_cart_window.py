@@ -95,7 +95,7 @@ def test_a_typed_hand_off_code_brings_the_phone_cart_to_pay_and_the_receipt_code
         tmp_path / "run",
     )
     texts = seen["texts"]
-    assert "代碼不對，請再看一次手機上的代碼" in texts["wrong"]
+    assert "找不到這個代碼的購物車，請確認手機上的代碼" in texts["wrong"]
     assert "_ _ _ _ _ _" in texts["wrong"]  # the keypad cleared for another try
     assert any("拿鐵" in t for t in texts["cart"])
     assert "合計 NT$130" in texts["cart"]  # 2 x NT$65

@@ -20,7 +20,7 @@ from models.order_states import OrderStatus
 from models.sales import PaymentMethod
 from models.staff import StaffRole
 from node_client import NodeClient
-from node_client.errors import Conflict, NodeUnreachable, Unauthenticated
+from node_client.errors import Conflict, NodeError, NodeUnreachable, Unauthenticated
 from plumbing import free_port
 from tests.conftest import FakeClock
 from tests.edge.conftest import EdgeServer
@@ -314,3 +314,39 @@ def test_end_of_day_previews_for_staff_and_a_manager_closes_it_once(kiosk: Kiosk
         day.close("end of a quiet Friday").number == 1
     )  # pressed again: the same report, not a second close
     assert EndOfDay(kiosk.node, kiosk.staff).look().figures.sales_count == 0  # the next period is empty
+
+
+def test_a_phones_hand_off_code_refused_at_the_kiosk_is_said_in_the_shoppers_words(node, edge):
+    """The codes a kiosk meets when it takes over a phone's cart (docs/edge-api.md, "Cart hand-off")."""
+
+    def refusal(call) -> NodeError:
+        with pytest.raises(NodeError) as refused:
+            call()
+        return refused.value
+
+    phone = node.create_cart([("latte-1", 1)])
+    expired = node.hand_off_cart(phone.cart_id).code
+    used = node.hand_off_cart(phone.cart_id).code  # voids the first
+    node.claim_handoff(used)
+    said = {
+        "handoffExpired": refusal(lambda: node.claim_handoff(expired)),
+        "handoffUsed": refusal(lambda: node.claim_handoff(used)),
+        "cartHandedOff": refusal(lambda: node.add_item(phone.cart_id, "latte-1")),
+        "handoffNotFound": refusal(lambda: node.claim_handoff("000000" if used != "000000" else "000001")),
+    }
+    for _ in range(9):
+        refusal(lambda: node.claim_handoff(expired))
+    said["tooManyAttempts"] = refusal(lambda: node.claim_handoff(expired))
+    assert {code: error.code for code, error in said.items()} == {code: code for code in said}
+    english = {code: explain(translator("en"), error) for code, error in said.items()}
+    assert english == {
+        "handoffExpired": "That code has expired: show a new one from your phone",
+        "handoffUsed": "That code was used already: show a new one from your phone",
+        "cartHandedOff": "This cart was taken over by a checkout kiosk: carry on there",
+        "handoffNotFound": "No cart has that code: check the code on your phone",
+        "tooManyAttempts": "Too many tries: please wait a moment",
+    }
+    chinese = {code: explain(translator("zh-TW"), error) for code, error in said.items()}
+    assert chinese["handoffExpired"] == "這個代碼已過期，請在手機上重新產生"
+    assert chinese["cartHandedOff"] == "這個購物車已轉到結帳機，請在結帳機上繼續"
+    assert len(set(chinese.values())) == 5
