@@ -35,7 +35,7 @@ class VirtualRadio:
             f"tcp-server:127.0.0.1:{self.bridge_port}",
             f"tcp-server:127.0.0.1:{self.phone_port}",
         ]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
         deadline = time.monotonic() + timeout_s
         for port in (self.bridge_port, self.phone_port):
             while not _listening(port):
