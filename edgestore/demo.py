@@ -37,6 +37,7 @@ from edge import staff as node_staff
 from edge.catalog import load_snapshot
 from edge.node import Node
 from edge.settings import EdgeSettings
+from edgestore.demo_ble import DemoPhoneBridge, ble_banner, start_phone_bridge
 from edgestore.demo_cloud import (
     DemoClaim,
     DemoCloud,
@@ -616,6 +617,7 @@ def demo(
     failed = False
     on_interrupt = signal.getsignal(signal.SIGINT)
     kiosk_window: subprocess.Popen[bytes] | None = None
+    phones: DemoPhoneBridge | str = "not started"
     try:
         ready = prepare(data_dir, port, host, cloud_settings, broker)
         settings, device, snapshot = ready.settings, ready.device, ready.snapshot
@@ -659,6 +661,12 @@ def demo(
         )
         kiosk_window = _open_kiosk(settings, data_dir) if kiosk and has_display() else None
         typer.echo(kiosk_banner(settings, data_dir, opened=kiosk_window is not None, asked=kiosk))
+        phones = start_phone_bridge(f"http://{client_host(settings.host)}:{settings.port}", data_dir)
+        variant_id = try_variant(snapshot)
+        product_id = next(
+            (p.product_id for p in snapshot.products for v in p.variants if v.variant_id == variant_id), ""
+        )
+        typer.echo(ble_banner(phones, product_id, variant_id))
         failed = not _serve_until_stopped(served)
     except KeyboardInterrupt:
         typer.echo("interrupted")
@@ -667,6 +675,8 @@ def demo(
         failed = True
     finally:
         _close_kiosk(kiosk_window)
+        if isinstance(phones, DemoPhoneBridge):
+            phones.stop()
         _shut_down(served, broker, on_interrupt)
     if failed:
         raise typer.Exit(1)

@@ -3,6 +3,7 @@ Mosquitto broker and a store node registered in the demo seller's first store. A
 cloud's orders and bell within seconds; Ctrl-C stops everything cleanly; a second run on the same folder finds
 the same seller and the same device, and sells again."""
 
+import json
 import os
 import re
 import signal
@@ -174,6 +175,35 @@ def provision_a_second_pi(banner: str) -> None:
     assert "✓ Catalog: catalog version" in done.stdout
 
 
+def a_phone_over_bluetooth(demo: Demo) -> None:
+    """The banner's phone lines, run as printed: the store found, its catalog over the virtual radio."""
+    wait_until(lambda: "Phones (edge/ble/)" in demo.output, timeout_s=60, what="the phones' lines")
+    scan = re.search(
+        r"find the store +edgestore ble scan --transport (tcp-client:127\.0\.0\.1:\d+)", demo.output
+    )
+    assert scan, demo.output
+    found = subprocess.run(
+        [*EDGESTORE, "ble", "scan", "--transport", scan.group(1), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert found.returncode == 0, found.stderr
+    assert len(json.loads(found.stdout)) == 1
+    browse = re.search(r"browse +edgestore ble call catalogPage --transport (\S+) --body '(.+)'", demo.output)
+    assert browse, demo.output
+    page = subprocess.run(
+        [*EDGESTORE, "ble", "call", "catalogPage", "--transport", browse.group(1), "--body", browse.group(2)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert page.returncode == 0, page.stderr
+    assert len(json.loads(page.stdout)["items"]) == 5
+
+
 def test_the_demo_runs_linked_and_a_sale_reaches_the_cloud_then_a_rerun_finds_it_all(reachable_tmp):
     data_dir = reachable_tmp / "demo"
 
@@ -220,6 +250,7 @@ def test_the_demo_runs_linked_and_a_sale_reaches_the_cloud_then_a_rerun_finds_it
         sold = sell_and_see_it_in_the_cloud(first, auth, "first-run")
         return_at_the_counter(first, auth, banner, sold)
         provision_a_second_pi(banner)
+        a_phone_over_bluetooth(first)
     finally:
         code = first.interrupt()
     out = first.output
