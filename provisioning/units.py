@@ -124,9 +124,20 @@ def node_units(plan: UnitPlan, *, footfall: bool, ble: bool, kiosk: bool) -> lis
     phones = _service(
         plan,
         description="edgestore Bluetooth LE service for shoppers' phones",
-        command=f"ble serve --edge-url {edge_url}",
-        after=("bluetooth.target", NODE),
-        extra_service=plan.supplementary("bluetooth"),
+        command=f"ble serve --transport hci-socket:0 --edge-url {edge_url}",
+        after=("bluetooth.service", NODE),
+        # The bridge is the adapter's host (bumble on the kernel's HCI user channel): BlueZ's bluetoothd
+        # would claim the adapter back, so it is stopped while the bridge runs, and the adapter is powered
+        # down first (a user channel opens only on a controller that is down).
+        extra_unit=["Conflicts=bluetooth.service"],
+        extra_service=[
+            "ExecStartPre=+-/usr/bin/btmgmt --index 0 power off",
+            # The HCI user channel asks for CAP_NET_ADMIN; nothing else of root.
+            "AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW",
+            "CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW",
+            *_hardened(plan),
+            *plan.supplementary("bluetooth"),
+        ],
     )
     screen = _service(
         plan,
