@@ -247,3 +247,27 @@ def test_one_provisioning_at_a_time(tmp_path: Path):
     layout = Layout(tmp_path, image=False)
     with _only_run(layout), pytest.raises(AlreadyRunning), _only_run(layout):
         pass
+
+
+def test_the_ble_unit_owns_the_adapter_with_no_more_privilege_than_that():
+    ble = next(
+        u
+        for u in units.node_units(
+            plan(groups=frozenset({"bluetooth"})), footfall=False, ble=True, kiosk=False
+        )
+        if u.name == units.BLE
+    )
+    assert ble.enabled
+    assert "ble serve --transport hci-socket:0 --edge-url http://127.0.0.1:8080/api/v1" in ble.text
+    assert "Conflicts=bluetooth.service" in ble.text  # bluetoothd would take the adapter back
+    assert "ExecStartPre=+-/usr/bin/btmgmt --index 0 power off" in ble.text
+    assert "AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW" in ble.text
+    assert "CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW" in ble.text
+    assert "ReadWritePaths=/var/lib/edgestore" in ble.text  # the cart tokens' key
+    assert "SupplementaryGroups=bluetooth" in ble.text
+
+
+def test_this_edgestore_has_the_ble_command_so_provisioning_enables_it_with_an_adapter():
+    from edgestore.cli import _COMMANDS
+
+    assert _COMMANDS["ble"] == ("edge.ble.cli", "app")
