@@ -94,7 +94,7 @@ if [ ! -x /opt/edgestore/bin/edgestore ]; then
     apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \\
         python3-venv fonts-noto-cjk || echo "apt failed: continuing with what is there"
     python3 -m venv --system-site-packages /opt/edgestore  # picamera2 comes from apt (python3-picamera2)
-    /opt/edgestore/bin/pip install -q "{here}/{wheel_name}[kiosk,pi]" || {{ rm -rf /opt/edgestore; exit 1; }}
+    /opt/edgestore/bin/pip install -q "{here}/{wheel_name}[kiosk,pi,ble]" || {{ rm -rf /opt/edgestore; exit 1; }}
 fi
 claim=()
 if [ -n "$EDGESTORE_FIRST_BOOT_CODE" ]; then

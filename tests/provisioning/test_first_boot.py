@@ -60,7 +60,7 @@ def test_cloud_init_runs_the_script_and_keeps_what_the_imager_wrote(tmp_path: Pa
     env = (boot / "edgestore/first-boot.env").read_text()
     assert "EDGESTORE_FIRST_BOOT_CODE='7KQ4-M2XP-9RTD'" in env
     script = (boot / "edgestore/first-boot.sh").read_text()
-    assert f"/boot/firmware/edgestore/{wheel.name}[kiosk,pi]" in script
+    assert f"/boot/firmware/edgestore/{wheel.name}[kiosk,pi,ble]" in script
     assert '/opt/edgestore/bin/edgestore provision "${claim[@]}"' in script
     assert "rm -f /boot/firmware/edgestore/first-boot.env" in script  # the code leaves the card once claimed
 
