@@ -57,6 +57,14 @@ def scan_response_data(name: str) -> bytes:
     return bytes(AdvertisingData([(AdvertisingData.COMPLETE_LOCAL_NAME, name.encode()[:29])]))
 
 
+def static_address(seed: bytes) -> Address:
+    """A random static address (the two top bits set, as the Core spec asks) made from ``seed``: the same
+    on every start of the bridge, so a phone or ``edgestore ble call --address`` finds it again."""
+    octets = bytearray(seed[:6])
+    octets[0] |= 0xC0
+    return Address(":".join(f"{b:02X}" for b in octets))
+
+
 class _Phone:
     """One connected phone: its session, and a worker answering its requests one at a time."""
 
@@ -76,15 +84,21 @@ class _Phone:
                 return
             if isinstance(item, Request):
                 item = await loop.run_in_executor(self.server.executor, self.session.answer, item)
-            for chunk in self.session.frames(item, self.connection.att_mtu):
-                await self.server.device.notify_subscriber(self.connection, self.server.response, chunk)
+            try:
+                for chunk in self.session.frames(item, self.connection.att_mtu):
+                    await self.server.device.notify_subscriber(self.connection, self.server.response, chunk)
+            except Exception:  # the link went away mid-answer: the phone asks again when it is back
+                log.info("an answer was not delivered", exc_info=True)
 
 
 class BridgeServer:
     """The GATT service on a bumble device; :meth:`run` serves until cancelled."""
 
-    def __init__(self, bridge: PhoneBridge, transport: str, *, name: str = "edgestore") -> None:
+    def __init__(
+        self, bridge: PhoneBridge, transport: str, *, name: str = "edgestore", address: Address | None = None
+    ) -> None:
         self.bridge, self.transport, self.name = bridge, transport, name
+        self.address = address or Address.generate_static_address()
         self.executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ble-answer")
         self.phones: dict[int, _Phone] = {}
         self.info_value = cbor2.dumps({"protocol": 1})
@@ -143,25 +157,32 @@ class BridgeServer:
                 log.debug("advertising not restarted", exc_info=True)
 
     async def _refresh_info(self) -> None:
-        loop = asyncio.get_running_loop()
+        try:
+            info = await asyncio.get_running_loop().run_in_executor(
+                self.executor, operations.store_info, self.bridge.node
+            )
+            self.info_value = cbor2.dumps(info)
+        except Exception:  # the node is away: the last info stands, and phones' requests say so
+            log.debug("store info not refreshed", exc_info=True)
+
+    async def _keep_info_fresh(self) -> None:
         while True:
-            try:
-                info = await loop.run_in_executor(self.executor, operations.store_info, self.bridge.node)
-                self.info_value = cbor2.dumps(info)
-            except Exception:  # the node is away: the last info stands, and phones' requests say so
-                log.debug("store info not refreshed", exc_info=True)
             await asyncio.sleep(INFO_REFRESH_S)
+            await self._refresh_info()
 
     async def run(self, ready: Callable[[str], None] | None = None) -> None:
         async with await open_transport(self.transport) as hci:
-            self.device = Device.with_hci(self.name, Address.generate_static_address(), hci.source, hci.sink)
+            self.device = Device.with_hci(self.name, self.address, hci.source, hci.sink)
             self.device.gatt_server.max_mtu = MAX_MTU
             self.device.add_service(Service(SERVICE, [self.request, self.response, self.info]))
             self.device.advertising_data = advertising_data()
             self.device.scan_response_data = scan_response_data(self.name)
             self.device.on(self.device.EVENT_CONNECTION, self._on_connection)
             await self.device.power_on()
-            refresh = asyncio.get_running_loop().create_task(self._refresh_info())
+            await (
+                self._refresh_info()
+            )  # the info characteristic is the store's before the first phone reads it
+            refresh = asyncio.get_running_loop().create_task(self._keep_info_fresh())
             await self._advertise()
             if ready is not None:
                 ready(

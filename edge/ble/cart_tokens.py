@@ -44,5 +44,10 @@ class CartTokens:
     def token(self, cart_id: str) -> bytes:
         return hmac.digest(self._key, cart_id.encode(), hashlib.sha256)[:TOKEN_BYTES]
 
+    def derive(self, label: str) -> bytes:
+        """A value of this bridge's own, stable across restarts, that reveals nothing of the key (the
+        bridge's Bluetooth address is made from it, so phones and field staff see the same one)."""
+        return hmac.digest(self._key, b"edgestore-ble:" + label.encode(), hashlib.sha256)
+
     def holds(self, cart_id: str, token: object) -> bool:
         return isinstance(token, bytes) and hmac.compare_digest(self.token(cart_id), token)

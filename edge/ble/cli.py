@@ -40,7 +40,7 @@ def serve(
     """The GATT server: phones browse, make a cart, hand it to the kiosk and fetch receipts; every answer
     comes from the node's API."""
     from edge.ble.bridge import PhoneBridge
-    from edge.ble.bumble_link import BridgeServer
+    from edge.ble.bumble_link import BridgeServer, static_address
     from edge.ble.cart_tokens import CartTokens
     from edge.ble.settings import BleSettings
     from node_client import NodeClient
@@ -48,8 +48,14 @@ def serve(
     given = {"ble_transport": transport, "ble_edge_url": edge_url, "ble_name": name, "data_dir": data_dir}
     settings = BleSettings(**{k: v for k, v in given.items() if v is not None})  # type: ignore[arg-type]
     with NodeClient(settings.ble_edge_url) as node:
-        bridge = PhoneBridge(node, CartTokens.from_file(settings.key_file), time.monotonic)
-        server = BridgeServer(bridge, settings.ble_transport, name=settings.ble_name)
+        tokens = CartTokens.from_file(settings.key_file)
+        bridge = PhoneBridge(node, tokens, time.monotonic)
+        server = BridgeServer(
+            bridge,
+            settings.ble_transport,
+            name=settings.ble_name,
+            address=static_address(tokens.derive("address")),
+        )
 
         def ready(address: str) -> None:
             typer.echo(
