@@ -9,15 +9,7 @@ from sqlalchemy import Connection, Row, delete, func, insert, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from edge import node_state, product_revisions, search_index, stock
-from edge.tables import (
-    brands,
-    categories,
-    coupons,
-    discounts,
-    product_search,
-    products,
-    variants,
-)
+from edge.tables import brands, categories, coupons, discounts, product_search, products, variants
 from edge.tables import product_revisions as revisions
 from models.catalog import CatalogSnapshot, Category, Coupon, Discount, Product
 from models.errors import Conflict, NotFound

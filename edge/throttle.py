@@ -23,7 +23,10 @@ GUESS_WINDOW = timedelta(seconds=60)
 
 
 class FailureThrottle:
-    """Failed attempts of one kind across the node; thread-safe (the routes run in a thread pool)."""
+    """Failed attempts of one kind across the node; thread-safe (the routes run in a thread pool).
+
+    ``check`` and ``fail`` are separate steps around the attempt, so guesses already in flight when the
+    limit is reached still finish: at most the thread pool's size more, which does not change the rate."""
 
     def __init__(self, what: str, limit: int = GUESS_LIMIT, window: timedelta = GUESS_WINDOW) -> None:
         self.what = what

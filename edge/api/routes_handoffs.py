@@ -24,7 +24,8 @@ TOO_MANY: dict[int | str, dict[str, Any]] = {
 def claim_handoff(code: HandoffCodePath, node: NodeDep) -> CartPublic:
     """A new open cart holding the handed-off cart's lines; that cart is ``handedOff`` from now on. Single
     use: 404 ``handoffNotFound``, 409 ``handoffExpired``, ``handoffUsed``; each of those counts as a failed
-    guess, and more than 10 in a minute across the node are refused with 429 ``tooManyAttempts``."""
+    guess, and once 10 failed within a minute across the node, claims are refused with 429
+    ``tooManyAttempts`` until the oldest is a minute old."""
     at = node.now()
     node.handoff_guesses.check(at)
     try:

@@ -50,6 +50,7 @@ def test_every_route_is_open_or_asks_for_the_right_staff(edge: EdgeServer):
         "orderId": orders[0]["orderId"],
         "number": 1,
         "variantId": "latte-1",
+        "code": "000000",
     }
     bodies = {
         "POST /carts": {"items": [{"variantId": "bubble-tea-1", "quantity": 1}]},
@@ -126,3 +127,12 @@ def test_every_route_is_open_or_asks_for_the_right_staff(edge: EdgeServer):
     assert "GET /catalog/products" in open_
     assert "POST /recognize" in open_  # a shopper's, like the catalog
     assert "GET /recognition/status" in open_
+    # A phone's: its cart handed off to a kiosk, its receipt by the token printed on it, catalog changes
+    for shoppers in (
+        "POST /carts/{cartId}/handoff",
+        "POST /handoffs/{code}/claim",
+        "GET /carts/{cartId}/receipt",
+        "GET /receipts/{orderId}",
+        "GET /catalog/changes",
+    ):
+        assert shoppers in open_

@@ -328,11 +328,12 @@ def test_a_phones_hand_off_code_refused_at_the_kiosk_is_said_in_the_shoppers_wor
     expired = node.hand_off_cart(phone.cart_id).code
     used = node.hand_off_cart(phone.cart_id).code  # voids the first
     node.claim_handoff(used)
+    unknown = next(c for c in ("000000", "000001", "000002") if c not in (expired, used))
     said = {
         "handoffExpired": refusal(lambda: node.claim_handoff(expired)),
         "handoffUsed": refusal(lambda: node.claim_handoff(used)),
         "cartHandedOff": refusal(lambda: node.add_item(phone.cart_id, "latte-1")),
-        "handoffNotFound": refusal(lambda: node.claim_handoff("000000" if used != "000000" else "000001")),
+        "handoffNotFound": refusal(lambda: node.claim_handoff(unknown)),
     }
     for _ in range(9):
         refusal(lambda: node.claim_handoff(expired))
