@@ -19,7 +19,9 @@ from models.node_api import CartPublic, ProductPublic, ProductSummary
 from models.returns import OrderWithReturns
 
 CATALOG_COLUMNS: Final = ("productId", "name", "nameEn", "price", "finalPrice", "stock", "categoryId")
-PAGE_SIZE: Final = 50
+PAGE_SIZE: Final = 100
+"""The default page: at MTU 247, 100 products a page beat 50 by 17 % fewer bytes and half the round trips
+(bench/ble_catalog.py); a phone wanting a quicker first screen asks for fewer."""
 MAX_PAGE: Final = 100
 MAX_CART_LINES: Final = 50
 MAX_QUANTITY: Final = 999

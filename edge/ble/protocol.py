@@ -50,7 +50,7 @@ MAX_REQUEST_BYTES: Final = 4096
 MAX_REQUEST_BODY: Final = 16384
 """A request's body once inflated: a small deflated request cannot unfold into a large one."""
 MAX_RESPONSE_BYTES: Final = 1 << 20
-"""What a client accepts as one response (a catalog page of 200 products is about 12 KiB)."""
+"""What a client accepts as one response (a catalog page of 100 products is about 3 to 5 KiB deflated)."""
 
 
 class Op(IntEnum):
