@@ -62,7 +62,7 @@ from bumble.hci import Address
 from bumble.transport import open_transport
 from ulid import ULID
 
-from edge.ble.bumble_link import SERVICE, BumbleLink, connect
+from edge.ble.bumble_link import ADVERTISING_INTERVAL_MS, SERVICE, BumbleLink, connect
 from edge.ble.client import PhoneClient
 from edge.ble.operations import CATALOG_COLUMNS, MAX_PAGE
 from edge.ble.protocol import ATT_HEADER, Op
@@ -569,9 +569,9 @@ def print_phases(runs: list[CatalogRun]) -> None:
         "  scan: from starting to scan to the bridge's first advertisement; connect: from there to the link up "
         "(stopping the scan included); mtu+discovery: MTU exchange, service and characteristic discovery, "
         "subscription. The virtual controllers' advertising interval dominates scan and connect: the bridge "
-        "advertises every 1 s (bumble's default), a scan waits for the next advertisement, and the virtual "
-        "controller makes the connection only when the one after arrives (so connect is about 1 s). A phone "
-        "and a real radio differ; these are not a radio's figures."
+        f"advertises every {ADVERTISING_INTERVAL_MS:.0f} ms, a scan waits for the next advertisement, and the "
+        "virtual controller makes the connection only when the one after arrives (so connect is about one "
+        "interval). A phone and a real radio differ; these are not a radio's figures."
     )
     print()
 
