@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from edge import node_state, product_revisions, search_index
 from edge.db import Database
 from edge.settings import EdgeSettings
-from edge.throttle import FailureThrottle
+from edge.throttle import FailureThrottle, KeyedFailureThrottle, receipt_throttle
 from plumbing import Clock, utcnow
 
 if TYPE_CHECKING:  # numpy and the TFLite runtime load only where the app starts recognition
@@ -46,7 +46,7 @@ class Node:
     # Failed claims of hand-off codes and fetches of receipts with a wrong token, across the node: each
     # kind is refused for a while after a burst of failures (edge.throttle says why in memory).
     handoff_guesses: FailureThrottle = field(default_factory=lambda: FailureThrottle("hand-off claims"))
-    receipt_guesses: FailureThrottle = field(default_factory=lambda: FailureThrottle("receipt look-ups"))
+    receipt_guesses: KeyedFailureThrottle = field(default_factory=lambda: receipt_throttle())
 
     @classmethod
     def open(cls, settings: EdgeSettings, clock: Clock = utcnow) -> "Node":

@@ -4,7 +4,7 @@ Each sale made here gets a token at checkout, in the sale's own transaction: 8 c
 base32 (40 bits), printed as ``XXXX-XXXX``. The order id alone is no secret (it is on the receipt and in the
 cloud), so the token is what lets a receipt be read without a staff login. A wrong token and an unknown
 order get the same answer (``receiptNotFound``), so a guesser learns nothing of which orders exist, and
-failures are slowed node-wide (``edge.throttle``).
+failures are slowed per order (``edge.throttle``).
 """
 
 import secrets
@@ -19,9 +19,9 @@ from models.node_api import (
     RECEIPT_TOKEN_ALPHABET,
     RECEIPT_TOKEN_LENGTH,
     ReceiptAccess,
+    ReceiptPublic,
     normalize_receipt_token,
 )
-from models.returns import OrderWithReturns
 from models.sales import CartStatus
 
 GUESS_FAILURES = frozenset({"receiptNotFound"})
@@ -43,8 +43,8 @@ def _not_found() -> NotFound:
 
 
 def access(conn: Connection, cart_id: str) -> ReceiptAccess:
-    """The order a checked-out cart became, with its receipt token: whoever holds the cart's id (the phone
-    that built it, the kiosk that sold it) may read the receipt later."""
+    """The order a checked-out cart became, with its receipt token: whoever holds the cart's id (the kiosk
+    that sold it: a phone's cart is handed off, never sold as such) may read the receipt later."""
     cart = load_cart_row(conn, cart_id)
     if cart.status != CartStatus.CHECKED_OUT or cart.order_id is None:
         raise Conflict(f"cart {cart_id} is not checked out", code="cartNotCheckedOut")
@@ -56,8 +56,8 @@ def access(conn: Connection, cart_id: str) -> ReceiptAccess:
     return ReceiptAccess(order_id=cart.order_id, receipt_token=token)
 
 
-def receipt(conn: Connection, order_id: str, token: str) -> OrderWithReturns:
-    """The order as it stands, for the holder of its token; ``receiptNotFound`` alike for a wrong token, a
+def receipt(conn: Connection, order_id: str, token: str) -> ReceiptPublic:
+    """The sale as its receipt shows it, as it stands (refunds included), for the holder of its token; ``receiptNotFound`` alike for a wrong token, a
     malformed one and an unknown order."""
     wanted = normalize_receipt_token(token)
     held = conn.execute(
@@ -65,4 +65,4 @@ def receipt(conn: Connection, order_id: str, token: str) -> OrderWithReturns:
     ).scalar_one_or_none()
     if wanted is None or held is None or not secrets.compare_digest(wanted, held):
         raise _not_found()
-    return get_order_view(conn, order_id)
+    return ReceiptPublic.of(get_order_view(conn, order_id))

@@ -1,4 +1,5 @@
-"""A node-wide brake on guessing short secrets: hand-off codes (six digits) and receipt tokens.
+"""Brakes on guessing short secrets: hand-off codes (six digits, node-wide) and receipt tokens (per order,
+with a node-wide backstop).
 
 Each guard counts the failed attempts of one kind in a sliding window; once ``limit`` failures fall within
 ``window``, further attempts are refused (``429 tooManyAttempts`` with ``Retry-After``) until the oldest
@@ -12,7 +13,7 @@ guesses at ten a minute.
 """
 
 import threading
-from collections import deque
+from collections import OrderedDict, deque
 from datetime import datetime, timedelta
 from math import ceil
 
@@ -20,6 +21,7 @@ from models.errors import TooManyAttempts
 
 GUESS_LIMIT = 10
 GUESS_WINDOW = timedelta(seconds=60)
+KEYS_KEPT = 10_000
 
 
 class FailureThrottle:
@@ -51,3 +53,56 @@ class FailureThrottle:
     def _forget(self, now: datetime) -> None:
         while self._failures and self._failures[0] <= now - self.window:
             self._failures.popleft()
+
+
+class KeyedFailureThrottle:
+    """Failed attempts counted per key (a receipt's order id): one order's token guessed at cannot lock out
+    the other shoppers' receipts, as one node-wide count would (a phone sending ten wrong tokens a minute
+    would then refuse everyone's right ones). A node-wide ``backstop``, far higher, still bounds the work.
+
+    At most ``keys`` keys are remembered, the least recently failed forgotten first, so ids made up by the
+    thousand cannot grow the node's memory."""
+
+    def __init__(
+        self,
+        what: str,
+        limit: int,
+        window: timedelta,
+        backstop: FailureThrottle,
+        keys: int = KEYS_KEPT,
+    ) -> None:
+        self.what, self.limit, self.window, self.backstop, self.keys = what, limit, window, backstop, keys
+        self._by_key: OrderedDict[str, FailureThrottle] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def check(self, key: str, now: datetime) -> None:
+        self.backstop.check(now)
+        with self._lock:
+            guard = self._by_key.get(key)
+        if guard is not None:
+            guard.check(now)
+
+    def fail(self, key: str, now: datetime) -> None:
+        self.backstop.fail(now)
+        with self._lock:
+            guard = self._by_key.pop(key, None) or FailureThrottle(self.what, self.limit, self.window)
+            self._by_key[key] = guard  # the most recent last
+            while len(self._by_key) > self.keys:
+                self._by_key.popitem(last=False)
+        guard.fail(now)
+
+
+RECEIPT_GUESS_LIMIT = 10
+RECEIPT_GUESS_WINDOW = timedelta(hours=1)
+RECEIPT_BACKSTOP = 300  # failures a minute across the node
+
+
+def receipt_throttle() -> KeyedFailureThrottle:
+    """Ten wrong tokens for one order in an hour lock that order's receipt for the rest of the hour: at
+    that rate a 40-bit token outlives the shop; 300 failures a minute across the node stop a flood."""
+    return KeyedFailureThrottle(
+        "receipt look-ups",
+        RECEIPT_GUESS_LIMIT,
+        RECEIPT_GUESS_WINDOW,
+        FailureThrottle("receipt look-ups", RECEIPT_BACKSTOP, GUESS_WINDOW),
+    )

@@ -15,7 +15,8 @@ from models.einvoice import EInvoice
 from models.end_of_day import ReportNote
 from models.ids import ULID_PATTERN
 from models.money import TWD
-from models.returns import ReturnNote
+from models.order_states import OrderStatus
+from models.returns import OrderWithReturns, ReturnNote
 from models.sales import MAX_ORDER_LINES, CartStatus, PaymentMethod, Quantity
 from models.staff import Pin, StaffRole
 
@@ -185,6 +186,62 @@ def normalize_receipt_token(text: str) -> str | None:
     if len(token) != RECEIPT_TOKEN_LENGTH or any(c not in RECEIPT_TOKEN_ALPHABET for c in token):
         return None
     return token
+
+
+class ReceiptLine(CamelModel):
+    name: str
+    variant_name: str
+    quantity: int
+    unit_final_price: TWD
+    line_total: TWD
+
+
+class ReceiptPayment(CamelModel):
+    method: PaymentMethod
+    amount: TWD
+
+
+class ReceiptPublic(CamelModel):
+    """A sale as its receipt shows it, for the holder of its receipt token (``GET /receipts/{orderId}``, no
+    login): what was bought and paid and what was refunded since, and nothing else of the order (not its
+    e-invoice carrier or tax ID, the staff who took a return back, or the device)."""
+
+    order_id: str
+    status: OrderStatus
+    created_at: AwareDatetime
+    items: list[ReceiptLine]
+    subtotal: TWD
+    discount_total: TWD
+    coupon_code: str | None
+    coupon_discount: TWD
+    total: TWD
+    payments: list[ReceiptPayment]
+    refunded_amount: TWD
+
+    @classmethod
+    def of(cls, order: OrderWithReturns) -> "ReceiptPublic":
+        return cls(
+            order_id=order.order_id,
+            status=order.status,
+            created_at=order.created_at,
+            items=[
+                ReceiptLine(
+                    name=i.name,
+                    variant_name=i.variant_name,
+                    quantity=i.quantity,
+                    unit_final_price=i.unit_final_price,
+                    line_total=i.line_total,
+                )
+                for i in order.items
+            ],
+            subtotal=order.subtotal,
+            discount_total=order.discount_total,
+            coupon_code=order.coupon_code,
+            coupon_discount=order.coupon_discount,
+            total=order.total,
+            payments=[ReceiptPayment(method=p.method, amount=p.amount) for p in order.payments],
+            refunded_amount=order.refunded_amount,
+        )
 
 
 class ReceiptAccess(CamelModel):

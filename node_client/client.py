@@ -36,6 +36,7 @@ from models.node_api import (
     ProductPublic,
     ProductSummary,
     ReceiptAccess,
+    ReceiptPublic,
     RecognitionResult,
     RecognitionStatus,
     ReferencesDeleted,
@@ -70,6 +71,7 @@ _STAFF_SESSION = TypeAdapter(StaffSession)
 _STAFF = TypeAdapter(StaffPublic)
 _ORDER = TypeAdapter(Order)
 _STANDING_ORDER = TypeAdapter(OrderWithReturns)
+_RECEIPT = TypeAdapter(ReceiptPublic)
 _ORDERS = TypeAdapter(Page[OrderWithReturns])
 _RETURN = TypeAdapter(OrderReturn)
 _X_REPORT = TypeAdapter(XReport)
@@ -259,10 +261,10 @@ class NodeClient:
         while it is open or handed off)."""
         return self._get(_RECEIPT_ACCESS, f"/carts/{_segment(cart_id)}/receipt")
 
-    def get_receipt(self, order_id: str, token: str) -> OrderWithReturns:
+    def get_receipt(self, order_id: str, token: str) -> ReceiptPublic:
         """A sale as it stands, for the holder of its receipt token (``XXXX-XXXX``, any case); no staff
         login. ``NotFound`` (``receiptNotFound``) for a wrong token and an unknown order alike."""
-        return self._get(_STANDING_ORDER, f"/receipts/{_segment(order_id)}", {"token": token})
+        return self._get(_RECEIPT, f"/receipts/{_segment(order_id)}", {"token": token})
 
     # staff: the token a login gives is what the staff-only calls (orders, returns, sync status) carry
 

@@ -12,8 +12,8 @@ from models.node_api import (
     Page,
     ProductPublic,
     ProductSummary,
+    ReceiptPublic,
 )
-from models.returns import OrderWithReturns
 
 
 class BridgeNodeApi(Protocol):
@@ -46,4 +46,4 @@ class BridgeNodeApi(Protocol):
 
     def hand_off_cart(self, cart_id: str) -> CartHandoff: ...
 
-    def get_receipt(self, order_id: str, token: str) -> OrderWithReturns: ...
+    def get_receipt(self, order_id: str, token: str) -> ReceiptPublic: ...

@@ -15,8 +15,7 @@ from pydantic.alias_generators import to_camel
 from edge.ble.cart_tokens import CartTokens
 from edge.ble.node_api import BridgeNodeApi
 from edge.ble.protocol import MTU_HINT, OP_NAMES, VERSION, Op, ProtocolError, Status
-from models.node_api import CartPublic, ProductPublic, ProductSummary
-from models.returns import OrderWithReturns
+from models.node_api import CartPublic, ProductPublic, ProductSummary, ReceiptPublic
 
 CATALOG_COLUMNS: Final = ("productId", "name", "nameEn", "price", "finalPrice", "stock", "categoryId")
 PAGE_SIZE: Final = 100
@@ -266,28 +265,9 @@ def receipt(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
     return receipt_view(ctx.node.get_receipt(ask.order_id, ask.receipt_token))
 
 
-def receipt_view(order: OrderWithReturns) -> dict[str, Any]:
-    return {
-        "orderId": order.order_id,
-        "status": order.status.value,
-        "createdAt": order.created_at.isoformat(),
-        "items": [
-            {
-                "name": i.name,
-                "variantName": i.variant_name,
-                "quantity": i.quantity,
-                "unitFinalPrice": i.unit_final_price,
-                "lineTotal": i.line_total,
-            }
-            for i in order.items
-        ],
-        "subtotal": order.subtotal,
-        "discountTotal": order.discount_total,
-        "couponDiscount": order.coupon_discount,
-        "total": order.total,
-        "payments": [{"method": p.method.value, "amount": p.amount} for p in order.payments],
-        "refundedAmount": order.refunded_amount,
-    }
+def receipt_view(receipt: ReceiptPublic) -> dict[str, Any]:
+    view: dict[str, Any] = receipt.model_dump(mode="json", by_alias=True)
+    return view
 
 
 HANDLERS: Final[dict[Op, Callable[[Context, dict[str, Any]], dict[str, Any]]]] = {

@@ -3,8 +3,9 @@
 import re
 import sqlite3
 
-from models.node_api import format_receipt_token, normalize_receipt_token
-from tests.edge.helpers import as_sold, checkout, new_cart
+from models.node_api import ReceiptPublic, format_receipt_token, normalize_receipt_token
+from models.returns import OrderWithReturns
+from tests.edge.helpers import checkout, new_cart
 
 
 def tokens(edge) -> dict[str, str]:
@@ -33,7 +34,23 @@ def test_a_sale_gets_one_token_and_its_receipt_reads_with_it(edge):
     for given in (token, token.lower(), format_receipt_token(token), format_receipt_token(token).lower()):
         response = edge.client.get(f"/receipts/{order['orderId']}", params={"token": given})
         assert response.status_code == 200, (given, response.text)
-        assert as_sold(response.json()) == order  # the order as it stands, no staff login
+        receipt = response.json()  # the sale as its receipt shows it, no staff login
+        standing = OrderWithReturns.model_validate(order | {"returnedQuantities": {}, "refundedAmount": 0})
+        assert receipt == ReceiptPublic.of(standing).model_dump(mode="json", by_alias=True)
+        assert set(receipt) == {
+            "orderId",
+            "status",
+            "createdAt",
+            "items",
+            "subtotal",
+            "discountTotal",
+            "couponCode",
+            "couponDiscount",
+            "total",
+            "payments",
+            "refundedAmount",
+        }  # nothing of the e-invoice, the staff or the device
+        assert set(receipt["items"][0]) == {"name", "variantName", "quantity", "unitFinalPrice", "lineTotal"}
     checkout(edge.client, new_cart(edge.client, ("latte-1", 1))["cartId"])
     assert len(tokens(edge)) == 2
 
@@ -62,8 +79,9 @@ def test_only_a_checked_out_cart_has_a_receipt(edge):
     assert refusal(missing) == (404, "cartNotFound")
 
 
-def test_wrong_tokens_are_throttled_across_the_node(edge):
+def test_wrong_tokens_lock_that_orders_receipt_not_the_others(edge):
     order = checkout(edge.client, new_cart(edge.client, ("latte-1", 1))["cartId"]).json()
+    other = checkout(edge.client, new_cart(edge.client, ("latte-1", 1))["cartId"]).json()
     token = tokens(edge)[order["orderId"]]
     wrong = ("0" if token[0] != "0" else "1") + token[1:]
     for _ in range(10):
@@ -72,8 +90,29 @@ def test_wrong_tokens_are_throttled_across_the_node(edge):
     refused = edge.client.get(f"/receipts/{order['orderId']}", params={"token": token})
     assert refusal(refused) == (429, "tooManyAttempts")
     assert int(refused.headers["Retry-After"]) >= 1
+    # another shopper's receipt is not held up by a guesser of this one
+    other_token = tokens(edge)[other["orderId"]]
+    assert edge.client.get(f"/receipts/{other['orderId']}", params={"token": other_token}).status_code == 200
     # hand-off claims are counted apart: a shopper at the kiosk is not held up by a receipt guesser
     assert refusal(edge.client.post("/handoffs/000000/claim")) == (404, "handoffNotFound")
+    edge.clock.advance(seconds=61)
+    assert refusal(edge.client.get(f"/receipts/{order['orderId']}", params={"token": token})) == (
+        429,
+        "tooManyAttempts",
+    )  # an order's lock lasts the hour
+    edge.clock.advance(hours=1)
+    assert edge.client.get(f"/receipts/{order['orderId']}", params={"token": token}).status_code == 200
+
+
+def test_a_flood_of_wrong_tokens_meets_the_node_wide_backstop(edge):
+    from edge.throttle import RECEIPT_BACKSTOP
+
+    order = checkout(edge.client, new_cart(edge.client, ("latte-1", 1))["cartId"]).json()
+    token = tokens(edge)[order["orderId"]]
+    for n in range(RECEIPT_BACKSTOP):  # made-up orders, each failed once
+        edge.client.get(f"/receipts/01J{n:023d}", params={"token": "0000-0000"})
+    refused = edge.client.get(f"/receipts/{order['orderId']}", params={"token": token})
+    assert refusal(refused) == (429, "tooManyAttempts")
     edge.clock.advance(seconds=61)
     assert edge.client.get(f"/receipts/{order['orderId']}", params={"token": token}).status_code == 200
 

@@ -2,8 +2,14 @@
 
 import pytest
 
-from models.node_api import CartHandoff, CatalogChanges, ReceiptAccess, format_receipt_token, parse_handoff_qr
-from models.returns import OrderWithReturns
+from models.node_api import (
+    CartHandoff,
+    CatalogChanges,
+    ReceiptAccess,
+    ReceiptPublic,
+    format_receipt_token,
+    parse_handoff_qr,
+)
 from models.sales import CartStatus, PaymentMethod
 from node_client import Conflict, NodeClient, NodeUnreachable, NotFound, TooMany
 from tests.node_client.conftest import QUICK
@@ -56,7 +62,7 @@ def test_a_receipt_read_later_with_its_token_and_no_login(node, edge):
     assert access.order_id == order.order_id
     with NodeClient(edge.base_url, **QUICK) as phone:  # no staff token
         receipt = phone.get_receipt(order.order_id, format_receipt_token(access.receipt_token).lower())
-        assert isinstance(receipt, OrderWithReturns)
+        assert isinstance(receipt, ReceiptPublic)
         assert (receipt.order_id, receipt.total, receipt.refunded_amount) == (order.order_id, order.total, 0)
         with pytest.raises(NotFound) as caught:
             phone.get_receipt(
