@@ -2,7 +2,6 @@
 (``edgestore ble serve``) against the demo's node, each a process of its own, so ``edgestore ble`` on this
 machine plays the shopper's phone with no radio. Only when the ``ble`` extra (bumble) is installed."""
 
-import contextlib
 import importlib.util
 import subprocess
 import sys
@@ -24,8 +23,11 @@ class DemoPhoneBridge:
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
+            try:
                 self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
         self.radio.stop()
 
 
@@ -39,8 +41,12 @@ def start_phone_bridge(edge_url: str, data_dir: Path) -> "DemoPhoneBridge | str"
     radio = VirtualRadio().start()
     command = [sys.executable, "-m", "edgestore", "ble", "serve", "--transport", radio.bridge_transport]
     command += ["--edge-url", edge_url, "--data-dir", str(folder)]
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=out)  # noqa: S603
+    try:
+        with log.open("wb") as out:
+            process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=out)  # noqa: S603
+    except OSError as problem:
+        radio.stop()
+        return f"did not start: {problem}"
     bridge = DemoPhoneBridge(radio, process, log)
     deadline = time.monotonic() + START_S
     while b"serving" not in log.read_bytes():

@@ -36,6 +36,7 @@ USER = "edgestore"
 NODE = "edgestore-node.service"
 FOOTFALL = "edgestore-footfall.service"
 BLE = "edgestore-ble.service"
+HCI0_DEVICE = "sys-subsystem-bluetooth-devices-hci0.device"
 KIOSK = "edgestore-kiosk.service"
 
 
@@ -44,6 +45,8 @@ class Unit:
     name: str
     text: str
     enabled: bool
+    masks: tuple[str, ...] = ()
+    """Services masked while this one is enabled (a link to /dev/null, as ``systemctl mask`` makes)."""
 
 
 @dataclass(frozen=True)
@@ -125,16 +128,18 @@ def node_units(plan: UnitPlan, *, footfall: bool, ble: bool, kiosk: bool) -> lis
         plan,
         description="edgestore Bluetooth LE service for shoppers' phones",
         command=f"ble serve --transport hci-socket:0 --edge-url {edge_url}",
-        after=("bluetooth.service", NODE),
+        # The Pi's own adapter comes up late, through hciuart, as the device hci0.
+        after=("bluetooth.service", "hciuart.service", f"{HCI0_DEVICE}", NODE),
         # The bridge is the adapter's host (bumble on the kernel's HCI user channel): BlueZ's bluetoothd
-        # would claim the adapter back, so it is stopped while the bridge runs, and the adapter is powered
-        # down first (a user channel opens only on a controller that is down).
-        extra_unit=["Conflicts=bluetooth.service"],
+        # would claim the adapter back, so it is masked while this unit is enabled (else its start, pulled
+        # in by the adapter appearing, would stop this unit through the conflict) and stopped when this
+        # starts; the adapter is powered down first, as a user channel opens only on a controller that is.
+        extra_unit=["Conflicts=bluetooth.service", f"Wants={HCI0_DEVICE}"],
         extra_service=[
             "ExecStartPre=+-/usr/bin/btmgmt --index 0 power off",
             # The HCI user channel asks for CAP_NET_ADMIN; nothing else of root.
-            "AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW",
-            "CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW",
+            "AmbientCapabilities=CAP_NET_ADMIN",
+            "CapabilityBoundingSet=CAP_NET_ADMIN",
             *_hardened(plan),
             *plan.supplementary("bluetooth"),
         ],
@@ -165,7 +170,7 @@ def node_units(plan: UnitPlan, *, footfall: bool, ble: bool, kiosk: bool) -> lis
     return [
         Unit(NODE, node, True),
         Unit(FOOTFALL, door, footfall),
-        Unit(BLE, phones, ble),
+        Unit(BLE, phones, ble, masks=("bluetooth.service",)),
         Unit(KIOSK, screen, kiosk),
     ]
 
@@ -219,4 +224,15 @@ def install(root: Path, units: Sequence[Unit]) -> list[Path]:
                 link.symlink_to(f"{UNIT_DIR}/{unit.name}")  # as systemctl links it: the running system's path
         elif link.is_symlink():
             link.unlink()
+        for masked in unit.masks:
+            _mask(folder / masked, unit.enabled)
     return changed
+
+
+def _mask(path: Path, masked: bool) -> None:
+    """Mask a service (a link to /dev/null in /etc/systemd/system) or take the mask away again."""
+    is_mask = path.is_symlink() and os.readlink(path) == "/dev/null"
+    if masked and not is_mask and not path.exists():
+        path.symlink_to("/dev/null")
+    elif not masked and is_mask:
+        path.unlink()

@@ -3,6 +3,7 @@ CoreBluetooth on a Mac, WinRT on Windows): what ``edgestore ble scan`` and ``cal
 ``--transport``. Not run here (this machine has no adapter): the same ``PhoneClient`` runs over bumble in
 the tests, and this module only moves chunks."""
 
+import contextlib
 from collections.abc import Callable
 
 from bleak import BleakClient, BleakScanner
@@ -45,6 +46,12 @@ async def connect(address: str | None, *, seconds: float = 5.0) -> BleakLink:
         address = nearest[0][0]
     client = BleakClient(address, timeout=seconds)
     await client.connect()
+    # On BlueZ, bleak reports the minimum MTU (23) until it asks for the negotiated one: ask, so chunks use
+    # the link's real size. (Other platforms know it from the start; the method is BlueZ's alone.)
+    acquire = getattr(getattr(client, "_backend", None), "_acquire_mtu", None)
+    if acquire is not None:
+        with contextlib.suppress(Exception):
+            await acquire()
     link = BleakLink(client)
     await client.start_notify(str(RESPONSE_UUID), lambda _sender, data: link.on_chunk(bytes(data)))
     return link

@@ -40,6 +40,10 @@ MAX_PHONES = 8
 IDLE_S = 300.0
 """A phone silent this long is let go: a link gives no sign of a phone that walked out or died."""
 INFO_REFRESH_S = 10.0
+QUEUED_ANSWERS = 8
+DRAIN_S = 30.0
+"""A phone whose link takes no packet for this long is let go (a slow link takes a page in well under a
+second)."""
 ADVERTISING_INTERVAL_MS = 100.0
 """A phone in the aisle finds the store within a few advertisements: 100 ms (bumble's default is 1 s), the
 power of a mains-powered Pi being no concern."""
@@ -73,8 +77,17 @@ class _Phone:
 
     def __init__(self, server: "BridgeServer", connection: Connection, session: PhoneSession) -> None:
         self.server, self.connection, self.session = server, connection, session
-        self.queue: asyncio.Queue[Request | Message] = asyncio.Queue()
+        # Bounded: the session already refuses a phone's fifth waiting request, so a full queue means a
+        # phone flooding with repeats and bad chunks, whose extra answers are dropped.
+        self.queue: asyncio.Queue[Request | Message] = asyncio.Queue(QUEUED_ANSWERS)
         self.task = asyncio.get_running_loop().create_task(self._work())
+
+    def put(self, item: Request | Message) -> None:
+        try:
+            self.queue.put_nowait(item)
+        except asyncio.QueueFull:
+            if isinstance(item, Request):
+                self.session.abandon(item)
 
     async def _work(self) -> None:
         loop = asyncio.get_running_loop()
@@ -83,15 +96,33 @@ class _Phone:
                 item = await asyncio.wait_for(self.queue.get(), IDLE_S)
             except TimeoutError:
                 log.info("letting go of an idle phone")
-                await self.connection.disconnect()
+                await self._let_go()
                 return
             if isinstance(item, Request):
                 item = await loop.run_in_executor(self.server.executor, self.session.answer, item)
             try:
                 for chunk in self.session.frames(item, self.connection.att_mtu):
                     await self.server.device.notify_subscriber(self.connection, self.server.response, chunk)
+                # Wait for the controller to take this answer's packets before the next: bumble queues
+                # notifications without limit, in one queue for every phone, so a phone that reads slowly
+                # (or not at all) would hold up the others' answers and grow the bridge's memory.
+                await asyncio.wait_for(self._drained(), DRAIN_S)
+            except TimeoutError:
+                log.info("letting go of a phone that does not take its answers")
+                await self._let_go()
+                return
             except Exception:  # the link went away mid-answer: the phone asks again when it is back
                 log.info("an answer was not delivered", exc_info=True)
+
+    async def _drained(self) -> None:
+        queue = self.server.device.host.get_data_packet_queue(self.connection.handle)
+        if queue is not None:
+            with contextlib.suppress(ValueError):  # the connection is gone: nothing left to wait for
+                await queue.drain(self.connection.handle)
+
+    async def _let_go(self) -> None:
+        with contextlib.suppress(Exception):  # already gone: nothing to let go of
+            await self.connection.disconnect()
 
 
 class BridgeServer:
@@ -135,7 +166,7 @@ class BridgeServer:
             return
         got = phone.session.receive(bytes(value))
         if got is not None:
-            phone.queue.put_nowait(got)
+            phone.put(got)
 
     def _on_connection(self, connection: Connection) -> None:
         if len(self.phones) >= MAX_PHONES:
@@ -143,8 +174,10 @@ class BridgeServer:
             return
         self.phones[connection.handle] = _Phone(self, connection, self.bridge.connect())
         connection.on(connection.EVENT_DISCONNECTION, lambda _reason: self._on_disconnection(connection))
-        # Advertising stops when a phone connects: start it again so the next phone finds the store too.
-        self._spawn(self._advertise())
+        # Advertising stops when a phone connects: start it again so the next phone finds the store too,
+        # unless the bridge is full (a phone would connect only to be let go).
+        if len(self.phones) < MAX_PHONES:
+            self._spawn(self._advertise())
 
     def _on_disconnection(self, connection: Connection) -> None:
         phone = self.phones.pop(connection.handle, None)

@@ -6,10 +6,12 @@ for privacy) while the shopper walks the aisles, and their cart must survive tha
 saw the token, is refused. The key is kept in a file (0600) so carts survive a restart of the bridge.
 """
 
+import contextlib
 import hashlib
 import hmac
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 TOKEN_BYTES = 16
@@ -24,22 +26,26 @@ class CartTokens:
 
     @classmethod
     def from_file(cls, path: Path) -> "CartTokens":
-        """The key in ``path``, made (0600, from the first byte) when there is none yet."""
+        """The key in ``path``, made when there is none yet: written whole to a temporary file (0600 from its
+        first byte) and linked into place, so a power cut never leaves an empty key behind, and of two
+        bridges starting at once the second takes the first one's key."""
         try:
             return cls(path.read_bytes())
         except FileNotFoundError:
             pass
         path.parent.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_bytes(KEY_BYTES)
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".ble-cart-key-")  # mode 0600
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another bridge made it first: use theirs
-            return cls(path.read_bytes())
-        with os.fdopen(fd, "wb") as out:
-            out.write(key)
-            out.flush()
-            os.fsync(out.fileno())
-        return cls(key)
+            with os.fdopen(fd, "wb") as out:
+                out.write(secrets.token_bytes(KEY_BYTES))
+                out.flush()
+                os.fsync(out.fileno())
+            with contextlib.suppress(FileExistsError):  # another bridge's key is there: it stands
+                os.link(temporary, path)
+        finally:
+            os.unlink(temporary)
+        _fsync_folder(path.parent)
+        return cls(path.read_bytes())
 
     def token(self, cart_id: str) -> bytes:
         return hmac.digest(self._key, cart_id.encode(), hashlib.sha256)[:TOKEN_BYTES]
@@ -51,3 +57,12 @@ class CartTokens:
 
     def holds(self, cart_id: str, token: object) -> bool:
         return isinstance(token, bytes) and hmac.compare_digest(self.token(cart_id), token)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """The new name made durable: a file's fsync does not cover its entry in the folder."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -15,7 +15,9 @@ from pydantic.alias_generators import to_camel
 from edge.ble.cart_tokens import CartTokens
 from edge.ble.node_api import BridgeNodeApi
 from edge.ble.protocol import MTU_HINT, OP_NAMES, VERSION, Op, ProtocolError, Status
+from models.ids import Ident as Id
 from models.node_api import CartPublic, ProductPublic, ProductSummary, ReceiptPublic
+from models.sales import Quantity
 
 CATALOG_COLUMNS: Final = ("productId", "name", "nameEn", "price", "finalPrice", "stock", "categoryId")
 PAGE_SIZE: Final = 100
@@ -23,9 +25,10 @@ PAGE_SIZE: Final = 100
 (bench/ble_catalog.py); a phone wanting a quicker first screen asks for fewer."""
 MAX_PAGE: Final = 100
 MAX_CART_LINES: Final = 50
-MAX_QUANTITY: Final = 999
-
-Id = Annotated[StrictStr, Field(min_length=1, max_length=64)]
+"""Lines a phone's cart may hold: a cart of 50 lines answers in about 8 KiB, well inside what a phone at the
+smallest MTU can take (4,096 chunks of 13 bytes)."""
+WRITES: Final = frozenset({Op.CART_CREATE, Op.CART_SET, Op.HANDOFF})
+"""The operations that write at the node (SQLite's one write lock, which checkouts need too)."""
 
 
 class _Body(BaseModel):
@@ -45,7 +48,7 @@ class _CatalogPage(_Body):
 
 
 class _CatalogChanges(_Body):
-    since: Annotated[StrictInt, Field(ge=0)]
+    since: Annotated[StrictInt, Field(ge=0, le=2_147_483_647)]
     cursor: Annotated[StrictStr, Field(max_length=200)] | None = None
     limit: Annotated[StrictInt, Field(ge=1, le=MAX_PAGE)] = PAGE_SIZE
 
@@ -56,11 +59,12 @@ class _Product(_Body):
 
 class _Line(_Body):
     variant_id: Id
-    quantity: Annotated[StrictInt, Field(ge=1, le=MAX_QUANTITY)] = 1
+    quantity: Quantity = 1
 
 
 class _CartCreate(_Body):
-    items: Annotated[list[_Line], Field(max_length=MAX_CART_LINES)] = []
+    # A cart is made with its first line: an empty one would be a write at the node for nothing.
+    items: Annotated[list[_Line], Field(min_length=1, max_length=MAX_CART_LINES)]
 
 
 class _CartRef(_Body):
@@ -70,7 +74,7 @@ class _CartRef(_Body):
 
 class _CartSet(_CartRef):
     variant_id: Id
-    quantity: Annotated[StrictInt, Field(ge=0, le=MAX_QUANTITY)]
+    quantity: Annotated[int, Field(ge=0, le=999, strict=True)]  # a line's Quantity, or 0 to take it out
 
 
 class _Receipt(_Body):
@@ -153,13 +157,17 @@ def catalog_page(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
 def catalog_changes(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
     ask = _parse(_CatalogChanges, body)
     changes = ctx.node.catalog_changes(ask.since, cursor=ask.cursor, limit=ask.limit)
-    return {
-        "catalogVersion": changes.catalog_version,
+    answer: dict[str, Any] = {
         "reset": changes.reset,
         "items": [_line(p) for p in changes.items],
         "removed": changes.removed,
         "next": changes.next_cursor,
     }
+    # The version the phone keeps is the first page's: a change landing between pages, on a product before
+    # the cursor, is then asked for again next time rather than missed under a newer version.
+    if ask.cursor is None:
+        answer["catalogVersion"] = changes.catalog_version
+    return answer
 
 
 def product(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
@@ -244,7 +252,15 @@ def cart_set(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
     """A variant's quantity in the cart, as the phone shows it: 0 takes the line out."""
     ask = _parse(_CartSet, body)
     cart_id = _own_cart(ctx, ask)
-    line = next((i for i in ctx.node.get_cart(cart_id).items if i.variant_id == ask.variant_id), None)
+    held = ctx.node.get_cart(cart_id).items
+    line = next((i for i in held if i.variant_id == ask.variant_id), None)
+    if line is None and ask.quantity and len(held) >= MAX_CART_LINES:
+        raise ProtocolError(
+            Status.CONFLICT,
+            "cartFull",
+            f"a phone's cart holds at most {MAX_CART_LINES} lines",
+            limit=MAX_CART_LINES,
+        )
     if line is None:
         cart = ctx.node.add_item(cart_id, ask.variant_id, ask.quantity) if ask.quantity else None
     elif ask.quantity == 0:

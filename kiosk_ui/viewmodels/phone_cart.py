@@ -6,8 +6,8 @@ this kiosk, and it becomes the session's cart: the shopper goes on to the cart s
 When the kiosk's own cart already holds something, the phone's cart *replaces* it, and only after the
 shopper says so (``confirming``): the code is claimed only then, so saying "keep this cart" leaves the
 phone's code unused. (Merging the two would mean adding each line again and explaining the ones out of
-stock; replacing is one call and says exactly what happens.) The kiosk's old cart is left on the node, where
-it expires like any abandoned cart.
+stock; replacing is one call and says exactly what happens.) The kiosk's old cart is left open and unsold on the node,
+as any cart a shopper walks away from (the node does not prune open carts).
 
 A refusal (a wrong, expired or used code, too many tries, the node gone) is kept in ``refusal`` for the
 screen to say in words (``problems.explain``), and the keypad clears for another try. A code the camera read
@@ -29,6 +29,7 @@ class PhoneCart(Observable):
         self.code = ""  # the digits typed so far
         self.refusal: NodeClientError | None = None  # why the last code was not taken
         self.confirming: str | None = None  # a code waiting for "replace the kiosk's cart?"
+        self.claiming: str | None = None  # a code on its way to the node (claimed on the worker thread)
         self._refused_scan: str | None = None
 
     @property
@@ -51,8 +52,9 @@ class PhoneCart(Observable):
 
     def scanned(self, code: str) -> bool:
         """The camera read ``code``: True when it is one to try (not the one just refused, not one already
-        waiting for the shopper's answer); it shows as typed."""
-        if code in (self._refused_scan, self.confirming):
+        waiting for the shopper's answer, not one being claimed now: a look that was under way when the
+        sixth digit was typed must not claim it a second time); it shows as typed."""
+        if code in (self._refused_scan, self.confirming, self.claiming):
             return False
         self.code, self.refusal = code, None
         self.changed()
@@ -75,7 +77,7 @@ class PhoneCart(Observable):
     def claim(self, code: str, *, scanned: bool = False) -> bool:
         """Take the phone's cart from the node (on the worker thread): True when it is the session's cart
         now; False with ``refusal`` set (and the keypad cleared) when the node said no or did not answer."""
-        self.confirming = None
+        self.confirming, self.claiming = None, code
         try:
             claimed = self.node.claim_handoff(code)
         except NodeClientError as error:
@@ -83,6 +85,8 @@ class PhoneCart(Observable):
             self._refused_scan = code if scanned else None
             self.changed()
             return False
+        finally:
+            self.claiming = None
         self.cart.take(claimed)
         self.reset()
         return True

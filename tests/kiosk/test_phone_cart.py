@@ -164,3 +164,23 @@ def test_a_node_that_does_not_answer_is_said_and_the_receipt_goes_without_a_code
         assert not away.phone_cart.claim(away.phone_cart.code)
         assert refusal(away) == ZH("problem.unreachable")
         assert away.phone_cart.code == ""
+
+
+def test_a_code_being_claimed_is_not_taken_from_the_camera_again(kiosk: Kiosk, node: NodeClient):
+    code = phone_code(node, ("latte-1", 1))
+    phone = kiosk.phone_cart
+    seen: list[bool] = []
+
+    class Slow:
+        """The node, while the claim is on its way: the camera's look that was under way finds the code."""
+
+        def __getattr__(self, name):
+            return getattr(node, name)
+
+        def claim_handoff(self, claimed: str):
+            seen.append(phone.scanned(claimed))
+            return node.claim_handoff(claimed)
+
+    phone.node = Slow()
+    assert phone.claim(code)
+    assert seen == [False]

@@ -261,8 +261,10 @@ def test_the_ble_unit_owns_the_adapter_with_no_more_privilege_than_that():
     assert "ble serve --transport hci-socket:0 --edge-url http://127.0.0.1:8080/api/v1" in ble.text
     assert "Conflicts=bluetooth.service" in ble.text  # bluetoothd would take the adapter back
     assert "ExecStartPre=+-/usr/bin/btmgmt --index 0 power off" in ble.text
-    assert "AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW" in ble.text
-    assert "CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW" in ble.text
+    assert "AmbientCapabilities=CAP_NET_ADMIN\n" in ble.text
+    assert "CapabilityBoundingSet=CAP_NET_ADMIN\n" in ble.text
+    assert "After=bluetooth.service hciuart.service sys-subsystem-bluetooth-devices-hci0.device" in ble.text
+    assert ble.masks == ("bluetooth.service",)
     assert "ReadWritePaths=/var/lib/edgestore" in ble.text  # the cart tokens' key
     assert "SupplementaryGroups=bluetooth" in ble.text
 
@@ -271,3 +273,15 @@ def test_this_edgestore_has_the_ble_command_so_provisioning_enables_it_with_an_a
     from edgestore.cli import _COMMANDS
 
     assert _COMMANDS["ble"] == ("edge.ble.cli", "app")
+
+
+def test_bluetoothd_is_masked_while_the_ble_unit_is_enabled_and_unmasked_after(tmp_path: Path):
+    mask = tmp_path / "etc/systemd/system/bluetooth.service"
+    units.install(tmp_path, units.node_units(plan(), footfall=False, ble=True, kiosk=False))
+    assert os.readlink(mask) == "/dev/null"
+    units.install(
+        tmp_path, units.node_units(plan(), footfall=False, ble=True, kiosk=False)
+    )  # again: the same
+    assert os.readlink(mask) == "/dev/null"
+    units.install(tmp_path, units.node_units(plan(), footfall=False, ble=False, kiosk=False))
+    assert not mask.is_symlink()

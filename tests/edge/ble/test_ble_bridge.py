@@ -115,6 +115,7 @@ def test_search_and_changes_since_the_phones_version(bridge, node) -> None:
     version = node.health().catalog_version
     unchanged = call(bridge, Op.CATALOG_CHANGES, {"since": version})
     assert (unchanged["reset"], unchanged["items"], unchanged["removed"]) == (False, [], [])
+    assert unchanged["catalogVersion"] == version  # on the first page only: the one the phone keeps
     assert call(bridge, Op.CATALOG_CHANGES, {"since": version + 5})["reset"] is True
 
 
@@ -201,8 +202,9 @@ def test_the_kiosk_takes_the_cart_and_the_phone_reads_its_receipt(bridge, node) 
 
 
 def test_the_nodes_refusals_keep_their_codes_and_details(bridge) -> None:
-    made = call(bridge, Op.CART_CREATE)
+    made = call(bridge, Op.CART_CREATE, {"items": [{"variantId": "latte-1"}]})
     ref = {"cartId": made["cartId"], "cartToken": made["cartToken"]}
+    call(bridge, Op.CART_SET, ref | {"variantId": "latte-1", "quantity": 0})
     empty = refused(bridge, Op.HANDOFF, ref)
     assert (empty.status, empty.code) == (Status.CONFLICT, "cartEmpty")
     unknown = refused(bridge, Op.CART_SET, ref | {"variantId": "nope-1", "quantity": 1})
@@ -222,6 +224,10 @@ def test_the_nodes_refusals_keep_their_codes_and_details(bridge) -> None:
         (Op.CATALOG_CHANGES, {"since": -1}, "since"),
         (Op.CART_CREATE, {"items": [{"variantId": "latte-1", "quantity": 0}]}, "items.0.quantity"),
         (Op.CART_CREATE, {"items": [{"variantId": "latte-1"}] * 51}, "items"),
+        (Op.CART_CREATE, {}, "items"),  # a cart is made with its first line
+        (Op.CART_CREATE, {"items": []}, "items"),
+        (Op.CART_CREATE, {"items": [{"variantId": "latte 1"}]}, "items.0.variantId"),
+        (Op.CATALOG_CHANGES, {"since": 2**31}, "since"),
         (Op.CART_GET, {"cartId": "x", "cartToken": "not bytes"}, "cartToken"),
         (Op.RECEIPT, {"orderId": "x", "receiptToken": "1"}, "receiptToken"),
     ],
@@ -260,20 +266,24 @@ def test_a_repeated_request_is_answered_from_memory_not_done_twice(bridge, edge)
 
 def test_a_request_being_answered_is_not_started_again(bridge, edge) -> None:
     session = bridge.connect()
-    (chunk,) = split(3, encode_message(Op.CART_CREATE, 0, {}), 247)
+    (chunk,) = split(3, encode_message(Op.CART_CREATE, 0, {"items": [{"variantId": "latte-1"}]}), 247)
     first = session.receive(chunk)
     assert isinstance(first, Request)
     assert session.receive(chunk) is None  # the repeat arrived while the node was still at it
     assert session.answer(first).ok
 
 
-def test_requests_over_the_rate_are_told_when_to_come_back(node, tmp_path) -> None:
+def test_requests_over_the_rate_are_told_once_when_to_come_back(node, tmp_path) -> None:
     clock = [0.0]
     bridge = PhoneBridge(
         node, CartTokens.from_file(tmp_path / "k"), lambda: clock[0], Limits(rate=2, burst=3)
     )
     session = bridge.connect()
-    got = [session.receive(split(n, encode_message(Op.INFO, 0, {}), 247)[0]) for n in range(1, 5)]
+
+    def info(n: int) -> Message | Request | None:
+        return session.receive(split(n, encode_message(Op.INFO, 0, {}), 247)[0])
+
+    got = [info(n) for n in range(1, 5)]
     for request in got[:3]:
         assert isinstance(request, Request)
         session.answer(request)
@@ -284,8 +294,50 @@ def test_requests_over_the_rate_are_told_when_to_come_back(node, tmp_path) -> No
         "tooManyRequests",
         500,
     )
+    assert info(5) is None  # told once; after that, nothing until the bucket pays again
     clock[0] += 0.5
-    assert isinstance(session.receive(split(5, encode_message(Op.INFO, 0, {}), 247)[0]), Request)
+    assert isinstance(info(6), Request)
+
+
+def test_repeats_and_bad_chunks_are_paid_for_like_requests(node, tmp_path) -> None:
+    """A write of a few bytes can ask for a page of notifications: neither a repeat nor an error message
+    may be had for free, or one phone could flood the link that every phone shares."""
+    bridge = PhoneBridge(node, CartTokens.from_file(tmp_path / "k"), lambda: 0.0, Limits(rate=1, burst=2))
+    session = bridge.connect()
+    (chunk,) = split(1, encode_message(Op.INFO, 0, {}), 247)
+    first = session.receive(chunk)
+    assert isinstance(first, Request)
+    session.answer(first)
+    answers = [session.receive(chunk) for _ in range(1000)]  # the same request, over and over
+    assert [a.status for a in answers if a is not None] == [Status.OK, Status.RATE_LIMITED]
+    garbage = bridge.connect()  # another phone, sending rubbish
+    errors = [garbage.receive(b"\x09") for _ in range(1000)]
+    assert [e.body["code"] for e in errors if e is not None] == ["badFrame", "badFrame", "tooManyRequests"]
+
+
+def test_writes_at_the_node_are_bounded_across_phones(node, tmp_path) -> None:
+    limits = Limits(write_rate=0.001, write_burst=2)
+    bridge = PhoneBridge(node, CartTokens.from_file(tmp_path / "k"), lambda: 0.0, limits)
+    made = []
+    for n in range(3):  # three phones, one cart each: the third waits
+        session = bridge.connect()
+        got = session.receive(
+            split(n + 1, encode_message(Op.CART_CREATE, 0, {"items": [{"variantId": "latte-1"}]}), 247)[0]
+        )
+        made.append(session.answer(got) if isinstance(got, Request) else got)
+    assert [m.status for m in made] == [Status.OK, Status.OK, Status.RATE_LIMITED]
+    assert made[2].body["code"] == "tooManyWrites"
+    reads = bridge.connect().receive(split(9, encode_message(Op.INFO, 0, {}), 247)[0])
+    assert isinstance(reads, Request)  # reads are not writes
+
+
+def test_an_answer_too_big_for_the_mtu_is_refused_not_dropped(bridge) -> None:
+    session = bridge.connect()
+    huge = Message(3, Op.CATALOG_PAGE, Status.OK, {"items": [random.Random(2).randbytes(60_000)]})
+    chunks = session.frames(huge, 23)  # 60 kB would be 4,600 chunks of 13 bytes: over the 4,096 a message has
+    refused = decode_message(3, b"".join(c[7:] for c in chunks), max_body=1 << 20)
+    assert (refused.status, refused.body["code"]) == (Status.TOO_LARGE, "answerTooLarge")
+    assert len(session.frames(huge, 247)) > 200  # at 237 bytes a chunk it fits
 
 
 def test_too_many_requests_waiting_are_refused(node, tmp_path) -> None:
@@ -359,3 +411,15 @@ def test_through_a_bad_link_every_call_is_answered_once(bridge, edge, mtu, loss,
     cart = run(shop())
     assert carts_in(edge) == before + 1  # however often the create was sent, one cart
     assert {i["variantId"]: i["quantity"] for i in cart["items"]} == {"latte-1": 1, "bubble-tea-1": 2}
+
+
+def test_a_phones_cart_holds_at_most_fifty_lines(bridge, edge) -> None:
+    from edge.demo_catalog import synthetic_catalog
+
+    edge.load(synthetic_catalog(60, version=100))
+    variants = [p.variants[0].variant_id for p in synthetic_catalog(60, version=100).products]
+    made = call(bridge, Op.CART_CREATE, {"items": [{"variantId": v} for v in variants[:50]]})
+    ref = {"cartId": made["cartId"], "cartToken": made["cartToken"]}
+    full = refused(bridge, Op.CART_SET, ref | {"variantId": variants[50], "quantity": 1})
+    assert (full.status, full.code, full.details["limit"]) == (Status.CONFLICT, "cartFull", 50)
+    assert call(bridge, Op.CART_SET, ref | {"variantId": variants[0], "quantity": 3})["itemCount"] == 52
