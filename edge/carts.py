@@ -34,6 +34,18 @@ class AmountTooLarge(Conflict):
         )
 
 
+def prune_idle(conn: Connection, before: datetime) -> int:
+    """Delete the carts nobody sold that were last touched before ``before`` (open ones, and phones' carts
+    handed off to a kiosk); their lines and hand-off codes go with them (foreign keys cascade). A sold cart
+    is kept: it names its order. Returns how many went."""
+    done = conn.execute(
+        delete(carts).where(
+            carts.c.status.in_([CartStatus.OPEN, CartStatus.HANDED_OFF]), carts.c.updated_at < before
+        )
+    )
+    return done.rowcount
+
+
 def create_cart(conn: Connection, at: datetime) -> str:
     cart_id = new_id()
     conn.execute(insert(carts).values(cart_id=cart_id, status=CartStatus.OPEN, created_at=at, updated_at=at))

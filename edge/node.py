@@ -3,10 +3,10 @@
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from edge import node_state, product_revisions, search_index
+from edge import carts, node_state, product_revisions, search_index
 from edge.db import Database
 from edge.settings import EdgeSettings
 from edge.throttle import FailureThrottle, KeyedFailureThrottle, receipt_throttle
@@ -67,6 +67,11 @@ class Node:
 
     def now(self) -> datetime:
         return self.clock()
+
+    def prune_carts(self) -> int:
+        """Delete carts left unsold longer than ``cart_idle_hours`` (``edge.carts.prune_idle``)."""
+        with self.db.write() as conn:
+            return carts.prune_idle(conn, self.now() - timedelta(hours=self.settings.cart_idle_hours))
 
     def uptime_s(self) -> int:
         """Whole seconds since the node was opened (monotonic: a clock set by NTP does not move it)."""

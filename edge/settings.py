@@ -70,6 +70,13 @@ class EdgeSettings(EdgestoreSettings):
         le=86_400,
         description="How long a cart hand-off code (a phone's cart for a kiosk to take over) can be claimed",
     )
+    cart_idle_hours: int = Field(
+        default=24,
+        ge=1,
+        le=24 * 30,
+        description="An open cart (or a phone's handed-off one) untouched this long is deleted: a shopper who "
+        "walked away, or carts a phone made and left",
+    )
     page_size_default: int = Field(default=20, ge=1, le=100)
     recognition_enabled: bool = Field(
         default=True, description="Run product recognition (POST /api/v1/recognize) with the node's model"

@@ -2,11 +2,13 @@
 
 import asyncio
 import contextlib
+import logging
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from sqlalchemy.exc import OperationalError
 
 from edge.api import (
     routes_carts,
@@ -28,7 +30,21 @@ from sync_protocol.mqtt_link import MqttSettings
 
 API_PREFIX = "/api/v1"
 STORE_POLL_S = 2.0
+PRUNE_EVERY_S = 3600.0
+
+log = logging.getLogger(__name__)
 """How often a node with sync configured but no store yet looks whether a catalog has given it one."""
+
+
+async def _prune_carts(node: Node) -> None:
+    """Now and every ``PRUNE_EVERY_S``: carts left unsold for a day go (a shopper who walked away, carts a
+    phone made and left), so they cannot pile up on the Pi's card."""
+    while True:
+        try:
+            await asyncio.to_thread(node.prune_carts)
+        except OperationalError:  # the database busy with sales (its lock timed out): the next round prunes
+            log.info("carts not pruned this round: the database was busy")
+        await asyncio.sleep(PRUNE_EVERY_S)
 
 
 async def _when_store_known(node: Node, start: Callable[[str], None]) -> None:
@@ -69,6 +85,7 @@ def create_app(settings: EdgeSettings, clock: Clock = utcnow) -> FastAPI:
         loading = start_recognition(node)
         agents: list[SyncAgent] = []
         waiting: asyncio.Task[None] | None = None
+        pruning = asyncio.create_task(_prune_carts(node))
 
         def start_agent(store_id: str) -> None:
             assert settings.mqtt_url is not None
@@ -93,6 +110,9 @@ def create_app(settings: EdgeSettings, clock: Clock = utcnow) -> FastAPI:
         try:
             yield
         finally:
+            pruning.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pruning
             if waiting is not None:
                 waiting.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -7,7 +7,7 @@ When the kiosk's own cart already holds something, the phone's cart *replaces* i
 shopper says so (``confirming``): the code is claimed only then, so saying "keep this cart" leaves the
 phone's code unused. (Merging the two would mean adding each line again and explaining the ones out of
 stock; replacing is one call and says exactly what happens.) The kiosk's old cart is left open and unsold on the node,
-as any cart a shopper walks away from (the node does not prune open carts).
+as any cart a shopper walks away from, and deleted with them a day later.
 
 A refusal (a wrong, expired or used code, too many tries, the node gone) is kept in ``refusal`` for the
 screen to say in words (``problems.explain``), and the keypad clears for another try. A code the camera read

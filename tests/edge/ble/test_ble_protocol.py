@@ -211,3 +211,19 @@ def test_the_layouts_are_the_documented_sizes() -> None:
     assert CHUNK_HEADER.size == 7
     assert MESSAGE_HEADER.size == 7
     assert struct.calcsize("<BHHH") == 7
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"\x81" * 15000 + b"\x00",  # arrays nested 15,000 deep
+        b"\xa1\x61a" * 5000 + b"\x00",  # maps nested 5,000 deep
+        b"\xd8\x1c" * 5000 + b"\x00",  # tags nested
+        b"\x9b\x3f\xff\xff\xff\xff\xff\xff\xff",  # an array claiming 2^62 items
+        b"\x5b\x3f\xff\xff\xff\xff\xff\xff\xff",  # bytes claiming 2^62 of them
+    ],
+)
+def test_hostile_cbor_is_a_bad_body_never_a_crash(payload) -> None:
+    with pytest.raises(ProtocolError) as caught:
+        decode_message(1, _message(1, 0, payload), max_body=1 << 20)
+    assert caught.value.status in (Status.BAD_REQUEST, Status.TOO_LARGE)
