@@ -11,10 +11,28 @@ from typing import Any
 
 import pytest
 
+from kiosk_ui.hardware.payment import SimulatedTerminal
+from kiosk_ui.viewmodels.kiosk import Kiosk
+from node_client import NodeClient
 from plumbing.xvfb import virtual_display
-from tests.edge.conftest import edge
+from tests.conftest import FakeClock
+from tests.edge.conftest import EdgeServer, edge
 
 __all__ = ["edge"]  # the real node of tests/edge, served per test
+
+
+@pytest.fixture
+def node(edge: EdgeServer) -> Iterator[NodeClient]:
+    """The real node's client, as the kiosk holds it."""
+    with NodeClient(edge.base_url) as client:
+        yield client
+
+
+@pytest.fixture
+def kiosk(node: NodeClient, clock: FakeClock) -> Kiosk:
+    """The kiosk's view-models on that node, with a simulated payment terminal and no printer."""
+    return Kiosk(node=node, terminal=SimulatedTerminal(), printer=None, now=clock)
+
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -3,10 +3,6 @@ built elsewhere (as the phone does, through ``NodeClient``) handed off, its code
 kiosk, paid, and its receipt code; the refusals in words, the keypad cleared; the kiosk's own cart replaced
 only after a yes; a node that does not answer."""
 
-from collections.abc import Iterator
-
-import pytest
-
 from kiosk_ui.hardware.payment import SimulatedTerminal
 from kiosk_ui.i18n import translator
 from kiosk_ui.viewmodels.kiosk import Kiosk
@@ -15,20 +11,8 @@ from kiosk_ui.viewmodels.receipt import receipt_of
 from node_client import NodeClient
 from plumbing import free_port
 from tests.conftest import FakeClock
-from tests.edge.conftest import EdgeServer
 
 ZH = translator("zh-TW")
-
-
-@pytest.fixture
-def node(edge: EdgeServer) -> Iterator[NodeClient]:
-    with NodeClient(edge.base_url) as client:
-        yield client
-
-
-@pytest.fixture
-def kiosk(node: NodeClient, clock: FakeClock) -> Kiosk:
-    return Kiosk(node=node, terminal=SimulatedTerminal(), printer=None, now=clock)
 
 
 def phone_code(node: NodeClient, *items: tuple[str, int]) -> str:

@@ -2,8 +2,6 @@
 app on a free port, the demo catalog), through the real node client: what each screen shows and what a
 touch does, without a window."""
 
-from collections.abc import Iterator
-
 import pytest
 
 from kiosk_ui.hardware.payment import Outcome, SimulatedTerminal
@@ -25,17 +23,6 @@ from plumbing import free_port
 from tests.conftest import FakeClock
 from tests.edge.conftest import EdgeServer
 from tests.edge.helpers import add_staff
-
-
-@pytest.fixture
-def node(edge: EdgeServer) -> Iterator[NodeClient]:
-    with NodeClient(edge.base_url) as client:
-        yield client
-
-
-@pytest.fixture
-def kiosk(node: NodeClient, clock: FakeClock) -> Kiosk:
-    return Kiosk(node=node, terminal=SimulatedTerminal(), printer=None, now=clock)
 
 
 def test_browsing_opens_on_the_top_categories_and_pages_through_everything(kiosk: Kiosk):
