@@ -40,4 +40,4 @@ messages:
 
 # Re-resolve the lock file after changing dependencies in pyproject.toml (needs uv: pip install uv).
 lock:
-	uv pip compile pyproject.toml --extra dev --extra cloud --extra kiosk --extra train --extra ble --constraint requirements/constraints.txt --universal --python-version 3.11 --generate-hashes -o requirements/dev.lock
+	uv pip compile pyproject.toml --extra dev --extra cloud --extra kiosk --extra train --extra ble --extra pi --constraint requirements/constraints.txt --universal --python-version 3.11 --generate-hashes -o requirements/dev.lock
