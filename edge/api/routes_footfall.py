@@ -58,7 +58,7 @@ def footfall_events(
     _member: StaffDep,
     day: DayQuery,
     cursor: CursorQuery = None,
-    limit: LimitQuery = 50,
+    limit: LimitQuery = 20,
 ) -> Page[FootfallEvent]:
     """The day's events, newest first; append-only, each sent to the cloud once on the footfall stream."""
     with node.db.read() as conn:
