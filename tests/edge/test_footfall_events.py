@@ -38,8 +38,11 @@ def test_a_crossing_is_in_sqlite_the_api_and_the_outbox_at_once(edge: EdgeServer
     staff = as_staff(edge.client, edge.settings)
     node = open_node(edge)
     try:
+        nudged: list[int] = []
+        node.cloud.nudge = lambda: nudged.append(1)  # as the sync agent sets it: go up now
         at = datetime(2026, 12, 5, 2, 7, 30, tzinfo=UTC)  # 10:07:30 in Taipei
         event = record_crossing(node, IN, CAMERA, at)
+        assert nudged == [1]
         with node.db.read() as conn:
             row = conn.execute(select(footfall_events)).one()
         assert (row.event_id, row.occurred_at, row.direction, row.source) == (
