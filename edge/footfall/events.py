@@ -32,7 +32,8 @@ def record(
     direction: Direction,
     source: FootfallSource,
 ) -> FootfallEvent:
-    """Append one crossing and queue it for the cloud, inside the caller's write transaction."""
+    """Append one crossing and queue it for the cloud, inside the caller's write transaction (its outbox
+    message is dated ``occurred_at``: the counter records a crossing when it happens)."""
     event = FootfallEvent(
         event_id=new_id(),
         store_id=store_id,
