@@ -5,6 +5,7 @@ Names follow their role: ``...Create``/``...Update`` come in, ``...Public`` goes
 """
 
 import re
+from datetime import date
 from typing import Annotated, Generic, TypeVar
 
 from pydantic import AwareDatetime, Field, model_validator
@@ -13,6 +14,7 @@ from models.base import CamelModel
 from models.catalog import Condition
 from models.einvoice import EInvoice
 from models.end_of_day import ReportNote
+from models.footfall import FootfallSource
 from models.ids import ULID_PATTERN
 from models.money import TWD
 from models.order_states import OrderStatus
@@ -479,3 +481,25 @@ class RecognitionStatus(CamelModel):
 
 
 CartCreate.model_rebuild()
+
+
+class FootfallBucket(CamelModel):
+    """A quarter hour of a day's door counts (its start in Taipei time), present only when it had events."""
+
+    start: AwareDatetime
+    in_count: int
+    out_count: int
+
+
+class FootfallSummary(CamelModel):
+    """A Taiwan day's door counts at this node (``GET /api/v1/footfall``), recomputed from its events."""
+
+    day: date
+    in_count: int
+    out_count: int
+    occupancy: int = Field(
+        description="People inside now (for a past day, at its end): ins minus outs since the day's start, "
+        "counted in order and never below 0 (an out the counter saw with nobody counted in is dropped)"
+    )
+    buckets: list[FootfallBucket] = Field(description="The day's 15-minute buckets that had events, in order")
+    sources: dict[FootfallSource, int] = Field(description="Events per source (camera, pir, fused)")

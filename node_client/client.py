@@ -8,6 +8,7 @@ threads too. One client may be shared by threads (httpx's connection pool is thr
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from datetime import date
 from types import TracebackType
 from typing import Any, Self, TypeVar
 from urllib.parse import quote
@@ -20,6 +21,7 @@ from models.catalog import Category
 from models.cloud_api import OrderTransitionRequest
 from models.einvoice import EInvoice
 from models.end_of_day import XReport, ZReport
+from models.footfall import FootfallEvent
 from models.node_api import (
     CartCreate,
     CartHandoff,
@@ -31,6 +33,7 @@ from models.node_api import (
     CheckoutRequest,
     EndOfDayClose,
     EnrollmentResult,
+    FootfallSummary,
     Health,
     Page,
     ProductPublic,
@@ -84,6 +87,8 @@ _REFERENCES_DELETED = TypeAdapter(ReferencesDeleted)
 _HANDOFF = TypeAdapter(CartHandoff)
 _RECEIPT_ACCESS = TypeAdapter(ReceiptAccess)
 _CATALOG_CHANGES = TypeAdapter(CatalogChanges)
+_FOOTFALL = TypeAdapter(FootfallSummary)
+_FOOTFALL_EVENTS = TypeAdapter(Page[FootfallEvent])
 
 
 def api_root(base_url: str) -> str:
@@ -376,6 +381,20 @@ class NodeClient:
 
     def iter_z_reports(self, *, page_size: int = 100) -> Iterator[ZReport]:
         return _every_item(lambda cursor: self.z_reports(cursor=cursor, limit=page_size))
+
+    # footfall: the door counter's counts and events, staff only (read, retried)
+
+    def footfall(self, day: date | None = None) -> FootfallSummary:
+        """A Taiwan day's door counts (today at the node when ``day`` is None): ins, outs, occupancy now,
+        the 15-minute buckets that had events, events per source."""
+        return self._get(_FOOTFALL, "/footfall", {"day": day.isoformat() if day else None})
+
+    def footfall_events(
+        self, *, day: date | None = None, cursor: str | None = None, limit: int | None = None
+    ) -> Page[FootfallEvent]:
+        """One page of a Taiwan day's door crossings (today when ``day`` is None), the newest first."""
+        params = {"day": day.isoformat() if day else None, "cursor": cursor, "limit": limit}
+        return self._get(_FOOTFALL_EVENTS, "/footfall/events", params)
 
     # recognition: recognize is a shopper's call; enrolling and deleting references need a staff token
 

@@ -14,6 +14,7 @@ from edge.api import (
     routes_carts,
     routes_catalog,
     routes_end_of_day,
+    routes_footfall,
     routes_handoffs,
     routes_orders,
     routes_receipts,
@@ -144,6 +145,7 @@ def create_app(settings: EdgeSettings, clock: Clock = utcnow) -> FastAPI:
         routes_staff,
         routes_end_of_day,
         routes_recognition,
+        routes_footfall,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     return app

@@ -72,6 +72,7 @@ def test_forged_cursors_loose_numbers_and_control_characters_get_named_refusals(
         "/catalog/changes",
         "/orders",
         "/end-of-day",
+        "/footfall/events",
     ):  # every paged route alike
         for cursor in ("AAAA", "YnViYmxlLXRlYQ", "x" * 300):  # the second: "bubble-tea" without checksum
             response = edge.client.get(path, params={"cursor": cursor}, headers=staff)

@@ -111,6 +111,8 @@ def test_every_route_is_open_or_asks_for_the_right_staff(edge: EdgeServer):
         "GET /end-of-day",
         "GET /end-of-day/preview",
         "GET /end-of-day/{number}",
+        "GET /footfall",
+        "GET /footfall/events",
         "GET /orders",
         "GET /orders/{orderId}",
         "GET /staff/me",

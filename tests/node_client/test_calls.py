@@ -1,8 +1,13 @@
 """Every call of the client against a real node: typed answers, the same the API gives over plain HTTP."""
 
+from datetime import UTC, date, datetime
+
 import pytest
 
 from edge.demo_catalog import DEMO_STORE_ID
+from edge.footfall.events import record_crossing
+from edge.node import Node
+from models.footfall import Direction, FootfallSource
 from models.node_api import CartPublic, Health, Page, ProductPublic, ProductSummary, SyncStatus
 from models.order_states import OrderStatus
 from models.sales import CartStatus, Order, PaymentMethod
@@ -184,3 +189,23 @@ def test_staff_login_carries_the_token_and_logout_drops_it(edge, node):
     session = node.staff_login("店長 Manager", "2468")
     assert node.token == session.token
     assert node.list_orders().items == []
+
+
+def test_footfall_counts_and_events_of_a_day(node, edge):
+    door = Node.open(edge.settings, edge.clock)  # the door counter's own handle on the node's database
+    try:
+        at = datetime(2026, 12, 5, 3, 20, tzinfo=UTC)  # 11:20 in Taipei
+        made = [record_crossing(door, d, FootfallSource.PIR, at) for d in (Direction.IN, Direction.OUT)]
+    finally:
+        door.close()
+    summary = node.footfall(date(2026, 12, 5))
+    assert (summary.day, summary.in_count, summary.out_count) == (date(2026, 12, 5), 1, 1)
+    assert [(b.start.isoformat(), b.in_count, b.out_count) for b in summary.buckets] == [
+        ("2026-12-05T11:15:00+08:00", 1, 1)
+    ]
+    assert summary.sources[FootfallSource.PIR] == 2
+    first = node.footfall_events(day=date(2026, 12, 5), limit=1)
+    rest = node.footfall_events(day=date(2026, 12, 5), cursor=first.next_cursor)
+    assert {e.event_id for e in first.items + rest.items} == {e.event_id for e in made}
+    assert rest.next_cursor is None
+    assert node.footfall().day is not None  # today at the node
