@@ -98,13 +98,15 @@ class FootfallCounter:
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], datetime] = utcnow,
         on_event: Callable[[Direction, FootfallSource, datetime], None] | None = None,
+        on_round: Callable[[], None] | None = None,
     ) -> None:
         if camera is None and pir is None:
             raise ValueError("the door counter needs a camera, a PIR, or both")
         if camera is not None and pipeline is None:
             raise ValueError("a camera needs the vision pipeline")
         self.sink, self.camera, self.pipeline, self.pir = sink, camera, pipeline, pir
-        self.hold_s, self.clock, self.wall, self.on_event = hold_s, clock, wall, on_event
+        self.hold_s, self.clock, self.wall = hold_s, clock, wall
+        self.on_event, self.on_round = on_event, on_round  # told of each event; called each round of run()
         self.error: BaseException | None = None
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -221,6 +223,8 @@ class FootfallCounter:
             self._running = True
         try:
             while not self._stopping.is_set():
+                if self.on_round is not None:
+                    self.on_round()
                 if self.step():
                     continue
                 if self.ended and stop_when_ended:
