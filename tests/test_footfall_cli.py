@@ -188,3 +188,21 @@ def test_run_with_a_file_camera_and_no_pir_records_each_crossing_in_the_nodes_da
 def _counts(line: str) -> tuple[int, int]:
     words = line.replace(":", " ").split()
     return int(words[words.index("in") + 1]), int(words[words.index("out") + 1])
+
+
+def test_run_with_neither_camera_nor_pir_says_so(tmp_path: Path):
+    done = run("footfall", "run", "--data-dir", str(tmp_path / "node"), "--no-pir", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "nothing to count with" in done.stderr
+
+
+def test_the_door_settings_refuse_what_the_counter_cannot_use():
+    from pydantic import ValidationError
+
+    from edge.settings import EdgeSettings
+
+    settings = EdgeSettings(footfall_line="0.1, 0.5, 0.9, 0.5", footfall_in_side=-1)
+    assert (settings.footfall_in_side, settings.footfall_camera, settings.footfall_pir_pin) == (-1, "pi", 17)
+    for bad in ({"footfall_in_side": 0}, {"footfall_line": "0.1,0.5"}, {"footfall_pir_pin": 40}):
+        with pytest.raises(ValidationError):
+            EdgeSettings(**bad)  # type: ignore[arg-type]

@@ -241,3 +241,63 @@ def test_a_counter_needs_a_sensor_and_a_camera_needs_the_pipeline():
         FootfallCounter(ListSink())
     with pytest.raises(ValueError, match="pipeline"):
         FootfallCounter(ListSink(), camera=FrameList([]))
+
+
+class PacedCamera:
+    """Test camera: an endless grey frame every 10 ms while started, as a live camera paces its reads."""
+
+    def __init__(self) -> None:
+        self.running = False
+        self.starts = 0
+        self.frame = np.zeros((24, 32), np.uint8)
+        self.t = 0.0
+
+    def start(self) -> None:
+        self.running = True
+        self.starts += 1
+
+    def stop(self) -> None:
+        self.running = False
+
+    def read(self) -> tuple[np.ndarray, float] | None:
+        if not self.running:
+            return None
+        threading.Event().wait(0.01)
+        self.t += 0.01
+        return self.frame, self.t
+
+
+def test_a_gpio_pir_on_mock_pins_wakes_the_camera_on_the_counters_own_thread():
+    from gpiozero.pins.mock import MockFactory
+
+    from edge.footfall.hardware import GpioPir
+
+    factory = MockFactory()
+    try:
+        pir = GpioPir(17, pin_factory=factory)
+        camera = PacedCamera()
+        counter = FootfallCounter(
+            ListSink(), camera=camera, pipeline=BrightnessStepCounter(), pir=pir, hold_s=0.2
+        )
+        counter.start()
+        threading.Event().wait(0.3)
+        assert camera.starts == 0  # nothing moved: the camera never started
+        assert counter.snapshot().camera_on is False
+        factory.pin(17).drive_high()
+        for _ in range(100):
+            if counter.snapshot().camera_on:
+                break
+            threading.Event().wait(0.01)
+        assert counter.snapshot().camera_on
+        assert counter.snapshot().motion
+        factory.pin(17).drive_low()
+        for _ in range(200):
+            if not counter.snapshot().camera_on:
+                break
+            threading.Event().wait(0.01)
+        assert not counter.snapshot().camera_on
+        assert camera.starts == 1
+        counter.stop()
+        pir.close()
+    finally:
+        factory.reset()
