@@ -86,9 +86,9 @@ def door_line(text: str, in_side: int = 1) -> "DoorLine":
     x1, y1, x2, y2 = line_numbers(text)
     try:
         DoorLine.parse(text)  # the vision part's own checks
+        return DoorLine(x1, y1, x2, y2, in_side=in_side)
     except ValueError as exc:
         fail(f"line {text!r}: {exc}")
-    return DoorLine(x1, y1, x2, y2, in_side=in_side)
 
 
 def _settings(data_dir: Path | None) -> EdgeSettings:
@@ -186,6 +186,8 @@ def run(
         counter.run()
     except KeyboardInterrupt:
         pass
+    except HardwareUnavailable as exc:
+        fail(str(exc))  # exit status 2; systemd tries again in 5 s
     finally:
         signal.signal(signal.SIGTERM, previous)
         if pir is not None:
