@@ -105,12 +105,14 @@ def _camera(spec: str | None, settings: EdgeSettings, size: tuple[int, int]) -> 
         fail(str(exc))
 
 
+def _wants_pir(pin: int | None, no_pir: bool, settings: EdgeSettings) -> bool:
+    return not no_pir and (pin is not None or settings.pir_enabled)
+
+
 def _pir(pin: int | None, no_pir: bool, settings: EdgeSettings) -> MotionSensor | None:
-    if no_pir:
+    if not _wants_pir(pin, no_pir, settings):
         return None
     if pin is None:
-        if not settings.pir_enabled:
-            return None
         pin = settings.footfall_pir_pin
     from edge.footfall.hardware import GpioPir
 
@@ -134,21 +136,25 @@ def run(
     The camera runs only while the PIR sees motion (and 3 s after); with no camera, each PIR motion episode
     is counted as one visit (source pir, lower quality); with no PIR, the camera runs all the time."""
     from edge.footfall.counter import FootfallCounter
-    from edge.footfall.events import record_crossing
-    from edge.footfall.pipeline import DoorCounter
     from edge.node import Node
 
     settings = _settings(data_dir)
     working = parse_size(size)
     line_text = line or settings.footfall_line or DEFAULT_LINE
     cam = _camera(camera, settings, working)
-    pipeline = DoorCounter(door_line(line_text, settings.footfall_in_side), size=working) if cam else None
-    pir = _pir(pir_pin, no_pir, settings)
-    if cam is None and pir is None:
+    if cam is None and not _wants_pir(pir_pin, no_pir, settings):
         fail(
             "nothing to count with: no camera and no PIR (give --camera or --pir-pin, or set camera_enabled "
             "or pir_enabled in the node's config)"
         )
+    pipeline = None
+    if cam is not None:  # OpenCV and the pipeline load only with a camera: a PIR-only node needs neither
+        from edge.footfall.pipeline import DoorCounter
+
+        pipeline = DoorCounter(door_line(line_text, settings.footfall_in_side), size=working)
+    pir = _pir(pir_pin, no_pir, settings)
+    from edge.footfall.events import record_crossing
+
     node = Node.open(settings)
 
     def sink(direction: Direction, source: FootfallSource, at: datetime) -> None:
