@@ -147,7 +147,7 @@ def test_calibrate_waits_for_the_pir_to_change_when_asked_to_wave(tmp_path: Path
     from edge.footfall.cli import app
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("EDGESTORE_CONFIG_FILE", raising=False)
+    monkeypatch.setenv("EDGESTORE_CONFIG_FILE", str(tmp_path / "edgestore.toml"))  # not this machine's
     Device.pin_factory = MockFactory()
     try:
         pin = Device.pin_factory.pin(17)
