@@ -1,6 +1,7 @@
 """The store node's settings: one object, read once from ``EDGESTORE_*`` variables or a TOML file."""
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 
@@ -100,6 +101,20 @@ class EdgeSettings(EdgestoreSettings):
     )
     pir_enabled: bool = Field(default=False, description="A PIR motion sensor is wired to the GPIO header")
     ble_enabled: bool = Field(default=False, description="A Bluetooth LE adapter serves the shoppers' phones")
+    # The door counter (issue 21, docs/footfall-device.md): ``edgestore footfall calibrate`` writes these two.
+    footfall_line: str | None = Field(
+        default=None,
+        pattern=r"^\s*[-+0-9.eE]+\s*,\s*[-+0-9.eE]+\s*,\s*[-+0-9.eE]+\s*,\s*[-+0-9.eE]+\s*$",
+        description="The door line as X1,Y1,X2,Y2, fractions of the camera's frame (0..1); unset: a "
+        "horizontal line across the middle",
+    )
+    footfall_in_side: Literal[-1, 1] = Field(
+        default=1, description="Which side of the door line is inside the store: +1 or -1 (see calibrate)"
+    )
+    footfall_camera: str = Field(
+        default="pi", description="The door counter's camera: pi, v4l2:N, v4l2:/dev/videoN or file:PATH"
+    )
+    footfall_pir_pin: int = Field(default=17, ge=0, le=27, description="The PIR's output on this GPIO (BCM)")
     kiosk_enabled: bool = Field(
         default=False, description="This machine also runs the kiosk on its own display (edgestore kiosk)"
     )

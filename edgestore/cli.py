@@ -24,6 +24,8 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "kiosk": ("kiosk_ui.cli", "kiosk"),
     # The phone bridge: bumble and bleak (the ble extra) are imported only by the subcommand that runs.
     "ble": ("edge.ble.cli", "app"),
+    # The door counter: OpenCV and the pipeline load only in the subcommands that use them.
+    "footfall": ("edge.footfall.cli", "app"),
     "provision": ("edgestore.provision", "provision"),
     "prepare-image": ("edgestore.prepare_image", "prepare_image"),
     # Imports TensorFlow (the train extra) only when it runs.

@@ -285,3 +285,19 @@ def test_bluetoothd_is_masked_while_the_ble_unit_is_enabled_and_unmasked_after(t
     assert os.readlink(mask) == "/dev/null"
     units.install(tmp_path, units.node_units(plan(), footfall=False, ble=False, kiosk=False))
     assert not mask.is_symlink()
+
+
+def test_this_edgestore_has_the_footfall_command_so_provisioning_enables_it_with_a_camera_or_pir(
+    tmp_path: Path,
+):
+    from edgestore.cli import _COMMANDS
+
+    assert _COMMANDS["footfall"] == ("edge.footfall.cli", "app")
+    wanted = tmp_path / "etc/systemd/system/multi-user.target.wants" / units.FOOTFALL
+    for hardware, enabled in ((Hardware(pir=True), True), (Hardware(), False), (Hardware(camera=True), True)):
+        _units(Layout(tmp_path, image=False), plan(), hardware, Progress(translator("en"), quiet=True))
+        assert wanted.is_symlink() is enabled
+    assert (
+        "ExecStart=/opt/edgestore/bin/python -m edgestore footfall run"
+        in (tmp_path / "etc/systemd/system" / units.FOOTFALL).read_text()
+    )

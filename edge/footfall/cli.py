@@ -1,0 +1,448 @@
+"""``edgestore footfall ...``: the door counter on a Pi (``run``, the ``edgestore-footfall`` unit), a recorded
+clip counted (``count``), and setting it up at the door (``calibrate``). docs/footfall-device.md.
+
+``edgestore edge serve`` does not run the counter: the supported way is its own service,
+``edgestore-footfall`` (``footfall run``), which provisioning enables where a camera or a PIR is set up. Its
+own process keeps the vision work (a core's worth while the camera runs) and the camera's and GPIO's
+failures away from the till, and systemd restarts it alone.
+"""
+
+import json
+import os
+import signal
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+
+from edge.footfall.hardware import FrameSource, HardwareUnavailable, MotionSensor, OpenCvSource, camera_from
+from edge.settings import EdgeSettings
+from models.footfall import Direction, FootfallSource
+
+if TYPE_CHECKING:  # OpenCV and the pipeline load only in the commands that use them
+    import numpy as np
+
+    from edge.footfall.counter import FootfallCounter
+    from edge.footfall.line import DoorLine
+
+app = typer.Typer(
+    help="The door counter: people crossing the door line, counted on the Pi (docs/footfall-device.md).",
+    no_args_is_help=True,
+)
+
+DEFAULT_LINE = "0,0.5,1,0.5"
+"""A horizontal line across the middle of the frame, for a node not calibrated yet."""
+STATUS_EVERY_S = 60.0
+
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="Folder for edge.sqlite3 [env EDGESTORE_DATA_DIR]")
+]
+CameraOption = Annotated[
+    str | None,
+    typer.Option(
+        "--camera",
+        help="pi, v4l2:N, v4l2:/dev/videoN or file:PATH [config footfall_camera when camera_enabled]",
+    ),
+]
+LineOption = Annotated[
+    str | None,
+    typer.Option("--line", help="The door line X1,Y1,X2,Y2 as fractions of the frame [config footfall_line]"),
+]
+PirPinOption = Annotated[
+    int | None,
+    typer.Option("--pir-pin", help="The PIR's GPIO (BCM) [config footfall_pir_pin when pir_enabled]"),
+]
+NoPirOption = Annotated[bool, typer.Option("--no-pir", help="Use no PIR even if the config has one")]
+
+
+def fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    width, sep, height = text.lower().partition("x")
+    if not sep or not width.isdigit() or not height.isdigit() or int(width) < 16 or int(height) < 16:
+        fail(f"size {text!r}: write WIDTHxHEIGHT, e.g. 320x240")
+    return int(width), int(height)
+
+
+def line_numbers(text: str) -> tuple[float, float, float, float]:
+    """The four numbers of X1,Y1,X2,Y2, or a plain message and exit status 2."""
+    try:
+        x1, y1, x2, y2 = (float(part) for part in text.split(","))
+    except ValueError:
+        fail(f"line {text!r}: write X1,Y1,X2,Y2, fractions of the frame, e.g. 0.1,0.55,0.9,0.55")
+    return x1, y1, x2, y2
+
+
+def door_line(text: str, in_side: int = 1) -> "DoorLine":
+    from edge.footfall.line import DoorLine
+
+    x1, y1, x2, y2 = line_numbers(text)
+    try:
+        DoorLine.parse(text)  # the vision part's own checks
+        return DoorLine(x1, y1, x2, y2, in_side=in_side)
+    except ValueError as exc:
+        fail(f"line {text!r}: {exc}")
+
+
+def _settings(data_dir: Path | None) -> EdgeSettings:
+    return EdgeSettings(data_dir=data_dir) if data_dir is not None else EdgeSettings()
+
+
+def _camera(spec: str | None, settings: EdgeSettings, size: tuple[int, int]) -> FrameSource | None:
+    chosen = spec if spec is not None else (settings.footfall_camera if settings.camera_enabled else None)
+    if chosen is None or chosen == "none":
+        return None
+    try:
+        return camera_from(chosen, size=size)
+    except ValueError as exc:
+        fail(str(exc))
+
+
+def _wants_pir(pin: int | None, no_pir: bool, settings: EdgeSettings) -> bool:
+    return not no_pir and (pin is not None or settings.pir_enabled)
+
+
+def _pir(pin: int | None, no_pir: bool, settings: EdgeSettings) -> MotionSensor | None:
+    if not _wants_pir(pin, no_pir, settings):
+        return None
+    if pin is None:
+        pin = settings.footfall_pir_pin
+    from edge.footfall.hardware import GpioPir
+
+    try:
+        return GpioPir(pin)
+    except HardwareUnavailable as exc:
+        fail(str(exc))
+
+
+@app.command()
+def run(
+    data_dir: DataDir = None,
+    camera: CameraOption = None,
+    pir_pin: PirPinOption = None,
+    no_pir: NoPirOption = False,
+    line: LineOption = None,
+    size: Annotated[str, typer.Option(help="The pipeline's working size")] = "320x240",
+) -> None:
+    """Count people crossing the door line into the node's database until stopped (SIGTERM, Ctrl-C).
+
+    The camera runs only while the PIR sees motion (and 3 s after); with no camera, each PIR motion episode
+    is counted as one visit (source pir, lower quality); with no PIR, the camera runs all the time."""
+    from edge.footfall.counter import FootfallCounter
+    from edge.node import Node
+
+    settings = _settings(data_dir)
+    working = parse_size(size)
+    line_text = line or settings.footfall_line or DEFAULT_LINE
+    cam = _camera(camera, settings, working)
+    if cam is None and not _wants_pir(pir_pin, no_pir, settings):
+        fail(
+            "nothing to count with: no camera and no PIR (give --camera or --pir-pin, or set camera_enabled "
+            "or pir_enabled in the node's config)"
+        )
+    pipeline = None
+    if cam is not None:  # OpenCV and the pipeline load only with a camera: a PIR-only node needs neither
+        from edge.footfall.pipeline import DoorCounter
+
+        pipeline = DoorCounter(door_line(line_text, settings.footfall_in_side), size=working)
+    pir = _pir(pir_pin, no_pir, settings)
+    from edge.footfall.events import record_crossing
+
+    node = Node.open(settings)
+
+    def sink(direction: Direction, source: FootfallSource, at: datetime) -> None:
+        record_crossing(node, direction, source, at)
+
+    def told(direction: Direction, source_: FootfallSource, at: datetime) -> None:
+        snap = counter.snapshot()
+        typer.echo(
+            f"{at.astimezone():%H:%M:%S} {direction.value:<3} ({source_.value})   in {snap.ins}  out {snap.outs}"
+        )
+
+    status = _StatusLine()
+    counter = FootfallCounter(
+        sink,
+        camera=cam,
+        pipeline=pipeline,
+        pir=pir,
+        on_event=told,
+        on_round=lambda: status.maybe_print(counter),
+    )
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        counter.stop(timeout=0)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    camera_text = "none" if cam is None else (camera or settings.footfall_camera)
+    pir_text = "none" if pir is None else f"GPIO {getattr(pir, 'pin', '?')}"
+    typer.echo(
+        f"door counter: camera {camera_text}, PIR {pir_text}, line {line_text}, in side "
+        f"{settings.footfall_in_side:+d}; events into {settings.database_path}"
+    )
+    if cam is None:
+        typer.echo("no camera: counting PIR motion episodes as visits (in, source pir; lower quality)")
+    try:
+        counter.run()
+    except KeyboardInterrupt:
+        pass
+    except HardwareUnavailable as exc:
+        fail(str(exc))  # exit status 2; systemd tries again in 5 s
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if pir is not None:
+            pir.close()
+        node.close()
+    snap = counter.snapshot()
+    why = "the video ended" if counter.ended else "stopped"
+    typer.echo(f"{why}: in {snap.ins}  out {snap.outs}  ({snap.frames} frames)")
+
+
+class _StatusLine:
+    """A line every minute: whether the camera is on, its frame rate, the counts."""
+
+    def __init__(self) -> None:
+        self.last = time.monotonic()
+
+    def maybe_print(self, counter: "FootfallCounter") -> None:
+        now = time.monotonic()
+        if now - self.last < STATUS_EVERY_S:
+            return
+        self.last = now
+        snap = counter.snapshot()
+        camera = f"camera on, {snap.fps} fps" if snap.camera_on else "camera asleep"
+        typer.echo(f"status: {camera}; in {snap.ins}  out {snap.outs}")
+
+
+@app.command()
+def count(
+    video: Annotated[Path, typer.Argument(help="A recorded clip (any file OpenCV reads)")],
+    line: Annotated[str, typer.Option("--line", help="The door line X1,Y1,X2,Y2, fractions of the frame")],
+    in_side: Annotated[int, typer.Option("--in-side", help="+1 or -1: which side is inside")] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="The counts and each crossing as JSON")] = False,
+    size: Annotated[str, typer.Option(help="The pipeline's working size")] = "320x240",
+) -> None:
+    """Run the door counter's pipeline over a video file and print the in and out counts."""
+    from edge.footfall.pipeline import DoorCounter
+
+    if in_side not in (1, -1):
+        fail("--in-side is +1 or -1")
+    pipeline = DoorCounter(door_line(line, in_side), size=parse_size(size))
+    source = OpenCvSource(video)
+    try:
+        source.start()
+    except HardwareUnavailable as exc:
+        fail(str(exc))
+    crossings = []
+    frames = 0
+    started = time.perf_counter()
+    while (got := source.read()) is not None:
+        frame, t = got
+        crossings.extend(pipeline.feed(frame, t))
+        frames += 1
+    elapsed = time.perf_counter() - started
+    ins, outs = pipeline.counts
+    if as_json:
+        doc = {
+            "in": ins,
+            "out": outs,
+            "frames": frames,
+            "crossings": [
+                {"frame": c.frame_index, "trackId": c.track_id, "direction": c.direction.value, "t": c.t}
+                for c in crossings
+            ],
+        }
+        sys.stdout.write(json.dumps(doc) + "\n")
+        return
+    typer.echo(f"in {ins}  out {outs}")
+    typer.echo(f"({frames} frames, {frames / elapsed if elapsed > 0 else 0:.0f} fps)", err=True)
+
+
+def _config_path() -> Path:
+    """The node's config: the file ``EDGESTORE_CONFIG_FILE`` names, else a provisioned Pi's own
+    (``/etc/edgestore/edgestore.toml``: its units name it, a shell does not; it is owner-only, hence sudo),
+    else ``edgestore.toml`` here. The settings are read from the same file."""
+    from plumbing.settings_sources import CONFIG_FILE_VARIABLE, DEFAULT_CONFIG_FILE
+    from provisioning.node_config import CONFIG_DIR, CONFIG_NAME
+
+    if CONFIG_FILE_VARIABLE not in os.environ:
+        provisioned = Path(CONFIG_DIR) / CONFIG_NAME
+        if provisioned.is_file():
+            os.environ[CONFIG_FILE_VARIABLE] = str(provisioned)
+    return Path(os.environ.get(CONFIG_FILE_VARIABLE, str(DEFAULT_CONFIG_FILE)))
+
+
+def save_door(config: Path, line: str, in_side: int) -> None:
+    """Write the line and its in side into the node's TOML config, keeping every other value in it."""
+    from provisioning.node_config import read_config, write_config
+
+    values = read_config(config)
+    values["footfall_line"] = line
+    values["footfall_in_side"] = in_side
+    write_config(config, values)
+
+
+def annotate(frame: "np.ndarray", line: tuple[float, float, float, float], in_side: int, text: str) -> Any:
+    """The frame with the door line (yellow), an arrow into the in side (green), and ``text``."""
+    import cv2
+
+    image = frame if frame.ndim == 3 else cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+    image = image.copy()
+    height, width = image.shape[:2]
+    x1, y1, x2, y2 = line
+    p1 = (round(x1 * width), round(y1 * height))
+    p2 = (round(x2 * width), round(y2 * height))
+    cv2.line(image, p1, p2, (0, 220, 255), 2)
+    # The in side: the side (-dy, dx) points to for in_side +1 (in pixels; y grows downwards).
+    dx, dy = p2[0] - p1[0], p2[1] - p1[1]
+    norm = max(1.0, (dx * dx + dy * dy) ** 0.5)
+    reach = 0.15 * min(width, height)
+    mid = ((p1[0] + p2[0]) // 2, (p1[1] + p2[1]) // 2)
+    tip = (round(mid[0] - in_side * dy / norm * reach), round(mid[1] + in_side * dx / norm * reach))
+    cv2.arrowedLine(image, mid, tip, (0, 200, 0), 2, tipLength=0.3)
+    cv2.putText(image, "in", (tip[0] + 4, tip[1] + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 200, 0), 1)
+    cv2.putText(image, text, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1)
+    return image
+
+
+@app.command()
+def calibrate(
+    data_dir: DataDir = None,
+    camera: CameraOption = None,
+    line: LineOption = None,
+    in_side: Annotated[
+        int | None, typer.Option("--in-side", help="+1 or -1: which side of the line is inside the store")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the annotated frame here (PNG); nothing is kept else")
+    ] = None,
+    seconds: Annotated[float, typer.Option(help="How long to watch the camera")] = 3.0,
+    min_fps: Annotated[float, typer.Option(help="The camera passes at this frame rate or more")] = 10.0,
+    wave: Annotated[bool, typer.Option("--wave", help="Test the PIR: wave at it within --wave-s")] = False,
+    wave_s: Annotated[float, typer.Option(help="How long to wait for the PIR to change")] = 30.0,
+    pir_pin: PirPinOption = None,
+    no_pir: NoPirOption = False,
+    size: Annotated[str, typer.Option(help="The pipeline's working size")] = "320x240",
+) -> None:
+    """Set the door line and its in side (saved in the node's config), watch the camera for a few seconds
+    counting live, write an annotated frame (--out), and print a checklist of self-tests.
+
+    Headless OpenCV has no window: the annotated frame is written as a PNG (copy it off or open it on the
+    Pi's display) and is the only image the door counter ever stores. Stop ``edgestore-footfall`` first (it
+    holds the camera) and start it again after (it reads the line when it starts)."""
+    config = _config_path()
+    settings = _settings(data_dir)
+    if in_side is not None and in_side not in (1, -1):
+        fail("--in-side is +1 or -1")
+    side = in_side if in_side is not None else settings.footfall_in_side
+    line_text = line or settings.footfall_line or DEFAULT_LINE
+    numbers = line_numbers(line_text)
+    checks: list[tuple[str, bool | None, str]] = []
+
+    inside = all(0.0 <= v <= 1.0 for v in numbers)
+    length = ((numbers[2] - numbers[0]) ** 2 + (numbers[3] - numbers[1]) ** 2) ** 0.5
+    checks.append(
+        (
+            "line",
+            inside and length >= 0.1,
+            f"{line_text}: "
+            + ("inside the frame" if inside else "outside the frame (each number 0..1)")
+            + ("" if length >= 0.1 else ", too short (at least a tenth of the frame)"),
+        )
+    )
+    if line is not None or in_side is not None:
+        save_door(config, line_text, side)
+        typer.echo(f"saved footfall_line = {line_text!r}, footfall_in_side = {side:+d} in {config}")
+        typer.echo("(the door counter reads them when it starts: sudo systemctl restart edgestore-footfall)")
+
+    working = parse_size(size)
+    source = _camera(camera, settings, working)
+    if source is None:
+        checks.append(("camera", None, "none set up (give --camera, or camera_enabled in the config)"))
+    else:
+        checks.append(_watch(source, line_text, side, working, seconds, min_fps, numbers, out))
+
+    pir = _pir(pir_pin, no_pir, settings)
+    if pir is None:
+        checks.append(("PIR", None, "none set up"))
+    elif not wave:
+        checks.append(("PIR", None, "not tested (add --wave and wave at the sensor)"))
+        pir.close()
+    else:
+        typer.echo(f"wave at the PIR sensor now (waiting up to {wave_s:.0f} s)...")
+        checks.append(_wait_for_pir(pir, wave_s))
+        pir.close()
+
+    marks = {True: "✓", False: "✗", None: "–"}
+    for name, ok, detail in checks:
+        typer.echo(f"{marks[ok]} {name}: {detail}")
+    if any(ok is False for _, ok, _ in checks):
+        raise typer.Exit(1)
+
+
+def _watch(
+    source: FrameSource,
+    line_text: str,
+    side: int,
+    working: tuple[int, int],
+    seconds: float,
+    min_fps: float,
+    numbers: tuple[float, float, float, float],
+    out: Path | None,
+) -> tuple[str, bool | None, str]:
+    import cv2
+
+    from edge.footfall.pipeline import DoorCounter
+
+    pipeline = DoorCounter(door_line(line_text, side), size=working)
+    try:
+        source.start()
+    except HardwareUnavailable as exc:
+        return ("camera", False, str(exc))
+    last = None
+    frames = 0
+    started = time.monotonic()
+    try:
+        while time.monotonic() - started < seconds:
+            got = source.read()
+            if got is None:
+                if not source.running:
+                    break
+                continue
+            last, t = got
+            pipeline.feed(last, t)
+            frames += 1
+    finally:
+        source.stop()
+    elapsed = max(1e-6, time.monotonic() - started)
+    if last is None:
+        return ("camera", False, "gave no frame")
+    fps = frames / elapsed
+    ins, outs = pipeline.counts
+    if out is not None:
+        image = annotate(last, numbers, side, f"in {ins}  out {outs}")
+        if not cv2.imwrite(str(out), image):
+            return ("camera", False, f"could not write {out}")
+        typer.echo(f"wrote {out} (the door line, the in arrow, the count)")
+    shape = f"{last.shape[1]}x{last.shape[0]}"
+    return (
+        "camera",
+        fps >= min_fps,
+        f"{frames} frames of {shape} at {fps:.1f} fps (needs {min_fps:g}); counted in {ins}  out {outs}",
+    )
+
+
+def _wait_for_pir(pir: MotionSensor, wave_s: float) -> tuple[str, bool | None, str]:
+    first = pir.motion
+    started = time.monotonic()
+    while time.monotonic() - started < wave_s:
+        if pir.motion != first:
+            return ("PIR", True, f"changed after {time.monotonic() - started:.1f} s")
+        time.sleep(0.05)
+    return ("PIR", False, f"did not change in {wave_s:.0f} s: check its wiring (GPIO, 5 V, ground)")
