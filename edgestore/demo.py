@@ -49,6 +49,7 @@ from edgestore.demo_cloud import (
     seed_demo_cloud,
     store_snapshot,
 )
+from edgestore.demo_footfall import DemoDoor, door_banner
 from models.catalog import CatalogSnapshot
 from models.staff import StaffRole
 from plumbing import MOSQUITTO, Mosquitto, ServedApp, client_host, free_port, utcnow
@@ -618,6 +619,7 @@ def demo(
     on_interrupt = signal.getsignal(signal.SIGINT)
     kiosk_window: subprocess.Popen[bytes] | None = None
     phones: DemoPhoneBridge | str = "not started"
+    door: DemoDoor | None = None
     try:
         ready = prepare(data_dir, port, host, cloud_settings, broker)
         settings, device, snapshot = ready.settings, ready.device, ready.snapshot
@@ -667,6 +669,8 @@ def demo(
             (p.product_id for p in snapshot.products for v in p.variants if v.variant_id == variant_id), ""
         )
         typer.echo(ble_banner(phones, product_id, variant_id))
+        door = DemoDoor(served[1].app.state.node).start()
+        typer.echo(door_banner(f"http://{client_host(settings.host)}:{settings.port}/api/v1"))
         failed = not _serve_until_stopped(served)
     except KeyboardInterrupt:
         typer.echo("interrupted")
@@ -677,6 +681,8 @@ def demo(
         _close_kiosk(kiosk_window)
         if isinstance(phones, DemoPhoneBridge):
             phones.stop()
+        if door is not None:
+            door.stop()
         _shut_down(served, broker, on_interrupt)
     if failed:
         raise typer.Exit(1)

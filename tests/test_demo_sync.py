@@ -175,6 +175,22 @@ def provision_a_second_pi(banner: str) -> None:
     assert "✓ Catalog: catalog version" in done.stdout
 
 
+def the_door_counts(demo: Demo, banner: str) -> None:
+    """The demo's door counter records crossings at the node as it sees them (a staff read)."""
+    wait_until(lambda: "Door counter (edge/footfall/)" in demo.output, timeout_s=60, what="the door's lines")
+    manager = re.search(r"^  manager +(\S+) / PIN (\d{4,8})", banner, re.MULTILINE)
+    assert manager, banner
+    with httpx.Client(base_url=demo.api, timeout=30) as node:
+        token = node.post("/staff/login", json={"name": manager[1], "pin": manager[2]}).json()["token"]
+        staff = {"Authorization": f"Bearer {token}"}
+
+        def counted() -> bool:
+            day = node.get("/footfall", headers=staff).json()
+            return bool(day["inCount"] + day["outCount"])
+
+        wait_until(counted, timeout_s=90, what="a crossing at the demo's door")
+
+
 def a_phone_over_bluetooth(demo: Demo) -> None:
     """The banner's phone lines, run as printed: the store found, its catalog over the virtual radio."""
     wait_until(lambda: "Phones (edge/ble/)" in demo.output, timeout_s=60, what="the phones' lines")
@@ -251,6 +267,7 @@ def test_the_demo_runs_linked_and_a_sale_reaches_the_cloud_then_a_rerun_finds_it
         return_at_the_counter(first, auth, banner, sold)
         provision_a_second_pi(banner)
         a_phone_over_bluetooth(first)
+        the_door_counts(first, banner)
     finally:
         code = first.interrupt()
     out = first.output

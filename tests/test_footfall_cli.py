@@ -170,9 +170,16 @@ def test_run_with_a_file_camera_and_no_pir_records_each_crossing_in_the_nodes_da
 ):
     pytest.importorskip("edge.footfall.events", reason="the node part of issue 21 is not merged yet")
     data = tmp_path / "node"
-    done = run(
+    homeless = run(
         "footfall", "run", "--data-dir", str(data), "--camera", f"file:{clip}", "--no-pir", "--line", LINE,
         cwd=tmp_path,
+    )  # fmt: skip
+    assert homeless.returncode == 2  # events belong to a store: a node without one is told so, plainly
+    assert "this node has no store yet" in homeless.stderr
+    assert "Traceback" not in homeless.stderr
+    done = run(
+        "footfall", "run", "--data-dir", str(data), "--camera", f"file:{clip}", "--no-pir", "--line", LINE,
+        cwd=tmp_path, env={"EDGESTORE_STORE_ID": "store-door"},
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "door counter: camera file:" in done.stdout

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
+from edge import node_state
 from edge.footfall.hardware import FrameSource, HardwareUnavailable, MotionSensor, OpenCvSource, camera_from
 from edge.settings import EdgeSettings
 from models.footfall import Direction, FootfallSource
@@ -28,6 +29,7 @@ if TYPE_CHECKING:  # OpenCV and the pipeline load only in the commands that use 
 
     from edge.footfall.counter import FootfallCounter
     from edge.footfall.line import DoorLine
+    from edge.node import Node
 
 app = typer.Typer(
     help="The door counter: people crossing the door line, counted on the Pi (docs/footfall-device.md).",
@@ -91,6 +93,22 @@ def door_line(text: str, in_side: int = 1) -> "DoorLine":
         fail(f"line {text!r}: {exc}")
 
 
+def _node_with_store(settings: EdgeSettings) -> "Node":
+    """The node's database, once it belongs to a store (footfall events do): else a plain message, exit 2."""
+    from edge.node import Node
+
+    node: Node = Node.open(settings)
+    with node.db.read() as conn:
+        store_id = node_state.get(conn, node_state.STORE_ID)
+    if store_id is None:
+        node.close()
+        fail(
+            "this node has no store yet: provision it (edgestore provision) or load its catalog first; "
+            "footfall events belong to a store"
+        )
+    return node
+
+
 def _settings(data_dir: Path | None) -> EdgeSettings:
     return EdgeSettings(data_dir=data_dir) if data_dir is not None else EdgeSettings()
 
@@ -136,7 +154,6 @@ def run(
     The camera runs only while the PIR sees motion (and 3 s after); with no camera, each PIR motion episode
     is counted as one visit (source pir, lower quality); with no PIR, the camera runs all the time."""
     from edge.footfall.counter import FootfallCounter
-    from edge.node import Node
 
     settings = _settings(data_dir)
     working = parse_size(size)
@@ -155,7 +172,7 @@ def run(
     pir = _pir(pir_pin, no_pir, settings)
     from edge.footfall.events import record_crossing
 
-    node = Node.open(settings)
+    node = _node_with_store(settings)
 
     def sink(direction: Direction, source: FootfallSource, at: datetime) -> None:
         record_crossing(node, direction, source, at)
@@ -400,7 +417,10 @@ def _watch(
 
     from edge.footfall.pipeline import DoorCounter
 
-    pipeline = DoorCounter(door_line(line_text, side), size=working)
+    # A line outside the frame is already a failed check: the camera is still watched (its rate is worth
+    # knowing), counting across the default line meanwhile.
+    inside = all(0.0 <= v <= 1.0 for v in numbers)
+    pipeline = DoorCounter(door_line(line_text if inside else DEFAULT_LINE, side), size=working)
     try:
         source.start()
     except HardwareUnavailable as exc:
