@@ -11,9 +11,12 @@ door line.
    line divided by a person's shoulder width (calibrated from ``geometry``: the camera's height and lens)
    says how many people walk side by side in it; it is then cut into that many slices along the line,
    each slice's centroid a detection. A pram or a bag makes a blob longer or a little wider, not two wide.
+   Fragments that together are no wider along the line than one person with bags are joined (clothes the
+   colour of the floor can leave a head and two bags apart).
 4. A centroid tracker: each track predicts its next position from its velocity, detections are matched
    greedily nearest first within a gate, unmatched detections start tracks, a track unseen for
-   ``max_missed`` frames ends (it coasts on its prediction meanwhile, e.g. while merged with another).
+   ``max_missed`` frames ends (it coasts on its prediction meanwhile, e.g. while merged with another); a
+   new blob near a track that ended within ``revive`` frames takes it up again, its side of the line kept.
 5. A track's side of the line changes only when its observed centroid is beyond a hysteresis band
    (``band`` person widths) on the other side: lingering on the line or a step over it and back counts
    nothing; a crossing is counted at each real change of side, so in then out counts both.
