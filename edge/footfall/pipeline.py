@@ -2,17 +2,21 @@
 door line.
 
 1. The frame is resized to ``size`` (320x240: a person's shoulders are then ~47 px, plenty) and its
-   brightness normalised to the floor's (the median of a small copy: people cover little of it), so a
-   light switched on or a cloud does not turn the whole floor into foreground.
+   brightness brought back to the floor's as first seen (the median ratio to a reference, per pixel of a
+   small copy: people cover little of it), so a light switched on or a cloud does not turn the whole
+   floor into foreground.
 2. MOG2 (or KNN) background subtraction with shadow detection; shadows (marked 127) are dropped, then an
    opening removes sensor-noise specks and a closing joins a person's parts (head, shoulders, a bag).
 3. Each blob big enough to be part of a person becomes one or more detections: its extent along the door
    line divided by a person's shoulder width (calibrated from ``geometry``: the camera's height and lens)
    says how many people walk side by side in it; it is then cut into that many slices along the line,
    each slice's centroid a detection. A pram or a bag makes a blob longer or a little wider, not two wide.
+   Fragments that together are no wider along the line than one person with bags are joined (clothes the
+   colour of the floor can leave a head and two bags apart).
 4. A centroid tracker: each track predicts its next position from its velocity, detections are matched
    greedily nearest first within a gate, unmatched detections start tracks, a track unseen for
-   ``max_missed`` frames ends (it coasts on its prediction meanwhile, e.g. while merged with another).
+   ``max_missed`` frames ends (it coasts on its prediction meanwhile, e.g. while merged with another); a
+   new blob near a track that ended within ``revive`` frames takes it up again, its side of the line kept.
 5. A track's side of the line changes only when its observed centroid is beyond a hysteresis band
    (``band`` person widths) on the other side: lingering on the line or a step over it and back counts
    nothing; a crossing is counted at each real change of side, so in then out counts both.
@@ -50,6 +54,8 @@ class Tuning:
     var_threshold: float = 25.0  # MOG2's: above the default 16, for sensor noise
     min_area: float = 0.22  # a blob smaller than this share of a person's outline is noise
     split_at: float = 1.7  # a blob this many person widths across holds two people (2.7: three)
+    merge: float = 1.6  # blobs together no wider along the line than this are one person's parts
+    shadow: float = 0.35  # MOG2's shadow threshold (0.5 by default): deep shadows on a dark mat too
     gate: float = 0.9  # how far a detection may be from a track's prediction
     max_missed: int = 8  # frames a track coasts unseen before it ends
     revive: int = 30  # frames an ended track can be taken up again by a new blob near where it was last
@@ -77,6 +83,9 @@ class _Track:
 class _Blob:
     x: float
     y: float
+    area: float
+    along: tuple[float, float]  # its extent along the door line (pixels, projected)
+    across: tuple[float, float]  # and across it
 
 
 @dataclass
@@ -114,6 +123,7 @@ class DoorCounter:
         self._open = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
         self._close = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
         self._subtractor = self._new_subtractor()
+        self._reference: NDArray[np.float32] | None = None
         self._state = _State()
         self._ins = 0
         self._outs = 0
@@ -124,9 +134,11 @@ class DoorCounter:
         t = self.tuning
         if self._detector == "knn":
             return cv2.createBackgroundSubtractorKNN(history=t.history, detectShadows=True)
-        return cv2.createBackgroundSubtractorMOG2(
+        subtractor = cv2.createBackgroundSubtractorMOG2(
             history=t.history, varThreshold=t.var_threshold, detectShadows=True
         )
+        subtractor.setShadowThreshold(t.shadow)
+        return subtractor
 
     @property
     def counts(self) -> tuple[int, int]:
@@ -156,10 +168,17 @@ class DoorCounter:
             img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
         if (img.shape[1], img.shape[0]) != self.size:
             img = cv2.resize(img, self.size, interpolation=cv2.INTER_AREA)
-        small = cv2.resize(img, (40, 30), interpolation=cv2.INTER_AREA)
-        level = float(np.median(small))
-        if level > 1:
-            img = cv2.convertScaleAbs(img, alpha=128.0 / level)
+        # The light's change: the median over a small copy of the ratio to a slowly updated reference of
+        # the floor. Per pixel, so that people (always under half of it) do not move it, even on a floor
+        # half mat, half tiles, where the median of the frame itself would jump between the two.
+        small = cv2.resize(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), (40, 30), interpolation=cv2.INTER_AREA)
+        small = small.astype(np.float32) + 1.0
+        if self._reference is None:
+            self._reference = small
+        gain = float(np.median(small / self._reference))
+        self._reference = 0.97 * self._reference + 0.03 * (small / gain)
+        if abs(gain - 1) > 0.02:
+            img = cv2.convertScaleAbs(img, alpha=1.0 / gain)
         return np.asarray(cv2.GaussianBlur(img, (5, 5), 0), dtype=np.uint8)
 
     def _learning_rate(self) -> float:
@@ -188,26 +207,65 @@ class DoorCounter:
             x, y, w, h, area = (int(v) for v in stats[i])
             if area < self.tuning.min_area * self._person_area:
                 continue
-            # The blob's extent along the door line, from its box's corners (exact for a line along an
-            # axis, a slight overestimate for a slanted one).
+            # The blob's extent along the door line and across it, from its box's corners (exact for a line
+            # along an axis, a slight overestimate for a slanted one).
             corners = [(x, y), (x + w, y), (x, y + h), (x + w, y + h)]
             along_c = [cx * ux + cy * uy for cx, cy in corners]
-            extent = max(along_c) - min(along_c)
-            people = max(1, int(extent / self._person_px - self.tuning.split_at + 2))
+            across_c = [cy * ux - cx * uy for cx, cy in corners]
+            lo, hi = min(along_c), max(along_c)
+            people = max(1, int((hi - lo) / self._person_px - self.tuning.split_at + 2))
             if people == 1:
-                blobs.append(_Blob(float(centroids[i][0]), float(centroids[i][1])))
+                cx, cy = float(centroids[i][0]), float(centroids[i][1])
+                blobs.append(_Blob(cx, cy, area, (lo, hi), (min(across_c), max(across_c))))
                 continue
             # Side by side: cut the blob into equal slices along the line, one person in each.
             ys, xs = np.nonzero(labels[y : y + h, x : x + w] == i)
             px = xs.astype(np.float32) + x
             py = ys.astype(np.float32) + y
             along = px * ux + py * uy
+            across = py * ux - px * uy
             lo, hi = float(along.min()), float(along.max())
             slot = np.minimum(((along - lo) / (hi - lo + 1e-6) * people).astype(np.int32), people - 1)
             for k in range(people):
                 sel = slot == k
                 if sel.any():
-                    blobs.append(_Blob(float(px[sel].mean()), float(py[sel].mean())))
+                    a_, c_ = along[sel], across[sel]
+                    blobs.append(
+                        _Blob(
+                            float(px[sel].mean()),
+                            float(py[sel].mean()),
+                            float(sel.sum()),
+                            (float(a_.min()), float(a_.max())),
+                            (float(c_.min()), float(c_.max())),
+                        )
+                    )
+        return self._merge(blobs)
+
+    def _merge(self, blobs: list[_Blob]) -> list[_Blob]:
+        """Fragments of one person joined: clothes the colour of the floor leave a head and two bags, or a
+        head and shoulders, apart. Joined only if together they are no wider along the line than one person
+        with bags (``merge`` widths; two people side by side are wider) and touch across it."""
+        width = self.tuning.merge * self._person_px
+        touch = 0.5 * self._person_px
+        i = 0
+        while i < len(blobs):
+            for j in range(i + 1, len(blobs)):
+                a, b = blobs[i], blobs[j]
+                along = (min(a.along[0], b.along[0]), max(a.along[1], b.along[1]))
+                gap = max(a.across[0], b.across[0]) - min(a.across[1], b.across[1])
+                if along[1] - along[0] <= width and gap <= touch:
+                    total = a.area + b.area
+                    blobs[i] = _Blob(
+                        (a.x * a.area + b.x * b.area) / total,
+                        (a.y * a.area + b.y * b.area) / total,
+                        total,
+                        along,
+                        (min(a.across[0], b.across[0]), max(a.across[1], b.across[1])),
+                    )
+                    del blobs[j]
+                    break
+            else:
+                i += 1
         return blobs
 
     # ------------------------------------------------------------------------------------------ tracking

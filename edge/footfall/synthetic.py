@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from edge.footfall.geometry import BODY_DEPTH_M, SHOULDER_WIDTH_M, px_per_m, view_width_m
+from edge.footfall.geometry import px_per_m, view_width_m
 from edge.footfall.line import DoorLine
 from models.footfall import Direction
 
@@ -580,7 +580,3 @@ def door_sequence(
     truth = _truth(scene.walkers, scene.length)
     pir = _pir(scene.walkers, scene.length, fps, np.random.default_rng((seed, 3)))
     return DoorSequence(scenario, seed, size, fps, _Frames(scene, size, seed), truth, pir)
-
-
-# A person's outline as the pipeline should expect it, from the same geometry (for its defaults).
-PERSON_SIZE_M = (SHOULDER_WIDTH_M, BODY_DEPTH_M)
