@@ -3,6 +3,7 @@ stderr, the project's CLI, percentiles, and what machine it ran on (CPU model, m
 folder, from /proc)."""
 
 import os
+import platform
 import signal
 import subprocess
 import sys
@@ -183,6 +184,19 @@ def stop_on_signals() -> None:
     """Turn SIGTERM and SIGHUP into ``Stopped`` in the main thread (Ctrl-C is KeyboardInterrupt already)."""
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _stop)
+
+
+def host_lines() -> list[str]:
+    """The machine a benchmark ran on, as every benchmark prints it first: platform, CPU, cores, memory,
+    Python (each benchmark adds the software and storage it measures)."""
+    mem = mem_total_gib()
+    return [
+        f"platform:      {platform.platform()} ({platform.machine()})",
+        f"cpu:           {cpuinfo_field('model name') or platform.processor() or 'unknown'}",
+        f"cores:         {os.cpu_count()} logical",
+        f"memory:        {mem:.1f} GiB" if mem is not None else "memory:        unknown",
+        f"python:        {platform.python_implementation()} {platform.python_version()}",
+    ]
 
 
 def code_line(root: Path) -> str:

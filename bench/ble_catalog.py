@@ -41,7 +41,6 @@ import gzip
 import json
 import math
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -55,7 +54,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from benchkit import Stopped, code_line, cpuinfo_field, edgestore_cmd, log, mem_total_gib, stop_on_signals
+from benchkit import (
+    Stopped,
+    code_line,
+    edgestore_cmd,
+    host_lines,
+    log,
+    stop_on_signals,
+)
 from bumble.core import AdvertisingData
 from bumble.device import Device
 from bumble.hci import Address
@@ -626,15 +632,10 @@ def print_markdown(runs: list[CatalogRun]) -> None:
 
 
 def machine_lines() -> list[str]:
-    mem = mem_total_gib()
     import bumble
 
     return [
-        f"platform:      {platform.platform()} ({platform.machine()})",
-        f"cpu:           {cpuinfo_field('model name') or platform.processor() or 'unknown'}",
-        f"cores:         {os.cpu_count()} logical",
-        f"memory:        {mem:.1f} GiB" if mem is not None else "memory:        unknown",
-        f"python:        {platform.python_implementation()} {platform.python_version()}",
+        *host_lines(),
         f"bumble:        {getattr(bumble, '__version__', '?')}",
         f"code:          {code_line(ROOT)}",
     ]

@@ -40,7 +40,6 @@ import argparse
 import base64
 import itertools
 import os
-import platform
 import random
 import re
 import shutil
@@ -65,12 +64,11 @@ from benchkit import (
     Stopped,
     api_client,
     cpu_seconds,
-    cpuinfo_field,
     edgestore_cmd,
     expect,
     filesystem_of,
+    host_lines,
     log,
-    mem_total_gib,
     percentile,
     process_tree_cpu,
     stop_on_signals,
@@ -116,8 +114,6 @@ def _version(package: str) -> str:
 
 
 def machine_lines(work: Path, postgres: dict[str, str], embedded: bool) -> list[str]:
-    mem = mem_total_gib()
-    cpu = cpuinfo_field("model name") or platform.processor() or "unknown"
     software = ", ".join(
         f"{p} {_version(p)}" for p in ("fastapi", "uvicorn", "sqlalchemy", "psycopg", "pydantic", "httpx")
     )
@@ -134,11 +130,7 @@ def machine_lines(work: Path, postgres: dict[str, str], embedded: bool) -> list[
     )
     where = "embedded (pgserver), Unix socket" if embedded else "--database-url"
     return [
-        f"platform:      {platform.platform()} ({platform.machine()})",
-        f"cpu:           {cpu}",
-        f"cores:         {os.cpu_count()} logical",
-        f"memory:        {mem:.1f} GiB" if mem is not None else "memory:        unknown",
-        f"python:        {platform.python_implementation()} {platform.python_version()}",
+        *host_lines(),
         f"postgres:      {postgres.get('server_version', '?')} ({where})",
         f"pg settings:   {settings}",
         f"software:      {software}",

@@ -27,7 +27,6 @@ the CPU, so the figures are for the node *and* its client, as on a Pi with the k
 
 import argparse
 import os
-import platform
 import random
 import shutil
 import signal
@@ -53,11 +52,10 @@ from benchkit import (
     add_staff_argv,
     count_orders,
     cpu_seconds,
-    cpuinfo_field,
     edgestore_cmd,
     filesystem_of,
+    host_lines,
     log,
-    mem_total_gib,
     node_staff_client,
     percentile,
     stop_on_signals,
@@ -92,14 +90,8 @@ def node_env(data_dir: Path, synchronous: str, port: int | None = None) -> dict[
 
 
 def machine_lines(data_dir: Path, synchronous: str) -> list[str]:
-    mem = mem_total_gib()
-    cpu = cpuinfo_field("model name") or platform.processor() or "unknown"
     return [
-        f"platform:      {platform.platform()} ({platform.machine()})",
-        f"cpu:           {cpu}",
-        f"cores:         {os.cpu_count()} logical",
-        f"memory:        {mem:.1f} GiB" if mem is not None else "memory:        unknown",
-        f"python:        {platform.python_implementation()} {platform.python_version()}",
+        *host_lines(),
         f"sqlite:        {sqlite3.sqlite_version} (the node runs on this interpreter's sqlite3)",
         f"synchronous:   {synchronous} (journal_mode=WAL, BEGIN IMMEDIATE writers)",
         f"data dir fs:   {filesystem_of(data_dir)}",

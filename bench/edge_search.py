@@ -30,7 +30,6 @@ version without the initials index; Zhuyin queries, the index figures and the re
 import argparse
 import json
 import os
-import platform
 import random
 import shutil
 import sqlite3
@@ -47,11 +46,10 @@ from pathlib import Path
 import httpx
 from benchkit import (
     Stopped,
-    cpuinfo_field,
     edgestore_cmd,
     filesystem_of,
+    host_lines,
     log,
-    mem_total_gib,
     percentile,
     stop_on_signals,
 )
@@ -314,13 +312,8 @@ def print_results(results: list[Result]) -> None:
 
 
 def machine_lines(work: Path) -> list[str]:
-    mem = mem_total_gib()
     return [
-        f"platform:      {platform.platform()} ({platform.machine()})",
-        f"cpu:           {cpuinfo_field('model name') or platform.processor() or 'unknown'}",
-        f"cores:         {os.cpu_count()} logical",
-        f"memory:        {mem:.1f} GiB" if mem is not None else "memory:        unknown",
-        f"python:        {platform.python_implementation()} {platform.python_version()}",
+        *host_lines(),
         f"sqlite:        {sqlite3.sqlite_version}",
         f"data dir fs:   {filesystem_of(work)}",
     ]

@@ -12,7 +12,6 @@ frames of 320x240 and 640x480 (resized to the pipeline's 320x240) and for 640x48
 
 import argparse
 import os
-import platform
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from benchkit import Stopped, code_line, cpuinfo_field, log, mem_total_gib, stop_on_signals
+from benchkit import Stopped, code_line, host_lines, log, stop_on_signals
 
 from edge.footfall.pipeline import DoorCounter
 from edge.footfall.synthetic import HELD_OUT_SEEDS, SCENARIOS, door_sequence
@@ -111,13 +110,8 @@ def fps(input_size: tuple[int, int], size: tuple[int, int], frames: int, detecto
 
 
 def machine_lines() -> list[str]:
-    mem = mem_total_gib()
     return [
-        f"platform:      {platform.platform()} ({platform.machine()})",
-        f"cpu:           {cpuinfo_field('model name') or platform.processor() or 'unknown'}",
-        f"cores:         {os.cpu_count()} logical",
-        f"memory:        {mem:.1f} GiB" if mem is not None else "memory:        unknown",
-        f"python:        {platform.python_implementation()} {platform.python_version()}",
+        *host_lines(),
         f"opencv:        {cv2.__version__}, numpy {np.__version__}",
         f"code:          {code_line(Path(__file__).resolve().parent.parent)}",
     ]
