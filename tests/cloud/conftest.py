@@ -21,6 +21,7 @@ from cloud.api.app import create_app
 from cloud.broker_credentials import hash_password
 from cloud.db import CloudDatabase, EmbeddedPostgres
 from cloud.settings import CloudSettings
+from cloud.sync_service import SyncService
 from cloud.tables import downlink_feed, stores
 from edge.catalog import load_snapshot
 from edge.node import Node
@@ -279,6 +280,36 @@ def provisioned_node(
             load_snapshot(conn, snapshot, node.now())
         node.close()
     return settings
+
+
+@dataclass
+class StoreOnBroker:
+    """A seller's store with a registered device, one product restocked there (the store's catalog
+    snapshot holds it), and the cloud's broker (started) and sync service (not started yet)."""
+
+    store_id: str
+    device: dict
+    product_id: str
+    variant_id: str
+    snapshot: CatalogSnapshot
+    broker: MosquittoBroker
+    service: SyncService
+
+
+def store_on_a_broker(
+    cloud_server: CloudServer, seller: httpx.Client, folder: Path, *, stock: int = 50
+) -> StoreOnBroker:
+    from tests.cloud.test_cloud_catalog import make_product  # a test module's helper: imported when used
+
+    store_id = seller.post("/stores", json={"name": "信義店"}).json()["storeId"]
+    device = seller.post(f"/stores/{store_id}/devices", json={"name": "Pi"}).json()
+    product = make_product(seller)
+    variant_id = product["variants"][0]["variantId"]
+    restock(seller, store_id, variant_id, stock)
+    snapshot = CatalogSnapshot.model_validate(seller.get(f"/stores/{store_id}/catalog-snapshot").json())
+    broker = cloud_broker(cloud_server, folder).start()
+    service = SyncService(cloud_server.cloud, cloud_mqtt(broker), cloud_server.clock)
+    return StoreOnBroker(store_id, device, product["productId"], variant_id, snapshot, broker, service)
 
 
 @pytest.fixture

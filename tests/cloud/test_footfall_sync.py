@@ -9,19 +9,20 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from cloud.sync_service import SyncService
 from cloud.tables import footfall_events
 from edge.api.app import create_app as create_edge_app
 from edge.footfall.events import record_crossing
 from edge.node import Node
 from models.business_days import business_day
-from models.catalog import CatalogSnapshot
 from models.footfall import Direction, FootfallSource
 from plumbing import serve_in_thread
 from sync_protocol.encoding import decode_ack
 from sync_protocol.streams import Stream
-from tests.cloud.conftest import CloudServer, cloud_broker, cloud_mqtt, provisioned_node, restock
-from tests.cloud.test_cloud_catalog import make_product
+from tests.cloud.conftest import (
+    CloudServer,
+    provisioned_node,
+    store_on_a_broker,
+)
 from tests.cloud.test_sync_end_to_end import wait_for
 
 pytestmark = pytest.mark.slow
@@ -30,14 +31,15 @@ pytestmark = pytest.mark.slow
 def test_crossings_reach_the_cloud_once_and_count_as_visitors(
     cloud_server: CloudServer, seller: httpx.Client, tmp_path
 ):
-    store = seller.post("/stores", json={"name": "信義店"}).json()["storeId"]
-    device = seller.post(f"/stores/{store}/devices", json={"name": "Pi"}).json()
-    product = make_product(seller)
-    variant = product["variants"][0]["variantId"]
-    restock(seller, store, variant, 50)
-    snapshot = CatalogSnapshot.model_validate(seller.get(f"/stores/{store}/catalog-snapshot").json())
-    broker = cloud_broker(cloud_server, tmp_path / "broker").start()
-    service = SyncService(cloud_server.cloud, cloud_mqtt(broker), cloud_server.clock)
+    at = store_on_a_broker(cloud_server, seller, tmp_path / "broker")
+    store, device, variant, snapshot, broker, service = (
+        at.store_id,
+        at.device,
+        at.variant_id,
+        at.snapshot,
+        at.broker,
+        at.service,
+    )
 
     # Every footfall ack is lost on its way until the cloud has acked all N events once (acks are cumulative:
     # a later one would cover an earlier loss): the node hears nothing and must send them all again.

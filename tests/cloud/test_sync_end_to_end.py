@@ -7,13 +7,14 @@ import time
 import httpx
 import pytest
 
-from cloud.sync_service import SyncService
 from edge.api.app import create_app as create_edge_app
-from models.catalog import CatalogSnapshot
 from plumbing import serve_in_thread
 from plumbing.version import VERSION
-from tests.cloud.conftest import CloudServer, cloud_broker, cloud_mqtt, provisioned_node, restock
-from tests.cloud.test_cloud_catalog import make_product
+from tests.cloud.conftest import (
+    CloudServer,
+    provisioned_node,
+    store_on_a_broker,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -28,14 +29,15 @@ def wait_for(check, timeout: float = 30.0, what: str = "condition") -> None:
 def test_node_to_cloud_over_mqtt_with_the_broker_down_in_between(
     cloud_server: CloudServer, seller: httpx.Client, tmp_path
 ):
-    store = seller.post("/stores", json={"name": "信義店"}).json()["storeId"]
-    device = seller.post(f"/stores/{store}/devices", json={"name": "Pi"}).json()
-    product = make_product(seller)
-    variant = product["variants"][0]["variantId"]
-    restock(seller, store, variant, 50)
-    snapshot = CatalogSnapshot.model_validate(seller.get(f"/stores/{store}/catalog-snapshot").json())
-    broker = cloud_broker(cloud_server, tmp_path / "broker").start()
-    service = SyncService(cloud_server.cloud, cloud_mqtt(broker), cloud_server.clock)
+    at = store_on_a_broker(cloud_server, seller, tmp_path / "broker")
+    store, device, variant, snapshot, broker, service = (
+        at.store_id,
+        at.device,
+        at.variant_id,
+        at.snapshot,
+        at.broker,
+        at.service,
+    )
     settings = provisioned_node(device, broker, tmp_path / "node", store, snapshot)
     assert service.start()
     served = serve_in_thread(create_edge_app(settings), settings.port)
@@ -77,7 +79,7 @@ def test_node_to_cloud_over_mqtt_with_the_broker_down_in_between(
         wait_for(lambda: kiosk.get("/health").json()["pendingOutbox"] == 0, what="the outbox to drain again")
         node_level = next(
             v["stock"]
-            for v in kiosk.get(f"/catalog/products/{product['productId']}").json()["variants"]
+            for v in kiosk.get(f"/catalog/products/{at.product_id}").json()["variants"]
             if v["variantId"] == variant
         )
         cloud_level = next(
