@@ -4,6 +4,7 @@ crossing recorded at the demo's node as it happens, so its footfall API and the 
 and conversion fill with events from the door counter itself. No PIR in the demo: the camera runs all the
 time (on a Pi, the PIR wakes it)."""
 
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -15,21 +16,37 @@ from edge.footfall.counter import FootfallCounter
 from edge.footfall.events import record_crossing
 from edge.footfall.hardware import FrameList
 from edge.footfall.pipeline import DoorCounter
-from edge.footfall.synthetic import door_sequence
+from edge.footfall.synthetic import DoorSequence, door_sequence
 from edge.node import Node
 from models.footfall import Direction, FootfallSource
+
+log = logging.getLogger(__name__)
 
 FIRST_SEED = 5000  # clips the counter was never tuned on
 
 
 class _RealTime(FrameList):
-    """A clip's frames at the camera's pace, not as fast as the pipeline takes them."""
+    """A clip's frames at the camera's pace, not as fast as the pipeline takes them, each drawn as it is
+    read (a minute's clip held whole would be a couple of hundred MB)."""
+
+    def __init__(self, clip: DoorSequence) -> None:
+        super().__init__([], fps=clip.fps)
+        self.clip = clip
+
+    def start(self) -> None:
+        self._running = self.index < len(self.clip.frames)
+        self.starts += 1
 
     def read(self) -> tuple[np.ndarray, float] | None:
-        got = super().read()
-        if got is not None:
-            time.sleep(1 / self.fps)
-        return got
+        if not self._running:
+            return None
+        if self.index >= len(self.clip.frames):
+            self._running = False
+            return None
+        frame, t = self.clip.frames.frame(self.index), self.index / self.fps
+        self.index += 1
+        time.sleep(1 / self.fps)
+        return frame, t
 
 
 @dataclass
@@ -48,15 +65,14 @@ class DemoDoor:
         seed = FIRST_SEED
         while not self.stopping.is_set():
             clip = door_sequence("mixed", seed)
-            counter = FootfallCounter(
-                self._record,
-                camera=_RealTime(list(clip.frames), fps=clip.fps),
-                pipeline=DoorCounter(clip.line),
-            )
+            counter = FootfallCounter(self._record, camera=_RealTime(clip), pipeline=DoorCounter(clip.line))
             counter.start()
-            while not counter.ended and not self.stopping.wait(0.5):
+            while counter.alive and not self.stopping.wait(0.5):
                 pass
             counter.stop()
+            if counter.error is not None:  # the node refused an event: say so, and let the door rest
+                log.warning("the demo's door counter stopped: %s", counter.error)
+                return
             seed += 1
 
     def _record(self, direction: Direction, source: FootfallSource, at: datetime) -> None:

@@ -121,6 +121,7 @@ def test_calibrate_saves_the_line_keeping_the_config_and_writes_an_annotated_fra
     }
     image = cv2.imread(str(png))
     assert image is not None
+    assert png.stat().st_mode & 0o777 == 0o600  # a picture of whoever was at the door: its owner's only
     assert image.shape[:2] == (SIZE[1], SIZE[0])
     assert (image[:, :, 1] > 150).any()  # the drawn line and arrow
     assert "✓ line:" in done.stdout
@@ -136,6 +137,8 @@ def test_calibrate_fails_a_line_outside_the_frame_and_a_slow_camera(clip: Path, 
     )  # fmt: skip
     assert done.returncode == 1
     assert "✗ line: 0.1,1.4,0.9,0.5: outside the frame" in done.stdout
+    assert "not saved" in done.stdout  # footfall run would refuse it at its next start, for ever
+    assert not (tmp_path / "c.toml").exists()
     assert "✗ camera:" in done.stdout
 
 

@@ -194,7 +194,7 @@ def run(
     )
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
-        counter.stop(timeout=0)
+        counter.request_stop()  # a flag only: the loop may hold the locks stop() would take
 
     previous = signal.signal(signal.SIGTERM, stop)
     camera_text = "none" if cam is None else (camera or settings.footfall_camera)
@@ -295,14 +295,44 @@ def _config_path() -> Path:
     return Path(os.environ.get(CONFIG_FILE_VARIABLE, str(DEFAULT_CONFIG_FILE)))
 
 
-def save_door(config: Path, line: str, in_side: int) -> None:
-    """Write the line and its in side into the node's TOML config, keeping every other value in it."""
+def _parses(text: str) -> bool:
+    """Whether the pipeline takes this line (``DoorLine.parse``): what ``footfall run`` will read."""
+    from edge.footfall.line import DoorLine
+
+    try:
+        DoorLine.parse(text)
+    except ValueError:
+        return False
+    return True
+
+
+def save_door(config: Path, line: str | None, in_side: int) -> None:
+    """Write the line (if given) and its in side into the node's TOML config, keeping every other value."""
     from provisioning.node_config import read_config, write_config
 
     values = read_config(config)
-    values["footfall_line"] = line
+    if line is not None:
+        values["footfall_line"] = line
     values["footfall_in_side"] = in_side
     write_config(config, values)
+
+
+def _write_private_png(path: Path, image: "np.ndarray") -> bool:
+    """The calibration frame, readable by its owner only (0600 from its first byte): it is a picture of
+    whoever stood at the door, the one image the door counter ever keeps, and only when asked."""
+    import cv2
+
+    ok, encoded = cv2.imencode(".png", image)
+    if not ok:
+        return False
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # an older file of that name keeps its mode otherwise
+        with os.fdopen(fd, "wb") as out:
+            out.write(encoded.tobytes())
+    except OSError:
+        return False
+    return True
 
 
 def annotate(frame: "np.ndarray", line: tuple[float, float, float, float], in_side: int, text: str) -> Any:
@@ -362,7 +392,7 @@ def calibrate(
     numbers = line_numbers(line_text)
     checks: list[tuple[str, bool | None, str]] = []
 
-    inside = all(0.0 <= v <= 1.0 for v in numbers)
+    inside = all(0.0 <= v <= 1.0 for v in numbers) and _parses(line_text)
     length = ((numbers[2] - numbers[0]) ** 2 + (numbers[3] - numbers[1]) ** 2) ** 0.5
     checks.append(
         (
@@ -374,9 +404,15 @@ def calibrate(
         )
     )
     if line is not None or in_side is not None:
-        save_door(config, line_text, side)
-        typer.echo(f"saved footfall_line = {line_text!r}, footfall_in_side = {side:+d} in {config}")
-        typer.echo("(the door counter reads them when it starts: sudo systemctl restart edgestore-footfall)")
+        if checks[-1][1]:
+            save_door(config, line if line is not None else None, side)
+            saved = f"footfall_line = {line_text!r}, " if line is not None else ""
+            typer.echo(f"saved {saved}footfall_in_side = {side:+d} in {config}")
+            typer.echo(
+                "(the door counter reads them when it starts: sudo systemctl restart edgestore-footfall)"
+            )
+        else:  # a line the counter would refuse at its next start: never saved
+            typer.echo(f"not saved: the line {line_text!r} fails its check (below)")
 
     working = parse_size(size)
     source = _camera(camera, settings, working)
@@ -413,7 +449,6 @@ def _watch(
     numbers: tuple[float, float, float, float],
     out: Path | None,
 ) -> tuple[str, bool | None, str]:
-    import cv2
 
     from edge.footfall.pipeline import DoorCounter
 
@@ -447,7 +482,7 @@ def _watch(
     ins, outs = pipeline.counts
     if out is not None:
         image = annotate(last, numbers, side, f"in {ins}  out {outs}")
-        if not cv2.imwrite(str(out), image):
+        if not _write_private_png(out, image):
             return ("camera", False, f"could not write {out}")
         typer.echo(f"wrote {out} (the door line, the in arrow, the count)")
     shape = f"{last.shape[1]}x{last.shape[0]}"

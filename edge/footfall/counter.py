@@ -37,7 +37,7 @@ from typing import Protocol
 
 import numpy as np
 
-from edge.footfall.hardware import FrameSource, MotionSensor
+from edge.footfall.hardware import FrameSource, HardwareUnavailable, MotionSensor
 from models.footfall import Direction, FootfallSource
 from plumbing import utcnow
 
@@ -48,6 +48,8 @@ HOLD_S = 3.0
 IDLE_POLL_S = 0.1
 """With the camera stopped, how often the PIR is looked at (a callback wakes the coordinator sooner)."""
 FPS_WINDOW_S = 2.0
+STALL_S = 10.0
+"""A running camera that gives no frame this long is taken for dead: the counter ends (systemd restarts it)."""
 
 
 class CrossingLike(Protocol):
@@ -112,6 +114,8 @@ class FootfallCounter:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._starved_since: float | None = None  # since when a running camera has given no frame
+        self._stop_requested = False  # set by a signal handler (request_stop)
         self._running = False
         self._ins = self._outs = self._frames = self._episodes = 0
         self._last_event_at: datetime | None = None
@@ -143,6 +147,7 @@ class FootfallCounter:
                 assert self.pipeline is not None
                 self.pipeline.reset()
                 self.camera.start()
+                self._starved_since = None
                 log.info("camera on")
             return self._process_frame(now, motion)
         if self.camera.running:
@@ -165,7 +170,14 @@ class FootfallCounter:
             if not self.camera.running:
                 self.ended = True
                 log.info("the camera's frames ended")
+            elif self._starved_since is None:
+                self._starved_since = now
+            elif now - self._starved_since > STALL_S:
+                # A live camera that gives nothing (unplugged, hung) would leave the counter "on" and
+                # counting nothing for ever: end it, so the service is restarted and says why.
+                raise HardwareUnavailable(f"the camera gave no frame for {STALL_S:.0f} s")
             return False
+        self._starved_since = None
         frame, t = got
         crossings = self.pipeline.feed(frame, t)
         with self._lock:
@@ -222,7 +234,7 @@ class FootfallCounter:
         with self._lock:
             self._running = True
         try:
-            while not self._stopping.is_set():
+            while not (self._stopping.is_set() or self._stop_requested):
                 if self.on_round is not None:
                     self.on_round()
                 if self.step():
@@ -241,7 +253,9 @@ class FootfallCounter:
                 self._running = False
 
     def start(self) -> None:
-        """Run on a thread of its own."""
+        """Run on a thread of its own (again, after a ``stop``)."""
+        self._stopping.clear()
+        self._stop_requested = False
 
         def work() -> None:
             try:
@@ -257,4 +271,15 @@ class FootfallCounter:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
-            self._thread = None
+            if not self._thread.is_alive():  # still working past the timeout: keep the handle
+                self._thread = None
+
+    def request_stop(self) -> None:
+        """Ask the loop to end at its next round, and nothing else: safe in a signal handler (it takes no
+        lock the interrupted thread may hold; the loop looks at the flag at least every 0.1 s)."""
+        self._stop_requested = True
+
+    @property
+    def alive(self) -> bool:
+        """Whether its thread (``start``) is still working: False once it ended, stopped or failed."""
+        return self._thread is not None and self._thread.is_alive()

@@ -51,7 +51,9 @@ def record_crossing(
     node: Node, direction: Direction, source: FootfallSource, at: datetime | None = None
 ) -> FootfallEvent:
     """Record a crossing counted at this node's door (``at``, by default now) in its own write transaction,
-    then nudge the cloud link so it goes up now. ``noStoreId`` (409) while the node has no store."""
+    then nudge the cloud link: in the serving process it goes up now; from ``edgestore footfall run`` (a
+    process of its own, whose nudge reaches no agent) it goes with the node's next sync round, about a
+    second later. ``noStoreId`` (409) while the node has no store."""
     occurred_at = at if at is not None else node.now()
     with node.db.write() as conn:
         store_id = node_state.get(conn, node_state.STORE_ID)

@@ -146,9 +146,9 @@ class DoorCounter:
         return self._ins, self._outs
 
     def reset(self) -> None:
-        """The camera slept: forget the tracks (the time gap breaks them), keep the background model."""
+        """The camera slept: forget the tracks (the time gap breaks them), keep the background model. No
+        warm-up again: the model is learnt already, and a camera the PIR woke sees someone coming at once."""
         self._state = _State(next_id=self._state.next_id)
-        self._since_start = 0
 
     def feed(self, frame: NDArray[np.uint8], t: float) -> list[Crossing]:
         """One frame (BGR or grey, any size) taken at ``t`` seconds; the crossings it completed."""

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from edge.footfall.counter import CounterSnapshot, FootfallCounter
-from edge.footfall.hardware import FrameList, ScriptedPir
+from edge.footfall.hardware import FrameList, HardwareUnavailable, ScriptedPir
 from models.footfall import Direction, FootfallSource
 
 T0 = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
@@ -301,3 +301,36 @@ def test_a_gpio_pir_on_mock_pins_wakes_the_camera_on_the_counters_own_thread():
         pir.close()
     finally:
         factory.reset()
+
+
+class DeadCamera(FrameList):
+    """Test camera: started, it says it runs, and gives no frame (unplugged, or a hung sensor)."""
+
+    def read(self) -> tuple[np.ndarray, float] | None:
+        return None
+
+
+def test_a_live_camera_that_gives_nothing_ends_the_counter_so_it_is_restarted():
+    clock = Clock()
+    counter = FootfallCounter(
+        ListSink(),
+        camera=DeadCamera(frames(0)),
+        pipeline=BrightnessStepCounter(),
+        clock=clock,
+        wall=lambda: T0,
+    )
+    run_until(counter, clock, 9.0)  # quiet for a while: still waiting
+    with pytest.raises(HardwareUnavailable, match="no frame for 10 s"):
+        run_until(counter, clock, 12.0)
+
+
+def test_a_stop_asked_from_a_signal_handler_ends_the_loop():
+    counter = FootfallCounter(
+        ListSink(), camera=FrameList(frames(*[0] * 10_000)), pipeline=BrightnessStepCounter()
+    )
+    counter.request_stop()  # what footfall run's SIGTERM handler does: a flag, no lock
+    counter.run(stop_when_ended=False)  # returns at once instead of counting for ever
+    assert not counter.snapshot().running
+    counter.start()  # and the counter can work again after a stop
+    assert counter.alive or counter.snapshot().frames > 0
+    counter.stop()
