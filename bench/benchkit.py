@@ -7,10 +7,10 @@ import platform
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 
@@ -184,6 +184,16 @@ def stop_on_signals() -> None:
     """Turn SIGTERM and SIGHUP into ``Stopped`` in the main thread (Ctrl-C is KeyboardInterrupt already)."""
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _stop)
+
+
+def run_main(main: Callable[[], int], cleaned: str = "") -> NoReturn:
+    """A benchmark's entry point: ``main``'s status, or 130 after Ctrl-C or SIGTERM (``stop_on_signals``)
+    once ``main``'s own clean-up ran, saying what was cleaned up."""
+    try:
+        sys.exit(main())
+    except (KeyboardInterrupt, Stopped) as exc:
+        log(f"interrupted ({str(exc) or 'SIGINT'}){': ' + cleaned if cleaned else ''}")
+        sys.exit(130)
 
 
 def host_lines() -> list[str]:

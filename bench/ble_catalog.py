@@ -43,7 +43,6 @@ import math
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -55,11 +54,11 @@ from typing import Any
 
 import httpx
 from benchkit import (
-    Stopped,
     code_line,
     edgestore_cmd,
     host_lines,
     log,
+    run_main,
     stop_on_signals,
 )
 from bumble.core import AdvertisingData
@@ -76,7 +75,7 @@ from edge.ble.virtual_radio import VirtualRadio
 from edge.demo_catalog import synthetic_catalog
 from models.catalog import CatalogSnapshot
 from models.ids import new_id
-from plumbing import free_port, wait_for_url
+from plumbing import free_port, stop_process, wait_for_url
 
 HOST = "127.0.0.1"
 API = "/api/v1"
@@ -177,16 +176,6 @@ def run_cli(args: list[str], env: dict[str, str], cwd: Path) -> str:
     if done.returncode != 0:
         raise RuntimeError(f"edgestore {' '.join(args[:2])} failed:\n{done.stdout}{done.stderr}")
     return done.stdout.strip()
-
-
-def stop_process(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @contextmanager
@@ -724,8 +713,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except (KeyboardInterrupt, Stopped) as exc:
-        log(f"interrupted ({str(exc) or 'SIGINT'}): node, bridge and controllers stopped, temp dir removed")
-        sys.exit(130)
+    run_main(main, "node, bridge and controllers stopped, temp dir removed")

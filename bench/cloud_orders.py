@@ -45,7 +45,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -61,7 +60,6 @@ from typing import Any
 import httpx
 import psycopg
 from benchkit import (
-    Stopped,
     api_client,
     cpu_seconds,
     edgestore_cmd,
@@ -71,6 +69,7 @@ from benchkit import (
     log,
     percentile,
     process_tree_cpu,
+    run_main,
     stop_on_signals,
     tree_cpu_delta,
 )
@@ -1302,8 +1301,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except (KeyboardInterrupt, Stopped) as exc:
-        log(f"interrupted ({str(exc) or 'SIGINT'}): cloud and Postgres stopped, temp dir removed")
-        sys.exit(130)
+    run_main(main, "cloud and Postgres stopped, temp dir removed")

@@ -32,7 +32,6 @@ import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -48,7 +47,6 @@ from typing import Any
 
 import httpx
 from benchkit import (
-    Stopped,
     add_staff_argv,
     count_orders,
     cpu_seconds,
@@ -58,6 +56,7 @@ from benchkit import (
     log,
     node_staff_client,
     percentile,
+    run_main,
     stop_on_signals,
 )
 
@@ -505,8 +504,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except (KeyboardInterrupt, Stopped) as exc:
-        log(f"interrupted ({str(exc) or 'SIGINT'}): node stopped, temp dir removed")
-        sys.exit(130)
+    run_main(main, "node stopped, temp dir removed")

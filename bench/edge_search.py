@@ -34,7 +34,6 @@ import random
 import shutil
 import sqlite3
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -45,19 +44,19 @@ from pathlib import Path
 
 import httpx
 from benchkit import (
-    Stopped,
     edgestore_cmd,
     filesystem_of,
     host_lines,
     log,
     percentile,
+    run_main,
     stop_on_signals,
 )
 
 from edge.demo_catalog import DEMO_STORE_ID, ean13
 from models.catalog import CatalogSnapshot, Category, Product, StockLevel, Variant
 from models.zhuyin import matches, zhuyin_query
-from plumbing import free_port, wait_for_url
+from plumbing import free_port, stop_process, wait_for_url
 
 HOST = "127.0.0.1"
 API = "/api/v1"
@@ -244,12 +243,7 @@ def running_node(work: Path, data_dir: Path, node_code: Path | None) -> Iterator
         )
         yield base_url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, 20)
 
 
 # ---------------------------------------------------------------------------------------------- measuring
@@ -388,8 +382,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except (KeyboardInterrupt, Stopped) as exc:
-        log(f"interrupted ({str(exc) or 'SIGINT'}): node stopped, temp dir removed")
-        sys.exit(130)
+    run_main(main, "node stopped, temp dir removed")

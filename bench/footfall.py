@@ -12,7 +12,6 @@ frames of 320x240 and 640x480 (resized to the pipeline's 320x240) and for 640x48
 
 import argparse
 import os
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from benchkit import Stopped, code_line, host_lines, log, stop_on_signals
+from benchkit import code_line, host_lines, log, run_main, stop_on_signals
 
 from edge.footfall.pipeline import DoorCounter
 from edge.footfall.synthetic import HELD_OUT_SEEDS, SCENARIOS, door_sequence
@@ -260,8 +259,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except (KeyboardInterrupt, Stopped) as exc:
-        log(f"interrupted ({str(exc) or 'SIGINT'})")
-        sys.exit(130)
+    run_main(main)

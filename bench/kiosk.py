@@ -51,7 +51,6 @@ from typing import Any
 from benchkit import (
     BENCH_PIN,
     BENCH_STAFF,
-    Stopped,
     code_line,
     count_orders,
     cpu_seconds,
@@ -60,6 +59,7 @@ from benchkit import (
     mem_total_gib,
     node_staff_client,
     percentile,
+    run_main,
     stop_on_signals,
 )
 
@@ -630,8 +630,4 @@ def virtual_display() -> Any:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except (KeyboardInterrupt, Stopped) as exc:
-        log(f"interrupted ({str(exc) or 'SIGINT'}): kiosk, node and Xvfb stopped, temp dir removed")
-        sys.exit(130)
+    run_main(main, "kiosk, node and Xvfb stopped, temp dir removed")

@@ -50,7 +50,6 @@ import json
 import os
 import platform
 import random
-import sys
 import time
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
@@ -64,7 +63,15 @@ from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
-from benchkit import Stopped, code_line, cpuinfo_field, log, mem_total_gib, percentile, stop_on_signals
+from benchkit import (
+    code_line,
+    cpuinfo_field,
+    log,
+    mem_total_gib,
+    percentile,
+    run_main,
+    stop_on_signals,
+)
 from PIL import Image
 
 from edge.recognition import references
@@ -678,8 +685,4 @@ def markdown(
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except (KeyboardInterrupt, Stopped) as exc:
-        log(f"interrupted ({str(exc) or 'SIGINT'})")
-        sys.exit(130)
+    run_main(main)

@@ -47,7 +47,6 @@ import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -65,7 +64,6 @@ import httpx
 import paho.mqtt.client as mqtt
 import psycopg
 from benchkit import (
-    Stopped,
     add_staff_argv,
     api_client,
     code_line,
@@ -79,6 +77,7 @@ from benchkit import (
     node_staff_client,
     percentile,
     process_tree_cpu,
+    run_main,
     stop_on_signals,
     tree_cpu_delta,
 )
@@ -1059,8 +1058,4 @@ def report(
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except (KeyboardInterrupt, Stopped) as exc:
-        log(f"interrupted ({str(exc) or 'SIGINT'}): servers stopped, temp dir removed")
-        sys.exit(130)
+    run_main(main, "servers stopped, temp dir removed")

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edge.ble.virtual_radio import VirtualRadio
+from plumbing import stop_process
 
 START_S = 30.0
 
@@ -21,13 +22,7 @@ class DemoPhoneBridge:
     log: Path
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self.radio.stop()
 
 
@@ -48,12 +43,16 @@ def start_phone_bridge(edge_url: str, data_dir: Path) -> "DemoPhoneBridge | str"
         radio.stop()
         return f"did not start: {problem}"
     bridge = DemoPhoneBridge(radio, process, log)
-    deadline = time.monotonic() + START_S
-    while b"serving" not in log.read_bytes():
-        if process.poll() is not None or time.monotonic() > deadline:
-            bridge.stop()
-            return f"did not start: see {log}"
-        time.sleep(0.1)
+    try:
+        deadline = time.monotonic() + START_S
+        while b"serving" not in log.read_bytes():
+            if process.poll() is not None or time.monotonic() > deadline:
+                bridge.stop()
+                return f"did not start: see {log}"
+            time.sleep(0.1)
+    except BaseException:  # Ctrl-C while it starts: the caller never gets it to stop, so stop it here
+        bridge.stop()
+        raise
     return bridge
 
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from plumbing.errors import install_error_handlers
     from plumbing.mosquitto import MOSQUITTO, Mosquitto
     from plumbing.ports import free_port
+    from plumbing.processes import stop_process
     from plumbing.serving import (
         ServedApp,
         client_host,
@@ -36,6 +37,7 @@ _HOMES = {
     "MOSQUITTO": "plumbing.mosquitto",
     "Mosquitto": "plumbing.mosquitto",
     "free_port": "plumbing.ports",
+    "stop_process": "plumbing.processes",
     "ServedApp": "plumbing.serving",
     "client_host": "plumbing.serving",
     "serve_in_thread": "plumbing.serving",
@@ -59,6 +61,7 @@ __all__ = [
     "free_port",
     "install_error_handlers",
     "serve_in_thread",
+    "stop_process",
     "utcnow",
     "wait_for_port",
     "wait_for_url",

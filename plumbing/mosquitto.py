@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import IO, Self
 
 from plumbing.ports import free_port
+from plumbing.processes import stop_process
 from plumbing.serving import client_host, wait_for_port
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"  # Debian's; /usr/sbin is not on every PATH
@@ -87,12 +88,7 @@ class Mosquitto:
         """SIGTERM, so the broker saves its state (queued QoS 1 messages included); SIGKILL if it hangs."""
         if self.running:
             assert self.process is not None
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=STOP_TIMEOUT_S)
+            stop_process(self.process, STOP_TIMEOUT_S)
         self._ended()
 
     def kill(self) -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Self
 
-from plumbing import free_port
+from plumbing import free_port, stop_process
 
 
 @dataclass
@@ -37,22 +37,20 @@ class VirtualRadio:
         ]
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
         deadline = time.monotonic() + timeout_s
-        for port in (self.bridge_port, self.phone_port):
-            while not _listening(port):
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"bumble's virtual controllers did not start on port {port}")
-                time.sleep(0.05)
+        try:
+            for port in (self.bridge_port, self.phone_port):
+                while not _listening(port):
+                    if self.process.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(f"bumble's virtual controllers did not start on port {port}")
+                    time.sleep(0.05)
+        except BaseException:  # Ctrl-C or a failure while it starts: no controllers left behind
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            stop_process(self.process, 5)
 
     def __enter__(self) -> Self:
         return self.start()

@@ -30,6 +30,7 @@ from kiosk_ui.i18n import translator
 from kiosk_ui.viewmodels.kiosk import Kiosk
 from kiosk_ui.viewmodels.problems import explain
 from node_client import NodeClient
+from plumbing import stop_process
 from tests.conftest import EDGESTORE
 
 pytestmark = pytest.mark.slow
@@ -68,12 +69,7 @@ def start_bridge(radio: VirtualRadio, edge_url: str, data_dir: Path) -> tuple[su
 
 
 def stop(process: subprocess.Popen[str]) -> None:
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    stop_process(process)
     if process.stderr is not None:
         process.stderr.close()
 
