@@ -15,6 +15,7 @@ from models.base import CamelModel
 from models.catalog import Barcode, Condition, CouponKind, Ident, Name
 from models.device_keys import MAX_PUBLIC_KEY_CHARS, ed25519_public_key
 from models.end_of_day import ZReport
+from models.errors import InvalidInput
 from models.money import TWD, Percent
 from models.order_states import OrderStatus
 from models.parties import DeviceKind, ShopType
@@ -43,6 +44,17 @@ def _within_years(moment: datetime) -> datetime:
             "dateOutOfRange", "the year must be {first} to {last}", {"first": FIRST_YEAR, "last": LAST_YEAR}
         )
     return moment
+
+
+def require_day_within_years(field: str, day: date | None) -> None:
+    """``invalidDateRange`` (422) for a query's day outside FIRST_YEAR..LAST_YEAR: checked before any query,
+    since a day in year 1 or 9999 overflows when its start is moved to UTC. The node's and the cloud's."""
+    if day is not None and not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise InvalidInput(
+            f"{field} must be a day in the years {FIRST_YEAR} to {LAST_YEAR}",
+            code="invalidDateRange",
+            field=field,
+        )
 
 
 Moment = Annotated[AwareDatetime, AfterValidator(_within_years)]

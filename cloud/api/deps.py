@@ -20,8 +20,8 @@ from fastapi import Depends, Path, Query, Request, Response
 from cloud import i18n
 from cloud.auth import SESSION_COOKIE, Caller, caller_for_token
 from cloud.runtime import Cloud
-from models.cloud_api import FIRST_YEAR, LAST_YEAR
-from models.errors import InvalidInput, Unauthenticated
+from models.cloud_api import FIRST_YEAR, LAST_YEAR, require_day_within_years
+from models.errors import Unauthenticated
 from models.ids import ULID_PATTERN
 from models.paging import PlainInt
 from models.team import Capability
@@ -109,14 +109,8 @@ def day_range(
         Query(alias="dateTo", description=f"Last Taiwan day (UTC+8), inclusive; {FIRST_YEAR}-{LAST_YEAR}"),
     ] = None,
 ) -> DayRange:
-    # Checked here, before any query: a day in year 1 or 9999 overflows when its start is moved to UTC.
-    for name, day in (("dateFrom", date_from), ("dateTo", date_to)):
-        if day is not None and not FIRST_YEAR <= day.year <= LAST_YEAR:
-            raise InvalidInput(
-                f"{name} must be a day in the years {FIRST_YEAR} to {LAST_YEAR}",
-                code="invalidDateRange",
-                field=name,
-            )
+    require_day_within_years("dateFrom", date_from)
+    require_day_within_years("dateTo", date_to)
     return DayRange(date_from, date_to)
 
 

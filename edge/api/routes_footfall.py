@@ -13,8 +13,7 @@ from fastapi import APIRouter, Depends, Query
 from edge.api.deps import CursorQuery, LimitQuery, NodeDep, StaffDep
 from edge.footfall import events
 from models.business_days import business_day
-from models.cloud_api import FIRST_YEAR, LAST_YEAR
-from models.errors import InvalidInput
+from models.cloud_api import FIRST_YEAR, LAST_YEAR, require_day_within_years
 from models.footfall import FootfallEvent
 from models.node_api import FootfallSummary, Page
 
@@ -29,13 +28,7 @@ def taiwan_day(
         ),
     ] = None,
 ) -> date | None:
-    # Checked before any query: a day in year 1 or 9999 overflows when its start is moved to UTC.
-    if day is not None and not FIRST_YEAR <= day.year <= LAST_YEAR:
-        raise InvalidInput(
-            f"day must be a day in the years {FIRST_YEAR} to {LAST_YEAR}",
-            code="invalidDateRange",
-            field="day",
-        )
+    require_day_within_years("day", day)
     return day
 
 
