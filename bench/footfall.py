@@ -2,19 +2,22 @@
 
     .venv/bin/python bench/footfall.py            # all 12 scenarios on the 40 held-out seeds (a few minutes)
     .venv/bin/python bench/footfall.py --quick    # a smoke test: 5 held-out seeds, fewer timed frames
+    .venv/bin/python bench/footfall.py --detector tflite   # the TFLite person detector (the shipped model)
+    .venv/bin/python bench/footfall.py --detector tflite --model M.tflite --seeds-from tuning  # a candidate
 
-Accuracy, per scenario and overall, on ``edge.footfall.synthetic.HELD_OUT_SEEDS`` (tuning never used them):
-for each direction, 1 - (sum over sequences of |counted - truth|) / (sum of truth). Errors of two sequences
-do not cancel: an extra count in one and a missed one in another are two errors. Then frames per second of
+Accuracy, per scenario and overall, on ``edge.footfall.synthetic.HELD_OUT_SEEDS`` (tuning never used them),
+scored by ``edge.footfall.evaluation``: for each direction, 1 - (sum over sequences of |counted - truth|) /
+(sum of truth). Then frames per second of
 ``DoorCounter.feed`` on one core (``cv2.setNumThreads(1)``, frames drawn beforehand, not timed), for
 frames of 320x240 and 640x480 (resized to the pipeline's 320x240) and for 640x480 processed as such.
+``--seeds-from tuning`` measures on the tuning seeds instead (what a candidate model or tuning is chosen on).
 """
 
 import argparse
+import hashlib
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,66 +25,34 @@ import cv2
 import numpy as np
 from benchkit import code_line, host_lines, log, run_main, stop_on_signals
 
-from edge.footfall.pipeline import DoorCounter
-from edge.footfall.synthetic import HELD_OUT_SEEDS, SCENARIOS, door_sequence
+from edge.footfall.evaluation import Run, Tally, count_sequence
+from edge.footfall.line import DoorLine
+from edge.footfall.person_detector import SHIPPED_MODEL, PersonDetector
+from edge.footfall.pipeline import DETECTORS, DoorCounter
+from edge.footfall.synthetic import DOOR_LINE, HELD_OUT_SEEDS, SCENARIOS, TUNING_SEEDS, door_sequence
 
 GOAL_ACCURACY = 0.98
 GOAL_FPS = 15.0
 DETECTOR = "mog2"
 
 
-@dataclass(frozen=True)
-class Run:
-    scenario: str
-    seed: int
-    frames: int
-    truth_in: int
-    truth_out: int
-    ins: int
-    outs: int
+def counter_for(
+    line: DoorLine, detector: str, model: Path | None, size: tuple[int, int] = (320, 240)
+) -> DoorCounter:
+    people = PersonDetector(model) if detector == "tflite" else None
+    return DoorCounter(line, detector=detector, size=size, person_detector=people)
 
 
-def run_one(job: tuple[str, int, str]) -> Run:
-    scenario, seed, detector = job
+def run_one(job: tuple[str, int, str, Path | None]) -> Run:
+    scenario, seed, detector, model = job
     cv2.setNumThreads(1)
-    seq = door_sequence(scenario, seed)
-    counter = DoorCounter(seq.line, detector=detector)
-    for i, frame in enumerate(seq.frames):
-        counter.feed(frame, seq.time_of(i))
-    ins, outs = counter.counts
-    return Run(scenario, seed, counter.frames_processed, seq.truth_in, seq.truth_out, ins, outs)
+    return count_sequence(scenario, seed, counter_for(DOOR_LINE, detector, model))
 
 
-@dataclass
-class Tally:
-    sequences: int = 0
-    frames: int = 0
-    truth_in: int = 0
-    truth_out: int = 0
-    err_in: int = 0
-    err_out: int = 0
-    wrong: int = 0  # sequences with any error
-
-    def add(self, r: Run) -> None:
-        self.sequences += 1
-        self.frames += r.frames
-        self.truth_in += r.truth_in
-        self.truth_out += r.truth_out
-        self.err_in += abs(r.ins - r.truth_in)
-        self.err_out += abs(r.outs - r.truth_out)
-        self.wrong += int(r.ins != r.truth_in or r.outs != r.truth_out)
-
-    @property
-    def acc_in(self) -> float:
-        return 1 - self.err_in / self.truth_in if self.truth_in else float("nan")
-
-    @property
-    def acc_out(self) -> float:
-        return 1 - self.err_out / self.truth_out if self.truth_out else float("nan")
-
-
-def accuracy(seeds: list[int], jobs: int, detector: str) -> tuple[dict[str, Tally], list[Run]]:
-    work = [(s, seed, detector) for s in SCENARIOS for seed in seeds]
+def accuracy(
+    seeds: list[int], jobs: int, detector: str, model: Path | None
+) -> tuple[dict[str, Tally], list[Run]]:
+    work = [(s, seed, detector, model) for s in SCENARIOS for seed in seeds]
     tallies = {s: Tally() for s in SCENARIOS}
     runs: list[Run] = []
     step = max(1, len(work) // 10)
@@ -94,14 +65,16 @@ def accuracy(seeds: list[int], jobs: int, detector: str) -> tuple[dict[str, Tall
     return tallies, runs
 
 
-def fps(input_size: tuple[int, int], size: tuple[int, int], frames: int, detector: str) -> float:
+def fps(
+    input_size: tuple[int, int], size: tuple[int, int], frames: int, detector: str, model: Path | None
+) -> float:
     """``DoorCounter.feed`` alone, on frames of a mixed held-out sequence drawn beforehand."""
     seq = door_sequence("mixed", HELD_OUT_SEEDS[0], size=input_size)
     drawn = [f for _, f in zip(range(frames), seq.frames, strict=False)]
-    counter = DoorCounter(seq.line, detector=detector, size=size)
+    counter = counter_for(seq.line, detector, model, size)
     for i, frame in enumerate(drawn[:30]):  # warm-up: caches, the model's first allocations
         counter.feed(frame, seq.time_of(i))
-    counter = DoorCounter(seq.line, detector=detector, size=size)
+    counter = counter_for(seq.line, detector, model, size)
     started = time.process_time()
     for i, frame in enumerate(drawn):
         counter.feed(frame, seq.time_of(i))
@@ -114,6 +87,14 @@ def machine_lines() -> list[str]:
         f"opencv:        {cv2.__version__}, numpy {np.__version__}",
         f"code:          {code_line(Path(__file__).resolve().parent.parent)}",
     ]
+
+
+def model_note(args: argparse.Namespace) -> str:
+    if args.detector != "tflite":
+        return ""
+    path = args.model or SHIPPED_MODEL
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    return f" ({path.name}, sha256 {digest}, LiteRT, one thread)"
 
 
 def pct(value: float) -> str:
@@ -132,13 +113,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seeds", type=int, default=len(HELD_OUT_SEEDS), help="held-out seeds per scenario")
     parser.add_argument("--frames", type=int, default=600, help="timed frames per resolution")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes for the accuracy")
-    parser.add_argument("--detector", choices=("mog2", "knn"), default=DETECTOR)
+    parser.add_argument("--detector", choices=DETECTORS, default=DETECTOR)
+    parser.add_argument("--model", type=Path, help="with --detector tflite: this model, not the shipped one")
+    parser.add_argument(
+        "--seeds-from",
+        choices=("held-out", "tuning"),
+        default="held-out",
+        help="held-out: the figures; tuning: what a candidate is chosen on",
+    )
     parser.add_argument("--quick", action="store_true", help="5 seeds, 150 timed frames")
     args = parser.parse_args(argv)
     if args.quick:
         args.seeds, args.frames = 5, 150
     if not 1 <= args.seeds <= len(HELD_OUT_SEEDS) or args.frames < 1 or args.jobs < 1:
         parser.error(f"--seeds is 1..{len(HELD_OUT_SEEDS)}, --frames and --jobs at least 1")
+    if args.model is not None and args.detector != "tflite":
+        parser.error("--model goes with --detector tflite")
     return args
 
 
@@ -155,7 +145,8 @@ def print_tables(
     for line in machine_lines():
         print(line)
     print(
-        f"run:           detector {args.detector}, {len(SCENARIOS)} scenarios x {len(seeds)} held-out seeds "
+        f"run:           detector {args.detector}{model_note(args)}, {len(SCENARIOS)} scenarios x {len(seeds)} "
+        f"{args.seeds_from} seeds "
         f"({seeds[0]}..{seeds[-1]}), 320x240 at 15 fps; {total.frames} frames in {accuracy_s:.0f} s "
         f"({args.jobs} processes)"
     )
@@ -233,12 +224,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     stop_on_signals()
     cv2.setNumThreads(1)
-    seeds = list(HELD_OUT_SEEDS)[: args.seeds]
+    seeds = list(HELD_OUT_SEEDS if args.seeds_from == "held-out" else TUNING_SEEDS)[: args.seeds]
     log(
         f"footfall benchmark: {len(SCENARIOS)} scenarios x {len(seeds)} held-out seeds, {args.jobs} processes"
     )
     started = time.perf_counter()
-    tallies, runs = accuracy(seeds, args.jobs, args.detector)
+    tallies, runs = accuracy(seeds, args.jobs, args.detector, args.model)
     accuracy_s = time.perf_counter() - started
     speeds: list[tuple[str, float]] = []
     for label, input_size, size in (
@@ -247,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         ("640x480 frames, processed at 640x480", (640, 480), (640, 480)),
     ):
         log(f"  speed: {label}, {args.frames} frames")
-        speeds.append((label, fps(input_size, size, args.frames, args.detector)))
+        speeds.append((label, fps(input_size, size, args.frames, args.detector, args.model)))
 
     total = Tally()
     for r in runs:

@@ -115,6 +115,11 @@ class EdgeSettings(EdgestoreSettings):
         default="pi", description="The door counter's camera: pi, v4l2:N, v4l2:/dev/videoN or file:PATH"
     )
     footfall_pir_pin: int = Field(default=17, ge=0, le=27, description="The PIR's output on this GPIO (BCM)")
+    footfall_detector: Literal["mog2", "knn", "tflite"] = Field(
+        default="mog2",
+        description="How the door counter finds people: background subtraction (mog2, knn) or the TFLite "
+        "person detector (tflite: sees people standing still; needs ~4x the CPU, docs/footfall.md)",
+    )
     kiosk_enabled: bool = Field(
         default=False, description="This machine also runs the kiosk on its own display (edgestore kiosk)"
     )

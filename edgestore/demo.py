@@ -670,7 +670,8 @@ def demo(
         )
         typer.echo(ble_banner(phones, product_id, variant_id))
         door = DemoDoor(served[1].app.state.node).start()
-        typer.echo(door_banner(f"http://{client_host(settings.host)}:{settings.port}/api/v1"))
+        api = f"http://{client_host(settings.host)}:{settings.port}/api/v1"
+        typer.echo(door_banner(api, door.node.settings.footfall_detector))
         failed = not _serve_until_stopped(served)
     except KeyboardInterrupt:
         typer.echo("interrupted")

@@ -2,7 +2,8 @@
 ``edge.footfall.synthetic``) played in real time through the real coordinator and vision pipeline, each
 crossing recorded at the demo's node as it happens, so its footfall API and the cloud dashboard's visitors
 and conversion fill with events from the door counter itself. No PIR in the demo: the camera runs all the
-time (on a Pi, the PIR wakes it)."""
+time (on a Pi, the PIR wakes it). The node's ``footfall_detector`` setting chooses the pipeline's detector, as
+on a Pi (``EDGESTORE_FOOTFALL_DETECTOR=tflite edgestore demo``: the TFLite person detector)."""
 
 import logging
 import threading
@@ -65,7 +66,8 @@ class DemoDoor:
         seed = FIRST_SEED
         while not self.stopping.is_set():
             clip = door_sequence("mixed", seed)
-            counter = FootfallCounter(self._record, camera=_RealTime(clip), pipeline=DoorCounter(clip.line))
+            pipeline = DoorCounter(clip.line, detector=self.node.settings.footfall_detector)
+            counter = FootfallCounter(self._record, camera=_RealTime(clip), pipeline=pipeline)
             counter.start()
             while counter.alive and not self.stopping.wait(0.5):
                 pass
@@ -85,13 +87,15 @@ class DemoDoor:
             self.thread.join(timeout=10)
 
 
-def door_banner(api: str) -> str:
+def door_banner(api: str, detector: str) -> str:
+    how = "the TFLite person detector" if detector == "tflite" else f"background subtraction ({detector})"
     return f"""Door counter (edge/footfall/)   counting generated door clips in real time (an overhead camera's view:
-                       people in and out, side by side, lingering, turning back) with the node's own pipeline;
+                       people in and out, side by side, lingering, turning back) with the node's own pipeline,
+                       {how} (EDGESTORE_FOOTFALL_DETECTOR=mog2|knn|tflite);
                        each crossing is an event at the node at once, and goes up to the cloud
   see it               curl -s -H "Authorization: Bearer $STAFF" {api}/footfall   (the staff token made above)
                        the dashboard's Overview: visitors and conversion for the store today
-  a clip of your own   edgestore footfall count CLIP.mp4 --line 0,0.5,1,0.5 --json
+  a clip of your own   edgestore footfall count CLIP.mp4 --line 0,0.5,1,0.5 --json [--detector tflite]
   on a Pi              edgestore footfall calibrate --out door.png, then the edgestore-footfall service
                        (docs/footfall-device.md); no image leaves the Pi or is kept
 """

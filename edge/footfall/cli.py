@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # OpenCV and the pipeline load only in the commands that use 
 
     from edge.footfall.counter import FootfallCounter
     from edge.footfall.line import DoorLine
+    from edge.footfall.pipeline import DoorCounter
     from edge.node import Node
 
 app = typer.Typer(
@@ -59,6 +60,16 @@ PirPinOption = Annotated[
     typer.Option("--pir-pin", help="The PIR's GPIO (BCM) [config footfall_pir_pin when pir_enabled]"),
 ]
 NoPirOption = Annotated[bool, typer.Option("--no-pir", help="Use no PIR even if the config has one")]
+DetectorOption = Annotated[
+    str | None,
+    typer.Option(
+        "--detector", help="mog2, knn or tflite (the person detector) [config footfall_detector; mog2]"
+    ),
+]
+ModelOption = Annotated[
+    Path | None,
+    typer.Option("--model", help="With --detector tflite: this .tflite, not the shipped person detector"),
+]
 
 
 def fail(message: str) -> NoReturn:
@@ -91,6 +102,24 @@ def door_line(text: str, in_side: int = 1) -> "DoorLine":
         return DoorLine(x1, y1, x2, y2, in_side=in_side)
     except ValueError as exc:
         fail(f"line {text!r}: {exc}")
+
+
+def door_counter(
+    line: "DoorLine", size: tuple[int, int], detector: str, model: Path | None = None
+) -> "DoorCounter":
+    """The pipeline with ``detector``; a clear message when it is unknown or its model cannot be loaded."""
+    from edge.footfall.person_detector import DetectorUnavailable, PersonDetector
+    from edge.footfall.pipeline import DETECTORS, DoorCounter
+
+    if detector not in DETECTORS:
+        fail(f"--detector is one of {', '.join(DETECTORS)}, not {detector!r}")
+    if model is not None and detector != "tflite":
+        fail("--model goes with --detector tflite")
+    try:
+        people = PersonDetector(model) if detector == "tflite" else None
+    except (DetectorUnavailable, OSError) as exc:
+        fail(str(exc))
+    return DoorCounter(line, detector=detector, size=size, person_detector=people)
 
 
 def _node_with_store(settings: EdgeSettings) -> "Node":
@@ -148,6 +177,8 @@ def run(
     no_pir: NoPirOption = False,
     line: LineOption = None,
     size: Annotated[str, typer.Option(help="The pipeline's working size")] = "320x240",
+    detector: DetectorOption = None,
+    model: ModelOption = None,
 ) -> None:
     """Count people crossing the door line into the node's database until stopped (SIGTERM, Ctrl-C).
 
@@ -166,9 +197,12 @@ def run(
         )
     pipeline = None
     if cam is not None:  # OpenCV and the pipeline load only with a camera: a PIR-only node needs neither
-        from edge.footfall.pipeline import DoorCounter
-
-        pipeline = DoorCounter(door_line(line_text, settings.footfall_in_side), size=working)
+        pipeline = door_counter(
+            door_line(line_text, settings.footfall_in_side),
+            working,
+            detector or settings.footfall_detector,
+            model,
+        )
     pir = _pir(pir_pin, no_pir, settings)
     from edge.footfall.events import record_crossing
 
@@ -244,13 +278,13 @@ def count(
     in_side: Annotated[int, typer.Option("--in-side", help="+1 or -1: which side is inside")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="The counts and each crossing as JSON")] = False,
     size: Annotated[str, typer.Option(help="The pipeline's working size")] = "320x240",
+    detector: Annotated[str, typer.Option(help="mog2, knn or tflite (the person detector)")] = "mog2",
+    model: ModelOption = None,
 ) -> None:
     """Run the door counter's pipeline over a video file and print the in and out counts."""
-    from edge.footfall.pipeline import DoorCounter
-
     if in_side not in (1, -1):
         fail("--in-side is +1 or -1")
-    pipeline = DoorCounter(door_line(line, in_side), size=parse_size(size))
+    pipeline = door_counter(door_line(line, in_side), parse_size(size), detector, model)
     source = OpenCvSource(video)
     try:
         source.start()
@@ -501,3 +535,41 @@ def _wait_for_pir(pir: MotionSensor, wave_s: float) -> tuple[str, bool | None, s
             return ("PIR", True, f"changed after {time.monotonic() - started:.1f} s")
         time.sleep(0.05)
     return ("PIR", False, f"did not change in {wave_s:.0f} s: check its wiring (GPIO, 5 V, ground)")
+
+
+@app.command("train-detector")
+def train_detector(
+    out: Annotated[Path, typer.Option(help="Where to write the model (.tflite)")] = Path(
+        "person-detector.tflite"
+    ),
+    train_seeds: Annotated[
+        int, typer.Option(help="Tuning seeds trained on (the rest of the 50 validate)")
+    ] = 40,
+    frames: Annotated[int, typer.Option(help="Frames taken from each generated sequence")] = 14,
+    epochs: Annotated[int, typer.Option(help="Passes over the frames")] = 14,
+    seed: Annotated[int, typer.Option(help="Seed of the frame choice and the training")] = 7,
+    threads: Annotated[int, typer.Option(help="TensorFlow's threads (at most the cores you may use)")] = 2,
+) -> None:
+    """Train the door counter's TFLite person detector on generated doors (no download; the train extra),
+    then count the validation seeds with it. The held-out seeds of bench/footfall.py are never used."""
+    import importlib.util
+
+    from edge.footfall.synthetic import TUNING_SEEDS
+    from edge.recognition.training.command import INSTALL_HINT
+
+    if importlib.util.find_spec("tensorflow") is None:
+        fail(INSTALL_HINT)
+    if not 1 <= train_seeds < len(TUNING_SEEDS):
+        fail(f"--train-seeds is 1..{len(TUNING_SEEDS) - 1} (the rest validate)")
+    from edge.footfall.detector_training import DetectorTraining, train_person_detector, validate
+
+    config = DetectorTraining(
+        out=out, seeds=range(TUNING_SEEDS[0], TUNING_SEEDS[train_seeds]), frames_per_sequence=frames,
+        epochs=epochs, seed=seed, threads=threads,
+    )  # fmt: skip
+    model = train_person_detector(config, typer.echo)
+    rest = range(TUNING_SEEDS[train_seeds], TUNING_SEEDS[-1] + 1)
+    acc_in, acc_out = validate(model, rest, typer.echo)
+    typer.echo(
+        f"done: validation seeds {rest.start}..{rest.stop - 1}: in {acc_in:.1%}, out {acc_out:.1%}; {out}"
+    )

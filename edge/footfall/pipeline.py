@@ -20,6 +20,10 @@ door line.
 5. A track's side of the line changes only when its observed centroid is beyond a hysteresis band
    (``band`` person widths) on the other side: lingering on the line or a step over it and back counts
    nothing; a crossing is counted at each real change of side, so in then out counts both.
+
+With ``detector="tflite"`` the person detector (``person_detector``: a small network that marks people's
+shoulders in each frame) replaces steps 1-3: each of its peaks is one person's detection; 4 and 5 are the
+same. It needs no background model, so no warm-up.
 """
 
 import math
@@ -32,9 +36,10 @@ from numpy.typing import NDArray
 
 from edge.footfall.geometry import PERSON_WIDTH_FRACTION
 from edge.footfall.line import DoorLine
+from edge.footfall.person_detector import PersonDetector
 from models.footfall import Direction
 
-DETECTORS = ("mog2", "knn")
+DETECTORS = ("mog2", "knn", "tflite")
 
 
 @dataclass(frozen=True)
@@ -104,10 +109,21 @@ class DoorCounter:
     """
 
     def __init__(
-        self, line: DoorLine, *, detector: str = "mog2", size: tuple[int, int] = (320, 240), **tuning: Any
+        self,
+        line: DoorLine,
+        *,
+        detector: str = "mog2",
+        size: tuple[int, int] = (320, 240),
+        person_detector: PersonDetector | None = None,
+        **tuning: Any,
     ) -> None:
+        """``person_detector``: the network ``detector="tflite"`` uses (the shipped model when None);
+        ``DetectorUnavailable`` when it cannot be loaded."""
         if detector not in DETECTORS:
             raise ValueError(f"unknown detector {detector!r}; one of {', '.join(DETECTORS)}")
+        self._people: PersonDetector | None = None
+        if detector == "tflite":
+            self._people = person_detector or PersonDetector()
         self.line = line
         self.size = size
         self.tuning = Tuning(**tuning)
@@ -156,7 +172,7 @@ class DoorCounter:
         index = self.frames_processed
         self.frames_processed += 1
         self._since_start += 1
-        if self._since_start <= self.tuning.warmup:
+        if self._people is None and self._since_start <= self.tuning.warmup:
             return []
         return self._track(blobs, index, t)
 
@@ -189,6 +205,8 @@ class DoorCounter:
         return 1.0 / min(2 * n, self.tuning.history) if n <= self.tuning.settle else 1.0 / self.tuning.history
 
     def _detect(self, frame: NDArray[np.uint8]) -> list[_Blob]:
+        if self._people is not None:
+            return self._detect_people(frame)
         img = self._prepare(frame)
         mask = self._subtractor.apply(img, learningRate=self._learning_rate())
         _, mask = cv2.threshold(mask, 200, 255, cv2.THRESH_BINARY)  # 127 is a shadow
@@ -240,6 +258,20 @@ class DoorCounter:
                         )
                     )
         return self._merge(blobs)
+
+    def _detect_people(self, frame: NDArray[np.uint8]) -> list[_Blob]:
+        """The person detector's peaks as detections of one person each, in the working size's pixels."""
+        assert self._people is not None
+        sx = self.size[0] / frame.shape[1]
+        sy = self.size[1] / frame.shape[0]
+        ux, uy = self._unit
+        half_w, half_d = self._person_px / 2, self._person_px * 0.55 / 2
+        blobs: list[_Blob] = []
+        for person in self._people.detect(frame):
+            x, y = person.x * sx, person.y * sy
+            a, c = x * ux + y * uy, y * ux - x * uy
+            blobs.append(_Blob(x, y, self._person_area, (a - half_w, a + half_w), (c - half_d, c + half_d)))
+        return blobs
 
     def _merge(self, blobs: list[_Blob]) -> list[_Blob]:
         """Fragments of one person joined: clothes the colour of the floor leave a head and two bags, or a

@@ -519,6 +519,10 @@ class _Frames:
     def __len__(self) -> int:
         return self._scene.length
 
+    @property
+    def walkers(self) -> list[_Walker]:
+        return self._scene.walkers
+
     def __iter__(self) -> Iterator[NDArray[np.uint8]]:
         for f in range(self._scene.length):
             yield self.frame(f)
@@ -569,6 +573,12 @@ class DoorSequence:
 
     def time_of(self, frame_index: int) -> float:
         return frame_index / self.fps
+
+    def people_at(self, frame_index: int) -> list[tuple[float, float]]:
+        """Where each person's shoulders are in frame ``frame_index``, in pixels of ``size`` (some may be just
+        outside the frame): the truth a person detector learns from (edge/footfall/detector_training.py)."""
+        ppm = px_per_m(self.size[0])
+        return [(p[0] * ppm, p[1] * ppm) for w in self.frames.walkers if (p := w.at(frame_index)) is not None]
 
 
 def door_sequence(

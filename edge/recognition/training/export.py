@@ -20,8 +20,12 @@ class ExportError(RuntimeError):
 
 
 def export_int8(
-    model: keras.Model, size: int, representative: Callable[[], Iterator[list[NDArray[np.float32]]]]
+    model: keras.Model,
+    size: int | tuple[int, int],
+    representative: Callable[[], Iterator[list[NDArray[np.float32]]]],
 ) -> bytes:
+    """``size``: the input's side, or its (height, width)."""
+    height, width = (size, size) if isinstance(size, int) else size
     # Through a SavedModel: a concrete function of a Keras 3 model keeps its weights as resource variables,
     # which the int8 calibrator cannot read (READ_VARIABLE fails).
     with tempfile.TemporaryDirectory(prefix="recognizer-export-") as folder:
@@ -30,12 +34,28 @@ def export_int8(
             saved,
             format="tf_saved_model",
             verbose=False,
-            input_signature=[tf.TensorSpec([1, size, size, 3], tf.float32, name="image")],
+            input_signature=[tf.TensorSpec([1, height, width, 3], tf.float32, name="image")],
         )
         converter = tf.lite.TFLiteConverter.from_saved_model(saved)
-        tflite = _convert(converter, representative)
+        tflite = _convert(converter, _full_range(representative))
     check_int8(tflite)
     return tflite
+
+
+def _full_range(
+    representative: Callable[[], Iterator[list[NDArray[np.float32]]]],
+) -> Callable[[], Iterator[list[NDArray[np.float32]]]]:
+    """The calibration pictures, each with a 0 and a 255 pixel, so the input's range is exactly 0-255 (uint8
+    input with scale 1, zero point 0: the node feeds its pixels as they are)."""
+
+    def gen() -> Iterator[list[NDArray[np.float32]]]:
+        for (image,) in representative():
+            image = image.astype(np.float32, copy=True)
+            image[0, 0, 0, :] = 0.0
+            image[0, 0, 1, :] = 255.0
+            yield [image]
+
+    return gen
 
 
 def _convert(

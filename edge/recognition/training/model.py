@@ -16,6 +16,17 @@ BN_MOMENTUM = 0.9
 BLOCKS = ((32, 1), (48, 2), (48, 1), (96, 2), (96, 1), (96, 1), (160, 2), (160, 1), (160, 1), (256, 1))
 
 
+def limit_threads(threads: int) -> None:
+    """TensorFlow's threads for a training run: ``threads`` within an operation, one across them. TensorFlow
+    fixes them when it first runs something, so in a process that trained before (a test session training
+    both models) the first run's setting stays."""
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:  # "cannot be modified after initialization"
+        pass
+
+
 class L2Normalize(keras.layers.Layer):  # type: ignore[misc]  # keras ships no type information
     """Unit-norm rows with ``tf.math.l2_normalize``: the TFLite converter makes it one int8 op."""
 
@@ -52,7 +63,7 @@ def cosface_loss(scale: float = 16.0, margin: float = 0.1) -> "keras.losses.Loss
     return loss
 
 
-def _conv_bn(x: tf.Tensor, filters: int, kernel: int, stride: int, name: str) -> tf.Tensor:
+def conv_bn(x: tf.Tensor, filters: int, kernel: int, stride: int, name: str) -> tf.Tensor:
     x = keras.layers.Conv2D(
         filters, kernel, strides=stride, padding="same", use_bias=False, name=f"{name}_conv"
     )(x)
@@ -60,7 +71,9 @@ def _conv_bn(x: tf.Tensor, filters: int, kernel: int, stride: int, name: str) ->
     return keras.layers.ReLU(6.0, name=f"{name}_relu")(x)
 
 
-def _block(x: tf.Tensor, filters: int, stride: int, name: str) -> tf.Tensor:
+def separable_block(x: tf.Tensor, filters: int, stride: int, name: str) -> tf.Tensor:
+    """A MobileNet depthwise-separable block, residual when it keeps the size and width (also the door
+    counter's person detector's, edge/footfall/detector_training.py)."""
     shortcut = x
     y = keras.layers.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False, name=f"{name}_dw")(x)
     y = keras.layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_dw_bn")(y)
@@ -76,9 +89,9 @@ def embedder(size: int, embedding_dim: int, width: float = 1.0) -> keras.Model:
     """uint8-range RGB pictures (float 0-255, size x size) in, unit-norm embeddings out."""
     inputs = keras.Input((size, size, 3), name="image")
     x = keras.layers.Rescaling(1.0 / 127.5, offset=-1.0, name="scale")(inputs)
-    x = _conv_bn(x, max(8, int(24 * width)), 3, 2, "stem")
+    x = conv_bn(x, max(8, int(24 * width)), 3, 2, "stem")
     for k, (filters, stride) in enumerate(BLOCKS):
-        x = _block(x, max(8, int(filters * width)), stride, f"b{k}")
+        x = separable_block(x, max(8, int(filters * width)), stride, f"b{k}")
     x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
     x = keras.layers.Dense(embedding_dim, use_bias=False, name="embed")(x)
     # Centre the embedding before normalising it: the pooled ReLU features share one large positive

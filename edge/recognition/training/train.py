@@ -77,17 +77,13 @@ def _batches(
 def _representative(
     data: ShotSet, count: int, seed: int
 ) -> Callable[[], Iterator[list[NDArray[np.float32]]]]:
-    """Calibration pictures for the int8 converter. Each has a 0 and a 255 pixel, so the input's range is
-    exactly 0-255 (uint8 input with scale 1, zero point 0: the node feeds its pixels as they are)."""
+    """Calibration pictures for the int8 converter (``export_int8`` gives each a 0 and a 255 pixel)."""
     rng = np.random.default_rng([seed, 0x4E9])
     picks = rng.choice(len(data.labels), size=min(count, len(data.labels)), replace=False)
 
     def gen() -> Iterator[list[NDArray[np.float32]]]:
         for i in picks:
-            image = data.images[i].astype(np.float32)
-            image[0, 0, :] = 0.0
-            image[0, 1, :] = 255.0
-            yield [image[None]]
+            yield [data.images[i].astype(np.float32)[None]]
 
     return gen
 
@@ -108,10 +104,9 @@ def train_recognizer(config: TrainConfig, say: Say) -> TrainResult:
     import tensorflow as tf
 
     from edge.recognition.training.export import export_int8
-    from edge.recognition.training.model import CosineHead, cosface_loss, embedder
+    from edge.recognition.training.model import CosineHead, cosface_loss, embedder, limit_threads
 
-    tf.config.threading.set_intra_op_parallelism_threads(config.threads)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
+    limit_threads(config.threads)
     keras.utils.set_random_seed(config.seed)
     classes = len(data.variants)
     say(f"training set: {len(data.labels)} shots of {classes} variants ({time.monotonic() - started:.0f} s)")
