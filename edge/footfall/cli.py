@@ -23,6 +23,7 @@ from edge import node_state
 from edge.footfall.hardware import FrameSource, HardwareUnavailable, MotionSensor, OpenCvSource, camera_from
 from edge.settings import EdgeSettings
 from models.footfall import Direction, FootfallSource
+from plumbing import sizes
 
 if TYPE_CHECKING:  # OpenCV and the pipeline load only in the commands that use them
     import numpy as np
@@ -67,10 +68,11 @@ def fail(message: str) -> NoReturn:
 
 
 def parse_size(text: str) -> tuple[int, int]:
-    width, sep, height = text.lower().partition("x")
-    if not sep or not width.isdigit() or not height.isdigit() or int(width) < 16 or int(height) < 16:
-        fail(f"size {text!r}: write WIDTHxHEIGHT, e.g. 320x240")
-    return int(width), int(height)
+    """The pipeline's working size (at least 16x16), or a plain message and exit status 2."""
+    try:
+        return sizes.parse_size(text, minimum=(16, 16), example="320x240")
+    except ValueError as exc:
+        fail(str(exc))
 
 
 def line_numbers(text: str) -> tuple[float, float, float, float]:
