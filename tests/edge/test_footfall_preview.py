@@ -184,6 +184,23 @@ def test_a_display_that_does_not_answer_falls_back_to_the_frame(door: Path, tmp_
     assert cv2.imread(str(png)) is not None
 
 
+def test_the_door_counter_loads_without_kivy():
+    """Kivy is imported only when the window opens: a node with the door counter alone needs none of it
+    (import-linter holds that no other module of the node imports it; this, that the preview's own import
+    is lazy)."""
+    probe = (
+        "import sys\n"
+        "import edge.footfall.cli, edge.footfall.preview, edge.footfall.counter\n"
+        "edge.footfall.preview.unavailable()\n"
+        "assert not [m for m in sys.modules if m.split('.')[0] == 'kivy'], 'kivy imported'\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+
+
 def test_the_window_takes_only_the_newest_frame_and_hears_the_end_and_the_close():
     view = preview.LiveView()
     assert view.take() is None
