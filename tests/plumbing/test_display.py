@@ -13,9 +13,12 @@ KIVY_VARIABLES = ("KIVY_NO_ARGS", "KIVY_HOME", "KIVY_NO_CONSOLELOG", "KIVY_WINDO
 
 @pytest.fixture
 def bare(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    """No display named and none of Kivy's variables set (restored after the test)."""
+    """No display named and none of Kivy's variables set, all restored after the test: those the code under
+    test sets too (monkeypatch restores only a variable it has seen, so each is set before it is deleted;
+    a leaked SDL_VIDEODRIVER=kmsdrm would keep every later Kivy window of the session from opening)."""
     for name in ("DISPLAY", "WAYLAND_DISPLAY", *KIVY_VARIABLES):
-        monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     return monkeypatch
 
 
