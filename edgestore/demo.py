@@ -53,6 +53,7 @@ from edgestore.demo_footfall import DemoDoor, door_banner
 from models.catalog import CatalogSnapshot
 from models.staff import StaffRole
 from plumbing import MOSQUITTO, Mosquitto, ServedApp, client_host, free_port, utcnow
+from plumbing.display import desktop_display
 from sync_protocol.topics import CLOUD_USERNAME
 
 if TYPE_CHECKING:  # numpy and the recognizer load only when the demo enrols
@@ -476,7 +477,7 @@ def _cloud_enrolment_lines(kit: "CloudKit | None", api: str, web: str) -> str:
 
 
 def has_display() -> bool:
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return desktop_display()  # the demo opens the kiosk in a desktop's window, never full screen on KMS
 
 
 def kiosk_command(settings: EdgeSettings, data_dir: Path) -> list[str]:

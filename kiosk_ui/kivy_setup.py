@@ -3,23 +3,19 @@ the window size or full screen, no command-line parsing (the CLI owns the argume
 folder, touch input as a kiosk wants it.
 
 On a Raspberry Pi the kiosk runs without a desktop, straight on the display through KMS/DRM: SDL2's
-``kmsdrm`` video driver (``SDL_VIDEODRIVER=kmsdrm``, set here when there is no ``DISPLAY`` or
-``WAYLAND_DISPLAY``), full screen, with the touch panel read through mtdev / hidinput (docs/kiosk.md).
+``kmsdrm`` video driver (``SDL_VIDEODRIVER=kmsdrm``, set by ``plumbing.display`` when there is no
+``DISPLAY`` or ``WAYLAND_DISPLAY``), full screen, with the touch panel read through mtdev / hidinput
+(docs/kiosk.md).
 """
 
 import logging
-import os
 from pathlib import Path
+
+from plumbing.display import prepare_kivy_environment
 
 
 def prepare_kivy(*, size: tuple[int, int], fullscreen: bool, home: Path, quiet: bool = False) -> None:
-    os.environ.setdefault("KIVY_NO_ARGS", "1")
-    os.environ.setdefault("KIVY_HOME", str(home))
-    if quiet:
-        os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
-    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        os.environ.setdefault("SDL_VIDEODRIVER", "kmsdrm")
-    home.mkdir(parents=True, exist_ok=True)
+    prepare_kivy_environment(home, quiet=quiet)  # the environment the door counter's preview sets too
     from kivy.config import Config
 
     width, height = size

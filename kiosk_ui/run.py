@@ -10,6 +10,7 @@ from kiosk_ui.hardware.payment import PaymentTerminal, SimulatedTerminal
 from kiosk_ui.hardware.printer import receipt_printer
 from kiosk_ui.kivy_setup import prepare_kivy
 from kiosk_ui.theme import ThemeName
+from plumbing import sizes
 from plumbing.clock import utcnow
 from plumbing.i18n import LOCALES
 
@@ -30,11 +31,8 @@ class KioskOptions:
 
 
 def parse_size(text: str) -> tuple[int, int]:
-    """``800x480`` -> (800, 480)."""
-    width, sep, height = text.lower().partition("x")
-    if not sep or not width.isdigit() or not height.isdigit() or int(width) < 320 or int(height) < 240:
-        raise ValueError(f"size {text!r}: write WIDTHxHEIGHT, e.g. 800x480 or 1280x800")
-    return int(width), int(height)
+    """The window's size: ``800x480`` -> (800, 480), at least 320x240; ``ValueError`` else."""
+    return sizes.parse_size(text, minimum=(320, 240), example="800x480 or 1280x800")
 
 
 def build_app(options: KioskOptions, terminal: PaymentTerminal | None = None) -> "KioskApp":

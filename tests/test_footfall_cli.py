@@ -60,7 +60,13 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("EDGESTORE_")}
+    # No display, as on a Pi reached over ssh: calibrate's live window is tested under Xvfb on its own
+    # (tests/edge/test_footfall_preview.py); here it falls back to the annotated frame.
+    environ = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("EDGESTORE_") and k not in ("DISPLAY", "WAYLAND_DISPLAY")
+    }
     return subprocess.run(
         [*EDGESTORE, *args],
         capture_output=True,
@@ -127,6 +133,8 @@ def test_calibrate_saves_the_line_keeping_the_config_and_writes_an_annotated_fra
     assert "✓ line:" in done.stdout
     assert "✓ camera:" in done.stdout
     assert "– PIR: none set up" in done.stdout
+    assert "no preview window: no display (DISPLAY and WAYLAND_DISPLAY are unset" in done.stdout
+    assert f"the annotated frame written to {png} is the preview" in done.stdout
 
 
 def test_calibrate_fails_a_line_outside_the_frame_and_a_slow_camera(clip: Path, tmp_path: Path):

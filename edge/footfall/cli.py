@@ -12,10 +12,11 @@ import os
 import signal
 import sys
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -23,6 +24,7 @@ from edge import node_state
 from edge.footfall.hardware import FrameSource, HardwareUnavailable, MotionSensor, OpenCvSource, camera_from
 from edge.settings import EdgeSettings
 from models.footfall import Direction, FootfallSource
+from plumbing import sizes
 
 if TYPE_CHECKING:  # OpenCV and the pipeline load only in the commands that use them
     import numpy as np
@@ -30,6 +32,7 @@ if TYPE_CHECKING:  # OpenCV and the pipeline load only in the commands that use 
     from edge.footfall.counter import FootfallCounter
     from edge.footfall.line import DoorLine
     from edge.footfall.pipeline import DoorCounter
+    from edge.footfall.preview import LiveView
     from edge.node import Node
 
 app = typer.Typer(
@@ -40,6 +43,8 @@ app = typer.Typer(
 DEFAULT_LINE = "0,0.5,1,0.5"
 """A horizontal line across the middle of the frame, for a node not calibrated yet."""
 STATUS_EVERY_S = 60.0
+Check = tuple[str, bool | None, str]
+"""A self-test's line in calibrate's checklist: its name, passed (None: not run), what was seen."""
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="Folder for edge.sqlite3 [env EDGESTORE_DATA_DIR]")
@@ -78,10 +83,11 @@ def fail(message: str) -> NoReturn:
 
 
 def parse_size(text: str) -> tuple[int, int]:
-    width, sep, height = text.lower().partition("x")
-    if not sep or not width.isdigit() or not height.isdigit() or int(width) < 16 or int(height) < 16:
-        fail(f"size {text!r}: write WIDTHxHEIGHT, e.g. 320x240")
-    return int(width), int(height)
+    """The pipeline's working size (at least 16x16), or a plain message and exit status 2."""
+    try:
+        return sizes.parse_size(text, minimum=(16, 16), example="320x240")
+    except ValueError as exc:
+        fail(str(exc))
 
 
 def line_numbers(text: str) -> tuple[float, float, float, float]:
@@ -369,29 +375,6 @@ def _write_private_png(path: Path, image: "np.ndarray") -> bool:
     return True
 
 
-def annotate(frame: "np.ndarray", line: tuple[float, float, float, float], in_side: int, text: str) -> Any:
-    """The frame with the door line (yellow), an arrow into the in side (green), and ``text``."""
-    import cv2
-
-    image = frame if frame.ndim == 3 else cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
-    image = image.copy()
-    height, width = image.shape[:2]
-    x1, y1, x2, y2 = line
-    p1 = (round(x1 * width), round(y1 * height))
-    p2 = (round(x2 * width), round(y2 * height))
-    cv2.line(image, p1, p2, (0, 220, 255), 2)
-    # The in side: the side (-dy, dx) points to for in_side +1 (in pixels; y grows downwards).
-    dx, dy = p2[0] - p1[0], p2[1] - p1[1]
-    norm = max(1.0, (dx * dx + dy * dy) ** 0.5)
-    reach = 0.15 * min(width, height)
-    mid = ((p1[0] + p2[0]) // 2, (p1[1] + p2[1]) // 2)
-    tip = (round(mid[0] - in_side * dy / norm * reach), round(mid[1] + in_side * dx / norm * reach))
-    cv2.arrowedLine(image, mid, tip, (0, 200, 0), 2, tipLength=0.3)
-    cv2.putText(image, "in", (tip[0] + 4, tip[1] + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 200, 0), 1)
-    cv2.putText(image, text, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1)
-    return image
-
-
 @app.command()
 def calibrate(
     data_dir: DataDir = None,
@@ -403,8 +386,18 @@ def calibrate(
     out: Annotated[
         Path | None, typer.Option("--out", help="Write the annotated frame here (PNG); nothing is kept else")
     ] = None,
-    seconds: Annotated[float, typer.Option(help="How long to watch the camera")] = 3.0,
+    no_preview: Annotated[
+        bool,
+        typer.Option(
+            "--no-preview", help="No live window even with a display: only the checklist (and --out's frame)"
+        ),
+    ] = False,
+    seconds: Annotated[
+        float, typer.Option(help="How long to watch the camera (the preview closes early on Esc or q)")
+    ] = 3.0,
     min_fps: Annotated[float, typer.Option(help="The camera passes at this frame rate or more")] = 10.0,
+    detector: DetectorOption = None,
+    model: ModelOption = None,
     wave: Annotated[bool, typer.Option("--wave", help="Test the PIR: wave at it within --wave-s")] = False,
     wave_s: Annotated[float, typer.Option(help="How long to wait for the PIR to change")] = 30.0,
     pir_pin: PirPinOption = None,
@@ -412,11 +405,13 @@ def calibrate(
     size: Annotated[str, typer.Option(help="The pipeline's working size")] = "320x240",
 ) -> None:
     """Set the door line and its in side (saved in the node's config), watch the camera for a few seconds
-    counting live, write an annotated frame (--out), and print a checklist of self-tests.
+    counting live, and print a checklist of self-tests.
 
-    Headless OpenCV has no window: the annotated frame is written as a PNG (copy it off or open it on the
-    Pi's display) and is the only image the door counter ever stores. Stop ``edgestore-footfall`` first (it
-    holds the camera) and start it again after (it reads the line when it starts)."""
+    With a display (a desktop's, or a Pi's screen) a window shows the camera live: the door line, an arrow
+    into the in side, the live in and out counts and the self-test so far (Esc or q closes it; it needs
+    Kivy, the kiosk extra). Without one, or with --no-preview, --out's annotated PNG is the preview: the
+    only image the door counter ever stores. Stop ``edgestore-footfall`` first (it holds the camera) and
+    start it again after (it reads the line when it starts)."""
     config = _config_path()
     settings = _settings(data_dir)
     if in_side is not None and in_side not in (1, -1):
@@ -424,7 +419,7 @@ def calibrate(
     side = in_side if in_side is not None else settings.footfall_in_side
     line_text = line or settings.footfall_line or DEFAULT_LINE
     numbers = line_numbers(line_text)
-    checks: list[tuple[str, bool | None, str]] = []
+    checks: list[Check] = []
 
     inside = all(0.0 <= v <= 1.0 for v in numbers) and _parses(line_text)
     length = ((numbers[2] - numbers[0]) ** 2 + (numbers[3] - numbers[1]) ** 2) ** 0.5
@@ -453,7 +448,11 @@ def calibrate(
     if source is None:
         checks.append(("camera", None, "none set up (give --camera, or camera_enabled in the config)"))
     else:
-        checks.append(_watch(source, line_text, side, working, seconds, min_fps, numbers, out))
+        watch = Watch(
+            source, line_text, side, working, seconds, min_fps, numbers, out,
+            detector or settings.footfall_detector, model,
+        )  # fmt: skip
+        checks.append(_watched(watch, checks[0], preview=not no_preview))
 
     pir = _pir(pir_pin, no_pir, settings)
     if pir is None:
@@ -473,23 +472,64 @@ def calibrate(
         raise typer.Exit(1)
 
 
-def _watch(
-    source: FrameSource,
-    line_text: str,
-    side: int,
-    working: tuple[int, int],
-    seconds: float,
-    min_fps: float,
-    numbers: tuple[float, float, float, float],
-    out: Path | None,
-) -> tuple[str, bool | None, str]:
+@dataclass(frozen=True)
+class Watch:
+    """What calibrate watches the camera with."""
 
-    from edge.footfall.pipeline import DoorCounter
+    source: FrameSource
+    line_text: str
+    side: int
+    working: tuple[int, int]
+    seconds: float
+    min_fps: float
+    numbers: tuple[float, float, float, float]
+    out: Path | None
+    detector: str = "mog2"  # what the counter will count with (the config's footfall_detector)
+    model: Path | None = None
 
+
+def _watched(watch: Watch, line_check: Check, *, preview: bool) -> Check:
+    """The camera's check, watched in a live window when there is a screen (and ``preview``), else as
+    before: the annotated frame of ``--out`` is then the preview, and the technician is told so."""
+    if not preview:
+        return _watch(watch)
+    from edge.footfall import preview as window
+
+    why = window.unavailable()
+    if why is None:
+        try:
+            return window.show_while(
+                lambda live: _watch(watch, live),
+                line_check=(line_check[1] is True, line_check[2]),
+                min_fps=watch.min_fps,
+                draw=lambda frame: window.annotate(frame, watch.numbers, watch.side, ""),
+            )
+        except window.PreviewUnavailable as exc:
+            why = str(exc)
+    instead = (
+        f"the annotated frame written to {watch.out} is the preview"
+        if watch.out is not None
+        else "add --out FRAME.png for an annotated frame"
+    )
+    typer.echo(f"no preview window: {why}; {instead}")
+    return _watch(watch)
+
+
+def _watch(watch: Watch, live: "LiveView | None" = None) -> Check:
+    """Feed the camera's frames to the pipeline for ``seconds`` (or until the file ends, or the preview is
+    closed), offering each to ``live``; the camera's check, and ``--out``'s annotated last frame."""
+    from edge.footfall.preview import LiveFrame, annotate
+
+    source, numbers, side = watch.source, watch.numbers, watch.side
     # A line outside the frame is already a failed check: the camera is still watched (its rate is worth
     # knowing), counting across the default line meanwhile.
     inside = all(0.0 <= v <= 1.0 for v in numbers)
-    pipeline = DoorCounter(door_line(line_text if inside else DEFAULT_LINE, side), size=working)
+    pipeline = door_counter(
+        door_line(watch.line_text if inside else DEFAULT_LINE, side),
+        watch.working,
+        watch.detector,
+        watch.model,
+    )
     try:
         source.start()
     except HardwareUnavailable as exc:
@@ -498,7 +538,7 @@ def _watch(
     frames = 0
     started = time.monotonic()
     try:
-        while time.monotonic() - started < seconds:
+        while time.monotonic() - started < watch.seconds and not (live is not None and live.closed):
             got = source.read()
             if got is None:
                 if not source.running:
@@ -507,6 +547,10 @@ def _watch(
             last, t = got
             pipeline.feed(last, t)
             frames += 1
+            if live is not None:  # the window shows what this loop counted; it counts nothing itself
+                ins, outs = pipeline.counts
+                fps = frames / max(1e-6, time.monotonic() - started)
+                live.offer(LiveFrame(last, ins, outs, frames, fps))
     finally:
         source.stop()
     elapsed = max(1e-6, time.monotonic() - started)
@@ -514,20 +558,21 @@ def _watch(
         return ("camera", False, "gave no frame")
     fps = frames / elapsed
     ins, outs = pipeline.counts
-    if out is not None:
+    if watch.out is not None:
         image = annotate(last, numbers, side, f"in {ins}  out {outs}")
-        if not _write_private_png(out, image):
-            return ("camera", False, f"could not write {out}")
-        typer.echo(f"wrote {out} (the door line, the in arrow, the count)")
+        if not _write_private_png(watch.out, image):
+            return ("camera", False, f"could not write {watch.out}")
+        typer.echo(f"wrote {watch.out} (the door line, the in arrow, the count)")
     shape = f"{last.shape[1]}x{last.shape[0]}"
     return (
         "camera",
-        fps >= min_fps,
-        f"{frames} frames of {shape} at {fps:.1f} fps (needs {min_fps:g}); counted in {ins}  out {outs}",
+        fps >= watch.min_fps,
+        f"{frames} frames of {shape} at {fps:.1f} fps (needs {watch.min_fps:g}); counted in {ins}  out {outs}"
+        f" ({watch.detector})",
     )
 
 
-def _wait_for_pir(pir: MotionSensor, wave_s: float) -> tuple[str, bool | None, str]:
+def _wait_for_pir(pir: MotionSensor, wave_s: float) -> Check:
     first = pir.motion
     started = time.monotonic()
     while time.monotonic() - started < wave_s:

@@ -16,12 +16,16 @@ finite source at its end: then ``running`` is False).
 - ``PiCamera``: the Pi camera module through picamera2 (Raspberry Pi OS's ``python3-picamera2``, imported
   only in ``start``), a low-resolution video configuration (320x240 by default, a few buffers).
 - ``OpenCvSource``: ``cv2.VideoCapture`` on a V4L2 device index (a USB camera) or a video file.
+
+Both are thin adapters of the capture code the kiosk's camera shares (``plumbing.cameras``): they add the
+frames' times, the end of a file, and this part's ``HardwareUnavailable``.
 - ``FrameList``: frames held in memory (the generator's, a test's).
 
 What was run where: ``GpioPir`` on gpiozero's MockFactory, ``ScriptedPir``, ``FrameList`` and
 ``OpenCvSource`` on video files were run here (tests/edge/test_footfall_hardware.py,
-tests/test_footfall_cli.py). ``PiCamera`` and ``OpenCvSource`` on a real device were **not** run: this
-machine has no camera and no picamera2.
+tests/test_footfall_cli.py), ``PiCamera`` on a stand-in for picamera2 (tests/plumbing/test_cameras.py).
+``PiCamera`` on a real Pi camera and ``OpenCvSource`` on a real device were **not** run: this machine has
+no camera and no picamera2.
 """
 
 import threading
@@ -31,6 +35,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+
+from plumbing.cameras import CameraUnavailable, OpenCvCapture, Picamera2Capture
 
 MotionCallback = Callable[[bool], None]
 Clock = Callable[[], float]
@@ -200,17 +206,18 @@ class FrameList:
 
 
 class OpenCvSource:
-    """``cv2.VideoCapture`` on a V4L2 device (an index: ``/dev/video0`` is 0) or a video file. A file's frames
-    carry their time in the file (frame number / the file's fps) and it ends; a device's carry the time they
-    were read (monotonic) and a failed read is None."""
+    """``cv2.VideoCapture`` on a V4L2 device (an index: ``/dev/video0`` is 0) or a video file, through
+    ``plumbing.cameras.OpenCvCapture``. A file's frames carry their time in the file (frame number / the
+    file's fps) and it ends; a device's carry the time they were read (monotonic) and a failed read is
+    None."""
 
     def __init__(self, where: int | str | Path, *, size: tuple[int, int] = (320, 240)) -> None:
         self.where: int | Path = where if isinstance(where, int) else Path(where)
         self.size = size
         self.is_file = isinstance(self.where, Path)
-        self._capture: Any = None
+        # A file plays at its own size (the pipeline resizes); a device is asked for the working size.
+        self._capture = OpenCvCapture(self.where, size=None if self.is_file else size)
         self._index = 0
-        self._fps = 0.0
         self._running = False
 
     @property
@@ -218,93 +225,61 @@ class OpenCvSource:
         return self._running
 
     def start(self) -> None:
-        import cv2
-
-        if isinstance(self.where, Path):
-            if not self.where.is_file():
-                raise HardwareUnavailable(f"no video file at {self.where}")
-            capture = cv2.VideoCapture(str(self.where))
-        else:
-            backend = cv2.CAP_V4L2 if hasattr(cv2, "CAP_V4L2") else cv2.CAP_ANY
-            capture = cv2.VideoCapture(self.where, backend)
-        if not capture.isOpened():
-            capture.release()
-            raise HardwareUnavailable(f"OpenCV could not open {self.where!r}")
-        if not self.is_file:
-            capture.set(cv2.CAP_PROP_FRAME_WIDTH, self.size[0])
-            capture.set(cv2.CAP_PROP_FRAME_HEIGHT, self.size[1])
-        self._fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0) or 15.0
-        self._capture = capture
+        if isinstance(self.where, Path) and not self.where.is_file():
+            raise HardwareUnavailable(f"no video file at {self.where}")
+        try:
+            self._capture.start()
+        except CameraUnavailable as exc:
+            raise HardwareUnavailable(str(exc)) from exc
         self._index = 0
         self._running = True
 
     def stop(self) -> None:
-        if self._capture is not None:
-            self._capture.release()
-            self._capture = None
+        self._capture.stop()
         self._running = False
 
     def read(self) -> tuple[np.ndarray, float] | None:
-        if self._capture is None:
+        if not self._capture.running:
             return None
-        ok, frame = self._capture.read()
-        if not ok or frame is None:
+        frame = self._capture.read()
+        if frame is None:
             if self.is_file:  # the end of the file
                 self.stop()
             return None
         if self.is_file:
-            t = self._index / self._fps
+            t = self._index / self._capture.fps
             self._index += 1
             return frame, t
         return frame, time.monotonic()
 
 
-class PiCamera:  # pragma: no cover - needs a Pi's camera and picamera2 (not here)
-    """The Pi camera module through picamera2: a video configuration at ``size`` (320x240 by default, the
-    pipeline's working size, so nothing is scaled on the CPU), BGR888 frames, ``fps`` frames a second. Each
-    ``read`` waits for the next frame; its time is the sensor's timestamp, in seconds."""
+class PiCamera:
+    """The Pi camera module through ``plumbing.cameras.Picamera2Capture``: a video configuration at
+    ``size`` (320x240 by default, the pipeline's working size, so nothing is scaled on the CPU), BGR
+    frames, ``fps`` frames a second. Each ``read`` waits for the next frame; its time is the sensor's
+    timestamp, in seconds."""
 
     def __init__(self, size: tuple[int, int] = (320, 240), fps: float = 15.0) -> None:
         self.size, self.fps = size, fps
-        self._camera: Any = None
+        self._camera = Picamera2Capture(size, fps=fps)
 
     @property
     def running(self) -> bool:
-        return self._camera is not None
+        return self._camera.running
 
     def start(self) -> None:
         try:
-            from picamera2 import Picamera2  # type: ignore[import-not-found]  # apt's python3-picamera2
-        except ImportError as exc:
-            raise HardwareUnavailable("picamera2 is not installed (apt install python3-picamera2)") from exc
-        camera = Picamera2()
-        frame_us = int(1_000_000 / self.fps)
-        camera.configure(
-            camera.create_video_configuration(
-                main={"size": self.size, "format": "RGB888"},  # B, G, R in memory: OpenCV's order
-                buffer_count=4,
-                controls={"FrameDurationLimits": (frame_us, frame_us)},
-            )
-        )
-        camera.start()
-        self._camera = camera
+            self._camera.start()
+        except CameraUnavailable as exc:
+            raise HardwareUnavailable(str(exc)) from exc
 
     def stop(self) -> None:
-        if self._camera is not None:
-            self._camera.stop()
-            self._camera.close()
-            self._camera = None
+        self._camera.stop()
 
     def read(self) -> tuple[np.ndarray, float] | None:
-        if self._camera is None:
+        if not self._camera.running:
             return None
-        request = self._camera.capture_request()
-        try:
-            frame = request.make_array("main")
-            t = request.get_metadata().get("SensorTimestamp", time.monotonic_ns()) / 1e9
-        finally:
-            request.release()
-        return frame, float(t)
+        return self._camera.read()
 
 
 def camera_from(spec: str, *, size: tuple[int, int] = (320, 240)) -> FrameSource:

@@ -10,16 +10,28 @@ pixels it already holds where it can: ``PiCamera`` from the ISP's second, low-re
 imported only when used); ``OpenCvCamera`` any camera OpenCV opens (``cv2.VideoCapture``: V4L2 on Linux, a
 USB webcam on a laptop); ``FileCamera`` plays recorded stills from a folder, in name order and round again,
 for tests, the demo and any machine without a camera. ``camera_from`` picks one from the kiosk's
-``--camera`` option.
+``--camera`` option. ``PiCamera`` and ``OpenCvCamera`` are thin adapters of the capture code the door
+counter shares (``plumbing.cameras``): they add the JPEG still and the query frame.
 """
 
-import io
 import itertools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
 from kiosk_ui.hardware.query_frame import QUERY_SIDE, Frame, encode_bgr, query_from_jpeg, query_from_pixels
+from plumbing.cameras import CameraUnavailable, OpenCvCapture, Picamera2Capture
+
+__all__ = [
+    "Camera",
+    "CameraUnavailable",
+    "FileCamera",
+    "NoImages",
+    "OpenCvCamera",
+    "PiCamera",
+    "camera_from",
+    "lores_size",
+]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 
@@ -80,83 +92,55 @@ def lores_size(main: tuple[int, int], side: int = LORES_SIDE) -> tuple[int, int]
     return (max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2))
 
 
-class PiCamera:  # pragma: no cover - needs the Pi's camera; FileCamera stands in elsewhere
-    """The Pi camera module, still frames at a size the recogniser wants (it scales down anyway). The ISP
-    also delivers each frame scaled down into picamera2's ``lores`` stream (YUV420: the only format the
-    Pi 4 and earlier allow there), from which ``capture_frame`` cuts the query frame without the kiosk
-    scaling the full frame."""
+class PiCamera:
+    """The Pi camera module, still frames at a size the recogniser wants (it scales down anyway), through
+    ``plumbing.cameras.Picamera2Capture``. The ISP also delivers each frame scaled down into picamera2's
+    ``lores`` stream, from which ``capture_frame`` cuts the query frame without the kiosk scaling the full
+    frame."""
 
     def __init__(self, size: tuple[int, int] = (640, 480), quality: int = 90) -> None:
         self.size, self.quality = size, quality  # quality: of the shown still made by capture_frame
         self.lores = lores_size(size)
-        self._camera: Any = None
+        self._camera = Picamera2Capture(size, lores=self.lores)
 
     def start(self) -> None:
-        from picamera2 import Picamera2  # type: ignore[import-not-found]  # apt's python3-picamera2
-
-        self._camera = Picamera2()
-        self._camera.configure(
-            self._camera.create_still_configuration(
-                main={"size": self.size, "format": "RGB888"},  # B, G, R in memory: OpenCV's order
-                lores={"size": self.lores, "format": "YUV420"},
-            )
-        )
         self._camera.start()
 
-    def capture(self) -> bytes:
-        if self._camera is None:
+    def _started(self) -> Picamera2Capture:
+        if not self._camera.running:
             self.start()
-        out = io.BytesIO()
-        self._camera.capture_file(out, format="jpeg")
-        return out.getvalue()
+        return self._camera
+
+    def capture(self) -> bytes:
+        return self._started().jpeg()
 
     def capture_frame(self, side: int = QUERY_SIDE) -> Frame:
-        import cv2
-
-        if self._camera is None:
-            self.start()
-        # Both streams of one request (one moment): main as H x W x 3, lores as YUV420 planes of
-        # (H * 3 / 2) x stride, which may be wider than the picture.
-        (main, lores), _metadata = self._camera.capture_arrays(["main", "lores"])
-        bgr = cv2.cvtColor(lores, cv2.COLOR_YUV2BGR_I420)[:, : self.lores[0]]
-        return Frame(encode_bgr(main, self.quality), query_from_pixels(bgr, side))
+        main, lores = self._started().read_with_lores()
+        return Frame(encode_bgr(main, self.quality), query_from_pixels(lores, side))
 
     def stop(self) -> None:
-        if self._camera is not None:
-            self._camera.stop()
-            self._camera.close()
-            self._camera = None
-
-
-class CameraUnavailable(RuntimeError):
-    """The camera did not open or gave no frame."""
+        self._camera.stop()
 
 
 class OpenCvCamera:
-    """A camera OpenCV opens by index (``/dev/video0`` is 0) or by device path, through V4L2 on Linux; each
-    still JPEG-encoded. OpenCV (``opencv-python-headless``) is imported only when used."""
+    """A camera OpenCV opens by index (``/dev/video0`` is 0) or by device path, through V4L2 on Linux
+    (``plumbing.cameras.OpenCvCapture``); each still JPEG-encoded."""
 
     def __init__(self, device: int | str = 0, size: tuple[int, int] = (640, 480), quality: int = 90) -> None:
         self.device, self.size, self.quality = device, size, quality
-        self._capture: Any = None
+        self._capture = OpenCvCapture(device, size=size)
 
     def start(self) -> None:
-        import cv2
-
-        backend = cv2.CAP_V4L2 if hasattr(cv2, "CAP_V4L2") and isinstance(self.device, int) else cv2.CAP_ANY
-        capture = cv2.VideoCapture(self.device, backend)
-        if not capture.isOpened():
-            capture.release()
-            raise CameraUnavailable(f"no camera at {self.device!r}")
-        capture.set(cv2.CAP_PROP_FRAME_WIDTH, self.size[0])
-        capture.set(cv2.CAP_PROP_FRAME_HEIGHT, self.size[1])
-        self._capture = capture
+        try:
+            self._capture.start()
+        except CameraUnavailable as exc:
+            raise CameraUnavailable(f"no camera at {self.device!r}") from exc
 
     def _read(self) -> Any:
-        if self._capture is None:
+        if not self._capture.running:
             self.start()
-        ok, frame = self._capture.read()  # BGR, what imencode expects
-        if not ok or frame is None:
+        frame = self._capture.read()  # BGR, what imencode expects
+        if frame is None:
             raise CameraUnavailable(f"the camera at {self.device!r} gave no frame")
         return frame
 
@@ -174,9 +158,7 @@ class OpenCvCamera:
         return Frame(self._encode(frame), query_from_pixels(frame, side))
 
     def stop(self) -> None:
-        if self._capture is not None:
-            self._capture.release()
-            self._capture = None
+        self._capture.stop()
 
 
 def camera_from(spec: str) -> Camera:

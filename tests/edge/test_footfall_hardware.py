@@ -1,5 +1,6 @@
 """The door counter's hardware interfaces: a PIR on gpiozero's MockFactory, a scripted PIR, frames in memory,
-and OpenCV reading a video file. (The Pi camera is not tested: no camera and no picamera2 here.)"""
+OpenCV reading a video file, and the Pi camera on a stand-in for picamera2 (no camera and no picamera2
+here: tests/fake_picamera2.py)."""
 
 import threading
 from pathlib import Path
@@ -17,6 +18,9 @@ from edge.footfall.hardware import (
     ScriptedPir,
     camera_from,
 )
+from tests.fake_picamera2 import fake_picamera2, no_picamera2
+
+__all__ = ["fake_picamera2", "no_picamera2"]
 
 
 @pytest.fixture
@@ -152,3 +156,26 @@ def test_camera_specs():
     for bad in ("usb", "file:", "pi:0", "v4l2:/tmp/x"):
         with pytest.raises(ValueError, match="write pi"):
             camera_from(bad)
+
+
+def test_the_pi_camera_gives_frames_at_the_working_size_with_the_sensors_time(fake_picamera2):
+    camera = camera_from("pi", size=(320, 240))
+    assert isinstance(camera, PiCamera)
+    assert not camera.running
+    assert camera.read() is None  # asleep: no frame
+    camera.start()
+    (made,) = fake_picamera2.made
+    assert made.config["kind"] == "video"
+    assert made.config["main"] == {"size": (320, 240), "format": "RGB888"}
+    got = camera.read()
+    assert got is not None
+    assert got[0].shape == (240, 320, 3)
+    assert got[1] == pytest.approx(1.5)
+    camera.stop()
+    assert not camera.running
+    assert made.closed
+
+
+def test_without_picamera2_the_pi_camera_is_unavailable_to_the_counter(no_picamera2):
+    with pytest.raises(HardwareUnavailable, match="picamera2 is not installed"):
+        PiCamera().start()

@@ -4,6 +4,7 @@ counts with it (including someone standing on the line far longer than backgroun
 `edgestore footfall count --detector tflite` on a recorded clip, and models the node must refuse."""
 
 import json
+import os
 import subprocess
 import zipfile
 from pathlib import Path
@@ -146,6 +147,18 @@ def test_count_a_recorded_clip_with_the_detector(tmp_path: Path):
     doc = json.loads(done.stdout)
     assert (doc["in"], doc["out"]) == (seq.truth_in, seq.truth_out)
     assert len(doc["crossings"]) == seq.truth_in + seq.truth_out
+
+    # calibrate counts with what the counter will count with: the config's footfall_detector
+    config = tmp_path / "edgestore.toml"
+    config.write_text('footfall_detector = "tflite"\n')
+    calibrated = subprocess.run(
+        [*EDGESTORE, "footfall", "calibrate", "--camera", f"file:{clip}", "--no-pir", "--no-preview",
+         "--min-fps", "1", "--seconds", "60"],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        env={**os.environ, "EDGESTORE_CONFIG_FILE": str(config)},
+    )  # fmt: skip
+    assert calibrated.returncode == 0, calibrated.stdout + calibrated.stderr
+    assert f"counted in {seq.truth_in}  out {seq.truth_out} (tflite)" in calibrated.stdout
 
     bogus = count("--detector", "hog")
     assert bogus.returncode != 0

@@ -13,9 +13,12 @@ from PIL import Image
 
 from edge.recognition.embedder import decode
 from edge.recognition.preprocess import center_crop_resize
-from kiosk_ui.hardware.camera import FileCamera, OpenCvCamera, lores_size
+from kiosk_ui.hardware.camera import FileCamera, OpenCvCamera, PiCamera, camera_from, lores_size
 from kiosk_ui.hardware.query_frame import QUERY_SIDE, query_from_jpeg, query_from_pixels, square_pixels
 from models.recognition_crop import Square, centre_square
+from tests.fake_picamera2 import FakePicamera2, fake_picamera2
+
+__all__ = ["fake_picamera2"]
 
 RED, GREEN, BLUE = (255, 0, 0), (0, 160, 0), (0, 0, 255)
 
@@ -157,3 +160,22 @@ def test_the_opencv_camera_gives_its_frame_and_the_query_frame(tmp_path: Path):
     assert_the_centre_square(frame.query)
     assert rgb_of(camera.capture()).shape == (480, 640, 3)
     camera.stop()
+
+
+def test_the_pi_camera_cuts_the_query_frame_from_its_lores_stream(fake_picamera2: type[FakePicamera2]):
+    """On a stand-in for picamera2 (tests/fake_picamera2.py): each stream is the framed picture at its size."""
+    fake_picamera2.picture = staticmethod(  # type: ignore[method-assign]
+        lambda size: cv2.resize(framed(640, 480)[:, :, ::-1], size, interpolation=cv2.INTER_AREA)
+    )
+    camera = camera_from("pi")
+    assert isinstance(camera, PiCamera)
+    frame = camera.capture_frame()  # starts the camera on first use
+    (made,) = fake_picamera2.made
+    assert made.config is not None
+    assert made.config["kind"] == "still"
+    assert made.config["lores"] == {"size": (256, 192), "format": "YUV420"}
+    assert rgb_of(frame.display).shape == (480, 640, 3)
+    assert_the_centre_square(frame.query)
+    assert rgb_of(camera.capture()).shape == (480, 640, 3)  # the shown still, JPEG from picamera2
+    camera.stop()
+    assert made.closed
