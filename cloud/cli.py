@@ -65,6 +65,49 @@ def serve(
 
 
 @app.command()
+def ingest(
+    data_dir: DataDir = None,
+    partition: Annotated[
+        str | None,
+        typer.Option(help="INDEX/COUNT of the ingest workers, e.g. 1/2 [env EDGESTORE_INGEST_PARTITION]"),
+    ] = None,
+) -> None:
+    """Ingest the store nodes' uplink (and send their downlink) without serving HTTP: one more ingest worker
+    beside ``cloud serve``, taking the stores that hash to its partition (docs/scaling.md)."""
+    import signal
+    import threading
+
+    from cloud.runtime import Cloud
+    from cloud.sync_service import SyncService
+    from plumbing import utcnow
+    from sync_protocol.mqtt_link import MqttSettings
+
+    try:
+        settings = settings_from(data_dir, **({"ingest_partition": partition} if partition else {}))
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    if not settings.cloud_mqtt_url:
+        typer.echo("error: EDGESTORE_CLOUD_MQTT_URL is not set: there is nothing to ingest from", err=True)
+        raise typer.Exit(2)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    cloud = Cloud.open(settings)
+    service = SyncService(
+        cloud, MqttSettings.from_url(settings.cloud_mqtt_url), utcnow, partition=settings.partition
+    )
+    try:
+        service.start(wait_s=None)  # connects (and reconnects) in the background
+        typer.echo(f"cloud ingest: partition {settings.partition}, {describe(settings)}")
+        stop.wait()
+    finally:
+        service.close()
+        cloud.close()
+    typer.echo("cloud ingest: stopped")
+
+
+@app.command()
 def migrate(data_dir: DataDir = None) -> None:
     """Bring the database schema to the newest version (``serve`` also does this on start)."""
     from cloud.runtime import Cloud
@@ -92,26 +135,36 @@ def broker_config(
         str | None,
         typer.Option(help="The user Mosquitto runs as when started as root [default: the user running this]"),
     ] = None,
+    ingest_workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Cloud ingest workers, one broker account each [default: EDGESTORE_INGEST_PARTITION's COUNT]",
+        ),
+    ] = None,
 ) -> None:
     """Write the Mosquitto configuration: the ACL, and the password file with every registered device and
-    the cloud's account. Start the broker with `mosquitto -c OUT/mosquitto.conf`."""
+    the cloud's accounts (one per ingest worker). Start the broker with `mosquitto -c OUT/mosquitto.conf`."""
     import getpass
     import os
     import secrets
 
     from cloud import devices
     from cloud.runtime import Cloud
-    from sync_protocol.topics import CLOUD_USERNAME
+    from sync_protocol.topics import CLOUD_USERNAME, worker_username
 
     password = cloud_password or os.environ.get("EDGESTORE_BROKER_CLOUD_PASSWORD")
     generated = password is None
     password = password or secrets.token_urlsafe(24)
-    cloud = Cloud.open(settings_from(data_dir))
+    settings = settings_from(data_dir)
+    workers = ingest_workers or settings.partition.count
+    cloud = Cloud.open(settings)
     try:
         with cloud.db.read() as conn:
             accounts = devices.write_broker_config(
-                conn, out, cloud_password=password, port=port, bind=bind, run_as=user or getpass.getuser()
-            )
+                conn, out, cloud_password=password, port=port, bind=bind, run_as=user or getpass.getuser(),
+                cloud_workers=workers,
+            )  # fmt: skip
     finally:
         cloud.close()
     typer.echo(f"broker config in {out}: mosquitto.conf, acl, passwords ({accounts} accounts)")
@@ -119,4 +172,7 @@ def broker_config(
         typer.echo(
             f"cloud broker account: {CLOUD_USERNAME} / {password}  (set EDGESTORE_BROKER_CLOUD_PASSWORD to choose it)"
         )
+    if workers > 1:
+        others = ", ".join(worker_username(k) for k in range(1, workers))
+        typer.echo(f"ingest workers 1..{workers - 1} log in as {others}, with the same password")
     typer.echo(f"start it with: mosquitto -c {out / 'mosquitto.conf'}")

@@ -36,7 +36,7 @@ from models.errors import NotFound
 from models.ids import new_id
 from sync_protocol.broker_config import mosquitto_conf
 from sync_protocol.envelope import DeviceHealth
-from sync_protocol.topics import CLOUD_USERNAME, mosquitto_acl
+from sync_protocol.topics import mosquitto_acl, worker_username
 
 
 def _public(row: Any, *, feed_end: int | None = None, now: datetime | None = None) -> DevicePublic:
@@ -231,10 +231,11 @@ def broker_password_file(conn: Connection, service_accounts: dict[str, str]) -> 
     return password_file_lines({**{r.device_id: r.mqtt_password_hash for r in rows}, **service_accounts})
 
 
-def broker_acl(conn: Connection) -> str:
-    """The broker's ACL: every live device bound to its own store's topics, and the cloud's account."""
+def broker_acl(conn: Connection, *, cloud_workers: int = 1) -> str:
+    """The broker's ACL: every live device bound to its own store's topics, and the cloud's accounts (one per
+    ingest worker)."""
     rows = conn.execute(select(devices.c.device_id, devices.c.store_id).where(devices.c.revoked_at.is_(None)))
-    return mosquitto_acl({r.device_id: r.store_id for r in rows})
+    return mosquitto_acl({r.device_id: r.store_id for r in rows}, cloud_workers=cloud_workers)
 
 
 def service_accounts_in(conn: Connection, path: Path) -> dict[str, str]:
@@ -268,12 +269,17 @@ def write_broker_config(
     bind: str,
     run_as: str,
     extra_conf: str = "",
+    cloud_workers: int = 1,
 ) -> int:
     """What a deployment's broker runs on, in ``out``: the password file (every live device and the cloud's
-    own account), the ACL, and ``mosquitto.conf`` (plus ``extra_conf`` lines). Returns the account count."""
-    passwords = broker_password_file(conn, {CLOUD_USERNAME: hash_password(cloud_password)})
+    own accounts, one per ingest worker, with one password), the ACL, and ``mosquitto.conf`` (plus
+    ``extra_conf`` lines). Returns the account count."""
+    hashed = hash_password(cloud_password)
+    passwords = broker_password_file(conn, {worker_username(k): hashed for k in range(cloud_workers)})
     out.mkdir(parents=True, exist_ok=True)
-    write_broker_files(out / "acl", broker_acl(conn))  # first: a new device's topics before its login
+    write_broker_files(
+        out / "acl", broker_acl(conn, cloud_workers=cloud_workers)
+    )  # first: a new device's topics before its login
     write_broker_files(out / "passwords", passwords)
     conf = mosquitto_conf(port=port, folder=str(out.resolve()), bind=bind, run_as=run_as)
     write_broker_files(out / "mosquitto.conf", conf + extra_conf)

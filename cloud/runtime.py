@@ -86,7 +86,7 @@ class Cloud:
             text = devices.broker_password_file(
                 conn, devices.service_accounts_in(conn, self.broker_password_path)
             )
-            acl = devices.broker_acl(conn)
+            acl = devices.broker_acl(conn, cloud_workers=self.settings.partition.count)
         devices.write_broker_files(self.broker_acl_path, acl)  # first: a new device's topics before its login
         devices.write_broker_files(self.broker_password_path, text)
         devices.reload_broker(self.settings.broker_pid_file)

@@ -13,6 +13,7 @@ from pydantic import Field, field_validator
 
 from models.stock import LOW_STOCK_THRESHOLD
 from plumbing import EdgestoreSettings
+from sync_protocol.partition import Partition
 
 
 def _entries(value: str) -> list[str]:
@@ -57,6 +58,12 @@ class CloudSettings(EdgestoreSettings):
         default=None,
         description="mqtt://edgestore-cloud:PASSWORD@host:1883 (mqtts:// for TLS): the cloud then takes store "
         "nodes' uplink and presence over MQTT; unset: no sync service",
+    )
+    ingest_partition: str = Field(
+        default="0/1",
+        pattern=r"^\s*\d+\s*/\s*\d+\s*$",
+        description="INDEX/COUNT: this process ingests the stores that hash to INDEX of COUNT ingest workers "
+        "(edgestore cloud serve and edgestore cloud ingest; docs/scaling.md); 0/1: every store",
     )
     public_broker_url: str | None = Field(
         default=None,
@@ -135,6 +142,16 @@ class CloudSettings(EdgestoreSettings):
         ignored and ``request.client`` is the TCP peer."""
         trusted = _entries(self.cloud_forwarded_allow_ips)
         return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted}
+
+    @field_validator("ingest_partition")
+    @classmethod
+    def _partition(cls, value: str) -> str:
+        Partition.parse(value)  # INDEX < COUNT, COUNT >= 1
+        return value.replace(" ", "")
+
+    @property
+    def partition(self) -> Partition:
+        return Partition.parse(self.ingest_partition)
 
     @field_validator("public_broker_url")
     @classmethod

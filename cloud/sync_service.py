@@ -44,8 +44,16 @@ from sync_protocol.envelope import (
 )
 from sync_protocol.errors import InvalidTopic, MessageRejected
 from sync_protocol.mqtt_link import MqttLink, MqttSettings
+from sync_protocol.partition import Partition
 from sync_protocol.streams import DownlinkKind
-from sync_protocol.topics import StatusTopic, Topics, UplinkTopic, parse_topic
+from sync_protocol.topics import (
+    CLOUD_USERNAME,
+    StatusTopic,
+    Topics,
+    UplinkTopic,
+    parse_topic,
+    worker_username,
+)
 
 log = logging.getLogger(__name__)
 
@@ -94,11 +102,15 @@ class SyncService:
         retry_pauses_s: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0),
         retry_budget_s: float = 10.0,
         give_up_after: int = 5,
+        partition: Partition | None = None,
+        stores_every_s: float = 10.0,
     ) -> None:
         """``retry_pauses_s`` and ``retry_budget_s``: the pauses between tries of an uplink message while the
         database fails, and the most time spent on one message (on the MQTT thread, so short: the device
         sends it again after its own wait anyway). ``give_up_after``: unexpected failures in a row on one
-        stream before what fails is dead-lettered."""
+        stream before what fails is dead-lettered. ``partition``: this process takes only the streams and
+        presence of the stores that hash to it (``sync_protocol.partition``; docs/scaling.md), looking for new
+        stores every ``stores_every_s``; None or 0/1: every store."""
         self.cloud = cloud
         self.retry_pauses_s = retry_pauses_s
         self.retry_budget_s = retry_budget_s
@@ -109,16 +121,50 @@ class SyncService:
         self.prune_interval_s = prune_interval_s
         self._next_prune = 0.0  # monotonic time; the first tick prunes
         self._stranded: set[str] = set()  # devices behind the pruned feed, already reported in the log
+        self.partition = partition if partition is not None and not partition.whole else None
+        self.stores_every_s = stores_every_s
+        self._owned: set[str] = set()  # with a partition: the stores whose topics this process took
+        self._next_stores = 0.0
+        if self.partition is not None and mqtt.username == CLOUD_USERNAME:
+            # Each worker on its own broker account: the broker binds the client id to the login, and two
+            # workers on one would take each other's connection over (``topics.worker_username``).
+            mqtt = replace(mqtt, username=worker_username(self.partition.index))
         if not mqtt.client_id:
-            mqtt = replace(mqtt, client_id=f"edgestore-cloud-{socket.gethostname()}")
+            # One persistent session per worker: each keeps its own stores' messages while it is away.
+            worker = f"-{self.partition.index}of{self.partition.count}" if self.partition else ""
+            mqtt = replace(mqtt, client_id=f"edgestore-cloud-{socket.gethostname()}{worker}")
         self.link = MqttLink(mqtt, self._on_message)
-        self.link.subscribe(Topics.CLOUD_UPLINK_FILTER)
-        self.link.subscribe(Topics.CLOUD_STATUS_FILTER)
+        if self.partition is None:
+            self.link.subscribe(Topics.CLOUD_UPLINK_FILTER)
+            self.link.subscribe(Topics.CLOUD_STATUS_FILTER)
+        else:
+            self._take_stores()
         self._online: dict[str, _Downstream] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._downlink_loop, name="sync-downlink", daemon=True)
+
+    def _take_stores(self) -> None:
+        """Subscribe to the topics of the stores this partition owns and has not taken yet (a store made
+        since the last look); a database failure is tried again at the next look."""
+        assert self.partition is not None
+        self._next_stores = time.monotonic() + self.stores_every_s
+        try:
+            with self.cloud.db.transaction() as conn:
+                store_ids = list(conn.execute(select(stores.c.store_id)).scalars())
+        except Exception:
+            log.exception("listing the stores for partition %s failed; trying again later", self.partition)
+            return
+        for store_id in sorted(store_ids):
+            if store_id not in self._owned and self.partition.owns(store_id):
+                self.link.subscribe(Topics.store_uplink_filter(store_id))
+                self.link.subscribe(Topics.store_status_filter(store_id))
+                self._owned.add(store_id)
+
+    def owns(self, store_id: str) -> bool:
+        """Whether this process takes ``store_id``'s streams."""
+        return self.partition is None or self.partition.owns(store_id)
 
     def start(self, *, wait_s: float | None = 10.0) -> bool:
         up = self.link.start(wait_s=wait_s)
@@ -140,6 +186,8 @@ class SyncService:
             self._wake.clear()
             if self._stop.is_set():
                 continue
+            if self.partition is not None and time.monotonic() >= self._next_stores:
+                self._take_stores()
             self._prune_when_due()
             if not self.link.connected.is_set():
                 continue
@@ -159,6 +207,8 @@ class SyncService:
                     log.exception("downlink to %s failed; retrying at the next tick", device_id)
 
     def _prune_when_due(self) -> None:
+        if self.partition is not None and self.partition.index != 0:
+            return  # the feed is every store's: one worker prunes it
         if time.monotonic() < self._next_prune:
             return
         self._next_prune = time.monotonic() + self.prune_interval_s
@@ -294,6 +344,8 @@ class SyncService:
             parsed = parse_topic(topic)
         except InvalidTopic:
             parsed = None
+        if isinstance(parsed, StatusTopic | UplinkTopic) and not self.owns(parsed.store_id):
+            return  # another worker's store (a subscription left from before the workers were re-counted)
         if isinstance(parsed, StatusTopic):
             if data:  # empty: a retained status cleared (``_presence`` clears a revoked device's)
                 self._presence(parsed, topic, data)

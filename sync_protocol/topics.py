@@ -121,7 +121,8 @@ class Topics:
     """Builders for every topic and subscription filter, so no f-string of a topic lives anywhere else."""
 
     CLOUD_UPLINK_FILTER = f"{_STORES}/+/up/+/+"
-    """What the cloud subscribes to for batches (share it with ``$share/<group>/`` across processes)."""
+    """What one cloud ingest process subscribes to for batches; several split it by store
+    (``store_uplink_filter``, ``sync_protocol.partition``), not with ``$share/``, which splits a stream."""
     CLOUD_STATUS_FILTER = f"{_STORES}/+/status/+"
 
     @staticmethod
@@ -139,6 +140,17 @@ class Topics:
     @staticmethod
     def status(store_id: str, device_id: str) -> StatusTopic:
         return StatusTopic(store_id, device_id)
+
+    @staticmethod
+    def store_uplink_filter(store_id: str) -> str:
+        """One store's batches, every device and stream: an ingest worker's share (``partition``)."""
+        _check_id("storeId", store_id)
+        return f"{_STORES}/{store_id}/up/+/+"
+
+    @staticmethod
+    def store_status_filter(store_id: str) -> str:
+        _check_id("storeId", store_id)
+        return f"{_STORES}/{store_id}/status/+"
 
     @staticmethod
     def device_downlink_filter(store_id: str, device_id: str) -> str:
@@ -178,7 +190,17 @@ def _member(enum: type[_E], value: str) -> _E:
         raise InvalidTopic(f"unknown {enum.__name__} {value!r}") from None
 
 
-def mosquitto_acl(devices: Mapping[str, str] | None = None, *, cloud_username: str = CLOUD_USERNAME) -> str:
+def worker_username(worker: int = 0, base: str = CLOUD_USERNAME) -> str:
+    """The broker account of cloud ingest worker ``worker`` (``sync_protocol.partition``): ``edgestore-cloud``
+    for the first (and a single one), ``edgestore-cloud-1``... for the others. Each needs its own: the broker
+    binds the client id to the login (``use_username_as_clientid``), so two workers on one account would take
+    each other's connection over and over."""
+    return base if worker == 0 else f"{base}-{worker}"
+
+
+def mosquitto_acl(
+    devices: Mapping[str, str] | None = None, *, cloud_username: str = CLOUD_USERNAME, cloud_workers: int = 1
+) -> str:
     """The broker's ACL file (Mosquitto ``acl_file`` syntax), for ``devices`` (deviceId -> storeId): what the
     cloud writes beside the password file, and rewrites whenever a device is registered or revoked.
 
@@ -206,16 +228,16 @@ def mosquitto_acl(devices: Mapping[str, str] | None = None, *, cloud_username: s
             f"pattern read {_STORES}/+/ack/%u",
             f"pattern read {_STORES}/+/down/%u/+",
         ]
-    lines += [
-        "",
-        "# The cloud reads every store's uplink and status, and writes acks and downlink messages.",
-        f"user {cloud_username}",
-        f"topic read {_STORES}/+/up/+/+",
-        f"topic readwrite {_STORES}/+/status/+",
-        f"topic write {_STORES}/+/ack/+",
-        f"topic write {_STORES}/+/down/+/+",
-        "",
-    ]
+    lines += ["", "# The cloud reads every store's uplink and status, and writes acks and downlink messages."]
+    for worker in range(cloud_workers):  # one account per ingest worker
+        lines += [
+            f"user {worker_username(worker, cloud_username)}",
+            f"topic read {_STORES}/+/up/+/+",
+            f"topic readwrite {_STORES}/+/status/+",
+            f"topic write {_STORES}/+/ack/+",
+            f"topic write {_STORES}/+/down/+/+",
+            "",
+        ]
     for device_id, store_id in sorted((devices or {}).items()):
         _check_id("device id", device_id)
         _check_id("store id", store_id)

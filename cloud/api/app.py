@@ -70,7 +70,9 @@ def create_app(settings: CloudSettings, clock: Clock = utcnow) -> FastAPI:
             from cloud.sync_service import SyncService
             from sync_protocol.mqtt_link import MqttSettings
 
-            sync = SyncService(cloud, MqttSettings.from_url(settings.cloud_mqtt_url), clock)
+            sync = SyncService(
+                cloud, MqttSettings.from_url(settings.cloud_mqtt_url), clock, partition=settings.partition
+            )
             sync.start(wait_s=None)  # connects (and reconnects) in the background: the API serves meanwhile
         try:
             yield

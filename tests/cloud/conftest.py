@@ -32,7 +32,7 @@ from models.order_states import OrderStatus
 from models.sales import Order, OrderItem, Payment, PaymentMethod
 from plumbing import free_port, serve_in_thread
 from sync_protocol.mqtt_link import MqttSettings
-from sync_protocol.topics import CLOUD_USERNAME
+from sync_protocol.topics import CLOUD_USERNAME, worker_username
 from tests.broker import MosquittoBroker
 from tests.conftest import FakeClock
 
@@ -235,13 +235,16 @@ def store_feed(server: CloudServer, store_id: str) -> tuple[int, int, list[int]]
         return int(pruned), int(end), [int(s) for s in held]
 
 
-def cloud_broker(server: CloudServer, folder: Path) -> MosquittoBroker:
+def cloud_broker(server: CloudServer, folder: Path, *, cloud_workers: int = 1) -> MosquittoBroker:
     """A Mosquitto (not started yet) with what the cloud writes for a deployment: the password file of its
-    live devices plus the cloud's own account, and the ACL binding each device to its store's topics.
-    Register the devices first."""
+    live devices plus the cloud's own accounts (one per ingest worker), and the ACL binding each device to
+    its store's topics. Register the devices first."""
+    hashed = hash_password(CLOUD_BROKER_PASSWORD)
     with server.cloud.db.read() as conn:
-        passwords = devices.broker_password_file(conn, {CLOUD_USERNAME: hash_password(CLOUD_BROKER_PASSWORD)})
-        acl = devices.broker_acl(conn)
+        passwords = devices.broker_password_file(
+            conn, {worker_username(k): hashed for k in range(cloud_workers)}
+        )
+        acl = devices.broker_acl(conn, cloud_workers=cloud_workers)
     return MosquittoBroker(folder, password_file_text=passwords, acl_text=acl)
 
 
