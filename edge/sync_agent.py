@@ -144,8 +144,14 @@ class SyncAgent:
             batches = pending_batches(
                 conn, store_id=self.store_id, device_id=self.node.device_id, new_batch_id=new_id, sent=sent
             )
+        resent: set[Stream] = set()
         for batch in batches:
             resend = batch.stream in overdue
+            if batch.stream in resent:
+                # An overdue stream sends its oldest batch again, not all it has out: a cloud that is only
+                # slow would get the whole window twice. If that batch was lost, the ack for it asks for
+                # whatever else is missing, and that goes at once.
+                continue
             # QoS 1: delivered at least once; the cloud's sequence state makes a repeat harmless. Rows stay
             # in the outbox until the ack for them arrives.
             if not self.link.publish(
@@ -154,6 +160,8 @@ class SyncAgent:
             ):
                 return
             self._in_flight.published(batch, resend=resend)
+            if resend:
+                resent.add(batch.stream)
 
     # Receive (on the MQTT network thread)
 

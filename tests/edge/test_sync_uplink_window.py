@@ -14,10 +14,13 @@ from sqlalchemy import delete
 from edge import sync_uplink
 from edge.node import Node
 from edge.settings import EdgeSettings
+from edge.sync_agent import SyncAgent
 from edge.sync_uplink import InFlight, pending_batches
 from edge.tables import outbox
 from models.ids import new_id
+from sync_protocol.encoding import decode_batch
 from sync_protocol.envelope import Ack, Batch, SeqRange
+from sync_protocol.mqtt_link import MqttSettings
 from sync_protocol.streams import Stream
 
 STORE = "01JSTORE0000000000000000A1"
@@ -32,12 +35,12 @@ def node(tmp_path: Path) -> Iterator[Node]:
     opened.close()
 
 
-def queue_deltas(node: Node, first: int, last: int) -> None:
+def queue_deltas(node: Node, first: int, last: int, *, note: str | None = None) -> None:
     with node.db.write() as conn:
         for seq in range(first, last + 1):
             payload = {
                 "deltaId": new_id(), "storeId": STORE, "variantId": "v-tea", "quantity": -1, "reason": "sale",
-                "refId": None, "note": None, "createdAt": (AT + timedelta(seconds=seq)).isoformat(),
+                "refId": None, "note": note, "createdAt": (AT + timedelta(seconds=seq)).isoformat(),
             }  # fmt: skip
             conn.execute(
                 outbox.insert().values(
@@ -123,3 +126,43 @@ def test_the_resend_plan(node: Node, monkeypatch: pytest.MonkeyPatch) -> None:
     plan.published(sent_batch(301, 500), resend=False)
     plan.new_session()
     assert plan.sent_up_to() == {}  # a new broker session: everything unacknowledged again
+
+
+def test_an_overdue_stream_sends_its_oldest_batch_again_and_a_gap_everything(
+    node: Node, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The agent's rounds with the link's publish recorded (no broker): what goes out, in what encoding."""
+    clock = Clock()
+    monkeypatch.setattr(sync_uplink.time, "monotonic", clock)
+    queue_deltas(node, 1, 800, note="備註" * 300)  # about 2 kB each: several batches fill the window
+    agent = SyncAgent(node, MqttSettings(host="127.0.0.1"), store_id=STORE, status_every_s=60)
+    published: list[bytes] = []
+
+    def publish(_topic: str, payload: bytes, **_options: object) -> bool:
+        published.append(payload)
+        return True
+
+    monkeypatch.setattr(agent.link, "publish", publish)
+
+    def round_seqs() -> list[list[int]]:
+        published.clear()
+        agent._drain()
+        assert all(data.startswith(b"#compact2+zstd\n") for data in published)
+        return [[m.seq for m in decode_batch(data).messages] for data in published]
+
+    first = round_seqs()
+    assert len(first) > 1
+    assert [s for b in first for s in b] == list(range(1, 501))  # the window, in several batches
+    assert round_seqs() == []  # nothing new to send, nothing overdue
+    clock.now += 10
+    again = round_seqs()
+    assert again == first[:1]  # overdue: the oldest batch again, and only it
+    assert node.cloud.resends == 1
+    assert round_seqs() == []
+    gap = Ack(
+        store_id=STORE, device_id=DEVICE, stream=Stream.STOCK_DELTAS, high_water_seq=0,
+        missing=(SeqRange(first=1, last=10),),
+    )  # fmt: skip
+    agent._in_flight.acknowledged(gap)
+    assert [s for b in round_seqs() for s in b] == list(range(1, 501))  # asked for: all of it at once
+    agent.link.close()
