@@ -55,7 +55,7 @@ class EdgeSettings(EdgestoreSettings):
     )
     sync_content_encoding: ContentEncoding = Field(
         default=ContentEncoding.COMPACT_ZSTD,
-        description="How the node's uplink batches travel: compact2+zstd (about a tenth of the bytes) or json "
+        description="How the node's uplink batches travel: compact2+zstd (a twelfth of the bytes of a backlog) or json "
         "(version 1, for a cloud older than issue 22: the cloud learns an encoding before nodes send it)",
     )
     sync_status_interval_s: float = Field(

@@ -10,8 +10,8 @@ stream's model.
 Uplink batches travel in one of two content encodings (``ContentEncoding``, docs/sync-protocol.md,
 "Content encodings"): ``json``, the batch as JSON, which is all a node sent before issue 22 and what every
 cloud reads; and ``compact2+zstd``, a header line naming it, then the batch's compact form
-(``sync_protocol.compact``) compressed with zstd, about a tenth of the bytes. The decoder tells them apart by
-the first byte and hands on the same ``Batch`` either way.
+(``sync_protocol.compact``) compressed with zstd: a twelfth of the bytes for a backlog, less than half for a
+single sale. The decoder tells them apart by the first byte and hands on the same ``Batch`` either way.
 """
 
 import hashlib
@@ -67,8 +67,10 @@ CONTENT_ENCODING_MARK = b"#"
 MAX_CONTENT_ENCODING_HEADER = 64
 """The most bytes a header line may take, newline included: enough for any name, little to scan."""
 ZSTD_LEVEL = 3
-"""zstd's default: a batch of 500 stock deltas in about a millisecond on a Pi 4, a tenth of the bytes. Higher
-levels save a few percent more at several times the CPU."""
+"""zstd's default level. It takes a 2,000-sale backlog to 195-199 bytes a sale on the wire, under issue 22's
+goal of 250 (bench/sync_drain.py); ``encode_batch`` costs about 16 ms of CPU per 1,000 envelopes on the
+2-vCPU VM of docs/performance.md, most of it the JSON. Other levels were not measured on real batches, nor
+was anything on a Pi."""
 MAX_ZSTD_WINDOW = 1 << 20
 """The most memory a frame may ask for its window (a batch fits in far less): a frame asking more is refused
 before anything is allocated."""
