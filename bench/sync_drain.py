@@ -18,7 +18,9 @@ What it does, in order (every server a real subprocess on loopback, in a tempora
    distinct variants each, so each order brings 1-3 stock deltas); stops the node;
 5. plans the uplink: on a copy of the node's SQLite file, packs the outbox exactly as the sync agent does
    (``edge.sync_uplink.pending_batches``, deleting each round as if acknowledged) and encodes every batch
-   (``sync_protocol.encoding.encode``): the minimum number of MQTT messages and payload bytes;
+   as version-1 JSON (``sync_protocol.encoding.encode``) and as the node sends it
+   (``encode_batch``, content encoding ``compact2+zstd``): the minimum number of MQTT messages, and the
+   payload bytes raw and on the wire;
 6. starts the node WITH ``EDGESTORE_MQTT_URL`` (the device's credentials) and times from that moment until
    ``GET /sync/status`` at the node shows an empty backlog AND ``GET /orders`` at the cloud counts every
    order. Progress goes to stderr; the observer records every uplink publish (with its seqs) and every ack;
@@ -41,7 +43,6 @@ import json
 import os
 import platform
 import random
-import re
 import secrets
 import shutil
 import signal
@@ -93,8 +94,9 @@ from edge.sync_uplink import pending_batches
 from edge.tables import outbox
 from models.ids import new_id
 from plumbing import MOSQUITTO, Mosquitto, free_port, wait_for_url, wait_until
-from sync_protocol.encoding import encode
+from sync_protocol.encoding import batch_document, encode, encode_batch
 from sync_protocol.envelope import Batch
+from sync_protocol.errors import MessageRejected
 from sync_protocol.topics import CLOUD_USERNAME
 
 HOST = "127.0.0.1"  # loopback only: nothing is reachable from outside during a run
@@ -109,7 +111,6 @@ UPLINK_FILTER = "edgestore/v1/stores/+/up/+/+"
 ACK_FILTER = "edgestore/v1/stores/+/ack/+"
 STORED = "$SYS/broker/store/messages/count"  # messages the broker holds: queued for clients, and retained
 SYS_TOPICS = ("$SYS/broker/bytes/+", STORED, "$SYS/broker/clients/connected")
-_SEQ = re.compile(rb'"seq":(\d+)')
 
 
 # ---------------------------------------------------------------------------------------------- processes
@@ -317,6 +318,17 @@ class AckSeen:
     payload_bytes: int
 
 
+def uplink_seqs(payload: bytes) -> tuple[int, int, int]:
+    """An uplink batch's first and last seq and its number of envelopes, in either content encoding (read,
+    not validated: the observer only looks); zeros for what is not a batch."""
+    try:
+        messages = batch_document(payload)["messages"]
+        seqs = [int(m["seq"]) for m in messages]
+    except (MessageRejected, KeyError, TypeError, ValueError):
+        return 0, 0, 0
+    return (seqs[0], seqs[-1], len(seqs)) if seqs else (0, 0, 0)
+
+
 class Observer:
     """A read-only MQTT client of the bench: ``$SYS`` counters, and a copy of every uplink batch and ack."""
 
@@ -368,18 +380,10 @@ class Observer:
             return
         parts = topic.split("/")
         if len(parts) == 7 and parts[4] == "up":  # edgestore/v1/stores/S/up/D/stream
-            seqs = _SEQ.findall(payload)
+            first, last, count = uplink_seqs(payload)
             with self._lock:
                 self.uplinks.append(
-                    Uplink(
-                        now,
-                        parts[6],
-                        len(topic.encode()),
-                        len(payload),
-                        int(seqs[0]) if seqs else 0,
-                        int(seqs[-1]) if seqs else 0,
-                        len(seqs),
-                    )
+                    Uplink(now, parts[6], len(topic.encode()), len(payload), first, last, count)
                 )
         elif len(parts) == 6 and parts[4] == "ack":
             with suppress(ValueError, KeyError):
@@ -422,7 +426,8 @@ def plan_carts(rng: random.Random, variants: list[str], count: int) -> list[list
 @dataclass
 class Plan:
     batches: list[Batch]
-    payload_bytes: Counter[str]
+    payload_bytes: Counter[str]  # as version-1 JSON
+    wire_bytes: Counter[str]  # as the node sends them (compact2+zstd)
     envelopes: Counter[str]
     batch_count: Counter[str]
 
@@ -434,7 +439,7 @@ def plan_uplink(database: Path, work: Path, store_id: str, device_id: str) -> Pl
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as src, sqlite3.connect(copy) as dst:
         src.backup(dst)
     db = Database(copy, synchronous="NORMAL")
-    plan = Plan([], Counter(), Counter(), Counter())
+    plan = Plan([], Counter(), Counter(), Counter(), Counter())
     try:
         while True:
             with db.write() as conn:
@@ -451,6 +456,7 @@ def plan_uplink(database: Path, work: Path, store_id: str, device_id: str) -> Pl
             for b in batches:
                 plan.batches.append(b)
                 plan.payload_bytes[b.stream.value] += len(encode(b))
+                plan.wire_bytes[b.stream.value] += len(encode_batch(b))
                 plan.envelopes[b.stream.value] += len(b.messages)
                 plan.batch_count[b.stream.value] += 1
     finally:
@@ -857,12 +863,13 @@ def run_node_side(
         f"({ok_orders / queued.wall_s:.0f}/s); node outbox: {backlog}"
     )
 
-    log("5. the plan: pending_batches + encode on a copy of the node's file")
+    log("5. the plan: pending_batches + encode and encode_batch on a copy of the node's file")
     plan = plan_uplink(database, work, shop.store_id, shop.device_id)
     log(
         f"  {len(plan.batches)} batches ("
         + ", ".join(f"{s} {plan.batch_count[s]}" for s in plan.batch_count)
-        + f"), {sum(plan.payload_bytes.values()):,} payload bytes"
+        + f"), {sum(plan.payload_bytes.values()):,} payload bytes as JSON, "
+        + f"{sum(plan.wire_bytes.values()):,} as compact2+zstd"
     )
     last_seqs = {b.stream.value: b.messages[-1].seq for b in plan.batches}  # batches come in seq order
 
@@ -929,6 +936,7 @@ def report(
     acks = observer.acks
     envelopes = sum(plan.envelopes.values())
     payload = sum(plan.payload_bytes.values())
+    wire = sum(plan.wire_bytes.values())
     seen_payload = sum(u.payload_bytes for u in ups)
     seen_packets = sum(u.publish_packet_bytes for u in ups)
     copies = sum(u.messages for u in ups)
@@ -981,11 +989,17 @@ def report(
             "most messages the broker held at once, above its idle count ($SYS)",
             f"{observer.stored_max - drain.sys_before.get(STORED, 0.0):.0f}",
         ),
-        ("payload bytes per order (planned batches, both streams)", f"{payload / ok_orders:,.0f}"),
+        ("payload bytes per order as JSON (planned batches, both streams)", f"{payload / ok_orders:,.0f}"),
         ("  orders stream per order", f"{plan.payload_bytes['orders'] / ok_orders:,.0f}"),
         (
             "  stockDeltas stream per order (per delta)",
             f"{plan.payload_bytes['stockDeltas'] / ok_orders:,.0f} ({plan.payload_bytes['stockDeltas'] / max(ok_lines, 1):,.0f})",
+        ),
+        ("payload bytes per order on the wire, compact2+zstd (planned batches)", f"{wire / ok_orders:,.0f}"),
+        ("  orders stream per order", f"{plan.wire_bytes['orders'] / ok_orders:,.0f}"),
+        (
+            "  stockDeltas stream per order (per delta)",
+            f"{plan.wire_bytes['stockDeltas'] / ok_orders:,.0f} ({plan.wire_bytes['stockDeltas'] / max(ok_lines, 1):,.0f})",
         ),
         ("payload bytes per order actually published (with resends)", f"{seen_payload / ok_orders:,.0f}"),
         (

@@ -6,6 +6,7 @@ from typing import Literal
 from pydantic import Field
 
 from plumbing import EdgestoreSettings
+from sync_protocol.encoding import ContentEncoding
 
 
 class EdgeSettings(EdgestoreSettings):
@@ -51,6 +52,11 @@ class EdgeSettings(EdgestoreSettings):
         le=3600,
         description="While linked, how often the sync agent looks for what to send when nothing nudged it "
         "(a sale or a return sends at once)",
+    )
+    sync_content_encoding: ContentEncoding = Field(
+        default=ContentEncoding.COMPACT_ZSTD,
+        description="How the node's uplink batches travel: compact2+zstd (a twelfth of the bytes of a backlog) or json "
+        "(version 1, for a cloud older than issue 22: the cloud learns an encoding before nodes send it)",
     )
     sync_status_interval_s: float = Field(
         default=60.0,

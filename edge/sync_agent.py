@@ -29,7 +29,7 @@ from edge.sync_downlink import (
 )
 from edge.sync_uplink import InFlight, apply_ack, pending_batches
 from models.ids import new_id
-from sync_protocol.encoding import decode_ack, decode_downlink, encode
+from sync_protocol.encoding import ContentEncoding, decode_ack, decode_downlink, encode_batch
 from sync_protocol.envelope import (
     CatalogAnnouncement,
     CatalogDelta,
@@ -39,7 +39,7 @@ from sync_protocol.envelope import (
 from sync_protocol.errors import MessageRejected
 from sync_protocol.mqtt_link import MqttLink, MqttSettings
 from sync_protocol.rules import CatalogVerdict
-from sync_protocol.streams import DownlinkKind
+from sync_protocol.streams import DownlinkKind, Stream
 from sync_protocol.topics import DownlinkTopic, Topics, parse_topic
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,7 @@ class SyncAgent:
         store_id: str,
         status_every_s: float,
         interval_s: float = 1.0,
+        content_encoding: ContentEncoding = ContentEncoding.COMPACT_ZSTD,
     ) -> None:
         """``status_every_s`` (the node's ``sync_status_interval_s``): the node says where it stands at least
         this often while connected, so whatever the cloud failed to apply or send (a status it could not
@@ -63,6 +64,7 @@ class SyncAgent:
         self.store_id = store_id
         self.interval_s = interval_s
         self.status_every_s = status_every_s
+        self.content_encoding = content_encoding
         device = node.device_id
         settings = replace(
             mqtt,
@@ -136,22 +138,30 @@ class SyncAgent:
     # Drain
 
     def _drain(self) -> None:
+        sent = self._in_flight.sent_up_to()
+        overdue = {stream for stream in Stream if self._in_flight.resending(stream)}
         with self.node.db.read() as conn:
             batches = pending_batches(
-                conn, store_id=self.store_id, device_id=self.node.device_id, new_batch_id=new_id
+                conn, store_id=self.store_id, device_id=self.node.device_id, new_batch_id=new_id, sent=sent
             )
+        resent: set[Stream] = set()
         for batch in batches:
-            planned = self._in_flight.to_send(batch, new_batch_id=new_id)
-            if planned is None:
+            resend = batch.stream in overdue
+            if batch.stream in resent:
+                # An overdue stream sends its oldest batch again, not all it has out: a cloud that is only
+                # slow would get the whole window twice. If that batch was lost, the ack for it asks for
+                # whatever else is missing, and that goes at once.
                 continue
-            batch, resend = planned
             # QoS 1: delivered at least once; the cloud's sequence state makes a repeat harmless. Rows stay
             # in the outbox until the ack for them arrives.
             if not self.link.publish(
-                str(Topics.uplink(self.store_id, self.node.device_id, batch.stream)), encode(batch)
+                str(Topics.uplink(self.store_id, self.node.device_id, batch.stream)),
+                encode_batch(batch, self.content_encoding),
             ):
                 return
             self._in_flight.published(batch, resend=resend)
+            if resend:
+                resent.add(batch.stream)
 
     # Receive (on the MQTT network thread)
 

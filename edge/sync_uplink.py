@@ -2,17 +2,17 @@
 
 Rows are sent in stream-sequence order and deleted only when an ack's high-water mark (or its dead-letter
 list) covers them, so a crash, a lost ack or a broker restart can only cause a resend, which the cloud's
-sequence state turns into a no-op. ``sync_agent`` publishes these batches; ``InFlight`` says which of them
-go out on a given round (what was sent and not acknowledged yet waits before it is sent again).
+sequence state turns into a no-op. ``sync_agent`` publishes these batches; ``InFlight`` says, per stream,
+up to which seq they went out already and are not due again, so a round reads and packs only the rest.
 """
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, delete, func, select
 from sqlalchemy.dialects.sqlite import insert
 
 from edge import node_state
@@ -50,16 +50,36 @@ def _envelope(row: Any, stream: Stream, *, store_id: str, device_id: str) -> Env
 
 
 def pending_batches(
-    conn: Connection, *, store_id: str, device_id: str, new_batch_id: Callable[[], str], per_stream: int = 500
+    conn: Connection,
+    *,
+    store_id: str,
+    device_id: str,
+    new_batch_id: Callable[[], str],
+    per_stream: int = 500,
+    sent: Mapping[Stream, int] | None = None,
 ) -> list[Batch]:
-    """The oldest waiting messages of every stream, packed into batches (at most ``per_stream`` each)."""
+    """Waiting messages of every stream, packed into batches. Of each stream's oldest ``per_stream`` (the
+    window: at most that many are out unacknowledged), those above ``sent[stream]``, the highest seq
+    already sent and not due again (``InFlight.sent_up_to``); all of them for a stream not in ``sent``.
+
+    Reading and packing only what goes out matters: re-reading and re-packing the whole window on every
+    ack and tick, to drop most of it, was nearly all of the sync agent's CPU while a backlog drained."""
     batches: list[Batch] = []
     for stream in Stream:
+        in_stream = outbox.c.stream == stream.value
+        after = (sent or {}).get(stream, 0)
+        room = per_stream
+        if after > 0:
+            room -= conn.execute(
+                select(func.count()).select_from(outbox).where(in_stream, outbox.c.stream_seq <= after)
+            ).scalar_one()
+            if room <= 0:
+                continue
         rows = conn.execute(
             select(outbox)
-            .where(outbox.c.stream == stream.value)
+            .where(in_stream, outbox.c.stream_seq > after)
             .order_by(outbox.c.stream_seq)
-            .limit(per_stream)
+            .limit(room)
         ).all()
         if stream in (Stream.ORDER_STATUS, Stream.ORDER_RETURNS):
             rows = _after_their_orders(conn, rows)
@@ -71,8 +91,15 @@ def pending_batches(
 def _after_their_orders(conn: Connection, rows: Sequence[Any]) -> Sequence[Any]:
     """Streams are acknowledged independently, so a status change or a return could overtake its order:
     hold them from the first one whose order still waits to go up (the cloud could not place it yet)."""
+    if not rows:
+        return rows
     waiting = set(
-        conn.execute(select(outbox.c.aggregate_id).where(outbox.c.stream == Stream.ORDERS.value)).scalars()
+        conn.execute(
+            select(outbox.c.aggregate_id).where(
+                outbox.c.stream == Stream.ORDERS.value,
+                outbox.c.aggregate_id.in_({row.aggregate_id for row in rows}),
+            )
+        ).scalars()
     )
     for i, row in enumerate(rows):
         if row.aggregate_id in waiting:
@@ -121,20 +148,18 @@ class InFlight:
         self._sent: dict[Stream, tuple[int, float]] = {}  # highest seq sent per stream, and when (monotonic)
         self._unanswered: dict[Stream, datetime] = {}  # first send per stream not acknowledged since
 
-    def to_send(self, batch: Batch, *, new_batch_id: Callable[[], str]) -> tuple[Batch, bool] | None:
-        """The part of ``batch`` to publish now and whether that is a resend, or None while the cloud still
-        has time to answer for all of it."""
-        sent = self._sent.get(batch.stream)
-        if sent is None:
-            return batch, False
-        if time.monotonic() - sent[1] >= self.resend_after_s:
-            return batch, True
-        # Sent and not acknowledged yet: give the cloud time before sending those again, and send only what
-        # lies beyond them (the batches are cut anew after every ack).
-        unsent = tuple(m for m in batch.messages if m.seq > sent[0])
-        if not unsent:
-            return None
-        return batch.model_copy(update={"messages": unsent, "batch_id": new_batch_id()}), False
+    def sent_up_to(self) -> dict[Stream, int]:
+        """Per stream, the highest seq sent whose ack the cloud still has time to send: a round sends only
+        what lies beyond it (``pending_batches(sent=...)``). A stream missing here sends everything waiting
+        from its oldest row: never sent in this session, asked again by an ack, or silent for
+        ``resend_after_s`` since its last publish (``resending``)."""
+        now = time.monotonic()
+        return {stream: high for stream, (high, at) in self._sent.items() if now - at < self.resend_after_s}
+
+    def resending(self, stream: Stream) -> bool:
+        """Whether what goes out on ``stream`` now goes again (its ack is overdue): counted in the status."""
+        sent = self._sent.get(stream)
+        return sent is not None and time.monotonic() - sent[1] >= self.resend_after_s
 
     def published(self, batch: Batch, *, resend: bool) -> None:
         sent = self._sent.get(batch.stream)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Self
 
 from plumbing import Mosquitto
-from sync_protocol.broker_config import CLIENT_ID_IS_USERNAME
+from sync_protocol.broker_config import CLIENT_ID_IS_USERNAME, TCP_NODELAY
 
 
 @dataclass
@@ -30,6 +30,7 @@ class MosquittoBroker(Mosquitto):
             "log_type warning",
             "log_type notice",
             "max_queued_messages 100000",
+            TCP_NODELAY,  # as deployed (sync_protocol.broker_config)
         ]
         if self.password_file_text is None:
             lines.append("allow_anonymous true")

@@ -96,6 +96,7 @@ def create_app(settings: EdgeSettings, clock: Clock = utcnow) -> FastAPI:
                 store_id=store_id,
                 status_every_s=settings.sync_status_interval_s,
                 interval_s=settings.sync_interval_s,
+                content_encoding=settings.sync_content_encoding,
             )
             agent.start()  # connects in the background; the node sells whether or not it gets through
             agents.append(agent)

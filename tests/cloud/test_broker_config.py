@@ -8,7 +8,7 @@ import subprocess
 import httpx
 
 from plumbing import Mosquitto, free_port
-from sync_protocol.broker_config import CLIENT_ID_IS_USERNAME
+from sync_protocol.broker_config import CLIENT_ID_IS_USERNAME, TCP_NODELAY
 from sync_protocol.mqtt_link import MqttLink, MqttSettings
 from sync_protocol.topics import CLOUD_USERNAME
 from tests.cloud.conftest import CloudServer
@@ -45,7 +45,12 @@ def test_generated_config_runs_and_admits_devices(cloud_server: CloudServer, sel
     conf = (out / "mosquitto.conf").read_text()
     assert "allow_anonymous false" in conf
     # The client id is the login: what test_broker_client_ids.py shows on a broker with this line.
-    assert CLIENT_ID_IS_USERNAME in conf.splitlines()
+    lines = conf.splitlines()
+    assert CLIENT_ID_IS_USERNAME in lines
+    # A listener's setting: above the `listener` line it would open a second listener on port 1883.
+    listener = next(i for i, line in enumerate(lines) if line.startswith("listener "))
+    assert lines.index(CLIENT_ID_IS_USERNAME) > listener
+    assert TCP_NODELAY in lines  # Nagle off on the broker's side (the clients set it on theirs)
     # Started as root (as the tests are), Mosquitto switches to the user who owns these files.
     assert f"user {getpass.getuser()}" in conf
     broker = Mosquitto(out, port=port).start()  # the generated file as it is, as a deployment runs it
@@ -67,5 +72,6 @@ def test_generated_config_runs_and_admits_devices(cloud_server: CloudServer, sel
         assert connects(CLOUD_USERNAME, "cloud-pass-1", "cloud-1")
         assert not connects(mqtt["username"], "wrong", mqtt["clientId"])
         assert not connects(None, None, "anonymous")
+        assert "port 1883" not in broker.log_tail(50)  # the one listener asked for, no default one
     finally:
         broker.stop()

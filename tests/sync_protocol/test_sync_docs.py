@@ -4,7 +4,8 @@ import json
 import re
 from pathlib import Path
 
-from sync_protocol.encoding import decode_ack, decode_batch, encode
+from sync_protocol.compact import compact_batch, restore_batch
+from sync_protocol.encoding import decode_ack, decode_batch, encode, encode_batch
 from sync_protocol.hlc import HLC
 from sync_protocol.topics import mosquitto_acl
 
@@ -43,3 +44,16 @@ def test_the_hlc_example_is_a_valid_stamp():
     assert examples
     for text in examples:
         assert HLC.parse(text).encode() == text
+
+
+def test_the_compact_example_is_the_batch_example_compacted():
+    """The compact form shown is what the code makes of the batch shown, and restores to it; the sizes said
+    are the sizes."""
+    (shown,) = [b for b in blocks("json") if "batchId" in b]
+    (compact_shown,) = blocks("jsonc")
+    document = json.loads(shown)
+    batch = decode_batch(json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode())
+    assert compact_batch(batch) == json.loads(compact_shown)
+    assert restore_batch(json.loads(compact_shown)) == document
+    as_json = json.dumps(json.loads(compact_shown), ensure_ascii=False, separators=(",", ":")).encode()
+    assert f"{len(as_json):,} bytes as JSON, {len(encode_batch(batch)):,} on the wire" in DOC

@@ -3,6 +3,7 @@ disconnect and a broker restart, a failing handler that never stalls delivery, t
 
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from sync_protocol.broker_config import TCP_NODELAY
 from sync_protocol.mqtt_link import MqttLink, MqttSettings
 from tests.broker import MosquittoBroker
 
@@ -147,3 +149,27 @@ def test_settings_from_url():
     assert MqttSettings.from_url("mqtt://localhost").port == 1883
     with pytest.raises(ValueError, match="not an MQTT URL"):
         MqttSettings.from_url("http://localhost")
+
+
+def nodelay(mqtt_link: MqttLink) -> int:
+    sock = mqtt_link._client.socket()
+    assert isinstance(sock, socket.socket)
+    return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+
+
+def test_nagle_is_off_on_every_connection(broker: MosquittoBroker):
+    """A batch, its ack and each PUBACK are small writes answered by the other side: with Nagle on, each
+    waits out the peer's delayed ACK (a batch -> ack round trip of 88 ms instead of under one, issue 22).
+    The broker turns it off on its side (``set_tcp_nodelay``, in its config), the link on its own."""
+    assert TCP_NODELAY in broker.config_path.read_text().splitlines()
+    node = link(broker, "node-1", reconnect_max_s=1)
+    assert node.start()
+    assert nodelay(node) != 0
+    first = node._client.socket()
+    broker.restart()  # a new socket for the reconnection: set again
+    deadline = time.monotonic() + 15
+    while node._client.socket() in (first, None) or not node.connected.is_set():
+        assert time.monotonic() < deadline, "the link did not reconnect"
+        time.sleep(0.05)
+    assert nodelay(node) != 0
+    node.close()

@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "sync_protocol"
 TRANSPORT = {"mqtt_link.py"}
 CORE = sorted(p for p in PACKAGE.glob("*.py") if p.name not in TRANSPORT)
 
-ALLOWED_ROOTS = {"models", "sync_protocol", "pydantic", "pydantic_core"}
+ALLOWED_ROOTS = {"models", "sync_protocol", "pydantic", "pydantic_core", "zstandard"}  # zstd: bytes to bytes
 IO_MODULES = {
     "asyncio", "http", "io", "os", "pathlib", "random", "secrets", "select", "selectors", "shutil", "socket",
     "sqlite3", "ssl", "subprocess", "tempfile", "threading", "time", "urllib", "uuid",

@@ -1,0 +1,168 @@
+"""The node packs only what it has not sent (issue 22), and the resend plan stays what it was: at most 500
+rows per stream out unacknowledged, everything unacknowledged again once
+``resend_after_s`` passed since the stream's last publish, at once when an ack asks for a gap, and after a
+reconnect."""
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete
+
+from edge import sync_uplink
+from edge.node import Node
+from edge.settings import EdgeSettings
+from edge.sync_agent import SyncAgent
+from edge.sync_uplink import InFlight, pending_batches
+from edge.tables import outbox
+from models.ids import new_id
+from sync_protocol.encoding import decode_batch
+from sync_protocol.envelope import Ack, Batch, SeqRange
+from sync_protocol.mqtt_link import MqttSettings
+from sync_protocol.streams import Stream
+
+STORE = "01JSTORE0000000000000000A1"
+DEVICE = "01JDEV00000000000000000NA1"
+AT = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def node(tmp_path: Path) -> Iterator[Node]:
+    opened = Node.open(EdgeSettings(data_dir=tmp_path / "node", device_id=DEVICE))
+    yield opened
+    opened.close()
+
+
+def queue_deltas(node: Node, first: int, last: int, *, note: str | None = None) -> None:
+    with node.db.write() as conn:
+        for seq in range(first, last + 1):
+            payload = {
+                "deltaId": new_id(), "storeId": STORE, "variantId": "v-tea", "quantity": -1, "reason": "sale",
+                "refId": None, "note": note, "createdAt": (AT + timedelta(seconds=seq)).isoformat(),
+            }  # fmt: skip
+            conn.execute(
+                outbox.insert().values(
+                    message_id=new_id(), stream=Stream.STOCK_DELTAS.value, stream_seq=seq,
+                    aggregate_id=payload["deltaId"], payload=json.dumps(payload), created_at=AT,
+                )
+            )  # fmt: skip
+
+
+def seqs_of(node: Node, sent: dict[Stream, int] | None) -> list[int]:
+    with node.db.read() as conn:
+        batches = pending_batches(conn, store_id=STORE, device_id=DEVICE, new_batch_id=new_id, sent=sent)
+    return [m.seq for b in batches for m in b.messages]
+
+
+def acknowledge(node: Node, up_to: int) -> None:
+    with node.db.write() as conn:
+        conn.execute(
+            delete(outbox).where(outbox.c.stream == Stream.STOCK_DELTAS.value, outbox.c.stream_seq <= up_to)
+        )
+
+
+def test_a_round_reads_only_what_is_not_out_within_the_window(node: Node) -> None:
+    queue_deltas(node, 1, 1200)
+    assert seqs_of(node, None) == list(range(1, 501))  # the first round: the window from the oldest
+    assert seqs_of(node, {Stream.STOCK_DELTAS: 500}) == []  # all 500 out: nothing more until an ack
+    acknowledge(node, 200)
+    assert seqs_of(node, {Stream.STOCK_DELTAS: 500}) == list(range(501, 701))  # only the 200 new ones
+    assert seqs_of(node, {Stream.STOCK_DELTAS: 650}) == list(range(651, 701))
+    # Due again (silence, a gap asked for, a reconnect): everything unacknowledged in the window, again.
+    assert seqs_of(node, {}) == list(range(201, 701))
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def sent_batch(first: int, last: int) -> Batch:
+    with_seqs = [
+        {"schemaVersion": 1, "messageId": new_id(), "storeId": STORE, "deviceId": DEVICE,
+         "stream": "stockDeltas", "seq": s, "hlc": f"019b76daa800-0000-{DEVICE}", "payload": {}}
+        for s in range(first, last + 1)
+    ]  # fmt: skip
+    return Batch.model_validate(
+        {"batchId": new_id(), "storeId": STORE, "deviceId": DEVICE, "stream": "stockDeltas",
+         "messages": with_seqs}
+    )  # fmt: skip
+
+
+def test_the_resend_plan(node: Node, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = Clock()
+    monkeypatch.setattr(sync_uplink.time, "monotonic", clock)
+    plan = InFlight(node, resend_after_s=10)
+    deltas = Stream.STOCK_DELTAS
+    assert plan.sent_up_to() == {}
+    assert not plan.resending(deltas)
+
+    plan.published(sent_batch(1, 300), resend=False)
+    plan.published(sent_batch(301, 500), resend=False)
+    assert plan.sent_up_to() == {deltas: 500}  # the next round sends only beyond 500
+    clock.now += 9.9
+    ack = Ack(store_id=STORE, device_id=DEVICE, stream=deltas, high_water_seq=300)
+    plan.acknowledged(ack)
+    assert plan.sent_up_to() == {deltas: 500}  # acknowledged in part: the rest still has time
+    clock.now += 0.1  # 10 s since the last publish without an ack for the rest: due again, from the oldest
+    assert plan.sent_up_to() == {}
+    assert plan.resending(deltas)
+    plan.published(sent_batch(301, 500), resend=True)
+    assert node.cloud.resends == 1
+    assert plan.sent_up_to() == {deltas: 500}
+    assert not plan.resending(deltas)
+
+    gap = Ack(
+        store_id=STORE, device_id=DEVICE, stream=deltas, high_water_seq=300,
+        missing=(SeqRange(first=301, last=320),),
+    )  # fmt: skip
+    plan.acknowledged(gap)
+    assert plan.sent_up_to() == {}  # the cloud asks for a gap: everything waiting goes again now
+    plan.published(sent_batch(301, 500), resend=False)
+    plan.new_session()
+    assert plan.sent_up_to() == {}  # a new broker session: everything unacknowledged again
+
+
+def test_an_overdue_stream_sends_its_oldest_batch_again_and_a_gap_everything(
+    node: Node, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The agent's rounds with the link's publish recorded (no broker): what goes out, in what encoding."""
+    clock = Clock()
+    monkeypatch.setattr(sync_uplink.time, "monotonic", clock)
+    queue_deltas(node, 1, 800, note="備註" * 300)  # about 2 kB each: several batches fill the window
+    agent = SyncAgent(node, MqttSettings(host="127.0.0.1"), store_id=STORE, status_every_s=60)
+    published: list[bytes] = []
+
+    def publish(_topic: str, payload: bytes, **_options: object) -> bool:
+        published.append(payload)
+        return True
+
+    monkeypatch.setattr(agent.link, "publish", publish)
+
+    def round_seqs() -> list[list[int]]:
+        published.clear()
+        agent._drain()
+        assert all(data.startswith(b"#compact2+zstd\n") for data in published)
+        return [[m.seq for m in decode_batch(data).messages] for data in published]
+
+    first = round_seqs()
+    assert len(first) > 1
+    assert [s for b in first for s in b] == list(range(1, 501))  # the window, in several batches
+    assert round_seqs() == []  # nothing new to send, nothing overdue
+    clock.now += 10
+    again = round_seqs()
+    assert again == first[:1]  # overdue: the oldest batch again, and only it
+    assert node.cloud.resends == 1
+    assert round_seqs() == []
+    gap = Ack(
+        store_id=STORE, device_id=DEVICE, stream=Stream.STOCK_DELTAS, high_water_seq=0,
+        missing=(SeqRange(first=1, last=10),),
+    )  # fmt: skip
+    agent._in_flight.acknowledged(gap)
+    assert [s for b in round_seqs() for s in b] == list(range(1, 501))  # asked for: all of it at once
+    agent.link.close()
