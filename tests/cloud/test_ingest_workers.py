@@ -2,7 +2,11 @@
 (``sync_protocol.partition``): each takes only its own stores' streams and presence, each stream keeps one
 writer, a store made after they started is taken up by its worker, and every sale lands exactly once."""
 
+import contextlib
+import os
 import queue
+import signal
+import subprocess
 import time
 from dataclasses import replace
 
@@ -17,9 +21,17 @@ from sync_protocol.hlc import HLC
 from sync_protocol.mqtt_link import MqttLink
 from sync_protocol.partition import Partition, store_partition
 from sync_protocol.streams import Stream
-from sync_protocol.topics import Topics
-from tests.cloud.conftest import CloudServer, cloud_broker, cloud_mqtt, device_mqtt, sale
+from sync_protocol.topics import CLOUD_USERNAME, Topics
+from tests.cloud.conftest import (
+    CLOUD_BROKER_PASSWORD,
+    CloudServer,
+    cloud_broker,
+    cloud_mqtt,
+    device_mqtt,
+    sale,
+)
 from tests.cloud.test_cloud_catalog import make_product
+from tests.conftest import EDGESTORE
 
 pytestmark = pytest.mark.slow
 
@@ -124,3 +136,70 @@ def test_two_workers_split_the_stores_and_every_sale_lands_once(
         for service in services:
             service.close()
         broker.stop()
+
+
+def test_cloud_ingest_runs_a_worker_in_its_own_process(
+    cloud_server: CloudServer, seller: httpx.Client, tmp_path
+):
+    """`edgestore cloud ingest --partition 1/2` as a deployment runs it: its own process, the cloud's database,
+    its own broker account; a store of its partition gets its batch applied and acked, and SIGTERM ends it."""
+    product = make_product(seller)
+    store_id, device = store_in(seller, 1, [])
+    broker = cloud_broker(cloud_server, tmp_path / "broker", cloud_workers=2).start()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EDGESTORE_")} | {
+        "EDGESTORE_CLOUD_DATA_DIR": str(tmp_path / "worker"),
+        "EDGESTORE_DATABASE_URL": str(cloud_server.settings.database_url),
+        "EDGESTORE_CLOUD_MQTT_URL": f"mqtt://{CLOUD_USERNAME}:{CLOUD_BROKER_PASSWORD}@127.0.0.1:{broker.port}",
+    }
+    worker = subprocess.Popen(
+        [*EDGESTORE, "cloud", "ingest", "--partition", "1/2"], env=env, stdout=subprocess.PIPE, text=True
+    )
+    acks: queue.Queue[int] = queue.Queue()
+    link = MqttLink(
+        device_mqtt(broker, device), lambda _topic, data: acks.put(decode_ack(data).high_water_seq)
+    )
+    try:
+        assert worker.stdout is not None
+        assert "cloud ingest: partition 1/2" in worker.stdout.readline()
+        link.subscribe(str(Topics.ack(store_id, device["deviceId"])))
+        assert link.start()
+        batch = batch_of(store_id, device["deviceId"], product, cloud_server.clock(), 1, 2)
+        topic = str(Topics.uplink(store_id, device["deviceId"], Stream.ORDERS))
+        deadline = time.monotonic() + 30
+        got = None
+        while got is None and time.monotonic() < deadline:  # until the worker has connected and subscribed
+            assert link.publish(topic, encode(batch))
+            with contextlib.suppress(queue.Empty):
+                got = acks.get(timeout=1)
+        assert got == 2
+        assert seller.get("/orders").json()["totals"]["orders"] == 2
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=20) == 0
+    finally:
+        link.close()
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait(timeout=10)
+        if worker.stdout is not None:
+            worker.stdout.close()
+        broker.stop()
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "says"),
+    [
+        (["--partition", "2/2"], {"EDGESTORE_CLOUD_MQTT_URL": "mqtt://x:y@127.0.0.1:1"}, "INDEX < COUNT"),
+        ([], {}, "EDGESTORE_CLOUD_MQTT_URL is not set"),
+    ],
+)
+def test_cloud_ingest_says_what_is_wrong(tmp_path, args: list[str], env: dict[str, str], says: str):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("EDGESTORE_")}
+    done = subprocess.run(
+        [*EDGESTORE, "cloud", "ingest", *args],
+        env=clean | env | {"EDGESTORE_CLOUD_DATA_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert says in done.stderr
