@@ -42,8 +42,9 @@ from sync_protocol.encoding import decode_ack, encode
 from sync_protocol.envelope import Ack, Batch, Envelope, make_envelope
 from sync_protocol.hlc import HLC
 from sync_protocol.mqtt_link import MqttSettings
+from sync_protocol.partition import Partition, store_partition
 from sync_protocol.streams import Stream
-from sync_protocol.topics import Topics
+from sync_protocol.topics import Topics, worker_username
 from tests.broker import MosquittoBroker
 from tests.cloud.conftest import (
     CloudServer,
@@ -77,6 +78,7 @@ class Shop:
     product: dict
     broker: MosquittoBroker
     node: EdgeSettings
+    workers: int = 1  # cloud ingest workers, split by store (sync_protocol.partition)
     cleanups: ExitStack = field(default_factory=ExitStack)
 
     @property
@@ -87,11 +89,37 @@ class Shop:
     def variant(self) -> str:
         return self.product["variants"][0]["variantId"]
 
+    @property
+    def owner(self) -> int:
+        """The ingest worker that takes this shop's store."""
+        return store_partition(self.store, self.workers)
+
     def cloud_mqtt(self, client_id: str = "edgestore-cloud-test") -> MqttSettings:
-        return replace(cloud_mqtt(self.broker), client_id=client_id)
+        """The login of the worker that takes the store (``edgestore-cloud``, or ``edgestore-cloud-K``)."""
+        return replace(cloud_mqtt(self.broker), client_id=client_id, username=worker_username(self.owner))
 
     def start_cloud(self, client_id: str = "edgestore-cloud-test") -> SyncService:
-        service = SyncService(self.cloud_server.cloud, self.cloud_mqtt(client_id), self.cloud_server.clock)
+        """The cloud's ingest: one SyncService, or with ``workers`` > 1 one per partition (the others take
+        other stores: nothing of this one); the one that takes the store is returned."""
+        if self.workers == 1:
+            return self._start(
+                SyncService(self.cloud_server.cloud, self.cloud_mqtt(client_id), self.cloud_server.clock)
+            )
+        services = [
+            SyncService(
+                self.cloud_server.cloud,
+                replace(cloud_mqtt(self.broker), client_id=f"{client_id}-{k}"),
+                self.cloud_server.clock,
+                partition=Partition(k, self.workers),
+            )
+            for k in range(self.workers)
+        ]
+        for service in services:
+            self._start(service)
+        assert services[self.owner].owns(self.store)
+        return services[self.owner]
+
+    def _start(self, service: SyncService) -> SyncService:
         self.cleanups.callback(service.close)
         assert service.start(wait_s=30)
         return service
@@ -183,16 +211,19 @@ class Shop:
         assert self.outbox_rows() == 0
 
 
-@pytest.fixture
-def shop(cloud_server: CloudServer, seller: httpx.Client, tmp_path: Path) -> Iterator[Shop]:
+@pytest.fixture(params=[1, 2], ids=["1-worker", "2-workers"])
+def shop(
+    cloud_server: CloudServer, seller: httpx.Client, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Shop]:
+    """Every fault test runs with the cloud's ingest in one worker and split over two (by store)."""
     store = seller.post("/stores", json={"name": "信義店"}).json()["storeId"]
     device = seller.post(f"/stores/{store}/devices", json={"name": "Pi"}).json()
     product = make_product(seller)
     restock(seller, store, product["variants"][0]["variantId"], STOCK)
     snapshot = CatalogSnapshot.model_validate(seller.get(f"/stores/{store}/catalog-snapshot").json())
-    broker = cloud_broker(cloud_server, tmp_path / "broker")
+    broker = cloud_broker(cloud_server, tmp_path / "broker", cloud_workers=request.param)
     settings = provisioned_node(device, broker, tmp_path / "node", store, snapshot)
-    shop = Shop(cloud_server, seller, store, device, product, broker, settings)
+    shop = Shop(cloud_server, seller, store, device, product, broker, settings, workers=request.param)
     broker.start()
     with shop.cleanups:
         shop.cleanups.callback(broker.stop)
