@@ -10,7 +10,7 @@ dashboards update live without polling.
 """
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -56,20 +56,19 @@ def notify(
 
 @dataclass(frozen=True)
 class Pending:
-    """A notification to raise with others in one write (``notify_many``). Its id is made when it is made,
-    so notifications made in sequence sort in that sequence, as ``notify`` one by one would have them."""
+    """A notification to raise with others in one write (``notify_many``)."""
 
     seller_id: str
     kind: NotificationKind
     params: dict[str, Any]
     ref_type: str | None
     ref_id: str | None
-    notification_id: str = field(default_factory=new_id)
 
 
 def notify_many(conn: Connection, pending: Sequence[Pending], now: datetime) -> None:
     """Raise several notifications in one insert and wake each seller's dashboards once: Postgres delivers
-    one notification per channel and payload per transaction anyway."""
+    one notification per channel and payload per transaction anyway. Ids are made here in list order, so
+    they sort as ``notify`` called for each in turn would have them."""
     if not pending:
         return
     bulk.insert_rows(
@@ -77,7 +76,7 @@ def notify_many(conn: Connection, pending: Sequence[Pending], now: datetime) -> 
         notifications,
         [
             {
-                "notification_id": p.notification_id,
+                "notification_id": new_id(),
                 "seller_id": p.seller_id,
                 "kind": p.kind.value,
                 "ref_type": p.ref_type,

@@ -189,14 +189,18 @@ def _apply(
     store's other devices (``share_stock``). A refusal raises ``MessageRejected``."""
     payloads = [r.payload for r in records]
     if len(records) > 1 and all(isinstance(p, Order) for p in payloads):
+        sales = cast(list[Order], payloads)
+        first: dict[str, _Checked] = {}  # an order sent twice is written (and judged) as it came first
+        for sold, record in zip(sales, records, strict=True):
+            first.setdefault(sold.order_id, record)
         order_batches.ingest_orders(
             conn,
-            cast(list[Order], payloads),
+            sales,
             now,
             also_ring={
-                r.payload.order_id: [_price_bell(device.seller_id, r.differences)]
-                for r in records
-                if r.differences and isinstance(r.payload, Order)
+                order_id: [_price_bell(device.seller_id, r.differences)]
+                for order_id, r in first.items()
+                if r.differences
             },
         )
         return
@@ -207,7 +211,11 @@ def _apply(
             sync_downlink.queue_deltas(conn, deltas, now)
         return
     if len(records) > 1 and all(isinstance(p, FootfallEvent) for p in payloads):
-        ingest_footfall(conn, cast(list[FootfallEvent], payloads))
+        # One id once (the first, as one by one keeps it): a statement must not meet its own row twice.
+        events: dict[str, FootfallEvent] = {}
+        for event in cast(list[FootfallEvent], payloads):
+            events.setdefault(event.event_id, event)
+        ingest_footfall(conn, list(events.values()))
         return
     for record in records:
         _apply_one(conn, device, record, now, low_threshold, share_stock=share_stock)
