@@ -27,17 +27,27 @@ Run it with ``PYTHONPATH`` at another checkout to measure that checkout's ingest
 """
 
 import argparse
+import os
 import random
 import shutil
 import tempfile
 import time
 from collections import Counter
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from benchkit import code_line, host_lines, log, run_main, stop_on_signals
+from benchkit import (
+    code_line,
+    host_lines,
+    log,
+    process_tree_cpu,
+    run_main,
+    stop_on_signals,
+    tree_cpu_delta,
+)
 from sqlalchemy import event, func, insert, select
 
 import cloud
@@ -274,13 +284,21 @@ class Timed:
     seconds: float
     statements: int
     dead: int
+    cpu_s: float  # this process (the ingest)
+    postgres_cpu_s: float  # the postmaster and its backends
 
 
 def run_stream(
-    db: CloudDatabase, counter: StatementCounter, stream: Stream, batches: list[tuple[str, bytes, int]]
+    db: CloudDatabase,
+    counter: StatementCounter,
+    stream: Stream,
+    batches: list[tuple[str, bytes, int]],
+    postmaster: int | None,
 ) -> Timed:
     dead = 0
     statements_before = counter.total()
+    pg_before = process_tree_cpu(postmaster) if postmaster else {}
+    cpu_before = time.process_time()
     started = time.perf_counter()
     for topic, data, _ in batches:
         ack = handle_uplink(db, topic, data, datetime.now(UTC))
@@ -288,6 +306,8 @@ def run_stream(
             raise RuntimeError(f"no ack for a batch of {stream.value}")
         dead += sum(r.last - r.first + 1 for r in ack.dead_lettered)
     seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu_before
+    pg_cpu = tree_cpu_delta(pg_before, process_tree_cpu(postmaster)) if postmaster else float("nan")
     return Timed(
         stream.value,
         len(batches),
@@ -295,7 +315,15 @@ def run_stream(
         seconds,
         counter.total() - statements_before,
         dead,
+        cpu,
+        pg_cpu,
     )
+
+
+def postmaster_pid(pgdata: Path) -> int | None:
+    with suppress(OSError, ValueError, IndexError):
+        return int((pgdata / "postmaster.pid").read_text().splitlines()[0])
+    return None
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -334,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
         results = []
         for stream, batches in plan.items():
             log(f"  {stream.value}: {len(batches)} batches")
-            results.append(run_stream(db, counter, stream, batches))
+            results.append(run_stream(db, counter, stream, batches, postmaster_pid(work / "postgres")))
         with db.read() as conn:
             got_orders = conn.execute(select(func.count()).select_from(orders)).scalar_one()
             got_lines = conn.execute(select(func.count()).select_from(order_items)).scalar_one()
@@ -359,6 +387,8 @@ def main(argv: list[str] | None = None) -> int:
         print(line)
     print(f"postgres:      {version} (embedded, pgserver, Unix socket)")
     print(f"code:          {code_line(Path(cloud.__file__).resolve().parent.parent)}")
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"load average:  {load} (1, 5, 15 min, at the end of the run; other work shares the machine)")
     print(
         f"run:           {args.orders} orders ({len(deltas)} lines and stock deltas), batches of {args.batch}"
     )
@@ -371,6 +401,10 @@ def main(argv: list[str] | None = None) -> int:
             (f"{r.stream}: {r.envelopes} envelopes in {r.batches} batches", f"{r.seconds:.2f} s"),
             (f"  {r.stream} envelopes/s", f"{r.envelopes / r.seconds:,.0f}"),
             (f"  {r.stream} SQL statements per batch", f"{r.statements / r.batches:,.1f}"),
+            (
+                f"  {r.stream} CPU: ingest (this process) / Postgres",
+                f"{r.cpu_s:.2f} s / {r.postgres_cpu_s:.2f} s",
+            ),
         ]
     rows += [
         ("orders/s, orders stream alone", f"{args.orders / orders_s:,.0f}"),
@@ -380,6 +414,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{(2 * args.orders + 2 * len(deltas)) / both_s:,.0f}",
         ),
         ("SQL statements per order, both streams", f"{sum(r.statements for r in results) / args.orders:.2f}"),
+        (
+            "CPU per order, both streams: ingest + Postgres",
+            f"{sum(r.cpu_s + r.postgres_cpu_s for r in results) / args.orders * 1e6:,.0f} us",
+        ),
     ]
     width = max(len(r[0]) for r in rows)
     for name, value in rows:
