@@ -389,6 +389,11 @@ def _handle(
     max_bytes: int,
     give_up: bool,
 ) -> Ack | None:
+    # Plan every statement of this transaction for its own parameters. psycopg prepares a statement run five
+    # times, and Postgres may then keep one generic plan for it, made while the tables were small: a batch's
+    # "which of these 500 payment ids exist" stayed a sequential scan as payments grew (130 ms a batch at
+    # 10,000 orders, against under 5 ms with the primary key). Planning each time costs far less.
+    conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
     device = _registered(conn, parsed.device_id)
     if device is None:
         received.dead_letter(conn, RejectReason.UNAUTHORISED, "unknown or revoked device")
