@@ -198,7 +198,7 @@ def ingest_deltas(
     level: dict[tuple[str, str], int] = dict.fromkeys(touched, 0)
     for store_id in sorted({s for s, _ in touched}):
         at = levels(conn, store_id, sorted(v for s, v in touched if s == store_id))
-        level.update({(store_id, v): n for v, n in at.items()})
+        level.update({(store_id, v): units for v, units in at.items()})
     inserted = set(
         bulk.insert_rows(
             conn,

@@ -11,6 +11,12 @@ Before a record is applied, ``sync_protocol.record_checks`` judges it against th
 (``cloud.uplink_facts``). A record that fails for any reason but a transient database failure is
 dead-lettered and the stream goes on: no input can wedge it (docs/sync-protocol.md, "Trust").
 
+The records of a batch that pass their checks are written together, set-based (orders, stock deltas and
+footfall: a dozen statements per batch, ``cloud.order_batches``, ``cloud.stock.ingest_deltas``), under one
+savepoint. When the database refuses that write, the batch is written again record by record, each in a
+savepoint of its own, so that the record at fault alone is dead-lettered; a batch of one, and the rare
+streams (status changes, returns, Z-reports), always go record by record.
+
 Pure decisions (decoding, sequence classification, the rules) come from ``sync_protocol``; this module is the
 I/O around them; ``cloud.sync_service`` calls ``handle_uplink`` for each MQTT message.
 """
@@ -230,6 +236,7 @@ def _apply_one(
     *,
     share_stock: bool,
 ) -> None:
+    """One record, by the code that wrote records before batches were written set-based."""
     payload = record.payload
     if _write_one(conn, device, payload, now, low_threshold) and record.differences:
         notifications.notify_many(conn, [_price_bell(device.seller_id, record.differences)], now)

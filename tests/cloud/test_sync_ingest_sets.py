@@ -2,6 +2,7 @@
 applying its records one by one, a statement count that does not grow with the batch, and a record the
 database refuses dead-lettered alone while the rest of its batch applies."""
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -504,3 +505,79 @@ def test_one_by_one_is_the_per_record_code(
     monkeypatch.setattr(order_batches, "ingest_orders", lambda *a, **k: used.append("set") or [])
     send(db, shop, envelopes(shop, 1, [sale(shop, [(0, 1)], overcharge=False, coupon=False, n=0)]))
     assert used == ["one"]
+
+
+def test_two_ingest_workers_on_one_sellers_stores_never_deadlock(postgres: PostgresForTests):
+    """Issue 22 saw two workers on one seller's stores deadlock 20 times on the seller-wide product rollup:
+    each order's upserts took the product rows in its own order. A batch now takes them in one sorted
+    statement, so two batches touching the same products wait for each other and never deadlock."""
+    db = CloudDatabase(postgres.fresh_database(), pool_size=4)
+    try:
+        shop = make_shop()
+        install(db, shop)
+        other = Shop(shop.seller_id, new_id(), new_id(), shop.variants)  # a second store of the seller
+        with db.transaction() as conn:
+            conn.execute(
+                insert(stores).values(
+                    store_id=other.store_id,
+                    seller_id=shop.seller_id,
+                    name="板橋店",
+                    shop_type="physical",
+                    created_at=NOW,
+                    updated_at=NOW,
+                )
+            )
+            conn.execute(
+                insert(devices).values(
+                    device_id=other.device_id,
+                    store_id=other.store_id,
+                    seller_id=shop.seller_id,
+                    kind="node",
+                    mqtt_password_hash="-",
+                    created_at=NOW,
+                )
+            )
+        # One store sells product A then B, the other B then A, order after order: the pattern that deadlocked
+        # when each order's upserts took their rows as they came.
+        plans = {
+            store: [
+                envelopes(
+                    store,
+                    1 + 30 * b,
+                    [
+                        sale(store, lines, overcharge=False, coupon=False, n=0)
+                        for lines in ([(0, 1)], [(2, 1)]) * 15
+                    ][:: 1 if store is shop else -1],
+                )
+                for b in range(6)
+            ]
+            for store in (shop, other)
+        }
+        failures: list[BaseException] = []
+
+        def drain(store: Shop) -> None:
+            try:
+                for messages in plans[store]:
+                    ack = send(db, store, messages)
+                    assert ack.dead_lettered == ()
+            except BaseException as exc:  # a deadlock is raised as a transient failure
+                failures.append(exc)
+
+        workers = [threading.Thread(target=drain, args=(store,)) for store in (shop, other)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=120)
+        assert failures == []
+        with db.read() as conn:
+            quantities = dict(
+                conn.execute(
+                    select(daily_product_sales.c.product_id, daily_product_sales.c.quantity).where(
+                        daily_product_sales.c.seller_id == shop.seller_id
+                    )
+                ).all()
+            )
+        # 2 stores x 6 batches x 15 orders of one unit, of each product
+        assert quantities == {shop.variants[0][1]: 180, shop.variants[2][1]: 180}
+    finally:
+        db.dispose()
