@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
-from sqlalchemy import JSON, Column, Connection, Table
+from sqlalchemy import JSON, Column, Connection, String, Table
 from sqlalchemy.dialects import postgresql
 
 _DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
@@ -29,7 +29,11 @@ def _is_json(column: Column[Any]) -> bool:
 
 def _sql_type(column: Column[Any]) -> str:
     # JSON travels as text and is cast in the select list: an array of json has no input the driver knows.
-    return "text" if _is_json(column) else str(column.type.compile(dialect=_DIALECT))
+    # Strings travel as text too, never as varchar(n): an explicit cast to varchar(n) cuts a longer value
+    # short without a word, where the insert's own assignment refuses it, as Core's insert would.
+    if _is_json(column) or isinstance(column.type, String):
+        return "text"
+    return str(column.type.compile(dialect=_DIALECT))
 
 
 @cache

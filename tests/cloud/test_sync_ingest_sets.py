@@ -12,9 +12,11 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import event, func, insert, select
+from sqlalchemy.exc import DBAPIError
 
-from cloud import order_batches, orders, stock
+from cloud import bulk, order_batches, orders, stock
 from cloud.db import CloudDatabase
+from cloud.failures import Failure, failure_of
 from cloud.sync_uplink import handle_uplink
 from cloud.tables import (
     coupons,
@@ -581,3 +583,17 @@ def test_two_ingest_workers_on_one_sellers_stores_never_deadlock(postgres: Postg
         assert quantities == {shop.variants[0][1]: 180, shop.variants[2][1]: 180}
     finally:
         db.dispose()
+
+
+@pytest.mark.parametrize("reason", ["x" * 17, "sale\x00"], ids=["longer-than-the-column", "nul"])
+def test_set_based_writes_refuse_what_one_insert_refuses(shop_db: tuple[CloudDatabase, Shop], reason: str):
+    """``cloud.bulk`` casts nothing to a shorter type: a value longer than its column, or text Postgres
+    cannot hold, fails the statement as a plain insert would (a failure of the data, so the batch is then
+    applied one by one and the record dead-lettered), never cut short and stored."""
+    db, shop = shop_db
+    row = delta(shop, 0, -1).to_row() | {"reason": reason}
+    with pytest.raises(DBAPIError) as raised, db.transaction() as conn:
+        bulk.insert_rows(conn, stock_deltas, [row])
+    assert failure_of(raised.value) is Failure.DATA
+    with db.read() as conn:
+        assert conn.execute(select(func.count()).select_from(stock_deltas)).scalar_one() == 4  # the restocks
