@@ -9,12 +9,14 @@ Postgres delivers it at commit to every cloud process listening (see ``cloud.bel
 dashboards update live without polling.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, insert, select, text, update
 
+from cloud import bulk
 from cloud.notification_text import notification_text
 from cloud.tables import notifications, products, variants
 from models.cloud_api import NotificationKind, NotificationList, NotificationPublic
@@ -50,6 +52,61 @@ def notify(
     )
     _ring(conn, seller_id)
     return notification_id
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A notification to raise with others in one write (``notify_many``)."""
+
+    seller_id: str
+    kind: NotificationKind
+    params: dict[str, Any]
+    ref_type: str | None
+    ref_id: str | None
+
+
+def notify_many(conn: Connection, pending: Sequence[Pending], now: datetime) -> None:
+    """Raise several notifications in one insert and wake each seller's dashboards once: Postgres delivers
+    one notification per channel and payload per transaction anyway. Ids are made here in list order, so
+    they sort as ``notify`` called for each in turn would have them."""
+    if not pending:
+        return
+    bulk.insert_rows(
+        conn,
+        notifications,
+        [
+            {
+                "notification_id": new_id(),
+                "seller_id": p.seller_id,
+                "kind": p.kind.value,
+                "ref_type": p.ref_type,
+                "ref_id": p.ref_id,
+                "params": p.params,
+                "created_at": now,
+            }
+            for p in pending
+        ],
+    )
+    for seller_id in sorted({p.seller_id for p in pending}):
+        _ring(conn, seller_id)
+
+
+def already_notified_of(
+    conn: Connection, seller_id: str, kind: NotificationKind, ref_ids: Iterable[str]
+) -> set[str]:
+    """Which of ``ref_ids`` have a notification of ``kind`` already (``already_notified`` for many)."""
+    wanted = sorted(set(ref_ids))
+    if not wanted:
+        return set()
+    return set(
+        conn.execute(
+            select(notifications.c.ref_id).where(
+                notifications.c.seller_id == seller_id,
+                notifications.c.kind == kind.value,
+                notifications.c.ref_id.in_(wanted),
+            )
+        ).scalars()
+    )
 
 
 def variant_names(conn: Connection, variant_ids: Iterable[str]) -> dict[str, dict[str, str]]:

@@ -5,14 +5,14 @@ offline sales and cloud restocks both survive (docs/sync-protocol.md, "Stock"). 
 (the goods did leave the store) and rings the bell.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from cloud import notifications, sync_downlink
+from cloud import bulk, notifications, sync_downlink
 from cloud.tables import products, stock_deltas, variants
 from models.cloud_api import (
     AdjustmentKind,
@@ -177,6 +177,77 @@ def write_deltas(
     return len(inserted)
 
 
+def ingest_deltas(
+    conn: Connection, seller_id: str, deltas: Sequence[StockDelta], now: datetime, low_threshold: int
+) -> list[bool]:
+    """Write deltas from a store's uplink batch set-based, with the same effects as ``write_deltas`` called
+    for each in turn: for each, whether it was new (a delta id held already, or met earlier in ``deltas``,
+    is skipped), and the stock bells each new delta would ring on its own.
+
+    A handful of statements whatever the number of deltas: the levels of the variants named are summed
+    once, before; each delta's level before and after is then that sum run forward in Python; the names a
+    bell needs are read only when one rings."""
+    first: dict[str, StockDelta] = {}
+    at_index: dict[str, int] = {}
+    for n, delta in enumerate(deltas):
+        first.setdefault(delta.delta_id, delta)
+        at_index.setdefault(delta.delta_id, n)
+    if not first:
+        return []
+    touched = {(d.store_id, d.variant_id) for d in first.values()}
+    level: dict[tuple[str, str], int] = dict.fromkeys(touched, 0)
+    for store_id in sorted({s for s, _ in touched}):
+        at = levels(conn, store_id, sorted(v for s, v in touched if s == store_id))
+        level.update({(store_id, v): units for v, units in at.items()})
+    inserted = set(
+        bulk.insert_rows(
+            conn,
+            stock_deltas,
+            [d.to_row() | {"reason": d.reason.value} for d in first.values()],
+            conflict="ON CONFLICT (delta_id) DO NOTHING",
+            returning="delta_id",
+        )
+    )
+    rings: list[tuple[StockDelta, NotificationKind, int]] = []
+    for delta in first.values():
+        if delta.delta_id not in inserted:
+            continue
+        key = (delta.store_id, delta.variant_id)
+        before, level[key] = level[key], level[key] + delta.quantity
+        kind = _bell_kind(before, level[key], low_threshold)
+        if kind is not None:
+            rings.append((delta, kind, level[key]))
+    if rings:
+        names = notifications.variant_names(conn, (d.variant_id for d, _, _ in rings))
+        notifications.notify_many(
+            conn,
+            [
+                notifications.Pending(
+                    seller_id,
+                    kind,
+                    {"storeId": d.store_id, "variantId": d.variant_id, "level": after}
+                    | names.get(d.variant_id, {"productName": d.variant_id}),
+                    "variant",
+                    d.variant_id,
+                )
+                for d, kind, after in rings
+            ],
+            now,
+        )
+    return [d.delta_id in inserted and at_index[d.delta_id] == n for n, d in enumerate(deltas)]
+
+
+def _bell_kind(before: int, after: int, low_threshold: int) -> NotificationKind | None:
+    """Ring when a level crosses below zero or under the threshold, not on every sale while it stays low."""
+    if after >= before:
+        return None
+    if after < 0 <= before:
+        return NotificationKind.NEGATIVE_STOCK
+    if 0 <= after < low_threshold <= before:
+        return NotificationKind.LOW_STOCK
+    return None
+
+
 def _ring_stock_bells(
     conn: Connection,
     seller_id: str,
@@ -187,14 +258,8 @@ def _ring_stock_bells(
     now: datetime,
     low_threshold: int,
 ) -> None:
-    """Ring when a level crosses below zero or under the threshold, not on every sale while it stays low."""
-    if after >= before:
-        return
-    if after < 0 <= before:
-        kind = NotificationKind.NEGATIVE_STOCK
-    elif 0 <= after < low_threshold <= before:
-        kind = NotificationKind.LOW_STOCK
-    else:
+    kind = _bell_kind(before, after, low_threshold)
+    if kind is None:
         return
     names = notifications.variant_names(conn, [variant_id]).get(variant_id, {"productName": variant_id})
     params = {"storeId": store_id, "variantId": variant_id, "level": after} | names

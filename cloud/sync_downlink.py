@@ -11,13 +11,15 @@ what some device still needs and no more. A device that has never reported holds
 from a snapshot at some position and will ask from there. A device revoked for good no longer counts.
 """
 
-from collections.abc import Collection
+from collections import defaultdict
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
+from cloud import bulk
 from cloud.tables import catalog_versions, devices, downlink_feed, stores
 from models.staff import StaffRecord
 from models.stock import StockDelta
@@ -49,9 +51,34 @@ def queue_transition(conn: Connection, store_id: str, transition: OrderTransitio
     return _append(conn, store_id, DownlinkKind.ORDER_STATUS, {"transition": transition.to_json_dict()}, now)
 
 
-def queue_deltas(conn: Connection, deltas: list[StockDelta], now: datetime) -> None:
+def queue_deltas(conn: Connection, deltas: Sequence[StockDelta], now: datetime) -> None:
+    """Queue stock deltas in each store's feed, in the order given: two statements per store however many
+    there are (a batch of 500 deltas from one device, shared with the store's other devices)."""
+    by_store: dict[str, list[StockDelta]] = defaultdict(list)
     for delta in deltas:
-        _append(conn, delta.store_id, DownlinkKind.STOCK, {"delta": delta.to_json_dict()}, now)
+        by_store[delta.store_id].append(delta)
+    for store_id, held in sorted(by_store.items()):  # stores' rows locked in one order by every writer
+        end = conn.execute(
+            update(stores)
+            .where(stores.c.store_id == store_id)
+            .values(downlink_seq=stores.c.downlink_seq + len(held))
+            .returning(stores.c.downlink_seq)
+        ).scalar_one()
+        first = int(end) - len(held) + 1
+        bulk.insert_rows(
+            conn,
+            downlink_feed,
+            [
+                {
+                    "store_id": store_id,
+                    "seq": first + n,
+                    "kind": DownlinkKind.STOCK.value,
+                    "payload": {"delta": delta.to_json_dict()},
+                    "created_at": now,
+                }
+                for n, delta in enumerate(held)
+            ],
+        )
 
 
 def queue_staff(conn: Connection, record: StaffRecord, now: datetime) -> int:

@@ -7,11 +7,12 @@ whoever owns them, for the stores of the staff accounts its status changes, retu
 and, for partial returns, the sales they are of with every return held of them.
 """
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, func, select, tuple_
+from sqlalchemy import ColumnElement, Connection, Table, Text, any_, func, literal, select, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from cloud.tables import (
     coupons,
@@ -92,7 +93,7 @@ def seller_facts(conn: Connection, seller_id: str, payloads: Iterable[UplinkPayl
         rows = conn.execute(
             select(variants.c.variant_id, variants.c.product_id, variants.c.price, products.c.catalog_version)
             .join(products, products.c.product_id == variants.c.product_id)
-            .where(variants.c.seller_id == seller_id, variants.c.variant_id.in_(sorted(variant_ids)))
+            .where(variants.c.seller_id == seller_id, _among(variants.c.variant_id, variant_ids))
         )
         facts_variants = {
             r.variant_id: VariantFacts(r.product_id, int(r.price), int(r.catalog_version)) for r in rows
@@ -116,7 +117,7 @@ def seller_facts(conn: Connection, seller_id: str, payloads: Iterable[UplinkPayl
             for r in (
                 conn.execute(
                     select(orders.c.order_id, orders.c.store_id, orders.c.device_id).where(
-                        orders.c.order_id.in_(sorted(order_ids))
+                        _among(orders.c.order_id, order_ids)
                     )
                 )
                 if order_ids
@@ -185,12 +186,18 @@ def _held_returns(conn: Connection, order_ids: set[str], return_ids: set[str]) -
     return {r.return_id: HeldReturn(r.order_id, tuple(units[r.return_id])) for r in rows}
 
 
+def _among(column: ColumnElement[Any], ids: Collection[str]) -> ColumnElement[bool]:
+    """``column = ANY(array)``: one parameter however many ids, where ``IN`` had one each (a batch names
+    hundreds: SQLAlchemy rendered and psycopg converted every one, on every batch)."""
+    return column == any_(literal(sorted(ids), ARRAY(Text)))
+
+
 def _ids(
     conn: Connection, column: ColumnElement[Any], owner: ColumnElement[Any], seller_id: str, wanted: set[str]
 ) -> frozenset[str]:
     if not wanted:
         return frozenset()
-    query = select(column).where(owner == seller_id, column.in_(sorted(wanted)))
+    query = select(column).where(owner == seller_id, _among(column, wanted))
     return frozenset(conn.execute(query).scalars())
 
 
@@ -199,19 +206,18 @@ def _others(
 ) -> frozenset[str]:
     if not ids:
         return frozenset()
-    query = select(id_column).where(table.c.seller_id != seller_id, id_column.in_(sorted(ids)))
+    query = select(id_column).where(table.c.seller_id != seller_id, _among(id_column, ids))
     return frozenset(conn.execute(query).scalars())
 
 
 def _child_orders(conn: Connection, child_ids: set[str]) -> dict[str, str]:
     if not child_ids:
         return {}
-    wanted = sorted(child_ids)
     found: dict[str, str] = {}
     for table, id_column in ((order_items, order_items.c.item_id), (payments, payments.c.payment_id)):
         found.update(
             (row[0], row[1])
-            for row in conn.execute(select(id_column, table.c.order_id).where(id_column.in_(wanted)))
+            for row in conn.execute(select(id_column, table.c.order_id).where(_among(id_column, child_ids)))
         )
     return found
 
