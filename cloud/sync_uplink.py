@@ -137,8 +137,17 @@ def _registered(conn: Connection, device_id: str) -> _Registered | None:
     return _Registered(Sender(row.store_id, device_id), row.seller_id) if row else None
 
 
-def _load_state(conn: Connection, device_id: str, stream: Stream) -> SeqState:
-    # Locked, so two deliveries of the same stream (a redelivery racing the original) apply one at a time.
+def _load_state(conn: Connection, device_id: str, stream: Stream, now: datetime) -> SeqState:
+    # Locked, so two deliveries of the same stream (a redelivery racing the original, or two ingest workers
+    # holding one stream for a moment) apply one at a time. The row is made first when the stream is new:
+    # a lock on no row locks nothing, and two first batches would both write their records and meet only
+    # at the state's insert at the end, each holding rows the other waits for (a deadlock, found by
+    # tests/cloud/test_ingest_interleaved.py). The second now waits here, before it has written anything.
+    conn.execute(
+        pg_insert(sync_streams)
+        .values(device_id=device_id, stream=stream.value, high_water=0, above=[], updated_at=now)
+        .on_conflict_do_nothing(index_elements=["device_id", "stream"])
+    )
     row = conn.execute(
         select(sync_streams)
         .where(sync_streams.c.device_id == device_id, sync_streams.c.stream == stream.value)
@@ -421,7 +430,7 @@ def _handle(
         if exc.reason is RejectReason.UNAUTHORISED:
             return None  # never acknowledge anything to a sender that claims another store
         # Unreadable as a whole: nothing advances; the device learns where the stream stands and re-sends.
-        state = _load_state(conn, parsed.device_id, parsed.stream)
+        state = _load_state(conn, parsed.device_id, parsed.stream, received.now)
         return _ack(state, device.sender.store_id, parsed.device_id, parsed.stream, [])
     return _commit(conn, batch, device, received, low_threshold, refused=set(), give_up=give_up)
 
@@ -449,7 +458,7 @@ def _commit(
     # A store with more than one selling device: each must hear the others' stock deltas (their own come
     # back too, and are dropped by id). One device, the usual case, needs no copy of its own deltas.
     share_stock = batch.stream is Stream.STOCK_DELTAS and _live_devices(conn, batch.store_id) > 1
-    state = _load_state(conn, batch.device_id, batch.stream)
+    state = _load_state(conn, batch.device_id, batch.stream, received.now)
     decision = classify(state, [m.seq for m in batch.messages])
     new = set(decision.new)
     dead: list[int] = sorted(refused & new)
@@ -575,7 +584,7 @@ def _dead_letter_batch(
     if device is None or batch is None:
         received.dead_letter(conn, RejectReason.APPLY_FAILED, detail)
         return None
-    state = _load_state(conn, batch.device_id, batch.stream)
+    state = _load_state(conn, batch.device_id, batch.stream, received.now)
     decision = classify(state, [m.seq for m in batch.messages])
     received.dead_letter(conn, RejectReason.APPLY_FAILED, detail, tuple(decision.new))
     _save_state(conn, batch.device_id, batch.stream, decision.state, received.now)
