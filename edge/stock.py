@@ -1,15 +1,40 @@
 """Stock at this store: every change is a signed delta with a reason; the level is their running sum."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from edge import outbox
+from edge.prepared import Prepared
 from edge.tables import stock_deltas, stock_levels
 from models.ids import new_id
 from models.stock import StockDelta, StockReason
+
+_INSERT_NEW_DELTA = Prepared(
+    stock_deltas.insert().values({column.name: bindparam(column.name) for column in stock_deltas.c})
+)
+_level_upsert = sqlite_insert(stock_levels).values(
+    variant_id=bindparam("variant_id"), quantity=bindparam("quantity")
+)
+_MOVE_LEVEL = Prepared(
+    _level_upsert.on_conflict_do_update(
+        index_elements=[stock_levels.c.variant_id],
+        set_={"quantity": stock_levels.c.quantity + _level_upsert.excluded.quantity},
+    )
+)
+
+
+def add_new_deltas(conn: Connection, deltas: Sequence[StockDelta]) -> None:
+    """Record deltas made just now with new ids (a sale's) and move their levels: ``record(..., send=False)``
+    for each, with one statement per step for all of them; the caller queues them for the cloud
+    (``outbox.enqueue_many``, with the sale). A new id cannot have been counted before, so there is nothing
+    to skip (a clash would fail the transaction)."""
+    if not deltas:
+        return
+    _INSERT_NEW_DELTA.run_many(conn, [delta.to_row() for delta in deltas])
+    _MOVE_LEVEL.run_many(conn, [{"variant_id": d.variant_id, "quantity": d.quantity} for d in deltas])
 
 
 def add_delta(
