@@ -14,6 +14,7 @@ from edge.tables import brands, categories, coupons, discounts, product_search, 
 from edge.tables import product_revisions as revisions
 from models.catalog import CatalogSnapshot, Category, Coupon, Discount, Product
 from models.errors import Conflict, NotFound
+from models.ids import new_id
 from models.node_api import (
     CatalogChanges,
     DiscountPublic,
@@ -24,7 +25,7 @@ from models.node_api import (
 )
 from models.paging import decode_cursor, encode_cursor
 from models.pricing import LineInput, best_discount, price_line
-from models.stock import StockReason
+from models.stock import StockDelta, StockReason
 
 
 def load_snapshot(
@@ -104,12 +105,34 @@ def _replace_small_tables(conn: Connection, snapshot: CatalogSnapshot) -> None:
 
 def _replace_products(conn: Connection, snapshot_products: list[Product]) -> None:
     """The snapshot's products listed and searchable, every other one unlisted (kept for carts and past
-    orders)."""
+    orders). Written a chunk of products at a time, each table in one statement per chunk (a whole catalog
+    is 100,000 products: one statement per row cost minutes)."""
     conn.execute(update(products).values(listed=False))
     conn.execute(update(variants).values(listed=False))
     conn.execute(delete(product_search))
-    for product in snapshot_products:
-        upsert_product(conn, product)
+    for start in range(0, len(snapshot_products), _CHUNK):
+        _upsert_products(conn, snapshot_products[start : start + _CHUNK])
+
+
+_CHUNK = 2000
+
+
+def _upserting(table: Any, key: str) -> Any:
+    """An upsert of ``table``'s rows on ``key``, every other column taken from the row, for executemany."""
+    stmt = sqlite_insert(table)
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c[key]],
+        set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name != key},
+    )
+
+
+def _upsert_products(conn: Connection, batch: Sequence[Product]) -> None:
+    """``upsert_product`` for many products whose old variants are unlisted already."""
+    conn.execute(_upserting(products, "product_id"), [p.to_row(exclude={"variants"}) for p in batch])
+    rows = [v.to_row() | {"product_id": p.product_id} for p in batch for v in p.variants]
+    if rows:
+        conn.execute(_upserting(variants, "variant_id"), rows)
+    search_index.put_many(conn, batch)
 
 
 def _take_stock(
@@ -118,21 +141,22 @@ def _take_stock(
     """The snapshot's levels as a count: each variant's difference to its level here (plus ``uncounted``)
     written as a ``count`` delta, and the feed position the levels include remembered."""
     counted = {level.variant_id: level.quantity for level in snapshot.stock}
-    for variant_id, current_level in stock.levels(conn, counted).items():
-        difference = counted[variant_id] + uncounted.get(variant_id, 0) - current_level
-        if difference:
-            stock.add_delta(
-                conn,
-                store_id=store_id,
-                variant_id=variant_id,
-                quantity=difference,
-                reason=StockReason.COUNT,
-                at=at,
-                note=f"catalog v{snapshot.version}",
-                # The snapshot's levels are the cloud's (a catalog file stands in for the cloud): it
-                # holds them already, and sending them back would count them twice.
-                send=False,
-            )
+    deltas = [
+        StockDelta(
+            delta_id=new_id(),
+            store_id=store_id,
+            variant_id=variant_id,
+            quantity=difference,
+            reason=StockReason.COUNT,
+            note=f"catalog v{snapshot.version}",
+            created_at=at,
+        )
+        for variant_id, current_level in sorted(stock.levels(conn, counted).items())
+        if (difference := counted[variant_id] + uncounted.get(variant_id, 0) - current_level)
+    ]
+    # The snapshot's levels are the cloud's (a catalog file stands in for the cloud): it holds them already,
+    # and sending them back would count them twice.
+    stock.record_new(conn, deltas)
     if snapshot.downlink_seq is not None:  # the cloud's levels include its feed up to here
         node_state.put(conn, node_state.DOWNLINK_SEQ, str(snapshot.downlink_seq))
 

@@ -69,9 +69,15 @@ def refresh(conn: Connection, version: int, product_ids: Collection[str] | None 
         for pid, (digest, listed) in now.items()
         if held.get(pid) != digest
     ]
-    for row in changed:
-        stmt = insert(product_revisions).values(**row)
-        conn.execute(stmt.on_conflict_do_update(index_elements=[product_revisions.c.product_id], set_=row))
+    if changed:  # one statement for all of them: a whole catalog's snapshot changes every product
+        stmt = insert(product_revisions)
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[product_revisions.c.product_id],
+                set_={name: stmt.excluded[name] for name in ("version", "digest", "listed")},
+            ),
+            changed,
+        )
     return len(changed)
 
 

@@ -26,7 +26,7 @@ change here needs no migration.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import ColumnElement, Connection, false, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -81,6 +81,18 @@ def product_text(product: Product) -> str:
 def put(conn: Connection, product: Product) -> None:
     """The product's row, written or replaced."""
     _put_text(conn, product.product_id, product_text(product))
+
+
+def put_many(conn: Connection, batch: Sequence[Product]) -> None:
+    """``put`` for many products, in one statement."""
+    if batch:
+        stmt = sqlite_insert(product_search)
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[product_search.c.product_id], set_={"text": stmt.excluded.text}
+            ),
+            [{"product_id": p.product_id, "text": product_text(p)} for p in batch],
+        )
 
 
 def _put_text(conn: Connection, product_id: str, text: str) -> None:

@@ -118,7 +118,8 @@ class EdgeSettings(EdgestoreSettings):
     footfall_detector: Literal["mog2", "knn", "tflite"] = Field(
         default="mog2",
         description="How the door counter finds people: background subtraction (mog2, knn) or the TFLite "
-        "person detector (tflite: sees people standing still; needs ~4x the CPU, docs/footfall.md)",
+        "person detector (tflite: sees people standing still; its speed on a Pi is not measured yet, "
+        "docs/footfall.md)",
     )
     kiosk_enabled: bool = Field(
         default=False, description="This machine also runs the kiosk on its own display (edgestore kiosk)"

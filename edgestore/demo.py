@@ -672,7 +672,7 @@ def demo(
         typer.echo(ble_banner(phones, product_id, variant_id))
         door = DemoDoor(served[1].app.state.node).start()
         api = f"http://{client_host(settings.host)}:{settings.port}/api/v1"
-        typer.echo(door_banner(api, door.node.settings.footfall_detector))
+        typer.echo(door_banner(api, door.detector))
         failed = not _serve_until_stopped(served)
     except KeyboardInterrupt:
         typer.echo("interrupted")

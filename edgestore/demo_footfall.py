@@ -16,6 +16,7 @@ import numpy as np
 from edge.footfall.counter import FootfallCounter
 from edge.footfall.events import record_crossing
 from edge.footfall.hardware import FrameList
+from edge.footfall.person_detector import DetectorUnavailable, PersonDetector
 from edge.footfall.pipeline import DoorCounter
 from edge.footfall.synthetic import DoorSequence, door_sequence
 from edge.node import Node
@@ -56,8 +57,17 @@ class DemoDoor:
     stopping: threading.Event = field(default_factory=threading.Event)
     counted: list[int] = field(default_factory=lambda: [0, 0])
     thread: threading.Thread | None = None
+    detector: str = "mog2"
+    people: PersonDetector | None = None
 
     def start(self) -> "DemoDoor":
+        self.detector = self.node.settings.footfall_detector
+        if self.detector == "tflite":  # one interpreter for every clip; background subtraction if none loads
+            try:
+                self.people = PersonDetector()
+            except DetectorUnavailable as exc:
+                log.warning("the demo's door counts with mog2: %s", exc)
+                self.detector = "mog2"
         self.thread = threading.Thread(target=self._clips, name="demo-door", daemon=True)
         self.thread.start()
         return self
@@ -66,7 +76,7 @@ class DemoDoor:
         seed = FIRST_SEED
         while not self.stopping.is_set():
             clip = door_sequence("mixed", seed)
-            pipeline = DoorCounter(clip.line, detector=self.node.settings.footfall_detector)
+            pipeline = DoorCounter(clip.line, detector=self.detector, person_detector=self.people)
             counter = FootfallCounter(self._record, camera=_RealTime(clip), pipeline=pipeline)
             counter.start()
             while counter.alive and not self.stopping.wait(0.5):

@@ -45,8 +45,11 @@ class OpenCvCapture:
         return self._capture is not None
 
     def start(self) -> None:
+        """Open the device or file; nothing when it is open already (a second handle would hold it twice)."""
         import cv2
 
+        if self._capture is not None:
+            return
         if isinstance(self.where, int):
             backend = cv2.CAP_V4L2 if hasattr(cv2, "CAP_V4L2") else cv2.CAP_ANY
             capture = cv2.VideoCapture(self.where, backend)
@@ -101,11 +104,26 @@ class Picamera2Capture:
         return self._camera is not None
 
     def start(self) -> None:
+        """Open, configure and start the camera; nothing when it runs already. ``CameraUnavailable`` when it
+        cannot, with the camera closed again (another process may want it)."""
+        if self._camera is not None:
+            return
         try:
             from picamera2 import Picamera2  # type: ignore[import-not-found]  # apt's python3-picamera2
         except ImportError as exc:
             raise CameraUnavailable(PICAMERA2_MISSING) from exc
-        camera = Picamera2()
+        try:
+            camera = Picamera2()
+        except Exception as exc:  # libcamera's errors: no camera, or one another process holds
+            raise CameraUnavailable(f"the Pi camera cannot be opened: {exc}") from exc
+        try:
+            self._configure_and_start(camera)
+        except Exception as exc:
+            camera.close()
+            raise CameraUnavailable(f"the Pi camera cannot be started: {exc}") from exc
+        self._camera = camera
+
+    def _configure_and_start(self, camera: Any) -> None:
         streams: dict[str, Any] = {"main": {"size": self.size, "format": "RGB888"}}
         if self.lores is not None:
             streams["lores"] = {"size": self.lores, "format": "YUV420"}
@@ -120,7 +138,6 @@ class Picamera2Capture:
             )
         camera.configure(config)
         camera.start()
-        self._camera = camera
 
     def _started(self) -> Any:
         if self._camera is None:

@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 
 from plumbing import free_port, utcnow
+from tests.fake_picamera2 import fake_picamera2, no_picamera2
+
+__all__ = ["fake_picamera2", "no_picamera2"]  # picamera2's stand-in, for every test that starts a Pi camera
 
 REPO = Path(__file__).resolve().parent.parent
 EDGESTORE = [sys.executable, "-m", "edgestore"]

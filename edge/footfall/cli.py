@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # OpenCV and the pipeline load only in the commands that use 
 
     from edge.footfall.counter import FootfallCounter
     from edge.footfall.line import DoorLine
+    from edge.footfall.person_detector import PersonDetector
     from edge.footfall.pipeline import DoorCounter
     from edge.footfall.preview import LiveView
     from edge.node import Node
@@ -110,22 +111,36 @@ def door_line(text: str, in_side: int = 1) -> "DoorLine":
         fail(f"line {text!r}: {exc}")
 
 
-def door_counter(
-    line: "DoorLine", size: tuple[int, int], detector: str, model: Path | None = None
-) -> "DoorCounter":
-    """The pipeline with ``detector``; a clear message when it is unknown or its model cannot be loaded."""
+@dataclass(frozen=True)
+class Detection:
+    """How the pipeline finds people: the detector's name and, for tflite, the loaded person detector."""
+
+    detector: str
+    people: "PersonDetector | None" = None
+
+
+def detection(detector: str, model: Path | None, *, load: bool = True) -> Detection:
+    """``detector`` checked (and its model loaded when ``load``) before anything is saved or started; a clear
+    message when it is unknown or its model cannot be loaded."""
     from edge.footfall.person_detector import DetectorUnavailable, PersonDetector
-    from edge.footfall.pipeline import DETECTORS, DoorCounter
+    from edge.footfall.pipeline import DETECTORS
 
     if detector not in DETECTORS:
         fail(f"--detector is one of {', '.join(DETECTORS)}, not {detector!r}")
     if model is not None and detector != "tflite":
         fail("--model goes with --detector tflite")
+    if detector != "tflite" or not load:
+        return Detection(detector)
     try:
-        people = PersonDetector(model) if detector == "tflite" else None
-    except (DetectorUnavailable, OSError) as exc:
+        return Detection(detector, PersonDetector(model))
+    except DetectorUnavailable as exc:
         fail(str(exc))
-    return DoorCounter(line, detector=detector, size=size, person_detector=people)
+
+
+def door_counter(line: "DoorLine", size: tuple[int, int], how: Detection) -> "DoorCounter":
+    from edge.footfall.pipeline import DoorCounter
+
+    return DoorCounter(line, detector=how.detector, size=size, person_detector=how.people)
 
 
 def _node_with_store(settings: EdgeSettings) -> "Node":
@@ -201,14 +216,7 @@ def run(
             "nothing to count with: no camera and no PIR (give --camera or --pir-pin, or set camera_enabled "
             "or pir_enabled in the node's config)"
         )
-    pipeline = None
-    if cam is not None:  # OpenCV and the pipeline load only with a camera: a PIR-only node needs neither
-        pipeline = door_counter(
-            door_line(line_text, settings.footfall_in_side),
-            working,
-            detector or settings.footfall_detector,
-            model,
-        )
+    pipeline = _run_pipeline(cam, detector, model, settings, line_text, working)
     pir = _pir(pir_pin, no_pir, settings)
     from edge.footfall.events import record_crossing
 
@@ -261,6 +269,24 @@ def run(
     typer.echo(f"{why}: in {snap.ins}  out {snap.outs}  ({snap.frames} frames)")
 
 
+def _run_pipeline(
+    cam: FrameSource | None,
+    detector: str | None,
+    model: Path | None,
+    settings: EdgeSettings,
+    line_text: str,
+    working: tuple[int, int],
+) -> "DoorCounter | None":
+    """The pipeline ``run`` counts with. OpenCV and the pipeline load only with a camera (or to check a
+    --detector or --model given): a PIR-only node needs neither."""
+    if cam is None and detector is None and model is None:
+        return None
+    how = detection(detector or settings.footfall_detector, model, load=cam is not None)
+    if cam is None:
+        return None
+    return door_counter(door_line(line_text, settings.footfall_in_side), working, how)
+
+
 class _StatusLine:
     """A line every minute: whether the camera is on, its frame rate, the counts."""
 
@@ -290,7 +316,7 @@ def count(
     """Run the door counter's pipeline over a video file and print the in and out counts."""
     if in_side not in (1, -1):
         fail("--in-side is +1 or -1")
-    pipeline = door_counter(door_line(line, in_side), parse_size(size), detector, model)
+    pipeline = door_counter(door_line(line, in_side), parse_size(size), detection(detector, model))
     source = OpenCvSource(video)
     try:
         source.start()
@@ -419,6 +445,10 @@ def calibrate(
     side = in_side if in_side is not None else settings.footfall_in_side
     line_text = line or settings.footfall_line or DEFAULT_LINE
     numbers = line_numbers(line_text)
+    working = parse_size(size)
+    source = _camera(camera, settings, working)
+    # What the counter will count with, checked before anything is saved or a window opens.
+    how = detection(detector or settings.footfall_detector, model, load=source is not None)
     checks: list[Check] = []
 
     inside = all(0.0 <= v <= 1.0 for v in numbers) and _parses(line_text)
@@ -443,15 +473,10 @@ def calibrate(
         else:  # a line the counter would refuse at its next start: never saved
             typer.echo(f"not saved: the line {line_text!r} fails its check (below)")
 
-    working = parse_size(size)
-    source = _camera(camera, settings, working)
     if source is None:
         checks.append(("camera", None, "none set up (give --camera, or camera_enabled in the config)"))
     else:
-        watch = Watch(
-            source, line_text, side, working, seconds, min_fps, numbers, out,
-            detector or settings.footfall_detector, model,
-        )  # fmt: skip
+        watch = Watch(source, line_text, side, working, seconds, min_fps, numbers, out, how)
         checks.append(_watched(watch, checks[0], preview=not no_preview))
 
     pir = _pir(pir_pin, no_pir, settings)
@@ -484,8 +509,7 @@ class Watch:
     min_fps: float
     numbers: tuple[float, float, float, float]
     out: Path | None
-    detector: str = "mog2"  # what the counter will count with (the config's footfall_detector)
-    model: Path | None = None
+    how: Detection = Detection("mog2")  # what the counter will count with (the config's footfall_detector)
 
 
 def _watched(watch: Watch, line_check: Check, *, preview: bool) -> Check:
@@ -525,10 +549,7 @@ def _watch(watch: Watch, live: "LiveView | None" = None) -> Check:
     # knowing), counting across the default line meanwhile.
     inside = all(0.0 <= v <= 1.0 for v in numbers)
     pipeline = door_counter(
-        door_line(watch.line_text if inside else DEFAULT_LINE, side),
-        watch.working,
-        watch.detector,
-        watch.model,
+        door_line(watch.line_text if inside else DEFAULT_LINE, side), watch.working, watch.how
     )
     try:
         source.start()
@@ -568,7 +589,7 @@ def _watch(watch: Watch, live: "LiveView | None" = None) -> Check:
         "camera",
         fps >= watch.min_fps,
         f"{frames} frames of {shape} at {fps:.1f} fps (needs {watch.min_fps:g}); counted in {ins}  out {outs}"
-        f" ({watch.detector})",
+        f" ({watch.how.detector})",
     )
 
 
@@ -590,10 +611,12 @@ def train_detector(
     train_seeds: Annotated[
         int, typer.Option(help="Tuning seeds trained on (the rest of the 50 validate)")
     ] = 40,
-    frames: Annotated[int, typer.Option(help="Frames taken from each generated sequence")] = 14,
-    epochs: Annotated[int, typer.Option(help="Passes over the frames")] = 14,
+    frames: Annotated[int, typer.Option(min=1, help="Frames taken from each generated sequence")] = 14,
+    epochs: Annotated[int, typer.Option(min=1, help="Passes over the frames")] = 14,
     seed: Annotated[int, typer.Option(help="Seed of the frame choice and the training")] = 7,
-    threads: Annotated[int, typer.Option(help="TensorFlow's threads (at most the cores you may use)")] = 2,
+    threads: Annotated[
+        int, typer.Option(min=1, help="TensorFlow's threads (at most the cores you may use)")
+    ] = 2,
 ) -> None:
     """Train the door counter's TFLite person detector on generated doors (no download; the train extra),
     then count the validation seeds with it. The held-out seeds of bench/footfall.py are never used."""
@@ -606,6 +629,12 @@ def train_detector(
         fail(INSTALL_HINT)
     if not 1 <= train_seeds < len(TUNING_SEEDS):
         fail(f"--train-seeds is 1..{len(TUNING_SEEDS) - 1} (the rest validate)")
+    try:  # before minutes of training: the model's folder must take it
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        fail(f"cannot make {out.parent}: {exc.strerror}")
+    if out.is_dir() or not os.access(out.parent, os.W_OK):
+        fail(f"cannot write {out}")
     from edge.footfall.detector_training import DetectorTraining, train_person_detector, validate
 
     config = DetectorTraining(

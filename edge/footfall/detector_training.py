@@ -110,6 +110,7 @@ def focal_loss(target: tf.Tensor, predicted: tf.Tensor) -> tf.Tensor:
 def _batches(
     images: NDArray[np.uint8], targets: NDArray[np.float32], batch: int, rng: np.random.Generator
 ) -> Iterator[tuple[NDArray[np.float32], NDArray[np.float32]]]:
+    batch = min(batch, len(images))  # a run with fewer frames than a batch still has one batch
     while True:
         order = rng.permutation(len(images))
         for start in range(0, len(order) - batch + 1, batch):
@@ -133,7 +134,7 @@ def train_person_detector(config: DetectorTraining, say: Say) -> bytes:
     started = time.monotonic()
     images, targets = frames_with_truth(config.seeds, config.frames_per_sequence, rng, say)
     model = heatmap_net(config.width)
-    steps = max(1, len(images) // config.batch_size)
+    steps = max(1, len(images) // min(config.batch_size, len(images)))
     schedule = keras.optimizers.schedules.CosineDecay(3e-3, decay_steps=steps * config.epochs, alpha=0.05)
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss=focal_loss)
 

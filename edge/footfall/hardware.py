@@ -16,10 +16,10 @@ finite source at its end: then ``running`` is False).
 - ``PiCamera``: the Pi camera module through picamera2 (Raspberry Pi OS's ``python3-picamera2``, imported
   only in ``start``), a low-resolution video configuration (320x240 by default, a few buffers).
 - ``OpenCvSource``: ``cv2.VideoCapture`` on a V4L2 device index (a USB camera) or a video file.
-
-Both are thin adapters of the capture code the kiosk's camera shares (``plumbing.cameras``): they add the
-frames' times, the end of a file, and this part's ``HardwareUnavailable``.
 - ``FrameList``: frames held in memory (the generator's, a test's).
+
+The first two are thin adapters of the capture code the kiosk's camera shares (``plumbing.cameras``): they
+add the frames' times, the end of a file, and this part's ``HardwareUnavailable``.
 
 What was run where: ``GpioPir`` on gpiozero's MockFactory, ``ScriptedPir``, ``FrameList`` and
 ``OpenCvSource`` on video files were run here (tests/edge/test_footfall_hardware.py,

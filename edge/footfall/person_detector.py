@@ -12,6 +12,7 @@ above a threshold, each refined to a fraction of a cell by the weighted centre o
 The model shipped with the node is ``assets/person-detector.tflite``; docs/footfall.md says how it was made.
 """
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ STRIDE = 8  # input pixels per heatmap cell
 GRID = (INPUT_SIZE[0] // STRIDE, INPUT_SIZE[1] // STRIDE)  # (20, 15)
 SHIPPED_MODEL = Path(__file__).parent / "assets" / "person-detector.tflite"
 THRESHOLD = 0.4  # a peak this high is a person (chosen on the tuning seeds: bench/footfall.py)
+SAME_PERSON_CELLS = 1.5  # peaks closer than this are one person's
 SIGMA_CELLS = 0.8  # a person's Gaussian on the training heatmap: shoulders are ~3 cells wide at 160x120
 
 
@@ -67,10 +69,15 @@ def peaks(heat: NDArray[np.float32], threshold: float = THRESHOLD) -> list[tuple
     """(x, y, score) in input pixels of each local maximum of ``heat`` (GRID rows x columns) above
     ``threshold``: a person's peak is a few cells wide, two people side by side are two peaks."""
     grown = cv2.dilate(heat, np.ones((3, 3), np.uint8))
-    rows, cols = np.nonzero((heat >= grown) & (heat > threshold))
+    top = ((heat >= grown) & (heat > threshold)).astype(np.uint8)
+    # A plateau (equal neighbouring cells: the int8 output saturates at 1) is one maximum, not one per cell.
+    count, labels, _, centres = cv2.connectedComponentsWithStats(top, connectivity=8)
     found: list[tuple[float, float, float]] = []
     h, w = heat.shape
-    for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
+    for k in range(1, count):
+        rows, cols = np.nonzero(labels == k)
+        pick = int(np.argmin((cols - centres[k][0]) ** 2 + (rows - centres[k][1]) ** 2))
+        r, c = int(rows[pick]), int(cols[pick])
         r0, r1, c0, c1 = max(0, r - 1), min(h, r + 2), max(0, c - 1), min(w, c + 2)
         patch = heat[r0:r1, c0:c1]
         total = float(patch.sum())
@@ -78,10 +85,11 @@ def peaks(heat: NDArray[np.float32], threshold: float = THRESHOLD) -> list[tuple
         cy = float((patch * ys).sum()) / total
         cx = float((patch * xs).sum()) / total
         found.append((cell_centre(cx), cell_centre(cy), float(heat[r, c])))
-    # A plateau (two equal neighbouring cells) gives two maxima of one person: keep the first.
+    # Maxima closer than 1.5 cells are one person's (two people are at least a shoulder width, ~3 cells,
+    # apart): the strongest is kept.
     kept: list[tuple[float, float, float]] = []
     for p in sorted(found, key=lambda p: -p[2]):
-        if all(abs(p[0] - q[0]) + abs(p[1] - q[1]) > STRIDE for q in kept):
+        if all(math.hypot(p[0] - q[0], p[1] - q[1]) > SAME_PERSON_CELLS * STRIDE for q in kept):
             kept.append(p)
     return kept
 
@@ -91,23 +99,39 @@ class PersonDetector:
     other cores serve the node. Not thread-safe (one per counter)."""
 
     def __init__(self, model: Path | bytes | None = None, *, threshold: float = THRESHOLD) -> None:
-        data = model if isinstance(model, bytes) else (model or SHIPPED_MODEL).read_bytes()
+        """``DetectorUnavailable`` when the model cannot be read or loaded, or is not a person detector's
+        (one uint8 160x120x3 input with scale 1 and zero point 0, one 20x15x1 heatmap out)."""
+        try:
+            data = model if isinstance(model, bytes) else (model or SHIPPED_MODEL).read_bytes()
+        except OSError as exc:
+            where = SHIPPED_MODEL if model is None else model
+            raise DetectorUnavailable(
+                f"the person detector cannot be read: {exc.strerror}: {where!s}"
+            ) from exc
         try:
             _, cls = interpreter_class()
             self._interpreter: Any = cls(model_content=data, num_threads=1)
             self._interpreter.allocate_tensors()
         except Exception as exc:  # ImportError, or each runtime's own error for a broken file
             raise DetectorUnavailable(f"the person detector cannot be loaded: {exc}") from exc
-        inp = self._interpreter.get_input_details()[0]
-        out = self._interpreter.get_output_details()[0]
-        w, h = INPUT_SIZE
-        if [int(d) for d in inp["shape"]] != [1, h, w, 3] or inp["dtype"] != np.uint8:
+        inputs, outputs = self._interpreter.get_input_details(), self._interpreter.get_output_details()
+        if len(inputs) != 1 or len(outputs) != 1:
             raise DetectorUnavailable(
-                f"the model takes {list(inp['shape'])} {inp['dtype']}, not [1, {h}, {w}, 3]"
+                f"the model has {len(inputs)} inputs and {len(outputs)} outputs, not 1 and 1"
             )
-        if [int(d) for d in out["shape"]][1:3] != [GRID[1], GRID[0]]:
+        inp, out = inputs[0], outputs[0]
+        w, h = INPUT_SIZE
+        in_shape, out_shape = [int(d) for d in inp["shape"]], [int(d) for d in out["shape"]]
+        # Pixels go in as they are: only right for uint8 with scale 1 and zero point 0.
+        scale, zero = inp["quantization"]
+        if in_shape != [1, h, w, 3] or inp["dtype"] != np.uint8 or (scale, zero) not in ((1.0, 0), (0.0, 0)):
             raise DetectorUnavailable(
-                f"the model gives {list(out['shape'])}, not a {GRID[0]}x{GRID[1]} heatmap"
+                f"the model takes {in_shape} {np.dtype(inp['dtype']).name} (scale {scale:g}, zero point "
+                f"{zero}), not [1, {h}, {w}, 3] uint8 pixels as they are"
+            )
+        if out_shape != [1, GRID[1], GRID[0], 1]:
+            raise DetectorUnavailable(
+                f"the model gives {out_shape}, not a [1, {GRID[1]}, {GRID[0]}, 1] heatmap"
             )
         self._in, self._out = inp["index"], out["index"]
         self._scale, self._zero = out["quantization"]

@@ -22,7 +22,7 @@ def test_a_tiny_training_exports_a_model_the_node_loads(tmp_path: Path):
         seeds=range(0, 1),
         frames_per_sequence=4,
         epochs=1,
-        batch_size=8,
+        batch_size=64,  # more than the 48 frames: one smaller batch (a run this small once never ended)
         width=0.5,
     )
     model = train_person_detector(config, said.append)

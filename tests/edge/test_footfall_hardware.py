@@ -18,9 +18,6 @@ from edge.footfall.hardware import (
     ScriptedPir,
     camera_from,
 )
-from tests.fake_picamera2 import fake_picamera2, no_picamera2
-
-__all__ = ["fake_picamera2", "no_picamera2"]
 
 
 @pytest.fixture

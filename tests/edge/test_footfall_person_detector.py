@@ -52,6 +52,15 @@ def test_a_plateau_is_one_person_and_a_faint_bump_nobody():
     heat[5, 5] = heat[5, 6] = 0.9  # two equal neighbouring maxima
     heat[10, 15] = 0.2
     assert len(peaks(heat)) == 1
+    heat[:] = 0
+    heat[2, 2] = heat[3, 3] = 1.0  # diagonal neighbours, both saturated
+    assert len(peaks(heat)) == 1
+    heat[:] = 0
+    heat[4:9, 4:9] = 0.9  # a wide saturated patch
+    assert len(peaks(heat)) == 1
+    heat[:] = 0
+    heat[5, 4] = heat[5, 8] = 1.0  # a shoulder width apart: two people
+    assert len(peaks(heat)) == 2
 
 
 def test_the_shipped_model_finds_the_people_of_held_out_doors(detector: PersonDetector):
@@ -121,10 +130,12 @@ def test_a_broken_or_foreign_model_is_refused(tmp_path: Path):
     recognizer = REPO / "edge" / "recognition" / "assets" / "product-recognizer.zip"
     with zipfile.ZipFile(recognizer) as zf:
         foreign = zf.read("model.tflite")
-    with pytest.raises(DetectorUnavailable, match="takes"):
+    with pytest.raises(DetectorUnavailable, match=r"takes \[1, 96, 96, 3\] uint8"):
         PersonDetector(foreign)
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(DetectorUnavailable, match="cannot be read: No such file"):
         PersonDetector(tmp_path / "missing.tflite")
+    with pytest.raises(DetectorUnavailable, match="cannot be read: Is a directory"):
+        PersonDetector(tmp_path)
     assert SHIPPED_MODEL.stat().st_size < 200_000  # small enough to ship in the wheel
 
 

@@ -16,9 +16,7 @@ from edge.recognition.preprocess import center_crop_resize
 from kiosk_ui.hardware.camera import FileCamera, OpenCvCamera, PiCamera, camera_from, lores_size
 from kiosk_ui.hardware.query_frame import QUERY_SIDE, query_from_jpeg, query_from_pixels, square_pixels
 from models.recognition_crop import Square, centre_square
-from tests.fake_picamera2 import FakePicamera2, fake_picamera2
-
-__all__ = ["fake_picamera2"]
+from tests.fake_picamera2 import FakePicamera2
 
 RED, GREEN, BLUE = (255, 0, 0), (0, 160, 0), (0, 0, 255)
 

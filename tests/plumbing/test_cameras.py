@@ -10,9 +10,7 @@ import pytest
 
 from plumbing.cameras import PICAMERA2_MISSING, CameraUnavailable, OpenCvCapture, Picamera2Capture
 from plumbing.sizes import parse_size
-from tests.fake_picamera2 import FakePicamera2, fake_picamera2, no_picamera2, still_picture
-
-__all__ = ["fake_picamera2", "no_picamera2"]
+from tests.fake_picamera2 import FakePicamera2, still_picture
 
 
 def test_a_size_is_width_x_height_within_its_minimum():
@@ -141,3 +139,35 @@ def test_without_picamera2_the_pi_camera_is_unavailable(no_picamera2: None):
         camera.start()
     assert str(caught.value) == PICAMERA2_MISSING
     assert not camera.running
+
+
+def test_a_pi_camera_that_fails_to_start_is_closed_again_and_unavailable(
+    fake_picamera2: type[FakePicamera2], monkeypatch: pytest.MonkeyPatch
+):
+    def busy(self: FakePicamera2) -> None:
+        raise RuntimeError("Device or resource busy")
+
+    monkeypatch.setattr(FakePicamera2, "start", busy)
+    camera = Picamera2Capture((320, 240), fps=15.0)
+    with pytest.raises(CameraUnavailable, match="cannot be started: Device or resource busy"):
+        camera.start()
+    assert not camera.running
+    assert fake_picamera2.made[-1].closed  # another process may take it
+
+
+def test_starting_a_running_camera_opens_no_second_handle(
+    fake_picamera2: type[FakePicamera2], tmp_path: Path
+):
+    camera = Picamera2Capture((320, 240), fps=15.0)
+    camera.start()
+    camera.start()
+    assert len(fake_picamera2.made) == 1
+    camera.stop()
+    path = tmp_path / "one.png"
+    cv2.imwrite(str(path), still_picture((64, 48)))
+    capture = OpenCvCapture(path)
+    capture.start()
+    first = capture._capture
+    capture.start()
+    assert capture._capture is first
+    capture.stop()
