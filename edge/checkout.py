@@ -111,7 +111,7 @@ def checkout(
         )
         for p in priced.lines
     ]
-    stock.add_new_deltas(conn, deltas)
+    stock.record_new(conn, deltas)
     outbox.enqueue_many(conn, [order, *deltas], at)  # the sale, then its deltas: one check of who sends
     return CheckoutResult(order, created=True)
 

@@ -26,17 +26,6 @@ _MOVE_LEVEL = Prepared(
 )
 
 
-def add_new_deltas(conn: Connection, deltas: Sequence[StockDelta]) -> None:
-    """Record deltas made just now with new ids (a sale's) and move their levels: ``record(..., send=False)``
-    for each, with one statement per step for all of them; the caller queues them for the cloud
-    (``outbox.enqueue_many``, with the sale). A new id cannot have been counted before, so there is nothing
-    to skip (a clash would fail the transaction)."""
-    if not deltas:
-        return
-    _INSERT_NEW_DELTA.run_many(conn, [delta.to_row() for delta in deltas])
-    _MOVE_LEVEL.run_many(conn, [{"variant_id": d.variant_id, "quantity": d.quantity} for d in deltas])
-
-
 def add_delta(
     conn: Connection,
     *,
@@ -93,18 +82,13 @@ def record(conn: Connection, delta: StockDelta, *, send: bool) -> bool:
 
 def record_new(conn: Connection, deltas: Sequence[StockDelta]) -> None:
     """Deltas made here just now (new ids, none counted before) recorded and their levels moved, none sent
-    to the cloud: a whole catalog's count in two statements a chunk, not two per variant."""
+    to the cloud (a sale queues its deltas with the order: ``outbox.enqueue_many``): two ``executemany``
+    a chunk, whether a whole catalog's count or a sale's lines. A new id cannot have been counted before,
+    so there is nothing to skip (a clash would fail the transaction)."""
     for start in range(0, len(deltas), 5000):
         chunk = deltas[start : start + 5000]
-        conn.execute(sqlite_insert(stock_deltas), [d.to_row() for d in chunk])
-        upsert = sqlite_insert(stock_levels)
-        conn.execute(
-            upsert.on_conflict_do_update(
-                index_elements=[stock_levels.c.variant_id],
-                set_={"quantity": stock_levels.c.quantity + upsert.excluded.quantity},
-            ),
-            [{"variant_id": d.variant_id, "quantity": d.quantity} for d in chunk],
-        )
+        _INSERT_NEW_DELTA.run_many(conn, [d.to_row() for d in chunk])
+        _MOVE_LEVEL.run_many(conn, [{"variant_id": d.variant_id, "quantity": d.quantity} for d in chunk])
 
 
 def levels(conn: Connection, variant_ids: Iterable[str]) -> dict[str, int]:
