@@ -27,7 +27,15 @@ class FifoLock:
             baton = threading.Lock()
             baton.acquire()
             self._waiters.append(baton)
-        baton.acquire()  # released by the holder's release(), which hands the lock over (``_held`` stays)
+        try:
+            baton.acquire()  # released by the holder's release(), which hands the lock over (``_held`` stays)
+        except BaseException:  # interrupted while waiting (Ctrl-C in a CLI's main thread)
+            with self._guard:
+                if baton in self._waiters:  # still queued: leave the queue, or a release would hand to no one
+                    self._waiters.remove(baton)
+                    raise
+            self.release()  # handed over meanwhile: pass it on
+            raise
 
     def release(self) -> None:
         with self._guard:

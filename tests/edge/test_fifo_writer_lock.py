@@ -74,3 +74,34 @@ def test_the_database_writers_use_it(tmp_path: object) -> None:
         assert isinstance(db._writer_lock, FifoLock)
     finally:
         db.dispose()
+
+
+def test_a_waiter_interrupted_leaves_the_queue() -> None:
+    """Ctrl-C in a CLI's main thread while it waits: the lock must not be handed to it afterwards."""
+    import signal
+
+    lock = FifoLock()
+    holder_has_it, let_go = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with lock:
+            holder_has_it.set()
+            let_go.wait(5)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    holder_has_it.wait(5)
+
+    def interrupt_once_queued() -> None:
+        _wait_until(lambda: lock.waiting() == 1)
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)  # wakes the blocked acquire
+
+    threading.Thread(target=interrupt_once_queued).start()
+    with pytest.raises(KeyboardInterrupt):
+        lock.acquire()  # this (main) thread queues, then is interrupted
+    assert lock.waiting() == 0
+    assert holder.is_alive()  # still holding it: the waiter left the queue, it was not handed the lock
+    let_go.set()
+    holder.join(timeout=5)
+    with lock:  # free again: nobody was handed it
+        pass
