@@ -15,9 +15,19 @@ What it does, in order:
    the node is stopped, the SQLite file passes ``PRAGMA integrity_check`` and holds that many orders;
 5. stops the node with SIGTERM and removes the temporary dir.
 
+Beside the node, in the same run:
+
+- ``--drain``: a real Mosquitto broker and an acking cloud (``bench/checkout_drain.py``), so the node's own
+  sync agent drains the outbox while the shoppers buy. The correctness checks then count what the cloud
+  received and acknowledged (every sale and delta, once) and that the node's backlog emptied;
+- the bare SQLite floor (on unless ``--no-bare``, ``bench/checkout_bare.py``): after each level, the same
+  rows per checkout written by the ``sqlite3`` module alone into a copy of the node's database, from as
+  many threads, one transaction per checkout.
+
 Run from the repository root::
 
-    .venv/bin/python bench/edge_checkout.py                       # 10,000 products, 2,000 checkouts x 1,4,16
+    .venv/bin/python bench/edge_checkout.py                       # 10,000 products, 2,000 checkouts x 1,4,8,16
+    .venv/bin/python bench/edge_checkout.py --drain               # with the sync agent draining meanwhile
     .venv/bin/python bench/edge_checkout.py --synchronous NORMAL
     .venv/bin/python bench/edge_checkout.py --quick               # a few seconds: a smoke test
 
@@ -59,8 +69,11 @@ from benchkit import (
     run_main,
     stop_on_signals,
 )
+from checkout_bare import BareResult, BareWriter, print_bare_table, run_bare_level
+from checkout_drain import AckingCloud, start_broker
 
 from plumbing import free_port, wait_for_url
+from plumbing.mosquitto import Mosquitto
 
 HOST = "127.0.0.1"  # loopback only: the node is never reachable from outside during a run
 API = "/api/v1"
@@ -73,9 +86,13 @@ WARMUP_CHECKOUTS = 20
 # ---------------------------------------------------------------------------------------------- helpers
 
 
-def node_env(data_dir: Path, synchronous: str, port: int | None = None) -> dict[str, str]:
+def node_env(
+    data_dir: Path, synchronous: str, port: int | None = None, mqtt_url: str | None = None
+) -> dict[str, str]:
     """The environment for the CLI: inherited, minus any EDGESTORE_* that would change the run."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("EDGESTORE_")}
+    if mqtt_url is not None:
+        env["EDGESTORE_MQTT_URL"] = mqtt_url
     env["EDGESTORE_DATA_DIR"] = str(data_dir)
     env["EDGESTORE_SQLITE_SYNCHRONOUS"] = synchronous
     env["EDGESTORE_CONFIG_FILE"] = str(data_dir.parent / "no-such-edgestore.toml")  # no stray TOML file
@@ -130,14 +147,16 @@ class RunningNode:
 
 
 @contextmanager
-def running_node(work: Path, data_dir: Path, synchronous: str) -> Iterator[RunningNode]:
+def running_node(
+    work: Path, data_dir: Path, synchronous: str, mqtt_url: str | None = None
+) -> Iterator[RunningNode]:
     """Start ``edgestore edge serve`` on loopback, yield it once /health answers, stop it with SIGTERM."""
     port = free_port(HOST)
     log_path = work / "node.log"
     with log_path.open("wb") as node_log:
         proc = subprocess.Popen(
             [*edgestore_cmd(), "edge", "serve", "--data-dir", str(data_dir), "--port", str(port)],
-            env=node_env(data_dir, synchronous, port),
+            env=node_env(data_dir, synchronous, port, mqtt_url),
             cwd=work,
             stdout=node_log,
             stderr=subprocess.STDOUT,
@@ -408,7 +427,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--products", type=int, default=10_000, help="synthetic catalog size")
     parser.add_argument("--checkouts", type=int, default=2_000, help="checkouts per concurrency level")
-    parser.add_argument("--concurrency", default="1,4,16", help="comma-separated client thread counts")
+    parser.add_argument("--concurrency", default="1,4,8,16", help="comma-separated client thread counts")
+    parser.add_argument(
+        "--drain", action="store_true", help="run a broker and an acking cloud: the node's sync agent drains"
+    )
+    parser.add_argument(
+        "--no-bare", dest="bare", action="store_false", help="skip the bare-SQLite floor after each level"
+    )
     parser.add_argument("--synchronous", default="FULL", choices=["FULL", "NORMAL"], type=str.upper)
     parser.add_argument("--seed", type=int, default=2026, help="seed for the random carts")
     parser.add_argument(
@@ -419,7 +444,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     if args.quick:
-        args.products, args.checkouts, args.concurrency = 200, 100, "1,4"
+        args.products, args.checkouts, args.concurrency = 200, 100, "1,8"
     try:
         args.levels = [int(c) for c in args.concurrency.split(",") if c.strip()]
     except ValueError:
@@ -431,74 +456,220 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def print_header(args: argparse.Namespace, work: Path) -> None:
+    print("Store node checkout benchmark (bench/edge_checkout.py)")
+    print(f"date:          {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}")
+    for line in machine_lines(work, args.synchronous):
+        print(line)
+    print(
+        f"load average:  {' '.join(Path('/proc/loadavg').read_text().split()[:3])} (1, 5, 15 min, at the end)"
+    )
+    print(
+        f"run:           {args.products} products, {args.checkouts} checkouts per level, "
+        f"1-3 lines per cart, seed {args.seed}, client threads in this process over loopback"
+    )
+    print(
+        "sync drain:    "
+        + (
+            "on: the node's sync agent sends to a Mosquitto broker, an acking cloud in this process answers"
+            if args.drain
+            else "off (no broker: the outbox only grows)"
+        )
+    )
+    print()
+
+
+def start_drain(work: Path) -> tuple[Mosquitto, AckingCloud]:
+    broker = start_broker(work)
+    cloud = AckingCloud(broker.port)
+    cloud.start()
+    log(f"  broker and acking cloud up on 127.0.0.1:{broker.port}")
+    return broker, cloud
+
+
+def stop_drain(broker: Mosquitto | None, cloud: AckingCloud | None) -> None:
+    if cloud is not None:
+        cloud.stop()
+    if broker is not None:
+        broker.stop()
+
+
+def run_levels(
+    node: RunningNode, args: argparse.Namespace, rng: random.Random, bare_writer: BareWriter | None
+) -> tuple[list[LevelResult], list[BareResult]]:
+    """Each level on the node, then (unless ``--no-bare``) the same carts' rows on bare SQLite."""
+    results: list[LevelResult] = []
+    bare_results: list[BareResult] = []
+    for level in args.levels:
+        label = f"concurrency {level}"
+        log(f"{label}: {args.checkouts} checkouts")
+        carts = plan_carts(rng, args.products, args.checkouts)
+        results.append(run_level(node, level, carts, f"c{level}", progress_printer(label)))
+        if bare_writer is not None:
+            bare_results.append(run_bare_level(bare_writer, level, carts, f"c{level}"))
+            log(f"  bare SQLite: {bare_results[-1].row()['per_s']:.0f} checkouts/s")
+    return results, bare_results
+
+
+def print_checks(checks: list[tuple[str, int, int]], integrity: str, clean_shutdown: bool) -> bool:
+    all_ok = integrity == "ok"
+    for name, got, want in checks:
+        good = got == want
+        all_ok &= good
+        print(f"  {name}: {got} (expected {want}) {'ok' if good else 'MISMATCH'}")
+    print(f"  PRAGMA integrity_check after stop: {integrity}")
+    print(f"  node shut down cleanly on SIGTERM: {'yes' if clean_shutdown else 'NO'}")
+    all_ok &= clean_shutdown
+    print(f"  result: {'PASS' if all_ok else 'FAIL'}")
+    return all_ok
+
+
+def correctness_checks(
+    runs: list[LevelResult],
+    listed: int,
+    in_file: int,
+    backlog_before: dict[str, int],
+    backlog_after: dict[str, int],
+    cloud: AckingCloud | None,
+) -> list[tuple[str, int, int]]:
+    """(what, got, expected) for the run: with a drain, what the cloud received and that the backlog
+    emptied; without, that the backlog grew by exactly the sales and their lines."""
+    ok_checkouts = sum(len(r.succeeded) for r in runs)
+    ok_lines = sum(o.lines for r in runs for o in r.succeeded)
+    failed = sum(sum(r.errors.values()) for r in runs)
+    checks: list[tuple[str, int, int]] = [
+        (f"failed checkouts (of {sum(r.attempted for r in runs)}, incl. warm-up)", failed, 0),
+        ("GET /orders paged through (new orders)", listed, ok_checkouts),
+        ("orders table rows in the file after stop (new orders)", in_file, ok_checkouts),
+    ]
+    if cloud is not None:
+        received_orders, received_deltas = cloud.distinct("orders"), cloud.distinct("stockDeltas")
+        return [
+            *checks,
+            (
+                "distinct 'orders' seqs the cloud received in the run",
+                received_orders - cloud.before[0],
+                ok_checkouts,
+            ),
+            (
+                "distinct 'stockDeltas' seqs the cloud received in the run (one per line)",
+                received_deltas - cloud.before[1],
+                ok_lines,
+            ),
+            ("sync/status 'orders' pending after the drain", backlog_after.get("orders", 0), 0),
+            ("sync/status 'stockDeltas' pending after the drain", backlog_after.get("stockDeltas", 0), 0),
+            ("batches the cloud could not decode", len(cloud.rejected), 0),
+        ]
+    return [
+        *checks,
+        (
+            "sync/status 'orders' pending grew by",
+            backlog_after.get("orders", 0) - backlog_before.get("orders", 0),
+            ok_checkouts,
+        ),
+        (
+            "sync/status 'stockDeltas' pending grew by (one per line)",
+            backlog_after.get("stockDeltas", 0) - backlog_before.get("stockDeltas", 0),
+            ok_lines,
+        ),
+    ]
+
+
+DRAIN_TIMEOUT_S = 180.0
+
+
+def copy_database(source: Path, target: Path) -> None:
+    """A consistent copy of the node's file (SQLite's backup API: the WAL's pages too)."""
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+
+
+def node_identity(database: Path) -> tuple[str, str]:
+    """The store id and device id the node holds (node_state), for the bare writer's rows."""
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as conn:
+        found = dict(conn.execute("SELECT key, value FROM node_state WHERE key IN ('storeId', 'deviceId')"))
+    return str(found.get("storeId", "store")), str(found.get("deviceId", "device"))
+
+
+def wait_drained(admin: httpx.Client, timeout_s: float = DRAIN_TIMEOUT_S) -> dict[str, int]:
+    """Poll /sync/status until nothing waits in the orders and stockDeltas streams."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        backlog = sync_backlog(admin)
+        if backlog.get("orders", 0) == 0 and backlog.get("stockDeltas", 0) == 0:
+            return backlog
+        if time.monotonic() > deadline:
+            log(f"  the drain did not finish in {timeout_s:.0f} s: {backlog}")
+            return backlog
+        time.sleep(0.5)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     stop_on_signals()
     rng = random.Random(args.seed)
     work = Path(tempfile.mkdtemp(prefix="edgestore-bench-", dir=args.tmp_parent))
     data_dir = work / "node"
+    broker: Mosquitto | None = None
+    cloud: AckingCloud | None = None
     try:
         log(f"edge checkout benchmark: temp dir {work}")
         prepare_catalog(work, data_dir, args.products, args.synchronous)
-        results: list[LevelResult] = []
-        with running_node(work, data_dir, args.synchronous) as node:
+        bare_writer: BareWriter | None = None
+        if args.bare:
+            copy_database(data_dir / "edge.sqlite3", work / "bare.sqlite3")
+        if args.drain:
+            broker, cloud = start_drain(work)
+        mqtt_url = f"mqtt://bench-node@127.0.0.1:{broker.port}" if broker is not None else None
+        with running_node(work, data_dir, args.synchronous, mqtt_url) as node:
             base_url = node.base_url
             with node_staff_client(base_url, timeout_s=REQUEST_TIMEOUT_S) as admin:
+                if cloud is not None:
+                    wait_drained(admin)  # what the catalog load queued goes first: the levels start level
+                    cloud.before = (cloud.distinct("orders"), cloud.distinct("stockDeltas"))
                 backlog_before = sync_backlog(admin)
                 orders_before = count_orders(admin)
+            if args.bare:
+                bare_writer = BareWriter(
+                    work / "bare.sqlite3", args.synchronous, *node_identity(data_dir / "edge.sqlite3")
+                )
 
             warmup = run_level(node, 1, plan_carts(rng, args.products, WARMUP_CHECKOUTS), "warmup")
             log(f"  warm-up: {len(warmup.succeeded)}/{warmup.attempted} checkouts (not in the table)")
-            for level in args.levels:
-                label = f"concurrency {level}"
-                log(f"{label}: {args.checkouts} checkouts")
-                carts = plan_carts(rng, args.products, args.checkouts)
-                results.append(run_level(node, level, carts, f"c{level}", progress_printer(label)))
-
+            results, bare_results = run_levels(node, args, rng, bare_writer)
             runs = [warmup, *results]
-            ok_checkouts = sum(len(r.succeeded) for r in runs)
-            ok_lines = sum(o.lines for r in runs for o in r.succeeded)
             with node_staff_client(base_url, timeout_s=REQUEST_TIMEOUT_S) as admin:
+                if args.drain:
+                    log("  waiting for the drain to finish")
+                    wait_drained(admin)
                 backlog_after = sync_backlog(admin)
                 orders_after = count_orders(admin)
+        if bare_writer is not None:
+            bare_writer.close()
         integrity, orders_in_file = check_file(data_dir / "edge.sqlite3")
 
-        print("Store node checkout benchmark (bench/edge_checkout.py)")
-        print(f"date:          {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}")
-        for line in machine_lines(work, args.synchronous):
-            print(line)
-        print(
-            f"run:           {args.products} products, {args.checkouts} checkouts per level, "
-            f"1-3 lines per cart, seed {args.seed}, client threads in this process over loopback"
-        )
-        print()
+        print_header(args, work)
         print_table(results)
         print()
+        if bare_results:
+            print_bare_table(bare_results, {r.concurrency: r.row()["per_s"] for r in results})
+            print()
 
-        new_orders = backlog_after.get("orders", 0) - backlog_before.get("orders", 0)
-        new_deltas = backlog_after.get("stockDeltas", 0) - backlog_before.get("stockDeltas", 0)
-        listed = orders_after - orders_before
-        failed = sum(sum(r.errors.values()) for r in runs)
-        checks = [
-            (f"failed checkouts (of {sum(r.attempted for r in runs)}, incl. warm-up)", failed, 0),
-            ("sync/status 'orders' pending grew by", new_orders, ok_checkouts),
-            ("sync/status 'stockDeltas' pending grew by (one per line)", new_deltas, ok_lines),
-            ("GET /orders paged through (new orders)", listed, ok_checkouts),
-            ("orders table rows in the file after stop", orders_in_file, orders_before + ok_checkouts),
-        ]
+        checks = correctness_checks(
+            runs,
+            orders_after - orders_before,
+            orders_in_file - orders_before,
+            backlog_before,
+            backlog_after,
+            cloud,
+        )
         print("Correctness")
         print(f"  sync/status pending after the run: {backlog_after}")
-        all_ok = integrity == "ok"
-        for name, got, want in checks:
-            good = got == want
-            all_ok &= good
-            print(f"  {name}: {got} (expected {want}) {'ok' if good else 'MISMATCH'}")
-        print(f"  PRAGMA integrity_check after stop: {integrity}")
-        print(f"  node shut down cleanly on SIGTERM: {'yes' if node.clean_shutdown else 'NO'}")
-        all_ok &= bool(node.clean_shutdown)
-        print(f"  result: {'PASS' if all_ok else 'FAIL'}")
-        return 0 if all_ok else 1
+        if cloud is not None:
+            print(f"  uplink batches the cloud acknowledged: {cloud.batches()}")
+        return 0 if print_checks(checks, integrity, bool(node.clean_shutdown)) else 1
     finally:
+        stop_drain(broker, cloud)
         shutil.rmtree(work, ignore_errors=True)
         log(f"removed {work}")
 

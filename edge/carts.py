@@ -1,13 +1,19 @@
-"""Carts at the kiosk: open carts hold variant ids and quantities; prices are worked out when read."""
+"""Carts at the kiosk: open carts hold variant ids and quantities; prices are worked out when read.
 
+A cart with its lines and the checkout that sells it are the node's busiest writes, so their statements are
+``edge.prepared`` ones (compiled once, run on the driver): the lines, their catalog facts and their stock
+level come in one query.
+"""
+
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
-from edge import stock
 from edge.catalog import active_discounts
-from edge.tables import cart_items, carts, products, variants
+from edge.prepared import Prepared
+from edge.tables import cart_items, carts, products, stock_levels, variants
 from models.catalog import Coupon
 from models.errors import Conflict, NotFound
 from models.ids import new_id
@@ -46,20 +52,94 @@ def prune_idle(conn: Connection, before: datetime) -> int:
     return done.rowcount
 
 
-def create_cart(conn: Connection, at: datetime) -> str:
+_INSERT_CART = Prepared(
+    carts.insert().values(
+        cart_id=bindparam("cart_id"),
+        status=bindparam("status"),
+        created_at=bindparam("at"),
+        updated_at=bindparam("at"),
+    )
+)
+_INSERT_ITEM = Prepared(
+    cart_items.insert().values(
+        item_id=bindparam("item_id"),
+        cart_id=bindparam("cart_id"),
+        variant_id=bindparam("variant_id"),
+        quantity=bindparam("quantity"),
+        added_at=bindparam("at"),
+    )
+)
+_CART = Prepared(select(carts).where(carts.c.cart_id == bindparam("cart_id")))
+_SELLABLE_PRICE = Prepared(
+    select(variants.c.price)
+    .join(products, products.c.product_id == variants.c.product_id)
+    .where(
+        variants.c.variant_id == bindparam("variant_id"),
+        variants.c.listed.is_(True),
+        products.c.listed.is_(True),
+    )
+)
+_LINES = Prepared(
+    select(
+        cart_items.c.item_id,
+        cart_items.c.quantity,
+        variants.c.variant_id,
+        variants.c.product_id,
+        variants.c.name.label("variant_name"),
+        variants.c.name_en.label("variant_name_en"),
+        variants.c.price,
+        variants.c.listed.label("variant_listed"),
+        products.c.name,
+        products.c.name_en,
+        products.c.listed.label("product_listed"),
+        func.coalesce(stock_levels.c.quantity, 0).label("stock"),  # 0 for a variant with no deltas yet
+    )
+    .join(variants, variants.c.variant_id == cart_items.c.variant_id)
+    .join(products, products.c.product_id == variants.c.product_id)
+    .outerjoin(stock_levels, stock_levels.c.variant_id == variants.c.variant_id)
+    .where(cart_items.c.cart_id == bindparam("cart_id"))
+    .order_by(cart_items.c.item_id)
+)
+
+
+def create_cart(conn: Connection, at: datetime, items: Sequence[tuple[str, int]] = ()) -> str:
+    """A new open cart holding ``items`` (variant id, quantity), added in order as ``add_item`` adds them
+    (a variant named twice makes one line), with the same refusals; the lines go in with one statement."""
     cart_id = new_id()
-    conn.execute(insert(carts).values(cart_id=cart_id, status=CartStatus.OPEN, created_at=at, updated_at=at))
+    _INSERT_CART.run(conn, {"cart_id": cart_id, "status": CartStatus.OPEN, "at": at})
+    lines: dict[str, list[Any]] = {}  # variant id -> [item id, quantity, price], in the order added
+    for variant_id, quantity in items:
+        line = lines.get(variant_id)
+        price = line[2] if line is not None else _sellable_price(conn, variant_id)
+        total = quantity + (line[1] if line is not None else 0)
+        if total > MAX_LINE_QUANTITY:
+            raise Conflict(f"at most {MAX_LINE_QUANTITY} units per line", code="quantityTooLarge")
+        amounts = {v: held[2] * held[1] for v, held in lines.items()}
+        amounts[variant_id] = price * total
+        if (amount := sum(amounts.values())) > MAX_AMOUNT:
+            raise AmountTooLarge(amount)
+        if line is None:
+            lines[variant_id] = [new_id(), quantity, price]
+        else:
+            line[1] = total
+    _INSERT_ITEM.run_many(
+        conn,
+        [
+            {"item_id": item_id, "cart_id": cart_id, "variant_id": v, "quantity": quantity, "at": at}
+            for v, (item_id, quantity, _price) in lines.items()
+        ],
+    )
     return cart_id
 
 
-def load_cart_row(conn: Connection, cart_id: str) -> Row[Any]:
-    row = conn.execute(select(carts).where(carts.c.cart_id == cart_id)).first()
+def load_cart_row(conn: Connection, cart_id: str) -> Any:
+    row = _CART.first(conn, {"cart_id": cart_id})
     if row is None:
         raise NotFound(f"cart {cart_id} not found", code="cartNotFound")
     return row
 
 
-def open_cart(conn: Connection, cart_id: str) -> Row[Any]:
+def open_cart(conn: Connection, cart_id: str) -> Any:
     """The cart, refused once it is checked out (``cartClosed``) or taken over by a kiosk
     (``cartHandedOff``: the kiosk's own cart holds its lines now, and this one is never sold)."""
     row = load_cart_row(conn, cart_id)
@@ -72,11 +152,7 @@ def open_cart(conn: Connection, cart_id: str) -> Row[Any]:
 
 def _sellable_price(conn: Connection, variant_id: str) -> int:
     """The price of a variant the node sells now; ``variantNotFound`` when it sells no such variant."""
-    price = conn.execute(
-        select(variants.c.price)
-        .join(products, products.c.product_id == variants.c.product_id)
-        .where(variants.c.variant_id == variant_id, variants.c.listed.is_(True), products.c.listed.is_(True))
-    ).scalar()
+    price = _SELLABLE_PRICE.scalar(conn, {"variant_id": variant_id})
     if price is None:
         raise NotFound(f"variant {variant_id} not found", code="variantNotFound", variant_id=variant_id)
     return int(price)
@@ -147,33 +223,14 @@ def _touch(conn: Connection, cart_id: str, at: datetime) -> None:
     conn.execute(update(carts).where(carts.c.cart_id == cart_id).values(updated_at=at))
 
 
-def cart_lines(conn: Connection, cart_id: str) -> list[Row[Any]]:
-    """The cart's lines joined with what the catalog says of each variant now."""
-    return list(
-        conn.execute(
-            select(
-                cart_items.c.item_id,
-                cart_items.c.quantity,
-                variants.c.variant_id,
-                variants.c.product_id,
-                variants.c.name.label("variant_name"),
-                variants.c.name_en.label("variant_name_en"),
-                variants.c.price,
-                variants.c.listed.label("variant_listed"),
-                products.c.name,
-                products.c.name_en,
-                products.c.listed.label("product_listed"),
-            )
-            .join(variants, variants.c.variant_id == cart_items.c.variant_id)
-            .join(products, products.c.product_id == variants.c.product_id)
-            .where(cart_items.c.cart_id == cart_id)
-            .order_by(cart_items.c.item_id)
-        )
-    )
+def cart_lines(conn: Connection, cart_id: str) -> list[Any]:
+    """The cart's lines joined with what the catalog says of each variant now, and its stock level
+    (``stock``)."""
+    return _LINES.rows(conn, {"cart_id": cart_id})
 
 
 def price_lines(
-    conn: Connection, lines: list[Row[Any]], at: datetime, coupon: Coupon | None = None, coupon_uses: int = 0
+    conn: Connection, lines: list[Any], at: datetime, coupon: Coupon | None = None, coupon_uses: int = 0
 ) -> PricedSale:
     """The cart's lines priced now; ``amountTooLarge`` over MAX_AMOUNT. Adding and raising are refused
     before that, but a price raised by the cloud since can still take an open cart over: then reading it
@@ -194,7 +251,6 @@ def get_cart(conn: Connection, cart_id: str, at: datetime) -> CartPublic:
     row = load_cart_row(conn, cart_id)
     lines = cart_lines(conn, cart_id)
     priced = price_lines(conn, lines, at)
-    levels = stock.levels(conn, [r.variant_id for r in lines])
     items = [
         CartItemPublic(
             item_id=line.item_id,
@@ -209,7 +265,7 @@ def get_cart(conn: Connection, cart_id: str, at: datetime) -> CartPublic:
             unit_discount=p.unit_discount,
             unit_final_price=p.unit_final_price,
             line_total=p.line_total,
-            stock=levels[line.variant_id],
+            stock=line.stock,
         )
         for line, p in zip(lines, priced.lines, strict=True)
     ]

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Row, delete, func, insert, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from edge import node_state, product_revisions, search_index, stock
+from edge.prepared import Prepared
 from edge.tables import brands, categories, coupons, discounts, product_search, products, variants
 from edge.tables import product_revisions as revisions
 from models.catalog import CatalogSnapshot, Category, Coupon, Discount, Product
@@ -200,8 +201,12 @@ def count_products(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(products)).scalar_one())
 
 
+_DISCOUNTS = Prepared(select(discounts))
+
+
 def active_discounts(conn: Connection) -> list[Discount]:
-    return [Discount.model_validate(dict(row._mapping)) for row in conn.execute(select(discounts))]
+    """Every discount the node holds (each says when it is active); read at every pricing of a cart."""
+    return [Discount.model_validate(row._asdict()) for row in _DISCOUNTS.rows(conn)]
 
 
 def get_coupon(conn: Connection, code: str) -> Coupon | None:

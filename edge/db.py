@@ -4,14 +4,14 @@ Writers take the database lock at BEGIN (``BEGIN IMMEDIATE``), so a checkout rea
 under one lock and two racing checkouts can never both see the last unit. Readers use plain deferred
 transactions and, in WAL mode, never wait for writers.
 
-Writers in this process also queue on one ``threading.Lock`` before BEGIN. SQLite's busy handler does not
-queue: a waiting writer sleeps and retries, and a newcomer often wins, so under load a few checkouts waited
-seconds (p99 1.5 s at 16 clients, docs/performance.md). The lock makes in-process waiting fair; the busy
-timeout still covers other processes (the CLI loading a catalog, say).
+Writers in this process also queue on one first-in-first-out lock (``edge.fifo_lock``) before BEGIN.
+SQLite's busy handler does not queue: a waiting writer sleeps and retries, and a newcomer often wins, so
+under load a few checkouts waited seconds (p99 1.5 s at 16 clients, docs/performance.md). A plain
+``threading.Lock`` promises no order either; the FIFO makes in-process waiting fair. The busy timeout
+still covers other processes (the CLI loading a catalog, say).
 """
 
 import sqlite3
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +20,8 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, text
+
+from edge.fifo_lock import FifoLock
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -34,7 +36,7 @@ class Database:
             pool_size=8,
             max_overflow=32,
         )
-        self._writer_lock = threading.Lock()
+        self._writer_lock = FifoLock()
         busy, sync = int(busy_timeout_ms), synchronous
 
         @event.listens_for(self.engine, "connect")

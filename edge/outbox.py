@@ -6,11 +6,14 @@ acknowledged them (acks are kept per stream in ``sync_acks``).
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Connection, create_engine, func, insert, select
+from sqlalchemy import Connection, Integer, bindparam, create_engine, func, select, text
 
+from edge.prepared import Prepared
 from edge.tables import outbox, sync_acks
 from edge.uplink_facts import node_facts, sender
 from models.end_of_day import ZReport
@@ -35,6 +38,24 @@ def _aggregate_id(record: UplinkPayload) -> str:
     return record.order_id  # an order, or a change of one
 
 
+_LAST_SEQ = Prepared(
+    text(
+        "SELECT max(coalesce((SELECT max(stream_seq) FROM outbox WHERE stream = :stream), 0), "
+        "coalesce((SELECT acked_seq FROM sync_acks WHERE stream = :stream), 0))"
+    ).columns(last=Integer())
+)
+_INSERT = Prepared(
+    outbox.insert().values(
+        message_id=bindparam("message_id"),
+        stream=bindparam("stream"),
+        stream_seq=bindparam("stream_seq"),
+        aggregate_id=bindparam("aggregate_id"),
+        payload=bindparam("payload"),
+        created_at=bindparam("created_at"),
+    )
+)
+
+
 def enqueue(conn: Connection, record: UplinkPayload, at: datetime) -> str:
     """Add one record to the outbox inside the caller's transaction; returns its message id.
 
@@ -45,31 +66,39 @@ def enqueue(conn: Connection, record: UplinkPayload, at: datetime) -> str:
     Its stream sequence number is the stream's next one. Writers hold the database lock (``BEGIN
     IMMEDIATE``), so reading the last one and inserting the next cannot interleave. Numbers continue after
     acknowledged rows are deleted: ``sync_acks`` remembers the highest acknowledged one."""
-    try:
-        check_record(record, sender(conn), node_facts(conn, record))
-    except MessageRejected as exc:
-        raise Conflict(
-            f"the cloud would refuse this: {exc.detail}", code="syncRefused", reason=exc.reason.value
-        ) from None
-    stream = stream_of(record)
-    message_id = new_id()
-    last_pending = conn.execute(
-        select(func.max(outbox.c.stream_seq)).where(outbox.c.stream == str(stream))
-    ).scalar_one_or_none()
-    last_acked = conn.execute(
-        select(sync_acks.c.acked_seq).where(sync_acks.c.stream == str(stream))
-    ).scalar_one_or_none()
-    conn.execute(
-        insert(outbox).values(
-            message_id=message_id,
-            stream=str(stream),
-            stream_seq=max(last_pending or 0, last_acked or 0) + 1,
-            aggregate_id=_aggregate_id(record),
-            payload=json.dumps(record.to_json_dict(), ensure_ascii=False, separators=(",", ":")),
-            created_at=at,
+    return enqueue_many(conn, [record], at)[0]
+
+
+def enqueue_many(conn: Connection, records: Sequence[UplinkPayload], at: datetime) -> list[str]:
+    """``enqueue`` for several records at once (a sale and its stock deltas), in the order given: the node's
+    identity and each stream's last number are read once, and the rows go in with one statement."""
+    who = sender(conn)
+    for record in records:
+        try:
+            check_record(record, who, node_facts(conn, record))
+        except MessageRejected as exc:
+            raise Conflict(
+                f"the cloud would refuse this: {exc.detail}", code="syncRefused", reason=exc.reason.value
+            ) from None
+    last_seq: dict[str, int] = {}
+    rows: list[dict[str, Any]] = []
+    for record in records:
+        stream = str(stream_of(record))
+        if stream not in last_seq:
+            last_seq[stream] = int(_LAST_SEQ.scalar(conn, {"stream": stream}) or 0)
+        last_seq[stream] += 1
+        rows.append(
+            {
+                "message_id": new_id(),
+                "stream": stream,
+                "stream_seq": last_seq[stream],
+                "aggregate_id": _aggregate_id(record),
+                "payload": json.dumps(record.to_json_dict(), ensure_ascii=False, separators=(",", ":")),
+                "created_at": at,
+            }
         )
-    )
-    return message_id
+    _INSERT.run_many(conn, rows)
+    return [row["message_id"] for row in rows]
 
 
 def pending_count(conn: Connection) -> int:

@@ -9,10 +9,11 @@ failures are slowed per order (``edge.throttle``).
 
 import secrets
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, bindparam, insert, select
 
 from edge.carts import load_cart_row
 from edge.orders import get_order_view
+from edge.prepared import Prepared
 from edge.tables import receipt_tokens
 from models.errors import Conflict, NotFound
 from models.node_api import (
@@ -31,10 +32,15 @@ def new_token() -> str:
     return "".join(secrets.choice(RECEIPT_TOKEN_ALPHABET) for _ in range(RECEIPT_TOKEN_LENGTH))
 
 
+_INSERT_TOKEN = Prepared(
+    insert(receipt_tokens).values(order_id=bindparam("order_id"), token=bindparam("token"))
+)
+
+
 def record(conn: Connection, order_id: str) -> str:
     """A token for a sale just made (in its checkout's transaction)."""
     token = new_token()
-    conn.execute(insert(receipt_tokens).values(order_id=order_id, token=token))
+    _INSERT_TOKEN.run(conn, {"order_id": order_id, "token": token})
     return token
 
 

@@ -3,13 +3,27 @@
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from edge import outbox
+from edge.prepared import Prepared
 from edge.tables import stock_deltas, stock_levels
 from models.ids import new_id
 from models.stock import StockDelta, StockReason
+
+_INSERT_NEW_DELTA = Prepared(
+    stock_deltas.insert().values({column.name: bindparam(column.name) for column in stock_deltas.c})
+)
+_level_upsert = sqlite_insert(stock_levels).values(
+    variant_id=bindparam("variant_id"), quantity=bindparam("quantity")
+)
+_MOVE_LEVEL = Prepared(
+    _level_upsert.on_conflict_do_update(
+        index_elements=[stock_levels.c.variant_id],
+        set_={"quantity": stock_levels.c.quantity + _level_upsert.excluded.quantity},
+    )
+)
 
 
 def add_delta(
@@ -68,18 +82,13 @@ def record(conn: Connection, delta: StockDelta, *, send: bool) -> bool:
 
 def record_new(conn: Connection, deltas: Sequence[StockDelta]) -> None:
     """Deltas made here just now (new ids, none counted before) recorded and their levels moved, none sent
-    to the cloud: a whole catalog's count in two statements a chunk, not two per variant."""
+    to the cloud (a sale queues its deltas with the order: ``outbox.enqueue_many``): two ``executemany``
+    a chunk, whether a whole catalog's count or a sale's lines. A new id cannot have been counted before,
+    so there is nothing to skip (a clash would fail the transaction)."""
     for start in range(0, len(deltas), 5000):
         chunk = deltas[start : start + 5000]
-        conn.execute(sqlite_insert(stock_deltas), [d.to_row() for d in chunk])
-        upsert = sqlite_insert(stock_levels)
-        conn.execute(
-            upsert.on_conflict_do_update(
-                index_elements=[stock_levels.c.variant_id],
-                set_={"quantity": stock_levels.c.quantity + upsert.excluded.quantity},
-            ),
-            [{"variant_id": d.variant_id, "quantity": d.quantity} for d in chunk],
-        )
+        _INSERT_NEW_DELTA.run_many(conn, [d.to_row() for d in chunk])
+        _MOVE_LEVEL.run_many(conn, [{"variant_id": d.variant_id, "quantity": d.quantity} for d in chunk])
 
 
 def levels(conn: Connection, variant_ids: Iterable[str]) -> dict[str, int]:

@@ -14,9 +14,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.dialects.sqlite import insert
 
+from edge.prepared import Prepared
 from edge.tables import order_returns, orders, payments, till_entries
 from models.end_of_day import TillRefund, TillSale
 from models.sales import PaymentMethod
@@ -34,9 +35,16 @@ def _enter(conn: Connection, kind: str, order_id: str, at: datetime, *, key: str
     )
 
 
+_ENTER_SALE = Prepared(
+    insert(till_entries)
+    .values(entry_id=bindparam("entry_id"), kind=SALE, order_id=bindparam("order_id"), at=bindparam("at"))
+    .on_conflict_do_nothing()
+)
+
+
 def record_sale(conn: Connection, order_id: str, at: datetime) -> None:
-    """A sale made at the till (in the checkout's transaction)."""
-    _enter(conn, SALE, order_id, at)
+    """A sale made at the till (in the checkout's transaction; ``_enter``'s row, prepared once)."""
+    _ENTER_SALE.run(conn, {"entry_id": f"{SALE}:{order_id}", "order_id": order_id, "at": at})
 
 
 def record_refund(conn: Connection, order_id: str, at: datetime) -> None:

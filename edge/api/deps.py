@@ -23,7 +23,10 @@ from models.staff import StaffRole
 CATALOG_ID_PATTERN = r"^[A-Za-z0-9_.:-]+$"
 
 
-def get_node(request: Request) -> Node:
+async def get_node(request: Request) -> Node:
+    """The app's node. ``async`` although it awaits nothing: FastAPI runs a plain ``def`` dependency in its
+    thread pool, and this one is in every route, so it cost every request a thread hand-off (twice, with
+    the route's own) for reading an attribute."""
     node: Node = request.app.state.node
     return node
 

@@ -28,9 +28,8 @@ router = APIRouter(prefix="/carts", tags=["carts"])
 def create_cart(node: NodeDep, body: Annotated[CartCreate | None, Body()] = None) -> CartPublic:
     at = node.now()
     with node.db.write() as conn:
-        cart_id = carts.create_cart(conn, at)
-        for item in body.items if body else []:
-            carts.add_item(conn, cart_id, item.variant_id, item.quantity, at)
+        items = [(item.variant_id, item.quantity) for item in body.items] if body else []
+        cart_id = carts.create_cart(conn, at, items)
         return carts.get_cart(conn, cart_id, at)
 
 
