@@ -38,7 +38,7 @@ _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 # Attempts within one fetch: the first, and one more after the partial file turned out not to match.
 _MAX_ATTEMPTS = 2
 
-Phase = Literal["downloading", "decoding", "applying"]
+Phase = Literal["downloading", "decoding", "verifying", "applying"]
 
 
 def max_coded_bytes(max_bytes: int) -> int:
@@ -49,8 +49,8 @@ def max_coded_bytes(max_bytes: int) -> int:
 
 @dataclass
 class Progress:
-    """A download's figures as it goes, logged and shown; ``phase`` is ``downloading``, ``decoding`` or
-    ``applying``. Updated by the thread that downloads; read (a copy of plain fields) by the API's."""
+    """A download's figures as it goes, logged and shown; ``phase`` is ``downloading``, ``decoding``,
+    ``verifying`` or ``applying``. Updated by the thread that downloads; read (a copy of plain fields) by the API's."""
 
     what: str
     started_at: datetime

@@ -324,7 +324,10 @@ def take_snapshot(
         )
         progress.set_phase("decoding")
         try:
-            snapshot = read_snapshot(announcement, resumable_download.decode(fetched, max_bytes=limit))
+            data = resumable_download.decode(fetched, max_bytes=limit)
+            progress.set_phase("verifying")
+            snapshot = read_snapshot(announcement, data)
+            del data  # the JSON's bytes are not needed once parsed: not held through the apply
         except ValueError:
             resumable_download.discard(partial)  # not the announced bytes: the next attempt starts over
             raise

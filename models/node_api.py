@@ -394,7 +394,9 @@ class SnapshotDownload(CamelModel):
     a while: a 100,000-product catalog is about 7 MB on the wire and 97 MB of JSON)."""
 
     what: str = Field(description="Which snapshot: ``catalog v{version}``")
-    phase: Literal["downloading", "decoding", "applying"]
+    phase: Literal["downloading", "decoding", "verifying", "applying"] = Field(
+        description="downloading; decoding (gzip); verifying (size, SHA-256, schema); applying (one transaction)"
+    )
     started_at: AwareDatetime
     received_bytes: int = Field(description="Bytes on the wire held so far (content-coded), resumed ones too")
     expected_bytes: int | None = Field(description="Bytes on the wire in all, when the server said")
