@@ -73,7 +73,7 @@ from sync_protocol.streams import Stream
 
 log = logging.getLogger(__name__)
 
-# The decoded JSON a node takes: a 100,000-product catalog is about 97 MB (docs/performance.md).
+# The decoded JSON a node takes: a 100,000-product catalog is about 58 MB (docs/performance.md).
 MAX_SNAPSHOT_BYTES = 512 * 1024 * 1024
 # Partial downloads live here between attempts (``edge.resumable_download``), one per announced SHA-256.
 DOWNLOADS_DIR = "downloads"
