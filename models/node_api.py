@@ -420,7 +420,7 @@ class SyncStatus(CamelModel):
         default=[], description="Model files refused, the latest per model (the one before serves on)"
     )
     snapshot_download: SnapshotDownload | None = Field(
-        default=None, description="A catalog snapshot being fetched or applied now; absent otherwise"
+        default=None, description="A catalog snapshot being fetched or applied now; null otherwise"
     )
 
 
