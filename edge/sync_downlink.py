@@ -292,7 +292,8 @@ def take_snapshot(
     node: Node, announcement: CatalogAnnouncement, *, progress: resumable_download.Progress | None = None
 ) -> bool:
     """Fetch and apply an announced snapshot the node wants; True when one was applied or judged (the node's
-    position may have moved: announce it). Raises ``httpx.HTTPError`` or ``ValueError`` when not taken.
+    position may have moved: announce it). Raises ``httpx.HTTPError``, ``ValueError`` or ``OSError`` (the
+    partial file) when not taken.
 
     The file travels gzip-coded when the cloud stores it so, into a partial file in the node's data dir
     that the next attempt resumes after a cut (``edge.resumable_download``); it is decoded (never past the
