@@ -6,7 +6,8 @@
 - **Resumed.** The next attempt asks for the rest (``Range: bytes=N-``) with ``If-Range`` (the ETag, or
   Last-Modified, the first answer gave), so a server whose object changed meanwhile answers 200 with the
   whole new object: the partial file starts over. So does a 206 that does not start at N, a different
-  coding or validator, or a 416 (the partial file is not a prefix of what the server holds).
+  coding or validator, or a 416 (the partial file is not a prefix of what the server holds), unless the 416
+  says the whole is exactly the bytes held (all came before; the node stopped before using them).
 - **Bounded.** At most ``max_raw_bytes`` are received, and decoding stops one byte past ``max_bytes`` (the
   announced size): a body that inflates without end (a decompression bomb) costs that much memory, no more.
 - **Watched.** A ``Progress`` logs bytes, % and rate at most once a second (each 10 % step, or every 10 s
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 CHUNK_BYTES = 1024 * 1024
 CODINGS = frozenset({"identity", "gzip"})
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
+_UNSATISFIED = re.compile(r"bytes \*/(\d+)")  # a 416's Content-Range: the whole's size
 # Attempts within one fetch: the first, and one more after the partial file turned out not to match.
 _MAX_ATTEMPTS = 2
 
@@ -220,6 +222,12 @@ def _attempt_fetch(
             headers["If-Range"] = validator
     with http.stream("GET", url, headers=headers) as response:
         if response.status_code == 416 and held:
+            whole = _UNSATISFIED.fullmatch(response.headers.get("content-range", "").strip())
+            if whole is not None and int(whole[1]) == held:
+                # All of it came before (the node stopped before decoding it): the caller's check of the
+                # decoded bytes says whether it is still the announced file.
+                progress.begin(held=held, expected=held)
+                return Fetched(partial, coding, held, held, requests)
             raise _Restart("the server has no bytes past those held")
         response.raise_for_status()
         held, coding, expected = _continuation(response, partial, held, validator, coding, progress)
@@ -262,9 +270,10 @@ def _continuation(
         raise ValueError(f"{response.url} answers {response.status_code} to a download")
     if held:
         log.info("%s: the server sends the whole again (200, not 206)", progress.what)
-    # Written before the first byte: held bytes are always described by their validator and coding.
-    _meta_path(partial).write_text(json.dumps({"validator": said_validator, "coding": said_coding}), "utf-8")
+    # Emptied, then described, before the first byte: held bytes always go with their validator and coding
+    # (a stop between the two leaves nothing held, or an empty file described).
     partial.write_bytes(b"")
+    _meta_path(partial).write_text(json.dumps({"validator": said_validator, "coding": said_coding}), "utf-8")
     length = response.headers.get("content-length")
     return 0, said_coding, int(length) if length and length.isdigit() else None
 

@@ -254,3 +254,25 @@ def test_from_s3_gzip_coded_and_resumed(s3_cloud: CloudServer, node: Node, proxy
     # An old node through the redirect.
     data = download(url, timeout_s=30, max_bytes=announcement.size)
     assert read_snapshot(announcement, data).version == announcement.version
+
+
+def test_a_download_held_whole_before_a_restart_is_used_as_it_is(
+    cloud_server: CloudServer, node: Node, proxy_for
+):
+    """The node stopped after the last byte and before decoding: the server has nothing past the bytes held
+    (416, the whole's size), so those are decoded and checked, not fetched again."""
+    from datetime import UTC, datetime
+
+    announcement, _key = published(cloud_server)
+    proxy = proxy_for(cloud_server.cloud.settings.base_url)
+    through = via(announcement, proxy, cloud_server)
+    partial = node.settings.data_dir / DOWNLOADS_DIR / f"catalog-{announcement.sha256}.part"
+    progress = resumable_download.Progress("catalog", datetime.now(UTC))
+    whole = resumable_download.fetch(
+        str(through.snapshot_url), partial, max_raw_bytes=10**7, progress=progress
+    )
+
+    assert take_snapshot(node, through)
+    assert held_version(node) == announcement.version
+    assert [(s.range, s.status) for s in proxy.seen] == [(None, 200), (f"bytes={whole.raw_bytes}-", 416)]
+    assert parts(node) == []
