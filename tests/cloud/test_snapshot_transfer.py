@@ -276,3 +276,18 @@ def test_a_download_held_whole_before_a_restart_is_used_as_it_is(
     assert held_version(node) == announcement.version
     assert [(s.range, s.status) for s in proxy.seen] == [(None, 200), (f"bytes={whole.raw_bytes}-", 416)]
     assert parts(node) == []
+
+
+def test_a_new_node_takes_an_old_clouds_identity_snapshot(cloud_server: CloudServer, node: Node):
+    """A cloud that predates the coding stored ``.json`` as it is: no Content-Encoding, the same checks."""
+    announcement, key = published(cloud_server)
+    blobs = cloud_server.cloud.blobs
+    old_key = key.removesuffix(".gz")
+    blobs.put(old_key, gzip.decompress(blobs.get(key)), "application/json")
+    old = announcement.model_copy(
+        update={"snapshot_url": f"{cloud_server.cloud.settings.base_url}/files/{old_key}"}
+    )
+    with httpx.stream("GET", str(old.snapshot_url)) as r:
+        assert "content-encoding" not in r.headers
+    assert take_snapshot(node, old)
+    assert held_version(node) == announcement.version
