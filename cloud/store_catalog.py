@@ -9,6 +9,7 @@ so a node can add what it sold since. It carries the store's staff accounts as o
 their PIN hashes: a node that starts from a snapshot never sees the feed before it.
 """
 
+import gzip
 import hashlib
 from collections.abc import Collection
 from typing import Any
@@ -53,7 +54,10 @@ from sync_protocol.envelope import (
 from sync_protocol.streams import Stream
 
 SNAPSHOT_PREFIX = "catalog-snapshots"
-"""Blob keys of published snapshots: ``catalog-snapshots/{storeId}/{version}-{sha256}.json``."""
+"""Blob keys of published snapshots: ``catalog-snapshots/{storeId}/{version}-{sha256}.json.gz`` (gzip-coded;
+``.json`` before, identity)."""
+# Level 6 on a 97 MB 100k-product catalog: see docs/performance.md; the cloud compresses once per version.
+SNAPSHOT_GZIP_LEVEL = 6
 
 
 def _products(
@@ -313,14 +317,26 @@ def publish_snapshot(
 ) -> CatalogAnnouncement:
     """Write the store's snapshot to the blob store (once per content) and announce it: the node fetches
     it from the cloud's file route, checks size and SHA-256, and applies it if it is newer."""
-    snapshot = snapshot_for_store(conn, meta, seller_id, store_id)
+    return store_snapshot(blobs, snapshot_for_store(conn, meta, seller_id, store_id), base_url)
+
+
+def store_snapshot(blobs: BlobStore, snapshot: CatalogSnapshot, base_url: str) -> CatalogAnnouncement:
+    """A snapshot as it travels: its JSON's size and SHA-256 in the announcement, its bytes stored gzip-coded
+    (once per content) under a key the cloud's file route serves with ``Content-Encoding: gzip``."""
+    if snapshot.store_id is None:
+        raise ValueError("a snapshot to announce names its store")
     data = snapshot.model_dump_json(by_alias=True).encode()
     sha = hashlib.sha256(data).hexdigest()
-    key = f"{SNAPSHOT_PREFIX}/{store_id}/{snapshot.version}-{sha}.json"
+    # A tenth of the bytes on the wire; the announcement's size and SHA-256 stay the JSON's, which every HTTP
+    # client gets back by decoding, so a node that predates this reads it as before. ``.json.gz``: a key of
+    # its own, never an older identity object under the same name.
+    key = f"{SNAPSHOT_PREFIX}/{snapshot.store_id}/{snapshot.version}-{sha}.json.gz"
     if not blobs.exists(key):
-        blobs.put(key, data, "application/json")
+        # mtime=0: the same JSON makes the same bytes (and ETag) whichever cloud process publishes it.
+        coded = gzip.compress(data, compresslevel=SNAPSHOT_GZIP_LEVEL, mtime=0)
+        blobs.put(key, coded, "application/json", content_encoding="gzip")
     return CatalogAnnouncement(
-        store_id=store_id,
+        store_id=snapshot.store_id,
         version=snapshot.version,
         snapshot_url=f"{base_url}/files/{key}",
         sha256=sha,

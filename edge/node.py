@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from edge import carts, node_state, product_revisions, search_index
 from edge.db import Database
+from edge.resumable_download import Progress
 from edge.settings import EdgeSettings
 from edge.throttle import FailureThrottle, KeyedFailureThrottle, receipt_throttle
 from plumbing import Clock, utcnow
@@ -26,6 +27,8 @@ class CloudLinkState:
     # again for want of an ack since the last one came (the cloud is slow, or its database is failing).
     waiting_for_ack_since: datetime | None = None
     resends: int = 0
+    # A catalog snapshot being fetched and applied (``edge.sync_downlink.take_snapshot``): its progress.
+    snapshot_download: Progress | None = None
     # Set by the sync agent while it runs: a change that queued something for the cloud (a sale, a return)
     # calls it, so the outbox drains now rather than at the agent's next tick.
     nudge: Callable[[], None] = field(default=lambda: None, repr=False)

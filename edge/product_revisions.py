@@ -33,18 +33,22 @@ def _hash(value: Any) -> str:
 def digests(conn: Connection, product_ids: Collection[str] | None = None) -> dict[str, tuple[str, bool]]:
     """Per product (all of them, or ``product_ids``): the digest of what a phone lists of it, and whether
     it is listed."""
-    product_stmt = select(products)
-    variant_stmt = select(variants).order_by(variants.c.variant_id)
+    # Only the columns digested: a whole row would decode every JSON column too (a 100,000-product snapshot
+    # reads back every product and variant here).
+    p, v = products.c, variants.c
+    product_stmt = select(p.product_id, p.name, p.name_en, p.listed, p.category_id, p.image_url)
+    variant_stmt = select(v.product_id, v.variant_id, v.name, v.name_en, v.price, v.listed, v.is_default)
+    variant_stmt = variant_stmt.order_by(v.variant_id)
     if product_ids is not None:
         product_stmt = product_stmt.where(products.c.product_id.in_(product_ids))
         variant_stmt = variant_stmt.where(variants.c.product_id.in_(product_ids))
     by_product: dict[str, list[list[Any]]] = defaultdict(list)
-    for v in conn.execute(variant_stmt):
-        by_product[v.product_id].append([v.variant_id, v.name, v.name_en, v.price, v.listed, v.is_default])
+    for pid, *shown_variant in conn.execute(variant_stmt):
+        by_product[pid].append(shown_variant)
     result = {}
-    for p in conn.execute(product_stmt):
-        shown = [p.name, p.name_en, p.listed, p.category_id, p.image_url, by_product[p.product_id]]
-        result[p.product_id] = (_hash(shown), bool(p.listed))
+    for pid, name, name_en, listed, category_id, image_url in conn.execute(product_stmt):
+        shown = [name, name_en, listed, category_id, image_url, by_product[pid]]
+        result[pid] = (_hash(shown), bool(listed))
     return result
 
 

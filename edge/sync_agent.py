@@ -231,7 +231,7 @@ class SyncAgent:
             try:
                 if take_snapshot(self.node, announcement):
                     self._ask_again()  # tell the cloud where we stand now
-            except (httpx.HTTPError, ValueError) as exc:
+            except (httpx.HTTPError, ValueError, OSError) as exc:  # OSError: the partial file (disk full)
                 log.warning("catalog snapshot v%s not taken: %s", announcement.version, exc)
                 self._ask_again()
         for name in list(self._models):

@@ -21,12 +21,22 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import httpx
 from pydantic import ValidationError
 from sqlalchemy import Connection, delete, func, insert, select
 
-from edge import catalog, model_files, node_state, order_status, product_revisions, staff, stock
+from edge import (
+    catalog,
+    model_files,
+    node_state,
+    order_status,
+    product_revisions,
+    resumable_download,
+    staff,
+    stock,
+)
 from edge.node import Node
 from edge.outbox import backlog
 from edge.recognition import cloud_photos
@@ -63,7 +73,11 @@ from sync_protocol.streams import Stream
 
 log = logging.getLogger(__name__)
 
-MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024
+# The decoded JSON a node takes: a 100,000-product catalog is about 58 MB (docs/performance.md).
+MAX_SNAPSHOT_BYTES = 512 * 1024 * 1024
+# Partial downloads live here between attempts (``edge.resumable_download``), one per announced SHA-256.
+DOWNLOADS_DIR = "downloads"
+SNAPSHOT_PART_PREFIX = "catalog-"
 
 
 @dataclass(frozen=True)
@@ -274,9 +288,18 @@ def download(url: str, *, timeout_s: float, max_bytes: int) -> bytes:
     return bytes(body)
 
 
-def take_snapshot(node: Node, announcement: CatalogAnnouncement) -> bool:
+def take_snapshot(
+    node: Node, announcement: CatalogAnnouncement, *, progress: resumable_download.Progress | None = None
+) -> bool:
     """Fetch and apply an announced snapshot the node wants; True when one was applied or judged (the node's
-    position may have moved: announce it). Raises ``httpx.HTTPError`` or ``ValueError`` when not taken."""
+    position may have moved: announce it). Raises ``httpx.HTTPError``, ``ValueError`` or ``OSError`` (the
+    partial file) when not taken.
+
+    The file travels gzip-coded when the cloud stores it so, into a partial file in the node's data dir
+    that the next attempt resumes after a cut (``edge.resumable_download``); it is decoded (never past the
+    announced size), checked against the announcement, then applied. ``node.cloud.snapshot_download`` holds
+    its progress meanwhile (``GET /sync/status``); ``progress``: one of the caller's, to read afterwards (a
+    benchmark's phase times)."""
     with node.db.read() as conn:
         if not wants_snapshot(conn, announcement):
             return False
@@ -284,13 +307,54 @@ def take_snapshot(node: Node, announcement: CatalogAnnouncement) -> bool:
     if url is None:
         log.warning("catalog v%s announced without a link; waiting for one", announcement.version)
         return False
-    snapshot = read_snapshot(
-        announcement, download(url, timeout_s=60, max_bytes=min(announcement.size, MAX_SNAPSHOT_BYTES))
+    limit = min(announcement.size, MAX_SNAPSHOT_BYTES)
+    if announcement.size > MAX_SNAPSHOT_BYTES:
+        raise ValueError(
+            f"snapshot is {announcement.size} bytes, more than a node takes ({MAX_SNAPSHOT_BYTES})"
+        )
+    folder = node.settings.data_dir / DOWNLOADS_DIR
+    partial = folder / f"{SNAPSHOT_PART_PREFIX}{announcement.sha256}.part"
+    _forget_other_snapshot_parts(folder, keep=partial)
+    progress = progress or resumable_download.Progress(
+        f"catalog v{announcement.version}", started_at=node.now()
     )
-    with node.db.write() as conn:
-        verdict = apply_snapshot(conn, snapshot, device_id=node.device_id, now=node.now())
-    log.info("catalog v%s from the cloud: %s", snapshot.version, verdict.value)
+    node.cloud.snapshot_download = progress
+    try:
+        fetched = resumable_download.fetch(
+            url, partial, max_raw_bytes=resumable_download.max_coded_bytes(limit), progress=progress
+        )
+        progress.set_phase("decoding")
+        try:
+            data = resumable_download.decode(fetched, max_bytes=limit)
+            progress.set_phase("verifying")
+            snapshot = read_snapshot(announcement, data)
+            del data  # the JSON's bytes are not needed once parsed: not held through the apply
+        except ValueError:
+            resumable_download.discard(partial)  # not the announced bytes: the next attempt starts over
+            raise
+        resumable_download.discard(partial)
+        progress.set_phase("applying")
+        with node.db.write() as conn:
+            verdict = apply_snapshot(conn, snapshot, device_id=node.device_id, now=node.now())
+    finally:
+        node.cloud.snapshot_download = None
+    log.info(
+        "catalog v%s from the cloud: %s (%d bytes on the wire%s)",
+        snapshot.version,
+        verdict.value,
+        fetched.raw_bytes - fetched.resumed_from,
+        f", resumed at byte {fetched.resumed_from}" if fetched.resumed_from else "",
+    )
     return True
+
+
+def _forget_other_snapshot_parts(folder: Path, *, keep: Path) -> None:
+    """A partial download of an older announcement will not be resumed: a newer one replaced it."""
+    if not folder.is_dir():
+        return
+    for path in folder.glob(f"{SNAPSHOT_PART_PREFIX}*.part"):
+        if path != keep:
+            resumable_download.discard(path)
 
 
 def take_model(node: Node, announcement: ModelAnnouncement) -> bool:

@@ -6,7 +6,7 @@ Names follow their role: ``...Create``/``...Update`` come in, ``...Public`` goes
 
 import re
 from datetime import date
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import AwareDatetime, Field, model_validator
 
@@ -389,6 +389,20 @@ class StreamBacklog(CamelModel):
     last_ack_at: AwareDatetime | None
 
 
+class SnapshotDownload(CamelModel):
+    """A catalog snapshot the node is fetching from the cloud, decoding or applying (a first one can take
+    a while: a 100,000-product catalog is about 4 MB on the wire and 58 MB of JSON)."""
+
+    what: str = Field(description="Which snapshot: ``catalog v{version}``")
+    phase: Literal["downloading", "decoding", "verifying", "applying"] = Field(
+        description="downloading; decoding (gzip); verifying (size, SHA-256, schema); applying (one transaction)"
+    )
+    started_at: AwareDatetime
+    received_bytes: int = Field(description="Bytes on the wire held so far (content-coded), resumed ones too")
+    expected_bytes: int | None = Field(description="Bytes on the wire in all, when the server said")
+    resumed_from: int = Field(default=0, description="Bytes kept from an earlier attempt that was cut")
+
+
 class SyncStatus(CamelModel):
     online: bool
     pending_total: int
@@ -404,6 +418,9 @@ class SyncStatus(CamelModel):
     )
     model_rejections: list[ModelRejection] = Field(
         default=[], description="Model files refused, the latest per model (the one before serves on)"
+    )
+    snapshot_download: SnapshotDownload | None = Field(
+        default=None, description="A catalog snapshot being fetched or applied now; null otherwise"
     )
 
 

@@ -39,6 +39,8 @@ MAX_KEY_LENGTH = 1024  # S3's limit, in UTF-8 bytes; our keys are ASCII
 MAX_SEGMENT_LENGTH = 200
 META_SUFFIX = ".meta"
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
+# Codings every HTTP client we serve decodes (httpx, browsers): gzip only, so a node not upgraded still reads.
+CONTENT_ENCODINGS = frozenset({"gzip"})
 
 # Segments may not start with a dot: no "." or ".." segments, no hidden files, and the local store's temporary
 # files (".name.xxxx.tmp") can never collide with a key.
@@ -95,6 +97,13 @@ def validate_content_type(content_type: str) -> str:
     return content_type
 
 
+def validate_content_encoding(content_encoding: str) -> str:
+    """Return ``content_encoding`` when it is one the stores serve (``CONTENT_ENCODINGS``), else ValueError."""
+    if content_encoding not in CONTENT_ENCODINGS:
+        raise ValueError(f"invalid content encoding {content_encoding!r}: one of {sorted(CONTENT_ENCODINGS)}")
+    return content_encoding
+
+
 def _check_upload_limits(max_bytes: int, expires_s: int) -> None:
     if max_bytes < 1:
         raise ValueError(f"max_bytes must be at least 1, got {max_bytes}")
@@ -106,8 +115,10 @@ def _check_upload_limits(max_bytes: int, expires_s: int) -> None:
 class BlobStore(Protocol):
     """What the cloud needs from a file store; ``S3BlobStore`` and ``LocalBlobStore`` implement it."""
 
-    def put(self, key: str, data: bytes, content_type: str) -> None:
-        """Store ``data`` under ``key``, replacing any previous object whole."""
+    def put(self, key: str, data: bytes, content_type: str, *, content_encoding: str | None = None) -> None:
+        """Store ``data`` under ``key``, replacing any previous object whole. ``content_encoding`` (``gzip``):
+        the bytes are that coding of the object, and every GET says so (``Content-Encoding``), so an HTTP
+        client decodes them and a Range request counts in the coded bytes."""
         ...
 
     def get(self, key: str) -> bytes:
@@ -188,13 +199,18 @@ class S3BlobStore:
             if _error_code(exc) not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
                 raise
 
-    def put(self, key: str, data: bytes, content_type: str) -> None:
-        """Store ``data``; S3 replaces an object atomically, readers see the old or the new bytes."""
+    def put(self, key: str, data: bytes, content_type: str, *, content_encoding: str | None = None) -> None:
+        """Store ``data``; S3 replaces an object atomically, readers see the old or the new bytes. S3 keeps
+        ``content_encoding`` as the object's metadata and returns it on every GET, presigned ones too."""
+        extra: dict[str, str] = {}
+        if content_encoding is not None:
+            extra["ContentEncoding"] = validate_content_encoding(content_encoding)
         self._s3.put_object(
             Bucket=self.bucket,
             Key=validate_key(key),
             Body=bytes(data),
             ContentType=validate_content_type(content_type),
+            **extra,
         )
 
     def get(self, key: str) -> bytes:
@@ -302,10 +318,13 @@ class LocalBlobStore:
     def _meta_path(self, key: str) -> Path:
         return self.root / (validate_key(key) + META_SUFFIX)
 
-    def put(self, key: str, data: bytes, content_type: str) -> None:
+    def put(self, key: str, data: bytes, content_type: str, *, content_encoding: str | None = None) -> None:
         """Write the bytes, then the sidecar, each atomically (see the class docstring)."""
         path = self.path_for(key)
-        meta = json.dumps({"contentType": validate_content_type(content_type)}).encode("utf-8")
+        fields = {"contentType": validate_content_type(content_type)}
+        if content_encoding is not None:
+            fields["contentEncoding"] = validate_content_encoding(content_encoding)
+        meta = json.dumps(fields).encode("utf-8")
         path.parent.mkdir(parents=True, exist_ok=True)
         _atomic_write(path, bytes(data))
         _atomic_write(self._meta_path(key), meta)
@@ -327,6 +346,15 @@ class LocalBlobStore:
             return DEFAULT_CONTENT_TYPE
         value = meta.get("contentType") if isinstance(meta, dict) else None
         return value if isinstance(value, str) and _CONTENT_TYPE_RE.fullmatch(value) else DEFAULT_CONTENT_TYPE
+
+    def content_encoding(self, key: str) -> str | None:
+        """The content coding given to ``put`` (``gzip``), None for bytes stored as they are."""
+        try:
+            meta = json.loads(self._meta_path(key).read_text("utf-8"))
+        except (OSError, ValueError):
+            return None
+        value = meta.get("contentEncoding") if isinstance(meta, dict) else None
+        return value if isinstance(value, str) and value in CONTENT_ENCODINGS else None
 
     def delete(self, key: str) -> None:
         """Remove the bytes and the sidecar; absent is not an error."""

@@ -14,7 +14,7 @@ from edge.api.deps import NodeDep, StaffDep
 from edge.api.routes_recognition import recognition_health
 from edge.node import Node
 from edge.sync_downlink import dead_letter_count
-from models.node_api import CloudLink, Health, ModelRejection, SyncStatus
+from models.node_api import CloudLink, Health, ModelRejection, SnapshotDownload, SyncStatus
 from plumbing import VERSION
 
 log = logging.getLogger(__name__)
@@ -80,4 +80,19 @@ def sync_status(node: NodeDep, _member: StaffDep) -> SyncStatus:
         waiting_for_ack_since=node.cloud.waiting_for_ack_since,
         resends=node.cloud.resends,
         model_rejections=[r for _, r in sorted(rejected.items())],
+        snapshot_download=_snapshot_download(node),
+    )
+
+
+def _snapshot_download(node: Node) -> SnapshotDownload | None:
+    progress = node.cloud.snapshot_download  # read once: the sync agent's thread clears it when done
+    if progress is None:
+        return None
+    return SnapshotDownload(
+        what=progress.what,
+        phase=progress.phase,
+        started_at=progress.started_at,
+        received_bytes=progress.received_bytes,
+        expected_bytes=progress.expected_bytes,
+        resumed_from=progress.resumed_from,
     )
