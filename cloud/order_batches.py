@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from cloud import bulk, notifications
+from cloud import orders as cloud_orders
 from cloud.tables import (
     coupons,
     daily_product_sales,
@@ -43,9 +44,6 @@ from models.errors import NotFound
 from models.ids import new_id
 from models.order_states import TERMINAL_STATES, Actor
 from models.sales import Channel, Order
-from sync_protocol.envelope import CLOUD_ORIGIN
-from sync_protocol.hlc import HLC
-from sync_protocol.rules import CouponRedemption, judge_coupon
 
 # A bell lists this many lines of an order; the rest is "and N more" (as ``cloud.orders``).
 _BELL_LINES = 5
@@ -397,23 +395,7 @@ class _CouponUses:
         used = [r for r in self.used.get(key, ()) if r.order_id not in later]
         if len(used) <= max_uses:
             return []
-        code = key[1]
-        # A sale's stamp is its creation (as the status merge takes it): the node's clock when it rang it up.
-        verdict = judge_coupon(
-            code,
-            [
-                CouponRedemption(
-                    code,
-                    r.order_id,
-                    r.store_id,
-                    r.device_id or CLOUD_ORIGIN,
-                    HLC(int(r.created_at.timestamp() * 1000), 0, r.device_id or CLOUD_ORIGIN),
-                )
-                for r in used
-            ],
-            max_uses=max_uses,
-        )
-        first = verdict.standing[0]
+        verdict = cloud_orders.judge_redemptions(key[1], used, max_uses)
         pending = []
         for late in verdict.flagged:
             if (seller_id, late.order_id) in self.rung:
@@ -423,13 +405,7 @@ class _CouponUses:
                 notifications.Pending(
                     seller_id,
                     NotificationKind.COUPON_REUSED,
-                    {
-                        "code": code,
-                        "maxUses": max_uses,
-                        "firstOrderId": first.order_id,
-                        "laterOrderId": late.order_id,
-                        "laterStoreId": late.store_id,
-                    },
+                    cloud_orders.coupon_reused(verdict, late, max_uses),
                     "order",
                     late.order_id,
                 )

@@ -9,7 +9,7 @@ gross) and the order's status too (the store sends the status change when a retu
 units).
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -45,6 +45,7 @@ from sync_protocol.envelope import CLOUD_ORIGIN, OrderTransition
 from sync_protocol.hlc import HLC, MAX_WALL_MS, HybridClock
 from sync_protocol.rules import (
     CouponRedemption,
+    CouponVerdict,
     MergeOutcome,
     MergeResult,
     StatusState,
@@ -138,6 +139,37 @@ def _ring_new_order(conn: Connection, seller_id: str, order: Order, store_name: 
     )
 
 
+def judge_redemptions(code: str, used: Iterable[Any], max_uses: int) -> CouponVerdict:
+    """``judge_coupon`` over the held sales ``used`` (rows or records with ``order_id``, ``store_id``,
+    ``device_id`` and ``created_at``) that redeemed ``code``. A sale's stamp is its creation (as the status
+    merge takes it): the node's clock when it rang it up."""
+    return judge_coupon(
+        code,
+        [
+            CouponRedemption(
+                code,
+                r.order_id,
+                r.store_id,
+                r.device_id or CLOUD_ORIGIN,
+                HLC(int(r.created_at.timestamp() * 1000), 0, r.device_id or CLOUD_ORIGIN),
+            )
+            for r in used
+        ],
+        max_uses=max_uses,
+    )
+
+
+def coupon_reused(verdict: CouponVerdict, late: CouponRedemption, max_uses: int) -> dict[str, Any]:
+    """The ``couponReused`` bell's parameters for the redemption ``late`` beyond the coupon's uses."""
+    return {
+        "code": verdict.code,
+        "maxUses": max_uses,
+        "firstOrderId": verdict.standing[0].order_id,
+        "laterOrderId": late.order_id,
+        "laterStoreId": late.store_id,
+    }
+
+
 def _check_coupon_uses(conn: Connection, seller_id: str, order: Order, now: datetime) -> None:
     """A coupon with limited uses redeemed beyond them (a single-use one at two stores, both offline): every
     sale stands (the stores redeemed in good faith), and the seller's bell names the redemptions beyond the
@@ -157,22 +189,7 @@ def _check_coupon_uses(conn: Connection, seller_id: str, order: Order, now: date
     ).all()
     if len(used) <= max_uses:
         return
-    # A sale's stamp is its creation (as the status merge takes it): the node's clock when it rang it up.
-    verdict = judge_coupon(
-        code,
-        [
-            CouponRedemption(
-                code,
-                r.order_id,
-                r.store_id,
-                r.device_id or CLOUD_ORIGIN,
-                HLC(int(r.created_at.timestamp() * 1000), 0, r.device_id or CLOUD_ORIGIN),
-            )
-            for r in used
-        ],
-        max_uses=max_uses,
-    )
-    first = verdict.standing[0]
+    verdict = judge_redemptions(code, used, max_uses)
     kind = NotificationKind.COUPON_REUSED
     for late in verdict.flagged:
         if notifications.already_notified(conn, seller_id, kind, late.order_id):
@@ -181,13 +198,7 @@ def _check_coupon_uses(conn: Connection, seller_id: str, order: Order, now: date
             conn,
             seller_id,
             kind,
-            {
-                "code": code,
-                "maxUses": max_uses,
-                "firstOrderId": first.order_id,
-                "laterOrderId": late.order_id,
-                "laterStoreId": late.store_id,
-            },
+            coupon_reused(verdict, late, max_uses),
             ref_type="order",
             ref_id=late.order_id,
             now=now,
