@@ -257,9 +257,16 @@ def cloud_order_total(client: httpx.Client, store_id: str) -> int:
 
 
 def write_broker_config(
-    work: Path, cloud_env: dict[str, str], port: int, cloud_password: str, observer_password: str
+    work: Path,
+    cloud_env: dict[str, str],
+    port: int,
+    cloud_password: str,
+    observer_password: str,
+    *,
+    ingest_workers: int = 1,
 ) -> Path:
-    """``edgestore cloud broker-config``, plus the bench's own lines (see the module docstring)."""
+    """``edgestore cloud broker-config`` (with an account per ingest worker), plus the bench's own lines (see
+    the module docstring)."""
     folder = work / "broker"
     run_cli(
         [
@@ -273,6 +280,8 @@ def write_broker_config(
             HOST,
             "--cloud-password",
             cloud_password,
+            "--ingest-workers",
+            str(ingest_workers),
         ],
         cloud_env,
         work,
