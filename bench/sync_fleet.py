@@ -101,6 +101,7 @@ from sync_protocol.envelope import Batch, UplinkPayload, make_envelope
 from sync_protocol.errors import MessageRejected
 from sync_protocol.hlc import HLC
 from sync_protocol.mqtt_link import MqttLink, MqttSettings
+from sync_protocol.partition import store_partition
 from sync_protocol.streams import Stream
 from sync_protocol.topics import CLOUD_USERNAME, Topics
 
@@ -462,6 +463,7 @@ class Result:
     workers: int
     nodes: int
     sellers: int
+    stores_per_worker: list[int] = field(default_factory=list)  # how the stores' hashes split them
     orders: int = 0
     envelopes: int = 0
     batches: int = 0
@@ -523,6 +525,8 @@ def _run_in(
     )
     loads = [make_load(d, fleet.sellers[d.seller].variants, per_node, args.batch, rng) for d in fleet.devices]
     result = Result(workers, nodes, len(fleet.sellers))
+    owners = [store_partition(d.store_id, workers) for d in fleet.devices]
+    result.stores_per_worker = [owners.count(k) for k in range(workers)]
     result.orders = sum(x.orders for x in loads)
     result.envelopes = sum(x.orders + x.lines for x in loads)
     result.batches = sum(len(b) for x in loads for b in x.streams.values())
@@ -729,15 +733,17 @@ def report(args: argparse.Namespace, results: list[Result]) -> int:
     )
     print()
     header = (
-        "| workers | nodes | sellers | orders | envelopes | seconds | orders/s | envelopes/s | batches | resent "
+        "| workers | nodes | sellers | stores per worker | orders | envelopes | seconds | orders/s "
+        "| envelopes/s | batches | resent "
         "| batch->ack p50 / p95 ms | load avg 1/5/15 | result |"
     )
     print(header)
-    print("|" + "---:|" * 12 + "---|")
+    print("|" + "---:|" * 13 + "---|")
     for r in results:
         lat = r.latencies_ms
         print(
-            f"| {r.workers} | {r.nodes} | {r.sellers} | {r.orders:,} | {r.envelopes:,} | {r.seconds:.1f} "
+            f"| {r.workers} | {r.nodes} | {r.sellers} | {'/'.join(map(str, r.stores_per_worker))} "
+            f"| {r.orders:,} | {r.envelopes:,} | {r.seconds:.1f} "
             f"| {r.orders / r.seconds:,.0f} | {r.envelopes / r.seconds:,.0f} | {r.batches} | {r.resent} "
             f"| {percentile(lat, 50):.0f} / {percentile(lat, 95):.0f} "
             f"| {' / '.join(f'{x:.2f}' for x in r.load)} | {'PASS' if r.passed else 'FAIL'} |"
