@@ -56,37 +56,33 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
+import httpx
 import paho.mqtt.client as mqtt
 import psycopg
 from benchkit import (
+    API,
+    HOST,
+    Served,
     api_client,
+    bench_env,
+    cloud_argv,
     code_line,
     cpu_seconds,
     edgestore_cmd,
     expect,
     host_lines,
     log,
+    mosquitto_version,
     percentile,
+    postmaster_pid,
     process_tree_cpu,
     run_main,
+    served,
     stop_on_signals,
     tree_cpu_delta,
 )
 from paho.mqtt.enums import CallbackAPIVersion
-from sync_drain import (
-    API,
-    HOST,
-    INITIAL_STOCK,
-    OBSERVER,
-    PASSWORD,
-    Served,
-    bench_env,
-    cloud_argv,
-    mosquitto_version,
-    postmaster_pid,
-    served,
-    write_broker_config,
-)
+from sync_drain import INITIAL_STOCK, OBSERVER, PASSWORD, write_broker_config
 
 import cloud
 from cloud.db import EmbeddedPostgres
@@ -107,6 +103,7 @@ from sync_protocol.topics import CLOUD_USERNAME, Topics
 
 SUBSCRIPTIONS = "$SYS/broker/subscriptions/count"
 CONNECTED = "$SYS/broker/clients/connected"
+WARMUP_ORDERS = 20  # per worker, before the clock runs (``warm_up``)
 RESEND_AFTER_S = 10.0  # edge.sync_uplink.RESEND_AFTER_S: a stream silent this long sends its oldest again
 
 
@@ -128,6 +125,9 @@ class Seller:
     token: str
     variants: list[Variant] = field(default_factory=list)
 
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
 
 @dataclass(frozen=True)
 class Device:
@@ -141,58 +141,73 @@ class Device:
 class Fleet:
     sellers: list[Seller]
     devices: list[Device]
+    warmups: list[Device]  # one store per ingest worker (seller 0's), drained before the timed drain
 
 
-def register_fleet(base_url: str, nodes: int, products: int) -> Fleet:
+def make_seller(client: httpx.Client, s: int, products: int) -> Seller:
+    """A seller account, logged in, with ``products`` products of two variants each."""
+    account = f"bench-fleet-{s}"
+    body = {"account": account, "password": PASSWORD, "name": f"車隊測試小舖 {s}"}
+    expect(client.post("/sellers", json=body), 201)
+    login = {"account": account, "password": PASSWORD}
+    seller = Seller(account, expect(client.post("/auth/login", json=login), 200)["token"])
+    for n in range(products):
+        product = {
+            "name": f"凍頂烏龍茶 {n + 1:03d}",
+            "nameEn": f"Dongding oolong {n + 1:03d}",
+            "categoryId": "drinks",
+            "subCategoryId": "tea",
+            "variants": [
+                {"name": "150g", "price": 300 + 10 * n},
+                {"name": "300g", "price": 550 + 10 * n, "isDefault": True},
+            ],
+        }
+        made = expect(client.post("/products", json=product, headers=seller.headers()), 201)
+        for v in made["variants"]:
+            seller.variants.append(
+                Variant(v["variantId"], made["productId"], made["name"], v["name"], int(v["price"]))
+            )
+    return seller
+
+
+def add_store(client: httpx.Client, seller: Seller, name: str) -> str:
+    return str(expect(client.post("/stores", json={"name": name}, headers=seller.headers()), 201)["storeId"])
+
+
+def add_device(client: httpx.Client, sellers: list[Seller], s: int, store_id: str, name: str) -> Device:
+    """Restock every variant at the store, register its node: the device's MQTT login comes back once."""
+    headers = sellers[s].headers()
+    for v in sellers[s].variants:
+        adjustment = {"variantId": v.variant_id, "kind": "restock", "quantity": INITIAL_STOCK}
+        expect(client.post(f"/stores/{store_id}/stock/adjustments", json=adjustment, headers=headers), 201)
+    made = expect(client.post(f"/stores/{store_id}/devices", json={"name": name}, headers=headers), 201)
+    if made["mqtt"]["username"] != made["deviceId"]:
+        raise RuntimeError("the device's MQTT username is not its device id")
+    return Device(s, store_id, made["deviceId"], made["mqtt"]["password"])
+
+
+def register_fleet(base_url: str, nodes: int, products: int, workers: int) -> Fleet:
     """Sellers, products, stores, restocks and devices, all through the cloud's HTTP API (real credentials)."""
-    sellers: list[Seller] = []
-    devices: list[Device] = []
     with api_client(base_url) as client:
-        for s in range(2 if nodes >= 2 else 1):
-            account = f"bench-fleet-{s}"
-            body = {"account": account, "password": PASSWORD, "name": f"車隊測試小舖 {s}"}
-            expect(client.post("/sellers", json=body), 201)
-            token = expect(client.post("/auth/login", json={"account": account, "password": PASSWORD}), 200)[
-                "token"
-            ]
-            seller = Seller(account, token)
-            headers = {"Authorization": f"Bearer {token}"}
-            for n in range(products):
-                product = {
-                    "name": f"凍頂烏龍茶 {n + 1:03d}",
-                    "nameEn": f"Dongding oolong {n + 1:03d}",
-                    "categoryId": "drinks",
-                    "subCategoryId": "tea",
-                    "variants": [
-                        {"name": "150g", "price": 300 + 10 * n},
-                        {"name": "300g", "price": 550 + 10 * n, "isDefault": True},
-                    ],
-                }
-                made = expect(client.post("/products", json=product, headers=headers), 201)
-                for v in made["variants"]:
-                    seller.variants.append(
-                        Variant(v["variantId"], made["productId"], made["name"], v["name"], int(v["price"]))
-                    )
-            sellers.append(seller)
+        sellers = [make_seller(client, s, products) for s in range(2 if nodes >= 2 else 1)]
+        devices = []
         for n in range(nodes):
             s = n % len(sellers)  # stores alternate between the sellers
-            headers = {"Authorization": f"Bearer {sellers[s].token}"}
-            store_id = expect(client.post("/stores", json={"name": f"門市 {n + 1}"}, headers=headers), 201)[
-                "storeId"
-            ]
-            for v in sellers[s].variants:
-                adjustment = {"variantId": v.variant_id, "kind": "restock", "quantity": INITIAL_STOCK}
-                expect(
-                    client.post(f"/stores/{store_id}/stock/adjustments", json=adjustment, headers=headers),
-                    201,
-                )
-            device = expect(
-                client.post(f"/stores/{store_id}/devices", json={"name": f"Pi {n + 1}"}, headers=headers), 201
+            devices.append(
+                add_device(client, sellers, s, add_store(client, sellers[s], f"門市 {n + 1}"), f"Pi {n}")
             )
-            if device["mqtt"]["username"] != device["deviceId"]:
-                raise RuntimeError("the device's MQTT username is not its device id")
-            devices.append(Device(s, store_id, device["deviceId"], device["mqtt"]["password"]))
-    return Fleet(sellers, devices)
+        # A warm-up store for every worker: a process's first batches pay for its connection pool and
+        # SQLAlchemy's statement cache (about a second here), which is not the ingest's throughput. Store
+        # ids are the cloud's, so stores are made until every partition has one (spare ones get no device).
+        warmups: dict[int, Device] = {}
+        for n in range(100 * workers):
+            if len(warmups) == workers:
+                break
+            store_id = add_store(client, sellers[0], f"暖身 {n + 1}")
+            k = store_partition(store_id, workers)
+            if k not in warmups:
+                warmups[k] = add_device(client, sellers, 0, store_id, f"warm-up {k}")
+    return Fleet(sellers, devices, list(warmups.values()))
 
 
 # ---------------------------------------------------------------------------------------------- the uplink
@@ -519,11 +534,12 @@ def _run_in(
         log_path=work / "cloud-setup.log",
         cwd=work,
     ):
-        fleet = register_fleet(cloud_url, nodes, args.products)
+        fleet = register_fleet(cloud_url, nodes, args.products, workers)
     log(
         f"  registered {len(fleet.sellers)} seller(s), {nodes} stores and devices ({time.perf_counter() - started:.1f} s)"
     )
     loads = [make_load(d, fleet.sellers[d.seller].variants, per_node, args.batch, rng) for d in fleet.devices]
+    warm_loads = [make_load(d, fleet.sellers[0].variants, WARMUP_ORDERS, 10, rng) for d in fleet.warmups]
     result = Result(workers, nodes, len(fleet.sellers))
     owners = [store_partition(d.store_id, workers) for d in fleet.devices]
     result.stores_per_worker = [owners.count(k) for k in range(workers)]
@@ -579,13 +595,18 @@ def _run_in(
             SimNode(d, x, broker_port, args.window, args.resend_after)
             for d, x in zip(fleet.devices, loads, strict=True)
         ]
-        for sim in sims:
+        warm = [
+            SimNode(d, x, broker_port, args.window, args.resend_after)
+            for d, x in zip(fleet.warmups, warm_loads, strict=True)
+        ]
+        for sim in [*sims, *warm]:
             stack.callback(sim.link.close)
             if not sim.link.start(wait_s=30):
                 raise RuntimeError(f"node {sim.device.device_id} could not log in to the broker")
         # Every worker subscribes to two filters per store it owns (one worker without a partition: two
         # wildcards), every node to its ack topic: a batch published before its worker subscribed is lost.
-        want = base_subs + nodes + (2 if workers == 1 else 2 * nodes)
+        links = nodes + len(warm)
+        want = base_subs + links + (2 if workers == 1 else 2 * links)
         wait_until(
             lambda: watcher.get(SUBSCRIPTIONS) >= want,
             what=f"{want:.0f} subscriptions at the broker",
@@ -593,13 +614,31 @@ def _run_in(
             details=lambda: f"{watcher.get(SUBSCRIPTIONS)} now; " + the_cloud.log_text()[-2000:],
             interval_s=0.2,
         )
-        log(f"  {workers} worker(s) and {nodes} node(s) connected and subscribed; draining")
+        log(f"  {workers} worker(s) and {nodes} node(s) connected and subscribed; warming up")
+        warm_up(warm)
         result.seconds, result.cpu = drain(args, sims, procs, work, broker_pid)
         result.load = os.getloadavg()
         result.resent = sum(st.resent for s in sims for st in s.streams.values())
         result.latencies_ms = sorted(x for s in sims for st in s.streams.values() for x in st.latencies_ms)
-        result.checks = check(database_url, cloud_url, fleet, loads, sims)
+        result.checks = check(database_url, cloud_url, fleet, loads, sims, WARMUP_ORDERS * len(warm))
     return result
+
+
+def warm_up(warm: list[SimNode]) -> None:
+    """Drain the warm-up stores (one per worker) untimed, so every worker has ingested before the clock runs."""
+    go, stop = threading.Event(), threading.Event()
+    threads = [threading.Thread(target=s.run, args=(go, stop), daemon=True) for s in warm]
+    for t in threads:
+        t.start()
+    go.set()
+    try:
+        wait_until(
+            lambda: all(s.done() for s in warm), what="the warm-up drain", timeout_s=120, interval_s=0.05
+        )
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=5)
 
 
 def drain(
@@ -654,7 +693,12 @@ def drain(
 
 
 def check(
-    database_url: str, cloud_url: str, fleet: Fleet, loads: list[NodeLoad], sims: list[SimNode]
+    database_url: str,
+    cloud_url: str,
+    fleet: Fleet,
+    loads: list[NodeLoad],
+    sims: list[SimNode],
+    warmup_orders: int,
 ) -> list[tuple[str, object, object]]:
     stores = [d.store_id for d in fleet.devices]
     with psycopg.connect(database_url) as conn:
@@ -687,6 +731,7 @@ def check(
         sum(x.orders for d, x in zip(fleet.devices, loads, strict=True) if d.seller == s)
         for s in range(len(fleet.sellers))
     ]
+    want_http[0] += warmup_orders  # the warm-up stores are seller 0's
 
     def wrong(got: dict[str, int], want: list[int]) -> int:
         return sum(got.get(sid, 0) != w for sid, w in zip(stores, want, strict=True))
