@@ -111,6 +111,17 @@ def tree_cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
     return sum(after[p] - before[p] for p in after.keys() & before.keys())
 
 
+def machine_cpu_seconds() -> tuple[float, float]:
+    """CPU seconds the whole machine spent busy (user, nice, system, irq, softirq) and stolen by the
+    hypervisor, summed over all cores since boot (/proc/stat); NaN where unavailable."""
+    with suppress(OSError, ValueError, IndexError):
+        fields = [int(f) for f in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
+        user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+        tick = os.sysconf("SC_CLK_TCK")
+        return (user + nice + system + irq + softirq) / tick, steal / tick
+    return float("nan"), float("nan")
+
+
 def api_client(base_url: str, token: str | None = None, *, timeout_s: float = 60.0) -> httpx.Client:
     """A client of an edgestore API, logged in with ``token`` when given."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}

@@ -77,6 +77,7 @@ from benchkit import (
     expect,
     filesystem_of,
     log,
+    machine_cpu_seconds,
     mem_total_gib,
     mosquitto_version,
     node_staff_client,
@@ -121,17 +122,6 @@ SYS_TOPICS = ("$SYS/broker/bytes/+", STORED, "$SYS/broker/clients/connected")
 
 def node_argv(data_dir: Path, port: int) -> list[str]:
     return [*edgestore_cmd(), "edge", "serve", "--data-dir", str(data_dir), "--port", str(port)]
-
-
-def machine_cpu_seconds() -> tuple[float, float]:
-    """CPU seconds the whole machine spent busy (user, nice, system, irq, softirq) and stolen by the
-    hypervisor, summed over all cores since boot (/proc/stat); NaN where unavailable."""
-    with suppress(OSError, ValueError, IndexError):
-        fields = [int(f) for f in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
-        user, nice, system, _idle, _iowait, irq, softirq, steal = fields
-        tick = os.sysconf("SC_CLK_TCK")
-        return (user + nice + system + irq + softirq) / tick, steal / tick
-    return float("nan"), float("nan")
 
 
 # ---------------------------------------------------------------------------------------------- the cloud

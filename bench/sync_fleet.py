@@ -72,6 +72,7 @@ from benchkit import (
     expect,
     host_lines,
     log,
+    machine_cpu_seconds,
     mosquitto_version,
     percentile,
     postmaster_pid,
@@ -652,6 +653,7 @@ def drain(
     pg_before = process_tree_cpu(pg_pid) if pg_pid else {}
     before = {name: cpu_seconds(p.pid) for name, p in procs.items()}
     broker_before, bench_before = cpu_seconds(broker_pid), time.process_time()
+    busy_before, steal_before = machine_cpu_seconds()
     total = sum(st.end for s in sims for st in s.streams.values())
     t_start = time.perf_counter()
     go.set()
@@ -684,6 +686,10 @@ def drain(
         else float("nan")
     )
     cpu["bench (the nodes)"] = time.process_time() - bench_before
+    busy_after, steal_after = machine_cpu_seconds()
+    # What else ran on the machine (other jobs share its cores): the busy time of all cores less the above.
+    cpu["other processes and the kernel"] = (busy_after - busy_before) - sum(cpu.values())
+    cpu["stolen by the hypervisor"] = steal_after - steal_before
     firsts = [s.first_publish for s in sims if s.first_publish is not None]
     if not all(s.done() for s in sims) or not firsts:
         return float("nan"), cpu
