@@ -5,16 +5,18 @@ For each (workers W, nodes N) of the matrix, in a fresh temporary dir (every ser
 loopback):
 
 1. starts the cloud (``edgestore cloud serve``, embedded PostgreSQL) without MQTT and, over its HTTP API,
-   registers two sellers (stores alternate between them when N >= 2: workers on one seller's stores contend
-   on that seller's rollup rows, on two sellers' they do not, and a fleet has both), ``--products`` products
-   per seller (two variants each), N stores, a restock of every variant in every store, and one device per
-   store (its MQTT username and password come back once); stops the cloud;
+   registers two sellers (one when N is 1; stores alternate between them: workers on one seller's stores
+   contend on that seller's rollup rows, on two sellers' they do not, and a fleet has both), ``--products``
+   products per seller (two variants each), N stores, a restock of every variant in every store, and one
+   device per store (its MQTT username and password come back once), plus a warm-up store with its device
+   for every worker partition; stops the cloud;
 2. writes the broker's configuration with ``edgestore cloud broker-config --ingest-workers W`` (plus a
    read-only ``bench-observer`` account for ``$SYS``: ``sync_drain.write_broker_config``), starts Mosquitto;
 3. starts the cloud again with ``EDGESTORE_CLOUD_MQTT_URL`` and ``EDGESTORE_INGEST_PARTITION=0/W``, and
    W-1 ``edgestore cloud ingest --partition k/W`` processes on the same Postgres, each on its own broker
    account; connects N simulated nodes (``MqttLink`` with the device's own username, password and client
-   id, subscribed to its ack topic) and waits until the broker counts every subscription;
+   id, subscribed to its ack topic) and waits until the broker counts every subscription; drains the
+   warm-up stores, untimed, so that no worker's first batches (its pool, its statement cache) are timed;
 4. the drain, timed from the first publish to the last ack of all nodes: each node publishes its orders
    (valid for its store: real variants, prices and totals, 1-3 lines, one sale stock delta per line) as the
    real node does, two streams (``orders``, ``stockDeltas``) of ``compact2+zstd`` batches
@@ -28,8 +30,9 @@ loopback):
 6. stops everything and removes the temporary dir, also after an error, Ctrl-C or SIGTERM (exit 130).
 
 Prints per combination: orders/s, envelopes/s, batches resent, p50/p95 batch -> ack latency (at the node:
-first publish of a batch to the ack covering it), CPU of each cloud process, Postgres, Mosquitto and this
-process (the nodes), the load average, and PASS/FAIL; then a Markdown table. Progress goes to stderr.
+first publish of a batch to the ack covering it), CPU of each cloud process, Postgres, Mosquitto, this
+process (the nodes) and what else the machine ran, the load average, and PASS/FAIL, as a Markdown table.
+Progress goes to stderr.
 
 Run from the repository root::
 
@@ -88,6 +91,7 @@ from sync_drain import INITIAL_STOCK, OBSERVER, PASSWORD, write_broker_config
 import cloud
 from cloud.db import EmbeddedPostgres
 from cloud.runtime import EMBEDDED_DATABASE
+from edge.sync_uplink import RESEND_AFTER_S
 from models.ids import new_id
 from models.order_states import OrderStatus
 from models.sales import Order, OrderItem, Payment, PaymentMethod
@@ -105,7 +109,6 @@ from sync_protocol.topics import CLOUD_USERNAME, Topics
 SUBSCRIPTIONS = "$SYS/broker/subscriptions/count"
 CONNECTED = "$SYS/broker/clients/connected"
 WARMUP_ORDERS = 20  # per worker, before the clock runs (``warm_up``)
-RESEND_AFTER_S = 10.0  # edge.sync_uplink.RESEND_AFTER_S: a stream silent this long sends its oldest again
 
 
 # ---------------------------------------------------------------------------------------------- the fleet
