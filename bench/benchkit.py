@@ -1,6 +1,6 @@
 """What every benchmark needs besides ``plumbing`` (free ports, waiting until a server answers): progress on
-stderr, the project's CLI, percentiles, and what machine it ran on (CPU model, memory, the filesystem under a
-folder, from /proc)."""
+stderr, the project's CLI, percentiles, what machine it ran on (CPU model, memory, the filesystem under a
+folder, from /proc), and the project's servers run as subprocesses on loopback (``served``, ``bench_env``)."""
 
 import os
 import platform
@@ -9,10 +9,13 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
 import httpx
+
+from plumbing import MOSQUITTO, wait_for_url
 
 
 def log(message: str) -> None:
@@ -106,6 +109,17 @@ def tree_cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
     """CPU used between two snapshots by the processes alive in both (the app's pooled backends are), plus
     what the root's reaped children used (in the root's entry)."""
     return sum(after[p] - before[p] for p in after.keys() & before.keys())
+
+
+def machine_cpu_seconds() -> tuple[float, float]:
+    """CPU seconds the whole machine spent busy (user, nice, system, irq, softirq) and stolen by the
+    hypervisor, summed over all cores since boot (/proc/stat); NaN where unavailable."""
+    with suppress(OSError, ValueError, IndexError):
+        fields = [int(f) for f in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
+        user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+        tick = os.sysconf("SC_CLK_TCK")
+        return (user + nice + system + irq + softirq) / tick, steal / tick
+    return float("nan"), float("nan")
 
 
 def api_client(base_url: str, token: str | None = None, *, timeout_s: float = 60.0) -> httpx.Client:
@@ -225,3 +239,83 @@ def code_line(root: Path) -> str:
         changed = len(dirty.stdout.splitlines())
         return f"{root} at {rev.stdout.strip()}" + (f" + {changed} modified files" if changed else " (clean)")
     return str(root)
+
+
+# --- servers on loopback: the project's CLI and servers as subprocesses, Postgres's and Mosquitto's facts -----
+
+HOST = "127.0.0.1"  # loopback only: nothing is reachable from outside during a run
+API = "/api/v1"
+START_TIMEOUT_S = 90.0
+STOP_TIMEOUT_S = 30.0
+
+
+def bench_env(**settings: str) -> dict[str, str]:
+    """The caller's environment minus every EDGESTORE_* (no stray setting or TOML file), plus ``settings``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EDGESTORE_")}
+    env["EDGESTORE_CONFIG_FILE"] = "/nonexistent/edgestore.toml"
+    env.update(settings)
+    return env
+
+
+def run_cli(argv: list[str], env: dict[str, str], cwd: Path) -> str:
+    done = subprocess.run(
+        [*edgestore_cmd(), *argv], env=env, cwd=cwd, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"`edgestore {' '.join(argv[:2])}` failed:\n{done.stdout}{done.stderr}")
+    return done.stdout
+
+
+@dataclass
+class Served:
+    pid: int
+    log_path: Path
+    exit_status: int | None = None
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+@contextmanager
+def served(
+    argv: list[str], env: dict[str, str], *, what: str, health_url: str | None, log_path: Path, cwd: Path
+) -> Iterator[Served]:
+    """Start a server, yield once ``health_url`` answers (at once without one), stop it with SIGTERM."""
+    with log_path.open("ab") as out:
+        proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+    handle = Served(proc.pid, log_path)
+    try:
+        if health_url is not None:
+            wait_for_url(
+                health_url, what=what, timeout_s=START_TIMEOUT_S, watch=proc, details=handle.log_text
+            )
+        yield handle
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                log(f"  {what} ignored SIGTERM; killing it")
+                proc.kill()
+                proc.wait()
+        handle.exit_status = proc.returncode
+        log(f"  {what} stopped (exit status {proc.returncode})")
+
+
+def cloud_argv(port: int) -> list[str]:
+    return [*edgestore_cmd(), "cloud", "serve", "--port", str(port)]
+
+
+def postmaster_pid(pgdata: Path) -> int | None:
+    with suppress(OSError, ValueError, IndexError):
+        return int((pgdata / "postmaster.pid").read_text().splitlines()[0])
+    return None
+
+
+def mosquitto_version() -> str:
+    with suppress(OSError, subprocess.SubprocessError):
+        out = subprocess.run([MOSQUITTO, "-h"], capture_output=True, text=True, timeout=5, check=False)
+        first = (out.stdout or out.stderr).splitlines()[0]
+        return first.replace("mosquitto version ", "")
+    return "?"

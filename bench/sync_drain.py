@@ -45,15 +45,13 @@ import platform
 import random
 import secrets
 import shutil
-import signal
 import sqlite3
-import subprocess
 import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -65,8 +63,13 @@ import httpx
 import paho.mqtt.client as mqtt
 import psycopg
 from benchkit import (
+    API,
+    HOST,
+    Served,
     add_staff_argv,
     api_client,
+    bench_env,
+    cloud_argv,
     code_line,
     cpu_seconds,
     cpuinfo_field,
@@ -74,11 +77,16 @@ from benchkit import (
     expect,
     filesystem_of,
     log,
+    machine_cpu_seconds,
     mem_total_gib,
+    mosquitto_version,
     node_staff_client,
     percentile,
+    postmaster_pid,
     process_tree_cpu,
+    run_cli,
     run_main,
+    served,
     stop_on_signals,
     tree_cpu_delta,
 )
@@ -93,16 +101,12 @@ from edge.db import Database
 from edge.sync_uplink import pending_batches
 from edge.tables import outbox
 from models.ids import new_id
-from plumbing import MOSQUITTO, Mosquitto, free_port, wait_for_url, wait_until
+from plumbing import Mosquitto, free_port, wait_until
 from sync_protocol.encoding import batch_document, encode, encode_batch
 from sync_protocol.envelope import Batch
 from sync_protocol.errors import MessageRejected
 from sync_protocol.topics import CLOUD_USERNAME
 
-HOST = "127.0.0.1"  # loopback only: nothing is reachable from outside during a run
-API = "/api/v1"
-START_TIMEOUT_S = 90.0
-STOP_TIMEOUT_S = 30.0
 POLL_S = 0.2
 PASSWORD = "bench-password-1"  # a throwaway account in a throwaway database
 OBSERVER = "bench-observer"
@@ -116,83 +120,8 @@ SYS_TOPICS = ("$SYS/broker/bytes/+", STORED, "$SYS/broker/clients/connected")
 # ---------------------------------------------------------------------------------------------- processes
 
 
-def bench_env(**settings: str) -> dict[str, str]:
-    """The caller's environment minus every EDGESTORE_* (no stray setting or TOML file), plus ``settings``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EDGESTORE_")}
-    env["EDGESTORE_CONFIG_FILE"] = "/nonexistent/edgestore.toml"
-    env.update(settings)
-    return env
-
-
-def run_cli(argv: list[str], env: dict[str, str], cwd: Path) -> str:
-    done = subprocess.run(
-        [*edgestore_cmd(), *argv], env=env, cwd=cwd, capture_output=True, text=True, check=False
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"`edgestore {' '.join(argv[:2])}` failed:\n{done.stdout}{done.stderr}")
-    return done.stdout
-
-
-@dataclass
-class Served:
-    pid: int
-    log_path: Path
-    exit_status: int | None = None
-
-    def log_text(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-
-@contextmanager
-def served(
-    argv: list[str], env: dict[str, str], *, what: str, health_url: str | None, log_path: Path, cwd: Path
-) -> Iterator[Served]:
-    """Start a server, yield once ``health_url`` answers (at once without one), stop it with SIGTERM."""
-    with log_path.open("ab") as out:
-        proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
-    handle = Served(proc.pid, log_path)
-    try:
-        if health_url is not None:
-            wait_for_url(
-                health_url, what=what, timeout_s=START_TIMEOUT_S, watch=proc, details=handle.log_text
-            )
-        yield handle
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                log(f"  {what} ignored SIGTERM; killing it")
-                proc.kill()
-                proc.wait()
-        handle.exit_status = proc.returncode
-        log(f"  {what} stopped (exit status {proc.returncode})")
-
-
-def cloud_argv(port: int) -> list[str]:
-    return [*edgestore_cmd(), "cloud", "serve", "--port", str(port)]
-
-
 def node_argv(data_dir: Path, port: int) -> list[str]:
     return [*edgestore_cmd(), "edge", "serve", "--data-dir", str(data_dir), "--port", str(port)]
-
-
-def machine_cpu_seconds() -> tuple[float, float]:
-    """CPU seconds the whole machine spent busy (user, nice, system, irq, softirq) and stolen by the
-    hypervisor, summed over all cores since boot (/proc/stat); NaN where unavailable."""
-    with suppress(OSError, ValueError, IndexError):
-        fields = [int(f) for f in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
-        user, nice, system, _idle, _iowait, irq, softirq, steal = fields
-        tick = os.sysconf("SC_CLK_TCK")
-        return (user + nice + system + irq + softirq) / tick, steal / tick
-    return float("nan"), float("nan")
-
-
-def postmaster_pid(pgdata: Path) -> int | None:
-    with suppress(OSError, ValueError, IndexError):
-        return int((pgdata / "postmaster.pid").read_text().splitlines()[0])
-    return None
 
 
 # ---------------------------------------------------------------------------------------------- the cloud
@@ -257,9 +186,16 @@ def cloud_order_total(client: httpx.Client, store_id: str) -> int:
 
 
 def write_broker_config(
-    work: Path, cloud_env: dict[str, str], port: int, cloud_password: str, observer_password: str
+    work: Path,
+    cloud_env: dict[str, str],
+    port: int,
+    cloud_password: str,
+    observer_password: str,
+    *,
+    ingest_workers: int = 1,
 ) -> Path:
-    """``edgestore cloud broker-config``, plus the bench's own lines (see the module docstring)."""
+    """``edgestore cloud broker-config`` (with an account per ingest worker), plus the bench's own lines (see
+    the module docstring)."""
     folder = work / "broker"
     run_cli(
         [
@@ -273,6 +209,8 @@ def write_broker_config(
             HOST,
             "--cloud-password",
             cloud_password,
+            "--ingest-workers",
+            str(ingest_workers),
         ],
         cloud_env,
         work,
@@ -661,14 +599,6 @@ def _version(package: str) -> str:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
         return "?"
-
-
-def mosquitto_version() -> str:
-    with suppress(OSError, subprocess.SubprocessError):
-        out = subprocess.run([MOSQUITTO, "-h"], capture_output=True, text=True, timeout=5, check=False)
-        first = (out.stdout or out.stderr).splitlines()[0]
-        return first.replace("mosquitto version ", "")
-    return "?"
 
 
 def machine_lines(work: Path, pg_version: str) -> list[str]:

@@ -33,7 +33,6 @@ import shutil
 import tempfile
 import time
 from collections import Counter
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -43,6 +42,7 @@ from benchkit import (
     code_line,
     host_lines,
     log,
+    postmaster_pid,
     process_tree_cpu,
     run_main,
     stop_on_signals,
@@ -318,12 +318,6 @@ def run_stream(
         cpu,
         pg_cpu,
     )
-
-
-def postmaster_pid(pgdata: Path) -> int | None:
-    with suppress(OSError, ValueError, IndexError):
-        return int((pgdata / "postmaster.pid").read_text().splitlines()[0])
-    return None
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
