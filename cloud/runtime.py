@@ -81,12 +81,15 @@ class Cloud:
         kept: the broker reads one password file, and dropping the cloud's login would cut sync off at the
         broker's next reload."""
         from cloud import devices
+        from sync_protocol.topics import cloud_workers_in
 
         with self.db.read() as conn:
-            text = devices.broker_password_file(
-                conn, devices.service_accounts_in(conn, self.broker_password_path)
-            )
-            acl = devices.broker_acl(conn, cloud_workers=self.settings.partition.count)
+            accounts = devices.service_accounts_in(conn, self.broker_password_path)
+            text = devices.broker_password_file(conn, accounts)
+            # Every ingest worker whose account the file holds keeps its rights (``broker-config
+            # --ingest-workers`` made them), even if this process was started with fewer.
+            workers = max(self.settings.partition.count, cloud_workers_in(accounts))
+            acl = devices.broker_acl(conn, cloud_workers=workers)
         devices.write_broker_files(self.broker_acl_path, acl)  # first: a new device's topics before its login
         devices.write_broker_files(self.broker_password_path, text)
         devices.reload_broker(self.settings.broker_pid_file)

@@ -124,13 +124,16 @@ class SyncService:
         self.partition = partition if partition is not None and not partition.whole else None
         self.stores_every_s = stores_every_s
         self._owned: set[str] = set()  # with a partition: the stores whose topics this process took
+        self._others: set[str] = set()  # and the other workers' stores, dropped from its session
         self._next_stores = 0.0
         if self.partition is not None and mqtt.username == CLOUD_USERNAME:
             # Each worker on its own broker account: the broker binds the client id to the login, and two
             # workers on one would take each other's connection over (``topics.worker_username``).
             mqtt = replace(mqtt, username=worker_username(self.partition.index))
         if not mqtt.client_id:
-            # One persistent session per worker: each keeps its own stores' messages while it is away.
+            # One persistent session per worker, each keeping its own stores' messages while it is away. On a
+            # broker that binds the client id to the login (ours), the session is the login's and this id is
+            # not used.
             worker = f"-{self.partition.index}of{self.partition.count}" if self.partition else ""
             mqtt = replace(mqtt, client_id=f"edgestore-cloud-{socket.gethostname()}{worker}")
         self.link = MqttLink(mqtt, self._on_message)
@@ -138,6 +141,9 @@ class SyncService:
             self.link.subscribe(Topics.CLOUD_UPLINK_FILTER)
             self.link.subscribe(Topics.CLOUD_STATUS_FILTER)
         else:
+            # A session from when this login took every store (one worker before) keeps the catch-alls.
+            self.link.unsubscribe(Topics.CLOUD_UPLINK_FILTER)
+            self.link.unsubscribe(Topics.CLOUD_STATUS_FILTER)
             self._take_stores()
         self._online: dict[str, _Downstream] = {}
         self._lock = threading.Lock()
@@ -157,10 +163,18 @@ class SyncService:
             log.exception("listing the stores for partition %s failed; trying again later", self.partition)
             return
         for store_id in sorted(store_ids):
-            if store_id not in self._owned and self.partition.owns(store_id):
+            if store_id in self._owned or store_id in self._others:
+                continue
+            if self.partition.owns(store_id):
                 self.link.subscribe(Topics.store_uplink_filter(store_id))
                 self.link.subscribe(Topics.store_status_filter(store_id))
                 self._owned.add(store_id)
+            else:
+                # Another worker's: dropped from this worker's broker session, which may hold it from before
+                # the workers were counted anew (the session is its login's, kept across restarts).
+                self.link.unsubscribe(Topics.store_uplink_filter(store_id))
+                self.link.unsubscribe(Topics.store_status_filter(store_id))
+                self._others.add(store_id)
 
     def owns(self, store_id: str) -> bool:
         """Whether this process takes ``store_id``'s streams."""

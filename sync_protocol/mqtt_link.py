@@ -71,6 +71,10 @@ class MqttLink:
         self.settings = settings
         self._on_message = on_message
         self._subscriptions: dict[str, int] = {}
+        # Held while the subscriptions are read or changed, and while ``connected`` is set: a subscribe from
+        # another thread either lands in the list the connect renews, or is sent after the flag is up.
+        self._subscribing = threading.Lock()
+        self._dropped: set[str] = set()  # unsubscribed while away: dropped at the next connect
         self.connected = threading.Event()
         self.state_listeners: list[Callable[[bool], None]] = []
         client = mqtt.Client(
@@ -142,10 +146,22 @@ class MqttLink:
     # -- messaging ----------------------------------------------------------------------------------------
 
     def subscribe(self, topic_filter: str, qos: int = 1) -> None:
-        """Remembered and renewed on every connection (the session keeps it too, unless it expired)."""
-        self._subscriptions[topic_filter] = qos
-        if self.connected.is_set():
-            self._client.subscribe(topic_filter, qos=qos)
+        """Remembered and renewed on every connection (the session keeps it too, unless it expired). Any
+        thread may call it."""
+        with self._subscribing:
+            self._subscriptions[topic_filter] = qos
+            self._dropped.discard(topic_filter)
+            if self.connected.is_set():
+                self._client.subscribe(topic_filter, qos=qos)
+
+    def unsubscribe(self, topic_filter: str) -> None:
+        """Forgotten, and dropped at the broker (also from a persistent session that had it before)."""
+        with self._subscribing:
+            self._subscriptions.pop(topic_filter, None)
+            if self.connected.is_set():
+                self._client.unsubscribe(topic_filter)
+            else:
+                self._dropped.add(topic_filter)
 
     def publish(
         self,
@@ -193,9 +209,13 @@ class MqttLink:
         if getattr(reason, "is_failure", False):
             log.warning("MQTT connection refused: %s", reason)
             return
-        for topic_filter, qos in self._subscriptions.items():
-            client.subscribe(topic_filter, qos=qos)
-        self.connected.set()
+        with self._subscribing:
+            for topic_filter in self._dropped:  # the resumed session may still hold them
+                client.unsubscribe(topic_filter)
+            self._dropped.clear()
+            for topic_filter, qos in self._subscriptions.items():
+                client.subscribe(topic_filter, qos=qos)
+            self.connected.set()
         self._notify(True)
 
     def _disconnected(

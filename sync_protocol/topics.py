@@ -15,7 +15,7 @@ ACL with one block per device naming its store, so the broker itself keeps a dev
 B's topics; the cloud checks the store again on every uplink (``unauthorised`` otherwise).
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import ClassVar, TypeVar
 
@@ -196,6 +196,20 @@ def worker_username(worker: int = 0, base: str = CLOUD_USERNAME) -> str:
     binds the client id to the login (``use_username_as_clientid``), so two workers on one account would take
     each other's connection over and over."""
     return base if worker == 0 else f"{base}-{worker}"
+
+
+def cloud_workers_in(usernames: Iterable[str], base: str = CLOUD_USERNAME) -> int:
+    """How many ingest workers' accounts (``worker_username``) are among ``usernames``: 1 + the highest K of
+    ``edgestore-cloud-K`` (0 when not even ``edgestore-cloud`` is there). A process rewriting the broker's
+    files keeps every worker's rights, whatever its own partition says."""
+    found = [
+        0 if name == base else int(name[len(base) + 1 :]) for name in usernames if _is_worker(name, base)
+    ]
+    return 1 + max(found) if found else 0
+
+
+def _is_worker(name: str, base: str) -> bool:
+    return name == base or (name.startswith(f"{base}-") and name[len(base) + 1 :].isdigit())
 
 
 def mosquitto_acl(

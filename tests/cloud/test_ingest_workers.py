@@ -123,13 +123,31 @@ def test_two_workers_split_the_stores_and_every_sale_lands_once(
         totals = seller.get("/orders").json()["totals"]
         assert totals["orders"] == 3 * 6  # three stores, six sales each, the resent batch applied once
 
-        # a store made while the workers run: its worker takes it up within a look at the stores
-        new_store, _ = store_in(seller, 0, made)
+        # a store made while the workers run: its worker takes it up within a look at the stores, and a
+        # batch of its device (logged in once the broker re-read its files, as the cloud has it do) is acked
+        new_store, new_device = store_in(seller, 0, made)
+        fresh = cloud_broker(cloud_server, tmp_path / "broker", cloud_workers=2)
+        broker.password_file_text, broker.acl_text = fresh.password_file_text, fresh.acl_text
+        broker.reload()
         deadline = time.monotonic() + 10
         while new_store not in services[0]._owned and time.monotonic() < deadline:
             time.sleep(0.1)
         assert new_store in services[0]._owned
         assert new_store not in services[1]._owned
+        late_acks: queue.Queue[int] = queue.Queue()
+        late = MqttLink(
+            device_mqtt(broker, new_device), lambda _t, data: late_acks.put(decode_ack(data).high_water_seq)
+        )
+        links.append(late)
+        late.subscribe(str(Topics.ack(new_store, new_device["deviceId"])))
+        assert late.start()
+        time.sleep(0.3)
+        batch = batch_of(new_store, new_device["deviceId"], product, now, 1, 2)
+        assert late.publish(
+            str(Topics.uplink(new_store, new_device["deviceId"], Stream.ORDERS)), encode(batch)
+        )
+        assert late_acks.get(timeout=15) == 2
+        assert set(taken[0]) == {stores[0][0], new_store}
     finally:
         for link in links:
             link.close()
@@ -203,3 +221,22 @@ def test_cloud_ingest_says_what_is_wrong(tmp_path, args: list[str], env: dict[st
     )
     assert done.returncode == 2
     assert says in done.stderr
+
+
+def test_a_process_with_fewer_workers_keeps_every_workers_broker_rights(
+    cloud_server: CloudServer, seller: httpx.Client
+):
+    """`cloud migrate`, or a `cloud serve` started without EDGESTORE_INGEST_PARTITION, rewrites the broker's
+    files when a device comes: the other workers' accounts (made by broker-config --ingest-workers) keep
+    their ACL lines, or they would silently receive nothing."""
+    cloud = cloud_server.cloud
+    cloud.broker_password_path.parent.mkdir(parents=True, exist_ok=True)
+    cloud.broker_password_path.write_text(
+        "edgestore-cloud:$7$x\nedgestore-cloud-1:$7$x\nedgestore-cloud-2:$7$x\n"
+    )
+    assert cloud.settings.partition.count == 1
+    store_in(seller, 0, [])  # a device registered: the files are rewritten
+    acl = cloud.broker_acl_path.read_text()
+    for user in ("edgestore-cloud", "edgestore-cloud-1", "edgestore-cloud-2"):
+        assert f"user {user}\n" in acl
+    assert "edgestore-cloud-1:" in cloud.broker_password_path.read_text()

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from sync_protocol.partition import Partition, store_partition
-from sync_protocol.topics import mosquitto_acl, worker_username
+from sync_protocol.topics import cloud_workers_in, mosquitto_acl, worker_username
 
 
 def test_every_store_goes_to_exactly_one_worker_and_they_share_evenly():
@@ -53,3 +53,9 @@ def test_each_ingest_worker_has_its_own_broker_account_with_the_clouds_rights():
         assert "topic read edgestore/v1/stores/+/up/+/+" in block
         assert "topic write edgestore/v1/stores/+/ack/+" in block
     assert mosquitto_acl(cloud_workers=1).count("user edgestore-cloud") == 1
+
+
+def test_the_worker_accounts_in_a_password_file_are_counted():
+    assert cloud_workers_in(["dev-1", "edgestore-cloud"]) == 1
+    assert cloud_workers_in(["edgestore-cloud", "edgestore-cloud-1", "edgestore-cloud-3", "dev"]) == 4
+    assert cloud_workers_in(["dev-1", "edgestore-cloud-x", "edgestore-cloudy"]) == 0

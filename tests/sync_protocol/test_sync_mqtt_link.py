@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -173,3 +174,48 @@ def test_nagle_is_off_on_every_connection(broker: MosquittoBroker):
         time.sleep(0.05)
     assert nodelay(node) != 0
     node.close()
+
+
+def test_an_unsubscribe_drops_a_filter_the_resumed_session_held(broker: MosquittoBroker):
+    """An ingest worker counted anew takes back its login's session, with the filters it had: what it drops
+    before it connects is dropped at the broker when it does, and nothing more comes on it."""
+    inbox: queue.Queue[tuple[str, bytes]] = queue.Queue()
+    worker = link(broker, "worker", inbox)
+    worker.subscribe("up/all/#")
+    assert worker.start()
+    worker.close()  # its session keeps up/all/#
+    worker = link(broker, "worker", inbox)
+    worker.unsubscribe("up/all/#")  # before connecting: sent when it connects
+    worker.subscribe("up/mine/#")
+    assert worker.start()
+    time.sleep(0.3)
+    pub = link(broker, "pub")
+    assert pub.start()
+    assert pub.publish("up/all/x", b"not mine")
+    assert pub.publish("up/mine/x", b"mine")
+    assert inbox.get(timeout=5) == ("up/mine/x", b"mine")
+    with pytest.raises(queue.Empty):
+        inbox.get(timeout=1)
+    pub.close()
+    worker.close()
+
+
+def test_subscribing_from_another_thread_while_connecting_loses_nothing(broker: MosquittoBroker):
+    """A worker takes up new stores on its downlink thread while paho's thread may be renewing the
+    subscriptions after a reconnect: each filter is renewed, or sent once the link is up."""
+    inbox: queue.Queue[tuple[str, bytes]] = queue.Queue()
+    worker = link(broker, "worker2", inbox)
+    worker.subscribe("s/0")
+    adding = threading.Thread(target=lambda: [worker.subscribe(f"s/{i}") for i in range(1, 200)])
+    adding.start()
+    assert worker.start()
+    adding.join(10)
+    time.sleep(0.5)
+    pub = link(broker, "pub2")
+    assert pub.start()
+    for i in range(200):
+        assert pub.publish(f"s/{i}", str(i).encode())
+    got = sorted(int(inbox.get(timeout=10)[1]) for _ in range(200))
+    assert got == list(range(200))
+    pub.close()
+    worker.close()
