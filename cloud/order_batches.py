@@ -45,9 +45,6 @@ from models.ids import new_id
 from models.order_states import TERMINAL_STATES, Actor
 from models.sales import Channel, Order
 
-# A bell lists this many lines of an order; the rest is "and N more" (as ``cloud.orders``).
-_BELL_LINES = 5
-
 
 @dataclass(frozen=True)
 class _Store:
@@ -210,7 +207,8 @@ def _bells(
     batch: Sequence[Order],
     also_ring: Mapping[str, Sequence[notifications.Pending]],
 ) -> list[notifications.Pending]:
-    english = notifications.variant_names(conn, (i.variant_id for o in batch for i in o.items[:_BELL_LINES]))
+    shown = (i.variant_id for o in batch for i in o.items[: cloud_orders.BELL_LINES])
+    english = notifications.variant_names(conn, shown)
     group_buys = _GroupBuys.of(conn, held, batch)
     coupon_uses = _CouponUses.of(conn, held, batch)
     pending: list[notifications.Pending] = []
@@ -226,25 +224,7 @@ def _bells(
 def _new_order_bell(
     order: Order, store: _Store, english: Mapping[str, Mapping[str, str]]
 ) -> notifications.Pending:
-    shown = order.items[:_BELL_LINES]
-    lines = [
-        {
-            "productName": i.name,
-            "productNameEn": english.get(i.variant_id, {}).get("productNameEn", ""),
-            "variantName": i.variant_name,
-            "variantNameEn": english.get(i.variant_id, {}).get("variantNameEn", ""),
-            "quantity": i.quantity,
-        }
-        for i in shown
-    ]
-    params: dict[str, Any] = {
-        "storeId": order.store_id,
-        "storeName": store.name,
-        "total": order.total,
-        "lines": lines,
-    }
-    if len(order.items) > len(shown):
-        params["moreLines"] = len(order.items) - len(shown)
+    params = cloud_orders.new_order_params(order, store.name, english)
     return notifications.Pending(store.seller_id, NotificationKind.NEW_ORDER, params, "order", order.order_id)
 
 

@@ -9,7 +9,7 @@ gross) and the order's status too (the store sends the status change when a retu
 units).
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -114,13 +114,29 @@ def ingest_order(
 
 
 # A bell lists this many lines of an order; the rest is "and N more" (the order page has them all).
-_BELL_LINES = 5
+BELL_LINES = 5
 
 
 def _ring_new_order(conn: Connection, seller_id: str, order: Order, store_name: str, now: datetime) -> None:
     """The names as sold (zh-TW), with the English ones the catalog has for them today."""
-    shown = order.items[:_BELL_LINES]
-    english = notifications.variant_names(conn, (i.variant_id for i in shown))
+    english = notifications.variant_names(conn, (i.variant_id for i in order.items[:BELL_LINES]))
+    notifications.notify(
+        conn,
+        seller_id,
+        NotificationKind.NEW_ORDER,
+        new_order_params(order, store_name, english),
+        ref_type="order",
+        ref_id=order.order_id,
+        now=now,
+    )
+
+
+def new_order_params(
+    order: Order, store_name: str, english: Mapping[str, Mapping[str, str]]
+) -> dict[str, Any]:
+    """The ``newOrder`` bell's parameters: the store, the total and the first ``BELL_LINES`` lines as sold
+    (zh-TW), with the English names in ``english`` (variant id -> productNameEn, variantNameEn)."""
+    shown = order.items[:BELL_LINES]
     lines = [
         {
             "productName": i.name,
@@ -131,12 +147,15 @@ def _ring_new_order(conn: Connection, seller_id: str, order: Order, store_name: 
         }
         for i in shown
     ]
-    params = {"storeId": order.store_id, "storeName": store_name, "total": order.total, "lines": lines}
+    params: dict[str, Any] = {
+        "storeId": order.store_id,
+        "storeName": store_name,
+        "total": order.total,
+        "lines": lines,
+    }
     if len(order.items) > len(shown):
         params["moreLines"] = len(order.items) - len(shown)
-    notifications.notify(
-        conn, seller_id, NotificationKind.NEW_ORDER, params, ref_type="order", ref_id=order.order_id, now=now
-    )
+    return params
 
 
 def judge_redemptions(code: str, used: Iterable[Any], max_uses: int) -> CouponVerdict:
