@@ -11,11 +11,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import httpx
 
 from plumbing import MOSQUITTO, wait_for_url
+
+if TYPE_CHECKING:  # the models load only in the benchmarks that build sales
+    from datetime import datetime
+
+    from models.sales import Order
+    from models.stock import StockDelta
 
 
 def log(message: str) -> None:
@@ -319,3 +325,81 @@ def mosquitto_version() -> str:
         first = (out.stdout or out.stderr).splitlines()[0]
         return first.replace("mosquitto version ", "")
     return "?"
+
+
+@dataclass(frozen=True)
+class SoldLine:
+    """One line of a generated in-store sale: the catalog's product and variant, as the cloud holds them."""
+
+    product_id: str
+    variant_id: str
+    name: str
+    variant_name: str
+    price: int
+    quantity: int
+
+
+def cash_sale(
+    store_id: str,
+    device_id: str,
+    lines: list[SoldLine],
+    at: "datetime",
+    *,
+    catalog_version: int | None = None,
+) -> tuple["Order", list["StockDelta"]]:
+    """An in-store cash sale of ``lines`` at catalog prices, as a node rings it up (the cloud's trust checks
+    refuse one whose prices or totals are not the catalog's), and its sale stock deltas, one per line."""
+    from models.ids import new_id
+    from models.order_states import OrderStatus
+    from models.sales import Order, OrderItem, Payment, PaymentMethod
+    from models.stock import StockDelta, StockReason
+
+    order_id = new_id()
+    items = [
+        OrderItem(
+            item_id=new_id(),
+            order_id=order_id,
+            product_id=line.product_id,
+            variant_id=line.variant_id,
+            name=line.name,
+            variant_name=line.variant_name,
+            quantity=line.quantity,
+            unit_price=line.price,
+            unit_discount=0,
+            unit_final_price=line.price,
+            line_total=line.price * line.quantity,
+        )
+        for line in lines
+    ]
+    total = sum(i.line_total for i in items)
+    order = Order(
+        order_id=order_id,
+        store_id=store_id,
+        device_id=device_id,
+        status=OrderStatus.COMPLETED,
+        subtotal=total,
+        discount_total=0,
+        total=total,
+        items=items,
+        payments=[
+            Payment(
+                payment_id=new_id(), order_id=order_id, method=PaymentMethod.CASH, amount=total, created_at=at
+            )
+        ],
+        catalog_version=catalog_version,
+        created_at=at,
+        updated_at=at,
+    )
+    deltas = [
+        StockDelta(
+            delta_id=new_id(),
+            store_id=store_id,
+            variant_id=line.variant_id,
+            quantity=-line.quantity,
+            reason=StockReason.SALE,
+            ref_id=order_id,
+            created_at=at,
+        )
+        for line in lines
+    ]
+    return order, deltas

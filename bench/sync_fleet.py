@@ -66,8 +66,10 @@ from benchkit import (
     API,
     HOST,
     Served,
+    SoldLine,
     api_client,
     bench_env,
+    cash_sale,
     cloud_argv,
     code_line,
     cpu_seconds,
@@ -93,9 +95,6 @@ from cloud.db import EmbeddedPostgres
 from cloud.runtime import EMBEDDED_DATABASE
 from edge.sync_uplink import RESEND_AFTER_S
 from models.ids import new_id
-from models.order_states import OrderStatus
-from models.sales import Order, OrderItem, Payment, PaymentMethod
-from models.stock import StockDelta, StockReason
 from plumbing import Mosquitto, free_port, wait_until
 from sync_protocol.encoding import decode_ack, encode_batch
 from sync_protocol.envelope import Batch, UplinkPayload, make_envelope
@@ -243,62 +242,16 @@ def make_load(
     deltas: list[UplinkPayload] = []
     lines = revenue = 0
     for n in range(count):
-        order_id, at = new_id(), start + timedelta(seconds=n)
-        items = []
-        for v in rng.sample(variants, rng.randint(1, 3)):
-            quantity = rng.randint(1, 2)
-            items.append(
-                OrderItem(
-                    item_id=new_id(),
-                    order_id=order_id,
-                    product_id=v.product_id,
-                    variant_id=v.variant_id,
-                    name=v.product_name,
-                    variant_name=v.name,
-                    quantity=quantity,
-                    unit_price=v.price,
-                    unit_discount=0,
-                    unit_final_price=v.price,
-                    line_total=v.price * quantity,
-                )
-            )
-            deltas.append(
-                StockDelta(
-                    delta_id=new_id(),
-                    store_id=device.store_id,
-                    variant_id=v.variant_id,
-                    quantity=-quantity,
-                    reason=StockReason.SALE,
-                    ref_id=order_id,
-                    created_at=at,
-                )
-            )
-        total = sum(i.line_total for i in items)
-        lines += len(items)
-        revenue += total
-        sales.append(
-            Order(
-                order_id=order_id,
-                store_id=device.store_id,
-                device_id=device.device_id,
-                status=OrderStatus.COMPLETED,
-                subtotal=total,
-                discount_total=0,
-                total=total,
-                items=items,
-                payments=[
-                    Payment(
-                        payment_id=new_id(),
-                        order_id=order_id,
-                        method=PaymentMethod.CASH,
-                        amount=total,
-                        created_at=at,
-                    )
-                ],
-                created_at=at,
-                updated_at=at,
-            )
-        )
+        at = start + timedelta(seconds=n)
+        lines_sold = [
+            SoldLine(v.product_id, v.variant_id, v.product_name, v.name, v.price, rng.randint(1, 2))
+            for v in rng.sample(variants, rng.randint(1, 3))
+        ]
+        order, sold = cash_sale(device.store_id, device.device_id, lines_sold, at)
+        lines += len(order.items)
+        revenue += order.total
+        sales.append(order)
+        deltas.extend(sold)
     return NodeLoad(
         count,
         lines,

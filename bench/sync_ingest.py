@@ -39,6 +39,8 @@ from pathlib import Path
 from typing import Any
 
 from benchkit import (
+    SoldLine,
+    cash_sale,
     code_line,
     host_lines,
     log,
@@ -67,8 +69,7 @@ from cloud.tables import (
     variants,
 )
 from models.ids import new_id
-from models.order_states import OrderStatus
-from models.sales import Order, OrderItem, Payment, PaymentMethod
+from models.sales import Order
 from models.stock import StockDelta, StockReason
 from sync_protocol.encoding import DEFAULT_MAX_BATCH_BYTES, encode
 from sync_protocol.envelope import Batch, make_envelope
@@ -165,61 +166,16 @@ def make_sales(shop: Shop, count: int, rng: random.Random) -> tuple[list[Order],
     sales: list[Order] = []
     deltas: list[StockDelta] = []
     for n in range(count):
-        order_id, at = new_id(), T0 + timedelta(seconds=7 * n)
-        items = []
-        for variant_id, product_id, name, variant_name, price in rng.sample(shop.variants, rng.randint(1, 3)):
-            quantity = rng.randint(1, 2)
-            items.append(
-                OrderItem(
-                    item_id=new_id(),
-                    order_id=order_id,
-                    product_id=product_id,
-                    variant_id=variant_id,
-                    name=name,
-                    variant_name=variant_name,
-                    quantity=quantity,
-                    unit_price=price,
-                    unit_discount=0,
-                    unit_final_price=price,
-                    line_total=price * quantity,
-                )
+        at = T0 + timedelta(seconds=7 * n)
+        lines = [
+            SoldLine(product_id, variant_id, name, variant_name, price, rng.randint(1, 2))
+            for variant_id, product_id, name, variant_name, price in rng.sample(
+                shop.variants, rng.randint(1, 3)
             )
-            deltas.append(
-                StockDelta(
-                    delta_id=new_id(),
-                    store_id=shop.store_id,
-                    variant_id=variant_id,
-                    quantity=-quantity,
-                    reason=StockReason.SALE,
-                    ref_id=order_id,
-                    created_at=at,
-                )
-            )
-        total = sum(i.line_total for i in items)
-        sales.append(
-            Order(
-                order_id=order_id,
-                store_id=shop.store_id,
-                device_id=shop.device_id,
-                status=OrderStatus.COMPLETED,
-                subtotal=total,
-                discount_total=0,
-                total=total,
-                items=items,
-                payments=[
-                    Payment(
-                        payment_id=new_id(),
-                        order_id=order_id,
-                        method=PaymentMethod.CASH,
-                        amount=total,
-                        created_at=at,
-                    )
-                ],
-                catalog_version=1,
-                created_at=at,
-                updated_at=at,
-            )
-        )
+        ]
+        order, sold = cash_sale(shop.store_id, shop.device_id, lines, at, catalog_version=1)
+        sales.append(order)
+        deltas.extend(sold)
     return sales, deltas
 
 
