@@ -90,25 +90,24 @@ def product_text(product: Product) -> str:
 
 def put(conn: Connection, product: Product) -> None:
     """The product's row, written or replaced."""
-    _put_text(conn, product.product_id, product_text(product))
+    put_many(conn, [product])
 
 
 def put_many(conn: Connection, batch: Sequence[Product]) -> None:
     """``put`` for many products, in one statement."""
-    if batch:
+    _put_texts(conn, {p.product_id: product_text(p) for p in batch})
+
+
+def _put_texts(conn: Connection, texts: dict[str, str]) -> None:
+    """Each product's search text (product id -> text), written or replaced, in one statement."""
+    if texts:
         stmt = sqlite_insert(product_search)
         conn.execute(
             stmt.on_conflict_do_update(
                 index_elements=[product_search.c.product_id], set_={"text": stmt.excluded.text}
             ),
-            [{"product_id": p.product_id, "text": product_text(p)} for p in batch],
+            [{"product_id": product_id, "text": text} for product_id, text in texts.items()],
         )
-
-
-def _put_text(conn: Connection, product_id: str, text: str) -> None:
-    row = {"product_id": product_id, "text": text}
-    stmt = sqlite_insert(product_search).values(**row)
-    conn.execute(stmt.on_conflict_do_update(index_elements=[product_search.c.product_id], set_=row))
 
 
 def condition(q: str) -> ColumnElement[bool]:
@@ -158,7 +157,6 @@ def ensure_current(conn: Connection) -> bool:
             names[v.product_id] += [v.name, v.name_en]
             codes[v.product_id] += [v.sku or "", v.barcode or ""]
     conn.execute(product_search.delete())
-    for product_id, product_names in names.items():
-        _put_text(conn, product_id, search_text(product_names, codes[product_id]))
+    _put_texts(conn, {pid: search_text(product_names, codes[pid]) for pid, product_names in names.items()})
     node_state.put(conn, node_state.SEARCH_INDEX_VERSION, str(SEARCH_INDEX_VERSION))
     return True
