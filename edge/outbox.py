@@ -107,12 +107,21 @@ def pending_count(conn: Connection) -> int:
 
 def backlog(conn: Connection) -> list[StreamBacklog]:
     """What waits to go up, per stream, with the last acknowledgement of each."""
+    # Counted on the (stream, stream_seq) index alone, and the oldest is the stream's first row (rows are
+    # numbered as they are written): a MIN over created_at read every row's page, payload and all, and the
+    # status of a node with a 10,000-order backlog took a tenth of its CPU while it drained (issue 22).
+    first = outbox.alias("first")
+    oldest = (
+        select(first.c.created_at)
+        .where(first.c.stream == outbox.c.stream)
+        .order_by(first.c.stream_seq)
+        .limit(1)
+        .scalar_subquery()
+    )
     pending = {
         row.stream: row
         for row in conn.execute(
-            select(
-                outbox.c.stream, func.count().label("n"), func.min(outbox.c.created_at).label("oldest")
-            ).group_by(outbox.c.stream)
+            select(outbox.c.stream, func.count().label("n"), oldest.label("oldest")).group_by(outbox.c.stream)
         )
     }
     acks = {row.stream: row for row in conn.execute(select(sync_acks))}

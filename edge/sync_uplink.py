@@ -120,7 +120,15 @@ def _contiguous_prefix(envelopes: list[Envelope]) -> list[Envelope]:
 def apply_ack(conn: Connection, ack: Ack, now: datetime) -> AckPlan:
     """Delete what the cloud committed or dead-lettered, remember the mark; the plan says what to resend."""
     stream = ack.stream.value
-    seqs = [s for (s,) in conn.execute(select(outbox.c.stream_seq).where(outbox.c.stream == stream))]
+    # Only the seqs the ack asks for again matter to the plan: reading the whole stream's seqs on every ack
+    # cost a node with a 10,000-order backlog 15 % of its CPU while it drained (issue 22).
+    seqs: list[int] = []
+    for wanted in ack.missing:
+        seqs += conn.execute(
+            select(outbox.c.stream_seq).where(
+                outbox.c.stream == stream, outbox.c.stream_seq.between(wanted.first, wanted.last)
+            )
+        ).scalars()
     plan = plan_after_ack(ack, seqs)
     conn.execute(delete(outbox).where(outbox.c.stream == stream, outbox.c.stream_seq <= plan.delete_up_to))
     for r in ack.dead_lettered:
