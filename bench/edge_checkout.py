@@ -20,6 +20,10 @@ Beside the node, in the same run:
 - ``--drain``: a real Mosquitto broker and an acking cloud (``bench/checkout_drain.py``), so the node's own
   sync agent drains the outbox while the shoppers buy. The correctness checks then count what the cloud
   received and acknowledged (every sale and delta, once) and that the node's backlog emptied;
+- ``--rate R``: an open loop instead of the closed one. Checkout i is due ``i / R`` seconds after the level
+  starts and is taken by the next free client thread; a thread still busy makes it late, and the lateness
+  counts in its cart + checkout time (no coordinated omission). What a store's shoppers do: they do not
+  start the next sale the instant one ends;
 - the bare SQLite floor (on unless ``--no-bare``, ``bench/checkout_bare.py``): after each level, the same
   rows per checkout written by the ``sqlite3`` module alone into a copy of the node's database, from as
   many threads, one transaction per checkout.
@@ -29,6 +33,7 @@ Run from the repository root::
     .venv/bin/python bench/edge_checkout.py                       # 10,000 products, 2,000 checkouts x 1,4,8,16
     .venv/bin/python bench/edge_checkout.py --drain               # with the sync agent draining meanwhile
     .venv/bin/python bench/edge_checkout.py --synchronous NORMAL
+    .venv/bin/python bench/edge_checkout.py --drain --concurrency 8 --rate 50   # 8 clients, 50 checkouts/s
     .venv/bin/python bench/edge_checkout.py --quick               # a few seconds: a smoke test
 
 The load generator runs in this process, on the same machine as the node: on a small machine the two share
@@ -278,11 +283,15 @@ class Shopper:
                 self._clients.append(client)
         return client
 
-    def checkout(self, variant_ids: list[str], key: str) -> Outcome:
+    def checkout(self, variant_ids: list[str], key: str, due: float | None = None) -> Outcome:
+        """``due``: when the checkout was scheduled to start (``--rate``); a late start counts in its
+        cart + checkout time, as a shopper kept waiting would (no coordinated omission)."""
         client = self._client()
         items = [{"variantId": v, "quantity": 1} for v in variant_ids]
         try:
             t0 = time.perf_counter()
+            if due is not None:
+                t0 = min(t0, due)
             cart = client.post("/carts", json={"items": items})
             if cart.status_code != 201:
                 return Outcome(False, len(items), None, None, _error_name(cart))
@@ -311,8 +320,11 @@ def run_level(
     carts: list[list[str]],
     tag: str,
     progress: Callable[[int, int], None] | None = None,
+    rate: float | None = None,
 ) -> LevelResult:
-    """Run ``len(carts)`` checkouts with ``concurrency`` threads; a bounded list of tasks, no open loop."""
+    """Run ``len(carts)`` checkouts with ``concurrency`` threads: as fast as they go (closed loop), or with
+    ``rate`` the i-th checkout is due ``i / rate`` seconds after the start (open loop: what a store's
+    shoppers do; a thread still busy makes the next checkout late, and the lateness counts)."""
     shopper = Shopper(node.base_url)
     result = LevelResult(concurrency=concurrency, attempted=len(carts), wall_s=0.0)
     done_lock = threading.Lock()
@@ -321,13 +333,18 @@ def run_level(
 
     def one(index: int) -> Outcome:
         nonlocal done
-        outcome = shopper.checkout(carts[index], f"bench-{run_id}-{tag}-{index:06d}")
+        due = None
+        if rate is not None:
+            due = started + index / rate
+            time.sleep(max(0.0, due - time.perf_counter()))
+        outcome = shopper.checkout(carts[index], f"bench-{run_id}-{tag}-{index:06d}", due)
         with done_lock:
             done += 1
             if progress is not None:
                 progress(done, len(carts))
         return outcome
 
+    started = time.perf_counter()
     try:
         node_cpu_before, client_cpu_before = node.cpu_seconds(), time.process_time()
         started = time.perf_counter()
@@ -429,6 +446,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--checkouts", type=int, default=2_000, help="checkouts per concurrency level")
     parser.add_argument("--concurrency", default="1,4,8,16", help="comma-separated client thread counts")
     parser.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help="open loop: start checkouts at this many per second in all (each level's threads take them in "
+        "turn; a late start counts in the latency); default: closed loop, each thread as fast as it goes",
+    )
+    parser.add_argument(
         "--drain", action="store_true", help="run a broker and an acking cloud: the node's sync agent drains"
     )
     parser.add_argument(
@@ -451,6 +475,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(f"--concurrency must be integers separated by commas, not {args.concurrency!r}")
     if not args.levels or min(args.levels) < 1 or max(args.levels) > 256:
         parser.error("--concurrency levels must be between 1 and 256")
+    if args.rate is not None and args.rate <= 0:
+        parser.error("--rate must be positive")
     if args.products < 1 or args.checkouts < 1:
         parser.error("--products and --checkouts must be at least 1")
     return args
@@ -467,6 +493,15 @@ def print_header(args: argparse.Namespace, work: Path) -> None:
     print(
         f"run:           {args.products} products, {args.checkouts} checkouts per level, "
         f"1-3 lines per cart, seed {args.seed}, client threads in this process over loopback"
+    )
+    print(
+        "load:          "
+        + (
+            f"open loop: {args.rate:g} checkouts/s offered in all, from each level's threads; "
+            "cart+checkout times count from when each was due"
+            if args.rate
+            else "closed loop: each client thread starts its next checkout as soon as one ends"
+        )
     )
     print(
         "sync drain:    "
@@ -504,7 +539,7 @@ def run_levels(
         label = f"concurrency {level}"
         log(f"{label}: {args.checkouts} checkouts")
         carts = plan_carts(rng, args.products, args.checkouts)
-        results.append(run_level(node, level, carts, f"c{level}", progress_printer(label)))
+        results.append(run_level(node, level, carts, f"c{level}", progress_printer(label), args.rate))
         if bare_writer is not None:
             bare_results.append(run_bare_level(bare_writer, level, carts, f"c{level}"))
             log(f"  bare SQLite: {bare_results[-1].row()['per_s']:.0f} checkouts/s")

@@ -7,6 +7,8 @@ from pydantic import Field
 
 from plumbing import EdgestoreSettings
 from sync_protocol.encoding import ContentEncoding
+from sync_protocol.sequence import DEFAULT_SEND_WINDOW as DEFAULT_SYNC_WINDOW
+from sync_protocol.sequence import DEFAULT_WINDOW as SEQ_WINDOW
 
 
 class EdgeSettings(EdgestoreSettings):
@@ -57,6 +59,13 @@ class EdgeSettings(EdgestoreSettings):
         default=ContentEncoding.COMPACT_ZSTD,
         description="How the node's uplink batches travel: compact2+zstd (a twelfth of the bytes of a backlog) or json "
         "(version 1, for a cloud older than issue 22: the cloud learns an encoding before nodes send it)",
+    )
+    sync_window: int = Field(
+        default=DEFAULT_SYNC_WINDOW,
+        ge=1,
+        le=SEQ_WINDOW,
+        description="How many outbox rows of one stream may be out unacknowledged at once (the uplink's "
+        "in-flight window, measured in docs/performance.md); at most the cloud's sequence window",
     )
     sync_status_interval_s: float = Field(
         default=60.0,

@@ -31,6 +31,7 @@ from edge.sync_uplink import InFlight, apply_ack, pending_batches
 from models.ids import new_id
 from sync_protocol.encoding import ContentEncoding, decode_ack, decode_downlink, encode_batch
 from sync_protocol.envelope import (
+    Ack,
     CatalogAnnouncement,
     CatalogDelta,
     ModelAnnouncement,
@@ -39,10 +40,15 @@ from sync_protocol.envelope import (
 from sync_protocol.errors import MessageRejected
 from sync_protocol.mqtt_link import MqttLink, MqttSettings
 from sync_protocol.rules import CatalogVerdict
+from sync_protocol.sequence import DEFAULT_SEND_WINDOW
 from sync_protocol.streams import DownlinkKind, Stream
 from sync_protocol.topics import DownlinkTopic, Topics, parse_topic
 
 log = logging.getLogger(__name__)
+
+DEFAULT_LINGER_S = 0.02
+"""The pause after each round: a sale waits at most this long more to go up, and under load the sales and
+acks of that time go together (measured in docs/performance.md, "Store node checkout")."""
 
 
 class SyncAgent:
@@ -55,6 +61,8 @@ class SyncAgent:
         status_every_s: float,
         interval_s: float = 1.0,
         content_encoding: ContentEncoding = ContentEncoding.COMPACT_ZSTD,
+        window: int = DEFAULT_SEND_WINDOW,
+        linger_s: float = DEFAULT_LINGER_S,
     ) -> None:
         """``status_every_s`` (the node's ``sync_status_interval_s``): the node says where it stands at least
         this often while connected, so whatever the cloud failed to apply or send (a status it could not
@@ -65,6 +73,8 @@ class SyncAgent:
         self.interval_s = interval_s
         self.status_every_s = status_every_s
         self.content_encoding = content_encoding
+        self.window = window
+        self.linger_s = linger_s
         device = node.device_id
         settings = replace(
             mqtt,
@@ -78,6 +88,8 @@ class SyncAgent:
         self.link.subscribe(Topics.device_downlink_filter(store_id, device))
         self._in_flight = InFlight(node)
         self._held = HeldFeed(node)
+        self._acks: list[Ack] = []  # received on the network thread, applied by the loop thread
+        self._acks_lock = threading.Lock()
         self._announcement: CatalogAnnouncement | None = None
         self._models: dict[str, ModelAnnouncement] = {}  # announced model files, fetched by the loop thread
         self._photos: RecognitionPhotosAnnouncement | None = None  # the newest photo set announced, likewise
@@ -98,6 +110,8 @@ class SyncAgent:
         self._stop.set()
         self._wake.set()
         self._thread.join(timeout=10)
+        if not self._thread.is_alive():
+            self._apply_acks()  # what the cloud confirmed meanwhile is not sent again at the next start
         if self.link.connected.is_set():  # a clean goodbye: the broker does not publish the will
             self.link.publish(
                 str(Topics.status(self.store_id, self.node.device_id)),
@@ -123,12 +137,17 @@ class SyncAgent:
         while not self._stop.is_set():
             self._wake.wait(self.interval_s)
             self._wake.clear()
-            if self._stop.is_set() or not self.link.connected.is_set():
+            if self._stop.is_set():
                 continue
             try:
-                self._round()
+                self._apply_acks()
+                if self.link.connected.is_set():
+                    self._round()
             except Exception:
                 log.exception("sync round failed; retrying at the next tick")
+            # A sale nudges at once; waiting a moment before the next round lets the sales and acks of a
+            # busy minute share rounds, batches and write transactions instead of costing one each.
+            self._stop.wait(self.linger_s)
 
     def _round(self) -> None:
         self._take_announced()
@@ -142,7 +161,12 @@ class SyncAgent:
         overdue = {stream for stream in Stream if self._in_flight.resending(stream)}
         with self.node.db.read() as conn:
             batches = pending_batches(
-                conn, store_id=self.store_id, device_id=self.node.device_id, new_batch_id=new_id, sent=sent
+                conn,
+                store_id=self.store_id,
+                device_id=self.node.device_id,
+                new_batch_id=new_id,
+                per_stream=self.window,
+                sent=sent,
             )
         resent: set[Stream] = set()
         for batch in batches:
@@ -180,12 +204,24 @@ class SyncAgent:
             return
         if ack.device_id != self.node.device_id:
             return
-        now = self.node.now()
-        with self.node.db.write() as conn:
-            apply_ack(conn, ack, now)
-        self._in_flight.acknowledged(ack)
-        self.node.cloud.last_contact_at = now
+        with self._acks_lock:
+            self._acks.append(ack)
+        self.node.cloud.last_contact_at = self.node.now()
         self._wake.set()  # more may be waiting behind what was just acknowledged
+
+    def _apply_acks(self) -> None:
+        """Apply the acks that came since the last round, in one write transaction (on the loop thread: the
+        network thread never waits for the node's writer lock, and a busy till's acks cost one commit per
+        round, not one each). An ack not applied yet only leaves rows that the cloud holds already."""
+        with self._acks_lock:
+            acks, self._acks = self._acks, []
+        if not acks:
+            return
+        with self.node.db.write() as conn:
+            for ack in acks:
+                apply_ack(conn, ack, self.node.now())
+        for ack in acks:
+            self._in_flight.acknowledged(ack)
 
     def _on_downlink(self, topic: str, kind: DownlinkKind, data: bytes) -> None:
         try:

@@ -21,7 +21,7 @@ from edge.tables import outbox, sync_acks
 from sync_protocol.encoding import pack_batches
 from sync_protocol.envelope import Ack, Batch, Envelope, payload_schema_version
 from sync_protocol.hlc import HLC
-from sync_protocol.sequence import AckPlan, plan_after_ack
+from sync_protocol.sequence import DEFAULT_SEND_WINDOW, AckPlan, plan_after_ack
 from sync_protocol.streams import Stream
 
 RESEND_AFTER_S = 10.0
@@ -55,7 +55,7 @@ def pending_batches(
     store_id: str,
     device_id: str,
     new_batch_id: Callable[[], str],
-    per_stream: int = 500,
+    per_stream: int = DEFAULT_SEND_WINDOW,
     sent: Mapping[Stream, int] | None = None,
 ) -> list[Batch]:
     """Waiting messages of every stream, packed into batches. Of each stream's oldest ``per_stream`` (the

@@ -23,6 +23,11 @@ DEFAULT_WINDOW = 10_000
 """How far above the high-water mark a seq may be committed. Bounds the state a device can make the cloud
 keep (and the gaps it reports) whatever seqs it sends."""
 
+DEFAULT_SEND_WINDOW = 500
+"""How many of a stream's messages a sender has out unacknowledged at once, unless told otherwise (the store
+node's ``sync_window``). At most ``DEFAULT_WINDOW``, so whatever is out can be committed when it arrives
+out of order. Chosen by measurement (docs/performance.md, "Uplink window")."""
+
 
 @dataclass(frozen=True)
 class SeqState:

@@ -97,6 +97,7 @@ def create_app(settings: EdgeSettings, clock: Clock = utcnow) -> FastAPI:
                 status_every_s=settings.sync_status_interval_s,
                 interval_s=settings.sync_interval_s,
                 content_encoding=settings.sync_content_encoding,
+                window=settings.sync_window,
             )
             agent.start()  # connects in the background; the node sells whether or not it gets through
             agents.append(agent)

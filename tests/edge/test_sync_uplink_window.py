@@ -9,19 +9,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, event, select
 
 from edge import sync_uplink
 from edge.node import Node
 from edge.settings import EdgeSettings
 from edge.sync_agent import SyncAgent
 from edge.sync_uplink import InFlight, pending_batches
-from edge.tables import outbox
+from edge.tables import outbox, sync_acks
 from models.ids import new_id
-from sync_protocol.encoding import decode_batch
+from sync_protocol.encoding import decode_batch, encode
 from sync_protocol.envelope import Ack, Batch, SeqRange
 from sync_protocol.mqtt_link import MqttSettings
 from sync_protocol.streams import Stream
+from sync_protocol.topics import Topics
 
 STORE = "01JSTORE0000000000000000A1"
 DEVICE = "01JDEV00000000000000000NA1"
@@ -165,4 +166,33 @@ def test_an_overdue_stream_sends_its_oldest_batch_again_and_a_gap_everything(
     )  # fmt: skip
     agent._in_flight.acknowledged(gap)
     assert [s for b in round_seqs() for s in b] == list(range(1, 501))  # asked for: all of it at once
+    agent.link.close()
+
+
+def test_acks_are_applied_by_the_loop_thread_together(node: Node) -> None:
+    """The network thread only hands an ack over; the loop applies what came since its last round in one
+    write transaction, and the resend plan learns of them only then (issue 22)."""
+    queue_deltas(node, 1, 30)
+    agent = SyncAgent(node, MqttSettings(host="127.0.0.1"), store_id=STORE, status_every_s=60)
+    topic = str(Topics.ack(STORE, DEVICE))
+    for high in (10, 20, 25):
+        ack = Ack(store_id=STORE, device_id=DEVICE, stream=Stream.STOCK_DELTAS, high_water_seq=high)
+        agent._on_ack(topic, encode(ack))
+    other = Ack(
+        store_id=STORE, device_id="01JDEV00000000000000000NA2", stream=Stream.STOCK_DELTAS, high_water_seq=30
+    )
+    agent._on_ack(topic, encode(other))  # another device's: not ours to apply
+    assert seqs_of(node, None) == list(range(1, 31))  # nothing deleted on the network thread
+    commits: list[object] = []
+    count = commits.append
+    event.listen(node.db.engine, "commit", count)
+    try:
+        agent._apply_acks()
+        agent._apply_acks()  # nothing new: no transaction
+    finally:
+        event.remove(node.db.engine, "commit", count)
+    assert len(commits) == 1
+    assert seqs_of(node, None) == list(range(26, 31))
+    with node.db.read() as conn:
+        assert conn.execute(select(sync_acks.c.acked_seq)).scalar_one() == 25
     agent.link.close()
