@@ -50,7 +50,8 @@ def serve(
     typer.echo(
         f"store node: data in {settings.data_dir}, API on http://{settings.host}:{settings.port}/api/v1"
     )
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    app = create_app(settings, freeze_heap=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
 
 
 def fail(message: str) -> NoReturn:

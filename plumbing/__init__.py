@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from plumbing.clock import Clock, utcnow
     from plumbing.errors import install_error_handlers
+    from plumbing.heap import freeze_startup_heap
     from plumbing.mosquitto import MOSQUITTO, Mosquitto
     from plumbing.ports import free_port
     from plumbing.processes import stop_process
@@ -34,6 +35,7 @@ _HOMES = {
     "Clock": "plumbing.clock",
     "utcnow": "plumbing.clock",
     "install_error_handlers": "plumbing.errors",
+    "freeze_startup_heap": "plumbing.heap",
     "MOSQUITTO": "plumbing.mosquitto",
     "Mosquitto": "plumbing.mosquitto",
     "free_port": "plumbing.ports",
@@ -59,6 +61,7 @@ __all__ = [
     "ServedApp",
     "client_host",
     "free_port",
+    "freeze_startup_heap",
     "install_error_handlers",
     "serve_in_thread",
     "stop_process",

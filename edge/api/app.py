@@ -26,7 +26,7 @@ from edge.api.errors import install_error_handlers
 from edge.node import Node
 from edge.settings import EdgeSettings
 from edge.sync_agent import SyncAgent, store_of
-from plumbing import VERSION, Clock, RefuseControlCharacters, utcnow
+from plumbing import VERSION, Clock, RefuseControlCharacters, freeze_startup_heap, utcnow
 from sync_protocol.mqtt_link import MqttSettings
 
 API_PREFIX = "/api/v1"
@@ -76,8 +76,12 @@ def start_recognition(node: Node) -> threading.Thread | None:
     return loading
 
 
-def create_app(settings: EdgeSettings, clock: Clock = utcnow) -> FastAPI:
-    """Build the app; the node (database, migrations, identity) opens in the lifespan and closes with it."""
+def create_app(settings: EdgeSettings, clock: Clock = utcnow, *, freeze_heap: bool = False) -> FastAPI:
+    """Build the app; the node (database, migrations, identity) opens in the lifespan and closes with it.
+
+    ``freeze_heap``: once started, leave what startup made out of the garbage collector's full collections
+    (``plumbing.freeze_startup_heap``): what a process that serves only this app does (``edge serve``), not
+    a test or the demo, which start many apps in one process."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -110,6 +114,8 @@ def create_app(settings: EdgeSettings, clock: Clock = utcnow) -> FastAPI:
                 # Sync topics name the store: a node that has none yet (no catalog, no EDGESTORE_STORE_ID)
                 # starts syncing as soon as a catalog gives it one, without a restart.
                 waiting = asyncio.create_task(_when_store_known(node, start_agent))
+        if freeze_heap:
+            freeze_startup_heap()
         try:
             yield
         finally:
