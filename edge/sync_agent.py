@@ -46,7 +46,7 @@ from sync_protocol.topics import DownlinkTopic, Topics, parse_topic
 
 log = logging.getLogger(__name__)
 
-DEFAULT_LINGER_S = 0.02
+DEFAULT_LINGER_S = 0.1
 """The pause after each round: a sale waits at most this long more to go up, and under load the sales and
 acks of that time go together (measured in docs/performance.md, "Store node checkout")."""
 
