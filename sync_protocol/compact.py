@@ -27,6 +27,7 @@ the topic, seqs contiguous), so a compact batch can claim nothing a version-1 ba
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from types import MappingProxyType
 from typing import Any
 
@@ -225,12 +226,19 @@ def _restore_payload(
     return out
 
 
+@cache
+def _rank(order: tuple[str, ...]) -> dict[str, int]:
+    # A handful of field orders, looked up for every envelope, payload and order line of every batch: made
+    # once each (a tenth of restoring a batch, issue 22).
+    return {key: i for i, key in enumerate(order)}
+
+
 def _with(document: dict[str, Any], fills: dict[str, Any], order: tuple[str, ...]) -> dict[str, Any]:
     """``document`` with ``fills`` added where ``order`` (the model's fields) puts them: before the first of
     the document's keys that comes after them. Keys the model does not know keep their place."""
     if not fills:
         return document
-    rank = {key: i for i, key in enumerate(order)}
+    rank = _rank(order)
     pending = sorted(fills, key=lambda key: rank.get(key, len(order)))
     out: dict[str, Any] = {}
     for key, value in document.items():
