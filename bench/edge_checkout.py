@@ -344,7 +344,7 @@ def run_level(
                 progress(done, len(carts))
         return outcome
 
-    started = time.perf_counter()
+    started = time.perf_counter()  # set again just before the first checkout; ``one`` reads it
     try:
         node_cpu_before, client_cpu_before = node.cpu_seconds(), time.process_time()
         started = time.perf_counter()

@@ -105,7 +105,7 @@ from plumbing import Mosquitto, free_port, wait_until
 from sync_protocol.encoding import batch_document, encode, encode_batch
 from sync_protocol.envelope import Batch
 from sync_protocol.errors import MessageRejected
-from sync_protocol.sequence import DEFAULT_SEND_WINDOW
+from sync_protocol.sequence import DEFAULT_SEND_WINDOW, DEFAULT_WINDOW
 from sync_protocol.topics import CLOUD_USERNAME
 
 POLL_S = 0.2
@@ -465,7 +465,7 @@ def measure_drain(
         EDGESTORE_DATA_DIR=str(data_dir),
         EDGESTORE_HOST=HOST,
         EDGESTORE_MQTT_URL=mqtt_url,
-        **({"EDGESTORE_SYNC_WINDOW": str(window)} if window else {}),
+        **({"EDGESTORE_SYNC_WINDOW": str(window)} if window is not None else {}),
     )
     drain.sys_before = observer.settle_sys()
     observer.stored_max = 0.0
@@ -668,6 +668,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.orders < 1 or args.products < 2 or not 1 <= args.clients <= 64:
         parser.error("--orders must be at least 1, --products at least 2, --clients 1..64")
+    if args.window is not None and not 1 <= args.window <= DEFAULT_WINDOW:
+        parser.error(f"--window must be 1..{DEFAULT_WINDOW} (the cloud's sequence window)")
     if args.timeout is None:
         args.timeout = 60 + 0.5 * args.orders
     return args

@@ -107,9 +107,10 @@ def pending_count(conn: Connection) -> int:
 
 def backlog(conn: Connection) -> list[StreamBacklog]:
     """What waits to go up, per stream, with the last acknowledgement of each."""
-    # Counted on the (stream, stream_seq) index alone, and the oldest is the stream's first row (rows are
-    # numbered as they are written): a MIN over created_at read every row's page, payload and all, and the
-    # status of a node with a 10,000-order backlog took a tenth of its CPU while it drained (issue 22).
+    # Counted on the (stream, stream_seq) index alone, and "oldest" is the stream's first row's time (rows
+    # are numbered as they are written; a row stamped with an earlier moment, a door event's, can make it a
+    # little later than the true minimum): a MIN over created_at read every row's page, payload and all, and
+    # the status of a node with a 10,000-order backlog took a tenth of its CPU while it drained (issue 22).
     first = outbox.alias("first")
     oldest = (
         select(first.c.created_at)

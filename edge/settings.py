@@ -7,8 +7,7 @@ from pydantic import Field
 
 from plumbing import EdgestoreSettings
 from sync_protocol.encoding import ContentEncoding
-from sync_protocol.sequence import DEFAULT_SEND_WINDOW as DEFAULT_SYNC_WINDOW
-from sync_protocol.sequence import DEFAULT_WINDOW as SEQ_WINDOW
+from sync_protocol.sequence import DEFAULT_SEND_WINDOW, DEFAULT_WINDOW
 
 
 class EdgeSettings(EdgestoreSettings):
@@ -61,9 +60,9 @@ class EdgeSettings(EdgestoreSettings):
         "(version 1, for a cloud older than issue 22: the cloud learns an encoding before nodes send it)",
     )
     sync_window: int = Field(
-        default=DEFAULT_SYNC_WINDOW,
+        default=DEFAULT_SEND_WINDOW,
         ge=1,
-        le=SEQ_WINDOW,
+        le=DEFAULT_WINDOW,
         description="How many outbox rows of one stream may be out unacknowledged at once (the uplink's "
         "in-flight window, measured in docs/performance.md); at most the cloud's sequence window",
     )

@@ -27,7 +27,7 @@ from edge.sync_downlink import (
     take_recognition_photos,
     take_snapshot,
 )
-from edge.sync_uplink import InFlight, apply_ack, pending_batches
+from edge.sync_uplink import InFlight, apply_ack, pending_batches, window_full
 from models.ids import new_id
 from sync_protocol.encoding import ContentEncoding, decode_ack, decode_downlink, encode_batch
 from sync_protocol.envelope import (
@@ -47,8 +47,9 @@ from sync_protocol.topics import DownlinkTopic, Topics, parse_topic
 log = logging.getLogger(__name__)
 
 DEFAULT_LINGER_S = 0.1
-"""The pause after each round: a sale waits at most this long more to go up, and under load the sales and
-acks of that time go together (measured in docs/performance.md, "Store node checkout")."""
+"""The pause after a round that left nothing held back by the window: a sale made meanwhile goes up with
+the next round, about this much later, and under load the sales and acks of that time share a round
+(measured in docs/performance.md, "Store node checkout")."""
 
 
 class SyncAgent:
@@ -88,7 +89,8 @@ class SyncAgent:
         self.link.subscribe(Topics.device_downlink_filter(store_id, device))
         self._in_flight = InFlight(node)
         self._held = HeldFeed(node)
-        self._acks: list[Ack] = []  # received on the network thread, applied by the loop thread
+        self._acks: dict[Stream, Ack] = {}  # the newest per stream, from the network thread, for the loop
+        self._backlogged = False  # the last round left rows waiting behind a full window
         self._acks_lock = threading.Lock()
         self._announcement: CatalogAnnouncement | None = None
         self._models: dict[str, ModelAnnouncement] = {}  # announced model files, fetched by the loop thread
@@ -139,15 +141,18 @@ class SyncAgent:
             self._wake.clear()
             if self._stop.is_set():
                 continue
-            try:
-                self._apply_acks()
-                if self.link.connected.is_set():
+            self._apply_acks()
+            self._backlogged = False
+            if self.link.connected.is_set():
+                try:
                     self._round()
-            except Exception:
-                log.exception("sync round failed; retrying at the next tick")
-            # A sale nudges at once; waiting a moment before the next round lets the sales and acks of a
-            # busy minute share rounds, batches and write transactions instead of costing one each.
-            self._stop.wait(self.linger_s)
+                except Exception:
+                    log.exception("sync round failed; retrying at the next tick")
+            if not self._backlogged:
+                # A sale nudges at once; a pause before the next round lets the sales and acks of a busy
+                # moment share rounds, batches and commits instead of costing one each. Not while a backlog
+                # drains: then each ack frees room in the window, to be filled at once.
+                self._stop.wait(self.linger_s)
 
     def _round(self) -> None:
         self._take_announced()
@@ -186,6 +191,9 @@ class SyncAgent:
             self._in_flight.published(batch, resend=resend)
             if resend:
                 resent.add(batch.stream)
+        if batches:
+            with self.node.db.read() as conn:
+                self._backlogged = window_full(conn, self._in_flight.sent_up_to(), self.window)
 
     # Receive (on the MQTT network thread)
 
@@ -205,22 +213,37 @@ class SyncAgent:
         if ack.device_id != self.node.device_id:
             return
         with self._acks_lock:
-            self._acks.append(ack)
+            held = self._acks.get(ack.stream)
+            if held is None or held.high_water_seq <= ack.high_water_seq:
+                # The newer ack says all an older one did: its mark covers the older's dead letters, and
+                # its gaps are the stream's gaps now.
+                self._acks[ack.stream] = ack
         self.node.cloud.last_contact_at = self.node.now()
         self._wake.set()  # more may be waiting behind what was just acknowledged
 
     def _apply_acks(self) -> None:
-        """Apply the acks that came since the last round, in one write transaction (on the loop thread: the
-        network thread never waits for the node's writer lock, and a busy till's acks cost one commit per
-        round, not one each). An ack not applied yet only leaves rows that the cloud holds already."""
+        """Apply the newest ack of each stream that came since the last round, in one write transaction (on
+        the loop thread: the network thread never waits for the writer lock to apply an ack, and a busy
+        till's acks cost one commit per round, not one each). When the write fails they wait for the next
+        round; an ack never applied (the node stopped) only leaves rows the cloud holds already, which go
+        again and are skipped there."""
         with self._acks_lock:
-            acks, self._acks = self._acks, []
+            acks, self._acks = self._acks, {}
         if not acks:
             return
-        with self.node.db.write() as conn:
-            for ack in acks:
-                apply_ack(conn, ack, self.node.now())
-        for ack in acks:
+        try:
+            with self.node.db.write() as conn:
+                for ack in acks.values():
+                    apply_ack(conn, ack, self.node.now())
+        except Exception:
+            log.exception("acks not applied; trying again at the next round")
+            with self._acks_lock:
+                for stream, ack in acks.items():
+                    held = self._acks.get(stream)
+                    if held is None or held.high_water_seq < ack.high_water_seq:
+                        self._acks[stream] = ack
+            return
+        for ack in acks.values():
             self._in_flight.acknowledged(ack)
 
     def _on_downlink(self, topic: str, kind: DownlinkKind, data: bytes) -> None:

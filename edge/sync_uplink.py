@@ -51,9 +51,7 @@ def _envelope(row: Any, stream: Stream, *, store_id: str, device_id: str) -> Env
 
 
 # The drain's reads, compiled once (``edge.prepared``): a sync round follows every sale.
-_NEWEST = Prepared(
-    select(outbox.c.stream, func.max(outbox.c.stream_seq).label("top")).group_by(outbox.c.stream)
-)
+_NEWEST = Prepared(select(func.max(outbox.c.stream_seq)).where(outbox.c.stream == bindparam("stream")))
 _OUT = Prepared(
     select(func.count())
     .select_from(outbox)
@@ -83,12 +81,12 @@ def pending_batches(
     Reading and packing only what goes out matters: re-reading and re-packing the whole window on every
     ack and tick, to drop most of it, was nearly all of the sync agent's CPU while a backlog drained."""
     batches: list[Batch] = []
-    # One look at the index first: a round after a single sale, or after an ack, usually finds one stream
-    # or none with anything beyond what is out, and reads nothing else.
-    newest: dict[str, int] = {row.stream: row.top for row in _NEWEST.rows(conn)}
+    # The newest seq of each stream first (one index lookup each): a round after a single sale, or after an
+    # ack, usually finds one stream or none with anything beyond what is out, and reads no rows.
+    newest = _newest_seqs(conn)
     for stream in Stream:
         after = (sent or {}).get(stream, 0)
-        if newest.get(stream.value, 0) <= after:
+        if newest[stream] <= after:
             continue
         room = per_stream
         if after > 0:
@@ -101,6 +99,21 @@ def pending_batches(
         envelopes = [_envelope(r, stream, store_id=store_id, device_id=device_id) for r in rows]
         batches += pack_batches(_contiguous_prefix(envelopes), new_batch_id=new_batch_id)
     return batches
+
+
+def window_full(conn: Connection, sent: Mapping[Stream, int], window: int) -> bool:
+    """Whether a stream has rows waiting that its window holds back: ``window`` rows of it are out
+    unacknowledged (at or below ``sent``) and more wait above them. A backlog draining, not a sale."""
+    for stream, top in _newest_seqs(conn).items():
+        after = sent.get(stream, 0)
+        if top > after and (_OUT.scalar(conn, {"stream": stream.value, "after": after}) or 0) >= window:
+            return True
+    return False
+
+
+def _newest_seqs(conn: Connection) -> dict[Stream, int]:
+    """Each stream's highest seq in the outbox (0: none waits)."""
+    return {stream: _NEWEST.scalar(conn, {"stream": stream.value}) or 0 for stream in Stream}
 
 
 def _after_their_orders(conn: Connection, rows: Sequence[Any]) -> Sequence[Any]:

@@ -227,7 +227,7 @@ def _restore_payload(
 
 
 @cache
-def _rank(order: tuple[str, ...]) -> dict[str, int]:
+def _rank(order: tuple[str, ...]) -> Mapping[str, int]:
     # A handful of field orders, looked up for every envelope, payload and order line of every batch: made
     # once each (a tenth of restoring a batch, issue 22).
     return {key: i for i, key in enumerate(order)}

@@ -196,3 +196,42 @@ def test_acks_are_applied_by_the_loop_thread_together(node: Node) -> None:
     with node.db.read() as conn:
         assert conn.execute(select(sync_acks.c.acked_seq)).scalar_one() == 25
     agent.link.close()
+
+
+def test_a_full_window_with_more_behind_it_is_a_backlog(node: Node) -> None:
+    """What lets the agent skip its pause between rounds: rows a full window holds back, not a new sale."""
+    queue_deltas(node, 1, 600)
+    with node.db.read() as conn:
+        assert sync_uplink.window_full(conn, {Stream.STOCK_DELTAS: 500}, 500)  # 500 out, 100 behind them
+        assert not sync_uplink.window_full(conn, {Stream.STOCK_DELTAS: 600}, 1000)  # all out: nothing held
+        assert not sync_uplink.window_full(conn, {Stream.STOCK_DELTAS: 300}, 500)  # room for more: a round
+        assert not sync_uplink.window_full(conn, {}, 500)  # nothing out yet: the next round sends
+
+
+def test_an_ack_that_cannot_be_written_waits_for_the_next_round(
+    node: Node, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queue_deltas(node, 1, 30)
+    agent = SyncAgent(node, MqttSettings(host="127.0.0.1"), store_id=STORE, status_every_s=60)
+    topic = str(Topics.ack(STORE, DEVICE))
+
+    def ack(high: int) -> bytes:
+        return encode(Ack(store_id=STORE, device_id=DEVICE, stream=Stream.STOCK_DELTAS, high_water_seq=high))
+
+    agent._on_ack(topic, ack(20))
+    agent._on_ack(topic, ack(10))  # late and older: the newer mark already says it
+    failing = True
+
+    def apply(conn: object, ack: Ack, now: datetime) -> object:
+        if failing:
+            raise OSError("disk full")
+        return real_apply(conn, ack, now)  # type: ignore[arg-type]
+
+    real_apply = sync_uplink.apply_ack
+    monkeypatch.setattr("edge.sync_agent.apply_ack", apply)
+    agent._apply_acks()  # logged, kept
+    assert seqs_of(node, None) == list(range(1, 31))
+    failing = False
+    agent._apply_acks()
+    assert seqs_of(node, None) == list(range(21, 31))
+    agent.link.close()
