@@ -147,6 +147,10 @@ class StreamedSnapshot:
                 yield chunk
 
 
+_OPENING = frozenset({"start_map", "start_array", "map_key"})
+"""Events at a field's own level that do not end its value (a map's keys are at its level too)."""
+
+
 def _head_fields(stream: IO[bytes]) -> dict[str, Any]:
     """The document's top-level fields but ``STREAMED_FIELDS``, as plain JSON values; each of those must be
     a list. A field named twice is refused (which one would count is a parser's choice)."""
@@ -161,7 +165,7 @@ def _head_fields(stream: IO[bytes]) -> dict[str, Any]:
     for prefix, event, value in events:
         if builder is not None:  # most events, in a large catalog, are the products': checked first
             builder.event(event, value)
-            if prefix == key and event not in ("start_map", "start_array"):  # the value is whole
+            if prefix == key and event not in _OPENING:  # the value is whole
                 fields[key] = builder.value
                 builder = None
         elif prefix == "":

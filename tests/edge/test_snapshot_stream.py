@@ -143,6 +143,7 @@ def versions(products: int) -> tuple[CatalogSnapshot, CatalogSnapshot]:
         discounts=[Discount(discount_id="d-1", name="新品九折", percent=10, product_id="new-1")],
         stock=[*levels, *(StockLevel(variant_id=f"new-{n}-1", quantity=n) for n in range(5))],
         downlink_seq=3,
+        stock_counted={"node-1": [0], "node-2": [4, 6]},
     )
     return first, second
 
@@ -283,6 +284,7 @@ def test_the_head_is_read_in_any_order_and_the_lists_in_chunks(tmp_path: Path, s
     snapshot = streamed_file(tmp_path, as_json(second, reverse=True))
     assert snapshot.head.version == 2
     assert snapshot.head.downlink_seq == 3
+    assert snapshot.head.stock_counted == {"node-1": [0], "node-2": [4, 6]}
     assert [len(c) for c in snapshot.products()] == [50, 50, 24]
     assert sum(len(c) for c in snapshot.stock()) == len(second.stock)
 
