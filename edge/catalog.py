@@ -10,9 +10,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from edge import node_state, product_revisions, search_index, stock
 from edge.prepared import Prepared
+from edge.snapshot_stream import SnapshotParts, parts_of
 from edge.tables import brands, categories, coupons, discounts, product_search, products, variants
 from edge.tables import product_revisions as revisions
-from models.catalog import CatalogSnapshot, Category, Coupon, Discount, Product
+from models.catalog import CatalogHead, CatalogSnapshot, Category, Coupon, Discount, Product, StockLevel
 from models.errors import Conflict, NotFound
 from models.ids import new_id
 from models.node_api import (
@@ -30,7 +31,7 @@ from models.stock import StockDelta, StockReason
 
 def load_snapshot(
     conn: Connection,
-    snapshot: CatalogSnapshot,
+    snapshot: CatalogSnapshot | SnapshotParts,
     at: datetime,
     *,
     take_stock: bool = True,
@@ -44,22 +45,31 @@ def load_snapshot(
     that the levels do not include yet). Each product whose listing changed gets the snapshot's version as
     its revision (``edge.product_revisions``); the store's name, when the snapshot names it, is kept.
     Returns the number of products applied.
+
+    A snapshot read from its file (``edge.snapshot_stream``) is applied a chunk of products at a time as it
+    is read; a fault found in it (a ``ValueError``) stops the apply, and the caller's transaction, rolled
+    back, leaves the catalog as it was.
     """
+    parts = parts_of(snapshot)
+    head = parts.head
     first = node_state.catalog_version(conn) is None
-    _check_newer(conn, snapshot.version)
-    store_id = _claim_store(conn, snapshot.store_id)
-    if snapshot.store_name is not None:
-        node_state.put(conn, node_state.STORE_NAME, snapshot.store_name)
+    _check_newer(conn, head.version)
+    store_id = _claim_store(conn, head.store_id)
+    if head.store_name is not None:
+        node_state.put(conn, node_state.STORE_NAME, head.store_name)
     rules_before = product_revisions.listing_rules_digest(conn)
-    _replace_small_tables(conn, snapshot)
-    _replace_products(conn, snapshot.products)
-    product_revisions.after_change(conn, snapshot.version, rules_before)
+    _replace_small_tables(conn, head)
+    count = _replace_products(conn, parts.products())
+    product_revisions.after_change(conn, head.version, rules_before)
     if first:  # a phone's copy from before the node's first catalog is nothing the node can bring up to date
-        node_state.put(conn, node_state.CATALOG_RESET_VERSION, str(snapshot.version))
+        node_state.put(conn, node_state.CATALOG_RESET_VERSION, str(head.version))
     if take_stock:
-        _take_stock(conn, snapshot, store_id, at, uncounted or {})
-    node_state.put(conn, node_state.CATALOG_VERSION, str(snapshot.version))
-    return len(snapshot.products)
+        _take_stock(conn, head, parts.stock(), store_id, at, uncounted or {})
+    else:
+        for _levels in parts.stock():
+            pass  # read all the same: a snapshot whose levels name unknown variants is refused whole
+    node_state.put(conn, node_state.CATALOG_VERSION, str(head.version))
+    return count
 
 
 def _check_newer(conn: Connection, version: int) -> None:
@@ -93,7 +103,7 @@ def _claim_store(conn: Connection, snapshot_store_id: str | None) -> str:
     return store_id
 
 
-def _replace_small_tables(conn: Connection, snapshot: CatalogSnapshot) -> None:
+def _replace_small_tables(conn: Connection, snapshot: CatalogHead) -> None:
     """Categories, brands, discounts and coupons: replaced outright by the snapshot's."""
     for table in (categories, brands, discounts, coupons):
         conn.execute(delete(table))
@@ -103,18 +113,18 @@ def _replace_small_tables(conn: Connection, snapshot: CatalogSnapshot) -> None:
     _insert_many(conn, coupons, [c.to_row() for c in snapshot.coupons])
 
 
-def _replace_products(conn: Connection, snapshot_products: list[Product]) -> None:
+def _replace_products(conn: Connection, chunks: Iterable[Sequence[Product]]) -> int:
     """The snapshot's products listed and searchable, every other one unlisted (kept for carts and past
-    orders). Written a chunk of products at a time, each table in one statement per chunk (a whole catalog
-    is 100,000 products: one statement per row cost minutes)."""
+    orders); how many the snapshot has. Written a chunk of products at a time, each table in one statement
+    per chunk (a whole catalog is 100,000 products: one statement per row cost minutes)."""
     conn.execute(update(products).values(listed=False))
     conn.execute(update(variants).values(listed=False))
     conn.execute(delete(product_search))
-    for start in range(0, len(snapshot_products), _CHUNK):
-        _upsert_products(conn, snapshot_products[start : start + _CHUNK])
-
-
-_CHUNK = 2000
+    count = 0
+    for chunk in chunks:
+        _upsert_products(conn, chunk)
+        count += len(chunk)
+    return count
 
 
 def _upserting(table: Any, key: str) -> Any:
@@ -136,29 +146,36 @@ def _upsert_products(conn: Connection, batch: Sequence[Product]) -> None:
 
 
 def _take_stock(
-    conn: Connection, snapshot: CatalogSnapshot, store_id: str, at: datetime, uncounted: dict[str, int]
+    conn: Connection,
+    head: CatalogHead,
+    chunks: Iterable[Sequence[StockLevel]],
+    store_id: str,
+    at: datetime,
+    uncounted: dict[str, int],
 ) -> None:
     """The snapshot's levels as a count: each variant's difference to its level here (plus ``uncounted``)
-    written as a ``count`` delta, and the feed position the levels include remembered."""
-    counted = {level.variant_id: level.quantity for level in snapshot.stock}
-    deltas = [
-        StockDelta(
-            delta_id=new_id(),
-            store_id=store_id,
-            variant_id=variant_id,
-            quantity=difference,
-            reason=StockReason.COUNT,
-            note=f"catalog v{snapshot.version}",
-            created_at=at,
-        )
-        for variant_id, current_level in sorted(stock.levels(conn, counted).items())
-        if (difference := counted[variant_id] + uncounted.get(variant_id, 0) - current_level)
-    ]
-    # The snapshot's levels are the cloud's (a catalog file stands in for the cloud): it holds them already,
-    # and sending them back would count them twice.
-    stock.record_new(conn, deltas)
-    if snapshot.downlink_seq is not None:  # the cloud's levels include its feed up to here
-        node_state.put(conn, node_state.DOWNLINK_SEQ, str(snapshot.downlink_seq))
+    written as a ``count`` delta, a chunk of levels at a time, and the feed position the levels include
+    remembered."""
+    for chunk in chunks:
+        counted = {level.variant_id: level.quantity for level in chunk}
+        deltas = [
+            StockDelta(
+                delta_id=new_id(),
+                store_id=store_id,
+                variant_id=variant_id,
+                quantity=difference,
+                reason=StockReason.COUNT,
+                note=f"catalog v{head.version}",
+                created_at=at,
+            )
+            for variant_id, current_level in sorted(stock.levels(conn, counted).items())
+            if (difference := counted[variant_id] + uncounted.get(variant_id, 0) - current_level)
+        ]
+        # The snapshot's levels are the cloud's (a catalog file stands in for the cloud): it holds them
+        # already, and sending them back would count them twice.
+        stock.record_new(conn, deltas)
+    if head.downlink_seq is not None:  # the cloud's levels include its feed up to here
+        node_state.put(conn, node_state.DOWNLINK_SEQ, str(head.downlink_seq))
 
 
 def upsert_product(conn: Connection, product: Product) -> None:

@@ -13,7 +13,7 @@ from edge.catalog import load_snapshot
 from edge.demo_catalog import demo_catalog, synthetic_catalog
 from edge.node import Node
 from edge.settings import EdgeSettings
-from models.catalog import CatalogSnapshot
+from edge.snapshot_stream import StreamedSnapshot
 from models.errors import DomainError
 from models.staff import Pin, StaffName, StaffRole
 
@@ -60,19 +60,18 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(2)
 
 
-def read_snapshot(path: Path) -> CatalogSnapshot:
-    """Read and validate a catalog file, turning every failure into a message for the person at the CLI."""
+def read_snapshot(path: Path) -> StreamedSnapshot:
+    """Read and validate a catalog file, turning every failure into a message for the person at the CLI.
+    Checked whole before the node is opened (nothing is made of a bad file), a chunk at a time, and read
+    again as it is loaded (``edge.snapshot_stream``): a large catalog is never held whole."""
     try:
-        raw = path.read_text(encoding="utf-8")
+        snapshot = StreamedSnapshot.read(lambda: path.open("rb"))
+        snapshot.check()
     except OSError as exc:
         fail(f"cannot read {path}: {exc.strerror}")
-    try:
-        return CatalogSnapshot.model_validate_json(raw)
-    except ValidationError as exc:
-        problems = "\n".join(
-            f"  {'.'.join(str(p) for p in e['loc']) or '(file)'}: {e['msg']}" for e in exc.errors()[:20]
-        )
-        fail(f"{path} is not a valid catalog:\n{problems}")
+    except ValueError as exc:
+        fail(f"{path} is not a valid catalog:\n  {exc}")
+    return snapshot
 
 
 @app.command("load-catalog")
@@ -86,14 +85,14 @@ def load_catalog(
     try:
         with node.db.write() as conn:
             count = load_snapshot(conn, snapshot, node.now())
-            staff.apply_records(conn, snapshot.staff, node.now())
+            staff.apply_records(conn, snapshot.head.staff, node.now())
     except DomainError as exc:
         fail(f"{exc.message} ({exc.code})")
+    except (OSError, ValueError) as exc:  # the file changed since it was checked: nothing was loaded
+        fail(f"{file} could not be loaded: {exc}")
     finally:
         node.close()
-    typer.echo(
-        f"loaded catalog version {snapshot.version}: {count} products, {len(snapshot.stock)} stock levels"
-    )
+    typer.echo(f"loaded catalog version {snapshot.head.version}: {count} products")
 
 
 @app.command("demo-catalog")

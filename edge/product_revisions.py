@@ -61,19 +61,37 @@ def listing_rules_digest(conn: Connection) -> str:
     return _hash(rows)
 
 
+_PAGE = 2000
+"""Products digested at once when all are: a whole catalog's digests at once (its products and variants
+read back) would grow with the catalog, and a snapshot's apply is otherwise bounded (``edge.snapshot_stream``)."""
+
+
 def refresh(conn: Connection, version: int, product_ids: Collection[str] | None = None) -> int:
-    """Give ``version`` to each product (all, or ``product_ids``) whose digest changed; how many did."""
-    now = digests(conn, product_ids)
-    held_stmt = select(product_revisions.c.product_id, product_revisions.c.digest)
+    """Give ``version`` to each product (all, or ``product_ids``) whose digest changed; how many did. All of
+    them are gone through ``_PAGE`` at a time, in id order."""
     if product_ids is not None:
-        held_stmt = held_stmt.where(product_revisions.c.product_id.in_(product_ids))
+        return _refresh(conn, version, product_ids)
+    changed = 0
+    after = ""  # below every id (an id is never empty)
+    page_stmt = select(products.c.product_id).order_by(products.c.product_id).limit(_PAGE)
+    while page := list(conn.execute(page_stmt.where(products.c.product_id > after)).scalars()):
+        changed += _refresh(conn, version, page)
+        after = page[-1]
+    return changed
+
+
+def _refresh(conn: Connection, version: int, product_ids: Collection[str]) -> int:
+    now = digests(conn, product_ids)
+    held_stmt = select(product_revisions.c.product_id, product_revisions.c.digest).where(
+        product_revisions.c.product_id.in_(product_ids)
+    )
     held = {row.product_id: row.digest for row in conn.execute(held_stmt)}
     changed = [
         {"product_id": pid, "version": version, "digest": digest, "listed": listed}
         for pid, (digest, listed) in now.items()
         if held.get(pid) != digest
     ]
-    if changed:  # one statement for all of them: a whole catalog's snapshot changes every product
+    if changed:  # one statement for the page: a whole catalog's snapshot changes every product
         stmt = insert(product_revisions)
         conn.execute(
             stmt.on_conflict_do_update(

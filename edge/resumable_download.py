@@ -9,7 +9,10 @@
   coding or validator, or a 416 (the partial file is not a prefix of what the server holds), unless the 416
   says the whole is exactly the bytes held (all came before; the node stopped before using them).
 - **Bounded.** At most ``max_raw_bytes`` are received, and decoding stops one byte past ``max_bytes`` (the
-  announced size): a body that inflates without end (a decompression bomb) costs that much memory, no more.
+  announced size): a body that inflates without end (a decompression bomb) is refused there. The decoded
+  bytes are never held whole: ``decoded`` (and ``open_decoded``, the same as a file) inflates the partial
+  file a chunk at a time, afresh for each reader, so a reader that goes through it more than once (the
+  checks, then the apply) costs the decoding again, not the memory.
 - **Watched.** A ``Progress`` logs bytes, % and rate at most once a second (each 10 % step, or every 10 s
   when the total is unknown), and holds the figures the node's ``GET /sync/status`` shows.
 
@@ -17,19 +20,23 @@ Whether the bytes are the announced ones is the caller's check (size and SHA-256
 when they are not, it discards the partial file (``discard``) and the next attempt starts over.
 """
 
+import io
 import json
 import logging
 import re
 import threading
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, BinaryIO, Literal
 
 import httpx
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 log = logging.getLogger(__name__)
 
@@ -278,34 +285,75 @@ def _continuation(
     return 0, said_coding, int(length) if length and length.isdigit() else None
 
 
-def decode(fetched: Fetched, *, max_bytes: int) -> bytes:
-    """The decoded bytes of a whole fetched body: ``ValueError`` as soon as they run past ``max_bytes``
-    (decoding stops there: a bomb costs ``max_bytes`` of memory) or when the coded bytes are broken."""
+def decoded(fetched: Fetched, *, max_bytes: int) -> Iterator[bytes]:
+    """The decoded bytes of a whole fetched body, a piece at a time as they inflate (at most ``CHUNK_BYTES``
+    held at once): ``ValueError`` as soon as they run past ``max_bytes`` (decoding stops there: a bomb costs
+    no more than a chunk of memory) or when the coded bytes are broken. Each call reads the file afresh."""
     try:
-        return _decode(fetched, max_bytes)
+        yield from _decoded(fetched, max_bytes)
     except zlib.error as exc:
         raise ValueError(f"the download's gzip stream is broken: {exc}") from None
 
 
-def _decode(fetched: Fetched, max_bytes: int) -> bytes:
-    out = bytearray()
+def open_decoded(fetched: Fetched, *, max_bytes: int) -> BinaryIO:
+    """``decoded`` as a binary file to read (and close), for a parser that reads a file."""
+    return io.BufferedReader(_ChunkReader(decoded(fetched, max_bytes=max_bytes)), CHUNK_BYTES)
+
+
+def _decoded(fetched: Fetched, max_bytes: int) -> Iterator[bytes]:
+    given = 0
     with fetched.path.open("rb") as source:
         if fetched.coding == "identity":
-            out += source.read(max_bytes + 1)
-            if len(out) > max_bytes:
-                raise ValueError(f"the download is more than the {max_bytes} bytes announced")
-            return bytes(out)
+            while chunk := source.read(min(CHUNK_BYTES, max_bytes + 1 - given)):
+                given += len(chunk)
+                if given > max_bytes:
+                    raise ValueError(f"the download is more than the {max_bytes} bytes announced")
+                yield chunk
+            return
         inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # gzip framing
         while not inflater.eof and (chunk := source.read(CHUNK_BYTES)):
             data = chunk
             while data and not inflater.eof:
-                # Never more than one byte past the limit per call: max_length bounds what inflates now.
-                out += inflater.decompress(data, max_bytes + 1 - len(out))
-                if len(out) > max_bytes:
+                # Never more than one byte past the limit, nor a chunk, per call: max_length bounds what
+                # inflates now.
+                out = inflater.decompress(data, min(CHUNK_BYTES, max_bytes + 1 - given))
+                given += len(out)
+                if given > max_bytes:
                     raise ValueError(f"the download inflates past the {max_bytes} bytes announced")
+                if out:
+                    yield out
                 data = inflater.unconsumed_tail
         if not inflater.eof:
             raise ValueError("the download's gzip stream is cut short")
         if inflater.unused_data or source.read(1):
             raise ValueError("the download has bytes after its gzip stream")
-    return bytes(out)
+
+
+class _ChunkReader(io.RawIOBase):
+    """A raw binary file over an iterator of byte strings (``decoded``'s); closing it closes the iterator,
+    and with it the file the iterator reads."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._pending = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: "WriteableBuffer") -> int:
+        while not self._pending:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._pending = memoryview(chunk)
+        target = memoryview(buffer).cast("B")
+        size = min(len(target), len(self._pending))
+        target[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+    def close(self) -> None:
+        close = getattr(self._chunks, "close", None)
+        if close is not None:
+            close()
+        super().close()

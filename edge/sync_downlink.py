@@ -40,13 +40,14 @@ from edge import (
 from edge.node import Node
 from edge.outbox import backlog
 from edge.recognition import cloud_photos
+from edge.snapshot_stream import SnapshotParts, StreamedSnapshot, parts_of
 from edge.tables import brands, categories, coupons, dead_letters, discounts, outbox, sync_acks
 from models.catalog import Brand, CatalogSnapshot, Category, Coupon, Discount, Product
 from models.errors import NotFound
 from models.ids import new_id
 from models.node_api import StreamBacklog
 from plumbing.version import VERSION
-from sync_protocol.encoding import encode, read_fetched
+from sync_protocol.encoding import check_fetched_pieces, encode, read_fetched
 from sync_protocol.envelope import (
     DEVICE_HEALTH_SCHEMA_VERSION,
     MAX_HEALTH_COUNT,
@@ -269,9 +270,36 @@ def wants_snapshot(conn: Connection, announcement: CatalogAnnouncement) -> bool:
 
 
 def read_snapshot(announcement: CatalogAnnouncement, data: bytes) -> CatalogSnapshot:
-    """The announced snapshot from its bytes, checked against the announcement (size, SHA-256, store,
-    version) before anything is parsed into the catalog."""
+    """The announced snapshot from its bytes held whole, checked against the announcement (size, SHA-256,
+    store, version) before anything is parsed into the catalog. A node takes its downloads with
+    ``read_downloaded`` instead, which holds neither the bytes nor the catalog whole."""
     return read_fetched(data, announcement, CatalogSnapshot, max_bytes=MAX_SNAPSHOT_BYTES, what="snapshot")
+
+
+def read_downloaded(
+    announcement: CatalogAnnouncement,
+    fetched: resumable_download.Fetched,
+    *,
+    max_bytes: int,
+    progress: resumable_download.Progress,
+) -> StreamedSnapshot:
+    """The announced snapshot in a whole download, checked against the announcement before it is applied:
+    size and SHA-256 of the decoded bytes (``decoding``: inflated a chunk at a time, never past
+    ``max_bytes``, before anything parses them), then its head (``verifying``: the schema of all but the
+    products and stock levels, the announced store and version). The products and levels are validated as
+    the apply reads them (``edge.snapshot_stream``). ``ValueError`` when not the announced snapshot."""
+    progress.set_phase("decoding")
+    check_fetched_pieces(
+        resumable_download.decoded(fetched, max_bytes=max_bytes),
+        size=announcement.size,
+        sha256=announcement.sha256,
+        what="snapshot",
+    )
+    progress.set_phase("verifying")
+    snapshot = StreamedSnapshot.read(lambda: resumable_download.open_decoded(fetched, max_bytes=max_bytes))
+    if snapshot.head.version != announcement.version or snapshot.head.store_id != announcement.store_id:
+        raise ValueError("snapshot is not the announced store and version")
+    return snapshot
 
 
 def download(url: str, *, timeout_s: float, max_bytes: int) -> bytes:
@@ -297,8 +325,10 @@ def take_snapshot(
 
     The file travels gzip-coded when the cloud stores it so, into a partial file in the node's data dir
     that the next attempt resumes after a cut (``edge.resumable_download``); it is decoded (never past the
-    announced size), checked against the announcement, then applied. ``node.cloud.snapshot_download`` holds
-    its progress meanwhile (``GET /sync/status``); ``progress``: one of the caller's, to read afterwards (a
+    announced size) and checked against the announcement (``read_downloaded``), then applied a chunk at a
+    time as it is decoded again, in one transaction (a fault found halfway leaves the catalog as it was, and
+    the partial file is discarded as for any ``ValueError``). ``node.cloud.snapshot_download`` holds its
+    progress meanwhile (``GET /sync/status``); ``progress``: one of the caller's, to read afterwards (a
     benchmark's phase times)."""
     with node.db.read() as conn:
         if not wants_snapshot(conn, announcement):
@@ -323,24 +353,21 @@ def take_snapshot(
         fetched = resumable_download.fetch(
             url, partial, max_raw_bytes=resumable_download.max_coded_bytes(limit), progress=progress
         )
-        progress.set_phase("decoding")
         try:
-            data = resumable_download.decode(fetched, max_bytes=limit)
-            progress.set_phase("verifying")
-            snapshot = read_snapshot(announcement, data)
-            del data  # the JSON's bytes are not needed once parsed: not held through the apply
+            snapshot = read_downloaded(announcement, fetched, max_bytes=limit, progress=progress)
+            progress.set_phase("applying")
+            with node.db.write() as conn:
+                verdict = apply_snapshot(conn, snapshot, device_id=node.device_id, now=node.now())
         except ValueError:
-            resumable_download.discard(partial)  # not the announced bytes: the next attempt starts over
+            # Not the announced bytes, or not a valid snapshot: the next attempt starts over.
+            resumable_download.discard(partial)
             raise
         resumable_download.discard(partial)
-        progress.set_phase("applying")
-        with node.db.write() as conn:
-            verdict = apply_snapshot(conn, snapshot, device_id=node.device_id, now=node.now())
     finally:
         node.cloud.snapshot_download = None
     log.info(
         "catalog v%s from the cloud: %s (%d bytes on the wire%s)",
-        snapshot.version,
+        snapshot.head.version,
         verdict.value,
         fetched.raw_bytes - fetched.resumed_from,
         f", resumed at byte {fetched.resumed_from}" if fetched.resumed_from else "",
@@ -466,18 +493,21 @@ def take_recognition_photos(node: Node, announcement: RecognitionPhotosAnnouncem
 
 
 def apply_snapshot(
-    conn: Connection, snapshot: CatalogSnapshot, *, device_id: str, now: datetime
+    conn: Connection, snapshot: CatalogSnapshot | SnapshotParts, *, device_id: str, now: datetime
 ) -> CatalogVerdict:
-    """Apply a snapshot from the cloud (see the module docstring for stock)."""
-    if judge_catalog_snapshot(node_state.catalog_version(conn), snapshot.version) is not CatalogVerdict.APPLY:
+    """Apply a snapshot from the cloud (see the module docstring for stock); a ``ValueError`` from one read
+    as it is applied (``edge.snapshot_stream``) leaves the caller's transaction to roll back."""
+    parts = parts_of(snapshot)
+    head = parts.head
+    if judge_catalog_snapshot(node_state.catalog_version(conn), head.version) is not CatalogVerdict.APPLY:
         return CatalogVerdict.STALE
     feed_position = node_state.downlink_seq(conn)
-    first_link = feed_position == 0 and snapshot.downlink_seq is not None
-    uncounted = _uncounted_own_deltas(conn, snapshot.stock_counted.get(device_id)) if first_link else None
+    first_link = feed_position == 0 and head.downlink_seq is not None
+    uncounted = _uncounted_own_deltas(conn, head.stock_counted.get(device_id)) if first_link else None
     if first_link and uncounted is None:
         return CatalogVerdict.STALE  # older than acks we hold: the cloud makes a fresh one when asked again
-    catalog.load_snapshot(conn, snapshot, now, take_stock=first_link, uncounted=uncounted)
-    staff.apply_records(conn, snapshot.staff, now)
+    catalog.load_snapshot(conn, parts, now, take_stock=first_link, uncounted=uncounted)
+    staff.apply_records(conn, head.staff, now)
     return CatalogVerdict.APPLY
 
 

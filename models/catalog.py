@@ -146,10 +146,36 @@ class StockLevel(CamelModel):
     quantity: int
 
 
+Version = Annotated[int, Field(ge=1)]
+DownlinkSeq = Annotated[
+    int | None,
+    Field(
+        ge=0,
+        description="From the cloud: the store's feed position the levels include (the node follows the feed "
+        "from here)",
+    ),
+]
+StockCounted = Annotated[
+    dict[str, list[int]],
+    Field(
+        description="From the cloud: per device of the store, the stockDeltas seqs the levels include, as "
+        "[highWater, seqs committed above it...]; the node adds its own deltas not yet counted",
+    ),
+]
+StaffRecords = Annotated[
+    list[StaffRecord],
+    Field(
+        max_length=10_000,
+        description="From the cloud: the store's staff accounts (removed ones too) with their argon2 PIN "
+        "hashes, at the feed position downlinkSeq; keep a file holding them as you would a password file",
+    ),
+]
+
+
 class CatalogSnapshot(CamelModel):
     """The whole catalog one store sees, at one version. Loaded from a file until sync delivers it."""
 
-    version: Annotated[int, Field(ge=1)]
+    version: Version
     store_id: Ident | None = None
     store_name: str | None = None
     categories: list[Category] = []
@@ -160,23 +186,9 @@ class CatalogSnapshot(CamelModel):
     stock: list[StockLevel] = Field(
         default=[], description="Counted levels at this store; applied as 'count' stock deltas"
     )
-    downlink_seq: int | None = Field(
-        default=None,
-        ge=0,
-        description="From the cloud: the store's feed position the levels include (the node follows the feed "
-        "from here)",
-    )
-    stock_counted: dict[str, list[int]] = Field(
-        default={},
-        description="From the cloud: per device of the store, the stockDeltas seqs the levels include, as "
-        "[highWater, seqs committed above it...]; the node adds its own deltas not yet counted",
-    )
-    staff: list[StaffRecord] = Field(
-        default=[],
-        max_length=10_000,
-        description="From the cloud: the store's staff accounts (removed ones too) with their argon2 PIN "
-        "hashes, at the feed position downlinkSeq; keep a file holding them as you would a password file",
-    )
+    downlink_seq: DownlinkSeq = None
+    stock_counted: StockCounted = {}
+    staff: StaffRecords = []
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Self:
@@ -185,6 +197,33 @@ class CatalogSnapshot(CamelModel):
         except InvalidInput as exc:  # pydantic reports ValueErrors as validation errors
             raise ValueError(exc.message) from exc
         return self
+
+
+STREAMED_FIELDS = ("products", "stock")
+"""The snapshot's two lists that grow with the catalog: a node reads them a chunk at a time
+(``edge.snapshot_stream``), everything else at once as a ``CatalogHead``."""
+
+
+class CatalogHead(CamelModel):
+    """A ``CatalogSnapshot`` without its products and stock levels (``STREAMED_FIELDS``): what a node reads
+    of a snapshot before applying it a chunk at a time. Its references to products and variants (discounts'
+    targets) are checked once the products are read (``CatalogReferences``)."""
+
+    version: Version
+    store_id: Ident | None = None
+    store_name: str | None = None
+    categories: list[Category] = []
+    brands: list[Brand] = []
+    discounts: list[Discount] = []
+    coupons: list[Coupon] = []
+    downlink_seq: DownlinkSeq = None
+    stock_counted: StockCounted = {}
+    staff: StaffRecords = []
+
+    @classmethod
+    def of(cls, snapshot: CatalogSnapshot) -> "CatalogHead":
+        """The head of a snapshot held whole (validated already)."""
+        return cls.model_construct(**{name: getattr(snapshot, name) for name in cls.model_fields})
 
 
 def _check_window(starts_at: datetime | None, ends_at: datetime | None) -> None:
@@ -212,15 +251,55 @@ def _in_window(at: datetime, starts_at: datetime | None, ends_at: datetime | Non
 
 def check_catalog_references(snapshot: CatalogSnapshot) -> None:
     """Every id a snapshot refers to exists in it, and phones carry brand and condition."""
-    categories = _checked_categories(snapshot.categories)
-    brands = _unique((b.brand_id for b in snapshot.brands), "brandId")
-    _unique((d.discount_id for d in snapshot.discounts), "discountId")
-    _unique((c.code.upper() for c in snapshot.coupons), "coupon code")
-    product_ids, variant_ids = _checked_products(snapshot.products, categories, brands)
-    _check_discount_targets(snapshot.discounts, product_ids, variant_ids)
-    for level in snapshot.stock:
-        if level.variant_id not in variant_ids:
-            raise InvalidInput(f"stock refers to unknown variant {level.variant_id}")
+    references = CatalogReferences(snapshot.categories, snapshot.brands, snapshot.discounts, snapshot.coupons)
+    references.add_products(snapshot.products)
+    references.check_discounts(snapshot.discounts)
+    references.check_stock(snapshot.stock)
+
+
+class CatalogReferences:
+    """``check_catalog_references`` a part at a time, for a snapshot read in chunks: the head's own ids when
+    made, then each chunk of products as it comes (``add_products``), then what refers to products and
+    variants (``check_discounts``, ``check_stock``). ``InvalidInput`` at the first fault. It holds every
+    product and variant id seen: uniqueness across the whole catalog cannot be checked with less."""
+
+    def __init__(
+        self,
+        categories: list[Category],
+        brands: list[Brand],
+        discounts: list[Discount],
+        coupons: list[Coupon],
+    ) -> None:
+        self._categories = _checked_categories(categories)
+        self._brands = _unique((b.brand_id for b in brands), "brandId")
+        _unique((d.discount_id for d in discounts), "discountId")
+        _unique((c.code.upper() for c in coupons), "coupon code")
+        self._product_ids: set[str] = set()
+        self._variant_ids: set[str] = set()
+
+    def add_products(self, products: Iterable[Product]) -> None:
+        """Each product's and variant's id is new (a variant id across all products) and every product's
+        references hold. Product by product, so that of several faults the first product's is the one
+        reported."""
+        for product in products:
+            _add_new(self._product_ids, product.product_id, "productId")
+            _check_product_references(product, self._categories, self._brands)
+            for variant in product.variants:
+                _add_new(self._variant_ids, variant.variant_id, "variantId")
+
+    def check_discounts(self, discounts: Iterable[Discount]) -> None:
+        """A discount on a product or a variant names one added."""
+        for discount in discounts:
+            if discount.product_id is not None and discount.product_id not in self._product_ids:
+                raise InvalidInput(f"discount {discount.discount_id} refers to unknown product")
+            if discount.variant_id is not None and discount.variant_id not in self._variant_ids:
+                raise InvalidInput(f"discount {discount.discount_id} refers to unknown variant")
+
+    def check_stock(self, levels: Iterable[StockLevel]) -> None:
+        """A stock level is of a variant added."""
+        for level in levels:
+            if level.variant_id not in self._variant_ids:
+                raise InvalidInput(f"stock refers to unknown variant {level.variant_id}")
 
 
 def _checked_categories(listed: list[Category]) -> dict[str, Category]:
@@ -235,22 +314,6 @@ def _checked_categories(listed: list[Category]) -> dict[str, Category]:
     return categories
 
 
-def _checked_products(
-    products: list[Product], categories: dict[str, Category], brands: set[str]
-) -> tuple[set[str], set[str]]:
-    """The product ids and the variant ids, once each is unique (a variant id across all products) and
-    every product's references hold. Product by product, so that of several faults the first product's is
-    the one reported."""
-    product_ids: set[str] = set()
-    variant_ids: set[str] = set()
-    for product in products:
-        _add_new(product_ids, product.product_id, "productId")
-        _check_product_references(product, categories, brands)
-        for variant in product.variants:
-            _add_new(variant_ids, variant.variant_id, "variantId")
-    return product_ids, variant_ids
-
-
 def _check_product_references(product: Product, categories: dict[str, Category], brands: set[str]) -> None:
     """The product's category, sub-category and brand exist, and a phone names its brand and condition."""
     for ref, known, what in (
@@ -262,15 +325,6 @@ def _check_product_references(product: Product, categories: dict[str, Category],
             raise InvalidInput(f"product {product.product_id} refers to unknown {what} {ref}")
     if is_phone(product, categories) and (product.brand_id is None or product.condition is None):
         raise InvalidInput(f"product {product.product_id} is a phone: brandId and condition are required")
-
-
-def _check_discount_targets(discounts: list[Discount], product_ids: set[str], variant_ids: set[str]) -> None:
-    """A discount on a product or a variant names one the snapshot holds."""
-    for discount in discounts:
-        if discount.product_id is not None and discount.product_id not in product_ids:
-            raise InvalidInput(f"discount {discount.discount_id} refers to unknown product")
-        if discount.variant_id is not None and discount.variant_id not in variant_ids:
-            raise InvalidInput(f"discount {discount.discount_id} refers to unknown variant")
 
 
 def is_phone(product: Product, categories: dict[str, Category]) -> bool:

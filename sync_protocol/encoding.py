@@ -402,9 +402,22 @@ def _validate(model: type[_M], raw: dict[str, Any]) -> _M:
 def check_fetched(data: bytes, *, size: int, sha256: str, what: str) -> None:
     """Bytes fetched after an announcement (a catalog snapshot, a model file) are exactly what was announced:
     their size and SHA-256. ValueError otherwise, before anything parses or stores them."""
-    if len(data) != size:
-        raise ValueError(f"{what} is {len(data)} bytes, announced {size}")
-    if hashlib.sha256(data).hexdigest() != sha256:
+    check_fetched_pieces([data], size=size, sha256=sha256, what=what)
+
+
+def check_fetched_pieces(pieces: Iterable[bytes], *, size: int, sha256: str, what: str) -> None:
+    """``check_fetched`` for bytes read a piece at a time (a large file as it is decoded), none held after
+    its turn: ValueError as soon as they run past ``size``, or at the end."""
+    digest = hashlib.sha256()
+    seen = 0
+    for piece in pieces:
+        seen += len(piece)
+        if seen > size:
+            raise ValueError(f"{what} is more than the {size} bytes announced")
+        digest.update(piece)
+    if seen != size:
+        raise ValueError(f"{what} is {seen} bytes, announced {size}")
+    if digest.hexdigest() != sha256:
         raise ValueError(f"{what} does not match its announced SHA-256")
 
 
