@@ -37,8 +37,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchkit import code_line, host_lines, log, run_main, stop_on_signals
-from sync_drain import HOST, bench_env, cloud_argv, served
+from benchkit import (
+    HOST,
+    bench_env,
+    cloud_argv,
+    code_line,
+    host_lines,
+    log,
+    run_main,
+    served,
+    stop_on_signals,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # tests.cutting_proxy, when run as bench/catalog_snapshot.py

@@ -263,7 +263,7 @@ class Result:
 
 
 def measure(client: httpx.Client, query: Query, samples: int, expected: list[str]) -> Result:
-    params = {"q": query.q, "limit": PAGE}
+    params: dict[str, str | int] = {"q": query.q, "limit": PAGE}
     for _ in range(WARMUP):
         client.get("/catalog/products", params=params).raise_for_status()
     times: list[float] = []
