@@ -250,21 +250,25 @@ def test_cloud_killed_between_commit_and_ack(shop: Shop, restarted_as: str):
     first = shop.start_cloud("edgestore-cloud-a")
     never_sent: list[Ack] = []
     crashed = threading.Event()
+    dying = threading.Lock()  # two streams' batches may get here at once, on two of the cloud's ingest threads
     real_publish = first.link.publish
 
     def die_instead_of_acking(topic: str, payload: bytes, **kwargs) -> bool:
-        if crashed.is_set():  # what is left of the dead process sends nothing
-            return False
-        if not topic.endswith(f"/ack/{shop.device_id}"):
-            return real_publish(topic, payload, **kwargs)
-        # handle_uplink has committed the batch; the process dies before its ack goes out: the connection
-        # drops without a DISCONNECT, the network thread stops, and the delivery is never acknowledged to
-        # the broker (MqttLink's PUBACK after the handler meets a socket that is already shut).
-        never_sent.append(decode_ack(payload))
-        client = first.link._client
-        client.loop_stop()  # called from the network thread itself: only tells it to stop
-        client.socket().shutdown(socket.SHUT_RDWR)
-        crashed.set()
+        with dying:
+            if crashed.is_set():  # what is left of the dead process sends nothing
+                return False
+            if not topic.endswith(f"/ack/{shop.device_id}"):
+                return real_publish(topic, payload, **kwargs)
+            # handle_uplink has committed the batch; the process dies before its ack goes out: the connection
+            # drops without a DISCONNECT, the network thread stops, and the delivery is never acknowledged to
+            # the broker (MqttLink sends no PUBACK for a message of a connection that ended). The socket is
+            # shut first: from an ingest thread, loop_stop waits for the network thread to end, which it
+            # does only once its connection is gone.
+            never_sent.append(decode_ack(payload))
+            client = first.link._client
+            client.socket().shutdown(socket.SHUT_RDWR)
+            client.loop_stop()
+            crashed.set()
         raise CloudCrashed("killed between commit and ack")
 
     first.link.publish = die_instead_of_acking  # type: ignore[method-assign]
