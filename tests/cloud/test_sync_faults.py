@@ -13,11 +13,12 @@ import sqlite3
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, closing, contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import paho.mqtt.client as mqtt
@@ -250,7 +251,7 @@ def test_cloud_killed_between_commit_and_ack(shop: Shop, restarted_as: str):
     first = shop.start_cloud("edgestore-cloud-a")
     never_sent: list[Ack] = []
     crashed = threading.Event()
-    dying = threading.Lock()  # two streams' batches may get here at once, on two of the cloud's ingest threads
+    dying = threading.Lock()  # two streams' batches may get here at once, on two ingest threads
     real_publish = first.link.publish
 
     def die_instead_of_acking(topic: str, payload: bytes, **kwargs) -> bool:
@@ -444,6 +445,25 @@ def test_broker_restart_with_batches_in_flight(shop: Shop, monkeypatch: pytest.M
     shop.assert_exactly_once(n)
 
 
+def acks_held_until(released: threading.Event, first_acks: list[Ack]) -> Callable[..., Ack | None]:
+    """``handle_uplink`` whose acks wait until ``released``, the first of them kept in ``first_acks``. Every
+    ack waits, not only the first: the cloud's other ingest thread may apply the node's other stream
+    meanwhile, and its ack must not go out before the release either."""
+    real = sync_service.handle_uplink
+    first = threading.Lock()
+
+    def held(*args: Any, **kwargs: Any) -> Ack | None:
+        ack = real(*args, **kwargs)
+        if ack is not None and not released.is_set():
+            with first:
+                if not first_acks:
+                    first_acks.append(ack)
+            released.wait(120)
+        return ack
+
+    return held
+
+
 def test_node_killed_while_it_drains(shop: Shop, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     n = 300  # sales per lot; each lot is 2 * n outbox rows (an order and its stock delta each)
     log = (tmp_path / "node.log").open("ab")
@@ -480,16 +500,7 @@ def test_node_killed_while_it_drains(shop: Shop, monkeypatch: pytest.MonkeyPatch
     # Kill 1: the cloud has committed the node's first batch; its ack waits until the node is dead.
     first_acks: list[Ack] = []
     node_dead = threading.Event()
-    real = sync_service.handle_uplink
-
-    def ack_after_the_kill(*args, **kwargs):
-        ack = real(*args, **kwargs)
-        if not first_acks and ack is not None:
-            first_acks.append(ack)
-            node_dead.wait(120)
-        return ack
-
-    monkeypatch.setattr(sync_service, "handle_uplink", ack_after_the_kill)
+    monkeypatch.setattr(sync_service, "handle_uplink", acks_held_until(node_dead, first_acks))
     shop.sell_offline(n)
     shop.start_cloud()
     node = start_node()
