@@ -11,7 +11,8 @@ so one thread's Python work overlaps another's wait on Postgres and acks are wri
 published. What the handlers share is safe for that: ``_unexpected`` has an entry per topic, touched only by
 that topic's handler; ``cloud.ingest_health`` takes its own lock; ``_online`` and ``_stranded`` are changed
 under ``_lock``; the engine's pool has a connection for each thread (``cloud.runtime``). Two threads may
-apply two streams of one store at once: docs/scaling.md says why their writes do not deadlock.
+apply two streams of one store at once: docs/scaling.md ("Ingest threads") says which of their writes
+wait on each other, why the usual ones cannot deadlock, and what happens to a rare one that does.
 
 Downlink: a device's online status says where it stands (feed position, catalog version). A thread of this
 service sends each online device what follows: the store's feed (``cloud.sync_downlink``), a page at a time, and
@@ -393,9 +394,10 @@ class SyncService:
         within ``retry_budget_s``: this runs on an ingest thread, so the network thread and its keep-alive go
         on meanwhile, but the stream waits behind it and the thread serves no other stream, and the delivery
         stays unacknowledged; the device sends the batch again anyway when no ack comes, which is where the
-        message is left after that. ``close`` ends the pauses (``_stop``). An unexpected failure is not tried again at once (it would fail the same way) but counted per
-        stream: after ``give_up_after`` in a row, what fails is dead-lettered and the stream moves on.
-        Meanwhile the failure shows in ``GET /sync/status``."""
+        message is left after that. ``close`` ends the pauses (``_stop``). An unexpected failure is not tried
+        again at once (it would fail the same way) but counted per stream: after ``give_up_after`` in a row,
+        what fails is dead-lettered and the stream moves on. Meanwhile the failure shows in
+        ``GET /sync/status``."""
         health = self.cloud.ingest_health
         started = time.monotonic()
         give_up = self._unexpected.get(topic, 0) + 1 >= self.give_up_after
