@@ -321,3 +321,46 @@ def test_a_blocked_topic_holds_neither_another_topic_nor_its_own_redelivery(brok
     assert sorted(calls) == [("up/a", b"a1"), ("up/a", b"a1"), ("up/b", b"b1"), ("up/b", b"b2")]
     again.close()
     pub.close()
+
+
+def test_close_lets_the_running_handler_finish_and_leaves_the_waiting_messages_to_the_broker(
+    broker: MosquittoBroker,
+):
+    """Closing a link with handler threads: the message being handled is finished and acknowledged, the
+    ones waiting behind it are not handled, and the broker delivers them to the next session."""
+    started = threading.Event()
+    release = threading.Event()
+    handled: list[bytes] = []
+
+    def slow(_topic: str, payload: bytes) -> None:
+        if payload == b"m0":
+            started.set()
+            assert release.wait(WAIT_S)
+        handled.append(payload)
+
+    settings = MqttSettings(host="127.0.0.1", port=broker.port, client_id="closing")
+    cloud = MqttLink(settings, slow, handler_threads=1)
+    cloud.subscribe("up/#")
+    assert cloud.start()
+    pub = link(broker, "pub-closing")
+    assert pub.start()
+    assert pub.publish("up/a", b"m0")
+    assert started.wait(WAIT_S)
+    for n in range(1, 4):
+        assert pub.publish("up/a", f"m{n}".encode())
+    assert cloud.publish("probe", b"")  # the broker has sent m1..m3 before its answer to this
+    closing = threading.Thread(target=cloud.close)
+    closing.start()
+    release.set()
+    closing.join(WAIT_S)
+    assert not closing.is_alive()
+    assert handled == [b"m0"]
+
+    inbox: queue.Queue[tuple[str, bytes]] = queue.Queue()
+    again = link(broker, "closing", inbox)
+    assert again.start()
+    assert [inbox.get(timeout=WAIT_S)[1] for _ in range(3)] == [b"m1", b"m2", b"m3"]
+    assert pub.publish("up/a", b"fence")
+    assert inbox.get(timeout=WAIT_S) == ("up/a", b"fence")  # and m0, acknowledged, did not come again
+    again.close()
+    pub.close()
