@@ -95,7 +95,11 @@ def ingest(
         signal.signal(signum, lambda *_: stop.set())
     cloud = Cloud.open(settings)
     service = SyncService(
-        cloud, MqttSettings.from_url(settings.cloud_mqtt_url), utcnow, partition=settings.partition
+        cloud,
+        MqttSettings.from_url(settings.cloud_mqtt_url),
+        utcnow,
+        partition=settings.partition,
+        ingest_threads=settings.ingest_threads,
     )
     try:
         service.start(wait_s=None)  # connects (and reconnects) in the background

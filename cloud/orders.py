@@ -647,8 +647,11 @@ def _merge(
             )
         ).scalar_one()
         day = business_day(row.created_at)
-        _count_in_rollup(conn, seller_id, row.store_id, day, before.value, -1, -row.total, -units)
-        _count_in_rollup(conn, seller_id, row.store_id, day, after.value, 1, row.total, units)
+        # The two cells in sorted order, as the set-based ingest upserts its cells (cloud.order_batches): a
+        # status change (unpaid -> cancelled, say) and a batch of new orders of the same store, applied at
+        # once by two ingest threads, take the rows' locks in one order and cannot deadlock on them.
+        for status, sign in sorted(((before.value, -1), (after.value, 1))):
+            _count_in_rollup(conn, seller_id, row.store_id, day, status, sign, sign * row.total, sign * units)
     if refunds_payment(outcome):
         conn.execute(
             update(payments)

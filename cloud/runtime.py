@@ -45,7 +45,9 @@ class Cloud:
             embedded = EmbeddedPostgres(data_dir / "postgres")
             embedded.create_database(EMBEDDED_DATABASE)
             url = embedded.url(EMBEDDED_DATABASE)
-        db = CloudDatabase(url)
+        # The pool's ten for the HTTP handlers and the downlink, and one more per ingest thread: each holds a
+        # connection while it applies a batch (cloud.sync_service).
+        db = CloudDatabase(url, pool_size=10 + settings.ingest_threads)
         db.migrate()
         secret = _secret_key(data_dir)
         metadata = open_metadata_store(settings.mongo_url, data_dir, settings.mongo_database)

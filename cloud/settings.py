@@ -65,6 +65,12 @@ class CloudSettings(EdgestoreSettings):
         description="INDEX/COUNT: this process ingests the stores that hash to INDEX of COUNT ingest workers "
         "(edgestore cloud serve and edgestore cloud ingest; docs/scaling.md); 0/1: every store",
     )
+    ingest_threads: int = Field(
+        default=2,
+        ge=1,
+        description="Threads applying the uplink in this process, one device stream (MQTT topic) at a time "
+        "each, in its order: while one waits on Postgres another works (docs/scaling.md); 1: one at a time",
+    )
     public_broker_url: str | None = Field(
         default=None,
         description="mqtt://host:1883 or mqtts://host:8883: the broker address a store node that claims its "

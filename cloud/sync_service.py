@@ -4,6 +4,16 @@ Every uplink message goes through ``cloud.sync_uplink.handle_uplink`` (one Postg
 ack is published, and the MQTT delivery itself is acknowledged to the broker only after that, so a cloud
 killed at any point gets the batch again and the sequence state turns it into a no-op.
 
+Messages are handled on ``ingest_threads`` threads of the link (``MqttLink``'s ``handler_threads``), not on
+paho's network thread, which only hands each over: one topic at a time each, in the order it came (an
+uplink topic is one device's stream, a status topic one device's presence), and different topics at once,
+so one thread's Python work overlaps another's wait on Postgres and acks are written as soon as they are
+published. What the handlers share is safe for that: ``_unexpected`` has an entry per topic, touched only by
+that topic's handler; ``cloud.ingest_health`` takes its own lock; ``_online`` and ``_stranded`` are changed
+under ``_lock``; the engine's pool has a connection for each thread (``cloud.runtime``). Two threads may
+apply two streams of one store at once: docs/scaling.md ("Ingest threads") says which of their writes
+wait on each other, why the usual ones cannot deadlock, and what happens to a rare one that does.
+
 Downlink: a device's online status says where it stands (feed position, catalog version). A thread of this
 service sends each online device what follows: the store's feed (``cloud.sync_downlink``), a page at a time, and
 the catalog as a delta from the device's version or, when a delta cannot say it, a snapshot announcement,
@@ -104,18 +114,23 @@ class SyncService:
         give_up_after: int = 5,
         partition: Partition | None = None,
         stores_every_s: float = 10.0,
+        ingest_threads: int = 2,
     ) -> None:
         """``retry_pauses_s`` and ``retry_budget_s``: the pauses between tries of an uplink message while the
-        database fails, and the most time spent on one message (on the MQTT thread, so short: the device
-        sends it again after its own wait anyway). ``give_up_after``: unexpected failures in a row on one
-        stream before what fails is dead-lettered. ``partition``: this process takes only the streams and
-        presence of the stores that hash to it (``sync_protocol.partition``; docs/scaling.md), looking for new
-        stores every ``stores_every_s``; None or 0/1: every store."""
+        database fails, and the most time spent on one message (it holds its stream and an ingest thread
+        meanwhile, so short: the device sends it again after its own wait anyway). ``give_up_after``:
+        unexpected failures in a row on one stream before what fails is dead-lettered. ``partition``: this
+        process takes only the streams and presence of the stores that hash to it
+        (``sync_protocol.partition``; docs/scaling.md), looking for new stores every ``stores_every_s``; None
+        or 0/1: every store. ``ingest_threads``: how many messages (of different topics) are handled at once;
+        1: one at a time, in the order they came."""
         self.cloud = cloud
         self.retry_pauses_s = retry_pauses_s
         self.retry_budget_s = retry_budget_s
         self.give_up_after = give_up_after
-        self._unexpected: dict[str, int] = {}  # uplink topic -> unexpected failures in a row
+        # Uplink topic -> unexpected failures in a row. Each entry is read and written only by the handler of
+        # its topic, which runs one message at a time: no lock needed.
+        self._unexpected: dict[str, int] = {}
         self.clock = clock
         self.downlink_interval_s = downlink_interval_s
         self.prune_interval_s = prune_interval_s
@@ -136,7 +151,7 @@ class SyncService:
             # not used.
             worker = f"-{self.partition.index}of{self.partition.count}" if self.partition else ""
             mqtt = replace(mqtt, client_id=f"edgestore-cloud-{socket.gethostname()}{worker}")
-        self.link = MqttLink(mqtt, self._on_message)
+        self.link = MqttLink(mqtt, self._on_message, handler_threads=ingest_threads)
         if self.partition is None:
             self.link.subscribe(Topics.CLOUD_UPLINK_FILTER)
             self.link.subscribe(Topics.CLOUD_STATUS_FILTER)
@@ -186,6 +201,8 @@ class SyncService:
         return up
 
     def close(self) -> None:
+        """Stop: the retry pauses of messages being handled end (``_stop``), the link takes no more messages,
+        lets those being handled finish and leaves those waiting to the broker, and the threads are joined."""
         self._stop.set()
         self._wake.set()
         if self._thread.is_alive():
@@ -271,8 +288,10 @@ class SyncService:
             if down.feed_seq < feed.pruned:
                 # Only a node put back from an old backup gets here (a live device holds pruning back):
                 # what it lacks is gone, and sending the rest would only show it a gap it asks about again.
-                if device_id not in self._stranded:
+                with self._lock:  # a status handled meanwhile may discard it
+                    reported = device_id in self._stranded
                     self._stranded.add(device_id)
+                if not reported:
                     log.error(
                         "device %s is at feed position %d but its store's feed is pruned to %d: "
                         "provision it again",
@@ -372,11 +391,13 @@ class SyncService:
 
     def _ingest(self, topic: str, data: bytes) -> Ack | None:
         """``handle_uplink``, tried again with growing pauses while the database fails (``cloud.failures``),
-        within ``retry_budget_s`` (this runs on the MQTT network thread: a longer wait would miss the
-        broker's keep-alive); after that the message is left to the device, which sends it again when no ack
-        comes. An unexpected failure is not tried again at once (it would fail the same way) but counted per
-        stream: after ``give_up_after`` in a row, what fails is dead-lettered and the stream moves on.
-        Meanwhile the failure shows in ``GET /sync/status``."""
+        within ``retry_budget_s``: this runs on an ingest thread, so the network thread and its keep-alive go
+        on meanwhile, but the stream waits behind it and the thread serves no other stream, and the delivery
+        stays unacknowledged; the device sends the batch again anyway when no ack comes, which is where the
+        message is left after that. ``close`` ends the pauses (``_stop``). An unexpected failure is not tried
+        again at once (it would fail the same way) but counted per stream: after ``give_up_after`` in a row,
+        what fails is dead-lettered and the stream moves on. Meanwhile the failure shows in
+        ``GET /sync/status``."""
         health = self.cloud.ingest_health
         started = time.monotonic()
         give_up = self._unexpected.get(topic, 0) + 1 >= self.give_up_after

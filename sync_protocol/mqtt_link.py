@@ -4,7 +4,10 @@
   offline wait at the broker and subscriptions survive a reconnect;
 - a received message is acknowledged (PUBACK) only after its handler returned, so a process that dies
   mid-handler gets the message again (at-least-once; exactly-once effects come from idempotent handlers). A
-  handler that raises is logged and acknowledged all the same (see ``_message`` for why);
+  handler that raises is logged and acknowledged all the same (see ``_handled`` for why);
+- the handler runs on paho's network thread (the default: the store node's sync agent), or, with
+  ``handler_threads``, on a pool of its own (``sync_protocol.ordered_work``), one message at a time per topic:
+  the network thread only hands a message over, and the pool's thread sends its PUBACK after the handler;
 - reconnect with exponential backoff (paho's own, 1 s doubling to a ceiling), username/password and TLS;
 - a last will, so the cloud learns a node went away without saying goodbye;
 - TCP_NODELAY on the socket (``_socket_opened``), as the broker sets it on its side.
@@ -18,6 +21,7 @@ import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
@@ -25,9 +29,20 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from sync_protocol.ordered_work import OrderedWork
+
 log = logging.getLogger(__name__)
 
 MessageHandler = Callable[[str, bytes], None]
+
+RECEIVE_MAXIMUM = 100
+"""With ``handler_threads``: the most deliveries the broker may have sent this client and not had
+acknowledged (MQTT 5 Receive Maximum, sent in CONNECT). Mosquitto 2.0 takes it in place of its own
+``max_inflight_messages`` (20 by default, 100 in ``broker_config``), which bounds them when a client sends
+none (seen on 2.0.11: a client's 50 and 200 both held against a configured 100). paho sends none of its own:
+``max_inflight_messages_set`` bounds only the QoS 1 messages paho itself publishes. A message is
+acknowledged when its handler is done, so at most this many are handed over and not finished, and a pool
+that holds this many waiting never blocks the network thread."""
 
 
 @dataclass(frozen=True)
@@ -65,11 +80,27 @@ class MqttSettings:
 
 
 class MqttLink:
-    """A connected client. Thread-safe to publish from any thread; handlers run on paho's network thread."""
+    """A connected client. Thread-safe to publish from any thread. The handler runs on paho's network thread,
+    or with ``handler_threads`` on that many threads of its own, one message at a time per topic (in the
+    order the broker delivered them) and messages of different topics at once."""
 
-    def __init__(self, settings: MqttSettings, on_message: MessageHandler | None = None) -> None:
+    def __init__(
+        self, settings: MqttSettings, on_message: MessageHandler | None = None, *, handler_threads: int = 0
+    ) -> None:
         self.settings = settings
         self._on_message = on_message
+        self._work = (
+            OrderedWork(handler_threads, capacity=RECEIVE_MAXIMUM, name="mqtt-handler")
+            if handler_threads and on_message is not None
+            else None
+        )
+        # Counts the connections that ended: a PUBACK goes only on the connection that delivered the message.
+        # A message handed over before a disconnect is delivered again on the next connection (same packet
+        # id, the session resumed); a late PUBACK of the first copy would free that id at the broker, which
+        # may reuse it for another message, acknowledging that one before its handler ran.
+        self._connection = 0
+        self._acking = threading.Lock()  # held while an ack is checked against the connection and sent
+        self._closing = False
         self._subscriptions: dict[str, int] = {}
         # Held while the subscriptions are read or changed, and while ``connected`` is set: a subscribe from
         # another thread either lands in the list the connect renews, or is sent after the flag is up.
@@ -105,6 +136,8 @@ class MqttLink:
         connection and say whether it came."""
         props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = self.settings.session_expiry_s
+        if self._work is not None:
+            props.ReceiveMaximum = RECEIVE_MAXIMUM  # the pool's room: see RECEIVE_MAXIMUM
         self._client.connect_async(
             self.settings.host,
             self.settings.port,
@@ -116,7 +149,16 @@ class MqttLink:
         return self.connected.wait(wait_s) if wait_s else self.connected.is_set()
 
     def close(self) -> None:
-        """Disconnect cleanly (the broker does not send the last will) and stop the network thread."""
+        """Disconnect cleanly (the broker does not send the last will) and stop the network thread. With
+        ``handler_threads``, first: take no more messages, let the handlers running finish (and acknowledge
+        their messages), and drop those waiting, unacknowledged, for the broker to deliver again."""
+        if self._work is not None:
+            self._closing = True
+            dropped = self._work.close(drop_waiting=True)
+            if dropped:
+                log.info(
+                    "%d message(s) left unacknowledged at close; the broker delivers them again", dropped
+                )
         self._client.disconnect()
         self._client.loop_stop()
         # paho 2.x opens a wake-up socket pair in loop_start and closes it only when the client is garbage
@@ -178,7 +220,7 @@ class MqttLink:
         info = self._client.publish(topic, payload, qos=qos, retain=retain)
         if info.rc == mqtt.MQTT_ERR_NO_CONN:
             return False
-        if not wait:  # from a handler: the network thread that would see the ack is the one running it
+        if not wait:  # from an inline handler: the network thread that would see the ack is running it
             return True
         try:
             info.wait_for_publish(timeout_s)
@@ -221,27 +263,52 @@ class MqttLink:
     def _disconnected(
         self, _client: mqtt.Client, _userdata: object, _flags: object, reason: object, _props: object
     ) -> None:
+        with self._acking:
+            self._connection += 1
         if self.connected.is_set():
             log.info("MQTT disconnected (%s); reconnecting with backoff", reason)
         self.connected.clear()
         self._notify(False)
 
     def _message(self, client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
-        if self._on_message is not None:
-            try:
-                self._on_message(message.topic, bytes(message.payload))
-            except Exception:
-                # Acknowledged all the same. An unacknowledged delivery keeps one of the broker's in-flight
-                # slots until a reconnect (MQTT 5 brokers do not resend on the same connection), so a few
-                # failures, say while Postgres is down, would stop all delivery to this client. What is lost
-                # here the protocol brings back: an uplink batch without an ack is sent again by the node,
-                # an ack not applied leaves rows the node sends again, and a downlink message not applied
-                # shows up as a gap or in the node's next status.
-                log.exception(
-                    "handler failed for a message on %s; the sender will send it again", message.topic
-                )
-        # After the handler: a process that dies while handling never acknowledges, so the broker redelivers.
-        client.ack(message.mid, message.qos)
+        if self._work is None:
+            self._handled(message.topic, bytes(message.payload))
+            # After the handler: a process that dies while handling never acknowledges, so the broker
+            # redelivers.
+            client.ack(message.mid, message.qos)
+            return
+        if self._closing:
+            return  # not acknowledged: delivered again to the next session
+        task = partial(self._handle_then_ack, message, self._connection)
+        # Blocks only when the pool's room is full, which the broker's window keeps from happening
+        # (RECEIVE_MAXIMUM); False when closing: the message stays unacknowledged.
+        self._work.submit(message.topic, task)
+
+    def _handle_then_ack(self, message: mqtt.MQTTMessage, connection: int) -> None:
+        """On a pool thread. paho's ``ack`` (``_send_puback``) and ``publish`` only queue a packet on a deque
+        (``_packet_queue``; ``publish`` takes its message id and table under their own locks) and wake the
+        network thread through its socket pair, which then writes it: both are safe from any thread while
+        ``loop_start``'s thread runs the socket (paho-mqtt 2.2.0)."""
+        self._handled(message.topic, bytes(message.payload))
+        with self._acking:
+            if connection == self._connection:
+                self._client.ack(message.mid, message.qos)
+            else:
+                log.debug("no PUBACK for a message of a connection that ended (mid %d)", message.mid)
+
+    def _handled(self, topic: str, payload: bytes) -> None:
+        if self._on_message is None:
+            return
+        try:
+            self._on_message(topic, payload)
+        except Exception:
+            # Acknowledged all the same. An unacknowledged delivery keeps one of the broker's in-flight
+            # slots until a reconnect (MQTT 5 brokers do not resend on the same connection), so a few
+            # failures, say while Postgres is down, would stop all delivery to this client. What is lost
+            # here the protocol brings back: an uplink batch without an ack is sent again by the node, an
+            # ack not applied leaves rows the node sends again, and a downlink message not applied shows up
+            # as a gap or in the node's next status.
+            log.exception("handler failed for a message on %s; the sender will send it again", topic)
 
     def _notify(self, up: bool) -> None:
         for listener in list(self.state_listeners):

@@ -71,7 +71,11 @@ def create_app(settings: CloudSettings, clock: Clock = utcnow) -> FastAPI:
             from sync_protocol.mqtt_link import MqttSettings
 
             sync = SyncService(
-                cloud, MqttSettings.from_url(settings.cloud_mqtt_url), clock, partition=settings.partition
+                cloud,
+                MqttSettings.from_url(settings.cloud_mqtt_url),
+                clock,
+                partition=settings.partition,
+                ingest_threads=settings.ingest_threads,
             )
             sync.start(wait_s=None)  # connects (and reconnects) in the background: the API serves meanwhile
         try:

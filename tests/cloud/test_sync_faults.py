@@ -13,11 +13,12 @@ import sqlite3
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, closing, contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import paho.mqtt.client as mqtt
@@ -250,21 +251,25 @@ def test_cloud_killed_between_commit_and_ack(shop: Shop, restarted_as: str):
     first = shop.start_cloud("edgestore-cloud-a")
     never_sent: list[Ack] = []
     crashed = threading.Event()
+    dying = threading.Lock()  # two streams' batches may get here at once, on two ingest threads
     real_publish = first.link.publish
 
     def die_instead_of_acking(topic: str, payload: bytes, **kwargs) -> bool:
-        if crashed.is_set():  # what is left of the dead process sends nothing
-            return False
-        if not topic.endswith(f"/ack/{shop.device_id}"):
-            return real_publish(topic, payload, **kwargs)
-        # handle_uplink has committed the batch; the process dies before its ack goes out: the connection
-        # drops without a DISCONNECT, the network thread stops, and the delivery is never acknowledged to
-        # the broker (MqttLink's PUBACK after the handler meets a socket that is already shut).
-        never_sent.append(decode_ack(payload))
-        client = first.link._client
-        client.loop_stop()  # called from the network thread itself: only tells it to stop
-        client.socket().shutdown(socket.SHUT_RDWR)
-        crashed.set()
+        with dying:
+            if crashed.is_set():  # what is left of the dead process sends nothing
+                return False
+            if not topic.endswith(f"/ack/{shop.device_id}"):
+                return real_publish(topic, payload, **kwargs)
+            # handle_uplink has committed the batch; the process dies before its ack goes out: the connection
+            # drops without a DISCONNECT, the network thread stops, and the delivery is never acknowledged to
+            # the broker (MqttLink sends no PUBACK for a message of a connection that ended). The socket is
+            # shut first: from an ingest thread, loop_stop waits for the network thread to end, which it
+            # does only once its connection is gone.
+            never_sent.append(decode_ack(payload))
+            client = first.link._client
+            client.socket().shutdown(socket.SHUT_RDWR)
+            client.loop_stop()
+            crashed.set()
         raise CloudCrashed("killed between commit and ack")
 
     first.link.publish = die_instead_of_acking  # type: ignore[method-assign]
@@ -440,6 +445,25 @@ def test_broker_restart_with_batches_in_flight(shop: Shop, monkeypatch: pytest.M
     shop.assert_exactly_once(n)
 
 
+def acks_held_until(released: threading.Event, first_acks: list[Ack]) -> Callable[..., Ack | None]:
+    """``handle_uplink`` whose acks wait until ``released``, the first of them kept in ``first_acks``. Every
+    ack waits, not only the first: the cloud's other ingest thread may apply the node's other stream
+    meanwhile, and its ack must not go out before the release either."""
+    real = sync_service.handle_uplink
+    first = threading.Lock()
+
+    def held(*args: Any, **kwargs: Any) -> Ack | None:
+        ack = real(*args, **kwargs)
+        if ack is not None and not released.is_set():
+            with first:
+                if not first_acks:
+                    first_acks.append(ack)
+            released.wait(120)
+        return ack
+
+    return held
+
+
 def test_node_killed_while_it_drains(shop: Shop, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     n = 300  # sales per lot; each lot is 2 * n outbox rows (an order and its stock delta each)
     log = (tmp_path / "node.log").open("ab")
@@ -476,16 +500,7 @@ def test_node_killed_while_it_drains(shop: Shop, monkeypatch: pytest.MonkeyPatch
     # Kill 1: the cloud has committed the node's first batch; its ack waits until the node is dead.
     first_acks: list[Ack] = []
     node_dead = threading.Event()
-    real = sync_service.handle_uplink
-
-    def ack_after_the_kill(*args, **kwargs):
-        ack = real(*args, **kwargs)
-        if not first_acks and ack is not None:
-            first_acks.append(ack)
-            node_dead.wait(120)
-        return ack
-
-    monkeypatch.setattr(sync_service, "handle_uplink", ack_after_the_kill)
+    monkeypatch.setattr(sync_service, "handle_uplink", acks_held_until(node_dead, first_acks))
     shop.sell_offline(n)
     shop.start_cloud()
     node = start_node()

@@ -22,14 +22,17 @@ from tests.cloud.test_cloud_catalog import make_product
 pytestmark = pytest.mark.slow
 
 
+@pytest.mark.parametrize("ingest_threads", [1, 2])
 def test_a_batch_over_mqtt_becomes_orders_and_an_ack(
-    cloud_server: CloudServer, seller: httpx.Client, tmp_path
+    cloud_server: CloudServer, seller: httpx.Client, tmp_path, ingest_threads: int
 ):
     store = seller.post("/stores", json={"name": "信義店"}).json()["storeId"]
     device = seller.post(f"/stores/{store}/devices", json={"name": "櫃台 Pi"}).json()
     product = make_product(seller)
     broker = cloud_broker(cloud_server, tmp_path / "broker").start()
-    service = SyncService(cloud_server.cloud, cloud_mqtt(broker), cloud_server.clock)
+    service = SyncService(
+        cloud_server.cloud, cloud_mqtt(broker), cloud_server.clock, ingest_threads=ingest_threads
+    )
     acks: queue.Queue[bytes] = queue.Queue()
     node = MqttLink(
         device_mqtt(broker, device),

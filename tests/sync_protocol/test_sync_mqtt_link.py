@@ -219,3 +219,148 @@ def test_subscribing_from_another_thread_while_connecting_loses_nothing(broker: 
     assert got == list(range(200))
     pub.close()
     worker.close()
+
+
+WAIT_S = 10  # only reached when something is broken
+
+
+def test_handler_threads_keep_each_topics_order(broker: MosquittoBroker):
+    """On handler threads, messages of one topic are handled one at a time in the order they came, while
+    topics are spread over the threads."""
+    seen: dict[str, list[int]] = {f"up/{t}": [] for t in range(4)}
+    done = threading.Event()
+    lock = threading.Lock()
+
+    def handler(topic: str, payload: bytes) -> None:
+        with lock:
+            seen[topic].append(int(payload))
+            if all(len(got) == 50 for got in seen.values()):
+                done.set()
+
+    cloud = MqttLink(
+        MqttSettings(host="127.0.0.1", port=broker.port, client_id="lanes-order"), handler, handler_threads=3
+    )
+    cloud.subscribe("up/#")
+    assert cloud.start()
+    pub = link(broker, "pub-order")
+    assert pub.start()
+    for n in range(50):
+        for t in range(4):
+            assert pub.publish(f"up/{t}", str(n).encode())
+    assert done.wait(WAIT_S)
+    assert seen == {f"up/{t}": list(range(50)) for t in range(4)}
+    pub.close()
+    cloud.close()
+
+
+def test_a_blocked_topic_holds_neither_another_topic_nor_its_own_redelivery(broker: MosquittoBroker):
+    """With handler threads, a handler blocked on topic A does not keep a message on topic B from being
+    handled and acknowledged; A's message, not acknowledged, comes again after the connection breaks, and is
+    acknowledged once handled. The first copy's late PUBACK is not sent on the new connection."""
+    release = threading.Event()
+    a_blocked = threading.Event()
+    handled: queue.Queue[tuple[str, bytes]] = queue.Queue()
+    calls: list[tuple[str, bytes]] = []
+
+    def handler(topic: str, payload: bytes) -> None:
+        calls.append((topic, payload))
+        if (topic, payload) == ("up/a", b"a1") and not a_blocked.is_set():
+            a_blocked.set()
+            assert release.wait(WAIT_S)
+        handled.put((topic, payload))
+
+    settings = MqttSettings(
+        host="127.0.0.1", port=broker.port, client_id="lanes", reconnect_min_s=1, reconnect_max_s=1
+    )
+    cloud = MqttLink(settings, handler, handler_threads=2)
+    pubacks = threading.Event()
+    sent_pubacks: list[str] = []
+
+    def paho_log(_client: object, _userdata: object, _level: int, text: str) -> None:
+        if text.startswith("Sending PUBACK"):
+            sent_pubacks.append(text)
+            pubacks.set()
+
+    cloud._client.on_log = paho_log
+    cloud.subscribe("up/#")
+    assert cloud.start()
+    pub = link(broker, "pub-lanes")
+    assert pub.start()
+
+    assert pub.publish("up/a", b"a1")
+    assert a_blocked.wait(WAIT_S)
+    assert pub.publish("up/b", b"b1")
+    assert handled.get(timeout=WAIT_S) == ("up/b", b"b1")  # while a1's handler still blocks
+    assert pubacks.wait(WAIT_S)  # b1's PUBACK queued (a1's cannot be: its handler has not returned)
+    # Queued behind that PUBACK on the same socket: the broker's answer says it read the PUBACK first.
+    assert cloud.publish("probe", b"")
+
+    # The connection breaks (no DISCONNECT: the broker keeps the session and what it holds unacknowledged).
+    first = cloud._client.socket()
+    assert isinstance(first, socket.socket)
+    first.shutdown(socket.SHUT_RDWR)
+    deadline = time.monotonic() + WAIT_S
+    while cloud._client.socket() in (first, None) or not cloud.connected.is_set():
+        assert time.monotonic() < deadline, "the link did not reconnect"
+        time.sleep(0.05)
+    release.set()  # a1's first handling ends; its PUBACK belongs to the connection that is gone
+    assert handled.get(timeout=WAIT_S) == ("up/a", b"a1")
+    assert handled.get(timeout=WAIT_S) == ("up/a", b"a1")  # delivered again, handled again
+    # A fence on B: a redelivered b1 would have come before it on its topic.
+    assert pub.publish("up/b", b"b2")
+    assert handled.get(timeout=WAIT_S) == ("up/b", b"b2")
+    cloud.close()
+    assert len(sent_pubacks) == 3  # b1, the second a1 and b2: none for the first a1
+
+    # The second a1 was acknowledged: the session, taken up again, holds nothing more.
+    again = MqttLink(settings, lambda topic, payload: handled.put((topic, payload)), handler_threads=2)
+    assert again.start()
+    assert pub.publish("up/c", b"fence")
+    assert handled.get(timeout=WAIT_S) == ("up/c", b"fence")
+    assert handled.empty()
+    assert sorted(calls) == [("up/a", b"a1"), ("up/a", b"a1"), ("up/b", b"b1"), ("up/b", b"b2")]
+    again.close()
+    pub.close()
+
+
+def test_close_lets_the_running_handler_finish_and_leaves_the_waiting_messages_to_the_broker(
+    broker: MosquittoBroker,
+):
+    """Closing a link with handler threads: the message being handled is finished and acknowledged, the
+    ones waiting behind it are not handled, and the broker delivers them to the next session."""
+    started = threading.Event()
+    release = threading.Event()
+    handled: list[bytes] = []
+
+    def slow(_topic: str, payload: bytes) -> None:
+        if payload == b"m0":
+            started.set()
+            assert release.wait(WAIT_S)
+        handled.append(payload)
+
+    settings = MqttSettings(host="127.0.0.1", port=broker.port, client_id="closing")
+    cloud = MqttLink(settings, slow, handler_threads=1)
+    cloud.subscribe("up/#")
+    assert cloud.start()
+    pub = link(broker, "pub-closing")
+    assert pub.start()
+    assert pub.publish("up/a", b"m0")
+    assert started.wait(WAIT_S)
+    for n in range(1, 4):
+        assert pub.publish("up/a", f"m{n}".encode())
+    assert cloud.publish("probe", b"")  # the broker has sent m1..m3 before its answer to this
+    closing = threading.Thread(target=cloud.close)
+    closing.start()
+    release.set()
+    closing.join(WAIT_S)
+    assert not closing.is_alive()
+    assert handled == [b"m0"]
+
+    inbox: queue.Queue[tuple[str, bytes]] = queue.Queue()
+    again = link(broker, "closing", inbox)
+    assert again.start()
+    assert [inbox.get(timeout=WAIT_S)[1] for _ in range(3)] == [b"m1", b"m2", b"m3"]
+    assert pub.publish("up/a", b"fence")
+    assert inbox.get(timeout=WAIT_S) == ("up/a", b"fence")  # and m0, acknowledged, did not come again
+    again.close()
+    pub.close()
