@@ -241,7 +241,8 @@ Cloud (cloud/)         {web}/             <- sellers' dashboard (zh-TW / English
   demo seller          {seeded.products} products, stores: {", ".join(seeded.stores)}, {seeded.orders} orders of history
   sync service         takes the stores' sales and presence from the broker, sends acks, stock and catalog;
                        batches travel as compact2+zstd (about 200 bytes an order), written set-based per batch;
-                       one ingest worker here; several split the stores between them (docs/scaling.md)
+                       one ingest worker here, applying two device streams at once (EDGESTORE_INGEST_THREADS);
+                       several workers split the stores between them (docs/scaling.md)
 
 Broker (Mosquitto)     {broker.url}   <- store nodes log in with their device id and password
   config               {broker.config_path} (`edgestore cloud broker-config`'s; the cloud
