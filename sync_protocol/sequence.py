@@ -26,7 +26,8 @@ keep (and the gaps it reports) whatever seqs it sends."""
 DEFAULT_SEND_WINDOW = 500
 """How many of a stream's messages a sender has out unacknowledged at once, unless told otherwise (the store
 node's ``sync_window``). At most ``DEFAULT_WINDOW``, so whatever is out can be committed when it arrives
-out of order. Chosen by measurement (docs/performance.md, "Uplink window")."""
+out of order. Chosen by measurement (docs/performance.md, "On an idle machine: ingest threads and the uplink
+window")."""
 
 
 @dataclass(frozen=True)
