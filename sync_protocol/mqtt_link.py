@@ -42,7 +42,13 @@ acknowledged (MQTT 5 Receive Maximum, sent in CONNECT). Mosquitto 2.0 takes it i
 none (seen on 2.0.11: a client's 50 and 200 both held against a configured 100). paho sends none of its own:
 ``max_inflight_messages_set`` bounds only the QoS 1 messages paho itself publishes. A message is
 acknowledged when its handler is done, so at most this many are handed over and not finished, and a pool
-that holds this many waiting never blocks the network thread."""
+that holds this many waiting never blocks the network thread (what waits when a connection ends is dropped:
+the broker sends it again on the next)."""
+
+
+CLOSE_WAIT_S = 15.0
+"""How long ``close`` waits for the running handlers (a batch retrying while Postgres is down ends its pauses
+at close, but a statement may still be in flight): a stuck one keeps its daemon thread, not the shutdown."""
 
 
 @dataclass(frozen=True)
@@ -154,7 +160,7 @@ class MqttLink:
         their messages), and drop those waiting, unacknowledged, for the broker to deliver again."""
         if self._work is not None:
             self._closing = True
-            dropped = self._work.close(drop_waiting=True)
+            dropped = self._work.close(drop_waiting=True, timeout_s=CLOSE_WAIT_S)
             if dropped:
                 log.info(
                     "%d message(s) left unacknowledged at close; the broker delivers them again", dropped
@@ -265,6 +271,16 @@ class MqttLink:
     ) -> None:
         with self._acking:
             self._connection += 1
+        if self._work is not None:
+            # What waits came on the connection that ended and will not be acknowledged on the next: the
+            # broker delivers it again there (the node sends an uplink batch again when its session is
+            # gone). Kept, it would run twice and fill the pool's room, blocking this thread while the
+            # broker resends its window.
+            dropped = self._work.drop_waiting()
+            if dropped:
+                log.info(
+                    "%d message(s) of the ended connection dropped; the broker delivers them again", dropped
+                )
         if self.connected.is_set():
             log.info("MQTT disconnected (%s); reconnecting with backoff", reason)
         self.connected.clear()
@@ -289,6 +305,8 @@ class MqttLink:
         (``_packet_queue``; ``publish`` takes its message id and table under their own locks) and wake the
         network thread through its socket pair, which then writes it: both are safe from any thread while
         ``loop_start``'s thread runs the socket (paho-mqtt 2.2.0)."""
+        if connection != self._connection:
+            return  # taken before its connection ended: it comes again, and is handled then
         self._handled(message.topic, bytes(message.payload))
         with self._acking:
             if connection == self._connection:

@@ -80,18 +80,26 @@ class OrderedWork:
         daemon thread)."""
         with self._lock:
             self._closed = True
-            dropped = 0
-            if drop_waiting:
-                dropped = self._waiting
-                for lane in self._lanes.values():
-                    lane.clear()
-                self._ready.clear()
-                self._waiting = 0
+            dropped = self._drop_waiting() if drop_waiting else 0
             self._work.notify_all()
             self._room.notify_all()
         for thread in self._threads:
             if thread is not threading.current_thread():  # a task may close its own pool
                 thread.join(timeout_s)
+        return dropped
+
+    def drop_waiting(self) -> int:
+        """Drop the tasks that wait to start and say how many; the running ones go on, and so does the pool.
+        ``mqtt_link`` drops a broken connection's messages: the broker delivers them again on the next."""
+        with self._lock:
+            return self._drop_waiting()
+
+    def _drop_waiting(self) -> int:
+        dropped = self._waiting
+        self._lanes = {key: deque() for key in self._lanes if key in self._running}
+        self._ready.clear()
+        self._waiting = 0
+        self._room.notify_all()
         return dropped
 
     # -- the threads ------------------------------------------------------------------------------------

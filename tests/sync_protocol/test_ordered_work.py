@@ -163,6 +163,30 @@ def test_close_can_drop_what_waits_but_lets_the_running_task_finish():
     assert not any(t.is_alive() for t in work._threads)
 
 
+def test_dropping_what_waits_keeps_the_running_task_and_the_pool():
+    """What ``mqtt_link`` does when a connection ends: its waiting messages go, the pool takes new ones."""
+    work = OrderedWork(1, capacity=3)
+    started = threading.Event()
+    release = threading.Event()
+    ran: list[str] = []
+
+    def running() -> None:
+        started.set()
+        release.wait(WAIT_S)
+        ran.append("running")
+
+    work.submit("a", running)
+    assert started.wait(WAIT_S)
+    for n in range(3):  # the room is full now
+        work.submit("a" if n else "b", lambda n=n: ran.append(f"old {n}"))
+    assert work.drop_waiting() == 3
+    for n in range(3):  # room again, at once: a full queue would block this thread
+        assert work.submit("a" if n else "b", lambda n=n: ran.append(f"new {n}"))
+    release.set()
+    work.close()
+    assert ran == ["running", "new 0", "new 1", "new 2"]
+
+
 def test_close_releases_a_submitter_blocked_on_a_full_queue():
     work = OrderedWork(1, capacity=1)
     release = threading.Event()

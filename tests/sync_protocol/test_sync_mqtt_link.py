@@ -13,9 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from paho.mqtt.client import MQTTMessage
 
 from sync_protocol.broker_config import TCP_NODELAY
-from sync_protocol.mqtt_link import MqttLink, MqttSettings
+from sync_protocol.mqtt_link import RECEIVE_MAXIMUM, MqttLink, MqttSettings
 from tests.broker import MosquittoBroker
 
 pytestmark = pytest.mark.slow
@@ -100,7 +101,7 @@ def test_last_will_tells_the_cloud_a_node_died(broker: MosquittoBroker, tmp_path
     script = textwrap.dedent(
         f"""
         import time
-        from sync_protocol.mqtt_link import MqttLink, MqttSettings
+        from sync_protocol.mqtt_link import RECEIVE_MAXIMUM, MqttLink, MqttSettings
         link = MqttLink(MqttSettings(host="127.0.0.1", port={broker.port}, client_id="doomed", keepalive_s=2,
                                      will_topic="status/doomed", will_payload=b"offline"))
         assert link.start()
@@ -364,3 +365,42 @@ def test_close_lets_the_running_handler_finish_and_leaves_the_waiting_messages_t
     assert inbox.get(timeout=WAIT_S) == ("up/a", b"fence")  # and m0, acknowledged, did not come again
     again.close()
     pub.close()
+
+
+def test_a_broken_connection_drops_its_waiting_messages_and_never_blocks_the_network_thread():
+    """Messages handed to the pool and not started when their connection ends are dropped, not handled a
+    second time beside the broker's copies: the pool has room for the broker's whole window again at once.
+    Driven through the link's paho callbacks (what its network thread calls), without a broker."""
+    started = threading.Event()
+    release = threading.Event()
+    handled: list[bytes] = []
+
+    def slow(_topic: str, payload: bytes) -> None:
+        if payload == b"first":
+            started.set()
+            assert release.wait(WAIT_S)
+        handled.append(payload)
+
+    cloud = MqttLink(MqttSettings(host="127.0.0.1", client_id="dropping"), slow, handler_threads=1)
+
+    def deliver(payload: bytes, mid: int) -> None:
+        message = MQTTMessage(mid=mid, topic=b"up/a")
+        message.payload = payload
+        message.qos = 1
+        cloud._message(cloud._client, None, message)
+
+    deliver(b"first", 1)
+    assert started.wait(WAIT_S)
+    for mid in range(2, 2 + RECEIVE_MAXIMUM):  # the old connection's whole window waits
+        deliver(b"old", mid)
+    cloud._disconnected(cloud._client, None, None, "gone", None)
+    redelivered = threading.Thread(
+        target=lambda: [deliver(b"again", mid) for mid in range(1, 1 + RECEIVE_MAXIMUM)]
+    )
+    redelivered.start()
+    redelivered.join(WAIT_S)
+    assert not redelivered.is_alive()  # room for the broker's window at once
+    release.set()
+    cloud.close()
+    assert handled[0] == b"first"
+    assert b"old" not in handled  # dropped: the broker's copies ("again") stand for them
