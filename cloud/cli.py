@@ -56,7 +56,7 @@ def serve(
         f"cloud: dashboard {settings.base_url}/  API {settings.base_url}/api/v1  docs {settings.base_url}/docs"
     )
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, freeze_heap=True),
         host=settings.cloud_host,
         port=settings.cloud_port,
         log_level="info",
@@ -79,7 +79,7 @@ def ingest(
 
     from cloud.runtime import Cloud
     from cloud.sync_service import SyncService
-    from plumbing import utcnow
+    from plumbing import freeze_startup_heap, utcnow
     from sync_protocol.mqtt_link import MqttSettings
 
     try:
@@ -103,6 +103,7 @@ def ingest(
     )
     try:
         service.start(wait_s=None)  # connects (and reconnects) in the background
+        freeze_startup_heap()  # a full collection would stall every batch and ack meanwhile
         typer.echo(f"cloud ingest: partition {settings.partition}, {describe(settings)}")
         stop.wait()
     finally:

@@ -15,7 +15,9 @@ def freeze_startup_heap() -> int:
     the process for about 80 ms on the 2-core test machine: a checkout caught by one took four times its
     usual time, and those pauses were most of the node's p99 (docs/performance.md). Objects made at startup
     live as long as the process, so walking them finds nothing; frozen (``gc.freeze``), they are left out
-    and a full collection walks only what requests and syncs made since. Call it once, when startup is done.
+    and a full collection walks only what requests and syncs made since. Call it once, when startup is done:
+    ``edge serve``, ``cloud serve`` and ``cloud ingest`` do (the cloud's ingest threads and acks would stall
+    alike).
     """
     gc.collect()  # what startup already dropped is freed, not frozen
     gc.freeze()

@@ -28,7 +28,14 @@ from cloud.api import (
 from cloud.runtime import Cloud
 from cloud.settings import CloudSettings
 from cloud.web import routes as web_routes
-from plumbing import VERSION, Clock, RefuseControlCharacters, install_error_handlers, utcnow
+from plumbing import (
+    VERSION,
+    Clock,
+    RefuseControlCharacters,
+    freeze_startup_heap,
+    install_error_handlers,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +63,12 @@ async def _housekeeping(cloud: Cloud, clock: Clock, stop: asyncio.Event) -> None
             await asyncio.wait_for(stop.wait(), HOUSEKEEPING_INTERVAL_S)
 
 
-def create_app(settings: CloudSettings, clock: Clock = utcnow) -> FastAPI:
-    """Build the app; Postgres (embedded or not), Mongo and the file store open in the lifespan."""
+def create_app(settings: CloudSettings, clock: Clock = utcnow, *, freeze_heap: bool = False) -> FastAPI:
+    """Build the app; Postgres (embedded or not), Mongo and the file store open in the lifespan.
+
+    ``freeze_heap``: once started, leave what startup made out of the garbage collector's full collections
+    (``plumbing.freeze_startup_heap``), as ``cloud serve`` does; not a test or the demo, which start many
+    apps in one process."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -78,6 +89,8 @@ def create_app(settings: CloudSettings, clock: Clock = utcnow) -> FastAPI:
                 ingest_threads=settings.ingest_threads,
             )
             sync.start(wait_s=None)  # connects (and reconnects) in the background: the API serves meanwhile
+        if freeze_heap:
+            freeze_startup_heap()
         try:
             yield
         finally:
