@@ -1,5 +1,6 @@
 """Fixtures shared by every test level: free ports, a clock tests can move, and the project's CLI."""
 
+import gc
 import shutil
 import sys
 import tempfile
@@ -17,6 +18,15 @@ __all__ = ["fake_picamera2", "no_picamera2"]  # picamera2's stand-in, for every 
 
 REPO = Path(__file__).resolve().parent.parent
 EDGESTORE = [sys.executable, "-m", "edgestore"]
+
+
+@pytest.fixture
+def unfrozen() -> Iterator[None]:
+    """A test that freezes the heap (``plumbing.freeze_startup_heap``) starts and leaves it unfrozen, so the
+    rest of the session collects as usual."""
+    gc.unfreeze()
+    yield
+    gc.unfreeze()
 
 
 @pytest.fixture

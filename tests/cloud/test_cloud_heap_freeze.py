@@ -3,7 +3,6 @@ full collection does not stall every ingest thread and request for tens of milli
 a process that runs many (a test, the demo) does not."""
 
 import gc
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -12,13 +11,6 @@ import pytest
 from cloud.api.app import create_app
 from plumbing import serve_in_thread
 from tests.cloud.conftest import PostgresForTests, cloud_settings
-
-
-@pytest.fixture
-def unfrozen() -> Iterator[None]:
-    gc.unfreeze()
-    yield
-    gc.unfreeze()  # the rest of the test session collects as usual
 
 
 @pytest.mark.parametrize("freeze", [False, True])

@@ -2,7 +2,6 @@
 app started in a process that runs many (a test, the demo) does not."""
 
 import gc
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -11,13 +10,6 @@ import pytest
 from edge.api.app import create_app
 from edge.settings import EdgeSettings
 from plumbing import free_port, serve_in_thread
-
-
-@pytest.fixture
-def unfrozen() -> Iterator[None]:
-    gc.unfreeze()
-    yield
-    gc.unfreeze()  # the rest of the test session collects as usual
 
 
 @pytest.mark.parametrize("freeze", [False, True])

@@ -1,18 +1,8 @@
 """Startup objects are left out of the collector's full collections (issue 22)."""
 
 import gc
-from collections.abc import Iterator
-
-import pytest
 
 from plumbing import freeze_startup_heap
-
-
-@pytest.fixture
-def unfrozen() -> Iterator[None]:
-    gc.unfreeze()
-    yield
-    gc.unfreeze()  # the rest of the test session collects as usual
 
 
 def test_what_exists_is_frozen_and_what_comes_later_is_not(unfrozen: None) -> None:

@@ -138,11 +138,10 @@ def test_close_runs_what_waits_and_joins_the_threads():
     assert ran == list(range(20))
 
 
-def test_close_can_drop_what_waits_but_lets_the_running_task_finish():
-    work = OrderedWork(1, capacity=100)
+def run_until_released(work: OrderedWork, ran: list[str]) -> threading.Event:
+    """Start a task of key "a" on ``work`` that runs until the returned event is set, then notes "running"."""
     started = threading.Event()
     release = threading.Event()
-    ran: list[str] = []
 
     def running() -> None:
         started.set()
@@ -151,6 +150,13 @@ def test_close_can_drop_what_waits_but_lets_the_running_task_finish():
 
     work.submit("a", running)
     assert started.wait(WAIT_S)
+    return release
+
+
+def test_close_can_drop_what_waits_but_lets_the_running_task_finish():
+    work = OrderedWork(1, capacity=100)
+    ran: list[str] = []
+    release = run_until_released(work, ran)
     for n in range(5):
         work.submit("b", lambda n=n: ran.append(f"waiting {n}"))
     closer = threading.Thread(target=lambda: dropped.append(work.close(drop_waiting=True)))
@@ -166,17 +172,8 @@ def test_close_can_drop_what_waits_but_lets_the_running_task_finish():
 def test_dropping_what_waits_keeps_the_running_task_and_the_pool():
     """What ``mqtt_link`` does when a connection ends: its waiting messages go, the pool takes new ones."""
     work = OrderedWork(1, capacity=3)
-    started = threading.Event()
-    release = threading.Event()
     ran: list[str] = []
-
-    def running() -> None:
-        started.set()
-        release.wait(WAIT_S)
-        ran.append("running")
-
-    work.submit("a", running)
-    assert started.wait(WAIT_S)
+    release = run_until_released(work, ran)
     for n in range(3):  # the room is full now
         work.submit("a" if n else "b", lambda n=n: ran.append(f"old {n}"))
     assert work.drop_waiting() == 3
