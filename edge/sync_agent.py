@@ -173,6 +173,12 @@ class SyncAgent:
                 per_stream=self.window,
                 sent=sent,
             )
+            # In the same read: will a full window still hold rows back once these are out? Then the next
+            # round follows the next ack without a pause.
+            going = dict(sent)
+            for batch in batches:
+                going[batch.stream] = max(going.get(batch.stream, 0), batch.messages[-1].seq)
+            self._backlogged = bool(batches) and window_full(conn, going, self.window)
         resent: set[Stream] = set()
         for batch in batches:
             resend = batch.stream in overdue
@@ -191,9 +197,6 @@ class SyncAgent:
             self._in_flight.published(batch, resend=resend)
             if resend:
                 resent.add(batch.stream)
-        if batches:
-            with self.node.db.read() as conn:
-                self._backlogged = window_full(conn, self._in_flight.sent_up_to(), self.window)
 
     # Receive (on the MQTT network thread)
 

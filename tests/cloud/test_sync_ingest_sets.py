@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import Connection, event, func, insert, select
 from sqlalchemy.exc import DBAPIError
 
 from cloud import bulk, order_batches, orders, stock
@@ -75,6 +75,30 @@ def make_shop() -> Shop:
     return Shop(seller_id, store_id, device_id, found)
 
 
+def add_store(conn: Connection, shop: Shop, name: str) -> None:
+    """The shop's store, of its seller, and the shop's device in it."""
+    conn.execute(
+        insert(stores).values(
+            store_id=shop.store_id,
+            seller_id=shop.seller_id,
+            name=name,
+            shop_type="physical",
+            created_at=NOW,
+            updated_at=NOW,
+        )
+    )
+    conn.execute(
+        insert(devices).values(
+            device_id=shop.device_id,
+            store_id=shop.store_id,
+            seller_id=shop.seller_id,
+            kind="node",
+            mqtt_password_hash="-",
+            created_at=NOW,
+        )
+    )
+
+
 def install(db: CloudDatabase, shop: Shop) -> None:
     with db.transaction() as conn:
         conn.execute(
@@ -86,26 +110,7 @@ def install(db: CloudDatabase, shop: Shop) -> None:
                 created_at=NOW,
             )
         )
-        conn.execute(
-            insert(stores).values(
-                store_id=shop.store_id,
-                seller_id=shop.seller_id,
-                name="信義店",
-                shop_type="physical",
-                created_at=NOW,
-                updated_at=NOW,
-            )
-        )
-        conn.execute(
-            insert(devices).values(
-                device_id=shop.device_id,
-                store_id=shop.store_id,
-                seller_id=shop.seller_id,
-                kind="node",
-                mqtt_password_hash="-",
-                created_at=NOW,
-            )
-        )
+        add_store(conn, shop, "信義店")
         for product_id in dict.fromkeys(v[1] for v in shop.variants):
             name = next(v[2] for v in shop.variants if v[1] == product_id)
             conn.execute(
@@ -519,26 +524,7 @@ def test_two_ingest_workers_on_one_sellers_stores_never_deadlock(postgres: Postg
         install(db, shop)
         other = Shop(shop.seller_id, new_id(), new_id(), shop.variants)  # a second store of the seller
         with db.transaction() as conn:
-            conn.execute(
-                insert(stores).values(
-                    store_id=other.store_id,
-                    seller_id=shop.seller_id,
-                    name="板橋店",
-                    shop_type="physical",
-                    created_at=NOW,
-                    updated_at=NOW,
-                )
-            )
-            conn.execute(
-                insert(devices).values(
-                    device_id=other.device_id,
-                    store_id=other.store_id,
-                    seller_id=shop.seller_id,
-                    kind="node",
-                    mqtt_password_hash="-",
-                    created_at=NOW,
-                )
-            )
+            add_store(conn, other, "板橋店")
         # One store sells product A then B, the other B then A, order after order: the pattern that deadlocked
         # when each order's upserts took their rows as they came.
         plans = {
