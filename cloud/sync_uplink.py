@@ -22,7 +22,7 @@ I/O around them; ``cloud.sync_service`` calls ``handle_uplink`` for each MQTT me
 """
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import cast
@@ -44,7 +44,7 @@ from models.ids import new_id
 from models.returns import OrderReturn
 from models.sales import Order
 from models.stock import LOW_STOCK_THRESHOLD, StockDelta
-from sync_protocol.encoding import DEFAULT_MAX_BATCH_BYTES, decode_batch, encode
+from sync_protocol.encoding import DEFAULT_MAX_BATCH_BYTES, decode_batch, decode_uplink, encode
 from sync_protocol.envelope import Ack, Batch, OrderTransition, SeqRange, UplinkPayload, validate_payload
 from sync_protocol.errors import InvalidTopic, MessageRejected, RejectReason
 from sync_protocol.record_checks import PriceDifference, Sender, check_record, check_return
@@ -418,7 +418,7 @@ def _handle(
     # store, never another seller's (under a broker ACL that did not bind the store).
     received = replace(received, store_id=device.sender.store_id)
     try:
-        batch: Batch = decode_batch(
+        decoded = decode_uplink(
             received.data, topic=parsed, device_store_id=device.sender.store_id, max_bytes=max_bytes
         )
     except MessageRejected as exc:
@@ -426,13 +426,17 @@ def _handle(
         if exc.reason is RejectReason.BAD_PAYLOAD and exc.batch is not None:
             # A sound batch with poison messages: those are handled as dead letters, the rest applies.
             refused = set(exc.seqs) or {m.seq for m in exc.batch.messages}
-            return _commit(conn, exc.batch, device, received, low_threshold, refused=refused, give_up=give_up)
+            return _commit(
+                conn, exc.batch, {}, device, received, low_threshold, refused=refused, give_up=give_up
+            )
         if exc.reason is RejectReason.UNAUTHORISED:
             return None  # never acknowledge anything to a sender that claims another store
         # Unreadable as a whole: nothing advances; the device learns where the stream stands and re-sends.
         state = _load_state(conn, parsed.device_id, parsed.stream, received.now)
         return _ack(state, device.sender.store_id, parsed.device_id, parsed.stream, [])
-    return _commit(conn, batch, device, received, low_threshold, refused=set(), give_up=give_up)
+    return _commit(
+        conn, decoded.batch, decoded.payloads, device, received, low_threshold, refused=set(), give_up=give_up
+    )
 
 
 def _live_devices(conn: Connection, store_id: str) -> int:
@@ -448,6 +452,7 @@ def _live_devices(conn: Connection, store_id: str) -> int:
 def _commit(
     conn: Connection,
     batch: Batch,
+    payloads: Mapping[int, UplinkPayload],
     device: _Registered,
     received: _Received,
     low_threshold: int,
@@ -472,7 +477,7 @@ def _commit(
         dead.append(seq)
         replace(received, data=encode(envelopes[seq])).dead_letter(conn, reason, detail, (seq,))
 
-    checked = _checked(conn, batch, device, new - refused, refuse)
+    checked = _checked(conn, batch, payloads, device, new - refused, refuse)
     if not (
         len(checked) > 1
         and batch.stream in _SET_BASED
@@ -486,17 +491,20 @@ def _commit(
 def _checked(
     conn: Connection,
     batch: Batch,
+    payloads: Mapping[int, UplinkPayload],
     device: _Registered,
     wanted: set[int],
     refuse: Callable[[int, RejectReason, str], None],
 ) -> list[_Checked]:
     """The records among ``wanted`` seqs that are well formed and that the sender may send (the trust
-    boundary: ``sync_protocol.record_checks``, record by record); the rest refused."""
+    boundary: ``sync_protocol.record_checks``, record by record); the rest refused. ``payloads``: those the
+    decoder already validated, by seq (a batch with a poison message brings none: each is validated here)."""
     todo: list[tuple[int, UplinkPayload]] = []
     for message in batch.messages:
         if message.seq in wanted:
             try:
-                todo.append((message.seq, validate_payload(message)))
+                payload = payloads.get(message.seq)
+                todo.append((message.seq, payload if payload is not None else validate_payload(message)))
             except MessageRejected as exc:
                 refuse(message.seq, exc.reason, exc.detail)
     facts = seller_facts(conn, device.seller_id, [payload for _, payload in todo])
