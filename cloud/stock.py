@@ -9,11 +9,11 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from cloud import bulk, notifications, sync_downlink
-from cloud.tables import products, stock_deltas, variants
+from cloud.tables import products, stock_deltas, stock_levels, variants
 from models.cloud_api import (
     AdjustmentKind,
     NotificationKind,
@@ -27,14 +27,36 @@ from models.stock import StockDelta, StockReason
 
 
 def levels(conn: Connection, store_id: str, variant_ids: Iterable[str] | None = None) -> dict[str, int]:
-    query = (
-        select(stock_deltas.c.variant_id, func.sum(stock_deltas.c.quantity))
-        .where(stock_deltas.c.store_id == store_id)
-        .group_by(stock_deltas.c.variant_id)
-    )
+    """The levels of the store's variants (of ``variant_ids``), those ever stocked: one row each in
+    ``stock_levels``, however many deltas made them."""
+    query = select(stock_levels.c.variant_id, stock_levels.c.level).where(stock_levels.c.store_id == store_id)
     if variant_ids is not None:
-        query = query.where(stock_deltas.c.variant_id.in_(list(variant_ids)))
-    return {vid: int(total) for vid, total in conn.execute(query)}
+        query = query.where(stock_levels.c.variant_id.in_(list(variant_ids)))
+    return {vid: int(level) for vid, level in conn.execute(query)}
+
+
+def _count_in(conn: Connection, written: Iterable[StockDelta]) -> dict[tuple[str, str], int]:
+    """Add deltas just written (each once) to their levels, and give each (store, variant)'s level before
+    them. The level rows are written in key order (``bulk.upsert_sums``): two transactions adding to the same
+    variants never deadlock, and each holds its rows until it commits, so the levels read back here are its
+    own."""
+    sums: dict[tuple[str, str], int] = {}
+    for delta in written:
+        key = (delta.store_id, delta.variant_id)
+        sums[key] = sums.get(key, 0) + delta.quantity
+    if not sums:
+        return {}
+    bulk.upsert_sums(
+        conn,
+        stock_levels,
+        [{"store_id": s, "variant_id": v, "level": q} for (s, v), q in sums.items()],
+        add=["level"],
+    )
+    before: dict[tuple[str, str], int] = {}
+    for store_id in sorted({s for s, _ in sums}):
+        after = levels(conn, store_id, sorted(v for s, v in sums if s == store_id))
+        before.update({(store_id, v): units - sums[(store_id, v)] for v, units in after.items()})
+    return before
 
 
 def list_levels(
@@ -149,31 +171,19 @@ def write_deltas(
     Returns how many were new. Used by adjustments here and by order ingest from the stores."""
     if not deltas:
         return 0
-    touched = {(d.store_id, d.variant_id) for d in deltas}
-    before: dict[tuple[str, str], int] = {}
-    for store_id in {s for s, _ in touched}:
-        vids = [v for s, v in touched if s == store_id]
-        at = levels(conn, store_id, vids)
-        before.update({(store_id, v): at.get(v, 0) for v in vids})
-    inserted = conn.execute(
-        pg_insert(stock_deltas)
-        .values([d.to_row() | {"reason": d.reason.value} for d in deltas])
-        .on_conflict_do_nothing(index_elements=["delta_id"])
-        .returning(stock_deltas.c.delta_id)
-    ).all()
-    if inserted:
-        for store_id, variant_id in sorted(touched):
-            after = levels(conn, store_id, [variant_id]).get(variant_id, 0)
-            _ring_stock_bells(
-                conn,
-                seller_id,
-                store_id,
-                variant_id,
-                before[(store_id, variant_id)],
-                after,
-                now,
-                low_threshold,
-            )
+    inserted = set(
+        conn.execute(
+            pg_insert(stock_deltas)
+            .values([d.to_row() | {"reason": d.reason.value} for d in deltas])
+            .on_conflict_do_nothing(index_elements=["delta_id"])
+            .returning(stock_deltas.c.delta_id)
+        ).scalars()
+    )
+    written = list({d.delta_id: d for d in reversed(deltas) if d.delta_id in inserted}.values())
+    before = _count_in(conn, written)
+    for (store_id, variant_id), level in sorted(before.items()):
+        after = level + sum(d.quantity for d in written if (d.store_id, d.variant_id) == (store_id, variant_id))
+        _ring_stock_bells(conn, seller_id, store_id, variant_id, level, after, now, low_threshold)
     return len(inserted)
 
 
@@ -184,9 +194,9 @@ def ingest_deltas(
     for each in turn: for each, whether it was new (a delta id held already, or met earlier in ``deltas``,
     is skipped), and the stock bells each new delta would ring on its own.
 
-    A handful of statements whatever the number of deltas: the levels of the variants named are summed
-    once, before; each delta's level before and after is then that sum run forward in Python; the names a
-    bell needs are read only when one rings."""
+    A handful of statements whatever the number of deltas: the new ones are added to their variants' level
+    rows in one statement and the levels read back; each delta's level before and after is then run forward
+    in Python from the level before them all; the names a bell needs are read only when one rings."""
     first: dict[str, StockDelta] = {}
     at_index: dict[str, int] = {}
     for n, delta in enumerate(deltas):
@@ -194,11 +204,6 @@ def ingest_deltas(
         at_index.setdefault(delta.delta_id, n)
     if not first:
         return []
-    touched = {(d.store_id, d.variant_id) for d in first.values()}
-    level: dict[tuple[str, str], int] = dict.fromkeys(touched, 0)
-    for store_id in sorted({s for s, _ in touched}):
-        at = levels(conn, store_id, sorted(v for s, v in touched if s == store_id))
-        level.update({(store_id, v): units for v, units in at.items()})
     inserted = set(
         bulk.insert_rows(
             conn,
@@ -208,10 +213,10 @@ def ingest_deltas(
             returning="delta_id",
         )
     )
+    written = [d for d in first.values() if d.delta_id in inserted]
+    level = _count_in(conn, written)
     rings: list[tuple[StockDelta, NotificationKind, int]] = []
-    for delta in first.values():
-        if delta.delta_id not in inserted:
-            continue
+    for delta in written:
         key = (delta.store_id, delta.variant_id)
         before, level[key] = level[key], level[key] + delta.quantity
         kind = _bell_kind(before, level[key], low_threshold)

@@ -336,6 +336,16 @@ payments = shared.payments.to_metadata(metadata)
 order_returns = shared.order_returns.to_metadata(metadata)
 order_return_items = shared.order_return_items.to_metadata(metadata)
 stock_deltas = shared.stock_deltas.to_metadata(metadata)
+# Each variant's level at each store: the sum of its stock deltas, kept in the transaction that writes them
+# (cloud.stock), so that a level costs one row to read however long its history is. Summing the deltas grew
+# with every sale, and the uplink read the levels of every batch's variants.
+stock_levels = Table(
+    "stock_levels",
+    metadata,
+    Column("store_id", ID, primary_key=True),
+    Column("variant_id", ID, primary_key=True),
+    Column("level", BigInteger, nullable=False),
+)
 footfall_events = shared.footfall_events.to_metadata(metadata)
 
 order_events = Table(

@@ -2,7 +2,7 @@
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from cloud.db import CloudDatabase
 from cloud.tables import metadata
@@ -77,3 +77,33 @@ def test_the_device_health_columns_come_and_go(postgres: PostgresForTests):
 def _device_columns(db: CloudDatabase) -> set[str]:
     with db.engine.connect() as conn:
         return {c["name"] for c in inspect(conn).get_columns("devices")}
+
+
+def test_the_stock_levels_come_with_the_levels_so_far(postgres: PostgresForTests):
+    """0017 (issue 22) keeps each variant's level at each store in a row: it starts from the deltas held (their
+    sums, store by store) and goes again on the way back."""
+    postgres.server.create_database("stocklevelscheck")
+    db = CloudDatabase(postgres.server.url("stocklevelscheck"))
+    try:
+        migrate_to(db, "0016")
+        deltas = [("s1", "v1", 10), ("s1", "v1", -3), ("s1", "v2", 4), ("s2", "v1", 7), ("s2", "v1", -7)]
+        with db.engine.begin() as conn:
+            for n, (store_id, variant_id, quantity) in enumerate(deltas):
+                conn.execute(
+                    text(
+                        "INSERT INTO stock_deltas (delta_id, store_id, variant_id, quantity, reason, created_at) "
+                        "VALUES (:id, :store, :variant, :quantity, 'restock', now())"
+                    ),
+                    {"id": f"d{n}", "store": store_id, "variant": variant_id, "quantity": quantity},
+                )
+        migrate_to(db, "head")
+        with db.engine.connect() as conn:
+            held = {
+                tuple(r) for r in conn.execute(text("SELECT store_id, variant_id, level FROM stock_levels"))
+            }
+        assert held == {("s1", "v1", 7), ("s1", "v2", 4), ("s2", "v1", 0)}
+        migrate_to(db, "0016", back=True)
+        with db.engine.connect() as conn:
+            assert "stock_levels" not in inspect(conn).get_table_names()
+    finally:
+        db.dispose()
