@@ -47,8 +47,6 @@ Run from the repository root::
 import argparse
 import io
 import json
-import os
-import platform
 import random
 import time
 import zipfile
@@ -65,9 +63,8 @@ import numpy as np
 import numpy.typing as npt
 from benchkit import (
     code_line,
-    cpuinfo_field,
+    host_lines,
     log,
-    mem_total_gib,
     percentile,
     run_main,
     stop_on_signals,
@@ -509,16 +506,12 @@ def report(
     loads: tuple[str, str],
     elapsed: float,
 ) -> None:
-    mem = mem_total_gib()
     bundle_bytes = args.bundle.stat().st_size
     seed, train_products, held_out_products = split
     print("Product recognition benchmark (bench/recognition.py)")
     print(f"date:          {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}")
-    print(f"platform:      {platform.platform()} ({platform.machine()})")
-    print(f"cpu:           {cpuinfo_field('model name') or platform.processor() or 'unknown'}")
-    print(f"cores:         {os.cpu_count()} logical")
-    print(f"memory:        {mem:.1f} GiB" if mem is not None else "memory:        unknown")
-    print(f"python:        {platform.python_implementation()} {platform.python_version()}")
+    for line in host_lines():
+        print(line)
     print(
         f"libraries:     ai-edge-litert {package_version('ai-edge-litert')}, numpy {np.__version__}, "
         f"opencv {package_version('opencv-python-headless')}, Pillow {package_version('pillow')}"

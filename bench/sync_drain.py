@@ -41,7 +41,6 @@ The node, the cloud, PostgreSQL, Mosquitto and this process (the observer) share
 import argparse
 import json
 import os
-import platform
 import random
 import secrets
 import shutil
@@ -72,13 +71,12 @@ from benchkit import (
     cloud_argv,
     code_line,
     cpu_seconds,
-    cpuinfo_field,
     edgestore_cmd,
     expect,
     filesystem_of,
+    host_lines,
     log,
     machine_cpu_seconds,
-    mem_total_gib,
     mosquitto_version,
     node_staff_client,
     percentile,
@@ -611,17 +609,11 @@ def _version(package: str) -> str:
 def machine_lines(work: Path, pg_version: str) -> list[str]:
     import cloud  # the checkout whose cloud this run imports
 
-    mem = mem_total_gib()
-    cpu = cpuinfo_field("model name") or platform.processor() or "unknown"
     software = ", ".join(
         f"{p} {_version(p)}" for p in ("fastapi", "uvicorn", "sqlalchemy", "psycopg", "pydantic", "paho-mqtt")
     )
     return [
-        f"platform:      {platform.platform()} ({platform.machine()})",
-        f"cpu:           {cpu}",
-        f"cores:         {os.cpu_count()} logical",
-        f"memory:        {mem:.1f} GiB" if mem is not None else "memory:        unknown",
-        f"python:        {platform.python_implementation()} {platform.python_version()}",
+        *host_lines(),
         f"sqlite:        {sqlite3.sqlite_version} (node, synchronous=FULL)",
         f"postgres:      {pg_version} (embedded, pgserver, Unix socket)",
         f"mosquitto:     {mosquitto_version()}",
