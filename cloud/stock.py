@@ -1,8 +1,13 @@
 """Stock per (store, variant) as the sum of signed deltas; adjustments from the dashboard; stock bells.
 
-Levels are never stored: sales at the edge and restocks in the cloud are both just deltas, so concurrent
-offline sales and cloud restocks both survive (docs/sync-protocol.md, "Stock"). A level below zero is accepted
-(the goods did leave the store) and rings the bell.
+A level is never set, only added to: sales at the edge and restocks in the cloud are both just deltas, so
+concurrent offline sales and cloud restocks both survive (docs/sync-protocol.md, "Stock"). Deltas are only
+ever inserted; the database adds each statement's new deltas to their rows in ``stock_levels`` (a trigger,
+migration 0017), so a level is one row to read, whatever wrote the deltas. A level below zero is accepted (the
+goods did leave the store) and rings the bell.
+
+Whoever writes deltas first locks their stores' rows (``_lock_stores``), then the level rows (the trigger,
+in key order): a store's row before its levels, always, as ``sync_downlink.queue_deltas`` takes it after.
 """
 
 from collections.abc import Iterable, Sequence
@@ -13,7 +18,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from cloud import bulk, notifications, sync_downlink
-from cloud.tables import products, stock_deltas, stock_levels, variants
+from cloud.tables import products, stock_deltas, stock_levels, stores, variants
 from models.cloud_api import (
     AdjustmentKind,
     NotificationKind,
@@ -35,23 +40,26 @@ def levels(conn: Connection, store_id: str, variant_ids: Iterable[str] | None = 
     return {vid: int(level) for vid, level in conn.execute(query)}
 
 
-def _count_in(conn: Connection, written: Iterable[StockDelta]) -> dict[tuple[str, str], int]:
-    """Add deltas just written (each once) to their levels, and give each (store, variant)'s level before
-    them. The level rows are written in key order (``bulk.upsert_sums``): two transactions adding to the same
-    variants never deadlock, and each holds its rows until it commits, so the levels read back here are its
-    own."""
+def _lock_stores(conn: Connection, store_ids: Iterable[str]) -> None:
+    """Lock the stores' rows, in key order, as updating them would (``FOR NO KEY UPDATE``, what
+    ``sync_downlink.queue_deltas`` takes): every writer of a store's stock then takes its row before any of
+    its level rows, so two of them wait for each other rather than deadlock, and a level read after this
+    stays as read until the transaction ends."""
+    conn.execute(
+        select(stores.c.store_id)
+        .where(stores.c.store_id.in_(sorted(set(store_ids))))
+        .order_by(stores.c.store_id)
+        .with_for_update(key_share=True)
+    ).all()
+
+
+def _levels_before(conn: Connection, written: Iterable[StockDelta]) -> dict[tuple[str, str], int]:
+    """Each (store, variant)'s level before ``written``, deltas this transaction has just inserted (each
+    once): the level now, which the trigger has added them to, less their sum."""
     sums: dict[tuple[str, str], int] = {}
     for delta in written:
         key = (delta.store_id, delta.variant_id)
         sums[key] = sums.get(key, 0) + delta.quantity
-    if not sums:
-        return {}
-    bulk.upsert_sums(
-        conn,
-        stock_levels,
-        [{"store_id": s, "variant_id": v, "level": q} for (s, v), q in sums.items()],
-        add=["level"],
-    )
     before: dict[tuple[str, str], int] = {}
     for store_id in sorted({s for s, _ in sums}):
         after = levels(conn, store_id, sorted(v for s, v in sums if s == store_id))
@@ -133,6 +141,7 @@ def adjust(
 ) -> StockAdjustmentPublic:
     """Record a restock, count, write-off or correction as one delta (none when a count matches)."""
     _variant_of_seller(conn, seller_id, body.variant_id, lock=True)
+    _lock_stores(conn, [store_id])  # no sale moves the level between this read and the count made from it
     before = levels(conn, store_id, [body.variant_id]).get(body.variant_id, 0)
     quantity, reason = _signed_quantity(body, before)
     note = f"{body.kind.value}: {body.reason}" if body.reason else body.kind.value
@@ -171,6 +180,7 @@ def write_deltas(
     Returns how many were new. Used by adjustments here and by order ingest from the stores."""
     if not deltas:
         return 0
+    _lock_stores(conn, (d.store_id for d in deltas))
     inserted = set(
         conn.execute(
             pg_insert(stock_deltas)
@@ -180,9 +190,11 @@ def write_deltas(
         ).scalars()
     )
     written = list({d.delta_id: d for d in reversed(deltas) if d.delta_id in inserted}.values())
-    before = _count_in(conn, written)
+    before = _levels_before(conn, written)
     for (store_id, variant_id), level in sorted(before.items()):
-        after = level + sum(d.quantity for d in written if (d.store_id, d.variant_id) == (store_id, variant_id))
+        after = level + sum(
+            d.quantity for d in written if (d.store_id, d.variant_id) == (store_id, variant_id)
+        )
         _ring_stock_bells(conn, seller_id, store_id, variant_id, level, after, now, low_threshold)
     return len(inserted)
 
@@ -194,9 +206,10 @@ def ingest_deltas(
     for each in turn: for each, whether it was new (a delta id held already, or met earlier in ``deltas``,
     is skipped), and the stock bells each new delta would ring on its own.
 
-    A handful of statements whatever the number of deltas: the new ones are added to their variants' level
-    rows in one statement and the levels read back; each delta's level before and after is then run forward
-    in Python from the level before them all; the names a bell needs are read only when one rings."""
+    A handful of statements whatever the number of deltas: the new ones are inserted in one (the trigger
+    adds them to their level rows) and the levels read back; each delta's level before and after is then
+    run forward in Python from the level before them all; the names a bell needs are read only when one
+    rings."""
     first: dict[str, StockDelta] = {}
     at_index: dict[str, int] = {}
     for n, delta in enumerate(deltas):
@@ -204,6 +217,7 @@ def ingest_deltas(
         at_index.setdefault(delta.delta_id, n)
     if not first:
         return []
+    _lock_stores(conn, (d.store_id for d in first.values()))
     inserted = set(
         bulk.insert_rows(
             conn,
@@ -214,7 +228,7 @@ def ingest_deltas(
         )
     )
     written = [d for d in first.values() if d.delta_id in inserted]
-    level = _count_in(conn, written)
+    level = _levels_before(conn, written)
     rings: list[tuple[StockDelta, NotificationKind, int]] = []
     for delta in written:
         key = (delta.store_id, delta.variant_id)

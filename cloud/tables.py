@@ -336,9 +336,9 @@ payments = shared.payments.to_metadata(metadata)
 order_returns = shared.order_returns.to_metadata(metadata)
 order_return_items = shared.order_return_items.to_metadata(metadata)
 stock_deltas = shared.stock_deltas.to_metadata(metadata)
-# Each variant's level at each store: the sum of its stock deltas, kept in the transaction that writes them
-# (cloud.stock), so that a level costs one row to read however long its history is. Summing the deltas grew
-# with every sale, and the uplink read the levels of every batch's variants.
+# Each variant's level at each store: the sum of its stock deltas, kept by a trigger on stock_deltas that adds
+# each statement's new deltas (migration 0017), so that a level costs one row to read however long its history
+# is. Summing the deltas grew with every sale, and the uplink read the levels of every batch's variants.
 stock_levels = Table(
     "stock_levels",
     metadata,

@@ -79,31 +79,53 @@ def _device_columns(db: CloudDatabase) -> set[str]:
         return {c["name"] for c in inspect(conn).get_columns("devices")}
 
 
-def test_the_stock_levels_come_with_the_levels_so_far(postgres: PostgresForTests):
+def test_the_stock_levels_come_with_the_levels_so_far_and_follow_every_insert(postgres: PostgresForTests):
     """0017 (issue 22) keeps each variant's level at each store in a row: it starts from the deltas held (their
-    sums, store by store) and goes again on the way back."""
+    sums, store by store), and the database adds every delta inserted after, by any code (a process of the
+    version before, during a rolling deploy), but never one skipped as already held; it goes again on the way
+    back, trigger and all."""
     postgres.server.create_database("stocklevelscheck")
     db = CloudDatabase(postgres.server.url("stocklevelscheck"))
-    try:
-        migrate_to(db, "0016")
-        deltas = [("s1", "v1", 10), ("s1", "v1", -3), ("s1", "v2", 4), ("s2", "v1", 7), ("s2", "v1", -7)]
+
+    def insert(rows: list[tuple[str, str, str, int]], conflict: str = "") -> None:
         with db.engine.begin() as conn:
-            for n, (store_id, variant_id, quantity) in enumerate(deltas):
-                conn.execute(
-                    text(
-                        "INSERT INTO stock_deltas (delta_id, store_id, variant_id, quantity, reason, created_at) "
-                        "VALUES (:id, :store, :variant, :quantity, 'restock', now())"
-                    ),
-                    {"id": f"d{n}", "store": store_id, "variant": variant_id, "quantity": quantity},
-                )
-        migrate_to(db, "head")
+            conn.execute(
+                text(
+                    "INSERT INTO stock_deltas (delta_id, store_id, variant_id, quantity, reason, created_at) "
+                    "SELECT d, s, v, q, 'restock', now() "
+                    f"FROM unnest(CAST(:ids AS text[]), CAST(:stores AS text[]), CAST(:variants AS text[]), "
+                    f"CAST(:quantities AS int[])) AS u(d, s, v, q) {conflict}"
+                ),
+                {
+                    "ids": [r[0] for r in rows],
+                    "stores": [r[1] for r in rows],
+                    "variants": [r[2] for r in rows],
+                    "quantities": [r[3] for r in rows],
+                },
+            )
+
+    def held() -> set[tuple[str, str, int]]:
         with db.engine.connect() as conn:
-            held = {
+            return {
                 tuple(r) for r in conn.execute(text("SELECT store_id, variant_id, level FROM stock_levels"))
             }
-        assert held == {("s1", "v1", 7), ("s1", "v2", 4), ("s2", "v1", 0)}
+
+    try:
+        migrate_to(db, "0016")
+        insert([("d0", "s1", "v1", 10), ("d1", "s1", "v1", -3), ("d2", "s1", "v2", 4), ("d3", "s2", "v1", 7)])
+        insert([("d4", "s2", "v1", -7)])
+        migrate_to(db, "head")
+        assert held() == {("s1", "v1", 7), ("s1", "v2", 4), ("s2", "v1", 0)}
+        # One statement, two variants and a new one, a delta held already (skipped) and one twice.
+        insert(
+            [("d1", "s1", "v1", -3), ("d5", "s1", "v1", -2), ("d6", "s1", "v3", 5), ("d7", "s1", "v3", 1)],
+            "ON CONFLICT (delta_id) DO NOTHING",
+        )
+        insert([("d8", "s1", "v3", -1), ("d8", "s1", "v3", -1)], "ON CONFLICT (delta_id) DO NOTHING")
+        assert held() == {("s1", "v1", 5), ("s1", "v2", 4), ("s1", "v3", 5), ("s2", "v1", 0)}
         migrate_to(db, "0016", back=True)
         with db.engine.connect() as conn:
             assert "stock_levels" not in inspect(conn).get_table_names()
+        insert([("d9", "s1", "v1", 1)])  # no trigger left behind to fail it
     finally:
         db.dispose()

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Connection, event, func, insert, select
 from sqlalchemy.exc import DBAPIError
 
-from cloud import bulk, order_batches, orders, stock
+from cloud import bulk, order_batches, orders, stock, sync_downlink
 from cloud.db import CloudDatabase
 from cloud.failures import Failure, failure_of
 from cloud.sync_uplink import handle_uplink
@@ -594,3 +594,46 @@ def test_set_based_writes_refuse_what_one_insert_refuses(shop_db: tuple[CloudDat
     assert failure_of(raised.value) is Failure.DATA
     with db.read() as conn:
         assert conn.execute(select(func.count()).select_from(stock_deltas)).scalar_one() == 4  # the restocks
+
+
+def test_writers_of_one_stores_stock_wait_for_each_other_and_never_deadlock(
+    shop_db: tuple[CloudDatabase, Shop],
+):
+    """A store's level rows are taken only after its store row (``cloud.stock``), the row the store's feed is
+    numbered on. So a transaction that wrote stock and queued it for the store (a restock, a cancelled sale
+    applied record by record) and goes on to another variant cannot deadlock with one that writes that
+    variant's stock meanwhile: the second waits for the store row, then sees the first's levels."""
+    db, shop = shop_db
+    waiting = threading.Event()
+    second: list[list[bool]] = []
+    failures: list[BaseException] = []
+
+    def other_writer() -> None:
+        try:
+            with db.transaction() as conn:
+                waiting.set()
+                sale = delta(shop, 1, -2)
+                second.append(stock.ingest_deltas(conn, shop.seller_id, [sale], NOW, 0))
+                sync_downlink.queue_deltas(conn, [sale], NOW)  # as a store with two tills shares it
+        except BaseException as exc:  # reported by the main thread
+            failures.append(exc)
+
+    with db.transaction() as conn:
+        first = delta(shop, 0, -1)
+        stock.write_deltas(conn, shop.seller_id, [first], NOW, 0)
+        sync_downlink.queue_deltas(conn, [first], NOW)  # this transaction holds the store's row from here
+        thread = threading.Thread(target=other_writer)
+        thread.start()
+        assert waiting.wait(10)
+        thread.join(1.0)
+        assert thread.is_alive(), "the second writer went ahead without the store's row"
+        stock.write_deltas(conn, shop.seller_id, [delta(shop, 1, -3)], NOW, 0)  # its variant, after it
+    thread.join(30)
+    assert not thread.is_alive()
+    assert not failures, failures
+    assert second == [[True]]
+    with db.read() as conn:
+        assert stock.levels(conn, shop.store_id, [shop.variants[0][0], shop.variants[1][0]]) == {
+            shop.variants[0][0]: INITIAL_STOCK - 1,
+            shop.variants[1][0]: INITIAL_STOCK - 3 - 2,
+        }
