@@ -2,6 +2,7 @@
 
 import gc
 import shutil
+import signal
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -18,6 +19,18 @@ __all__ = ["fake_picamera2", "no_picamera2"]  # picamera2's stand-in, for every 
 
 REPO = Path(__file__).resolve().parent.parent
 EDGESTORE = [sys.executable, "-m", "edgestore"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A run stopped with SIGTERM (a CI job's timeout, ``timeout``) ends as Ctrl-C does: pytest tears the
+    # session's fixtures down, so the embedded Postgres and the brokers they started stop with the run instead
+    # of outliving it. Left alone when something else already handles SIGTERM.
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _interrupted)
+
+
+def _interrupted(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"stopped by signal {signum}")
 
 
 @pytest.fixture
