@@ -527,6 +527,7 @@ def measure_drain(
                     + f"; {len(observer.uplinks) - uplinks_before} uplink publishes seen)"
                 )
             if elapsed > timeout_s:
+                cloud_orders = cloud_order_total(seller, shop.store_id)
                 log(f"  gave up after {timeout_s:.0f} s: {cloud_orders}/{orders} orders, {pending} pending")
                 drain.seconds = elapsed
                 break

@@ -9,8 +9,11 @@ levels of every batch's variants, and the sum grew with every sale. Now ``stock_
 statement-level trigger adds each statement's new deltas to it (only the rows inserted: a delta skipped by
 ``ON CONFLICT DO NOTHING`` is not in the transition table), grouped and in key order, so two writers take the
 level rows in the same order. Being the database's, it keeps the levels whatever inserts the deltas: a cloud
-process of the version before, still running during a rolling deploy, included. Deltas are only ever
-inserted (a correction is another delta), so inserts are all the trigger has to follow.
+process of the version before, still running during a rolling deploy, included. Such a process takes a
+store's row after its deltas (so after their level rows, now), where this version takes it before: until
+it is gone the two can deadlock, which Postgres breaks and ``cloud.failures`` counts as transient (the batch
+is tried again). Deltas are only ever inserted (a correction is another delta), so inserts are all the
+trigger has to follow: an update or delete by hand would leave the levels behind.
 """
 
 import sqlalchemy as sa
