@@ -235,7 +235,7 @@ def host_lines() -> list[str]:
 def python_speed_ms() -> float:
     """How long this interpreter takes, on this machine now, for a fixed piece of pure Python work: a
     yardstick for figures taken on different days, since a cloud VM's speed varies from one boot to the next
-    (the same code's CPU seconds moved by 1.6 times between two sessions of issue 22)."""
+    (the same code needed about 1.65 times the CPU seconds on one boot as on another, during issue 22)."""
     best = float("inf")
     for _ in range(3):
         started = time.perf_counter()

@@ -6,8 +6,9 @@ ever inserted; the database adds each statement's new deltas to their rows in ``
 migration 0017), so a level is one row to read, whatever wrote the deltas. A level below zero is accepted (the
 goods did leave the store) and rings the bell.
 
-Whoever writes deltas first locks their stores' rows (``_lock_stores``), then the level rows (the trigger,
-in key order): a store's row before its levels, always, as ``sync_downlink.queue_deltas`` takes it after.
+Whoever writes deltas locks their stores' rows first (``_lock_stores``), and only then the level rows (the
+trigger, in key order). ``sync_downlink.queue_deltas`` takes a store's row too, after the deltas are written:
+a writer that took it only then, holding level rows already, could deadlock with another.
 """
 
 from collections.abc import Iterable, Sequence
