@@ -54,13 +54,19 @@ def _lock_stores(conn: Connection, store_ids: Iterable[str]) -> None:
     ).all()
 
 
+def _moved(deltas: Iterable[StockDelta]) -> dict[tuple[str, str], int]:
+    """How far ``deltas`` move each (store, variant)'s level."""
+    sums: dict[tuple[str, str], int] = {}
+    for delta in deltas:
+        key = (delta.store_id, delta.variant_id)
+        sums[key] = sums.get(key, 0) + delta.quantity
+    return sums
+
+
 def _levels_before(conn: Connection, written: Iterable[StockDelta]) -> dict[tuple[str, str], int]:
     """Each (store, variant)'s level before ``written``, deltas this transaction has just inserted (each
     once): the level now, which the trigger has added them to, less their sum."""
-    sums: dict[tuple[str, str], int] = {}
-    for delta in written:
-        key = (delta.store_id, delta.variant_id)
-        sums[key] = sums.get(key, 0) + delta.quantity
+    sums = _moved(written)
     before: dict[tuple[str, str], int] = {}
     for store_id in sorted({s for s, _ in sums}):
         after = levels(conn, store_id, sorted(v for s, v in sums if s == store_id))
@@ -191,11 +197,9 @@ def write_deltas(
         ).scalars()
     )
     written = list({d.delta_id: d for d in reversed(deltas) if d.delta_id in inserted}.values())
-    before = _levels_before(conn, written)
-    for (store_id, variant_id), level in sorted(before.items()):
-        after = level + sum(
-            d.quantity for d in written if (d.store_id, d.variant_id) == (store_id, variant_id)
-        )
+    moved = _moved(written)
+    for (store_id, variant_id), level in sorted(_levels_before(conn, written).items()):
+        after = level + moved[(store_id, variant_id)]
         _ring_stock_bells(conn, seller_id, store_id, variant_id, level, after, now, low_threshold)
     return len(inserted)
 
