@@ -113,9 +113,11 @@ def process_tree_cpu(root: int) -> dict[int, float]:
 
 
 def tree_cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
-    """CPU used between two snapshots by the processes alive in both (the app's pooled backends are), plus
-    what the root's reaped children used (in the root's entry)."""
-    return sum(after[p] - before[p] for p in after.keys() & before.keys())
+    """CPU used between two snapshots: by the processes alive in both, all of it by those born in between
+    (a pool's backends opened for the first batch: leaving them out once hid most of Postgres's CPU in a
+    drain), plus what the root's reaped children used (in the root's entry). A backend that both starts
+    and exits between the snapshots is missed unless the root reaped it."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
 def machine_cpu_seconds() -> tuple[float, float]:

@@ -455,6 +455,21 @@ class Drain:
     cpu: dict[str, float] = field(default_factory=dict)
     sys_before: dict[str, float] = field(default_factory=dict)
     sys_after: dict[str, float] = field(default_factory=dict)
+    started: float = float("nan")  # perf_counter at node start
+    uplinks_from: int = 0  # the observer's first uplink of the drain
+
+
+def write_timeline(path: Path, observer: Observer, drain: Drain) -> None:
+    """``--timeline``: every uplink batch and ack the observer saw during the drain, in time order, one per
+    line: seconds since the node started, ``uplink`` or ``ack``, the stream, and the batch's first and last
+    seq or the ack's high-water mark. Shows what the figures sum up: batch sizes, runts, waits for acks."""
+    lines = [
+        (u.at - drain.started, f"uplink {u.stream} {u.first_seq}-{u.last_seq}")
+        for u in observer.uplinks[drain.uplinks_from :]
+    ]
+    lines += [(a.at - drain.started, f"ack {a.stream} {a.high_water}") for a in observer.acks]
+    path.write_text("".join(f"{at:9.4f} {what}\n" for at, what in sorted(lines) if at >= 0))
+    log(f"timeline of {len(lines)} uplink batches and acks written to {path}")
 
 
 def measure_drain(
@@ -493,6 +508,7 @@ def measure_drain(
     busy_before, steal_before = machine_cpu_seconds()
     uplinks_before = len(observer.uplinks)
     t0 = time.perf_counter()
+    drain.started, drain.uplinks_from = t0, uplinks_before
     with (
         served(
             node_argv(data_dir, port),
@@ -681,6 +697,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--tmp-parent", type=Path, default=None, help="where to make the temp dir (default: system temp)"
     )
+    parser.add_argument(
+        "--timeline",
+        type=Path,
+        default=None,
+        help="write every uplink batch and ack of the drain, with its time, to this file",
+    )
     args = parser.parse_args(argv)
     if args.orders < 1 or args.products < 2 or not 1 <= args.clients <= 64:
         parser.error("--orders must be at least 1, --products at least 2, --clients 1..64")
@@ -860,6 +882,8 @@ def run_node_side(
         while_up,
         args.window,
     )
+    if args.timeline is not None:
+        write_timeline(args.timeline, observer, drain)
     node_clean = "Application shutdown complete" in (work / "node-drain.log").read_text(errors="replace")
     node_file = node_file_facts(database)
     return report(
