@@ -27,13 +27,14 @@ from edge.sync_downlink import (
     take_recognition_photos,
     take_snapshot,
 )
-from edge.sync_uplink import InFlight, apply_ack, pending_batches, window_full
+from edge.sync_uplink import InFlight, apply_ack, held_back, pending_batches
 from models.ids import new_id
 from sync_protocol.encoding import ContentEncoding, decode_ack, decode_downlink, encode_batch
 from sync_protocol.envelope import (
     Ack,
     CatalogAnnouncement,
     CatalogDelta,
+    Envelope,
     ModelAnnouncement,
     RecognitionPhotosAnnouncement,
 )
@@ -88,9 +89,10 @@ class SyncAgent:
         self.link.subscribe(str(Topics.ack(store_id, device)))
         self.link.subscribe(Topics.device_downlink_filter(store_id, device))
         self._in_flight = InFlight(node)
+        self._held_runts: dict[str, Envelope] = {}  # envelopes a round held back, for the next (one thread)
         self._held = HeldFeed(node)
         self._acks: dict[Stream, Ack] = {}  # the newest per stream, from the network thread, for the loop
-        self._backlogged = False  # the last round left rows waiting behind a full window
+        self._backlogged = False  # the last round left rows waiting behind what is out
         self._acks_lock = threading.Lock()
         self._announcement: CatalogAnnouncement | None = None
         self._models: dict[str, ModelAnnouncement] = {}  # announced model files, fetched by the loop thread
@@ -172,13 +174,14 @@ class SyncAgent:
                 new_batch_id=new_id,
                 per_stream=self.window,
                 sent=sent,
+                held=self._held_runts,
             )
-            # In the same read: will a full window still hold rows back once these are out? Then the next
-            # round follows the next ack without a pause.
+            # In the same read: will rows still wait behind what is out once these are? Then the next round
+            # follows the next ack without a pause.
             going = dict(sent)
             for batch in batches:
                 going[batch.stream] = max(going.get(batch.stream, 0), batch.messages[-1].seq)
-            self._backlogged = bool(batches) and window_full(conn, going, self.window)
+            self._backlogged = held_back(conn, going)
         resent: set[Stream] = set()
         for batch in batches:
             resend = batch.stream in overdue

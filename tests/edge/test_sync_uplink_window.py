@@ -19,7 +19,7 @@ from edge.sync_uplink import InFlight, pending_batches
 from edge.tables import outbox, sync_acks
 from models.ids import new_id
 from sync_protocol.encoding import decode_batch, encode
-from sync_protocol.envelope import Ack, Batch, SeqRange
+from sync_protocol.envelope import Ack, Batch, Envelope, SeqRange
 from sync_protocol.mqtt_link import MqttSettings
 from sync_protocol.streams import Stream
 from sync_protocol.topics import Topics
@@ -69,10 +69,76 @@ def test_a_round_reads_only_what_is_not_out_within_the_window(node: Node) -> Non
     assert seqs_of(node, None) == list(range(1, 501))  # the first round: the window from the oldest
     assert seqs_of(node, {Stream.STOCK_DELTAS: 500}) == []  # all 500 out: nothing more until an ack
     acknowledge(node, 200)
-    assert seqs_of(node, {Stream.STOCK_DELTAS: 500}) == list(range(501, 701))  # only the 200 new ones
-    assert seqs_of(node, {Stream.STOCK_DELTAS: 650}) == list(range(651, 701))
+    # Room for 200 more, but 300 are still out: 200 would go as a runt, so they wait to go as a whole batch.
+    assert seqs_of(node, {Stream.STOCK_DELTAS: 500}) == []
+    acknowledge(node, 500)
+    assert seqs_of(node, {Stream.STOCK_DELTAS: 500}) == list(range(501, 1001))  # only the 500 new ones
+    assert seqs_of(node, {Stream.STOCK_DELTAS: 650}) == []  # 150 out: the rest of the window is a runt
     # Due again (silence, a gap asked for, a reconnect): everything unacknowledged in the window, again.
-    assert seqs_of(node, {}) == list(range(201, 701))
+    assert seqs_of(node, {}) == list(range(501, 1001))
+
+
+def queue_orders(node: Node, first: int, last: int) -> None:
+    """Orders of about 1.4 KB each as version-1 JSON: 256 KiB batches hold under 200 of them."""
+    with node.db.write() as conn:
+        for seq in range(first, last + 1):
+            order_id = new_id()
+            items = [
+                {"itemId": new_id(), "orderId": order_id, "productId": "p-tea", "variantId": "v-tea",
+                 "name": "Oolong tea " + "x" * 300, "variantName": "500 ml", "quantity": 1, "unitPrice": 45,
+                 "unitDiscount": 0, "unitFinalPrice": 45, "lineTotal": 45, "discountId": None}
+            ]  # fmt: skip
+            conn.execute(
+                outbox.insert().values(
+                    message_id=new_id(), stream=Stream.ORDERS.value, stream_seq=seq, aggregate_id=order_id,
+                    payload=json.dumps({"orderId": order_id, "items": items * 2}), created_at=AT,
+                )
+            )  # fmt: skip
+
+
+def test_a_window_cut_batch_waits_to_go_whole_while_others_are_out(node: Node) -> None:
+    """Runts cost the cloud a whole batch each: the window's tail goes whole once an ack frees room."""
+    queue_orders(node, 1, 1000)
+
+    held: dict[str, Envelope] = {}
+    last: list[Batch] = []
+
+    def batches(sent: dict[Stream, int] | None) -> list[tuple[int, int]]:
+        with node.db.read() as conn:
+            last[:] = pending_batches(
+                conn, store_id=STORE, device_id=DEVICE, new_batch_id=new_id, sent=sent, held=held
+            )
+        return [(b.messages[0].seq, b.messages[-1].seq) for b in last]
+
+    first = batches(None)
+    assert len(first) >= 2
+    assert first[0][0] == 1
+    full = first[0][1]  # how many orders a whole batch holds
+    assert all(last - start + 1 == full for start, last in first)  # whole batches only: no runt
+    out = first[-1][1]
+    assert out < 500 < out + full  # the window's tail stayed back
+    runt = dict(held)
+    assert sorted(e.seq for e in runt.values()) == list(range(out + 1, 501))  # kept for the next round
+    with node.db.write() as conn:
+        conn.execute(delete(outbox).where(outbox.c.stream_seq <= full))  # the first batch is acknowledged
+    assert batches({Stream.ORDERS: out}) == [(out + 1, out + full)]  # room enough for one whole batch
+    reused = [e for e in last[0].messages if e.seq <= 500]
+    assert reused
+    assert all(e is runt[e.message_id] for e in reused)  # not built again
+    assert all(e.seq > out + full for e in held.values())  # the next runt, and only it
+    # Nothing else out: the window's worth goes even though it is shorter than a whole batch.
+    with node.db.write() as conn:
+        conn.execute(delete(outbox).where(outbox.c.stream_seq <= 990))
+    assert batches({}) == [(991, 1000)]
+    with node.db.write() as conn:
+        conn.execute(delete(outbox))
+    queue_orders(node, 1001, 1001 + 600)
+    one_row_window = pending_batches  # a window smaller than a batch still sends: one window's worth
+    with node.db.read() as conn:
+        got = one_row_window(
+            conn, store_id=STORE, device_id=DEVICE, new_batch_id=new_id, per_stream=10, sent=None
+        )
+    assert [(b.messages[0].seq, b.messages[-1].seq) for b in got] == [(1001, 1010)]
 
 
 class Clock:
@@ -153,7 +219,10 @@ def test_an_overdue_stream_sends_its_oldest_batch_again_and_a_gap_everything(
 
     first = round_seqs()
     assert len(first) > 1
-    assert [s for b in first for s in b] == list(range(1, 501))  # the window, in several batches
+    # The window, in several whole batches; its tail, a runt, waits for the first ack to go whole.
+    whole = [s for b in first for s in b]
+    assert whole == list(range(1, len(whole) + 1))
+    assert 500 - len(first[0]) < len(whole) < 500
     assert round_seqs() == []  # nothing new to send, nothing overdue
     clock.now += 10
     again = round_seqs()
@@ -165,7 +234,7 @@ def test_an_overdue_stream_sends_its_oldest_batch_again_and_a_gap_everything(
         missing=(SeqRange(first=1, last=10),),
     )  # fmt: skip
     agent._in_flight.acknowledged(gap)
-    assert [s for b in round_seqs() for s in b] == list(range(1, 501))  # asked for: all of it at once
+    assert [s for b in round_seqs() for s in b] == whole  # asked for: all of it at once
     agent.link.close()
 
 
@@ -198,14 +267,17 @@ def test_acks_are_applied_by_the_loop_thread_together(node: Node) -> None:
     agent.link.close()
 
 
-def test_a_full_window_with_more_behind_it_is_a_backlog(node: Node) -> None:
-    """What lets the agent skip its pause between rounds: rows a full window holds back, not a new sale."""
+def test_rows_held_behind_what_is_out_are_a_backlog(node: Node) -> None:
+    """What lets the agent skip its pause between rounds: rows that wait for an ack, not a new sale."""
     queue_deltas(node, 1, 600)
     with node.db.read() as conn:
-        assert sync_uplink.window_full(conn, {Stream.STOCK_DELTAS: 500}, 500)  # 500 out, 100 behind them
-        assert not sync_uplink.window_full(conn, {Stream.STOCK_DELTAS: 600}, 1000)  # all out: nothing held
-        assert not sync_uplink.window_full(conn, {Stream.STOCK_DELTAS: 300}, 500)  # room for more: a round
-        assert not sync_uplink.window_full(conn, {}, 500)  # nothing out yet: the next round sends
+        assert sync_uplink.held_back(conn, {Stream.STOCK_DELTAS: 500})  # 500 out, 100 behind them
+        assert sync_uplink.held_back(conn, {Stream.STOCK_DELTAS: 300})  # a runt held for the next ack
+        assert not sync_uplink.held_back(conn, {Stream.STOCK_DELTAS: 600})  # all out: nothing held
+        assert not sync_uplink.held_back(conn, {})  # nothing out yet: the next round sends
+    acknowledge(node, 500)
+    with node.db.read() as conn:
+        assert not sync_uplink.held_back(conn, {Stream.STOCK_DELTAS: 500})  # nothing out: nothing to wait for
 
 
 def test_an_ack_that_cannot_be_written_waits_for_the_next_round(
