@@ -143,17 +143,17 @@ def _load_state(conn: Connection, device_id: str, stream: Stream, now: datetime)
     # a lock on no row locks nothing, and two first batches would both write their records and meet only
     # at the state's insert at the end, each holding rows the other waits for (a deadlock, found by
     # tests/cloud/test_ingest_interleaved.py). The second now waits here, before it has written anything.
-    conn.execute(
-        pg_insert(sync_streams)
-        .values(device_id=device_id, stream=stream.value, high_water=0, above=[], updated_at=now)
-        .on_conflict_do_nothing(index_elements=["device_id", "stream"])
+    # One statement makes the row or locks the one held, and reads it: an upsert whose update changes
+    # nothing still takes the row's lock, and returns the row as the last writer committed it.
+    inserted = pg_insert(sync_streams).values(
+        device_id=device_id, stream=stream.value, high_water=0, above=[], updated_at=now
     )
     row = conn.execute(
-        select(sync_streams)
-        .where(sync_streams.c.device_id == device_id, sync_streams.c.stream == stream.value)
-        .with_for_update()
-    ).first()
-    return SeqState.of(row.high_water, row.above) if row else SeqState()
+        inserted.on_conflict_do_update(
+            index_elements=["device_id", "stream"], set_={"device_id": inserted.excluded.device_id}
+        ).returning(sync_streams.c.high_water, sync_streams.c.above)
+    ).one()
+    return SeqState.of(row.high_water, row.above)
 
 
 def _save_state(conn: Connection, device_id: str, stream: Stream, state: SeqState, now: datetime) -> None:

@@ -11,7 +11,23 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, Text, any_, func, literal, select, tuple_
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Row,
+    Select,
+    Table,
+    Text,
+    any_,
+    cast,
+    func,
+    literal,
+    null,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from cloud.tables import (
@@ -87,18 +103,10 @@ def seller_facts(conn: Connection, seller_id: str, payloads: Iterable[UplinkPayl
     named = _Named()
     for payload in payloads:
         named.add(payload)
-    variant_ids, product_ids, order_ids = named.variant_ids, named.product_ids, named.order_ids
-    facts_variants = {}
-    if variant_ids:
-        rows = conn.execute(
-            select(variants.c.variant_id, variants.c.product_id, variants.c.price, products.c.catalog_version)
-            .join(products, products.c.product_id == variants.c.product_id)
-            .where(variants.c.seller_id == seller_id, _among(variants.c.variant_id, variant_ids))
-        )
-        facts_variants = {
-            r.variant_id: VariantFacts(r.product_id, int(r.price), int(r.catalog_version)) for r in rows
-        }
-    own_products = _ids(conn, products.c.product_id, products.c.seller_id, seller_id, product_ids)
+    variant_ids, product_ids = named.variant_ids, named.product_ids
+    held = _held(conn, seller_id, named)
+    facts_variants = {r.id: VariantFacts(r.a, int(r.price), int(r.version)) for r in held.get(_VARIANT, ())}
+    own_products = frozenset(r.id for r in held.get(_PRODUCT, ()))
     return SellerFacts(
         variants=facts_variants,
         product_ids=own_products,
@@ -112,19 +120,8 @@ def seller_facts(conn: Connection, seller_id: str, payloads: Iterable[UplinkPayl
             conn, discounts.c.discount_id, discounts.c.seller_id, seller_id, named.discount_ids
         ),
         coupon_codes=_ids(conn, func.upper(coupons.c.code), coupons.c.seller_id, seller_id, named.codes),
-        order_stores={
-            r.order_id: creator_key(r.store_id, r.device_id)
-            for r in (
-                conn.execute(
-                    select(orders.c.order_id, orders.c.store_id, orders.c.device_id).where(
-                        _among(orders.c.order_id, order_ids)
-                    )
-                )
-                if order_ids
-                else ()
-            )
-        },
-        child_orders=_child_orders(conn, named.child_ids),
+        order_stores={r.id: creator_key(r.a, r.b) for r in held.get(_ORDER, ())},
+        child_orders={r.id: r.a for kind in (_ITEM, _PAYMENT) for r in held.get(kind, ())},
         staff_stores=_staff_stores(conn, named.staff_ids),
         sold_orders=_sold_orders(conn, seller_id, named.returned_orders),
         held_returns=_held_returns(conn, named.returned_orders, named.return_ids),
@@ -210,15 +207,69 @@ def _others(
     return frozenset(conn.execute(query).scalars())
 
 
-def _child_orders(conn: Connection, child_ids: set[str]) -> dict[str, str]:
-    if not child_ids:
-        return {}
-    found: dict[str, str] = {}
-    for table, id_column in ((order_items, order_items.c.item_id), (payments, payments.c.payment_id)):
-        found.update(
-            (row[0], row[1])
-            for row in conn.execute(select(id_column, table.c.order_id).where(_among(id_column, child_ids)))
+_VARIANT, _PRODUCT, _ORDER, _ITEM, _PAYMENT = "variant", "product", "order", "item", "payment"
+# kind, id, a, b, price, version: what a and b hold depends on the kind, and any may be NULL (an order made
+# online has no device).
+_HeldQuery = Select[str, str, Any, Any, Any, Any]
+_HeldRow = Row[str, str, Any, Any, Any, Any]
+
+
+def _held(conn: Connection, seller_id: str, named: _Named) -> dict[str, list[_HeldRow]]:
+    """What the database holds of the ids a batch names, by kind, in one query (each kind was a round trip
+    of its own, five for a batch of orders): the seller's variants (``a``: product, ``price``,
+    ``version``: its catalog version) and products among those named, and the orders (``a``, ``b``: store
+    and device), lines and payments (``a``: order) held under the ids the batch uses, whoever's."""
+
+    def kind(name: str, id_column: ColumnElement[str], *columns: ColumnElement[Any]) -> _HeldQuery:
+        filled: list[ColumnElement[Any]] = [*columns, *[null()] * (4 - len(columns))]
+        a, b, price, version = filled
+        chosen: _HeldQuery = select(
+            literal(name, Text).label("kind"),
+            id_column.label("id"),
+            cast(a, Text).label("a"),
+            cast(b, Text).label("b"),
+            cast(price, BigInteger).label("price"),
+            cast(version, BigInteger).label("version"),
         )
+        return chosen
+
+    parts: list[_HeldQuery] = []
+    if named.variant_ids:
+        parts.append(
+            kind(
+                _VARIANT,
+                variants.c.variant_id,
+                variants.c.product_id,
+                null(),
+                variants.c.price,
+                products.c.catalog_version,
+            )
+            .select_from(variants.join(products, products.c.product_id == variants.c.product_id))
+            .where(variants.c.seller_id == seller_id, _among(variants.c.variant_id, named.variant_ids))
+        )
+    if named.product_ids:
+        parts.append(
+            kind(_PRODUCT, products.c.product_id).where(
+                products.c.seller_id == seller_id, _among(products.c.product_id, named.product_ids)
+            )
+        )
+    if named.order_ids:
+        parts.append(
+            kind(_ORDER, orders.c.order_id, orders.c.store_id, orders.c.device_id).where(
+                _among(orders.c.order_id, named.order_ids)
+            )
+        )
+    if named.child_ids:
+        for name, table, id_column in (
+            (_ITEM, order_items, order_items.c.item_id),
+            (_PAYMENT, payments, payments.c.payment_id),
+        ):
+            parts.append(kind(name, id_column, table.c.order_id).where(_among(id_column, named.child_ids)))
+    if not parts:
+        return {}
+    found: dict[str, list[_HeldRow]] = {}
+    for row in conn.execute(union_all(*parts)):
+        found.setdefault(row.kind, []).append(row)
     return found
 
 
