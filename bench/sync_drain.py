@@ -297,7 +297,7 @@ class Observer:
         self.acks: list[AckSeen] = []
         self.sys: dict[str, float] = {}
         self.stored_max = 0.0  # the most messages the broker held (queued for clients, retained)
-        self._lock = threading.Lock()
+        self.lock = threading.Lock()
         self._subscribed = threading.Event()
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=OBSERVER, protocol=mqtt.MQTTv5)
         client.username_pw_set(OBSERVER, password)
@@ -332,27 +332,27 @@ class Observer:
         now = time.perf_counter()
         topic, payload = message.topic, bytes(message.payload)
         if topic.startswith("$SYS/"):
-            with suppress(ValueError), self._lock:
+            with suppress(ValueError), self.lock:
                 self.sys[topic] = float(payload)
                 if topic == STORED:
                     self.stored_max = max(self.stored_max, self.sys[topic])
             return
         parts = topic.split("/")
         if len(parts) == 7 and parts[4] == "up":  # edgestore/v1/stores/S/up/D/stream
-            with self._lock:
+            with self.lock:
                 self.uplinks.append(Uplink(now, parts[6], len(topic.encode()), payload))
         elif len(parts) == 6 and parts[4] == "ack":
             with suppress(ValueError, KeyError):
                 body = json.loads(payload)
-                with self._lock:
+                with self.lock:
                     self.acks.append(AckSeen(now, body["stream"], int(body["highWaterSeq"]), len(payload)))
 
     def sys_value(self, name: str) -> float:
-        with self._lock:
+        with self.lock:
             return self.sys.get(f"$SYS/broker/{name}", float("nan"))
 
     def sys_snapshot(self) -> dict[str, float]:
-        with self._lock:
+        with self.lock:
             return dict(self.sys)
 
     def settle_sys(self) -> dict[str, float]:
@@ -463,12 +463,11 @@ def write_timeline(path: Path, observer: Observer, drain: Drain) -> None:
     """``--timeline``: every uplink batch and ack the observer saw during the drain, in time order, one per
     line: seconds since the node started, ``uplink`` or ``ack``, the stream, and the batch's first and last
     seq or the ack's high-water mark. Shows what the figures sum up: batch sizes, runts, waits for acks."""
-    lines = [
-        (u.at - drain.started, f"uplink {u.stream} {u.first_seq}-{u.last_seq}")
-        for u in observer.uplinks[drain.uplinks_from :]
-    ]
-    lines += [(a.at - drain.started, f"ack {a.stream} {a.high_water}") for a in observer.acks]
-    path.write_text("".join(f"{at:9.4f} {what}\n" for at, what in sorted(lines) if at >= 0))
+    with observer.lock:
+        ups, acks = observer.uplinks[drain.uplinks_from :], list(observer.acks)
+    lines = [(u.at - drain.started, f"uplink {u.stream} {u.first_seq}-{u.last_seq}") for u in ups]
+    lines += [(a.at - drain.started, f"ack {a.stream} {a.high_water}") for a in acks if a.at >= drain.started]
+    path.write_text("".join(f"{at:9.4f} {what}\n" for at, what in sorted(lines)))
     log(f"timeline of {len(lines)} uplink batches and acks written to {path}")
 
 

@@ -1,15 +1,16 @@
 """What Postgres knows about the ids one uplink batch names, for ``sync_protocol.record_checks``.
 
-The checks are pure; this module asks the database once per batch (a handful of ``IN`` queries, whatever
-the batch's size) for the sender's seller's variants, discounts and coupons among those named, for the
-orders, items, payments and Z-reports that already exist under ids (or Z-report numbers) the batch uses,
-whoever owns them, for the stores of the staff accounts its status changes, returns and Z-reports name,
-and, for partial returns, the sales they are of with every return held of them.
+The checks are pure; this module asks the database once per batch (a handful of queries, whatever the
+batch's size; for a batch of sales one ``UNION ALL``) for the sender's seller's variants, products,
+discounts and coupons among those named, for the orders, items, payments and Z-reports that already exist
+under ids (or Z-report numbers) the batch uses, whoever owns them, for the stores of the staff accounts its
+status changes, returns and Z-reports name, and, for partial returns, the sales they are of with every
+return held of them.
 """
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     BigInteger,
@@ -210,17 +211,18 @@ def _others(
 _VARIANT, _PRODUCT, _ORDER, _ITEM, _PAYMENT = "variant", "product", "order", "item", "payment"
 # kind, id, a, b, price, version: what a and b hold depends on the kind, and any may be NULL (an order made
 # online has no device).
-_HeldQuery = Select[str, str, Any, Any, Any, Any]
-_HeldRow = Row[str, str, Any, Any, Any, Any]
+if TYPE_CHECKING:  # SQLAlchemy 2.0's Select and Row take one type argument: only the checker reads these
+    _HeldQuery = Select[str, str, Any, Any, Any, Any]
+    _HeldRow = Row[str, str, Any, Any, Any, Any]
 
 
-def _held(conn: Connection, seller_id: str, named: _Named) -> dict[str, list[_HeldRow]]:
+def _held(conn: Connection, seller_id: str, named: _Named) -> "dict[str, list[_HeldRow]]":
     """What the database holds of the ids a batch names, by kind, in one query (each kind was a round trip
     of its own, five for a batch of orders): the seller's variants (``a``: product, ``price``,
     ``version``: its catalog version) and products among those named, and the orders (``a``, ``b``: store
     and device), lines and payments (``a``: order) held under the ids the batch uses, whoever's."""
 
-    def kind(name: str, id_column: ColumnElement[str], *columns: ColumnElement[Any]) -> _HeldQuery:
+    def kind(name: str, id_column: ColumnElement[str], *columns: ColumnElement[Any]) -> "_HeldQuery":
         filled: list[ColumnElement[Any]] = [*columns, *[null()] * (4 - len(columns))]
         a, b, price, version = filled
         chosen: _HeldQuery = select(

@@ -48,8 +48,8 @@ from sync_protocol.topics import DownlinkTopic, Topics, parse_topic
 log = logging.getLogger(__name__)
 
 DEFAULT_LINGER_S = 0.1
-"""The pause after a round that left nothing held back by the window: a sale made meanwhile goes up with
-the next round, about this much later, and under load the sales and acks of that time share a round
+"""The pause after a round that left nothing waiting for an ack (``held_back``): a sale made meanwhile goes
+up with the next round, about this much later, and under load the sales and acks of that time share a round
 (measured in docs/performance.md, "Store node checkout")."""
 
 

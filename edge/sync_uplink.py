@@ -103,16 +103,24 @@ def pending_batches(
         room = per_stream - out
         if room <= 0:
             continue
-        rows: Sequence[Any] = _NEXT.rows(conn, {"stream": stream.value, "after": after, "room": room})
+        # One row more than the window holds: whether it would have fitted in the window's last batch says
+        # whether that batch is short (a runt) or whole.
+        rows: Sequence[Any] = _NEXT.rows(conn, {"stream": stream.value, "after": after, "room": room + 1})
         if stream in (Stream.ORDER_STATUS, Stream.ORDER_RETURNS):
             rows = _after_their_orders(conn, rows)
         envelopes = [_reused(before, r, stream, store_id, device_id) for r in rows]
         packed = pack_batches(_contiguous_prefix(envelopes), new_batch_id=new_batch_id)
-        cut_by_window = len(rows) == room and newest[stream] > rows[-1].stream_seq
-        if cut_by_window and packed[-1].messages[-1].seq == rows[-1].stream_seq and (len(packed) > 1 or out):
-            runt = packed.pop()
+        if len(rows) > room and packed[-1].messages[-1].seq == rows[room].stream_seq:
+            tail = packed.pop()  # it holds the row beyond the window: it may not go as it is
+            runt = list(tail.messages[:-1])
+            if runt and not packed and not out:
+                # Nothing else of the stream out or going: the window's worth goes as it is, so a window
+                # smaller than a batch still sends.
+                packed, kept = pack_batches(runt, new_batch_id=new_batch_id), tail.messages[-1:]
+            else:
+                kept = tail.messages  # a runt waits for the next ack, to go whole; or the row beyond alone
             if held is not None:
-                held.update((e.message_id, e) for e in runt.messages)
+                held.update((e.message_id, e) for e in kept)
         batches += packed
     return batches
 

@@ -118,7 +118,8 @@ def test_a_window_cut_batch_waits_to_go_whole_while_others_are_out(node: Node) -
     out = first[-1][1]
     assert out < 500 < out + full  # the window's tail stayed back
     runt = dict(held)
-    assert sorted(e.seq for e in runt.values()) == list(range(out + 1, 501))  # kept for the next round
+    # Kept for the next round: the runt, and the row beyond the window that showed it short.
+    assert sorted(e.seq for e in runt.values()) == list(range(out + 1, 502))
     with node.db.write() as conn:
         conn.execute(delete(outbox).where(outbox.c.stream_seq <= full))  # the first batch is acknowledged
     assert batches({Stream.ORDERS: out}) == [(out + 1, out + full)]  # room enough for one whole batch
@@ -236,6 +237,34 @@ def test_an_overdue_stream_sends_its_oldest_batch_again_and_a_gap_everything(
     agent._in_flight.acknowledged(gap)
     assert [s for b in round_seqs() for s in b] == whole  # asked for: all of it at once
     agent.link.close()
+
+
+def test_a_window_of_whole_batches_goes_whole_and_a_moved_node_builds_its_envelopes_again(node: Node) -> None:
+    """Only a short last batch waits: a window that packs into whole batches sends them all."""
+    queue_deltas(node, 1, 1500)
+    held: dict[str, Envelope] = {}
+
+    def batches(sent: dict[Stream, int] | None, *, store: str = STORE) -> list[Batch]:
+        with node.db.read() as conn:
+            return pending_batches(
+                conn,
+                store_id=store,
+                device_id=DEVICE,
+                new_batch_id=new_id,
+                per_stream=1000,
+                sent=sent,
+                held=held,
+            )
+
+    assert [(b.messages[0].seq, b.messages[-1].seq) for b in batches(None)] == [(1, 500), (501, 1000)]
+    assert [e.seq for e in held.values()] == [1001]  # only the row beyond the window, read to see that
+    acknowledge(node, 500)
+    moved = (
+        "01JSTORE0000000000000000C3"  # the node now belongs to another store: nothing of the old is reused
+    )
+    again = batches({Stream.STOCK_DELTAS: 1000}, store=moved)
+    assert [(b.messages[0].seq, b.messages[-1].seq) for b in again] == [(1001, 1500)]
+    assert {e.store_id for b in again for e in b.messages} == {moved}
 
 
 def test_acks_are_applied_by_the_loop_thread_together(node: Node) -> None:
