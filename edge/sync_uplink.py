@@ -138,8 +138,8 @@ def _reused(
 
 def held_back(conn: Connection, going: Mapping[Stream, int]) -> bool:
     """Whether a stream has rows waiting above what is out or going (``going``: the highest seq per stream)
-    while some of it is out unacknowledged: rows the window (or a runt held for it, or an order not yet
-    acknowledged) holds back until the next ack. A backlog draining, not a sale."""
+    while some of it is out unacknowledged: rows the window, or a runt held for it, keeps back until the
+    next ack. A backlog draining, not a sale."""
     for stream, top in _newest_seqs(conn).items():
         after = going.get(stream, 0)
         if top > after and (_OUT.scalar(conn, {"stream": stream.value, "after": after}) or 0) > 0:

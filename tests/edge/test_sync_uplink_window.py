@@ -134,9 +134,9 @@ def test_a_window_cut_batch_waits_to_go_whole_while_others_are_out(node: Node) -
     with node.db.write() as conn:
         conn.execute(delete(outbox))
     queue_orders(node, 1001, 1001 + 600)
-    one_row_window = pending_batches  # a window smaller than a batch still sends: one window's worth
+    # A window smaller than a batch still sends: one window's worth.
     with node.db.read() as conn:
-        got = one_row_window(
+        got = pending_batches(
             conn, store_id=STORE, device_id=DEVICE, new_batch_id=new_id, per_stream=10, sent=None
         )
     assert [(b.messages[0].seq, b.messages[-1].seq) for b in got] == [(1001, 1010)]
@@ -259,9 +259,8 @@ def test_a_window_of_whole_batches_goes_whole_and_a_moved_node_builds_its_envelo
     assert [(b.messages[0].seq, b.messages[-1].seq) for b in batches(None)] == [(1, 500), (501, 1000)]
     assert [e.seq for e in held.values()] == [1001]  # only the row beyond the window, read to see that
     acknowledge(node, 500)
-    moved = (
-        "01JSTORE0000000000000000C3"  # the node now belongs to another store: nothing of the old is reused
-    )
+    # The node now belongs to another store: nothing built for the old one is reused.
+    moved = "01JSTORE0000000000000000C3"
     again = batches({Stream.STOCK_DELTAS: 1000}, store=moved)
     assert [(b.messages[0].seq, b.messages[-1].seq) for b in again] == [(1001, 1500)]
     assert {e.store_id for b in again for e in b.messages} == {moved}
