@@ -11,7 +11,7 @@ trigger, in key order). ``sync_downlink.queue_deltas`` takes a store's row too, 
 a writer that took it only then, holding level rows already, could deadlock with another.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -63,10 +63,9 @@ def _moved(deltas: Iterable[StockDelta]) -> dict[tuple[str, str], int]:
     return sums
 
 
-def _levels_before(conn: Connection, written: Iterable[StockDelta]) -> dict[tuple[str, str], int]:
-    """Each (store, variant)'s level before ``written``, deltas this transaction has just inserted (each
-    once): the level now, which the trigger has added them to, less their sum."""
-    sums = _moved(written)
+def _levels_before(conn: Connection, sums: Mapping[tuple[str, str], int]) -> dict[tuple[str, str], int]:
+    """Each (store, variant)'s level before the deltas this transaction has just inserted, which moved it by
+    ``sums`` (``_moved``): the level now, which the trigger has added them to, less their sum."""
     before: dict[tuple[str, str], int] = {}
     for store_id in sorted({s for s, _ in sums}):
         after = levels(conn, store_id, sorted(v for s, v in sums if s == store_id))
@@ -198,7 +197,7 @@ def write_deltas(
     )
     written = list({d.delta_id: d for d in reversed(deltas) if d.delta_id in inserted}.values())
     moved = _moved(written)
-    for (store_id, variant_id), level in sorted(_levels_before(conn, written).items()):
+    for (store_id, variant_id), level in sorted(_levels_before(conn, moved).items()):
         after = level + moved[(store_id, variant_id)]
         _ring_stock_bells(conn, seller_id, store_id, variant_id, level, after, now, low_threshold)
     return len(inserted)
@@ -233,7 +232,7 @@ def ingest_deltas(
         )
     )
     written = [d for d in first.values() if d.delta_id in inserted]
-    level = _levels_before(conn, written)
+    level = _levels_before(conn, _moved(written))
     rings: list[tuple[StockDelta, NotificationKind, int]] = []
     for delta in written:
         key = (delta.store_id, delta.variant_id)
