@@ -1,0 +1,173 @@
+"""The HTTP floor under the node's checkout: the same two calls a checkout makes, with nothing behind them.
+
+``bench/edge_checkout.py`` times ``POST /carts`` then ``POST /carts/{cartId}/checkout`` against the real
+node. This runs the same pair, with the same JSON bodies, from the same kind of client (one ``httpx.Client``
+per thread, closed loop), against a FastAPI app served by uvicorn the way the node is (httptools and uvloop
+when installed), whose two endpoints only validate the body with pydantic and answer with a new id: no
+SQLite, no middleware, no sync agent. What it costs is what any checkout through this stack costs before the
+node does any work, and, for a closed loop, how fast the clients could go if the node's own work were free.
+
+Run from the repository root::
+
+    .venv/bin/python bench/http_floor.py                      # 2,000 pairs at 1 and 8 clients
+    .venv/bin/python bench/http_floor.py --concurrency 8 --pairs 4000
+
+The server runs in its own process (``--serve PORT``, started by the bench), the clients in this one, both
+on this machine: on a small machine they share the CPU, as the node and its client do in edge_checkout.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import httpx
+from benchkit import cpu_seconds, host_lines, log, percentile, run_main, stop_on_signals
+
+from plumbing import free_port, wait_for_url
+
+HOST = "127.0.0.1"
+WARMUP_PAIRS = 50
+
+
+def serve(port: int) -> None:
+    """The server side: the two endpoints, nothing behind them."""
+    import uvicorn
+    from fastapi import FastAPI
+    from pydantic import BaseModel, ConfigDict, Field
+
+    class Line(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        variantId: str = Field(max_length=64)  # the node's JSON is camelCase
+        quantity: int = Field(ge=1)
+
+    class NewCart(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        items: list[Line]
+
+    class Pay(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        paymentMethod: str
+        idempotencyKey: str
+
+    app = FastAPI()
+
+    @app.get("/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post("/carts", status_code=201)
+    def create_cart(body: NewCart) -> dict[str, object]:
+        return {"cartId": uuid.uuid4().hex, "lines": len(body.items)}
+
+    @app.post("/carts/{cart_id}/checkout", status_code=201)
+    def checkout(cart_id: str, body: Pay) -> dict[str, str]:
+        return {"orderId": uuid.uuid4().hex, "cartId": cart_id, "status": "paid"}
+
+    # The node's own call (edge/cli.py): uvicorn picks httptools and uvloop when they are installed.
+    uvicorn.run(app, host=HOST, port=port, log_level="warning")
+
+
+@dataclass
+class Level:
+    concurrency: int
+    pairs: int
+    wall_s: float = 0.0
+    latencies_ms: list[float] = field(default_factory=list)
+    server_cpu_s: float = 0.0
+    client_cpu_s: float = 0.0
+    errors: int = 0
+
+
+def run_level(base_url: str, server_pid: int, concurrency: int, pairs: int) -> Level:
+    local = threading.local()
+    clients: list[httpx.Client] = []
+    lock = threading.Lock()
+    level = Level(concurrency, pairs)
+
+    def pair(i: int) -> None:
+        client = getattr(local, "client", None)
+        if client is None:
+            client = local.client = httpx.Client(base_url=base_url, timeout=30)
+            with lock:
+                clients.append(client)
+        t0 = time.perf_counter()
+        cart = client.post("/carts", json={"items": [{"variantId": f"p{i:06d}-1", "quantity": 1}]})
+        sale = client.post(
+            f"/carts/{cart.json()['cartId']}/checkout",
+            json={"paymentMethod": "cash", "idempotencyKey": uuid.uuid4().hex},
+        )
+        took = (time.perf_counter() - t0) * 1000
+        with lock:
+            if cart.status_code == 201 and sale.status_code == 201:
+                level.latencies_ms.append(took)
+            else:
+                level.errors += 1
+
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        list(pool.map(pair, range(WARMUP_PAIRS)))  # connections open, code warm
+        level.latencies_ms.clear()
+        server_before, client_before = cpu_seconds(server_pid) or 0.0, time.process_time()
+        t0 = time.perf_counter()
+        list(pool.map(pair, range(pairs)))
+        level.wall_s = time.perf_counter() - t0
+        level.server_cpu_s = (cpu_seconds(server_pid) or 0.0) - server_before
+        level.client_cpu_s = time.process_time() - client_before
+    for client in clients:
+        client.close()
+    return level
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--concurrency", type=int, nargs="+", default=[1, 8], help="client threads, per level"
+    )
+    parser.add_argument("--pairs", type=int, default=2000, help="cart + checkout pairs per level")
+    parser.add_argument("--serve", type=int, metavar="PORT", help=argparse.SUPPRESS)  # the server process
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve)
+        return 0
+    stop_on_signals()
+    port = free_port()
+    server = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--serve", str(port)])
+    try:
+        base_url = f"http://{HOST}:{port}"
+        wait_for_url(f"{base_url}/health", what="the floor's server", timeout_s=60, watch=server)
+        for line in host_lines():
+            print(line)
+        import importlib.util
+
+        speedups = [m for m in ("httptools", "uvloop") if importlib.util.find_spec(m) is not None]
+        print(f"server:        FastAPI + uvicorn, speedups installed: {', '.join(speedups) or 'none'}")
+        print()
+        print(
+            "| clients | pairs | pairs/s | p50 (ms) | p99 (ms) | server CPU / pair (ms) | client CPU / pair (ms) "
+            "| errors |"
+        )
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for concurrency in args.concurrency:
+            log(f"  {concurrency} client(s): {args.pairs} pairs")
+            level = run_level(base_url, server.pid, concurrency, args.pairs)
+            done = len(level.latencies_ms)
+            lat = sorted(level.latencies_ms)
+            print(
+                f"| {concurrency} | {done} | {done / level.wall_s:,.1f} | {percentile(lat, 50):.1f} "
+                f"| {percentile(lat, 99):.1f} | {level.server_cpu_s / done * 1000:.2f} "
+                f"| {level.client_cpu_s / done * 1000:.2f} | {level.errors} |",
+                flush=True,
+            )
+        return 0
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+if __name__ == "__main__":
+    run_main(main, "the floor's server stopped")
