@@ -27,7 +27,7 @@ the topic, seqs contiguous), so a compact batch can claim nothing a version-1 ba
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from types import MappingProxyType
 from typing import Any
 
@@ -234,19 +234,36 @@ def _rank(order: tuple[str, ...]) -> Mapping[str, int]:
 
 
 def _with(document: dict[str, Any], fills: dict[str, Any], order: tuple[str, ...]) -> dict[str, Any]:
-    """``document`` with ``fills`` added where ``order`` (the model's fields) puts them: before the first of
-    the document's keys that comes after them. Keys the model does not know keep their place."""
+    """``document`` with ``fills`` (keys it does not have) added where ``order`` (the model's fields) puts
+    them: before the first of the document's keys that comes after them. Keys the model does not know keep
+    their place."""
     if not fills:
         return document
+    if len(document) > _MAX_PLANNED_KEYS:
+        keys = _placed(order, tuple(document), tuple(fills))  # a stranger's document: not kept in the cache
+    else:
+        keys = _planned(order, tuple(document), tuple(fills))
+    return {key: fills[key] if key in fills else document[key] for key in keys}
+
+
+_MAX_PLANNED_KEYS = 32
+"""Documents with more keys than any model of ours are placed without the cache, so that hostile batches
+cannot fill it with large key lists."""
+
+
+def _placed(order: tuple[str, ...], keys: tuple[str, ...], fills: tuple[str, ...]) -> tuple[str, ...]:
+    """The keys of ``_with``'s result, in order."""
     rank = _rank(order)
     pending = sorted(fills, key=lambda key: rank.get(key, len(order)))
-    out: dict[str, Any] = {}
-    for key, value in document.items():
+    out: list[str] = []
+    for key in keys:
         place = rank.get(key)
         while pending and place is not None and rank.get(pending[0], len(order)) < place:
-            filled = pending.pop(0)
-            out[filled] = fills[filled]
-        out[key] = value
-    for filled in pending:
-        out[filled] = fills[filled]
-    return out
+            out.append(pending.pop(0))
+        out.append(key)
+    return (*out, *pending)
+
+
+# A batch's envelopes, payloads and order lines share a few key layouts: each is placed once, then looked up.
+# Restoring a 182-order batch took 3.2 ms instead of 3.9 (issue 22; the cloud restores every batch it takes).
+_planned = lru_cache(maxsize=512)(_placed)
