@@ -49,6 +49,7 @@ def serve(
     import uvicorn
 
     from cloud.api.app import create_app
+    from plumbing.serving import HTTP_PARSER
 
     settings = settings_from(data_dir, cloud_port=port, cloud_host=host)
     typer.echo(f"cloud: {describe(settings)}")
@@ -60,6 +61,7 @@ def serve(
         host=settings.cloud_host,
         port=settings.cloud_port,
         log_level="info",
+        http=HTTP_PARSER,
         **settings.uvicorn_proxy_options(),  # X-Forwarded-For only from configured proxies
     )
 

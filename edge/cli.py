@@ -45,13 +45,14 @@ def serve(
     import uvicorn
 
     from edge.api.app import create_app
+    from plumbing.serving import HTTP_PARSER
 
     settings = _settings(data_dir, port=port, host=host)
     typer.echo(
         f"store node: data in {settings.data_dir}, API on http://{settings.host}:{settings.port}/api/v1"
     )
     app = create_app(settings, freeze_heap=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", http=HTTP_PARSER)
 
 
 def fail(message: str) -> NoReturn:

@@ -12,6 +12,15 @@ import time
 from collections.abc import Callable
 from typing import Any, Self
 
+HTTP_PARSER = "h11"
+"""The HTTP parser every server of ours runs (``uvicorn.Config(http=...)``), named rather than left to
+uvicorn, which would take httptools whenever it is installed (``uvicorn[standard]`` installs it). h11 answers
+400 once more than 16 KiB of a request head waits unparsed (uvicorn's ``h11_max_incomplete_event_size``:
+headers sent a line at a time were cut off at 18 KB when tried); uvicorn on httptools buffers headers
+without any limit (2 MB of them were answered 200), and a node's API is open to everything on the shop's
+network. httptools took about a tenth of the node's CPU per
+checkout (docs/performance.md, the checkout's third round): not worth that hole."""
+
 
 def client_host(host: str) -> str:
     """The address a client on this machine dials for a server bound to ``host``."""
@@ -112,7 +121,10 @@ class ServedApp:
         self.host = host
         self.port = port
         config = uvicorn.Config(
-            app, host=host, port=port, **{"log_level": "warning", "lifespan": "on", **options}
+            app,
+            host=host,
+            port=port,
+            **{"log_level": "warning", "lifespan": "on", "http": HTTP_PARSER, **options},
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name=name, daemon=True)

@@ -4,6 +4,8 @@ Two ways: a deterministic walk of hostile values (control characters, forged cur
 extreme numbers) over every parameter and body field of every operation, and schemathesis generating
 requests from the OpenAPI schema, with hostile values mixed in by tests/schemathesis_hooks.py."""
 
+import socket
+import time
 from pathlib import Path
 
 import httpx
@@ -104,3 +106,26 @@ def test_no_generated_request_causes_a_server_error(edge: EdgeServer, tmp_path: 
         edge.base_url, tmp_path, "--header", f"Authorization:{staff['Authorization']}", *excluded
     )
     assert operations_tested(output) >= 20, output[-3000:]
+
+
+def test_a_request_head_without_end_is_refused_and_the_node_serves_on(edge: EdgeServer):
+    # The node's API is open to the whole shop network: a client sending header after header must not make
+    # it buffer them without limit (plumbing.serving.HTTP_PARSER: h11, not httptools, which takes them all).
+    sent = 0
+    with socket.create_connection(("127.0.0.1", edge.settings.port), timeout=30) as sock:
+        try:
+            sock.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: node\r\n")
+            for i in range(500):  # 500 KB, a line at a time, as a slow client would
+                sock.sendall(b"X-Pad-%d: %s\r\n" % (i, b"a" * 1000))
+                sent += 1
+                time.sleep(0.001)
+            sock.sendall(b"\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the node stopped reading: what is asked
+        try:
+            status_line = sock.recv(200).split(b"\r\n")[0]
+        except ConnectionResetError:
+            status_line = b"(reset)"
+    assert status_line in (b"HTTP/1.1 400 Bad Request", b"(reset)"), (status_line, sent)
+    assert sent < 100, f"the node took {sent} KB of headers"
+    assert edge.client.get("/health").status_code == 200
