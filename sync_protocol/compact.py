@@ -27,7 +27,7 @@ the topic, seqs contiguous), so a compact batch can claim nothing a version-1 ba
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache
 from types import MappingProxyType
 from typing import Any
 
@@ -239,16 +239,16 @@ def _with(document: dict[str, Any], fills: dict[str, Any], order: tuple[str, ...
     their place."""
     if not fills:
         return document
-    if len(document) > _MAX_PLANNED_KEYS:
-        keys = _placed(order, tuple(document), tuple(fills))  # a stranger's document: not kept in the cache
-    else:
-        keys = _planned(order, tuple(document), tuple(fills))
+    layout = (order, tuple(document), tuple(fills))
+    keys = _PLANS.get(layout)
+    if keys is None:
+        keys = _placed(*layout)
+        rank = _rank(order)
+        # Only layouts of the model's own fields are kept: keys it does not know come only from a batch the
+        # validation will refuse, and kept they would hold whatever long keys a hostile device made up.
+        if len(_PLANS) < _MAX_PLANS and all(key in rank for key in document):
+            _PLANS[layout] = keys
     return {key: fills[key] if key in fills else document[key] for key in keys}
-
-
-_MAX_PLANNED_KEYS = 32
-"""Documents with more keys than any model of ours are placed without the cache, so that hostile batches
-cannot fill it with large key lists."""
 
 
 def _placed(order: tuple[str, ...], keys: tuple[str, ...], fills: tuple[str, ...]) -> tuple[str, ...]:
@@ -264,6 +264,10 @@ def _placed(order: tuple[str, ...], keys: tuple[str, ...], fills: tuple[str, ...
     return (*out, *pending)
 
 
-# A batch's envelopes, payloads and order lines share a few key layouts: each is placed once, then looked up.
-# Restoring a 182-order batch took 3.2 ms instead of 3.9 (issue 22; the cloud restores every batch it takes).
-_planned = lru_cache(maxsize=512)(_placed)
+# A batch's envelopes, payloads and order lines share a few key layouts: each is placed once, then looked up
+# (restoring a 182-order batch took 3.2 ms instead of 3.9, issue 22; the cloud restores every batch it
+# takes). Read and written by the cloud's ingest threads at once: one dict lookup or store each, whole under
+# the GIL, and a layout placed twice is placed the same. Full, it takes no more and new layouts are placed
+# each time: slower, never wrong.
+_PLANS: dict[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]], tuple[str, ...]] = {}
+_MAX_PLANS = 512

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from models.order_states import Actor, OrderStatus
+from sync_protocol import compact
 from sync_protocol.compact import compact_batch, restore_batch
 from sync_protocol.encoding import (
     DEFAULT_MAX_BATCH_BYTES,
@@ -261,6 +262,22 @@ def test_a_compact_batch_claims_nothing_a_version_1_batch_could_not() -> None:
     document = compact_batch(b)
     document["messages"][0]["absent"] = "storeId"
     assert rejected(HEADER + zstd(document)).reason is RejectReason.MALFORMED
+
+
+def test_restoring_keeps_no_key_a_device_made_up() -> None:
+    """Restoring remembers where the fields go for each key layout it meets, but only layouts of the models'
+    own fields: a hostile device's invented keys (refused by validation anyway) are not kept in memory."""
+    invented = "x" * 10_000
+    document = compact_batch(orders_batch(2))
+    document["messages"][0]["payload"][invented] = 1
+    document["messages"][1]["payload"]["items"][0][invented + "y"] = 1
+    document["messages"][1][invented + "z"] = 1
+    restored = restore_batch(document)
+    assert invented in restored["messages"][0]["payload"]  # kept in the document, for validation to refuse
+    assert rejected(HEADER + zstd(document)).reason is RejectReason.MALFORMED
+    kept = {key for _, keys, _ in compact._PLANS for key in keys}
+    assert not any(key.startswith(invented) for key in kept)
+    assert "orderId" in kept  # the models' own layouts are kept
 
 
 @settings(max_examples=300, deadline=None)
