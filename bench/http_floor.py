@@ -1,42 +1,48 @@
 """The HTTP floor under the node's checkout: the same two calls a checkout makes, with nothing behind them.
 
-``bench/edge_checkout.py`` times ``POST /carts`` then ``POST /carts/{cartId}/checkout`` against the real
-node. This runs the same pair, with the same JSON bodies, from the same kind of client (one ``httpx.Client``
-per thread, closed loop), against a FastAPI app served by uvicorn the way the node is (httptools and uvloop
-when installed), whose two endpoints only validate the body with pydantic and answer with a new id: no
-SQLite, no middleware, no sync agent. What it costs is what any checkout through this stack costs before the
-node does any work, and, for a closed loop, how fast the clients could go if the node's own work were free.
+``bench/edge_checkout.py`` times ``POST /api/v1/carts`` then ``POST /api/v1/carts/{cartId}/checkout``
+against the real node. This runs the same pair, with bodies of the same shape (a cart of one line; a payment
+method and an idempotency key), from the same kind of client (one ``httpx.Client`` per thread, closed loop,
+its heap frozen after the warm-up as edge_checkout's is), against a FastAPI app served by ``uvicorn.run``
+with the node's settings (``plumbing.serving.HTTP_PARSER``, access log on, startup heap frozen). Its two
+endpoints only validate the body with pydantic and answer 201 with a new id: no SQLite, no middleware, no
+sync agent. What it costs is what any checkout through this stack costs before the node does any work.
 
 Run from the repository root::
 
     .venv/bin/python bench/http_floor.py                      # 2,000 pairs at 1 and 8 clients
-    .venv/bin/python bench/http_floor.py --concurrency 8 --pairs 4000
+    .venv/bin/python bench/http_floor.py --concurrency 8 --pairs 3000
 
-The server runs in its own process (``--serve PORT``, started by the bench), the clients in this one, both
-on this machine: on a small machine they share the CPU, as the node and its client do in edge_checkout.
+The server runs in its own process (``--serve PORT``, started by the bench, its log in a temporary file),
+the clients in this one, both on this machine: on a small machine they share the CPU, as the node and its
+client do in edge_checkout.
 """
 
 import argparse
-import os
-import subprocess
+import importlib.util
 import sys
+import tempfile
 import threading
 import time
 import uuid
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
-from benchkit import cpu_seconds, host_lines, log, percentile, run_main, stop_on_signals
+from benchkit import bench_env, cpu_seconds, host_lines, log, percentile, run_main, served, stop_on_signals
 
-from plumbing import free_port, wait_for_url
+from plumbing import free_port, freeze_startup_heap
+from plumbing.serving import HTTP_PARSER
 
 HOST = "127.0.0.1"
 WARMUP_PAIRS = 50
 
 
 def serve(port: int) -> None:
-    """The server side: the two endpoints, nothing behind them."""
+    """The server side: the two endpoints, nothing behind them, served as ``edgestore edge serve`` is."""
     import uvicorn
     from fastapi import FastAPI
     from pydantic import BaseModel, ConfigDict, Field
@@ -55,7 +61,12 @@ def serve(port: int) -> None:
         paymentMethod: str
         idempotencyKey: str
 
-    app = FastAPI()
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        freeze_startup_heap()  # as the node's app does once started
+        yield
+
+    app = FastAPI(lifespan=lifespan)
 
     @app.get("/health")
     def health() -> dict[str, str]:
@@ -69,8 +80,7 @@ def serve(port: int) -> None:
     def checkout(cart_id: str, body: Pay) -> dict[str, str]:
         return {"orderId": uuid.uuid4().hex, "cartId": cart_id, "status": "paid"}
 
-    # The node's own call (edge/cli.py): uvicorn picks httptools and uvloop when they are installed.
-    uvicorn.run(app, host=HOST, port=port, log_level="warning")
+    uvicorn.run(app, host=HOST, port=port, log_level="info", http=HTTP_PARSER)  # edge/cli.py's call
 
 
 @dataclass
@@ -97,21 +107,29 @@ def run_level(base_url: str, server_pid: int, concurrency: int, pairs: int) -> L
             with lock:
                 clients.append(client)
         t0 = time.perf_counter()
-        cart = client.post("/carts", json={"items": [{"variantId": f"p{i:06d}-1", "quantity": 1}]})
-        sale = client.post(
-            f"/carts/{cart.json()['cartId']}/checkout",
-            json={"paymentMethod": "cash", "idempotencyKey": uuid.uuid4().hex},
-        )
+        ok = False
+        try:
+            cart = client.post("/carts", json={"items": [{"variantId": f"p{i:06d}-1", "quantity": 1}]})
+            if cart.status_code == 201:
+                sale = client.post(
+                    f"/carts/{cart.json()['cartId']}/checkout",
+                    json={"paymentMethod": "cash", "idempotencyKey": uuid.uuid4().hex},
+                )
+                ok = sale.status_code == 201
+        except httpx.HTTPError:
+            pass  # counted as an error below
         took = (time.perf_counter() - t0) * 1000
         with lock:
-            if cart.status_code == 201 and sale.status_code == 201:
+            if ok:
                 level.latencies_ms.append(took)
             else:
                 level.errors += 1
 
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         list(pool.map(pair, range(WARMUP_PAIRS)))  # connections open, code warm
+        freeze_startup_heap()  # the load generator's pauses are not the server's (as in edge_checkout)
         level.latencies_ms.clear()
+        level.errors = 0
         server_before, client_before = cpu_seconds(server_pid) or 0.0, time.process_time()
         t0 = time.perf_counter()
         list(pool.map(pair, range(pairs)))
@@ -123,8 +141,20 @@ def run_level(base_url: str, server_pid: int, concurrency: int, pairs: int) -> L
     return level
 
 
+def print_level(level: Level) -> None:
+    done = len(level.latencies_ms)
+    lat = sorted(level.latencies_ms)
+    # CPU per pair attempted, as edge_checkout divides it.
+    print(
+        f"| {level.concurrency} | {done} | {done / level.wall_s:,.1f} | {percentile(lat, 50):.1f} "
+        f"| {percentile(lat, 99):.1f} | {level.server_cpu_s / level.pairs * 1000:.2f} "
+        f"| {level.client_cpu_s / level.pairs * 1000:.2f} | {level.errors} |",
+        flush=True,
+    )
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument(
         "--concurrency", type=int, nargs="+", default=[1, 8], help="client threads, per level"
     )
@@ -134,39 +164,36 @@ def main() -> int:
     if args.serve:
         serve(args.serve)
         return 0
+    if args.pairs < 1:
+        parser.error("--pairs must be at least 1")
     stop_on_signals()
     port = free_port()
-    server = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--serve", str(port)])
-    try:
-        base_url = f"http://{HOST}:{port}"
-        wait_for_url(f"{base_url}/health", what="the floor's server", timeout_s=60, watch=server)
-        for line in host_lines():
-            print(line)
-        import importlib.util
-
-        speedups = [m for m in ("httptools", "uvloop") if importlib.util.find_spec(m) is not None]
-        print(f"server:        FastAPI + uvicorn, speedups installed: {', '.join(speedups) or 'none'}")
-        print()
-        print(
-            "| clients | pairs | pairs/s | p50 (ms) | p99 (ms) | server CPU / pair (ms) | client CPU / pair (ms) "
-            "| errors |"
-        )
-        print("|---:|---:|---:|---:|---:|---:|---:|---:|")
-        for concurrency in args.concurrency:
-            log(f"  {concurrency} client(s): {args.pairs} pairs")
-            level = run_level(base_url, server.pid, concurrency, args.pairs)
-            done = len(level.latencies_ms)
-            lat = sorted(level.latencies_ms)
+    base_url = f"http://{HOST}:{port}"
+    with tempfile.TemporaryDirectory(prefix="edgestore-http-floor-") as work:
+        argv = [sys.executable, str(Path(__file__).resolve()), "--serve", str(port)]
+        with served(
+            argv,
+            bench_env(),
+            what="the floor's server",
+            health_url=f"{base_url}/health",
+            log_path=Path(work) / "server.log",
+            cwd=Path(work),
+        ) as server:
+            for line in host_lines():
+                print(line)
+            # uvicorn's loop "auto" takes uvloop when the interpreter (the same one, run again) can import it.
+            loop = "uvloop" if importlib.util.find_spec("uvloop") is not None else "asyncio"
+            print(f"server:        FastAPI on uvicorn, HTTP parser {HTTP_PARSER}, event loop {loop}")
+            print()
             print(
-                f"| {concurrency} | {done} | {done / level.wall_s:,.1f} | {percentile(lat, 50):.1f} "
-                f"| {percentile(lat, 99):.1f} | {level.server_cpu_s / done * 1000:.2f} "
-                f"| {level.client_cpu_s / done * 1000:.2f} | {level.errors} |",
-                flush=True,
+                "| clients | pairs | pairs/s | p50 (ms) | p99 (ms) | server CPU / pair (ms) "
+                "| client CPU / pair (ms) | errors |"
             )
-        return 0
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+            print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+            for concurrency in args.concurrency:
+                log(f"  {concurrency} client(s): {args.pairs} pairs")
+                print_level(run_level(base_url, server.pid, concurrency, args.pairs))
+    return 0
 
 
 if __name__ == "__main__":
