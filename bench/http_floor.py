@@ -94,6 +94,13 @@ class Level:
     errors: int = 0
 
 
+def server_cpu(pid: int) -> float:
+    seconds = cpu_seconds(pid)
+    if seconds is None:
+        raise RuntimeError(f"the floor's server (pid {pid}) is gone: its CPU cannot be read")
+    return seconds
+
+
 def run_level(base_url: str, server_pid: int, concurrency: int, pairs: int) -> Level:
     local = threading.local()
     clients: list[httpx.Client] = []
@@ -116,8 +123,8 @@ def run_level(base_url: str, server_pid: int, concurrency: int, pairs: int) -> L
                     json={"paymentMethod": "cash", "idempotencyKey": uuid.uuid4().hex},
                 )
                 ok = sale.status_code == 201
-        except httpx.HTTPError:
-            pass  # counted as an error below
+        except (httpx.HTTPError, ValueError, KeyError):
+            pass  # no answer, or not the JSON a cart is: counted as an error below
         took = (time.perf_counter() - t0) * 1000
         with lock:
             if ok:
@@ -130,11 +137,11 @@ def run_level(base_url: str, server_pid: int, concurrency: int, pairs: int) -> L
         freeze_startup_heap()  # the load generator's pauses are not the server's (as in edge_checkout)
         level.latencies_ms.clear()
         level.errors = 0
-        server_before, client_before = cpu_seconds(server_pid) or 0.0, time.process_time()
+        server_before, client_before = server_cpu(server_pid), time.process_time()
         t0 = time.perf_counter()
         list(pool.map(pair, range(pairs)))
         level.wall_s = time.perf_counter() - t0
-        level.server_cpu_s = (cpu_seconds(server_pid) or 0.0) - server_before
+        level.server_cpu_s = server_cpu(server_pid) - server_before
         level.client_cpu_s = time.process_time() - client_before
     for client in clients:
         client.close()

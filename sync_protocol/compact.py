@@ -246,7 +246,9 @@ def _with(document: dict[str, Any], fills: dict[str, Any], order: tuple[str, ...
         rank = _rank(order)
         # Only layouts of the model's own fields are kept: keys it does not know come only from a batch the
         # validation will refuse, and kept they would hold whatever long keys a hostile device made up.
-        if len(_PLANS) < _MAX_PLANS and all(key in rank for key in document):
+        if all(key in rank for key in document):
+            if len(_PLANS) >= _MAX_PLANS:
+                _PLANS.clear()  # a device sending every order of the fields: ours are placed again
             _PLANS[layout] = keys
     return {key: fills[key] if key in fills else document[key] for key in keys}
 
@@ -266,8 +268,8 @@ def _placed(order: tuple[str, ...], keys: tuple[str, ...], fills: tuple[str, ...
 
 # A batch's envelopes, payloads and order lines share a few key layouts: each is placed once, then looked up
 # (restoring a 182-order batch took 3.2 ms instead of 3.9, issue 22; the cloud restores every batch it
-# takes). Read and written by the cloud's ingest threads at once: one dict lookup or store each, whole under
-# the GIL, and a layout placed twice is placed the same. Full, it takes no more and new layouts are placed
-# each time: slower, never wrong.
+# takes). Read and written by the cloud's ingest threads at once: each lookup, store or clear is one dict
+# operation, and a layout placed twice is placed the same; threads racing past the bound overshoot it by a
+# few entries at most before the next clear.
 _PLANS: dict[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]], tuple[str, ...]] = {}
 _MAX_PLANS = 512

@@ -5,7 +5,6 @@ extreme numbers) over every parameter and body field of every operation, and sch
 requests from the OpenAPI schema, with hostile values mixed in by tests/schemathesis_hooks.py."""
 
 import socket
-import time
 from pathlib import Path
 
 import httpx
@@ -111,21 +110,17 @@ def test_no_generated_request_causes_a_server_error(edge: EdgeServer, tmp_path: 
 def test_a_request_head_without_end_is_refused_and_the_node_serves_on(edge: EdgeServer):
     # The node's API is open to the whole shop network: a client sending header after header must not make
     # it buffer them without limit (plumbing.serving.HTTP_PARSER: h11, not httptools, which takes them all).
-    sent = 0
-    with socket.create_connection(("127.0.0.1", edge.settings.port), timeout=30) as sock:
+    # The head never ends: a parser without a limit would wait for more, and the recv below time out.
+    with socket.create_connection(("127.0.0.1", edge.settings.port), timeout=10) as sock:
         try:
             sock.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: node\r\n")
-            for i in range(500):  # 500 KB, a line at a time, as a slow client would
+            for i in range(64):  # 64 KB, past h11's 16 KiB
                 sock.sendall(b"X-Pad-%d: %s\r\n" % (i, b"a" * 1000))
-                sent += 1
-                time.sleep(0.001)
-            sock.sendall(b"\r\n")
         except (BrokenPipeError, ConnectionResetError):
             pass  # the node stopped reading: what is asked
         try:
             status_line = sock.recv(200).split(b"\r\n")[0]
         except ConnectionResetError:
-            status_line = b"(reset)"
-    assert status_line in (b"HTTP/1.1 400 Bad Request", b"(reset)"), (status_line, sent)
-    assert sent < 100, f"the node took {sent} KB of headers"
+            status_line = b""  # closed on us, the answer lost with the reset
+    assert status_line in (b"HTTP/1.1 400 Bad Request", b"")
     assert edge.client.get("/health").status_code == 200

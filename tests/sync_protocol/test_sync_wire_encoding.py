@@ -264,9 +264,10 @@ def test_a_compact_batch_claims_nothing_a_version_1_batch_could_not() -> None:
     assert rejected(HEADER + zstd(document)).reason is RejectReason.MALFORMED
 
 
-def test_restoring_keeps_no_key_a_device_made_up() -> None:
+def test_restoring_keeps_no_key_a_device_made_up(monkeypatch: pytest.MonkeyPatch) -> None:
     """Restoring remembers where the fields go for each key layout it meets, but only layouts of the models'
     own fields: a hostile device's invented keys (refused by validation anyway) are not kept in memory."""
+    monkeypatch.setattr(compact, "_PLANS", {})
     invented = "x" * 10_000
     document = compact_batch(orders_batch(2))
     document["messages"][0]["payload"][invented] = 1
@@ -278,6 +279,22 @@ def test_restoring_keeps_no_key_a_device_made_up() -> None:
     kept = {key for _, keys, _ in compact._PLANS for key in keys}
     assert not any(key.startswith(invented) for key in kept)
     assert "orderId" in kept  # the models' own layouts are kept
+
+
+def test_the_layouts_restoring_keeps_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A device may send the fields of its payloads in any order; each order is a layout of its own. Past the
+    bound the kept layouts start over, and every batch still comes back exactly."""
+    monkeypatch.setattr(compact, "_PLANS", {})
+    monkeypatch.setattr(compact, "_MAX_PLANS", 8)
+    document = compact_batch(orders_batch(1))
+    payload = document["messages"][0]["payload"]
+    for shift in range(20):  # 20 rotations of the payload's keys: 20 layouts
+        keys = list(payload)
+        rotated = {k: payload[k] for k in keys[shift % len(keys) :] + keys[: shift % len(keys)]}
+        document["messages"][0]["payload"] = rotated
+        restored = restore_batch(json.loads(json.dumps(document)))
+        assert restored["messages"][0]["payload"]["storeId"] == STORE
+        assert len(compact._PLANS) <= 8
 
 
 @settings(max_examples=300, deadline=None)
