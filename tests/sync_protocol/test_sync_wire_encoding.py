@@ -286,14 +286,18 @@ def test_the_layouts_restoring_keeps_stay_bounded(monkeypatch: pytest.MonkeyPatc
     bound the kept layouts start over, and every batch still comes back exactly."""
     monkeypatch.setattr(compact, "_PLANS", {})
     monkeypatch.setattr(compact, "_MAX_PLANS", 8)
-    document = compact_batch(orders_batch(1))
+    b = orders_batch(1)
+    sent = b.model_dump(mode="json", by_alias=True)["messages"][0]["payload"]
+    document = compact_batch(b)
     payload = document["messages"][0]["payload"]
     for shift in range(20):  # 20 rotations of the payload's keys: 20 layouts
         keys = list(payload)
         rotated = {k: payload[k] for k in keys[shift % len(keys) :] + keys[: shift % len(keys)]}
         document["messages"][0]["payload"] = rotated
-        restored = restore_batch(json.loads(json.dumps(document)))
-        assert restored["messages"][0]["payload"]["storeId"] == STORE
+        text = json.dumps(document)
+        placed, looked_up = (json.dumps(restore_batch(json.loads(text))) for _ in range(2))
+        assert placed == looked_up  # key for key, whether the layout was placed or found
+        assert json.loads(placed)["messages"][0]["payload"] == sent  # every field back (in any order)
         assert len(compact._PLANS) <= 8
 
 
