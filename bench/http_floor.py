@@ -1,12 +1,13 @@
 """The HTTP floor under the node's checkout: the same two calls a checkout makes, with nothing behind them.
 
 ``bench/edge_checkout.py`` times ``POST /api/v1/carts`` then ``POST /api/v1/carts/{cartId}/checkout``
-against the real node. This runs the same pair, with bodies of the same shape (a cart of one line; a payment
-method and an idempotency key), from the same kind of client (one ``httpx.Client`` per thread, closed loop,
-its heap frozen after the warm-up as edge_checkout's is), against a FastAPI app served by ``uvicorn.run``
-with the node's settings (``plumbing.serving.HTTP_PARSER``, access log on, startup heap frozen). Its two
-endpoints only validate the body with pydantic and answer 201 with a new id: no SQLite, no middleware, no
-sync agent. What it costs is what any checkout through this stack costs before the node does any work.
+against the real node. This runs the same pair through edge_checkout's own client code (its ``run_level``:
+one ``httpx.Client`` per thread, closed loop, the same timing and CPU accounting; the client's heap frozen
+after the warm-up as edge_checkout's is), with carts of one line, against a FastAPI app served by
+``uvicorn.run`` with the node's settings (``plumbing.serving.HTTP_PARSER``, access log on, startup heap
+frozen). Its two endpoints only validate the body with pydantic and answer 201 with a new id: no SQLite, no
+middleware, no sync agent. What it costs is what any checkout through this stack costs before the node does
+any work.
 
 Run from the repository root::
 
@@ -22,29 +23,25 @@ import argparse
 import importlib.util
 import sys
 import tempfile
-import threading
-import time
 import uuid
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-import httpx
-from benchkit import bench_env, cpu_seconds, host_lines, log, percentile, run_main, served, stop_on_signals
+from benchkit import bench_env, host_lines, log, run_main, served, stop_on_signals
+from edge_checkout import API, HOST, RunningNode, run_level
 
 from plumbing import free_port, freeze_startup_heap
 from plumbing.serving import HTTP_PARSER
 
-HOST = "127.0.0.1"
 WARMUP_PAIRS = 50
 
 
 def serve(port: int) -> None:
     """The server side: the two endpoints, nothing behind them, served as ``edgestore edge serve`` is."""
     import uvicorn
-    from fastapi import FastAPI
+    from fastapi import APIRouter, FastAPI
     from pydantic import BaseModel, ConfigDict, Field
 
     class Line(BaseModel):
@@ -67,95 +64,38 @@ def serve(port: int) -> None:
         yield
 
     app = FastAPI(lifespan=lifespan)
+    api = APIRouter(prefix=API)
 
-    @app.get("/health")
+    @api.get("/health")
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.post("/carts", status_code=201)
+    @api.post("/carts", status_code=201)
     def create_cart(body: NewCart) -> dict[str, object]:
         return {"cartId": uuid.uuid4().hex, "lines": len(body.items)}
 
-    @app.post("/carts/{cart_id}/checkout", status_code=201)
+    @api.post("/carts/{cart_id}/checkout", status_code=201)
     def checkout(cart_id: str, body: Pay) -> dict[str, str]:
         return {"orderId": uuid.uuid4().hex, "cartId": cart_id, "status": "paid"}
+
+    app.include_router(api)
 
     uvicorn.run(app, host=HOST, port=port, log_level="info", http=HTTP_PARSER)  # edge/cli.py's call
 
 
-@dataclass
-class Level:
-    concurrency: int
-    pairs: int
-    wall_s: float = 0.0
-    latencies_ms: list[float] = field(default_factory=list)
-    server_cpu_s: float = 0.0
-    client_cpu_s: float = 0.0
-    errors: int = 0
+def run_floor_level(floor: RunningNode, concurrency: int, pairs: int) -> dict[str, Any]:
+    """A level as ``edge_checkout`` runs one (its ``run_level``: the same client, timing and CPU accounting),
+    after as many warm-up pairs, each cart of one line."""
+    carts = [[f"p{i:06d}-1"] for i in range(pairs)]
+    run_level(floor, concurrency, carts[:WARMUP_PAIRS], "warmup")  # code warm
+    freeze_startup_heap()  # the load generator's pauses are not the server's (as in edge_checkout)
+    return run_level(floor, concurrency, carts, "floor").row()
 
 
-def server_cpu(pid: int) -> float:
-    seconds = cpu_seconds(pid)
-    if seconds is None:
-        raise RuntimeError(f"the floor's server (pid {pid}) is gone: its CPU cannot be read")
-    return seconds
-
-
-def run_level(base_url: str, server_pid: int, concurrency: int, pairs: int) -> Level:
-    local = threading.local()
-    clients: list[httpx.Client] = []
-    lock = threading.Lock()
-    level = Level(concurrency, pairs)
-
-    def pair(i: int) -> None:
-        client = getattr(local, "client", None)
-        if client is None:
-            client = local.client = httpx.Client(base_url=base_url, timeout=30)
-            with lock:
-                clients.append(client)
-        t0 = time.perf_counter()
-        ok = False
-        try:
-            cart = client.post("/carts", json={"items": [{"variantId": f"p{i:06d}-1", "quantity": 1}]})
-            if cart.status_code == 201:
-                sale = client.post(
-                    f"/carts/{cart.json()['cartId']}/checkout",
-                    json={"paymentMethod": "cash", "idempotencyKey": uuid.uuid4().hex},
-                )
-                ok = sale.status_code == 201
-        except (httpx.HTTPError, ValueError, KeyError):
-            pass  # no answer, or not the JSON a cart is: counted as an error below
-        took = (time.perf_counter() - t0) * 1000
-        with lock:
-            if ok:
-                level.latencies_ms.append(took)
-            else:
-                level.errors += 1
-
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        list(pool.map(pair, range(WARMUP_PAIRS)))  # connections open, code warm
-        freeze_startup_heap()  # the load generator's pauses are not the server's (as in edge_checkout)
-        level.latencies_ms.clear()
-        level.errors = 0
-        server_before, client_before = server_cpu(server_pid), time.process_time()
-        t0 = time.perf_counter()
-        list(pool.map(pair, range(pairs)))
-        level.wall_s = time.perf_counter() - t0
-        level.server_cpu_s = server_cpu(server_pid) - server_before
-        level.client_cpu_s = time.process_time() - client_before
-    for client in clients:
-        client.close()
-    return level
-
-
-def print_level(level: Level) -> None:
-    done = len(level.latencies_ms)
-    lat = sorted(level.latencies_ms)
-    # CPU per pair attempted, as edge_checkout divides it.
+def print_level(row: dict[str, Any]) -> None:
     print(
-        f"| {level.concurrency} | {done} | {done / level.wall_s:,.1f} | {percentile(lat, 50):.1f} "
-        f"| {percentile(lat, 99):.1f} | {level.server_cpu_s / level.pairs * 1000:.2f} "
-        f"| {level.client_cpu_s / level.pairs * 1000:.2f} | {level.errors} |",
+        f"| {row['concurrency']} | {row['checkouts']} | {row['per_s']:,.1f} | {row['tot_p50']:.1f} "
+        f"| {row['tot_p99']:.1f} | {row['node_cpu_ms']:.2f} | {row['client_cpu_ms']:.2f} | {row['errors']} |",
         flush=True,
     )
 
@@ -175,14 +115,14 @@ def main() -> int:
         parser.error("--pairs must be at least 1")
     stop_on_signals()
     port = free_port()
-    base_url = f"http://{HOST}:{port}"
+    api = f"http://{HOST}:{port}{API}"
     with tempfile.TemporaryDirectory(prefix="edgestore-http-floor-") as work:
         argv = [sys.executable, str(Path(__file__).resolve()), "--serve", str(port)]
         with served(
             argv,
             bench_env(),
             what="the floor's server",
-            health_url=f"{base_url}/health",
+            health_url=f"{api}/health",
             log_path=Path(work) / "server.log",
             cwd=Path(work),
         ) as server:
@@ -199,7 +139,7 @@ def main() -> int:
             print("|---:|---:|---:|---:|---:|---:|---:|---:|")
             for concurrency in args.concurrency:
                 log(f"  {concurrency} client(s): {args.pairs} pairs")
-                print_level(run_level(base_url, server.pid, concurrency, args.pairs))
+                print_level(run_floor_level(RunningNode(api, server.pid), concurrency, args.pairs))
     return 0
 
 
