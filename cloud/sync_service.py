@@ -43,12 +43,20 @@ from cloud.runtime import Cloud
 from cloud.sync_uplink import dead_letter, handle_uplink
 from cloud.tables import devices, stores
 from models.cloud_api import NotificationKind
-from sync_protocol.encoding import decode_status, encode
+from sync_protocol.encoding import (
+    DEFAULT_MAX_DOWNLINK_BYTES,
+    ContentEncoding,
+    decode_status,
+    encode,
+    encode_downlink,
+)
 from sync_protocol.envelope import (
     Ack,
     CatalogAnnouncement,
     CatalogDelta,
     DeviceStatus,
+    DownlinkMessage,
+    FeedMessage,
     ModelAnnouncement,
     RecognitionPhotosAnnouncement,
 )
@@ -81,6 +89,14 @@ class _Downstream:
     # A device at feed position 0 is sent a snapshot and nothing of the feed: the snapshot gives it its
     # position (its first link). Until it says where it stands, nothing more is sent.
     awaiting_position: bool = False
+    # How its downlink travels: json+zstd when its status says it reads that, else JSON (an older node).
+    encoding: ContentEncoding = ContentEncoding.JSON
+
+
+def _downlink_encoding(said: list[str]) -> ContentEncoding:
+    """The content encoding a device's downlink takes: json+zstd if its status names it, whatever else it
+    names (a newer node may know encodings this cloud does not)."""
+    return ContentEncoding.JSON_ZSTD if ContentEncoding.JSON_ZSTD.value in said else ContentEncoding.JSON
 
 
 def _stale_catalog(down: _Downstream, feed: sync_downlink.FeedEnds) -> bool:
@@ -115,6 +131,7 @@ class SyncService:
         partition: Partition | None = None,
         stores_every_s: float = 10.0,
         ingest_threads: int = 2,
+        max_downlink_bytes: int = DEFAULT_MAX_DOWNLINK_BYTES,
     ) -> None:
         """``retry_pauses_s`` and ``retry_budget_s``: the pauses between tries of an uplink message while the
         database fails, and the most time spent on one message (it holds its stream and an ingest thread
@@ -123,7 +140,9 @@ class SyncService:
         process takes only the streams and presence of the stores that hash to it
         (``sync_protocol.partition``; docs/scaling.md), looking for new stores every ``stores_every_s``; None
         or 0/1: every store. ``ingest_threads``: how many messages (of different topics) are handled at once;
-        1: one at a time, in the order they came."""
+        1: one at a time, in the order they came. ``max_downlink_bytes``: the most a node takes in one downlink
+        message as JSON (``sync_protocol.encoding.decode_downlink``): a catalog delta larger goes as a
+        snapshot."""
         self.cloud = cloud
         self.retry_pauses_s = retry_pauses_s
         self.retry_budget_s = retry_budget_s
@@ -133,6 +152,7 @@ class SyncService:
         self._unexpected: dict[str, int] = {}
         self.clock = clock
         self.downlink_interval_s = downlink_interval_s
+        self.max_downlink_bytes = max_downlink_bytes
         self.prune_interval_s = prune_interval_s
         self._next_prune = 0.0  # monotonic time; the first tick prunes
         self._stranded: set[str] = set()  # devices behind the pruned feed, already reported in the log
@@ -323,6 +343,11 @@ class SyncService:
                     update = store_catalog.catalog_delta(
                         conn, cloud.metadata, down.seller_id, down.store_id, down.catalog_version
                     )
+                    if update is not None and len(encode(update)) > self.max_downlink_bytes:
+                        # More than a node takes in one message (compressed or not, it bounds what it
+                        # inflates to): refused there, it would come again at every status. A snapshot
+                        # travels by URL, however large.
+                        update = None
                 if update is None:
                     update = store_catalog.publish_snapshot(
                         conn,
@@ -344,12 +369,12 @@ class SyncService:
             )
         if update is not None:
             kind = DownlinkKind.CATALOG_DELTA if isinstance(update, CatalogDelta) else DownlinkKind.CATALOG
-            if not self.link.publish(str(Topics.downlink(down.store_id, device_id, kind)), encode(update)):
+            if not self._publish_down(device_id, down, kind, update):
                 return
             down.catalog_version = update.to_version if isinstance(update, CatalogDelta) else update.version
             down.awaiting_position = first_link
         for kind, message in feed:
-            if not self.link.publish(str(Topics.downlink(down.store_id, device_id, kind)), encode(message)):
+            if not self._publish_down(device_id, down, kind, message):
                 return
             down.feed_seq = message.seq
         self._announce_files(device_id, down, new_models, photos)
@@ -363,14 +388,20 @@ class SyncService:
     ) -> None:
         """The files a device fetches itself: model versions newer than its, and the photo set."""
         for model in new_models:
-            topic = str(Topics.downlink(down.store_id, device_id, DownlinkKind.MODEL))
-            if not self.link.publish(topic, encode(model)):
+            if not self._publish_down(device_id, down, DownlinkKind.MODEL, model):
                 return
             down.models[model.name] = model.version
-        if photos is not None:
-            topic = str(Topics.downlink(down.store_id, device_id, DownlinkKind.RECOGNITION_PHOTOS))
-            if self.link.publish(topic, encode(photos)):
-                down.recognition_photos = photos.version
+        if photos is not None and self._publish_down(
+            device_id, down, DownlinkKind.RECOGNITION_PHOTOS, photos
+        ):
+            down.recognition_photos = photos.version
+
+    def _publish_down(
+        self, device_id: str, down: _Downstream, kind: DownlinkKind, message: DownlinkMessage | FeedMessage
+    ) -> bool:
+        """One downlink message to a device, in the content encoding it reads; False when not sent."""
+        topic = str(Topics.downlink(down.store_id, device_id, kind))
+        return self.link.publish(topic, encode_downlink(message, down.encoding))
 
     def _on_message(self, topic: str, data: bytes) -> None:
         try:
@@ -516,6 +547,7 @@ class SyncService:
                         status.catalog_version,
                         dict(status.models),
                         status.recognition_photos,
+                        encoding=_downlink_encoding(status.content_encodings),
                     )
                 else:
                     self._online.pop(parsed.device_id, None)

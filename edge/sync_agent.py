@@ -29,7 +29,13 @@ from edge.sync_downlink import (
 )
 from edge.sync_uplink import InFlight, apply_ack, held_back, pending_batches
 from models.ids import new_id
-from sync_protocol.encoding import ContentEncoding, decode_ack, decode_downlink, encode_batch
+from sync_protocol.encoding import (
+    DOWNLINK_CONTENT_ENCODINGS,
+    ContentEncoding,
+    decode_ack,
+    decode_downlink,
+    encode_batch,
+)
 from sync_protocol.envelope import (
     Ack,
     CatalogAnnouncement,
@@ -75,6 +81,9 @@ class SyncAgent:
         self.interval_s = interval_s
         self.status_every_s = status_every_s
         self.content_encoding = content_encoding
+        # A node set to send JSON talks to a cloud older than issue 22: it asks for a JSON downlink too, in
+        # a status of the version that cloud reads.
+        self.reads = () if content_encoding is ContentEncoding.JSON else DOWNLINK_CONTENT_ENCODINGS
         self.window = window
         self.linger_s = linger_s
         device = node.device_id
@@ -327,7 +336,9 @@ class SyncAgent:
         if self._announced.is_set() and time.monotonic() - self._announced_at <= self.status_every_s:
             return
         topic = str(Topics.status(self.store_id, self.node.device_id))
-        message = status_message(self.node, self.store_id, online=True, address=self.link.local_address())
+        message = status_message(
+            self.node, self.store_id, online=True, address=self.link.local_address(), reads=self.reads
+        )
         if self.link.publish(topic, message, retain=True):
             self._announced.set()
             self._announced_at = time.monotonic()

@@ -19,6 +19,7 @@ The node's status (``status_message``) tells the cloud this position, so the clo
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -47,8 +48,15 @@ from models.errors import NotFound
 from models.ids import new_id
 from models.node_api import StreamBacklog
 from plumbing.version import VERSION
-from sync_protocol.encoding import check_fetched_pieces, encode, read_fetched
+from sync_protocol.encoding import (
+    DOWNLINK_CONTENT_ENCODINGS,
+    ContentEncoding,
+    check_fetched_pieces,
+    encode,
+    read_fetched,
+)
 from sync_protocol.envelope import (
+    CONTENT_ENCODINGS_SCHEMA_VERSION,
     DEVICE_HEALTH_SCHEMA_VERSION,
     MAX_HEALTH_COUNT,
     MAX_REFUSAL_REASON,
@@ -103,11 +111,18 @@ def position(conn: Connection, *, takes_recognition_photos: bool = False) -> Pos
 
 
 def status_message(
-    node: Node, store_id: str, *, online: bool, goodbye: bool = False, address: str | None = None
+    node: Node,
+    store_id: str,
+    *,
+    online: bool,
+    goodbye: bool = False,
+    address: str | None = None,
+    reads: Sequence[ContentEncoding] = DOWNLINK_CONTENT_ENCODINGS,
 ) -> bytes:
     """The node's presence: online with its position and health, or offline (its last will, or a clean
     goodbye). ``address``: the local address of the node's connection to the broker (``MqttLink``), the
-    one the seller's Devices page shows."""
+    one the seller's Devices page shows. ``reads``: the content encodings the node takes on its downlink
+    besides JSON; none for a cloud older than issue 22, which knows neither them nor schema version 6."""
     if not online:
         return encode(
             DeviceStatus(store_id=store_id, device_id=node.device_id, online=False, goodbye=goodbye)
@@ -118,9 +133,10 @@ def status_message(
         waiting = backlog(conn)
     return encode(
         DeviceStatus(
-            # Version 5 covers every field before it (health, photos, refusals). A cloud that reads only up
-            # to 4 dead-letters it as unknownVersion: the cloud learns a version before the nodes write it.
-            schema_version=DEVICE_HEALTH_SCHEMA_VERSION,
+            # Version 6 covers every field before it (encodings, health, photos, refusals), 5 all but the
+            # encodings. A cloud that reads only up to 5 dead-letters a 6 as unknownVersion: the cloud learns
+            # a version before the nodes write it.
+            schema_version=CONTENT_ENCODINGS_SCHEMA_VERSION if reads else DEVICE_HEALTH_SCHEMA_VERSION,
             store_id=store_id,
             device_id=node.device_id,
             online=True,
@@ -130,6 +146,7 @@ def status_message(
             model_refusals=refusals,
             recognition_photos=where.recognition_photos,
             health=health(node, waiting, address),
+            content_encodings=[e.value for e in reads],
         )
     )
 

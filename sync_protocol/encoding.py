@@ -1,8 +1,8 @@
 """Messages to bytes and back. Decoding never trusts its input: it refuses with ``MessageRejected`` and a
 reason the receiver dead-letters, and never raises anything else, whatever the bytes.
 
-Order of checks, cheapest and most telling first: size (before anything is parsed), for an uplink batch its
-content encoding (and, compressed, its declared and actual size once inflated), UTF-8, JSON (no NaN or
+Order of checks, cheapest and most telling first: size (before anything is parsed), for an uplink batch or a
+downlink message its content encoding (and, compressed, its declared and actual size once inflated), UTF-8, JSON (no NaN or
 Infinity), nesting depth, ``schemaVersion`` (present and supported), the schema, consistency (one store,
 device and stream per batch, contiguous seqs), the topic it came on, and finally each payload against its
 stream's model.
@@ -12,6 +12,8 @@ Uplink batches travel in one of two content encodings (``ContentEncoding``, docs
 cloud reads; and ``compact2+zstd``, a header line naming it, then the batch's compact form
 (``sync_protocol.compact``) compressed with zstd: a twelfth of the bytes for a backlog, less than half for a
 single sale. The decoder tells them apart by the first byte and hands on the same ``Batch`` either way.
+Downlink messages travel as JSON, or as ``json+zstd`` to a node whose status says it reads that
+(``encode_downlink``): whichever is smaller.
 """
 
 import hashlib
@@ -34,6 +36,7 @@ from sync_protocol.envelope import (
     DeviceStatus,
     DownlinkMessage,
     Envelope,
+    FeedMessage,
     UplinkPayload,
     describe_validation_error,
     validate_payload,
@@ -61,7 +64,15 @@ class ContentEncoding(StrEnum):
     """Version 1: the batch's JSON itself, no header (every node before issue 22; still read)."""
     COMPACT_ZSTD = "compact2+zstd"
     """Version 2: ``#compact2+zstd`` and a newline, then the compact form (``sync_protocol.compact``) as JSON,
-    compressed with zstd in one frame that declares its size."""
+    compressed with zstd in one frame that declares its size. Uplink batches only."""
+    JSON_ZSTD = "json+zstd"
+    """Version 3: ``#json+zstd`` and a newline, then the message's JSON compressed as version 2's. What the
+    cloud sends down to a node that says it reads it (``DeviceStatus.content_encodings``); read in an
+    uplink batch too, though no node of ours sends one."""
+
+
+DOWNLINK_CONTENT_ENCODINGS = (ContentEncoding.JSON_ZSTD,)
+"""What a node of this version reads on its downlink besides JSON, and says so in its status."""
 
 
 CONTENT_ENCODING_MARK = b"#"
@@ -107,9 +118,30 @@ def encode_batch(batch: Batch, content_encoding: ContentEncoding = ContentEncodi
     ``batch`` from either."""
     if content_encoding is ContentEncoding.JSON:
         return encode(batch)
+    if content_encoding is ContentEncoding.JSON_ZSTD:
+        return _compressed(content_encoding, encode(batch))
     document = json.dumps(
         compact_batch(batch), ensure_ascii=False, separators=(",", ":"), allow_nan=False
     ).encode()
+    return _compressed(content_encoding, document)
+
+
+def encode_downlink(
+    message: DownlinkMessage | FeedMessage, content_encoding: ContentEncoding = ContentEncoding.JSON
+) -> bytes:
+    """A downlink message's bytes: its JSON, or with ``json+zstd`` (to a node that reads it) the same
+    compressed when that is smaller (a catalog delta is a few times smaller; a single stock change, a few
+    hundred bytes of ids, is not worth a header). ``decode_downlink`` reads either."""
+    plain = encode(message)
+    if content_encoding is ContentEncoding.JSON:
+        return plain
+    if content_encoding is not ContentEncoding.JSON_ZSTD:
+        raise ValueError(f"a downlink message does not travel in {content_encoding.value}")
+    packed = _compressed(content_encoding, plain)
+    return packed if len(packed) < len(plain) else plain
+
+
+def _compressed(content_encoding: ContentEncoding, document: bytes) -> bytes:
     # write_content_size: the decoder refuses a frame that does not say how large it inflates (the bomb
     # guard reads it before inflating anything); no checksum, MQTT over TCP (or TLS) delivers bytes intact.
     body = zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_content_size=True).compress(document)
@@ -175,13 +207,24 @@ def batch_document(data: bytes, *, max_bytes: int = DEFAULT_MAX_BATCH_BYTES) -> 
     """An uplink batch's JSON document as version 1 spells it, whatever its content encoding: read (size,
     encoding, inflated size, UTF-8, JSON, depth) but not yet checked against the schema. ``decode_batch``
     goes on from here; a tool that only looks (a benchmark's observer) may stop here."""
+    return _document(data, max_bytes, batch=True)
+
+
+def _document(data: bytes, max_bytes: int, *, batch: bool) -> dict[str, Any]:
+    """A message's JSON document in whatever content encoding its bytes say (``compact2+zstd`` only for an
+    uplink ``batch``), read but not yet checked against a schema."""
     size = _checked_size(data, max_bytes)
-    head = bytes(data[:1])
-    if head != CONTENT_ENCODING_MARK:
+    if bytes(data[:1]) != CONTENT_ENCODING_MARK:
         return _parse(data, max_bytes)
     encoding, body = _content_encoding(bytes(data[: min(size, MAX_CONTENT_ENCODING_HEADER)]), data)
     if encoding is ContentEncoding.JSON:  # said in a header, which it needs not be
         return _parse(body, max_bytes)
+    if encoding is ContentEncoding.JSON_ZSTD:
+        return _parse(_inflate(body, max_bytes), max_bytes)
+    if not batch:
+        raise MessageRejected(
+            RejectReason.MALFORMED, f"content encoding {encoding.value} is for uplink batches only"
+        )
     return restore_batch(_parse(_inflate(body, max_bytes), max_bytes))
 
 
@@ -267,7 +310,7 @@ def decode_downlink(
     data: bytes, kind: DownlinkKind, *, max_bytes: int = DEFAULT_MAX_DOWNLINK_BYTES
 ) -> DownlinkMessage:
     """A downlink message of ``kind`` (taken from the topic it arrived on)."""
-    raw = _parse(data, max_bytes)
+    raw = _document(data, max_bytes, batch=False)
     _require_versions(raw)
     message: DownlinkMessage = _validate(DOWNLINK_MODELS[kind], raw)
     return message

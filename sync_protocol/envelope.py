@@ -62,6 +62,9 @@ RECOGNITION_PHOTOS_SCHEMA_VERSION = 4
 DEVICE_HEALTH_SCHEMA_VERSION = 5
 """Version 5 adds a device status's ``health`` (software version, uptime, addresses, outbox backlog: the cloud's
 Devices page, issue 19); nothing else changed."""
+CONTENT_ENCODINGS_SCHEMA_VERSION = 6
+"""Version 6 adds a device status's ``contentEncodings`` (what the node reads on its downlink besides JSON,
+issue 22); nothing else changed."""
 SUPPORTED_SCHEMA_VERSIONS = frozenset(
     {
         SCHEMA_VERSION,
@@ -69,6 +72,7 @@ SUPPORTED_SCHEMA_VERSIONS = frozenset(
         MODEL_REFUSALS_SCHEMA_VERSION,
         RECOGNITION_PHOTOS_SCHEMA_VERSION,
         DEVICE_HEALTH_SCHEMA_VERSION,
+        CONTENT_ENCODINGS_SCHEMA_VERSION,
     }
 )
 """The versions this code reads. A reader learns a new version before any writer sends it."""
@@ -458,6 +462,11 @@ class StaffChange(FeedMessage):
 
 
 ModelName = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[a-z0-9][a-z0-9-]*$")]
+ContentEncodingName = Annotated[
+    str, StringConstraints(min_length=1, max_length=32, pattern=r"^[a-z0-9][a-z0-9+.-]*$")
+]
+"""The name of a content encoding (``sync_protocol.encoding.ContentEncoding``), as a status says it."""
+MAX_CONTENT_ENCODINGS = 8
 MAX_MODEL_BYTES = 256 * 1024 * 1024
 MAX_MODELS = 16
 
@@ -629,13 +638,17 @@ class DeviceStatus(WireModel):
     recognition_photos: Annotated[int, Field(strict=True, ge=0, le=2**31 - 1)] | None = None
     # How the node is doing (schema version 5): absent from offline statuses and from older nodes.
     health: DeviceHealth | None = None
+    # The content encodings the node reads on its downlink besides JSON (schema version 6; names, not
+    # ``ContentEncoding`` members: a node may name one this cloud does not know, which it then never sends).
+    # Absent: JSON only (an older node, or one set to talk to an older cloud).
+    content_encodings: list[ContentEncodingName] = Field(default=[], max_length=MAX_CONTENT_ENCODINGS)
 
     @model_serializer(mode="wrap")
     def _without_empty_refusals(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         # Written only when there are refusals, or a photo set version: a cloud that reads versions 1 and 2
         # refuses unknown fields.
         data: dict[str, Any] = handler(self)
-        for key in ("modelRefusals", "model_refusals"):
+        for key in ("modelRefusals", "model_refusals", "contentEncodings", "content_encodings"):
             if key in data and not data[key]:
                 del data[key]
         for key in ("recognitionPhotos", "recognition_photos", "health"):
@@ -655,6 +668,10 @@ class DeviceStatus(WireModel):
             )
         if self.health is not None and self.schema_version < DEVICE_HEALTH_SCHEMA_VERSION:
             raise _inconsistent("health needs schemaVersion {version}", version=DEVICE_HEALTH_SCHEMA_VERSION)
+        if self.content_encodings and self.schema_version < CONTENT_ENCODINGS_SCHEMA_VERSION:
+            raise _inconsistent(
+                "contentEncodings need schemaVersion {version}", version=CONTENT_ENCODINGS_SCHEMA_VERSION
+            )
         return self
 
 

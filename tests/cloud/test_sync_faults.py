@@ -99,12 +99,15 @@ class Shop:
         """The login of the worker that takes the store (``edgestore-cloud``, or ``edgestore-cloud-K``)."""
         return replace(cloud_mqtt(self.broker), client_id=client_id, username=worker_username(self.owner))
 
-    def start_cloud(self, client_id: str = "edgestore-cloud-test") -> SyncService:
+    def start_cloud(self, client_id: str = "edgestore-cloud-test", **options: Any) -> SyncService:
         """The cloud's ingest: one SyncService, or with ``workers`` > 1 one per partition (the others take
-        other stores: nothing of this one); the one that takes the store is returned."""
+        other stores: nothing of this one); the one that takes the store is returned. ``options`` go to each
+        SyncService."""
         if self.workers == 1:
             return self._start(
-                SyncService(self.cloud_server.cloud, self.cloud_mqtt(client_id), self.cloud_server.clock)
+                SyncService(
+                    self.cloud_server.cloud, self.cloud_mqtt(client_id), self.cloud_server.clock, **options
+                )
             )
         services = [
             SyncService(
@@ -112,6 +115,7 @@ class Shop:
                 replace(cloud_mqtt(self.broker), client_id=f"{client_id}-{k}"),
                 self.cloud_server.clock,
                 partition=Partition(k, self.workers),
+                **options,
             )
             for k in range(self.workers)
         ]

@@ -228,11 +228,11 @@ def test_nesting_deeper_than_the_limit_is_malformed():
         (lambda raw: raw.update(schemaVersion="1"), RejectReason.MALFORMED),
         (lambda raw: raw.update(schemaVersion=True), RejectReason.MALFORMED),
         (lambda raw: raw["messages"][1].pop("schemaVersion"), RejectReason.MALFORMED),
-        (lambda raw: raw.update(schemaVersion=6), RejectReason.UNKNOWN_VERSION),
+        (lambda raw: raw.update(schemaVersion=99), RejectReason.UNKNOWN_VERSION),
         (lambda raw: raw["messages"][2].update(schemaVersion=9), RejectReason.UNKNOWN_VERSION),
         # a future version may look nothing like this one: still reported as a version problem
         (
-            lambda raw: (raw.clear(), raw.update(schemaVersion=6, everything="different")),
+            lambda raw: (raw.clear(), raw.update(schemaVersion=99, everything="different")),
             RejectReason.UNKNOWN_VERSION,
         ),
         (lambda raw: raw.pop("batchId"), RejectReason.MALFORMED),

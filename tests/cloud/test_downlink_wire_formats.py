@@ -1,0 +1,181 @@
+"""The downlink's content encodings end to end on a real Mosquitto and Postgres (issue 22): a device whose
+status says it reads ``json+zstd`` gets its catalog delta compressed, one whose status does not (a node from
+before, at schema version 5) gets the same delta as JSON; a node of this version takes a compressed delta and
+applies it; a delta larger than a node takes in one message goes as a snapshot instead of being refused
+there at every status."""
+
+import queue
+import threading
+from collections.abc import Callable
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from cloud import sync_downlink
+from edge import sync_agent
+from sync_protocol.encoding import ContentEncoding, decode_downlink, encode
+from sync_protocol.envelope import (
+    CONTENT_ENCODINGS_SCHEMA_VERSION,
+    DEVICE_HEALTH_SCHEMA_VERSION,
+    CatalogAnnouncement,
+    CatalogDelta,
+    DeviceStatus,
+    DownlinkMessage,
+)
+from sync_protocol.streams import DownlinkKind
+from sync_protocol.topics import DownlinkTopic, Topics, parse_topic
+from tests.cloud.test_cloud_catalog import make_product
+from tests.cloud.test_sync_end_to_end import wait_for
+from tests.cloud.test_sync_faults import Shop, shop  # noqa: F401 (shop: the fixture, used by name)
+
+pytestmark = pytest.mark.slow
+
+NEW_PRODUCTS = 12
+
+
+class DownlinkListener:
+    """The device's own broker login as a bare paho MQTT 5 client, subscribed to its downlink: says where it
+    stands in whatever status a test writes, and keeps each message that comes down as its bytes."""
+
+    def __init__(self, at: Shop) -> None:
+        creds = at.device["mqtt"]
+        self.at = at
+        self.received: queue.Queue[tuple[DownlinkKind, bytes]] = queue.Queue()
+        connected, subscribed = threading.Event(), threading.Event()
+        client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=creds["clientId"], protocol=mqtt.MQTTv5
+        )
+        client.username_pw_set(creds["username"], creds["password"])
+        client.on_connect = lambda c, u, f, reason, p: None if reason.is_failure else connected.set()
+        client.on_subscribe = lambda c, u, mid, reasons, p: subscribed.set()
+        client.on_message = self._on_message
+        client.connect("127.0.0.1", at.broker.port)
+        client.loop_start()
+        self.client = client
+        at.cleanups.callback(self.close)
+        assert connected.wait(15), "the device could not log in"
+        client.subscribe(Topics.device_downlink_filter(at.store, at.device_id), qos=1)
+        assert subscribed.wait(15)
+
+    def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
+        parsed = parse_topic(message.topic)
+        assert isinstance(parsed, DownlinkTopic)
+        self.received.put((parsed.kind, bytes(message.payload)))
+
+    def say(self, status: DeviceStatus) -> None:
+        info = self.client.publish(
+            str(Topics.status(self.at.store, self.at.device_id)), encode(status), qos=1
+        )
+        info.wait_for_publish(15)
+
+    def next_of(self, kind: DownlinkKind) -> bytes:
+        while True:
+            got, data = self.received.get(timeout=60)
+            if got is kind:
+                return data
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def cloud_catalog_version(at: Shop) -> int:
+    version: int = at.seller.get(f"/stores/{at.store}/catalog-snapshot").json()["version"]
+    return version
+
+
+def feed_end(at: Shop) -> int:
+    with at.cloud_server.cloud.db.read() as conn:
+        return sync_downlink.ends(conn, [at.store])[at.store].end
+
+
+def status(at: Shop, held_version: int, *, reads: list[str] | None) -> DeviceStatus:
+    """An online status at the feed's end holding catalog ``held_version``: as a node of this version says
+    it (``reads``: the encodings it names), or with ``reads`` None as a node from before version 6."""
+    return DeviceStatus(
+        schema_version=DEVICE_HEALTH_SCHEMA_VERSION if reads is None else CONTENT_ENCODINGS_SCHEMA_VERSION,
+        store_id=at.store,
+        device_id=at.device_id,
+        online=True,
+        downlink_seq=feed_end(at),
+        catalog_version=held_version,
+        content_encodings=reads or [],
+    )
+
+
+def test_a_delta_goes_compressed_to_a_node_that_reads_it_and_as_json_to_one_that_does_not(
+    shop: Shop,  # noqa: F811 (the fixture)
+) -> None:
+    held = cloud_catalog_version(shop)
+    for i in range(NEW_PRODUCTS):
+        make_product(shop.seller, name=f"凍頂烏龍茶 {i}")
+    shop.start_cloud()
+    device = DownlinkListener(shop)
+
+    device.say(status(shop, held, reads=None))  # a node from before: schema version 5, no encodings
+    plain = device.next_of(DownlinkKind.CATALOG_DELTA)
+    assert plain.startswith(b'{"schemaVersion":1,')
+    delta = decode_downlink(plain, DownlinkKind.CATALOG_DELTA)
+    assert isinstance(delta, CatalogDelta)
+    assert (delta.from_version, delta.to_version) == (held, cloud_catalog_version(shop))
+    assert len(delta.changes) == NEW_PRODUCTS
+
+    # The same device says it reads json+zstd (and one encoding this cloud does not know): where it stands
+    # is unchanged, so the same delta comes again, compressed.
+    device.say(status(shop, held, reads=["json+brotli", ContentEncoding.JSON_ZSTD.value]))
+    packed = device.next_of(DownlinkKind.CATALOG_DELTA)
+    assert packed.startswith(b"#json+zstd\n")
+    assert decode_downlink(packed, DownlinkKind.CATALOG_DELTA) == delta
+    assert len(packed) * 3 < len(plain)
+
+    # Naming only encodings this cloud does not know is as good as naming none.
+    device.say(status(shop, held, reads=["json+brotli"]))
+    assert device.next_of(DownlinkKind.CATALOG_DELTA) == plain
+
+
+def recording_downlinks(monkeypatch: pytest.MonkeyPatch) -> list[tuple[DownlinkKind, bytes]]:
+    """Every downlink message the node's sync agent reads, as it came off the broker."""
+    seen: list[tuple[DownlinkKind, bytes]] = []
+    real: Callable[..., DownlinkMessage] = sync_agent.decode_downlink
+
+    def recorded(data: bytes, kind: DownlinkKind, **kwargs: object) -> DownlinkMessage:
+        seen.append((kind, data))
+        return real(data, kind, **kwargs)
+
+    monkeypatch.setattr(sync_agent, "decode_downlink", recorded)
+    return seen
+
+
+def node_catalog_version(at: Shop) -> int | None:
+    rows = at.node_query("SELECT value FROM node_state WHERE key = 'catalogVersion'")
+    return int(rows[0][0]) if rows and rows[0][0] is not None else None
+
+
+def test_a_node_takes_its_catalog_delta_compressed_and_applies_it(
+    shop: Shop,  # noqa: F811 (the fixture)
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen = recording_downlinks(monkeypatch)
+    added = [make_product(shop.seller, name=f"凍頂烏龍茶 {i}")["productId"] for i in range(NEW_PRODUCTS)]
+    shop.start_cloud()
+    shop.start_node()
+    wait_for(lambda: node_catalog_version(shop) == cloud_catalog_version(shop), 120, "the node's catalog")
+
+    deltas = [data for kind, data in seen if kind is DownlinkKind.CATALOG_DELTA]
+    assert deltas, "the node took its catalog from a delta"
+    assert all(data.startswith(b"#json+zstd\n") for data in deltas)
+    names = {row[0] for row in shop.node_query("SELECT product_id FROM products")}
+    assert set(added) <= names
+
+
+def test_a_delta_too_large_for_one_message_goes_as_a_snapshot(shop: Shop) -> None:  # noqa: F811 (the fixture)
+    held = cloud_catalog_version(shop)
+    for i in range(NEW_PRODUCTS):
+        make_product(shop.seller, name=f"凍頂烏龍茶 {i}")
+    # A node takes at most this much in one downlink message; this delta is larger even compressed.
+    shop.start_cloud(max_downlink_bytes=2_000)
+    device = DownlinkListener(shop)
+    device.say(status(shop, held, reads=[ContentEncoding.JSON_ZSTD.value]))
+    announced = decode_downlink(device.next_of(DownlinkKind.CATALOG), DownlinkKind.CATALOG)
+    assert isinstance(announced, CatalogAnnouncement)
+    assert announced.version == cloud_catalog_version(shop)
