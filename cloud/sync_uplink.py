@@ -44,7 +44,7 @@ from models.ids import new_id
 from models.returns import OrderReturn
 from models.sales import Order
 from models.stock import LOW_STOCK_THRESHOLD, StockDelta
-from sync_protocol.encoding import DEFAULT_MAX_BATCH_BYTES, decode_batch, decode_uplink, encode
+from sync_protocol.encoding import DEFAULT_MAX_BATCH_BYTES, decode_batch, decode_uplink, encode, readable
 from sync_protocol.envelope import Ack, Batch, OrderTransition, SeqRange, UplinkPayload, validate_payload
 from sync_protocol.errors import InvalidTopic, MessageRejected, RejectReason
 from sync_protocol.record_checks import PriceDifference, Sender, check_record, check_return
@@ -83,7 +83,7 @@ def dead_letter(
             reason=reason,
             detail=_printable(detail, 2000),
             seqs=list(seqs),
-            payload=_printable(data[:MAX_KEPT_PAYLOAD].decode("utf-8", errors="replace"), MAX_KEPT_PAYLOAD),
+            payload=_printable(readable(data, max_bytes=DEFAULT_MAX_BATCH_BYTES), MAX_KEPT_PAYLOAD),
         )
     )
     return dead_letter_id

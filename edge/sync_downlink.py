@@ -49,11 +49,13 @@ from models.ids import new_id
 from models.node_api import StreamBacklog
 from plumbing.version import VERSION
 from sync_protocol.encoding import (
+    DEFAULT_MAX_DOWNLINK_BYTES,
     DOWNLINK_CONTENT_ENCODINGS,
     ContentEncoding,
     check_fetched_pieces,
     encode,
     read_fetched,
+    readable,
 )
 from sync_protocol.envelope import (
     CONTENT_ENCODINGS_SCHEMA_VERSION,
@@ -195,7 +197,7 @@ def dead_letter(
             topic=topic[:1000],
             reason=reason,
             detail=detail[:2000],
-            payload=data.decode("utf-8", errors="replace")[:DEAD_LETTER_PAYLOAD_CHARS],
+            payload=readable(data, max_bytes=DEFAULT_MAX_DOWNLINK_BYTES)[:DEAD_LETTER_PAYLOAD_CHARS],
         )
     )
 

@@ -228,6 +228,22 @@ def _document(data: bytes, max_bytes: int, *, batch: bool) -> dict[str, Any]:
     return restore_batch(_parse(_inflate(body, max_bytes), max_bytes))
 
 
+def readable(data: bytes, *, max_bytes: int) -> str:
+    """A message's bytes as text for a dead letter, kept for people to look at: a compressed one inflated
+    (its header line kept) when it inflates within ``max_bytes``, else the bytes as they came, cut at
+    ``max_bytes``; invalid UTF-8 replaced either way. Never raises."""
+    try:
+        size = _checked_size(data, max_bytes)
+        if bytes(data[:1]) == CONTENT_ENCODING_MARK:
+            head = bytes(data[: min(size, MAX_CONTENT_ENCODING_HEADER)])
+            encoding, body = _content_encoding(head, data)
+            if encoding is not ContentEncoding.JSON:
+                data = head[: head.index(b"\n") + 1] + _inflate(body, max_bytes)
+    except MessageRejected:
+        pass  # the bytes as they came, then
+    return bytes(data[:max_bytes]).decode("utf-8", errors="replace")
+
+
 def _content_encoding(head: bytes, data: bytes) -> tuple[ContentEncoding, bytes]:
     """The header line's encoding and the bytes after it."""
     end = head.find(b"\n")

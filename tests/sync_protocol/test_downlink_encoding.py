@@ -21,6 +21,7 @@ from sync_protocol.encoding import (
     encode,
     encode_batch,
     encode_downlink,
+    readable,
 )
 from sync_protocol.envelope import (
     CONTENT_ENCODINGS_SCHEMA_VERSION,
@@ -182,3 +183,23 @@ def test_a_status_names_its_encodings_only_from_version_6() -> None:
         assert bad != good
         with pytest.raises(MessageRejected):
             decode_status(bad)
+
+
+def test_a_dead_letter_keeps_a_compressed_message_readable() -> None:
+    delta = catalog_delta(3)
+    packed = encode_downlink(delta, ContentEncoding.JSON_ZSTD)
+    assert readable(packed, max_bytes=DEFAULT_MAX_DOWNLINK_BYTES) == "#json+zstd\n" + encode(delta).decode()
+    # What cannot be inflated (a bomb, an unknown encoding, no frame at all) is kept as it came, cut at the
+    # limit, invalid UTF-8 replaced; nothing here raises.
+    bomb = HEADER + zstandard.ZstdCompressor(level=19).compress(b"{" * (64 << 20))
+    assert readable(bomb, max_bytes=DEFAULT_MAX_DOWNLINK_BYTES) == bomb.decode("utf-8", errors="replace")
+    assert readable(b"#json+brotli\n\xff", max_bytes=100) == "#json+brotli\n\ufffd"
+    assert readable(HEADER + b"not zstd", max_bytes=100) == "#json+zstd\nnot zstd"
+    assert readable(b"x" * 500, max_bytes=100) == "x" * 100
+    assert readable(b'{"plain":"json"}', max_bytes=100) == '{"plain":"json"}'
+
+
+@given(st.binary(max_size=200))
+def test_any_bytes_are_kept_readable_without_raising(body: bytes) -> None:
+    assert isinstance(readable(HEADER + body, max_bytes=1000), str)
+    assert isinstance(readable(body, max_bytes=1000), str)
