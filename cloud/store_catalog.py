@@ -43,6 +43,7 @@ from models.catalog import (
     StockLevel,
     Variant,
 )
+from sync_protocol.encoding import DEFAULT_MAX_DOWNLINK_BYTES, encode
 from sync_protocol.envelope import (
     MAX_CATALOG_CHANGES,
     CatalogAnnouncement,
@@ -212,11 +213,21 @@ def snapshot_for_store(
 
 
 def catalog_delta(
-    conn: Connection, meta: MetadataStore, seller_id: str, store_id: str, held_version: int
+    conn: Connection,
+    meta: MetadataStore,
+    seller_id: str,
+    store_id: str,
+    held_version: int,
+    *,
+    max_bytes: int = DEFAULT_MAX_DOWNLINK_BYTES,
 ) -> CatalogDelta | None:
     """The changes from ``held_version`` to the seller's current version, each entity as it is now; None
-    when there is nothing newer, or when a delta cannot say it (too many changes, a log that does not reach
-    back that far): the node then takes a snapshot."""
+    when there is nothing newer, or when a delta cannot say it (too many changes, more than ``max_bytes`` as
+    JSON, a log that does not reach back that far): the node then takes a snapshot.
+
+    ``max_bytes`` is the most a node takes in one downlink message (compressed or not, it bounds what it
+    inflates to): a larger delta would be refused there and come again at every status, where a snapshot
+    travels by URL whatever its size."""
     current = catalog.current_version(conn, seller_id)
     if held_version >= current or held_version < 1:
         return None
@@ -230,9 +241,10 @@ def catalog_delta(
         *_discount_changes(conn, seller_id, touched.get("discount", set())),
         *_coupon_changes(conn, touched.get("coupon", set())),
     ]
-    return CatalogDelta(
+    delta = CatalogDelta(
         store_id=store_id, from_version=held_version, to_version=current, changes=tuple(changes)
     )
+    return delta if len(encode(delta)) <= max_bytes else None
 
 
 def _touched_since(conn: Connection, seller_id: str, held_version: int) -> dict[str, set[str]] | None:

@@ -341,13 +341,13 @@ class SyncService:
             if _stale_catalog(down, feed_ends):
                 if down.catalog_version is not None and not first_link:
                     update = store_catalog.catalog_delta(
-                        conn, cloud.metadata, down.seller_id, down.store_id, down.catalog_version
+                        conn,
+                        cloud.metadata,
+                        down.seller_id,
+                        down.store_id,
+                        down.catalog_version,
+                        max_bytes=self.max_downlink_bytes,
                     )
-                    if update is not None and len(encode(update)) > self.max_downlink_bytes:
-                        # More than a node takes in one message (compressed or not, it bounds what it
-                        # inflates to): refused there, it would come again at every status. A snapshot
-                        # travels by URL, however large.
-                        update = None
                 if update is None:
                     update = store_catalog.publish_snapshot(
                         conn,

@@ -83,7 +83,7 @@ def dead_letter(
             reason=reason,
             detail=_printable(detail, 2000),
             seqs=list(seqs),
-            payload=_printable(readable(data, max_bytes=DEFAULT_MAX_BATCH_BYTES), MAX_KEPT_PAYLOAD),
+            payload=_printable(readable(data, keep=MAX_KEPT_PAYLOAD), MAX_KEPT_PAYLOAD),
         )
     )
     return dead_letter_id

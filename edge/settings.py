@@ -56,9 +56,10 @@ class EdgeSettings(EdgestoreSettings):
     )
     sync_content_encoding: ContentEncoding = Field(
         default=ContentEncoding.COMPACT_ZSTD,
-        description="How the node's uplink batches travel: compact2+zstd (a twelfth of the bytes of a backlog) or json "
-        "(version 1, for a cloud older than issue 22: the cloud learns an encoding before nodes send it; the node "
-        "then asks for its downlink as JSON too, where otherwise it takes json+zstd)",
+        description="How the node's uplink batches travel: compact2+zstd (a twelfth of the bytes of a backlog), "
+        "json+zstd (the batch's JSON compressed) or json (version 1, for a cloud older than issue 22: the cloud "
+        "learns an encoding before nodes send it; the node then asks for its downlink as JSON too, in a status of "
+        "schema version 5, where otherwise it takes json+zstd)",
     )
     sync_window: int = Field(
         default=DEFAULT_SEND_WINDOW,

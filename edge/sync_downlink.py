@@ -49,7 +49,6 @@ from models.ids import new_id
 from models.node_api import StreamBacklog
 from plumbing.version import VERSION
 from sync_protocol.encoding import (
-    DEFAULT_MAX_DOWNLINK_BYTES,
     DOWNLINK_CONTENT_ENCODINGS,
     ContentEncoding,
     check_fetched_pieces,
@@ -197,7 +196,7 @@ def dead_letter(
             topic=topic[:1000],
             reason=reason,
             detail=detail[:2000],
-            payload=readable(data, max_bytes=DEFAULT_MAX_DOWNLINK_BYTES)[:DEAD_LETTER_PAYLOAD_CHARS],
+            payload=readable(data, keep=DEAD_LETTER_PAYLOAD_CHARS)[:DEAD_LETTER_PAYLOAD_CHARS],
         )
     )
 

@@ -57,8 +57,9 @@ MAX_JSON_DEPTH = 32
 
 
 class ContentEncoding(StrEnum):
-    """How an uplink batch's bytes say its JSON document. A reader learns an encoding before any node sends
-    it (the cloud first, as with schema versions); one it does not know is refused as ``unknownVersion``."""
+    """How a message's bytes say its JSON document (an uplink batch's, a downlink message's). A reader learns
+    an encoding before any writer sends it (the cloud first for the uplink, as with schema versions; for the
+    downlink the node says what it reads); one it does not know is refused as ``unknownVersion``."""
 
     JSON = "json"
     """Version 1: the batch's JSON itself, no header (every node before issue 22; still read)."""
@@ -76,7 +77,7 @@ DOWNLINK_CONTENT_ENCODINGS = (ContentEncoding.JSON_ZSTD,)
 
 
 CONTENT_ENCODING_MARK = b"#"
-"""The first byte of a batch with a header line; a batch in ``json`` starts with ``{``."""
+"""The first byte of a message with a header line; one in ``json`` starts with ``{``."""
 MAX_CONTENT_ENCODING_HEADER = 64
 """The most bytes a header line may take, newline included: enough for any name, little to scan."""
 ZSTD_LEVEL = 3
@@ -213,11 +214,11 @@ def batch_document(data: bytes, *, max_bytes: int = DEFAULT_MAX_BATCH_BYTES) -> 
 def _document(data: bytes, max_bytes: int, *, batch: bool) -> dict[str, Any]:
     """A message's JSON document in whatever content encoding its bytes say (``compact2+zstd`` only for an
     uplink ``batch``), read but not yet checked against a schema."""
-    size = _checked_size(data, max_bytes)
-    if bytes(data[:1]) != CONTENT_ENCODING_MARK:
-        return _parse(data, max_bytes)
-    encoding, body = _content_encoding(bytes(data[: min(size, MAX_CONTENT_ENCODING_HEADER)]), data)
-    if encoding is ContentEncoding.JSON:  # said in a header, which it needs not be
+    _checked_size(data, max_bytes)
+    encoding, body = _split_header(data)
+    if (
+        encoding is None or encoding is ContentEncoding.JSON
+    ):  # ``#json``: said in a header, which it needs not be
         return _parse(body, max_bytes)
     if encoding is ContentEncoding.JSON_ZSTD:
         return _parse(_inflate(body, max_bytes), max_bytes)
@@ -228,20 +229,32 @@ def _document(data: bytes, max_bytes: int, *, batch: bool) -> dict[str, Any]:
     return restore_batch(_parse(_inflate(body, max_bytes), max_bytes))
 
 
-def readable(data: bytes, *, max_bytes: int) -> str:
-    """A message's bytes as text for a dead letter, kept for people to look at: a compressed one inflated
-    (its header line kept) when it inflates within ``max_bytes``, else the bytes as they came, cut at
-    ``max_bytes``; invalid UTF-8 replaced either way. Never raises."""
+def readable(data: bytes, *, keep: int) -> str:
+    """At most ``keep`` bytes of a message as text, for a dead letter that people look at: a compressed one
+    inflated behind its header line (only as far as kept, so a bomb shows its start and costs nothing), else
+    the bytes as they came; invalid UTF-8 replaced either way. Never raises."""
     try:
-        size = _checked_size(data, max_bytes)
-        if bytes(data[:1]) == CONTENT_ENCODING_MARK:
-            head = bytes(data[: min(size, MAX_CONTENT_ENCODING_HEADER)])
-            encoding, body = _content_encoding(head, data)
-            if encoding is not ContentEncoding.JSON:
-                data = head[: head.index(b"\n") + 1] + _inflate(body, max_bytes)
+        encoding, body = _split_header(data)
     except MessageRejected:
-        pass  # the bytes as they came, then
-    return bytes(data[:max_bytes]).decode("utf-8", errors="replace")
+        encoding, body = None, data
+    if encoding is None or encoding is ContentEncoding.JSON:
+        return bytes(data[:keep]).decode("utf-8", errors="replace")
+    header = bytes(data[: len(data) - len(body)])
+    try:
+        with zstandard.ZstdDecompressor(max_window_size=MAX_ZSTD_WINDOW).stream_reader(body) as reader:
+            inflated = reader.read(keep)
+    except zstandard.ZstdError:
+        return bytes(data[:keep]).decode("utf-8", errors="replace")
+    return (header + inflated).decode("utf-8", errors="replace")
+
+
+def _split_header(data: bytes) -> tuple[ContentEncoding | None, bytes]:
+    """The content encoding a message's header line names and the bytes after it; None and the bytes
+    themselves when it has no header (JSON as version 1 spells it). ``MessageRejected`` for a broken header
+    or an encoding this side does not know."""
+    if bytes(data[:1]) != CONTENT_ENCODING_MARK:
+        return None, data
+    return _content_encoding(bytes(data[:MAX_CONTENT_ENCODING_HEADER]), data)
 
 
 def _content_encoding(head: bytes, data: bytes) -> tuple[ContentEncoding, bytes]:

@@ -26,7 +26,7 @@ from sync_protocol.streams import DownlinkKind
 from sync_protocol.topics import DownlinkTopic, Topics, parse_topic
 from tests.cloud.test_cloud_catalog import make_product
 from tests.cloud.test_sync_end_to_end import wait_for
-from tests.cloud.test_sync_faults import Shop, shop  # noqa: F401 (shop: the fixture, used by name)
+from tests.cloud.test_sync_faults import STOCK, Shop, shop  # noqa: F401 (shop: the fixture, used by name)
 
 pytestmark = pytest.mark.slow
 
@@ -41,6 +41,7 @@ class DownlinkListener:
         creds = at.device["mqtt"]
         self.at = at
         self.received: queue.Queue[tuple[DownlinkKind, bytes]] = queue.Queue()
+        self.passed: list[DownlinkKind] = []
         connected, subscribed = threading.Event(), threading.Event()
         client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2, client_id=creds["clientId"], protocol=mqtt.MQTTv5
@@ -69,10 +70,12 @@ class DownlinkListener:
         info.wait_for_publish(15)
 
     def next_of(self, kind: DownlinkKind) -> bytes:
+        """The next message of ``kind``; what came before it of other kinds goes in ``passed``."""
         while True:
             got, data = self.received.get(timeout=60)
             if got is kind:
                 return data
+            self.passed.append(got)
 
     def close(self) -> None:
         self.client.disconnect()
@@ -172,10 +175,47 @@ def test_a_delta_too_large_for_one_message_goes_as_a_snapshot(shop: Shop) -> Non
     held = cloud_catalog_version(shop)
     for i in range(NEW_PRODUCTS):
         make_product(shop.seller, name=f"凍頂烏龍茶 {i}")
-    # A node takes at most this much in one downlink message; this delta is larger even compressed.
+    # A node takes at most this much in one downlink message; this delta's JSON is larger.
     shop.start_cloud(max_downlink_bytes=2_000)
     device = DownlinkListener(shop)
     device.say(status(shop, held, reads=[ContentEncoding.JSON_ZSTD.value]))
     announced = decode_downlink(device.next_of(DownlinkKind.CATALOG), DownlinkKind.CATALOG)
     assert isinstance(announced, CatalogAnnouncement)
     assert announced.version == cloud_catalog_version(shop)
+    assert DownlinkKind.CATALOG_DELTA not in device.passed  # no delta went before it
+
+
+def test_a_node_takes_a_snapshot_where_its_delta_would_be_too_large(
+    shop: Shop,  # noqa: F811 (the fixture)
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen = recording_downlinks(monkeypatch)
+    added = [make_product(shop.seller, name=f"凍頂烏龍茶 {i}")["productId"] for i in range(NEW_PRODUCTS)]
+    shop.start_cloud(max_downlink_bytes=2_000)
+    shop.start_node()
+    wait_for(lambda: node_catalog_version(shop) == cloud_catalog_version(shop), 120, "the node's catalog")
+
+    kinds = [kind for kind, _ in seen]
+    assert DownlinkKind.CATALOG in kinds
+    assert DownlinkKind.CATALOG_DELTA not in kinds
+    names = {row[0] for row in shop.node_query("SELECT product_id FROM products")}
+    assert set(added) <= names
+    assert shop.node_stock() == STOCK  # the snapshot's stock did not count the store's feed again
+
+
+def test_a_node_set_for_an_older_cloud_gets_its_downlink_as_json(
+    shop: Shop,  # noqa: F811 (the fixture)
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen = recording_downlinks(monkeypatch)
+    shop.node = shop.node.model_copy(update={"sync_content_encoding": ContentEncoding.JSON})
+    added = [make_product(shop.seller, name=f"凍頂烏龍茶 {i}")["productId"] for i in range(NEW_PRODUCTS)]
+    shop.start_cloud()
+    shop.start_node()
+    wait_for(lambda: node_catalog_version(shop) == cloud_catalog_version(shop), 120, "the node's catalog")
+
+    deltas = [data for kind, data in seen if kind is DownlinkKind.CATALOG_DELTA]
+    assert deltas, "the node took its catalog from a delta"
+    assert all(data.startswith(b'{"schemaVersion":1,') for data in deltas)  # its status asked for JSON
+    names = {row[0] for row in shop.node_query("SELECT product_id FROM products")}
+    assert set(added) <= names

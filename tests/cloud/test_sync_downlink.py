@@ -7,15 +7,17 @@ import hashlib
 import io
 import json
 import os
+import sqlite3
 import zipfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
 import httpx
 import pytest
+import zstandard
 
 from cloud.sync_service import SyncService
 from edge.api.app import create_app as create_edge_app
@@ -383,16 +385,29 @@ def test_a_message_the_node_refuses_is_kept_as_a_dead_letter_and_stops_nothing(
             for kind, data in (
                 (DownlinkKind.STOCK, b"{not json"),
                 (DownlinkKind.CATALOG, b'{"schemaVersion": 9}'),
+                (DownlinkKind.STOCK, b"#json+zstd\n" + zstd_frame(b'{"schemaVersion": 9}')),
             ):
                 assert sender.publish(str(Topics.downlink(store, device, kind)), data)
         finally:
             sender.close()
         wait_for(
-            lambda: node.kiosk.get("/sync/status", headers=node.manager).json()["deadLetters"] == 2,
-            what="two dead letters",
+            lambda: node.kiosk.get("/sync/status", headers=node.manager).json()["deadLetters"] == 3,
+            what="three dead letters",
         )
+        with closing(sqlite3.connect(node.settings.database_path)) as db:
+            kept = [row[0] for row in db.execute("SELECT reason || ' ' || payload FROM dead_letters")]
+        # The compressed one is kept as it inflated, readable.
+        assert sorted(kept) == [
+            "malformed {not json",
+            'unknownVersion #json+zstd\n{"schemaVersion": 9}',
+            'unknownVersion {"schemaVersion": 9}',
+        ]
         restock(seller, store, variant, 7)
         wait_for(lambda: node.level(product["productId"], variant) == 7, what="the restock after them")
+
+
+def zstd_frame(data: bytes) -> bytes:
+    return zstandard.ZstdCompressor(write_content_size=True).compress(data)
 
 
 def test_two_selling_devices_of_one_store_hear_each_others_stock(

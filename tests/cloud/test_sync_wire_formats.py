@@ -74,6 +74,11 @@ def test_old_and_new_encodings_and_what_no_cloud_reads(shop: Shop) -> None:  # n
     assert len(bomb) < 10_000
     ack = answered(shop, device, bomb)
     assert (ack.high_water_seq, ack.missing) == (2, ())
+    # A compact batch that inflates but says no batch: its dead letter keeps what it inflated to, readable.
+    nonsense = b'{"schemaVersion":1,"batchId":"not a batch"}'
+    unreadable = b"#compact2+zstd\n" + zstandard.ZstdCompressor(write_content_size=True).compress(nonsense)
+    ack = answered(shop, device, unreadable)
+    assert (ack.high_water_seq, ack.missing) == (2, ())
 
     # The next good batch, from a node of this version: applied after them.
     new = encode_batch(orders(shop, envelopes[2:]), ContentEncoding.COMPACT_ZSTD)
@@ -88,9 +93,25 @@ def test_old_and_new_encodings_and_what_no_cloud_reads(shop: Shop) -> None:  # n
     assert [(r[0], r[2], r[3]) for r in letters] == [
         (RejectReason.UNKNOWN_VERSION.value, shop.store, shop.device_id),
         (RejectReason.OVERSIZED.value, shop.store, shop.device_id),
+        (RejectReason.MALFORMED.value, shop.store, shop.device_id),
     ]
     assert "content encoding compact9+brotli" in letters[0][1]
     assert f"inflates to {64 << 20} bytes" in letters[1][1]
+    assert "firstSeq" in letters[2][1]
+    payloads = dead_letter_payloads(shop)
+    assert payloads[0].startswith("#compact9+brotli\n")  # an encoding nobody here reads: kept as it came
+    assert payloads[2] == "#compact2+zstd\n" + nonsense.decode()
+
+
+def dead_letter_payloads(at: Shop) -> list[str]:
+    with at.cloud_server.cloud.db.read() as conn:
+        return list(
+            conn.execute(
+                select(dead_letters.c.payload).order_by(
+                    dead_letters.c.received_at, dead_letters.c.dead_letter_id
+                )
+            ).scalars()
+        )
 
 
 def recording_uplinks(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:

@@ -188,18 +188,25 @@ def test_a_status_names_its_encodings_only_from_version_6() -> None:
 def test_a_dead_letter_keeps_a_compressed_message_readable() -> None:
     delta = catalog_delta(3)
     packed = encode_downlink(delta, ContentEncoding.JSON_ZSTD)
-    assert readable(packed, max_bytes=DEFAULT_MAX_DOWNLINK_BYTES) == "#json+zstd\n" + encode(delta).decode()
-    # What cannot be inflated (a bomb, an unknown encoding, no frame at all) is kept as it came, cut at the
-    # limit, invalid UTF-8 replaced; nothing here raises.
-    bomb = HEADER + zstandard.ZstdCompressor(level=19).compress(b"{" * (64 << 20))
-    assert readable(bomb, max_bytes=DEFAULT_MAX_DOWNLINK_BYTES) == bomb.decode("utf-8", errors="replace")
-    assert readable(b"#json+brotli\n\xff", max_bytes=100) == "#json+brotli\n\ufffd"
-    assert readable(HEADER + b"not zstd", max_bytes=100) == "#json+zstd\nnot zstd"
-    assert readable(b"x" * 500, max_bytes=100) == "x" * 100
-    assert readable(b'{"plain":"json"}', max_bytes=100) == '{"plain":"json"}'
+    assert readable(packed, keep=DEFAULT_MAX_DOWNLINK_BYTES) == "#json+zstd\n" + encode(delta).decode()
+    # Inflated only as far as kept: a bomb shows its start, and costs no more than that.
+    small_window = zstandard.ZstdCompressionParameters.from_level(19, window_log=20)
+    bomb = HEADER + zstandard.ZstdCompressor(compression_params=small_window).compress(b"{" * (64 << 20))
+    assert readable(bomb, keep=100) == "#json+zstd\n" + "{" * 100
+    # A frame that asks for a larger window than a decoder gives is kept as it came.
+    wide = HEADER + zstandard.ZstdCompressor(level=19).compress(b"{" * (64 << 20))
+    assert readable(wide, keep=100) == wide[:100].decode("utf-8", errors="replace")
+    # The uplink's compact form is kept as it inflates (not restored).
+    assert readable(encode_batch(batch([envelope(1, order(1))])), keep=1000).startswith('#compact2+zstd\n{"')
+    # What cannot be inflated (an unknown encoding, no frame at all) is kept as it came, cut at ``keep``,
+    # invalid UTF-8 replaced; nothing here raises.
+    assert readable(b"#json+brotli\n\xff", keep=100) == "#json+brotli\n\ufffd"
+    assert readable(HEADER + b"not zstd", keep=100) == "#json+zstd\nnot zstd"
+    assert readable(b"x" * 500, keep=100) == "x" * 100
+    assert readable(b'{"plain":"json"}', keep=100) == '{"plain":"json"}'
 
 
 @given(st.binary(max_size=200))
 def test_any_bytes_are_kept_readable_without_raising(body: bytes) -> None:
-    assert isinstance(readable(HEADER + body, max_bytes=1000), str)
-    assert isinstance(readable(body, max_bytes=1000), str)
+    assert isinstance(readable(HEADER + body, keep=1000), str)
+    assert isinstance(readable(body, keep=1000), str)
