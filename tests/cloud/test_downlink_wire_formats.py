@@ -5,7 +5,6 @@ applies it; a delta larger than a node takes in one message goes as a snapshot i
 there at every status."""
 
 import queue
-import threading
 from collections.abc import Callable
 
 import paho.mqtt.client as mqtt
@@ -26,7 +25,7 @@ from sync_protocol.streams import DownlinkKind
 from sync_protocol.topics import DownlinkTopic, Topics, parse_topic
 from tests.cloud.test_cloud_catalog import make_product
 from tests.cloud.test_sync_end_to_end import wait_for
-from tests.cloud.test_sync_faults import STOCK, Shop, shop  # noqa: F401 (shop: the fixture, used by name)
+from tests.cloud.test_sync_faults import STOCK, Shop, device_login, published, shop  # noqa: F401 (shop: the fixture, used by name)
 
 pytestmark = pytest.mark.slow
 
@@ -34,40 +33,24 @@ NEW_PRODUCTS = 12
 
 
 class DownlinkListener:
-    """The device's own broker login as a bare paho MQTT 5 client, subscribed to its downlink: says where it
-    stands in whatever status a test writes, and keeps each message that comes down as its bytes."""
+    """The device's own broker login, subscribed to its downlink: says where it stands in whatever status a
+    test writes, and keeps each message that comes down as its bytes."""
 
     def __init__(self, at: Shop) -> None:
-        creds = at.device["mqtt"]
         self.at = at
         self.received: queue.Queue[tuple[DownlinkKind, bytes]] = queue.Queue()
         self.passed: list[DownlinkKind] = []
-        connected, subscribed = threading.Event(), threading.Event()
-        client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2, client_id=creds["clientId"], protocol=mqtt.MQTTv5
+        self.client = device_login(
+            at, Topics.device_downlink_filter(at.store, at.device_id), self._on_message
         )
-        client.username_pw_set(creds["username"], creds["password"])
-        client.on_connect = lambda c, u, f, reason, p: None if reason.is_failure else connected.set()
-        client.on_subscribe = lambda c, u, mid, reasons, p: subscribed.set()
-        client.on_message = self._on_message
-        client.connect("127.0.0.1", at.broker.port)
-        client.loop_start()
-        self.client = client
-        at.cleanups.callback(self.close)
-        assert connected.wait(15), "the device could not log in"
-        client.subscribe(Topics.device_downlink_filter(at.store, at.device_id), qos=1)
-        assert subscribed.wait(15)
 
-    def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
+    def _on_message(self, message: mqtt.MQTTMessage) -> None:
         parsed = parse_topic(message.topic)
         assert isinstance(parsed, DownlinkTopic)
         self.received.put((parsed.kind, bytes(message.payload)))
 
     def say(self, status: DeviceStatus) -> None:
-        info = self.client.publish(
-            str(Topics.status(self.at.store, self.at.device_id)), encode(status), qos=1
-        )
-        info.wait_for_publish(15)
+        published(self.client, str(Topics.status(self.at.store, self.at.device_id)), encode(status))
 
     def next_of(self, kind: DownlinkKind) -> bytes:
         """The next message of ``kind``; what came before it of other kinds goes in ``passed``."""
@@ -76,10 +59,6 @@ class DownlinkListener:
             if got is kind:
                 return data
             self.passed.append(got)
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
 
 
 def cloud_catalog_version(at: Shop) -> int:
@@ -154,21 +133,30 @@ def node_catalog_version(at: Shop) -> int | None:
     return int(rows[0][0]) if rows and rows[0][0] is not None else None
 
 
+def node_takes_new_products(
+    at: Shop, monkeypatch: pytest.MonkeyPatch, **cloud_options: int
+) -> list[tuple[DownlinkKind, bytes]]:
+    """Products added in the cloud while the node was away, then the cloud (with ``cloud_options``) and the
+    node started: once the node holds the cloud's catalog version and every new product, the downlink
+    messages it read, as they came off the broker."""
+    seen = recording_downlinks(monkeypatch)
+    added = [make_product(at.seller, name=f"凍頂烏龍茶 {i}")["productId"] for i in range(NEW_PRODUCTS)]
+    at.start_cloud(**cloud_options)
+    at.start_node()
+    wait_for(lambda: node_catalog_version(at) == cloud_catalog_version(at), 120, "the node's catalog")
+    names = {row[0] for row in at.node_query("SELECT product_id FROM products")}
+    assert set(added) <= names
+    return seen
+
+
 def test_a_node_takes_its_catalog_delta_compressed_and_applies_it(
     shop: Shop,  # noqa: F811 (the fixture)
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    seen = recording_downlinks(monkeypatch)
-    added = [make_product(shop.seller, name=f"凍頂烏龍茶 {i}")["productId"] for i in range(NEW_PRODUCTS)]
-    shop.start_cloud()
-    shop.start_node()
-    wait_for(lambda: node_catalog_version(shop) == cloud_catalog_version(shop), 120, "the node's catalog")
-
+    seen = node_takes_new_products(shop, monkeypatch)
     deltas = [data for kind, data in seen if kind is DownlinkKind.CATALOG_DELTA]
     assert deltas, "the node took its catalog from a delta"
     assert all(data.startswith(b"#json+zstd\n") for data in deltas)
-    names = {row[0] for row in shop.node_query("SELECT product_id FROM products")}
-    assert set(added) <= names
 
 
 def test_a_delta_too_large_for_one_message_goes_as_a_snapshot(shop: Shop) -> None:  # noqa: F811 (the fixture)
@@ -189,17 +177,9 @@ def test_a_node_takes_a_snapshot_where_its_delta_would_be_too_large(
     shop: Shop,  # noqa: F811 (the fixture)
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    seen = recording_downlinks(monkeypatch)
-    added = [make_product(shop.seller, name=f"凍頂烏龍茶 {i}")["productId"] for i in range(NEW_PRODUCTS)]
-    shop.start_cloud(max_downlink_bytes=2_000)
-    shop.start_node()
-    wait_for(lambda: node_catalog_version(shop) == cloud_catalog_version(shop), 120, "the node's catalog")
-
-    kinds = [kind for kind, _ in seen]
+    kinds = [kind for kind, _ in node_takes_new_products(shop, monkeypatch, max_downlink_bytes=2_000)]
     assert DownlinkKind.CATALOG in kinds
     assert DownlinkKind.CATALOG_DELTA not in kinds
-    names = {row[0] for row in shop.node_query("SELECT product_id FROM products")}
-    assert set(added) <= names
     assert shop.node_stock() == STOCK  # the snapshot's stock did not count the store's feed again
 
 
@@ -207,15 +187,8 @@ def test_a_node_set_for_an_older_cloud_gets_its_downlink_as_json(
     shop: Shop,  # noqa: F811 (the fixture)
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    seen = recording_downlinks(monkeypatch)
     shop.node = shop.node.model_copy(update={"sync_content_encoding": ContentEncoding.JSON})
-    added = [make_product(shop.seller, name=f"凍頂烏龍茶 {i}")["productId"] for i in range(NEW_PRODUCTS)]
-    shop.start_cloud()
-    shop.start_node()
-    wait_for(lambda: node_catalog_version(shop) == cloud_catalog_version(shop), 120, "the node's catalog")
-
+    seen = node_takes_new_products(shop, monkeypatch)
     deltas = [data for kind, data in seen if kind is DownlinkKind.CATALOG_DELTA]
     assert deltas, "the node took its catalog from a delta"
     assert all(data.startswith(b'{"schemaVersion":1,') for data in deltas)  # its status asked for JSON
-    names = {row[0] for row in shop.node_query("SELECT product_id FROM products")}
-    assert set(added) <= names

@@ -313,37 +313,54 @@ def discard_cloud_session(shop: Shop) -> None:
         client.loop_stop()
 
 
-class DeviceClient:
+def device_login(shop: Shop, subscribe: str, on_message: Callable[[mqtt.MQTTMessage], None]) -> mqtt.Client:
     """The device's own broker login (its username, password and client id) as a bare paho MQTT 5 client,
-    subscribed to its ack topic: publishes whatever bytes a test builds."""
+    subscribed to ``subscribe`` (QoS 1) with ``on_message`` for what comes; disconnected at the shop's end."""
+    creds = shop.device["mqtt"]
+    connected, subscribed = threading.Event(), threading.Event()
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=creds["clientId"], protocol=mqtt.MQTTv5)
+    client.username_pw_set(creds["username"], creds["password"])
+    client.on_connect = lambda c, u, f, reason, p: None if reason.is_failure else connected.set()
+    client.on_subscribe = lambda c, u, mid, reasons, p: subscribed.set()
+    client.on_message = lambda c, u, m: on_message(m)
+    client.connect("127.0.0.1", shop.broker.port)
+    client.loop_start()
+
+    def close() -> None:
+        client.disconnect()
+        client.loop_stop()
+
+    shop.cleanups.callback(close)
+    assert connected.wait(15), "the device could not log in"
+    client.subscribe(subscribe, qos=1)
+    assert subscribed.wait(15)
+    return client
+
+
+def published(client: mqtt.Client, topic: str, data: bytes) -> None:
+    """Publish at QoS 1 and wait for the broker (not whoever reads it) to take it."""
+    info = client.publish(topic, data, qos=1)
+    info.wait_for_publish(15)
+    assert info.is_published()
+
+
+class DeviceClient:
+    """The device's own broker login, subscribed to its ack topic: publishes whatever bytes a test builds on
+    its orders uplink."""
 
     def __init__(self, shop: Shop) -> None:
-        creds = shop.device["mqtt"]
         self.acks: queue.Queue[Ack] = queue.Queue()
         self.topic = str(Topics.uplink(shop.store, shop.device_id, Stream.ORDERS))
-        connected, subscribed = threading.Event(), threading.Event()
-        client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2, client_id=creds["clientId"], protocol=mqtt.MQTTv5
+        self.client = device_login(
+            shop, str(Topics.ack(shop.store, shop.device_id)), lambda m: self.acks.put(decode_ack(m.payload))
         )
-        client.username_pw_set(creds["username"], creds["password"])
-        client.on_connect = lambda c, u, f, reason, p: None if reason.is_failure else connected.set()
-        client.on_subscribe = lambda c, u, mid, reasons, p: subscribed.set()
-        client.on_message = lambda c, u, m: self.acks.put(decode_ack(m.payload))
-        client.connect("127.0.0.1", shop.broker.port)
-        client.loop_start()
-        self.client = client
-        shop.cleanups.callback(self.close)
-        assert connected.wait(15), "the device could not log in"
-        client.subscribe(str(Topics.ack(shop.store, shop.device_id)), qos=1)
-        assert subscribed.wait(15)
 
     def publish(self, data: bytes) -> None:
         """Publish on the device's orders uplink and wait for the broker (not the cloud) to take it."""
-        info = self.client.publish(self.topic, data, qos=1)
-        info.wait_for_publish(15)
-        assert info.is_published()
+        published(self.client, self.topic, data)
 
     def close(self) -> None:
+        """Log out now (the shop's end does it anyway; twice is harmless)."""
         self.client.disconnect()
         self.client.loop_stop()
 

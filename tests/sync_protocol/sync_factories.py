@@ -9,7 +9,15 @@ from models.returns import OrderReturn, ReturnedItem, refund_for
 from models.sales import Order, OrderItem, Payment, PaymentMethod
 from models.staff import StaffRef
 from models.stock import StockDelta, StockReason
-from sync_protocol.envelope import Batch, Envelope, OrderTransition, UplinkPayload, make_envelope
+from sync_protocol.envelope import (
+    Batch,
+    Envelope,
+    OrderStatusUpdate,
+    OrderTransition,
+    StockAdjustment,
+    UplinkPayload,
+    make_envelope,
+)
 from sync_protocol.hlc import HLC
 
 STORE = "01JSTORE0000000000000000A1"
@@ -196,3 +204,18 @@ def batch(envelopes: list[Envelope], n: int = 1) -> Batch:
         stream=head.stream,
         messages=tuple(envelopes),
     )
+
+
+def refund_update(seq: int = 7) -> OrderStatusUpdate:
+    """A refund made in the cloud, as the store's feed carries it down."""
+    return OrderStatusUpdate(
+        store_id=STORE,
+        seq=seq,
+        latest_seq=9,
+        transition=transition(OrderStatus.COMPLETED, OrderStatus.REFUNDED, Actor.SELLER, device=CLOUD),
+    )
+
+
+def stock_adjustment(seq: int = 8) -> StockAdjustment:
+    """A restock made in the cloud, as the store's feed carries it down."""
+    return StockAdjustment(store_id=STORE, seq=seq, latest_seq=9, delta=stock_delta(quantity=24))

@@ -10,7 +10,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from models.order_states import Actor, OrderStatus
 from sync_protocol.encoding import (
     DEFAULT_MAX_DOWNLINK_BYTES,
     DOWNLINK_CONTENT_ENCODINGS,
@@ -30,12 +29,18 @@ from sync_protocol.envelope import (
     CatalogEntity,
     ChangeOp,
     DeviceStatus,
-    OrderStatusUpdate,
-    StockAdjustment,
 )
 from sync_protocol.errors import MessageRejected, RejectReason
 from sync_protocol.streams import DownlinkKind
-from tests.sync_protocol.sync_factories import DEVICE, STORE, batch, envelope, order, stock_delta, transition
+from tests.sync_protocol.sync_factories import (
+    DEVICE,
+    STORE,
+    batch,
+    envelope,
+    order,
+    refund_update,
+    stock_adjustment,
+)
 
 HEADER = b"#json+zstd\n"
 
@@ -85,7 +90,7 @@ def test_a_catalog_delta_travels_compressed_to_a_node_that_reads_it() -> None:
 
 
 def test_a_message_goes_compressed_only_when_that_is_smaller() -> None:
-    adjustment = StockAdjustment(store_id=STORE, seq=8, latest_seq=9, delta=stock_delta(quantity=24))
+    adjustment = stock_adjustment()
     sent = encode_downlink(adjustment, ContentEncoding.JSON_ZSTD)
     # Even one stock change shrinks (its store id comes twice, its ids are long)...
     assert sent.startswith(HEADER)
@@ -99,17 +104,8 @@ def test_a_message_goes_compressed_only_when_that_is_smaller() -> None:
 def test_every_downlink_kind_round_trips_compressed() -> None:
     messages = {
         DownlinkKind.CATALOG_DELTA: catalog_delta(3),
-        DownlinkKind.ORDER_STATUS: OrderStatusUpdate(
-            store_id=STORE,
-            seq=7,
-            latest_seq=9,
-            transition=transition(
-                OrderStatus.COMPLETED, OrderStatus.REFUNDED, Actor.SELLER, device="cloud-1"
-            ),
-        ),
-        DownlinkKind.STOCK: StockAdjustment(
-            store_id=STORE, seq=8, latest_seq=9, delta=stock_delta(quantity=24)
-        ),
+        DownlinkKind.ORDER_STATUS: refund_update(),
+        DownlinkKind.STOCK: stock_adjustment(),
     }
     for kind, message in messages.items():
         # Compressed whatever its size, as a cloud may send it: the node reads it all the same.

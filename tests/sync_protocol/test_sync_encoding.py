@@ -30,7 +30,6 @@ from sync_protocol.envelope import (
     ModelAnnouncement,
     OrderStatusUpdate,
     SeqRange,
-    StockAdjustment,
 )
 from sync_protocol.errors import MessageRejected, RejectReason
 from sync_protocol.streams import DownlinkKind, Stream
@@ -44,6 +43,8 @@ from tests.sync_protocol.sync_factories import (
     envelope,
     footfall,
     order,
+    refund_update,
+    stock_adjustment,
     stock_delta,
     transition,
     ulid,
@@ -133,17 +134,8 @@ def test_acks_and_downlink_messages_round_trip():
             size=4_000_000,
         ),
         DownlinkKind.CATALOG_DELTA: CatalogDelta(store_id=STORE, from_version=3, to_version=4, changes=()),
-        DownlinkKind.ORDER_STATUS: OrderStatusUpdate(
-            store_id=STORE,
-            seq=7,
-            latest_seq=9,
-            transition=transition(
-                OrderStatus.COMPLETED, OrderStatus.REFUNDED, Actor.SELLER, device="cloud-1"
-            ),
-        ),
-        DownlinkKind.STOCK: StockAdjustment(
-            store_id=STORE, seq=8, latest_seq=9, delta=stock_delta(quantity=24)
-        ),
+        DownlinkKind.ORDER_STATUS: refund_update(),
+        DownlinkKind.STOCK: stock_adjustment(),
     }
     for kind, message in messages.items():
         assert decode_downlink(encode(message), kind) == message
