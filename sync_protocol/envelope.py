@@ -645,8 +645,8 @@ class DeviceStatus(WireModel):
 
     @model_serializer(mode="wrap")
     def _without_empty_refusals(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        # Written only when there are refusals, or a photo set version: a cloud that reads versions 1 and 2
-        # refuses unknown fields.
+        # Written only when there are refusals, encodings, a photo set version or health: a cloud that reads
+        # only older versions refuses unknown fields.
         data: dict[str, Any] = handler(self)
         for key in ("modelRefusals", "model_refusals", "contentEncodings", "content_encodings"):
             if key in data and not data[key]:
