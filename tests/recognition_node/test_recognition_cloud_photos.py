@@ -29,7 +29,7 @@ from models.catalog import Product, Variant
 from plumbing import free_port
 from sync_protocol.encoding import decode_status, encode
 from sync_protocol.envelope import (
-    DEVICE_HEALTH_SCHEMA_VERSION,
+    CONTENT_ENCODINGS_SCHEMA_VERSION,
     RecognitionPhotoRef,
     RecognitionPhotosAnnouncement,
     RecognitionPhotoSet,
@@ -357,10 +357,10 @@ def test_the_status_says_which_set_the_node_holds(
 ) -> None:
     node = recognition_node
     before = decode_status(status_message(node.node, STORE, online=True))
-    assert (before.schema_version, before.recognition_photos) == (DEVICE_HEALTH_SCHEMA_VERSION, 0)
+    assert (before.schema_version, before.recognition_photos) == (CONTENT_ENCODINGS_SCHEMA_VERSION, 0)
     assert take_recognition_photos(node.node, photo_server.publish(3, cloud_photos_of("latte-1", 2)))
     after = decode_status(status_message(node.node, STORE, online=True))
-    assert (after.schema_version, after.recognition_photos) == (DEVICE_HEALTH_SCHEMA_VERSION, 3)
+    assert (after.schema_version, after.recognition_photos) == (CONTENT_ENCODINGS_SCHEMA_VERSION, 3)
     assert b'"recognitionPhotos":3' in status_message(node.node, STORE, online=True)
 
 
@@ -372,8 +372,9 @@ def test_a_node_without_recognition_says_nothing_of_photos_and_takes_none(
     assert node.recognizer is None
     message = status_message(node, STORE, online=True)
     assert b"recognitionPhotos" not in message
-    # version 5 (its health) all the same: a cloud learns each version before nodes write it
-    assert decode_status(message).schema_version == DEVICE_HEALTH_SCHEMA_VERSION
+    # version 6 (its health, the encodings it reads) all the same: a cloud learns each version before nodes
+    # write it
+    assert decode_status(message).schema_version == CONTENT_ENCODINGS_SCHEMA_VERSION
     assert not take_recognition_photos(node, photo_server.publish(1, cloud_photos_of("latte-1", 2)))
     assert photo_server.requests == []
     node.db.dispose()
