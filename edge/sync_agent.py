@@ -81,9 +81,6 @@ class SyncAgent:
         self.interval_s = interval_s
         self.status_every_s = status_every_s
         self.content_encoding = content_encoding
-        # A node set to send JSON talks to a cloud older than issue 22: it asks for a JSON downlink too, in
-        # a status of the version that cloud reads.
-        self.reads = () if content_encoding is ContentEncoding.JSON else DOWNLINK_CONTENT_ENCODINGS
         self.window = window
         self.linger_s = linger_s
         device = node.device_id
@@ -112,6 +109,12 @@ class SyncAgent:
         self._announced = threading.Event()
         self._announced_at = 0.0
         self._thread = threading.Thread(target=self._run, name="sync-agent", daemon=True)
+
+    @property
+    def reads(self) -> tuple[ContentEncoding, ...]:
+        """What the node's status says it reads on its downlink besides JSON. A node set to send JSON talks
+        to a cloud older than issue 22: it asks for a JSON downlink too, in a status that cloud reads."""
+        return () if self.content_encoding is ContentEncoding.JSON else DOWNLINK_CONTENT_ENCODINGS
 
     def start(self) -> None:
         self.link.start(wait_s=None)
